@@ -1,0 +1,130 @@
+# LabShare build. `make run` starts the demo, `make test` runs every test; both install the
+# Debian packages they need first (`make deps`). See README.md.
+
+CC ?= gcc
+BUILD := build
+BIN := $(BUILD)/bin
+OBJ := $(BUILD)/obj
+
+# SANITIZE=address,undefined builds everything with sanitizers; WERROR=1 turns warnings into
+# errors (CI sets both).
+SANITIZE ?=
+WERROR ?=
+
+PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium
+DEB_PKGS := build-essential pkg-config libmodbus-dev libmosquitto-dev mosquitto \
+	mosquitto-clients libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libjansson-dev \
+	libinih-dev libsodium-dev socat mbpoll curl python3 clang-format
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla -Wundef -Wimplicit-fallthrough -Wjump-misses-init
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Iinclude -pthread $(WARN) -MMD -MP
+ifneq ($(WERROR),)
+CFLAGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS += $(PKG_LIBS) -lm -pthread
+
+LIB := $(BUILD)/lib/liblabshare.a
+LIB_SRC := $(wildcard include/labshare/*.c)
+SERVER_SRC := $(wildcard server/*.c)
+GATEWAY_SRC := $(wildcard gateway/*.c)
+SIM_SRC := $(wildcard firmware-stubs/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+# Objects are rebuilt when the flags change (e.g. SANITIZE on or off).
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW := $(CC) $(CFLAGS) $(LDFLAGS)
+$(shell mkdir -p $(BUILD); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || \
+	echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
+
+obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
+PROGRAMS := $(BIN)/labshare-server $(BIN)/labshare-gateway $(BIN)/labshare-meter-sim
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps run test unit integration bench format format-check clean
+all: $(PROGRAMS)
+
+$(OBJ)/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(LIB): $(call obj,$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/labshare-server: $(call obj,$(SERVER_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/labshare-gateway: $(call obj,$(GATEWAY_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/labshare-meter-sim: $(call obj,$(SIM_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A unit test links the module objects it names in a "// LINK: a/b.c c/d.c" line, plus the
+# shared library and cmocka (with --wrap options from a "// WRAP: sym sym" line).
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(call obj,$(SERVER_SRC) $(GATEWAY_SRC) $(SIM_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< \
+		$(patsubst %.c,$(OBJ)/%.o,$(shell sed -n 's|^// LINK: ||p' $<)) $(LIB) \
+		$(addprefix -Wl$(comma)--wrap=,$(shell sed -n 's|^// WRAP: ||p' $<)) \
+		$(LDLIBS) -lcmocka
+comma := ,
+
+# Install the Debian packages the build, the tests and the demo need. Idempotent and quiet
+# when all are there.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" \
+			|| missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make deps: missing Debian packages:$$missing"; \
+			echo "make deps: run as root (or: sudo apt-get install$$missing)"; exit 1; fi; \
+		echo "make deps: installing$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing \
+			>/dev/null || { echo "make deps: apt-get install failed"; exit 1; }; \
+	fi
+
+build-all: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@bash server/demo/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@bash tests/run.sh
+
+unit: $(UNIT_BINS)
+	@bash tests/run.sh unit
+
+integration: all
+	@bash tests/run.sh integration
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/bench/run.sh
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

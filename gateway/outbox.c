@@ -1,0 +1,309 @@
+#include "outbox.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labshare/log.h"
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+struct outbox {
+    sqlite3 *db;
+    sqlite3_stmt *ins, *sel, *del, *set_acked;
+    pthread_mutex_t lock;
+    int64_t epoch, acked, last_seq, count, max_rows;
+    int full;
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    /* AUTOINCREMENT: a seq is never reused, even after every row was acked and deleted. */
+    "CREATE TABLE IF NOT EXISTS readings("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, instrument TEXT NOT NULL, ts INTEGER NOT NULL,"
+    " state INTEGER NOT NULL, run_seconds INTEGER, energy_wh INTEGER, power_w REAL,"
+    " samples INTEGER, badge INTEGER, cause INTEGER NOT NULL);";
+
+static int db_fail(struct outbox *ob, const char *what)
+{
+    ls_error("outbox: %s: %s", what, sqlite3_errmsg(ob->db));
+    return LS_ERR_DB;
+}
+
+static int64_t meta_get(struct outbox *ob, const char *key, int64_t def)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = def;
+
+    if (sqlite3_prepare_v2(ob->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int64_t scalar(struct outbox *ob, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = 0;
+
+    if (sqlite3_prepare_v2(ob->db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* A new epoch: the creation time in ms times 1000 plus a random part, so that an outbox
+ * recreated within the same millisecond still gets a different epoch, epochs sort by creation,
+ * and the value stays below 2^53 for JSON readers. */
+static int64_t new_epoch(void)
+{
+    if (sodium_init() < 0)
+        return ls_now_ms() * 1000;
+    return ls_now_ms() * 1000 + (int64_t)randombytes_uniform(1000);
+}
+
+int outbox_open(const char *path, int64_t max_rows, struct outbox **out)
+{
+    struct outbox *ob = calloc(1, sizeof(*ob));
+    char sql[128];
+    int rc = LS_ERR_DB;
+
+    if (!ob)
+        return LS_ERR_NOMEM;
+    pthread_mutex_init(&ob->lock, NULL);
+    ob->max_rows = max_rows;
+    if (sqlite3_open_v2(path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        ls_error("outbox: cannot open %s: %s", path,
+                 ob->db ? sqlite3_errmsg(ob->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(ob->db, 5000);
+    if (sqlite3_exec(ob->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+        db_fail(ob, path);
+        goto fail;
+    }
+    ob->epoch = meta_get(ob, "epoch", 0);
+    if (ob->epoch == 0) {
+        ob->epoch = new_epoch();
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO meta VALUES('epoch', %lld), ('acked', 0)", (long long)ob->epoch);
+        if (sqlite3_exec(ob->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            db_fail(ob, "create epoch");
+            goto fail;
+        }
+        ls_info("outbox: created %s with epoch %lld", path, (long long)ob->epoch);
+    }
+    ob->acked = meta_get(ob, "acked", 0);
+    ob->last_seq = scalar(ob, "SELECT seq FROM sqlite_sequence WHERE name = 'readings'");
+    ob->count = scalar(ob, "SELECT count(*) FROM readings");
+    if (sqlite3_prepare_v2(ob->db,
+                           "INSERT INTO readings(instrument, ts, state, run_seconds, energy_wh,"
+                           " power_w, samples, badge, cause) VALUES(?,?,?,?,?,?,?,?,?)",
+                           -1, &ob->ins, NULL) ||
+        sqlite3_prepare_v2(ob->db,
+                           "SELECT seq, instrument, ts, state, run_seconds, energy_wh, power_w,"
+                           " samples, badge, cause FROM readings WHERE seq > ? ORDER BY seq"
+                           " LIMIT ?",
+                           -1, &ob->sel, NULL) ||
+        sqlite3_prepare_v2(ob->db, "DELETE FROM readings WHERE seq <= ?", -1, &ob->del, NULL) ||
+        sqlite3_prepare_v2(ob->db, "UPDATE meta SET value = ? WHERE key = 'acked'", -1,
+                           &ob->set_acked, NULL)) {
+        db_fail(ob, "prepare");
+        goto fail;
+    }
+    ls_info("outbox: %s epoch %lld, %lld readings waiting, last seq %lld, acked %lld", path,
+            (long long)ob->epoch, (long long)ob->count, (long long)ob->last_seq,
+            (long long)ob->acked);
+    *out = ob;
+    return LS_OK;
+fail:
+    outbox_free(ob);
+    return rc;
+}
+
+void outbox_free(struct outbox *ob)
+{
+    if (!ob)
+        return;
+    sqlite3_finalize(ob->ins);
+    sqlite3_finalize(ob->sel);
+    sqlite3_finalize(ob->del);
+    sqlite3_finalize(ob->set_acked);
+    sqlite3_close(ob->db);
+    pthread_mutex_destroy(&ob->lock);
+    free(ob);
+}
+
+static void bind_opt_int(sqlite3_stmt *st, int col, int present, int64_t v)
+{
+    if (present)
+        sqlite3_bind_int64(st, col, v);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+int outbox_append(struct outbox *ob, struct ls_reading *r)
+{
+    int rc = LS_OK;
+
+    pthread_mutex_lock(&ob->lock);
+    if (ob->count >= ob->max_rows) {
+        if (!ob->full)
+            ls_error("outbox: FULL at %lld readings: new readings are refused until the server "
+                     "acknowledges some",
+                     (long long)ob->count);
+        ob->full = 1;
+        rc = LS_ERR_FULL;
+        goto out;
+    }
+    sqlite3_reset(ob->ins);
+    sqlite3_bind_text(ob->ins, 1, r->instrument, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ob->ins, 2, r->ts);
+    sqlite3_bind_int(ob->ins, 3, (int)r->state);
+    bind_opt_int(ob->ins, 4, r->has & LS_HAS_RUN_SECONDS, r->run_seconds);
+    bind_opt_int(ob->ins, 5, r->has & LS_HAS_ENERGY_WH, r->energy_wh);
+    if (r->has & LS_HAS_POWER_W)
+        sqlite3_bind_double(ob->ins, 6, r->power_w);
+    else
+        sqlite3_bind_null(ob->ins, 6);
+    bind_opt_int(ob->ins, 7, r->has & LS_HAS_SAMPLES, r->samples);
+    bind_opt_int(ob->ins, 8, r->has & LS_HAS_BADGE, r->badge);
+    sqlite3_bind_int(ob->ins, 9, (int)r->cause);
+    /* A single INSERT is its own transaction: durable (synchronous=FULL) when step returns. */
+    if (sqlite3_step(ob->ins) != SQLITE_DONE) {
+        rc = db_fail(ob, "append");
+        goto out;
+    }
+    r->seq = sqlite3_last_insert_rowid(ob->db);
+    ob->last_seq = r->seq;
+    ob->count++;
+out:
+    sqlite3_reset(ob->ins);
+    pthread_mutex_unlock(&ob->lock);
+    return rc;
+}
+
+int outbox_fetch(struct outbox *ob, int64_t after, struct ls_reading *out, size_t max, size_t *n)
+{
+    int rc = LS_OK, step;
+
+    *n = 0;
+    pthread_mutex_lock(&ob->lock);
+    sqlite3_reset(ob->sel);
+    sqlite3_bind_int64(ob->sel, 1, after);
+    sqlite3_bind_int64(ob->sel, 2, (int64_t)max);
+    while ((step = sqlite3_step(ob->sel)) == SQLITE_ROW) {
+        struct ls_reading *r = &out[*n];
+        const unsigned char *id = sqlite3_column_text(ob->sel, 1);
+
+        memset(r, 0, sizeof(*r));
+        r->seq = sqlite3_column_int64(ob->sel, 0);
+        snprintf(r->instrument, sizeof(r->instrument), "%s", id ? (const char *)id : "");
+        r->ts = sqlite3_column_int64(ob->sel, 2);
+        r->state = (enum ls_state)sqlite3_column_int(ob->sel, 3);
+        if (sqlite3_column_type(ob->sel, 4) != SQLITE_NULL) {
+            r->run_seconds = sqlite3_column_int64(ob->sel, 4);
+            r->has |= LS_HAS_RUN_SECONDS;
+        }
+        if (sqlite3_column_type(ob->sel, 5) != SQLITE_NULL) {
+            r->energy_wh = sqlite3_column_int64(ob->sel, 5);
+            r->has |= LS_HAS_ENERGY_WH;
+        }
+        if (sqlite3_column_type(ob->sel, 6) != SQLITE_NULL) {
+            r->power_w = sqlite3_column_double(ob->sel, 6);
+            r->has |= LS_HAS_POWER_W;
+        }
+        if (sqlite3_column_type(ob->sel, 7) != SQLITE_NULL) {
+            r->samples = sqlite3_column_int64(ob->sel, 7);
+            r->has |= LS_HAS_SAMPLES;
+        }
+        if (sqlite3_column_type(ob->sel, 8) != SQLITE_NULL) {
+            r->badge = sqlite3_column_int64(ob->sel, 8);
+            r->has |= LS_HAS_BADGE;
+        }
+        r->cause = (enum ls_cause)sqlite3_column_int(ob->sel, 9);
+        (*n)++;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(ob, "fetch");
+    sqlite3_reset(ob->sel);
+    pthread_mutex_unlock(&ob->lock);
+    return rc;
+}
+
+int outbox_ack(struct outbox *ob, int64_t upto)
+{
+    int rc = LS_OK, deleted = 0;
+
+    pthread_mutex_lock(&ob->lock);
+    if (upto > ob->last_seq)
+        upto = ob->last_seq;
+    if (upto <= ob->acked)
+        goto out;
+    if (sqlite3_exec(ob->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = db_fail(ob, "ack begin");
+        goto out;
+    }
+    sqlite3_reset(ob->del);
+    sqlite3_bind_int64(ob->del, 1, upto);
+    sqlite3_reset(ob->set_acked);
+    sqlite3_bind_int64(ob->set_acked, 1, upto);
+    deleted = 0;
+    if (sqlite3_step(ob->del) == SQLITE_DONE)
+        deleted = sqlite3_changes(ob->db);
+    else
+        deleted = -1;
+    if (deleted < 0 || sqlite3_step(ob->set_acked) != SQLITE_DONE ||
+        sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = db_fail(ob, "ack");
+        sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+        goto out;
+    }
+    ob->count -= deleted;
+    ob->acked = upto;
+    if (ob->full && ob->count < ob->max_rows) {
+        ob->full = 0;
+        ls_info("outbox: space again (%lld readings waiting)", (long long)ob->count);
+    }
+out:
+    sqlite3_reset(ob->del);
+    sqlite3_reset(ob->set_acked);
+    pthread_mutex_unlock(&ob->lock);
+    return rc;
+}
+
+#define GETTER(name, field)                                                                    \
+    int64_t outbox_##name(struct outbox *ob)                                                   \
+    {                                                                                          \
+        int64_t v;                                                                             \
+        pthread_mutex_lock(&ob->lock);                                                         \
+        v = ob->field;                                                                         \
+        pthread_mutex_unlock(&ob->lock);                                                       \
+        return v;                                                                              \
+    }
+
+GETTER(epoch, epoch)
+GETTER(acked, acked)
+GETTER(last_seq, last_seq)
+GETTER(count, count)
+
+int outbox_full(struct outbox *ob)
+{
+    int v;
+
+    pthread_mutex_lock(&ob->lock);
+    v = ob->full;
+    pthread_mutex_unlock(&ob->lock);
+    return v;
+}

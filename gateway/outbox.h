@@ -1,0 +1,42 @@
+/*
+ * outbox.h - the gateway's durable store-and-forward queue of readings (SQLite).
+ *
+ * Every reading is committed here (WAL, synchronous=FULL) before it is sent, and leaves only
+ * when the server's ack covers its seq (SPEC 3.2). seq starts at 1 and never repeats within
+ * an epoch; the epoch is chosen once, when the outbox file is created, so (gateway, epoch,
+ * seq) names a reading forever. Thread-safe: all calls are serialised by a mutex.
+ */
+#ifndef LS_GW_OUTBOX_H
+#define LS_GW_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "labshare/wire.h"
+
+struct outbox;
+
+/* Open or create the outbox at path, holding at most max_rows readings. LS_ERR_DB with a
+ * logged reason on failure. Free with outbox_free(). */
+int outbox_open(const char *path, int64_t max_rows, struct outbox **out);
+void outbox_free(struct outbox *ob);
+
+/* Append r durably and set r->seq. LS_ERR_FULL when the outbox holds max_rows readings (the
+ * reading is refused, not stored), LS_ERR_DB on a write failure. */
+int outbox_append(struct outbox *ob, struct ls_reading *r);
+
+/* Copy up to max readings with seq > after, oldest first, into out; *n is the count. */
+int outbox_fetch(struct outbox *ob, int64_t after, struct ls_reading *out, size_t max,
+                 size_t *n);
+
+/* The server has stored every seq <= upto: delete them durably. An upto beyond the last
+ * appended seq is clamped (a confused ack never deletes a reading not yet taken). */
+int outbox_ack(struct outbox *ob, int64_t upto);
+
+int64_t outbox_epoch(struct outbox *ob);
+int64_t outbox_acked(struct outbox *ob);   /* highest seq acknowledged */
+int64_t outbox_last_seq(struct outbox *ob); /* highest seq appended, 0 if none */
+int64_t outbox_count(struct outbox *ob);   /* readings waiting for an ack */
+int outbox_full(struct outbox *ob);        /* 1 after a refused append, until space frees */
+
+#endif /* LS_GW_OUTBOX_H */

@@ -1,0 +1,365 @@
+#include "poller.h"
+
+#include <errno.h>
+#include <math.h>
+#include <modbus.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "plan.h"
+#include "tracker.h"
+#include "labshare/log.h"
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+/* Reconnect backoff after a failure: doubles from 1 s up to 30 s, so a dead meter costs a
+ * connect attempt twice a minute at most. */
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 30000
+
+struct dev_state {
+    const struct gw_device *dev;
+    struct plan plan;
+    struct tracker tracker;
+    int64_t next_ms; /* monotonic time of the next poll */
+    int failing;     /* logged as failing; cleared (and logged) on the next success */
+};
+
+struct worker {
+    pthread_t thread;
+    struct pollers *owner;
+    modbus_t *ctx;
+    int connected;
+    int64_t retry_ms; /* monotonic time before which we do not reconnect */
+    int64_t backoff_ms;
+    size_t count;
+    struct dev_state *devs;
+};
+
+struct pollers {
+    const struct gw_config *cfg;
+    struct outbox *ob;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int stopping;
+    size_t count;
+    struct worker *workers;
+};
+
+int poller_decode(const struct gw_device *d, const struct plan *p, uint16_t *const *regs,
+                  struct ls_reading *r, char *err, size_t errlen)
+{
+    int64_t *dst[GW_FIELD_COUNT] = {NULL, &r->run_seconds, &r->energy_wh, NULL, &r->samples,
+                                    &r->badge};
+    static const unsigned flag[GW_FIELD_COUNT] = {0,
+                                                  LS_HAS_RUN_SECONDS,
+                                                  LS_HAS_ENERGY_WH,
+                                                  LS_HAS_POWER_W,
+                                                  LS_HAS_SAMPLES,
+                                                  LS_HAS_BADGE};
+
+    for (int f = 0; f < GW_FIELD_COUNT; f++) {
+        const struct ls_field_spec *s = &d->fields[f];
+        int q = p->field_request[f];
+        double v;
+
+        if (q < 0)
+            continue;
+        if (ls_reg_decode(regs[q] + (s->address - p->requests[q].start), s->type,
+                          d->word_order, &v)) {
+            snprintf(err, errlen, "%s is not a finite number", gw_field_name((enum gw_field)f));
+            return LS_ERR_INVAL;
+        }
+        v *= s->scale;
+        if (f == GW_F_STATE) {
+            if (v != floor(v) || v < LS_STATE_OFF || v > LS_STATE_FAULT) {
+                snprintf(err, errlen, "state code %g is not 0-3", v);
+                return LS_ERR_INVAL;
+            }
+            r->state = (enum ls_state)(int)v;
+        } else if (f == GW_F_POWER_W) {
+            r->power_w = v;
+            r->has |= LS_HAS_POWER_W;
+        } else {
+            double n = floor(v + 0.5);
+            if (n < 0 || n > (double)LS_JSON_INT_MAX) {
+                snprintf(err, errlen, "%s = %g is out of range", gw_field_name((enum gw_field)f),
+                         v);
+                return LS_ERR_INVAL;
+            }
+            *dst[f] = (int64_t)n;
+            r->has |= flag[f];
+        }
+    }
+    return LS_OK;
+}
+
+static int endpoint_connect(struct worker *w)
+{
+    const struct gw_device *d = w->devs[0].dev;
+    char port[8];
+
+    if (!w->ctx) {
+        if (d->kind == GW_DEV_MODBUS_TCP) {
+            snprintf(port, sizeof(port), "%d", d->port);
+            w->ctx = modbus_new_tcp_pi(d->host, port);
+        } else {
+            w->ctx = modbus_new_rtu(d->rtu, d->baud, d->parity[0], 8, 1);
+        }
+        if (!w->ctx) {
+            ls_error("%s: cannot create a Modbus context: %s", d->id, modbus_strerror(errno));
+            return LS_ERR_IO;
+        }
+        /* No MODBUS_ERROR_RECOVERY_LINK: in libmodbus 3.1.6 it blocks the worker for the whole
+         * timeout in a loop. We close and reconnect ourselves with backoff instead. */
+        modbus_set_error_recovery(w->ctx, MODBUS_ERROR_RECOVERY_NONE);
+    }
+    if (modbus_connect(w->ctx) < 0)
+        return LS_ERR_IO;
+    w->connected = 1;
+    return LS_OK;
+}
+
+static void endpoint_fail(struct worker *w, int64_t now)
+{
+    /* libmodbus 3.1.6 stays out of step after one late reply: drop the link every time. */
+    if (w->ctx && w->connected)
+        modbus_close(w->ctx);
+    w->connected = 0;
+    w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (w->backoff_ms > BACKOFF_MAX_MS)
+        w->backoff_ms = BACKOFF_MAX_MS;
+    w->retry_ms = now + w->backoff_ms;
+}
+
+/* Read every request of ds's plan. LS_ERR_IO when the device did not answer properly. */
+static int read_plan(struct worker *w, struct dev_state *ds, uint16_t regs[][PLAN_MAX_BITS])
+{
+    const struct gw_device *d = ds->dev;
+    uint8_t bits[PLAN_MAX_BITS];
+
+    modbus_set_slave(w->ctx, d->unit);
+    modbus_set_response_timeout(w->ctx, (uint32_t)(d->timeout_ms / 1000),
+                                (uint32_t)(d->timeout_ms % 1000) * 1000);
+    for (unsigned i = 0; i < ds->plan.request_count; i++) {
+        const struct plan_request *q = &ds->plan.requests[i];
+        int n = -1;
+
+        switch (q->table) {
+        case LS_TABLE_HR:
+            n = modbus_read_registers(w->ctx, q->start, q->count, regs[i]);
+            break;
+        case LS_TABLE_IR:
+            n = modbus_read_input_registers(w->ctx, q->start, q->count, regs[i]);
+            break;
+        case LS_TABLE_CO:
+        case LS_TABLE_DI:
+            n = q->table == LS_TABLE_CO ? modbus_read_bits(w->ctx, q->start, q->count, bits)
+                                        : modbus_read_input_bits(w->ctx, q->start, q->count, bits);
+            for (int k = 0; k < n; k++)
+                regs[i][k] = bits[k];
+            break;
+        }
+        if (n != q->count) {
+            if (!ds->failing)
+                ls_warn("%s: read of %s %u..%u failed: %s", d->id, ls_reg_table_name(q->table),
+                        q->start, q->start + q->count - 1,
+                        n < 0 ? modbus_strerror(errno) : "short reply");
+            return LS_ERR_IO;
+        }
+    }
+    return LS_OK;
+}
+
+static void poll_device(struct worker *w, struct dev_state *ds, int64_t mono)
+{
+    static _Thread_local uint16_t regs[GW_FIELD_COUNT][PLAN_MAX_BITS];
+    uint16_t *rp[GW_FIELD_COUNT];
+    struct ls_reading r;
+    char why[160];
+    int rc;
+
+    for (int i = 0; i < GW_FIELD_COUNT; i++)
+        rp[i] = regs[i];
+    memset(&r, 0, sizeof(r));
+    if (read_plan(w, ds, regs)) {
+        ds->failing = 1;
+        endpoint_fail(w, mono);
+        return;
+    }
+    r.ts = ls_now_ms();
+    snprintf(r.instrument, sizeof(r.instrument), "%s", ds->dev->id);
+    if (poller_decode(ds->dev, &ds->plan, rp, &r, why, sizeof(why))) {
+        if (!ds->failing)
+            ls_warn("%s: garbage from the meter: %s", ds->dev->id, why);
+        ds->failing = 1;
+        endpoint_fail(w, mono);
+        return;
+    }
+    if (ds->failing)
+        ls_info("%s: answering again", ds->dev->id);
+    ds->failing = 0;
+    w->backoff_ms = 0;
+    if (!tracker_observe(&ds->tracker, &r, mono))
+        return;
+    rc = outbox_append(w->owner->ob, &r);
+    if (rc == LS_OK) {
+        tracker_sent(&ds->tracker, &r, mono);
+        ls_debug("%s: seq %lld %s state %s run_seconds %lld", r.instrument, (long long)r.seq,
+                 ls_cause_name(r.cause), ls_state_name(r.state), (long long)r.run_seconds);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct pollers *p = w->owner;
+
+    for (;;) {
+        int64_t mono = ls_mono_ms(), next = INT64_MAX;
+        struct timespec until;
+
+        pthread_mutex_lock(&p->lock);
+        if (p->stopping) {
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+        pthread_mutex_unlock(&p->lock);
+        for (size_t i = 0; i < w->count; i++) {
+            struct dev_state *ds = &w->devs[i];
+            if (ds->next_ms > mono)
+                continue;
+            /* Keep the cadence: the next poll is due poll_ms after this one was due. */
+            ds->next_ms += ds->dev->poll_ms;
+            if (ds->next_ms <= mono)
+                ds->next_ms = mono + ds->dev->poll_ms;
+            if (!w->connected && mono >= w->retry_ms && endpoint_connect(w) != LS_OK) {
+                if (!ds->failing)
+                    ls_warn("%s: cannot connect: %s", ds->dev->id, modbus_strerror(errno));
+                ds->failing = 1;
+                endpoint_fail(w, mono);
+            }
+            if (w->connected)
+                poll_device(w, ds, mono);
+            mono = ls_mono_ms();
+        }
+        for (size_t i = 0; i < w->count; i++)
+            if (w->devs[i].next_ms < next)
+                next = w->devs[i].next_ms;
+        if (!w->connected && w->retry_ms > next)
+            next = w->retry_ms;
+        /* Sleep until the next poll, waking at once when asked to stop. */
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        {
+            int64_t wait_ms = next - ls_mono_ms();
+            if (wait_ms < 0)
+                wait_ms = 0;
+            until.tv_sec += wait_ms / 1000;
+            until.tv_nsec += (wait_ms % 1000) * 1000000;
+            if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+            }
+        }
+        pthread_mutex_lock(&p->lock);
+        if (!p->stopping)
+            pthread_cond_timedwait(&p->wake, &p->lock, &until);
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (w->ctx) {
+        if (w->connected)
+            modbus_close(w->ctx);
+        modbus_free(w->ctx);
+        w->ctx = NULL;
+    }
+    return NULL;
+}
+
+/* Devices share a worker when they share a TCP endpoint or an RTU bus. */
+static int same_endpoint(const struct gw_device *a, const struct gw_device *b)
+{
+    if (a->kind != b->kind)
+        return 0;
+    if (a->kind == GW_DEV_MODBUS_TCP)
+        return a->port == b->port && strcmp(a->host, b->host) == 0;
+    return strcmp(a->rtu, b->rtu) == 0;
+}
+
+int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct pollers **out)
+{
+    struct pollers *p = calloc(1, sizeof(*p));
+    pthread_condattr_t ca;
+    int64_t mono = ls_mono_ms();
+
+    if (!p)
+        return LS_ERR_NOMEM;
+    p->cfg = cfg;
+    p->ob = ob;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    p->workers = calloc(cfg->device_count ? cfg->device_count : 1, sizeof(*p->workers));
+    if (!p->workers) {
+        free(p);
+        return LS_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < cfg->device_count; i++) {
+        const struct gw_device *d = &cfg->devices[i];
+        struct worker *w = NULL;
+        struct dev_state *ds;
+
+        if (d->kind == GW_DEV_MQTT)
+            continue;
+        for (size_t k = 0; k < p->count && !w; k++)
+            if (same_endpoint(p->workers[k].devs[0].dev, d))
+                w = &p->workers[k];
+        if (!w) {
+            w = &p->workers[p->count++];
+            w->owner = p;
+        }
+        ds = realloc(w->devs, (w->count + 1) * sizeof(*ds));
+        if (!ds)
+            return LS_ERR_NOMEM;
+        w->devs = ds;
+        ds = &w->devs[w->count++];
+        memset(ds, 0, sizeof(*ds));
+        ds->dev = d;
+        plan_build(d, &ds->plan);
+        tracker_init(&ds->tracker, cfg->heartbeat_s);
+        ds->next_ms = mono;
+    }
+    for (size_t k = 0; k < p->count; k++) {
+        if (pthread_create(&p->workers[k].thread, NULL, worker_main, &p->workers[k])) {
+            ls_error("cannot start a polling thread");
+            p->count = k;
+            pollers_stop(p);
+            return LS_ERR_NOMEM;
+        }
+    }
+    ls_info("polling %zu Modbus endpoint%s", p->count, p->count == 1 ? "" : "s");
+    *out = p;
+    return LS_OK;
+}
+
+void pollers_stop(struct pollers *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (size_t k = 0; k < p->count; k++)
+        pthread_join(p->workers[k].thread, NULL);
+    for (size_t k = 0; k < p->count; k++)
+        free(p->workers[k].devs);
+    free(p->workers);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}

@@ -1,0 +1,261 @@
+#include "uplink.h"
+
+#include <mosquitto.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labshare/log.h"
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/version.h"
+#include "labshare/banned.h"
+
+/* Status republished at most this often, so a busy outbox does not flood the broker. */
+#define STATUS_MIN_INTERVAL_MS 1000
+
+struct uplink {
+    const struct gw_config *cfg;
+    struct outbox *ob;
+    struct mosquitto *mosq;
+    pthread_mutex_t lock;
+    int connected;
+    int64_t sent_upto;     /* highest seq published since the last (re)connect or resend */
+    int64_t progress_ms;   /* monotonic time of the last ack progress (or first send) */
+    int64_t status_ms;     /* monotonic time of the last status publish */
+    int64_t status_count;  /* outbox count in that status */
+    int status_full;
+    int status_due;        /* publish status at the next tick */
+    char topic_readings[128], topic_ack[128], topic_status[128];
+    struct ls_reading *batch;
+};
+
+static char *status_payload(struct uplink *u, int online)
+{
+    struct ls_status st;
+    char *s;
+
+    memset(&st, 0, sizeof(st));
+    st.online = online;
+    snprintf(st.version, sizeof(st.version), "%s", LS_VERSION);
+    st.outbox = outbox_count(u->ob);
+    st.outbox_full = outbox_full(u->ob);
+    st.instrument_count = u->cfg->device_count;
+    st.instruments = calloc(st.instrument_count ? st.instrument_count : 1, LS_ID_MAX);
+    if (!st.instruments)
+        return NULL;
+    for (size_t i = 0; i < st.instrument_count; i++)
+        snprintf(st.instruments[i], LS_ID_MAX, "%s", u->cfg->devices[i].id);
+    s = ls_status_encode(&st);
+    ls_status_release(&st);
+    return s;
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+    struct uplink *u = obj;
+
+    if (rc) {
+        ls_warn("uplink: broker refused the connection: %s", mosquitto_connack_string(rc));
+        return;
+    }
+    ls_info("uplink: connected to %s:%d", u->cfg->host, u->cfg->port);
+    mosquitto_subscribe(mosq, NULL, u->topic_ack, 1);
+    pthread_mutex_lock(&u->lock);
+    u->connected = 1;
+    /* Whatever was in flight may be lost: resend everything not acked (the server stores
+     * each (gateway, epoch, seq) once, so a repeat is harmless). */
+    u->sent_upto = outbox_acked(u->ob);
+    u->progress_ms = ls_mono_ms();
+    u->status_due = 1;
+    pthread_mutex_unlock(&u->lock);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+    struct uplink *u = obj;
+
+    (void)mosq;
+    pthread_mutex_lock(&u->lock);
+    u->connected = 0;
+    pthread_mutex_unlock(&u->lock);
+    if (rc)
+        ls_warn("uplink: connection to %s:%d lost; reconnecting", u->cfg->host, u->cfg->port);
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+{
+    struct uplink *u = obj;
+    struct ls_ack ack;
+    char why[200];
+    int64_t before;
+
+    (void)mosq;
+    if (strcmp(m->topic, u->topic_ack) != 0)
+        return;
+    if (ls_ack_decode(m->payload, (size_t)m->payloadlen, &ack, why, sizeof(why))) {
+        ls_warn("uplink: ignoring a bad ack: %s", why);
+        return;
+    }
+    if (ack.epoch != outbox_epoch(u->ob)) {
+        ls_warn("uplink: ignoring an ack for epoch %lld (ours is %lld)", (long long)ack.epoch,
+                (long long)outbox_epoch(u->ob));
+        return;
+    }
+    before = outbox_acked(u->ob);
+    if (ack.upto <= before)
+        return;
+    if (outbox_ack(u->ob, ack.upto) != LS_OK)
+        return;
+    pthread_mutex_lock(&u->lock);
+    u->progress_ms = ls_mono_ms();
+    pthread_mutex_unlock(&u->lock);
+    ls_debug("uplink: acked up to %lld", (long long)ack.upto);
+}
+
+int uplink_start(const struct gw_config *cfg, struct outbox *ob, struct uplink **out)
+{
+    struct uplink *u = calloc(1, sizeof(*u));
+    char client_id[LS_ID_MAX + 16];
+    char *will = NULL;
+    int rc;
+
+    if (!u)
+        return LS_ERR_NOMEM;
+    u->cfg = cfg;
+    u->ob = ob;
+    pthread_mutex_init(&u->lock, NULL);
+    u->batch = calloc((size_t)cfg->batch_max, sizeof(*u->batch));
+    if (!u->batch)
+        goto nomem;
+    ls_topic(u->topic_readings, sizeof(u->topic_readings), cfg->id, LS_TOPIC_READINGS);
+    ls_topic(u->topic_ack, sizeof(u->topic_ack), cfg->id, LS_TOPIC_ACK);
+    ls_topic(u->topic_status, sizeof(u->topic_status), cfg->id, LS_TOPIC_STATUS);
+    snprintf(client_id, sizeof(client_id), "labshare-gw-%s", cfg->id);
+    u->mosq = mosquitto_new(client_id, true, u);
+    if (!u->mosq)
+        goto nomem;
+    mosquitto_connect_callback_set(u->mosq, on_connect);
+    mosquitto_disconnect_callback_set(u->mosq, on_disconnect);
+    mosquitto_message_callback_set(u->mosq, on_message);
+    /* Reconnect from 1 s doubling to 30 s: quick after a broker restart, calm during an outage. */
+    mosquitto_reconnect_delay_set(u->mosq, 1, 30, true);
+    if (cfg->username[0])
+        mosquitto_username_pw_set(u->mosq, cfg->username,
+                                  cfg->password[0] ? cfg->password : NULL);
+    if (cfg->cafile[0]) {
+        rc = mosquitto_tls_set(u->mosq, cfg->cafile, NULL, cfg->certfile[0] ? cfg->certfile : NULL,
+                               cfg->keyfile[0] ? cfg->keyfile : NULL, NULL);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            ls_error("uplink: TLS set-up failed: %s", mosquitto_strerror(rc));
+            goto fail;
+        }
+    }
+    will = status_payload(u, 0);
+    if (!will)
+        goto nomem;
+    mosquitto_will_set(u->mosq, u->topic_status, (int)strlen(will), will, 1, true);
+    free(will);
+    rc = mosquitto_connect_async(u->mosq, cfg->host, cfg->port, 30);
+    if (rc != MOSQ_ERR_SUCCESS)
+        ls_warn("uplink: cannot reach %s:%d yet (%s); will keep trying", cfg->host, cfg->port,
+                mosquitto_strerror(rc));
+    rc = mosquitto_loop_start(u->mosq);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        ls_error("uplink: cannot start the MQTT thread: %s", mosquitto_strerror(rc));
+        goto fail;
+    }
+    *out = u;
+    return LS_OK;
+nomem:
+    ls_error("uplink: out of memory");
+fail:
+    if (u->mosq)
+        mosquitto_destroy(u->mosq);
+    free(u->batch);
+    pthread_mutex_destroy(&u->lock);
+    free(u);
+    return LS_ERR_IO;
+}
+
+static void publish_status(struct uplink *u, int64_t now)
+{
+    char *s = status_payload(u, 1);
+
+    if (!s)
+        return;
+    if (mosquitto_publish(u->mosq, NULL, u->topic_status, (int)strlen(s), s, 1, true) ==
+        MOSQ_ERR_SUCCESS) {
+        u->status_ms = now;
+        u->status_count = outbox_count(u->ob);
+        u->status_full = outbox_full(u->ob);
+        u->status_due = 0;
+    }
+    free(s);
+}
+
+void uplink_tick(struct uplink *u)
+{
+    int64_t now = ls_mono_ms(), acked = outbox_acked(u->ob);
+    int64_t window = (int64_t)UPLINK_WINDOW_BATCHES * u->cfg->batch_max;
+
+    pthread_mutex_lock(&u->lock);
+    if (!u->connected)
+        goto out;
+    if (u->sent_upto < acked)
+        u->sent_upto = acked;
+    if (u->sent_upto > acked && now - u->progress_ms > (int64_t)u->cfg->ack_timeout_s * 1000) {
+        ls_warn("uplink: no ack for %d s; resending from seq %lld", u->cfg->ack_timeout_s,
+                (long long)acked + 1);
+        u->sent_upto = acked;
+        u->progress_ms = now;
+    }
+    while (u->sent_upto - acked < window) {
+        size_t n = 0;
+        char *payload;
+        int rc;
+
+        if (outbox_fetch(u->ob, u->sent_upto, u->batch, (size_t)u->cfg->batch_max, &n) || !n)
+            break;
+        payload = ls_batch_encode(u->cfg->id, outbox_epoch(u->ob), u->batch, n);
+        if (!payload)
+            break;
+        rc = mosquitto_publish(u->mosq, NULL, u->topic_readings, (int)strlen(payload), payload, 1,
+                               false);
+        free(payload);
+        if (rc != MOSQ_ERR_SUCCESS)
+            break;
+        if (u->sent_upto == acked)
+            u->progress_ms = now; /* the ack timeout runs from the first unacked send */
+        u->sent_upto = u->batch[n - 1].seq;
+    }
+    if (u->status_due || ((outbox_count(u->ob) != u->status_count ||
+                           outbox_full(u->ob) != u->status_full) &&
+                          now - u->status_ms >= STATUS_MIN_INTERVAL_MS))
+        publish_status(u, now);
+out:
+    pthread_mutex_unlock(&u->lock);
+}
+
+void uplink_stop(struct uplink *u)
+{
+    char *s;
+
+    if (!u)
+        return;
+    pthread_mutex_lock(&u->lock);
+    if (u->connected) {
+        s = status_payload(u, 0);
+        if (s) {
+            mosquitto_publish(u->mosq, NULL, u->topic_status, (int)strlen(s), s, 1, true);
+            free(s);
+        }
+    }
+    pthread_mutex_unlock(&u->lock);
+    mosquitto_disconnect(u->mosq);
+    mosquitto_loop_stop(u->mosq, false);
+    mosquitto_destroy(u->mosq);
+    free(u->batch);
+    pthread_mutex_destroy(&u->lock);
+    free(u);
+}

@@ -1,0 +1,48 @@
+/*
+ * config.h - the server's INI configuration (SPEC section 4), parsed with libinih.
+ * Every key's type, bounds and default live in one table in config.c; unknown keys and bad
+ * values stop the program with "file:line: message".
+ */
+#ifndef LS_SRV_CONFIG_H
+#define LS_SRV_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SRV_STR_MAX 256
+
+struct srv_config {
+    /* [server] */
+    char listen_host[SRV_STR_MAX];
+    int listen_port;
+    char db[SRV_STR_MAX];
+    char timezone[64];
+    char currency[8];
+    int http_threads;
+    /* [mqtt] */
+    char mqtt_host[SRV_STR_MAX];
+    int mqtt_port;
+    char mqtt_username[SRV_STR_MAX];
+    char mqtt_password[SRV_STR_MAX];
+    char mqtt_cafile[SRV_STR_MAX];
+    char mqtt_client_id[64];
+    /* [metrics] */
+    int merge_gap_s;
+    int no_show_min_run_s;
+    double idle_utilization;
+    /* [evaluation] */
+    double weight_operation, weight_sharing, weight_service;
+    double target_utilization, target_sharing;
+    double grade_excellent, grade_good, grade_pass;
+    int64_t reward_excellent, reward_good, reward_pass, reward_poor;
+    uint64_t seen[2];
+};
+
+/* Load path into *cfg (defaults first). On error returns LS_ERR_INVAL or LS_ERR_IO and writes
+ * "path:line: message" into err. */
+int srv_config_load(const char *path, struct srv_config *cfg, char *err, size_t errlen);
+
+/* For tests: every default parses within its bounds. Returns the number of bad entries. */
+int srv_config_check_table(void);
+
+#endif /* LS_SRV_CONFIG_H */

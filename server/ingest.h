@@ -1,0 +1,30 @@
+/*
+ * ingest.h - MQTT ingest, independent of HTTP: subscribes to every gateway's readings and
+ * status, stores each reading once, and acks each batch only after the store has committed it
+ * (SPEC 3.2). Runs on libmosquitto's network thread with its own store connection.
+ */
+#ifndef LS_SRV_INGEST_H
+#define LS_SRV_INGEST_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+struct ingest;
+
+/* Counters since start, for /metrics/prometheus and tests. */
+struct ingest_stats {
+    uint64_t batches;    /* batches stored */
+    uint64_t readings;   /* readings newly stored */
+    uint64_t duplicates; /* readings received again and skipped */
+    uint64_t rejected;   /* messages refused as malformed */
+    uint64_t db_errors;  /* batches not stored (and so not acked) for a database error */
+    int connected;
+};
+
+/* Connect (in the background, retrying) and start ingesting. cfg is borrowed. */
+int ingest_start(const struct srv_config *cfg, struct ingest **out);
+void ingest_stop(struct ingest *in);
+void ingest_get_stats(struct ingest *in, struct ingest_stats *out);
+
+#endif /* LS_SRV_INGEST_H */

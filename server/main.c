@@ -1,0 +1,153 @@
+/*
+ * labshare-server - the central server: MQTT ingest, SQLite store, HTTP API (SPEC 4-5).
+ */
+#include <getopt.h>
+#include <mosquitto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "ingest.h"
+#include "store.h"
+#include "labshare/log.h"
+#include "labshare/rc.h"
+#include "labshare/version.h"
+#include "labshare/banned.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: labshare-server -c server.ini [--log-level LEVEL] [COMMAND]\n"
+               "\n"
+               "Central server: ingests gateway readings over MQTT into SQLite and serves the\n"
+               "HTTP API.\n"
+               "\n"
+               "Commands:\n"
+               "  (none)        run the server until SIGTERM or SIGINT\n"
+               "  admin-token   create the admin user if absent and print a new bearer token\n"
+               "\n"
+               "Options:\n"
+               "  -c, --config FILE   the INI configuration (required)\n"
+               "  --log-level LEVEL   debug, info, warn or error (default info)\n"
+               "  -h, --help          show this help and exit\n"
+               "  -V, --version       show the version and exit\n");
+}
+
+static int cmd_admin_token(const struct srv_config *cfg)
+{
+    struct store *st = NULL;
+    char token[AUTH_TOKEN_LEN];
+    int64_t uid;
+    int rc;
+
+    if (store_open(cfg->db, &st))
+        return 1;
+    rc = store_admin_ensure(st, &uid);
+    if (!rc)
+        rc = auth_token_issue(st, uid, "admin-token", token);
+    store_close(st);
+    if (rc) {
+        fprintf(stderr, "labshare-server: cannot issue a token: %s\n",
+                ls_strerror((enum ls_rc)rc));
+        return 1;
+    }
+    printf("%s\n", token);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                          {"log-level", required_argument, NULL, 'l'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {"version", no_argument, NULL, 'V'},
+                                          {NULL, 0, NULL, 0}};
+    const char *path = NULL, *command = NULL;
+    enum ls_log_level level = LS_LOG_INFO;
+    struct srv_config cfg;
+    struct ingest *in = NULL;
+    struct http *http = NULL;
+    struct store *st = NULL;
+    struct sigaction sa;
+    char err[600];
+    int c, status = 1;
+
+    ls_log_init("labshare-server", level);
+    while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'l':
+            if (ls_log_level_parse(optarg, &level)) {
+                fprintf(stderr, "labshare-server: unknown log level '%s'\n", optarg);
+                return 2;
+            }
+            ls_log_init("labshare-server", level);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("labshare-server %s\n", LS_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc)
+        command = argv[optind++];
+    if (!path || optind < argc || (command && strcmp(command, "admin-token") != 0)) {
+        fprintf(stderr, "labshare-server: %s (see --help)\n",
+                !path ? "-c FILE is required" : "unknown command or extra argument");
+        return 2;
+    }
+    if (srv_config_load(path, &cfg, err, sizeof(err))) {
+        fprintf(stderr, "labshare-server: %s\n", err);
+        return 1;
+    }
+    if (auth_init()) {
+        fprintf(stderr, "labshare-server: cannot initialise libsodium\n");
+        return 1;
+    }
+    if (command)
+        return cmd_admin_token(&cfg);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    mosquitto_lib_init();
+    /* Open once here so migrations run (and fail loudly) before anything listens. */
+    if (store_open(cfg.db, &st))
+        goto out;
+    if (ingest_start(&cfg, &in))
+        goto out;
+    if (http_start(&cfg, &http))
+        goto out;
+    ls_info("labshare-server %s ready: database %s, broker %s:%d", LS_VERSION, cfg.db,
+            cfg.mqtt_host, cfg.mqtt_port);
+    while (!stop_requested)
+        pause();
+    ls_info("stopping");
+    status = 0;
+out:
+    http_stop(http);
+    ingest_stop(in);
+    store_close(st);
+    mosquitto_lib_cleanup();
+    return status;
+}

@@ -1,0 +1,497 @@
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labshare/log.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *ins_reading, *next_seqs, *get_ack, *put_ack, *gw_seen;
+};
+
+/* Migrations: entry i takes the schema from version i to i + 1. Append only; never edit a
+ * released entry. */
+static const char *const migrations[] = {
+    /* 1: readings, acks, gateways, users and tokens */
+    "CREATE TABLE orgs("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " type TEXT NOT NULL CHECK(type IN ('government','enterprise','university','institute')));"
+    "CREATE TABLE users("
+    " id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL DEFAULT '',"
+    " org_id INTEGER REFERENCES orgs(id),"
+    " role TEXT NOT NULL CHECK(role IN ('researcher','manager','auditor','admin')),"
+    " badge INTEGER UNIQUE, password_hash TEXT, created_at INTEGER NOT NULL);"
+    "CREATE TABLE tokens("
+    " hash BLOB PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+    " kind TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER);"
+    "CREATE TABLE readings("
+    " id INTEGER PRIMARY KEY, gateway TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    " instrument TEXT NOT NULL, ts INTEGER NOT NULL, state INTEGER NOT NULL,"
+    " run_seconds INTEGER, energy_wh INTEGER, power_w REAL, samples INTEGER, badge INTEGER,"
+    " cause INTEGER NOT NULL, received_at INTEGER NOT NULL, UNIQUE(gateway, epoch, seq));"
+    "CREATE INDEX readings_instrument_ts ON readings(instrument, ts);"
+    "CREATE INDEX readings_ts ON readings(ts);"
+    "CREATE TABLE gateway_acks("
+    " gateway TEXT NOT NULL, epoch INTEGER NOT NULL, upto INTEGER NOT NULL,"
+    " PRIMARY KEY(gateway, epoch));"
+    "CREATE TABLE gateways("
+    " id TEXT PRIMARY KEY, online INTEGER NOT NULL DEFAULT 0, version TEXT,"
+    " outbox INTEGER, outbox_full INTEGER NOT NULL DEFAULT 0, instruments TEXT,"
+    " last_seen INTEGER, last_ack INTEGER);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int db_fail(struct store *st, const char *what)
+{
+    ls_error("store: %s: %s", what, sqlite3_errmsg(st->db));
+    return LS_ERR_DB;
+}
+
+static int exec(struct store *st, const char *sql)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ls_error("store: %s", msg ? msg : sqlite3_errmsg(st->db));
+        sqlite3_free(msg);
+        return LS_ERR_DB;
+    }
+    return LS_OK;
+}
+
+int store_schema_version(struct store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int v = -1;
+
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static int migrate(struct store *st)
+{
+    char sql[64];
+    int v;
+
+    /* IMMEDIATE: two processes starting at once do not both migrate. */
+    if (exec(st, "BEGIN IMMEDIATE"))
+        return LS_ERR_DB;
+    v = store_schema_version(st);
+    if (v > SCHEMA_VERSION) {
+        ls_error("store: database schema %d is newer than this server (%d)", v, SCHEMA_VERSION);
+        exec(st, "ROLLBACK");
+        return LS_ERR_DB;
+    }
+    for (; v < SCHEMA_VERSION; v++) {
+        if (exec(st, migrations[v])) {
+            exec(st, "ROLLBACK");
+            return LS_ERR_DB;
+        }
+        ls_info("store: migrated schema to version %d", v + 1);
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+    if (exec(st, sql) || exec(st, "COMMIT")) {
+        exec(st, "ROLLBACK");
+        return LS_ERR_DB;
+    }
+    return LS_OK;
+}
+
+static int prepare(struct store *st, const char *sql, sqlite3_stmt **s)
+{
+    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
+        return db_fail(st, sql);
+    return LS_OK;
+}
+
+int store_open(const char *path, struct store **out)
+{
+    struct store *st = calloc(1, sizeof(*st));
+
+    if (!st)
+        return LS_ERR_NOMEM;
+    if (sqlite3_open_v2(path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        ls_error("store: cannot open %s: %s", path,
+                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        goto fail;
+    }
+    /* Writers wait up to 10 s for each other instead of failing with SQLITE_BUSY. */
+    sqlite3_busy_timeout(st->db, 10000);
+    if (exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
+        migrate(st))
+        goto fail;
+    if (prepare(st,
+                "INSERT OR IGNORE INTO readings(gateway, epoch, seq, instrument, ts, state,"
+                " run_seconds, energy_wh, power_w, samples, badge, cause, received_at)"
+                " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                &st->ins_reading) ||
+        prepare(st,
+                "SELECT seq FROM readings WHERE gateway = ? AND epoch = ? AND seq > ?"
+                " ORDER BY seq LIMIT 1000",
+                &st->next_seqs) ||
+        prepare(st, "SELECT upto FROM gateway_acks WHERE gateway = ? AND epoch = ?", &st->get_ack) ||
+        prepare(st,
+                "INSERT INTO gateway_acks(gateway, epoch, upto) VALUES(?,?,?)"
+                " ON CONFLICT(gateway, epoch) DO UPDATE SET upto = excluded.upto",
+                &st->put_ack) ||
+        prepare(st,
+                "INSERT INTO gateways(id, last_seen, last_ack) VALUES(?1, ?2, ?3)"
+                " ON CONFLICT(id) DO UPDATE SET last_seen = ?2, last_ack = ?3",
+                &st->gw_seen))
+        goto fail;
+    *out = st;
+    return LS_OK;
+fail:
+    store_close(st);
+    return LS_ERR_DB;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    sqlite3_finalize(st->ins_reading);
+    sqlite3_finalize(st->next_seqs);
+    sqlite3_finalize(st->get_ack);
+    sqlite3_finalize(st->put_ack);
+    sqlite3_finalize(st->gw_seen);
+    sqlite3_close(st->db);
+    free(st);
+}
+
+static void bind_opt(sqlite3_stmt *s, int col, int present, int64_t v)
+{
+    if (present)
+        sqlite3_bind_int64(s, col, v);
+    else
+        sqlite3_bind_null(s, col);
+}
+
+/* Advance the contiguous stored prefix of (gateway, epoch) from upto. */
+static int advance_upto(struct store *st, const char *gw, int64_t epoch, int64_t *upto)
+{
+    int step, more = 1;
+
+    while (more) {
+        more = 0;
+        sqlite3_reset(st->next_seqs);
+        sqlite3_bind_text(st->next_seqs, 1, gw, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st->next_seqs, 2, epoch);
+        sqlite3_bind_int64(st->next_seqs, 3, *upto);
+        while ((step = sqlite3_step(st->next_seqs)) == SQLITE_ROW) {
+            int64_t seq = sqlite3_column_int64(st->next_seqs, 0);
+            if (seq != *upto + 1)
+                break;
+            *upto = seq;
+            more = 1;
+        }
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            return db_fail(st, "ack scan");
+        /* Stopped at a gap (ROW) or ran out (DONE) with fewer than a full page: done. */
+        if (step == SQLITE_ROW)
+            more = 0;
+    }
+    sqlite3_reset(st->next_seqs);
+    return LS_OK;
+}
+
+int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t received_ms,
+                       struct ingest_result *res)
+{
+    int64_t upto = 0;
+    int step;
+
+    memset(res, 0, sizeof(*res));
+    if (exec(st, "BEGIN IMMEDIATE"))
+        return LS_ERR_DB;
+    for (size_t i = 0; i < b->count; i++) {
+        const struct ls_reading *r = &b->readings[i];
+        sqlite3_stmt *s = st->ins_reading;
+
+        sqlite3_reset(s);
+        sqlite3_bind_text(s, 1, b->gateway, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, b->epoch);
+        sqlite3_bind_int64(s, 3, r->seq);
+        sqlite3_bind_text(s, 4, r->instrument, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 5, r->ts);
+        sqlite3_bind_int(s, 6, (int)r->state);
+        bind_opt(s, 7, r->has & LS_HAS_RUN_SECONDS, r->run_seconds);
+        bind_opt(s, 8, r->has & LS_HAS_ENERGY_WH, r->energy_wh);
+        if (r->has & LS_HAS_POWER_W)
+            sqlite3_bind_double(s, 9, r->power_w);
+        else
+            sqlite3_bind_null(s, 9);
+        bind_opt(s, 10, r->has & LS_HAS_SAMPLES, r->samples);
+        bind_opt(s, 11, r->has & LS_HAS_BADGE, r->badge);
+        sqlite3_bind_int(s, 12, (int)r->cause);
+        sqlite3_bind_int64(s, 13, received_ms);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            db_fail(st, "insert reading");
+            goto fail;
+        }
+        if (sqlite3_changes(st->db) > 0)
+            res->stored++;
+        else
+            res->duplicates++;
+    }
+    sqlite3_reset(st->ins_reading);
+    sqlite3_reset(st->get_ack);
+    sqlite3_bind_text(st->get_ack, 1, b->gateway, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st->get_ack, 2, b->epoch);
+    step = sqlite3_step(st->get_ack);
+    if (step == SQLITE_ROW)
+        upto = sqlite3_column_int64(st->get_ack, 0);
+    else if (step != SQLITE_DONE) {
+        db_fail(st, "read ack");
+        goto fail;
+    }
+    sqlite3_reset(st->get_ack);
+    if (advance_upto(st, b->gateway, b->epoch, &upto))
+        goto fail;
+    sqlite3_reset(st->put_ack);
+    sqlite3_bind_text(st->put_ack, 1, b->gateway, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st->put_ack, 2, b->epoch);
+    sqlite3_bind_int64(st->put_ack, 3, upto);
+    sqlite3_reset(st->gw_seen);
+    sqlite3_bind_text(st->gw_seen, 1, b->gateway, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st->gw_seen, 2, received_ms);
+    sqlite3_bind_int64(st->gw_seen, 3, upto);
+    if (sqlite3_step(st->put_ack) != SQLITE_DONE || sqlite3_step(st->gw_seen) != SQLITE_DONE) {
+        db_fail(st, "write ack");
+        goto fail;
+    }
+    sqlite3_reset(st->put_ack);
+    sqlite3_reset(st->gw_seen);
+    /* With synchronous=FULL the batch is on disk when COMMIT returns: only then may the
+     * gateway be told to forget it. */
+    if (exec(st, "COMMIT"))
+        goto fail;
+    res->upto = upto;
+    return LS_OK;
+fail:
+    sqlite3_reset(st->ins_reading);
+    sqlite3_reset(st->get_ack);
+    sqlite3_reset(st->put_ack);
+    sqlite3_reset(st->gw_seen);
+    exec(st, "ROLLBACK");
+    return LS_ERR_DB;
+}
+
+int store_readings_list(struct store *st, const struct reading_query *q, struct reading_row **rows,
+                        size_t *n, int64_t *total)
+{
+    static const char where[] =
+        " FROM readings WHERE (?1 IS NULL OR instrument = ?1) AND ts >= ?2 AND ts < ?3";
+    sqlite3_stmt *s = NULL;
+    struct reading_row *out = NULL;
+    size_t count = 0, cap = 0;
+    int rc = LS_ERR_DB, step;
+    char sql[512];
+
+    *rows = NULL;
+    *n = 0;
+    *total = 0;
+    snprintf(sql, sizeof(sql), "SELECT count(*)%s", where);
+    if (prepare(st, sql, &s))
+        goto out;
+    if (q->instrument)
+        sqlite3_bind_text(s, 1, q->instrument, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, q->from_ms);
+    sqlite3_bind_int64(s, 3, q->to_ms);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        db_fail(st, "count readings");
+        goto out;
+    }
+    *total = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    s = NULL;
+    snprintf(sql, sizeof(sql),
+             "SELECT gateway, epoch, seq, instrument, ts, state, run_seconds, energy_wh, power_w,"
+             " samples, badge, cause, received_at%s ORDER BY ts, gateway, epoch, seq"
+             " LIMIT ?4 OFFSET ?5",
+             where);
+    if (prepare(st, sql, &s))
+        goto out;
+    if (q->instrument)
+        sqlite3_bind_text(s, 1, q->instrument, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, q->from_ms);
+    sqlite3_bind_int64(s, 3, q->to_ms);
+    sqlite3_bind_int64(s, 4, q->limit);
+    sqlite3_bind_int64(s, 5, q->offset);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct reading_row *row;
+        struct ls_reading *r;
+
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct reading_row *p = realloc(out, ncap * sizeof(*p));
+            if (!p) {
+                rc = LS_ERR_NOMEM;
+                goto out;
+            }
+            out = p;
+            cap = ncap;
+        }
+        row = &out[count++];
+        memset(row, 0, sizeof(*row));
+        r = &row->r;
+        snprintf(row->gateway, sizeof(row->gateway), "%s", (const char *)sqlite3_column_text(s, 0));
+        row->epoch = sqlite3_column_int64(s, 1);
+        r->seq = sqlite3_column_int64(s, 2);
+        snprintf(r->instrument, sizeof(r->instrument), "%s",
+                 (const char *)sqlite3_column_text(s, 3));
+        r->ts = sqlite3_column_int64(s, 4);
+        r->state = (enum ls_state)sqlite3_column_int(s, 5);
+        if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
+            r->run_seconds = sqlite3_column_int64(s, 6);
+            r->has |= LS_HAS_RUN_SECONDS;
+        }
+        if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
+            r->energy_wh = sqlite3_column_int64(s, 7);
+            r->has |= LS_HAS_ENERGY_WH;
+        }
+        if (sqlite3_column_type(s, 8) != SQLITE_NULL) {
+            r->power_w = sqlite3_column_double(s, 8);
+            r->has |= LS_HAS_POWER_W;
+        }
+        if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
+            r->samples = sqlite3_column_int64(s, 9);
+            r->has |= LS_HAS_SAMPLES;
+        }
+        if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
+            r->badge = sqlite3_column_int64(s, 10);
+            r->has |= LS_HAS_BADGE;
+        }
+        r->cause = (enum ls_cause)sqlite3_column_int(s, 11);
+        row->received_ms = sqlite3_column_int64(s, 12);
+    }
+    if (step != SQLITE_DONE) {
+        db_fail(st, "list readings");
+        goto out;
+    }
+    *rows = out;
+    *n = count;
+    out = NULL;
+    rc = LS_OK;
+out:
+    free(out);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_gateway_status(struct store *st, const char *gateway, const struct ls_status *s,
+                         int64_t now_ms)
+{
+    static const char sql[] =
+        "INSERT INTO gateways(id, online, version, outbox, outbox_full, instruments, last_seen)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(id) DO UPDATE SET online = ?2, version = ?3,"
+        " outbox = ?4, outbox_full = ?5, instruments = ?6, last_seen = ?7";
+    sqlite3_stmt *q = NULL;
+    char list[4096];
+    size_t len = 0;
+    int rc;
+
+    list[0] = '\0';
+    for (size_t i = 0; i < s->instrument_count && len < sizeof(list); i++) {
+        int w = snprintf(list + len, sizeof(list) - len, "%s%s", i ? "," : "", s->instruments[i]);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    if (prepare(st, sql, &q))
+        return LS_ERR_DB;
+    sqlite3_bind_text(q, 1, gateway, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, s->online);
+    sqlite3_bind_text(q, 3, s->version, -1, SQLITE_STATIC);
+    bind_opt(q, 4, s->outbox >= 0, s->outbox);
+    sqlite3_bind_int(q, 5, s->outbox_full);
+    sqlite3_bind_text(q, 6, list, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 7, now_ms);
+    rc = sqlite3_step(q) == SQLITE_DONE ? LS_OK : db_fail(st, "gateway status");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int store_admin_ensure(struct store *st, int64_t *user_id)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = LS_ERR_DB;
+
+    if (prepare(st,
+                "INSERT INTO users(username, display_name, role, created_at)"
+                " VALUES('admin', 'Administrator', 'admin', strftime('%s','now') * 1000)"
+                " ON CONFLICT(username) DO NOTHING",
+                &q))
+        return LS_ERR_DB;
+    if (sqlite3_step(q) != SQLITE_DONE) {
+        db_fail(st, "create admin");
+        goto out;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    if (prepare(st, "SELECT id FROM users WHERE username = 'admin'", &q))
+        goto out;
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        db_fail(st, "find admin");
+        goto out;
+    }
+    *user_id = sqlite3_column_int64(q, 0);
+    rc = LS_OK;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int store_token_add(struct store *st, int64_t user_id, const unsigned char hash[32],
+                    const char *kind, int64_t now_ms)
+{
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    if (prepare(st, "INSERT INTO tokens(hash, user_id, kind, created_at) VALUES(?,?,?,?)", &q))
+        return LS_ERR_DB;
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, user_id);
+    sqlite3_bind_text(q, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, now_ms);
+    rc = sqlite3_step(q) == SQLITE_DONE ? LS_OK : db_fail(st, "add token");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int store_token_lookup(struct store *st, const unsigned char hash[32], struct principal *p)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = LS_ERR_AUTH, step;
+
+    if (prepare(st,
+                "SELECT u.id, u.username, u.role, coalesce(u.org_id, 0) FROM tokens t"
+                " JOIN users u ON u.id = t.user_id WHERE t.hash = ?"
+                " AND (t.expires_at IS NULL OR t.expires_at > strftime('%s','now') * 1000)",
+                &q))
+        return LS_ERR_DB;
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        memset(p, 0, sizeof(*p));
+        p->user_id = sqlite3_column_int64(q, 0);
+        snprintf(p->username, sizeof(p->username), "%s", (const char *)sqlite3_column_text(q, 1));
+        snprintf(p->role, sizeof(p->role), "%s", (const char *)sqlite3_column_text(q, 2));
+        p->org_id = sqlite3_column_int64(q, 3);
+        rc = LS_OK;
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(st, "token lookup");
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
