@@ -71,11 +71,12 @@ $(BIN)/labshare-meter-sim: $(call obj,$(SIM_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# (cmocka's assert macros cast everything to uintmax_t, hence -Wno-conversion for tests.)
 # A unit test links the module objects it names in a "// LINK: a/b.c c/d.c" line, plus the
 # shared library and cmocka (with --wrap options from a "// WRAP: sym sym" line).
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(call obj,$(SERVER_SRC) $(GATEWAY_SRC) $(SIM_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< \
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-missing-prototypes -Wno-conversion -Wno-sign-conversion $(LDFLAGS) -o $@ $< \
 		$(patsubst %.c,$(OBJ)/%.o,$(shell sed -n 's|^// LINK: ||p' $<)) $(LIB) \
 		$(addprefix -Wl$(comma)--wrap=,$(shell sed -n 's|^// WRAP: ||p' $<)) \
 		$(LDLIBS) -lcmocka

@@ -162,7 +162,7 @@ done:
     {
         struct tm check = tm;
         t = timegm(&check);
-        if (t == (time_t)-1 || check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon)
+        if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon)
             return LS_ERR_INVAL;
     }
     *ms = ((int64_t)t - off_s) * 1000 + frac;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs LabShare's tests: cmocka unit tests (build/tests/test_*) and the black-box integration
+# scripts (tests/integration/NN-area-what.sh), then prints "N passed, N failed".
+#   bash tests/run.sh [unit|integration|all] [PATTERN]
+set -u
+cd "$(dirname "$0")/.."
+what=${1:-all}
+pattern=${2:-}
+passed=0
+failed=0
+failures=()
+logdir=build/test-logs
+mkdir -p "$logdir"
+
+run_one() { # name, command...
+    local name=$1
+    shift
+    local log="$logdir/$(basename "$name").log"
+    local start=$SECONDS
+    if "$@" >"$log" 2>&1; then
+        passed=$((passed + 1))
+        printf 'ok   %-48s %3ds\n' "$name" $((SECONDS - start))
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        printf 'FAIL %-48s %3ds  (log: %s)\n' "$name" $((SECONDS - start)) "$log"
+        sed 's/^/    | /' "$log" | tail -n 40
+    fi
+}
+
+if [ "$what" = unit ] || [ "$what" = all ]; then
+    for t in build/tests/test_*; do
+        [ -x "$t" ] || continue
+        [ -z "$pattern" ] || [[ "$t" == *$pattern* ]] || continue
+        run_one "unit/$(basename "$t")" "$t"
+    done
+fi
+if [ "$what" = integration ] || [ "$what" = all ]; then
+    for t in tests/integration/[0-9][0-9]-*.sh; do
+        [ -z "$pattern" ] || [[ "$t" == *$pattern* ]] || continue
+        run_one "integration/$(basename "$t")" timeout 300 bash "$t"
+    done
+fi
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

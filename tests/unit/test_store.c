@@ -1,0 +1,262 @@
+/* Unit tests of server storage (server/store.c) on real SQLite: idempotent ingest, the
+ * contiguous ack, migrations, tokens. */
+// LINK: server/store.c server/auth.c
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../server/auth.h"
+#include "../../server/store.h"
+#include "labshare/rc.h"
+
+static char dir[64], path[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/ls-store-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof(path), "%s/server.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[200];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd);
+}
+
+/* A batch of readings with the given seqs. */
+static struct ls_batch batch(const char *gw, int64_t epoch, const int64_t *seqs, size_t n)
+{
+    struct ls_batch b;
+
+    memset(&b, 0, sizeof(b));
+    snprintf(b.gateway, sizeof(b.gateway), "%s", gw);
+    b.epoch = epoch;
+    b.count = n;
+    b.readings = calloc(n ? n : 1, sizeof(*b.readings));
+    for (size_t i = 0; i < n; i++) {
+        struct ls_reading *r = &b.readings[i];
+        r->seq = seqs[i];
+        snprintf(r->instrument, sizeof(r->instrument), "inst-%lld", (long long)(seqs[i] % 3));
+        r->ts = 1000 * seqs[i];
+        r->state = LS_STATE_RUNNING;
+        r->run_seconds = seqs[i];
+        r->has = LS_HAS_RUN_SECONDS;
+        r->cause = LS_CAUSE_CHANGE;
+    }
+    return b;
+}
+
+static int64_t count_readings(struct store *st)
+{
+    struct reading_query q = {NULL, INT64_MIN, INT64_MAX, 1, 0};
+    struct reading_row *rows;
+    size_t n;
+    int64_t total;
+
+    assert_int_equal(store_readings_list(st, &q, &rows, &n, &total), LS_OK);
+    free(rows);
+    return total;
+}
+
+static void ingest_is_idempotent(void **state)
+{
+    struct store *st;
+    struct ingest_result res;
+    int64_t s1[] = {1, 2, 3};
+    struct ls_batch b = batch("gw", 7, s1, 3);
+
+    (void)state;
+    assert_int_equal(store_open(path, &st), LS_OK);
+    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    assert_int_equal(res.stored, 3);
+    assert_int_equal(res.duplicates, 0);
+    assert_int_equal(res.upto, 3);
+    assert_int_equal(store_ingest_batch(st, &b, 2, &res), LS_OK);
+    assert_int_equal(res.stored, 0);
+    assert_int_equal(res.duplicates, 3);
+    assert_int_equal(res.upto, 3);
+    assert_int_equal(count_readings(st), 3);
+    ls_batch_release(&b);
+    store_close(st);
+}
+
+static void ack_stops_at_the_first_gap(void **state)
+{
+    struct store *st;
+    struct ingest_result res;
+    int64_t s1[] = {1, 2, 4, 5}, s2[] = {3}, s3[] = {6, 7};
+    struct ls_batch b1 = batch("gw", 7, s1, 4), b2 = batch("gw", 7, s2, 1);
+    struct ls_batch b3 = batch("gw", 8, s3, 2); /* another epoch: its own sequence */
+
+    (void)state;
+    assert_int_equal(store_open(path, &st), LS_OK);
+    assert_int_equal(store_ingest_batch(st, &b1, 1, &res), LS_OK);
+    assert_int_equal(res.upto, 2); /* 3 is missing */
+    assert_int_equal(store_ingest_batch(st, &b2, 1, &res), LS_OK);
+    assert_int_equal(res.upto, 5); /* the gap is filled: 1..5 */
+    assert_int_equal(store_ingest_batch(st, &b3, 1, &res), LS_OK);
+    assert_int_equal(res.upto, 0); /* epoch 8 has no seq 1 yet */
+    assert_int_equal(count_readings(st), 7);
+    ls_batch_release(&b1);
+    ls_batch_release(&b2);
+    ls_batch_release(&b3);
+    store_close(st);
+}
+
+static void ack_walks_more_than_a_page(void **state)
+{
+    struct store *st;
+    struct ingest_result res;
+    int64_t seqs[1000];
+    struct ls_batch b;
+
+    (void)state;
+    assert_int_equal(store_open(path, &st), LS_OK);
+    /* 2..2501 first (acks nothing), then 1: the walk must cross several pages of 1000 */
+    for (int k = 0; k < 3; k++) {
+        int64_t n = k < 2 ? 1000 : 500;
+        for (int64_t i = 0; i < n; i++)
+            seqs[i] = 2 + k * 1000 + i;
+        b = batch("gw", 1, seqs, (size_t)n);
+        assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+        assert_int_equal(res.upto, 0);
+        ls_batch_release(&b);
+    }
+    seqs[0] = 1;
+    b = batch("gw", 1, seqs, 1);
+    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    assert_int_equal(res.upto, 2501);
+    ls_batch_release(&b);
+    store_close(st);
+}
+
+static void list_filters_and_pages(void **state)
+{
+    struct store *st;
+    struct ingest_result res;
+    int64_t seqs[] = {1, 2, 3, 4, 5, 6};
+    struct ls_batch b = batch("gw", 1, seqs, 6);
+    struct reading_query q = {"inst-1", INT64_MIN, INT64_MAX, 100, 0};
+    struct reading_row *rows;
+    size_t n;
+    int64_t total;
+
+    (void)state;
+    assert_int_equal(store_open(path, &st), LS_OK);
+    assert_int_equal(store_ingest_batch(st, &b, 99, &res), LS_OK);
+    assert_int_equal(store_readings_list(st, &q, &rows, &n, &total), LS_OK);
+    assert_int_equal(total, 2); /* seqs 1 and 4 */
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].r.seq, 1);
+    assert_int_equal(rows[1].r.seq, 4);
+    assert_int_equal(rows[1].received_ms, 99);
+    assert_string_equal(rows[1].gateway, "gw");
+    free(rows);
+    /* [from, to): ts 2000 .. 4000 -> seqs 2, 3 */
+    q.instrument = NULL;
+    q.from_ms = 2000;
+    q.to_ms = 4000;
+    assert_int_equal(store_readings_list(st, &q, &rows, &n, &total), LS_OK);
+    assert_int_equal(total, 2);
+    free(rows);
+    /* limit/offset page, total unchanged */
+    q.from_ms = INT64_MIN;
+    q.to_ms = INT64_MAX;
+    q.limit = 2;
+    q.offset = 4;
+    assert_int_equal(store_readings_list(st, &q, &rows, &n, &total), LS_OK);
+    assert_int_equal(total, 6);
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].r.seq, 5);
+    free(rows);
+    ls_batch_release(&b);
+    store_close(st);
+}
+
+static void migrations_run_once_and_refuse_newer(void **state)
+{
+    struct store *st;
+    sqlite3 *db;
+    int v;
+
+    (void)state;
+    assert_int_equal(store_open(path, &st), LS_OK);
+    v = store_schema_version(st);
+    assert_true(v >= 1);
+    store_close(st);
+    assert_int_equal(store_open(path, &st), LS_OK); /* reopening migrates nothing */
+    assert_int_equal(store_schema_version(st), v);
+    store_close(st);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    st = NULL;
+    assert_int_equal(store_open(path, &st), LS_ERR_DB);
+    assert_null(st);
+}
+
+static void tokens_are_stored_hashed(void **state)
+{
+    struct store *st;
+    struct principal p;
+    char tok[AUTH_TOKEN_LEN], hdr[100];
+    int64_t uid, uid2;
+    sqlite3 *db;
+    sqlite3_stmt *q;
+
+    (void)state;
+    assert_int_equal(auth_init(), LS_OK);
+    assert_int_equal(store_open(path, &st), LS_OK);
+    assert_int_equal(store_admin_ensure(st, &uid), LS_OK);
+    assert_int_equal(store_admin_ensure(st, &uid2), LS_OK);
+    assert_int_equal(uid, uid2); /* created once */
+    assert_int_equal(auth_token_issue(st, uid, "test", tok), LS_OK);
+    assert_int_equal(strlen(tok), AUTH_TOKEN_LEN - 1);
+    snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+    assert_int_equal(auth_bearer(st, hdr, &p), LS_OK);
+    assert_string_equal(p.username, "admin");
+    assert_string_equal(p.role, "admin");
+    hdr[20] = hdr[20] == 'a' ? 'b' : 'a';
+    assert_int_equal(auth_bearer(st, hdr, &p), LS_ERR_AUTH);
+    assert_int_equal(auth_bearer(st, NULL, &p), LS_ERR_AUTH);
+    assert_int_equal(auth_bearer(st, "Basic abc", &p), LS_ERR_AUTH);
+    assert_int_equal(auth_bearer(st, "Bearer short", &p), LS_ERR_AUTH);
+    store_close(st);
+    /* the token text is nowhere in the database */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM tokens WHERE hash = ?", -1, &q,
+                                        NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(q, 1, tok, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(ingest_is_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(ack_stops_at_the_first_gap, setup, teardown),
+        cmocka_unit_test_setup_teardown(ack_walks_more_than_a_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_filters_and_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrations_run_once_and_refuse_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(tokens_are_stored_hashed, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
