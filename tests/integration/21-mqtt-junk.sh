@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Junk on MQTT: malformed JSON, wrong types, a batch claiming another gateway, oversized
+# batches and stray topics are refused, counted and logged; nothing is stored or acked, and
+# good batches are still ingested afterwards.
+. "$(dirname "$0")/lib.sh"
+
+start_broker
+start_server
+pub() { mosquitto_pub -p "$MQTT_PORT" -q 1 -t "$1" -m "$2"; }
+
+# Listen for acks of gateway "junk" during the junk.
+start acks mosquitto_sub -p "$MQTT_PORT" -q 1 -t 'labshare/v1/gw/junk/ack' -v
+sleep 0.5
+pub labshare/v1/gw/junk/readings 'not json at all'
+pub labshare/v1/gw/junk/readings '{"gateway":"junk","epoch":1,"readings":"nope"}'
+pub labshare/v1/gw/junk/readings '{"gateway":"other","epoch":1,"readings":[]}'
+pub labshare/v1/gw/junk/readings '{"gateway":"junk","epoch":1,"readings":[{"seq":1,"instrument":"i","ts":1,"state":"exploded","cause":"boot"}]}'
+pub labshare/v1/gw/junk/readings '{"gateway":"junk","epoch":1,"readings":[{"seq":"1","instrument":"i","ts":1,"state":"idle","cause":"boot"}]}'
+pub labshare/v1/gw/junk/readings '{"gateway":"junk","epoch":-5,"readings":[]}'
+pub labshare/v1/gw/junk/status '{"online":"yes"}'
+pub 'labshare/v1/gw/bad id/readings' '{}'
+python3 -c '
+import json
+r = [{"seq": i, "instrument": "i", "ts": 1, "state": "idle", "cause": "heartbeat"} for i in range(1, 1002)]
+print(json.dumps({"gateway": "junk", "epoch": 1, "readings": r}))' >"$T/big.json"
+mosquitto_pub -p "$MQTT_PORT" -q 1 -t labshare/v1/gw/junk/readings -f "$T/big.json"
+head -c 2000000 /dev/zero | tr '\0' 'x' >"$T/huge.bin"
+mosquitto_pub -p "$MQTT_PORT" -q 1 -t labshare/v1/gw/junk/readings -f "$T/huge.bin"
+
+wait_for 10 grep -q "payload of 2000000 bytes exceeds" "$T/server.log" || fail "huge payload not reported"
+for why in "malformed JSON" "field 'readings' must be an array" "claims gateway 'other'" \
+    "field 'state' must be off, idle, running or fault" "field 'seq' must be an integer" \
+    "field 'epoch' out of range" "field 'online' must be true or false" "batch of 1001 readings exceeds"; do
+    grep -q "$why" "$T/server.log" || fail "server did not log: $why"
+done
+pass "every kind of junk is refused with a reason in the log"
+[ "$(api '/api/v1/readings' | json 'j["total"]')" -eq 0 ] || fail "junk was stored"
+pass "nothing stored"
+
+# A good batch still goes through and is acked.
+pub labshare/v1/gw/junk/readings '{"gateway":"junk","epoch":1,"readings":[{"seq":1,"instrument":"i","ts":1000,"state":"idle","cause":"boot"}]}'
+wait_for 10 grep -q '"upto":1' "$T/acks.log" || fail "no ack for the good batch"
+[ "$(grep -c . "$T/acks.log")" -eq 1 ] || fail "junk was acked: $(cat "$T/acks.log")"
+[ "$(api '/api/v1/readings' | json 'j["total"]')" -eq 1 ] || fail "good batch not stored"
+pass "a good batch after the junk is stored and acked; the junk got no ack"
+stop server
+echo "$CHECKS checks passed"
