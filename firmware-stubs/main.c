@@ -32,20 +32,19 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: labshare-meter-sim --modbus-tcp HOST:PORT --instrument ID [options]\n"
-            "\n"
-            "Simulated instrument meter: serves the LabShare register map (holding registers\n"
-            "0-12, coil 0 = interlock) and follows a random but reproducible duty cycle.\n"
-            "\n"
-            "Options:\n"
-            "  --modbus-tcp HOST:PORT  listen for Modbus TCP clients (several at once)\n"
-            "  --instrument ID         instrument id (letters, digits, . _ -)\n"
-            "  --unit N                Modbus unit id (default 1)\n"
-            "  --seed N                seed of the duty cycle (default 1)\n"
-            "  --log-level LEVEL       debug, info, warn or error (default info)\n"
-            "  --help                  show this help and exit\n"
-            "  --version               show the version and exit\n");
+    fprintf(f, "Usage: labshare-meter-sim --modbus-tcp HOST:PORT --instrument ID [options]\n"
+               "\n"
+               "Simulated instrument meter: serves the LabShare register map (holding registers\n"
+               "0-12, coil 0 = interlock) and follows a random but reproducible duty cycle.\n"
+               "\n"
+               "Options:\n"
+               "  --modbus-tcp HOST:PORT  listen for Modbus TCP clients (several at once)\n"
+               "  --instrument ID         instrument id (letters, digits, . _ -)\n"
+               "  --unit N                Modbus unit id (default 1)\n"
+               "  --seed N                seed of the duty cycle (default 1)\n"
+               "  --log-level LEVEL       debug, info, warn or error (default info)\n"
+               "  --help                  show this help and exit\n"
+               "  --version               show the version and exit\n");
 }
 
 int main(int argc, char **argv)
@@ -76,8 +75,7 @@ int main(int argc, char **argv)
             break;
         case 'u':
             if (ls_parse_int(optarg, 1, 247, &unit)) {
-                fprintf(stderr, "labshare-meter-sim: --unit must be 1 to 247, not '%s'\n",
-                        optarg);
+                fprintf(stderr, "labshare-meter-sim: --unit must be 1 to 247, not '%s'\n", optarg);
                 return 2;
             }
             break;
@@ -154,8 +152,8 @@ int main(int argc, char **argv)
         }
         now = ls_now_ms();
         if (duty_step(&d, &m, now))
-            ls_debug("%s: state %s badge %u run_seconds %u", m.id, ls_state_name(m.state),
-                     m.badge, m.run_seconds);
+            ls_debug("%s: state %s badge %u run_seconds %u", m.id, ls_state_name(m.state), m.badge,
+                     m.run_seconds);
         if (n > 0)
             mb_slave_process(slave, &rd, &m, now);
     }

@@ -130,8 +130,7 @@ static void serve(struct mb_slave *s, int slot, struct meter *m, int64_t now_ms)
     }
     if (s->map->tab_bits[LS_COIL_INTERLOCK] != coil_before) {
         meter_set_interlock(m, s->map->tab_bits[LS_COIL_INTERLOCK], now_ms);
-        ls_info("%s: interlock %s by a Modbus write", m->id,
-                m->interlock ? "enabled" : "disabled");
+        ls_info("%s: interlock %s by a Modbus write", m->id, m->interlock ? "enabled" : "disabled");
     }
 }
 

@@ -64,8 +64,8 @@ static const struct key keys[] = {
     {SEC_MODBUS, "timeout_ms", K_INT, DEV(timeout_ms), 10, 60000, "500"},
     {SEC_MODBUS, "word_order", K_ORDER, DEV(word_order), 0, 0, "big"},
     {SEC_MODBUS, "state", K_FIELD, offsetof(struct gw_device, fields), GW_F_STATE, 0, 0, NULL},
-    {SEC_MODBUS, "run_seconds", K_FIELD, offsetof(struct gw_device, fields), GW_F_RUN_SECONDS, 0,
-     0, NULL},
+    {SEC_MODBUS, "run_seconds", K_FIELD, offsetof(struct gw_device, fields), GW_F_RUN_SECONDS, 0, 0,
+     NULL},
     {SEC_MODBUS, "energy_wh", K_FIELD, offsetof(struct gw_device, fields), GW_F_ENERGY_WH, 0, 0,
      NULL},
     {SEC_MODBUS, "power_w", K_FIELD, offsetof(struct gw_device, fields), GW_F_POWER_W, 0, 0, NULL},
@@ -85,7 +85,7 @@ static const char *const field_names[GW_FIELD_COUNT] = {"state",   "run_seconds"
                                                         "power_w", "samples",     "badge"};
 
 /* The LabShare meter map (SPEC section 2), used when a Modbus section names no field. */
-static const char *const labshare_map[GW_FIELD_COUNT] = {"hr:0:u16", "hr:1:u32", "hr:3:u32",
+static const char *const labshare_map[GW_FIELD_COUNT] = {"hr:0:u16",     "hr:1:u32", "hr:3:u32",
                                                          "hr:5:u32*0.1", "hr:7:u32", "hr:9:u32"};
 
 const char *gw_field_name(enum gw_field f)
@@ -94,8 +94,7 @@ const char *gw_field_name(enum gw_field f)
 }
 
 /* Parse one value of key k into base (a struct gw_config or struct gw_device). */
-static int set_value(const struct key *k, void *base, const char *value, char *err,
-                     size_t errlen)
+static int set_value(const struct key *k, void *base, const char *value, char *err, size_t errlen)
 {
     char *dst = (char *)base + k->offset;
     int iv;
@@ -112,8 +111,8 @@ static int set_value(const struct key *k, void *base, const char *value, char *e
         return LS_OK;
     case K_ID:
         if (!ls_id_valid(value)) {
-            snprintf(err, errlen, "%s: '%s' is not a valid id (1-63 of A-Z a-z 0-9 . _ -)",
-                     k->name, value);
+            snprintf(err, errlen, "%s: '%s' is not a valid id (1-63 of A-Z a-z 0-9 . _ -)", k->name,
+                     value);
             return LS_ERR_INVAL;
         }
         snprintf(dst, k->size, "%s", value);
@@ -136,8 +135,8 @@ static int set_value(const struct key *k, void *base, const char *value, char *e
         return LS_OK;
     case K_DOUBLE:
         if (ls_parse_double(value, k->min, k->max, &dv)) {
-            snprintf(err, errlen, "%s: '%s' is not a number from %g to %g", k->name, value,
-                     k->min, k->max);
+            snprintf(err, errlen, "%s: '%s' is not a number from %g to %g", k->name, value, k->min,
+                     k->max);
             return LS_ERR_INVAL;
         }
         memcpy(dst, &dv, sizeof(dv));
@@ -354,8 +353,8 @@ static int validate(struct gw_config *cfg, char *why, size_t len)
             if (d->stop_w <= 0)
                 d->stop_w = d->start_w;
             if (d->stop_w > d->start_w) {
-                snprintf(why, len, "[modbus:%s] stop_w (%g) above start_w (%g)", d->id,
-                         d->stop_w, d->start_w);
+                snprintf(why, len, "[modbus:%s] stop_w (%g) above start_w (%g)", d->id, d->stop_w,
+                         d->start_w);
                 return LS_ERR_INVAL;
             }
         }

@@ -44,12 +44,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                          {"check", no_argument, NULL, 'k'},
-                                          {"log-level", required_argument, NULL, 'l'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {"version", no_argument, NULL, 'V'},
-                                          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},    {"check", no_argument, NULL, 'k'},
+        {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
     const char *path = NULL;
     int check = 0, c, status = 1;
     enum ls_log_level level = LS_LOG_INFO;
@@ -106,8 +104,9 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < cfg.device_count; i++) {
         if (cfg.devices[i].kind == GW_DEV_MQTT) {
-            fprintf(stderr, "labshare-gateway: %s: [mqtt:%s]: MQTT-native instruments are not "
-                            "supported by this version yet\n",
+            fprintf(stderr,
+                    "labshare-gateway: %s: [mqtt:%s]: MQTT-native instruments are not "
+                    "supported by this version yet\n",
                     path, cfg.devices[i].id);
             gw_config_release(&cfg);
             return 1;

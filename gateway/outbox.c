@@ -96,8 +96,8 @@ int outbox_open(const char *path, int64_t max_rows, struct outbox **out)
     ob->epoch = meta_get(ob, "epoch", 0);
     if (ob->epoch == 0) {
         ob->epoch = new_epoch();
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO meta VALUES('epoch', %lld), ('acked', 0)", (long long)ob->epoch);
+        snprintf(sql, sizeof(sql), "INSERT INTO meta VALUES('epoch', %lld), ('acked', 0)",
+                 (long long)ob->epoch);
         if (sqlite3_exec(ob->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
             db_fail(ob, "create epoch");
             goto fail;
@@ -283,14 +283,14 @@ out:
     return rc;
 }
 
-#define GETTER(name, field)                                                                    \
-    int64_t outbox_##name(struct outbox *ob)                                                   \
-    {                                                                                          \
-        int64_t v;                                                                             \
-        pthread_mutex_lock(&ob->lock);                                                         \
-        v = ob->field;                                                                         \
-        pthread_mutex_unlock(&ob->lock);                                                       \
-        return v;                                                                              \
+#define GETTER(name, field)                                                                        \
+    int64_t outbox_##name(struct outbox *ob)                                                       \
+    {                                                                                              \
+        int64_t v;                                                                                 \
+        pthread_mutex_lock(&ob->lock);                                                             \
+        v = ob->field;                                                                             \
+        pthread_mutex_unlock(&ob->lock);                                                           \
+        return v;                                                                                  \
     }
 
 GETTER(epoch, epoch)

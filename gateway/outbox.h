@@ -26,17 +26,16 @@ void outbox_free(struct outbox *ob);
 int outbox_append(struct outbox *ob, struct ls_reading *r);
 
 /* Copy up to max readings with seq > after, oldest first, into out; *n is the count. */
-int outbox_fetch(struct outbox *ob, int64_t after, struct ls_reading *out, size_t max,
-                 size_t *n);
+int outbox_fetch(struct outbox *ob, int64_t after, struct ls_reading *out, size_t max, size_t *n);
 
 /* The server has stored every seq <= upto: delete them durably. An upto beyond the last
  * appended seq is clamped (a confused ack never deletes a reading not yet taken). */
 int outbox_ack(struct outbox *ob, int64_t upto);
 
 int64_t outbox_epoch(struct outbox *ob);
-int64_t outbox_acked(struct outbox *ob);   /* highest seq acknowledged */
+int64_t outbox_acked(struct outbox *ob);    /* highest seq acknowledged */
 int64_t outbox_last_seq(struct outbox *ob); /* highest seq appended, 0 if none */
-int64_t outbox_count(struct outbox *ob);   /* readings waiting for an ack */
-int outbox_full(struct outbox *ob);        /* 1 after a refused append, until space frees */
+int64_t outbox_count(struct outbox *ob);    /* readings waiting for an ack */
+int outbox_full(struct outbox *ob);         /* 1 after a refused append, until space frees */
 
 #endif /* LS_GW_OUTBOX_H */

@@ -28,8 +28,8 @@ void plan_build(const struct gw_device *d, struct plan *p)
     for (int i = 0; i < n; i++) {
         const struct ls_field_spec *s = &d->fields[order[i]];
         unsigned words = ls_reg_type_words(s->type);
-        unsigned limit = (s->table == LS_TABLE_CO || s->table == LS_TABLE_DI) ? PLAN_MAX_BITS
-                                                                               : PLAN_MAX_REGS;
+        unsigned limit =
+            (s->table == LS_TABLE_CO || s->table == LS_TABLE_DI) ? PLAN_MAX_BITS : PLAN_MAX_REGS;
         struct plan_request *r =
             p->request_count ? &p->requests[p->request_count - 1] : (struct plan_request *)0;
 

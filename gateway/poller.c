@@ -52,14 +52,10 @@ struct pollers {
 int poller_decode(const struct gw_device *d, const struct plan *p, uint16_t *const *regs,
                   struct ls_reading *r, char *err, size_t errlen)
 {
-    int64_t *dst[GW_FIELD_COUNT] = {NULL, &r->run_seconds, &r->energy_wh, NULL, &r->samples,
-                                    &r->badge};
-    static const unsigned flag[GW_FIELD_COUNT] = {0,
-                                                  LS_HAS_RUN_SECONDS,
-                                                  LS_HAS_ENERGY_WH,
-                                                  LS_HAS_POWER_W,
-                                                  LS_HAS_SAMPLES,
-                                                  LS_HAS_BADGE};
+    int64_t *dst[GW_FIELD_COUNT] = {NULL, &r->run_seconds, &r->energy_wh,
+                                    NULL, &r->samples,     &r->badge};
+    static const unsigned flag[GW_FIELD_COUNT] = {
+        0, LS_HAS_RUN_SECONDS, LS_HAS_ENERGY_WH, LS_HAS_POWER_W, LS_HAS_SAMPLES, LS_HAS_BADGE};
 
     for (int f = 0; f < GW_FIELD_COUNT; f++) {
         const struct ls_field_spec *s = &d->fields[f];
@@ -68,8 +64,8 @@ int poller_decode(const struct gw_device *d, const struct plan *p, uint16_t *con
 
         if (q < 0)
             continue;
-        if (ls_reg_decode(regs[q] + (s->address - p->requests[q].start), s->type,
-                          d->word_order, &v)) {
+        if (ls_reg_decode(regs[q] + (s->address - p->requests[q].start), s->type, d->word_order,
+                          &v)) {
             snprintf(err, errlen, "%s is not a finite number", gw_field_name((enum gw_field)f));
             return LS_ERR_INVAL;
         }

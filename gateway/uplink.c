@@ -20,12 +20,12 @@ struct uplink {
     struct mosquitto *mosq;
     pthread_mutex_t lock;
     int connected;
-    int64_t sent_upto;     /* highest seq published since the last (re)connect or resend */
-    int64_t progress_ms;   /* monotonic time of the last ack progress (or first send) */
-    int64_t status_ms;     /* monotonic time of the last status publish */
-    int64_t status_count;  /* outbox count in that status */
+    int64_t sent_upto;    /* highest seq published since the last (re)connect or resend */
+    int64_t progress_ms;  /* monotonic time of the last ack progress (or first send) */
+    int64_t status_ms;    /* monotonic time of the last status publish */
+    int64_t status_count; /* outbox count in that status */
     int status_full;
-    int status_due;        /* publish status at the next tick */
+    int status_due; /* publish status at the next tick */
     char topic_readings[128], topic_ack[128], topic_status[128];
     struct ls_reading *batch;
 };
@@ -141,8 +141,7 @@ int uplink_start(const struct gw_config *cfg, struct outbox *ob, struct uplink *
     /* Reconnect from 1 s doubling to 30 s: quick after a broker restart, calm during an outage. */
     mosquitto_reconnect_delay_set(u->mosq, 1, 30, true);
     if (cfg->username[0])
-        mosquitto_username_pw_set(u->mosq, cfg->username,
-                                  cfg->password[0] ? cfg->password : NULL);
+        mosquitto_username_pw_set(u->mosq, cfg->username, cfg->password[0] ? cfg->password : NULL);
     if (cfg->cafile[0]) {
         rc = mosquitto_tls_set(u->mosq, cfg->cafile, NULL, cfg->certfile[0] ? cfg->certfile : NULL,
                                cfg->keyfile[0] ? cfg->keyfile : NULL, NULL);
@@ -229,9 +228,9 @@ void uplink_tick(struct uplink *u)
             u->progress_ms = now; /* the ack timeout runs from the first unacked send */
         u->sent_upto = u->batch[n - 1].seq;
     }
-    if (u->status_due || ((outbox_count(u->ob) != u->status_count ||
-                           outbox_full(u->ob) != u->status_full) &&
-                          now - u->status_ms >= STATUS_MIN_INTERVAL_MS))
+    if (u->status_due ||
+        ((outbox_count(u->ob) != u->status_count || outbox_full(u->ob) != u->status_full) &&
+         now - u->status_ms >= STATUS_MIN_INTERVAL_MS))
         publish_status(u, now);
 out:
     pthread_mutex_unlock(&u->lock);

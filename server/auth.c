@@ -14,8 +14,7 @@ int auth_init(void)
     return sodium_init() < 0 ? LS_ERR_IO : LS_OK;
 }
 
-int auth_token_issue(struct store *st, int64_t user_id, const char *kind,
-                     char out[AUTH_TOKEN_LEN])
+int auth_token_issue(struct store *st, int64_t user_id, const char *kind, char out[AUTH_TOKEN_LEN])
 {
     unsigned char raw[32], hash[crypto_hash_sha256_BYTES];
     int rc;

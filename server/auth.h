@@ -16,8 +16,7 @@
 int auth_init(void);
 
 /* Make a new token for user_id, store its hash, and write the token text into out. */
-int auth_token_issue(struct store *st, int64_t user_id, const char *kind,
-                     char out[AUTH_TOKEN_LEN]);
+int auth_token_issue(struct store *st, int64_t user_id, const char *kind, char out[AUTH_TOKEN_LEN]);
 
 /* Resolve an "Authorization" header value ("Bearer <token>") to its user. LS_ERR_AUTH when
  * missing, malformed or unknown. */

@@ -85,8 +85,8 @@ static int set_value(const struct key *k, struct srv_config *cfg, const char *va
         return LS_OK;
     case K_DOUBLE:
         if (ls_parse_double(value, k->min, k->max, &dv)) {
-            snprintf(err, errlen, "%s: '%s' is not a number from %g to %g", k->name, value,
-                     k->min, k->max);
+            snprintf(err, errlen, "%s: '%s' is not a number from %g to %g", k->name, value, k->min,
+                     k->max);
             return LS_ERR_INVAL;
         }
         memcpy(dst, &dv, sizeof(dv));

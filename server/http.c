@@ -53,9 +53,9 @@ static const struct {
     int rc;
     unsigned status;
 } status_table[] = {
-    {LS_OK, 200},          {LS_ERR_INVAL, 400},  {LS_ERR_AUTH, 401},    {LS_ERR_DENIED, 403},
+    {LS_OK, 200},           {LS_ERR_INVAL, 400},    {LS_ERR_AUTH, 401},   {LS_ERR_DENIED, 403},
     {LS_ERR_NOTFOUND, 404}, {LS_ERR_CONFLICT, 409}, {LS_ERR_TOOBIG, 413}, {LS_ERR_RULE, 422},
-    {LS_ERR_FULL, 503},    {LS_ERR_TIMEOUT, 504},
+    {LS_ERR_FULL, 503},     {LS_ERR_TIMEOUT, 504},
 };
 
 unsigned http_status_of(int rc)
@@ -279,8 +279,8 @@ static void dispatch(struct http *h, struct http_req *req, struct http_resp *res
         return;
     }
     if (found->flags & ROUTE_AUTH) {
-        authz = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                            MHD_HTTP_HEADER_AUTHORIZATION);
+        authz =
+            MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         rc = auth_bearer(req->st, authz, &req->who);
         if (rc) {
             http_error(resp, rc == LS_ERR_AUTH ? LS_ERR_AUTH : rc,
@@ -302,8 +302,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
 
     if (!resp->body) {
         static const char oom[] = "{\"error\":\"nomem\",\"message\":\"out of memory\"}";
-        r = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom,
-                                            MHD_RESPMEM_PERSISTENT);
+        r = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
         resp->status = 500;
         resp->content_type = "application/json";
     } else {
@@ -321,9 +320,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct http *h = cls;
     struct http_req *req = *con_cls;
@@ -407,12 +405,11 @@ int http_start(const struct srv_config *cfg, struct http **out)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
             (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
         (uint16_t)cfg->listen_port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, h, MHD_OPTION_SOCK_ADDR,
-        ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, h, MHD_OPTION_END);
+        on_mhd_log, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->d) {
         ls_error("http: cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);

@@ -25,12 +25,12 @@ struct http;
 struct http_req {
     const char *method;
     const char *path;
-    void *conn;                 /* struct MHD_Connection */
-    struct ls_buf body;         /* the request body, NUL-terminated */
+    void *conn;         /* struct MHD_Connection */
+    struct ls_buf body; /* the request body, NUL-terminated */
     int body_too_big;
-    struct store *st;           /* this thread's store connection */
+    struct store *st; /* this thread's store connection */
     const struct srv_config *cfg;
-    struct principal who;       /* valid when authenticated */
+    struct principal who; /* valid when authenticated */
     int authenticated;
     const char *params[HTTP_MAX_PARAMS]; /* {x} segments of the route, in order */
     char param_buf[512];

@@ -58,8 +58,7 @@ static int cmd_admin_token(const struct srv_config *cfg)
         rc = auth_token_issue(st, uid, "admin-token", token);
     store_close(st);
     if (rc) {
-        fprintf(stderr, "labshare-server: cannot issue a token: %s\n",
-                ls_strerror((enum ls_rc)rc));
+        fprintf(stderr, "labshare-server: cannot issue a token: %s\n", ls_strerror((enum ls_rc)rc));
         return 1;
     }
     printf("%s\n", token);
@@ -69,10 +68,10 @@ static int cmd_admin_token(const struct srv_config *cfg)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                          {"log-level", required_argument, NULL, 'l'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {"version", no_argument, NULL, 'V'},
-                                          {NULL, 0, NULL, 0}};
+                                         {"log-level", required_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
     const char *path = NULL, *command = NULL;
     enum ls_log_level level = LS_LOG_INFO;
     struct srv_config cfg;

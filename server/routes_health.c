@@ -10,6 +10,6 @@ int route_healthz(struct http_req *req, struct http_resp *resp)
 
     if (v < 0)
         return http_json(resp, 503, json_pack("{s:s, s:s}", "status", "error", "db", "error"));
-    return http_json(resp, 200, json_pack("{s:s, s:s, s:i}", "status", "ok", "db", "ok",
-                                          "schema", v));
+    return http_json(resp, 200,
+                     json_pack("{s:s, s:s, s:i}", "status", "ok", "db", "ok", "schema", v));
 }

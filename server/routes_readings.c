@@ -29,7 +29,8 @@ static json_t *reading_json(const struct reading_row *row)
                         r->has & LS_HAS_RUN_SECONDS ? json_integer(r->run_seconds) : json_null());
     json_object_set_new(o, "energy_wh",
                         r->has & LS_HAS_ENERGY_WH ? json_integer(r->energy_wh) : json_null());
-    json_object_set_new(o, "power_w", r->has & LS_HAS_POWER_W ? json_real(r->power_w) : json_null());
+    json_object_set_new(o, "power_w",
+                        r->has & LS_HAS_POWER_W ? json_real(r->power_w) : json_null());
     json_object_set_new(o, "samples",
                         r->has & LS_HAS_SAMPLES ? json_integer(r->samples) : json_null());
     json_object_set_new(o, "badge", r->has & LS_HAS_BADGE ? json_integer(r->badge) : json_null());

@@ -139,7 +139,8 @@ int store_open(const char *path, struct store **out)
                 "SELECT seq FROM readings WHERE gateway = ? AND epoch = ? AND seq > ?"
                 " ORDER BY seq LIMIT 1000",
                 &st->next_seqs) ||
-        prepare(st, "SELECT upto FROM gateway_acks WHERE gateway = ? AND epoch = ?", &st->get_ack) ||
+        prepare(st, "SELECT upto FROM gateway_acks WHERE gateway = ? AND epoch = ?",
+                &st->get_ack) ||
         prepare(st,
                 "INSERT INTO gateway_acks(gateway, epoch, upto) VALUES(?,?,?)"
                 " ON CONFLICT(gateway, epoch) DO UPDATE SET upto = excluded.upto",

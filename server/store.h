@@ -67,7 +67,7 @@ int store_gateway_status(struct store *st, const char *gateway, const struct ls_
 struct principal {
     int64_t user_id;
     char username[64];
-    char role[16]; /* researcher, manager, auditor, admin */
+    char role[16];  /* researcher, manager, auditor, admin */
     int64_t org_id; /* 0 when none */
 };
 

@@ -12,10 +12,10 @@
 #include <stddef.h>
 
 struct ls_buf {
-    char *data;  /* NUL-terminated content, NULL while empty and never grown */
-    size_t len;  /* bytes used, excluding the NUL */
-    size_t cap;  /* bytes allocated */
-    size_t max;  /* hard limit of len */
+    char *data; /* NUL-terminated content, NULL while empty and never grown */
+    size_t len; /* bytes used, excluding the NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard limit of len */
 };
 
 /* Initialise an embedded buffer that will hold at most max bytes. Allocates nothing. */

@@ -43,11 +43,11 @@ int ls_word_order_parse(const char *s, enum ls_word_order *out)
     return LS_OK;
 }
 
-#define FAIL(...)                                                                              \
-    do {                                                                                       \
-        if (errlen)                                                                            \
-            snprintf(err, errlen, __VA_ARGS__);                                                \
-        return LS_ERR_INVAL;                                                                   \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        if (errlen)                                                                                \
+            snprintf(err, errlen, __VA_ARGS__);                                                    \
+        return LS_ERR_INVAL;                                                                       \
     } while (0)
 
 int ls_field_spec_parse(const char *s, struct ls_field_spec *out, char *err, size_t errlen)

@@ -180,8 +180,7 @@ static json_t *load(const char *payload, size_t len, struct derr *e, int *rc)
     }
     root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        *rc = fail(e, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
-                   jerr.text);
+        *rc = fail(e, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
         return NULL;
     }
     if (!json_is_object(root)) {
@@ -299,8 +298,7 @@ char *ls_meter_encode(const struct ls_reading *r)
     return dump(o);
 }
 
-char *ls_batch_encode(const char *gateway, int64_t epoch, const struct ls_reading *r,
-                      size_t count)
+char *ls_batch_encode(const char *gateway, int64_t epoch, const struct ls_reading *r, size_t count)
 {
     json_t *root = json_object(), *arr = json_array();
     int rc = 0;
@@ -339,8 +337,7 @@ void ls_batch_release(struct ls_batch *b)
     b->count = 0;
 }
 
-int ls_batch_decode(const char *payload, size_t len, struct ls_batch *out, char *err,
-                    size_t errlen)
+int ls_batch_decode(const char *payload, size_t len, struct ls_batch *out, char *err, size_t errlen)
 {
     struct derr e = {err, errlen};
     struct ls_batch b;
@@ -370,8 +367,7 @@ int ls_batch_decode(const char *payload, size_t len, struct ls_batch *out, char 
     }
     if (json_array_size(arr) > LS_BATCH_MAX_READINGS) {
         rc = LS_ERR_TOOBIG;
-        fail(&e, "batch of %zu readings exceeds %d", json_array_size(arr),
-             LS_BATCH_MAX_READINGS);
+        fail(&e, "batch of %zu readings exceeds %d", json_array_size(arr), LS_BATCH_MAX_READINGS);
         goto out;
     }
     b.count = json_array_size(arr);
@@ -421,8 +417,8 @@ out:
 
 char *ls_ack_encode(const struct ls_ack *a)
 {
-    return dump(json_pack("{s:I, s:I}", "epoch", (json_int_t)a->epoch, "upto",
-                          (json_int_t)a->upto));
+    return dump(
+        json_pack("{s:I, s:I}", "epoch", (json_int_t)a->epoch, "upto", (json_int_t)a->upto));
 }
 
 int ls_ack_decode(const char *payload, size_t len, struct ls_ack *out, char *err, size_t errlen)
@@ -518,8 +514,8 @@ int ls_status_decode(const char *payload, size_t len, struct ls_status *out, cha
             goto out;
         }
         st.instrument_count = json_array_size(v);
-        st.instruments = calloc(st.instrument_count ? st.instrument_count : 1,
-                                sizeof(*st.instruments));
+        st.instruments =
+            calloc(st.instrument_count ? st.instrument_count : 1, sizeof(*st.instruments));
         if (!st.instruments) {
             rc = LS_ERR_NOMEM;
             goto out;

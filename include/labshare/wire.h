@@ -13,11 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LS_ID_MAX 64             /* bytes of an instrument or gateway id, with the NUL */
-#define LS_BATCH_MAX_READINGS 1000 /* readings in one batch message */
-#define LS_PAYLOAD_MAX (1024 * 1024) /* bytes of any one MQTT payload we decode */
+#define LS_ID_MAX 64                       /* bytes of an instrument or gateway id, with the NUL */
+#define LS_BATCH_MAX_READINGS 1000         /* readings in one batch message */
+#define LS_PAYLOAD_MAX (1024 * 1024)       /* bytes of any one MQTT payload we decode */
 #define LS_JSON_INT_MAX 9007199254740991LL /* 2^53 - 1: exact in every JSON reader */
-#define LS_TS_MAX 32503680000000LL /* year 3000 in epoch ms */
+#define LS_TS_MAX 32503680000000LL         /* year 3000 in epoch ms */
 
 /* Instrument state; the numbers are the codes of the meter's state register. */
 enum ls_state { LS_STATE_OFF = 0, LS_STATE_IDLE = 1, LS_STATE_RUNNING = 2, LS_STATE_FAULT = 3 };
@@ -67,8 +67,8 @@ struct ls_ack {
 struct ls_status {
     int online;
     char version[32];
-    int64_t outbox;      /* readings waiting for an ack; -1 when not reported */
-    int outbox_full;     /* 1 when the outbox refuses new readings */
+    int64_t outbox;  /* readings waiting for an ack; -1 when not reported */
+    int outbox_full; /* 1 when the outbox refuses new readings */
     size_t instrument_count;
     char (*instruments)[LS_ID_MAX]; /* owned; free with ls_status_release() */
 };
@@ -107,8 +107,7 @@ int ls_meter_decode(const char *payload, size_t len, struct ls_reading *out, cha
 char *ls_meter_encode(const struct ls_reading *r);
 
 /* SPEC 3.2 readings batch: at most LS_BATCH_MAX_READINGS readings, seq strictly increasing. */
-char *ls_batch_encode(const char *gateway, int64_t epoch, const struct ls_reading *r,
-                      size_t count);
+char *ls_batch_encode(const char *gateway, int64_t epoch, const struct ls_reading *r, size_t count);
 int ls_batch_decode(const char *payload, size_t len, struct ls_batch *out, char *err,
                     size_t errlen);
 void ls_batch_release(struct ls_batch *b);

@@ -102,10 +102,10 @@ static void field_specs(void **state)
     static const struct {
         const char *spec, *why;
     } bad[] = {
-        {"xx:1:u16", "table"},   {"hr", "table"},           {"hr:1", "type"},
-        {"hr:1:u8", "type"},     {"hr:-1:u16", "address"},  {"hr:65536:u16", "address"},
+        {"xx:1:u16", "table"},    {"hr", "table"},          {"hr:1", "type"},
+        {"hr:1:u8", "type"},      {"hr:-1:u16", "address"}, {"hr:65536:u16", "address"},
         {"hr:65535:u32", "past"}, {"hr:1:u16*0", "scale"},  {"hr:1:u16*x", "scale"},
-        {"co:1:f32", "bit"},     {"hr:1x:u16", "address"},
+        {"co:1:f32", "bit"},      {"hr:1x:u16", "address"},
     };
 
     (void)state;
@@ -145,8 +145,7 @@ static void numbers(void **state)
     assert_int_equal(ls_parse_i64(" 1", 0, 10, &i), LS_ERR_INVAL);
     assert_int_equal(ls_parse_i64("1 ", 0, 10, &i), LS_ERR_INVAL);
     assert_int_equal(ls_parse_i64("0x10", 0, 100, &i), LS_ERR_INVAL);
-    assert_int_equal(ls_parse_i64("99999999999999999999", INT64_MIN, INT64_MAX, &i),
-                     LS_ERR_INVAL);
+    assert_int_equal(ls_parse_i64("99999999999999999999", INT64_MIN, INT64_MAX, &i), LS_ERR_INVAL);
     assert_int_equal(i, 10); /* unchanged by failures */
     assert_int_equal(ls_parse_u64("-1", 0, UINT64_MAX, &u), LS_ERR_INVAL);
     assert_int_equal(ls_parse_u64("18446744073709551615", 0, UINT64_MAX, &u), LS_OK);

@@ -146,9 +146,9 @@ static void missing_required_keys(void **state)
                      LS_ERR_INVAL);
     assert_non_null(strstr(err, "id is required"));
     gw_config_release(&cfg);
-    assert_int_equal(load("[gateway]\nid = g\noutbox = o\n[modbus:a]\ntcp = h:1\n", &cfg, err,
-                          sizeof(err)),
-                     LS_ERR_INVAL);
+    assert_int_equal(
+        load("[gateway]\nid = g\noutbox = o\n[modbus:a]\ntcp = h:1\n", &cfg, err, sizeof(err)),
+        LS_ERR_INVAL);
     assert_non_null(strstr(err, "[uplink] host"));
     gw_config_release(&cfg);
     assert_int_equal(gw_config_load("/nonexistent/gw.ini", &cfg, err, sizeof(err)), LS_ERR_IO);

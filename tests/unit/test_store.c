@@ -238,9 +238,9 @@ static void tokens_are_stored_hashed(void **state)
     store_close(st);
     /* the token text is nowhere in the database */
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM tokens WHERE hash = ?", -1, &q,
-                                        NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM tokens WHERE hash = ?", -1, &q, NULL),
+        SQLITE_OK);
     sqlite3_bind_text(q, 1, tok, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(q, 0), 0);

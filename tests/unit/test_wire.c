@@ -25,8 +25,7 @@ static struct ls_reading sample(int64_t seq)
     r.power_w = 1500.5;
     r.samples = 7;
     r.badge = 1001;
-    r.has = LS_HAS_RUN_SECONDS | LS_HAS_ENERGY_WH | LS_HAS_POWER_W | LS_HAS_SAMPLES |
-            LS_HAS_BADGE;
+    r.has = LS_HAS_RUN_SECONDS | LS_HAS_ENERGY_WH | LS_HAS_POWER_W | LS_HAS_SAMPLES | LS_HAS_BADGE;
     r.cause = LS_CAUSE_HEARTBEAT;
     return r;
 }
@@ -235,10 +234,9 @@ static void ack_and_status(void **state)
     ls_status_release(&back);
     free(s);
     assert_int_not_equal(ls_status_decode("{\"online\":1}", 12, &back, err, sizeof(err)), LS_OK);
-    assert_int_not_equal(
-        ls_status_decode("{\"online\":true,\"instruments\":[\"../x\"]}", 37, &back, err,
-                         sizeof(err)),
-        LS_OK);
+    assert_int_not_equal(ls_status_decode("{\"online\":true,\"instruments\":[\"../x\"]}", 37, &back,
+                                          err, sizeof(err)),
+                         LS_OK);
 }
 
 static void topics_and_ids(void **state)
