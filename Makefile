@@ -82,6 +82,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(call obj,$(SERVER_SRC) $(GATEWAY_SRC) 
 		$(LDLIBS) -lcmocka
 comma := ,
 
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/%: tests/bench/%.c $(LIB) $(call obj,$(SERVER_SRC) $(GATEWAY_SRC) $(SIM_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< \
+		$(patsubst %.c,$(OBJ)/%.o,$(shell sed -n 's|^// LINK: ||p' $<)) $(LIB) $(LDLIBS)
+
 # Install the Debian packages the build, the tests and the demo need. Idempotent and quiet
 # when all are there.
 deps:
@@ -116,7 +123,7 @@ integration: all
 	@bash tests/run.sh integration
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@bash tests/bench/run.sh
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

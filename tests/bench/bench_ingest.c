@@ -1,0 +1,177 @@
+/*
+ * bench_ingest - the server's ingest path against raw baselines measured in the same run:
+ *   1. decode a 100-reading batch (ls_batch_decode) vs a bare json_loadb of the same bytes;
+ *   2. store batches with store_ingest_batch (idempotent insert + contiguous ack, one durable
+ *      transaction per batch) vs a raw prepared INSERT of the same rows into a plain SQLite
+ *      table with the same pragmas and one transaction per batch.
+ * Prints figures and ratios; asserts nothing about speed.
+ */
+// LINK: server/store.c
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../server/store.h"
+#include "labshare/log.h"
+#include "labshare/num.h"
+#include "labshare/wire.h"
+
+#define BATCH 100
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void fill(struct ls_reading *r, int64_t seq)
+{
+    memset(r, 0, sizeof(*r));
+    r->seq = seq;
+    snprintf(r->instrument, sizeof(r->instrument), "inst-%03lld", (long long)(seq % 500));
+    r->ts = 1795000000000 + seq * 1000;
+    r->state = seq % 2 ? LS_STATE_RUNNING : LS_STATE_IDLE;
+    r->run_seconds = seq;
+    r->energy_wh = seq * 2;
+    r->power_w = 1234.5;
+    r->samples = seq / 10;
+    r->badge = 1001;
+    r->has = LS_HAS_RUN_SECONDS | LS_HAS_ENERGY_WH | LS_HAS_POWER_W | LS_HAS_SAMPLES |
+             LS_HAS_BADGE;
+    r->cause = LS_CAUSE_HEARTBEAT;
+}
+
+static void bench_decode(int iters)
+{
+    struct ls_reading r[BATCH];
+    struct ls_batch b;
+    char *payload;
+    size_t len;
+    double t0, raw, ours;
+
+    for (int i = 0; i < BATCH; i++)
+        fill(&r[i], i + 1);
+    payload = ls_batch_encode("gw-bench", 1, r, BATCH);
+    len = strlen(payload);
+    t0 = now_s();
+    for (int i = 0; i < iters; i++) {
+        json_t *j = json_loadb(payload, len, 0, NULL);
+        json_decref(j);
+    }
+    raw = now_s() - t0;
+    t0 = now_s();
+    for (int i = 0; i < iters; i++) {
+        if (ls_batch_decode(payload, len, &b, NULL, 0) == 0)
+            ls_batch_release(&b);
+    }
+    ours = now_s() - t0;
+    printf("decode  %d batches of %d (%zu bytes each)\n", iters, BATCH, len);
+    printf("  raw json_loadb          %10.0f readings/s\n", iters * (double)BATCH / raw);
+    printf("  ls_batch_decode         %10.0f readings/s   ratio to raw %.2f\n",
+           iters * (double)BATCH / ours, raw / ours);
+    free(payload);
+}
+
+static double raw_sqlite(const char *path, int batches)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    struct ls_reading r;
+    double t0;
+    int64_t seq = 0;
+
+    sqlite3_open(path, &db);
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                 "CREATE TABLE r(gateway TEXT, epoch INTEGER, seq INTEGER, instrument TEXT,"
+                 " ts INTEGER, state INTEGER, run_seconds INTEGER, energy_wh INTEGER,"
+                 " power_w REAL, samples INTEGER, badge INTEGER, cause INTEGER,"
+                 " received_at INTEGER)",
+                 NULL, NULL, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO r VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s, NULL);
+    t0 = now_s();
+    for (int b = 0; b < batches; b++) {
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        for (int i = 0; i < BATCH; i++) {
+            fill(&r, ++seq);
+            sqlite3_bind_text(s, 1, "gw-bench", -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 2, 1);
+            sqlite3_bind_int64(s, 3, r.seq);
+            sqlite3_bind_text(s, 4, r.instrument, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 5, r.ts);
+            sqlite3_bind_int(s, 6, (int)r.state);
+            sqlite3_bind_int64(s, 7, r.run_seconds);
+            sqlite3_bind_int64(s, 8, r.energy_wh);
+            sqlite3_bind_double(s, 9, r.power_w);
+            sqlite3_bind_int64(s, 10, r.samples);
+            sqlite3_bind_int64(s, 11, r.badge);
+            sqlite3_bind_int(s, 12, (int)r.cause);
+            sqlite3_bind_int64(s, 13, 0);
+            sqlite3_step(s);
+            sqlite3_reset(s);
+        }
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    }
+    t0 = now_s() - t0;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return t0;
+}
+
+static double ours_store(const char *path, int batches, int64_t *upto)
+{
+    struct store *st;
+    struct ls_batch b;
+    struct ingest_result res;
+    double t0;
+    int64_t seq = 0;
+
+    if (store_open(path, &st))
+        exit(1);
+    memset(&b, 0, sizeof(b));
+    snprintf(b.gateway, sizeof(b.gateway), "gw-bench");
+    b.epoch = 1;
+    b.count = BATCH;
+    b.readings = calloc(BATCH, sizeof(*b.readings));
+    t0 = now_s();
+    for (int k = 0; k < batches; k++) {
+        for (int i = 0; i < BATCH; i++)
+            fill(&b.readings[i], ++seq);
+        store_ingest_batch(st, &b, 0, &res);
+    }
+    t0 = now_s() - t0;
+    *upto = res.upto;
+    free(b.readings);
+    store_close(st);
+    return t0;
+}
+
+int main(int argc, char **argv)
+{
+    int batches = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 500;
+    char dir[] = "/tmp/ls-bench-XXXXXX", p1[64], p2[64], cmd[128];
+    double raw, ours;
+    int64_t upto = 0;
+
+    ls_log_init("bench", LS_LOG_WARN);
+    bench_decode(2000);
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(p1, sizeof(p1), "%s/raw.db", dir);
+    snprintf(p2, sizeof(p2), "%s/store.db", dir);
+    raw = raw_sqlite(p1, batches);
+    ours = ours_store(p2, batches, &upto);
+    printf("ingest  %d batches of %d, one durable transaction each (synchronous=FULL, WAL)\n",
+           batches, BATCH);
+    printf("  raw SQLite INSERT       %10.0f readings/s\n", batches * (double)BATCH / raw);
+    printf("  store_ingest_batch      %10.0f readings/s   ratio to raw %.2f  (acked up to %lld)\n",
+           batches * (double)BATCH / ours, raw / ours, (long long)upto);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `make bench`: LabShare's benchmarks. Each prints its figures beside a raw baseline measured
+# in the same run, as a ratio; nothing here asserts a speed (machines are shared and noisy).
+set -eu
+cd "$(dirname "$0")/../.."
+echo "== ingest path (build/bench/bench_ingest)"
+build/bench/bench_ingest "${BENCH_BATCHES:-500}"
