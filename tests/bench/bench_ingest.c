@@ -42,8 +42,7 @@ static void fill(struct ls_reading *r, int64_t seq)
     r->power_w = 1234.5;
     r->samples = seq / 10;
     r->badge = 1001;
-    r->has = LS_HAS_RUN_SECONDS | LS_HAS_ENERGY_WH | LS_HAS_POWER_W | LS_HAS_SAMPLES |
-             LS_HAS_BADGE;
+    r->has = LS_HAS_RUN_SECONDS | LS_HAS_ENERGY_WH | LS_HAS_POWER_W | LS_HAS_SAMPLES | LS_HAS_BADGE;
     r->cause = LS_CAUSE_HEARTBEAT;
 }
 
