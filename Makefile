@@ -72,7 +72,8 @@ $(BIN)/labshare-meter-sim: $(call obj,$(SIM_SRC)) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # (cmocka's assert macros cast everything to uintmax_t, hence -Wno-conversion for tests.)
-# A unit test links the module objects it names in a "// LINK: a/b.c c/d.c" line, plus the
+# A unit test links the module objects it names in "// LINK: a/b.c c/d.c" lines (several
+# allowed; keep each under 100 columns or clang-format wraps it), plus the
 # shared library and cmocka (with --wrap options from a "// WRAP: sym sym" line).
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(call obj,$(SERVER_SRC) $(GATEWAY_SRC) $(SIM_SRC))
 	@mkdir -p $(dir $@)

@@ -1,7 +1,7 @@
 /* Unit tests of the HTTP helpers (server/http.c): time formats, the status table; and the
  * server config table (server/config.c). */
-// LINK: server/http.c server/config.c server/auth.c server/store.c server/routes_health.c
-// server/routes_readings.c
+// LINK: server/http.c server/config.c server/auth.c server/store.c
+// LINK: server/routes_health.c server/routes_readings.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
