@@ -15,20 +15,13 @@
 #include "duty.h"
 #include "meter.h"
 #include "modbus_slave.h"
+#include "labshare/cli.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/version.h"
 #include "labshare/wire.h"
 #include "labshare/banned.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -49,22 +42,21 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"modbus-tcp", required_argument, NULL, 't'}, {"instrument", required_argument, NULL, 'i'},
-        {"unit", required_argument, NULL, 'u'},       {"seed", required_argument, NULL, 's'},
-        {"log-level", required_argument, NULL, 'l'},  {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"modbus-tcp", required_argument, NULL, 't'},
+                                         {"instrument", required_argument, NULL, 'i'},
+                                         {"unit", required_argument, NULL, 'u'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         LS_CLI_COMMON_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
     const char *tcp = NULL, *instrument = NULL;
     char host[256], port_s[8];
     int port = 0, unit = LS_UNIT_DEFAULT, c;
     uint64_t seed = 1;
-    enum ls_log_level level = LS_LOG_INFO;
     struct mb_slave *slave = NULL;
     struct meter m;
     struct duty d;
-    struct sigaction sa;
 
-    ls_log_init("labshare-meter-sim", level);
+    ls_log_init("labshare-meter-sim", LS_LOG_INFO);
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 't':
@@ -85,22 +77,10 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'l':
-            if (ls_log_level_parse(optarg, &level)) {
-                fprintf(stderr, "labshare-meter-sim: unknown log level '%s'\n", optarg);
-                return 2;
-            }
-            ls_log_init("labshare-meter-sim", level);
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("labshare-meter-sim %s\n", LS_VERSION);
-            return 0;
         default:
-            usage(stderr);
-            return 2;
+            c = ls_cli_common(c, optarg, "labshare-meter-sim", usage);
+            if (c != LS_CLI_CONTINUE)
+                return c;
         }
     }
     if (optind < argc) {
@@ -123,11 +103,7 @@ int main(int argc, char **argv)
     }
     snprintf(port_s, sizeof(port_s), "%d", port);
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    ls_cli_install_signals();
 
     if (mb_slave_new_tcp(host, port_s, unit, &slave))
         return 1;
@@ -136,7 +112,7 @@ int main(int argc, char **argv)
     ls_info("%s: serving Modbus TCP on %s:%d unit %d (seed %llu)", instrument, host, port, unit,
             (unsigned long long)seed);
 
-    while (!stop_requested) {
+    while (!ls_stop_requested) {
         fd_set rd;
         int maxfd = -1, n;
         /* 100 ms: state changes of the duty cycle land within a tenth of a second. */

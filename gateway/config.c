@@ -1,83 +1,123 @@
 #include "config.h"
 
-#include <ini.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plan.h"
+#include "labshare/conf.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
-/* Where a key lives. */
-enum sec { SEC_GATEWAY = 0, SEC_UPLINK, SEC_MODBUS, SEC_MQTT };
+/* Custom value types of the gateway's table. */
+static int parse_id(const struct ls_conf_key *k, void *base, const char *value, char *err,
+                    size_t errlen)
+{
+    if (!ls_id_valid(value)) {
+        snprintf(err, errlen, "'%s' is not a valid id (1-63 of A-Z a-z 0-9 . _ -)", value);
+        return LS_ERR_INVAL;
+    }
+    snprintf((char *)base + k->offset, k->size, "%s", value);
+    return LS_OK;
+}
 
-enum ktype {
-    K_STR,      /* copied into a char[size] */
-    K_INT,      /* int in [min, max] */
-    K_I64,      /* int64_t in [min, max] */
-    K_DOUBLE,   /* double in [min, max] */
-    K_ID,       /* a LabShare id */
-    K_HOSTPORT, /* "host:port" into gw_device host and port */
-    K_ORDER,    /* word order */
-    K_PARITY,   /* N, E or O */
-    K_FIELD     /* a field spec; size = enum gw_field */
-};
+static int parse_tcp(const struct ls_conf_key *k, void *base, const char *value, char *err,
+                     size_t errlen)
+{
+    struct gw_device *d = base;
 
-struct key {
-    enum sec sec;
-    const char *name;
-    enum ktype type;
-    size_t offset; /* in struct gw_config (gateway, uplink) or struct gw_device */
-    size_t size;
-    double min, max;
-    const char *def; /* default value as text, parsed like a value; NULL = none */
-};
+    (void)k;
+    if (ls_parse_hostport(value, d->host, sizeof(d->host), &d->port)) {
+        snprintf(err, errlen, "'%s' is not host:port", value);
+        return LS_ERR_INVAL;
+    }
+    return LS_OK;
+}
 
-#define CFG(m) offsetof(struct gw_config, m), sizeof(((struct gw_config *)0)->m)
-#define DEV(m) offsetof(struct gw_device, m), sizeof(((struct gw_device *)0)->m)
+static int parse_order(const struct ls_conf_key *k, void *base, const char *value, char *err,
+                       size_t errlen)
+{
+    enum ls_word_order o;
 
-static const struct key keys[] = {
-    {SEC_GATEWAY, "id", K_ID, CFG(id), 0, 0, NULL},
-    {SEC_GATEWAY, "outbox", K_STR, CFG(outbox), 0, 0, NULL},
+    if (ls_word_order_parse(value, &o)) {
+        snprintf(err, errlen, "'%s' is not big or little", value);
+        return LS_ERR_INVAL;
+    }
+    memcpy((char *)base + k->offset, &o, sizeof(o));
+    return LS_OK;
+}
+
+static int parse_parity(const struct ls_conf_key *k, void *base, const char *value, char *err,
+                        size_t errlen)
+{
+    if (strcmp(value, "N") && strcmp(value, "E") && strcmp(value, "O")) {
+        snprintf(err, errlen, "'%s' is not N, E or O", value);
+        return LS_ERR_INVAL;
+    }
+    snprintf((char *)base + k->offset, k->size, "%s", value);
+    return LS_OK;
+}
+
+/* A field spec; the key's size member holds the enum gw_field. */
+static int parse_field(const struct ls_conf_key *k, void *base, const char *value, char *err,
+                       size_t errlen)
+{
+    struct gw_device *d = base;
+
+    if (ls_field_spec_parse(value, &d->fields[k->size], err, errlen))
+        return LS_ERR_INVAL;
+    d->field_present[k->size] = 1;
+    return LS_OK;
+}
+
+#define CFG(m) LS_CONF_AT(struct gw_config, m)
+#define DEV(m) LS_CONF_AT(struct gw_device, m)
+#define FIELD(name, f)                                                                             \
+    {                                                                                              \
+        "modbus:", name, LS_CONF_CUSTOM, 0, f, 0, 0, NULL, parse_field                             \
+    }
+
+/* Sections: "gateway" and "uplink" fill struct gw_config; "modbus:<id>" and "mqtt:<id>" each
+ * fill one struct gw_device. */
+static const struct ls_conf_key keys[] = {
+    {"gateway", "id", LS_CONF_CUSTOM, CFG(id), 0, 0, NULL, parse_id},
+    {"gateway", "outbox", LS_CONF_STR, CFG(outbox), 0, 0, NULL, NULL},
     /* A heartbeat proves the meter is alive; more than a day apart would hide outages. */
-    {SEC_GATEWAY, "heartbeat_s", K_INT, CFG(heartbeat_s), 1, 86400, "60"},
-    {SEC_GATEWAY, "batch_max", K_INT, CFG(batch_max), 1, LS_BATCH_MAX_READINGS, "100"},
-    {SEC_GATEWAY, "ack_timeout_s", K_INT, CFG(ack_timeout_s), 1, 3600, "30"},
+    {"gateway", "heartbeat_s", LS_CONF_INT, CFG(heartbeat_s), 1, 86400, "60", NULL},
+    {"gateway", "batch_max", LS_CONF_INT, CFG(batch_max), 1, LS_BATCH_MAX_READINGS, "100", NULL},
+    {"gateway", "ack_timeout_s", LS_CONF_INT, CFG(ack_timeout_s), 1, 3600, "30", NULL},
     /* 10 million rows is about a year of 500 instruments changing every 30 minutes. */
-    {SEC_GATEWAY, "outbox_max_rows", K_I64, CFG(outbox_max_rows), 100, 1e9, "10000000"},
-    {SEC_UPLINK, "host", K_STR, CFG(host), 0, 0, NULL},
-    {SEC_UPLINK, "port", K_INT, CFG(port), 1, 65535, "1883"},
-    {SEC_UPLINK, "username", K_STR, CFG(username), 0, 0, ""},
-    {SEC_UPLINK, "password", K_STR, CFG(password), 0, 0, ""},
-    {SEC_UPLINK, "cafile", K_STR, CFG(cafile), 0, 0, ""},
-    {SEC_UPLINK, "certfile", K_STR, CFG(certfile), 0, 0, ""},
-    {SEC_UPLINK, "keyfile", K_STR, CFG(keyfile), 0, 0, ""},
-    {SEC_MODBUS, "tcp", K_HOSTPORT, DEV(tcp), 0, 0, NULL},
-    {SEC_MODBUS, "rtu", K_STR, DEV(rtu), 0, 0, NULL},
-    {SEC_MODBUS, "baud", K_INT, DEV(baud), 300, 4000000, "9600"},
-    {SEC_MODBUS, "parity", K_PARITY, DEV(parity), 0, 0, "N"},
-    {SEC_MODBUS, "unit", K_INT, DEV(unit), 0, 255, "1"},
+    {"gateway", "outbox_max_rows", LS_CONF_I64, CFG(outbox_max_rows), 100, 1e9, "10000000", NULL},
+    {"uplink", "host", LS_CONF_STR, CFG(host), 0, 0, NULL, NULL},
+    {"uplink", "port", LS_CONF_INT, CFG(port), 1, 65535, "1883", NULL},
+    {"uplink", "username", LS_CONF_STR, CFG(username), 0, 0, "", NULL},
+    {"uplink", "password", LS_CONF_STR, CFG(password), 0, 0, "", NULL},
+    {"uplink", "cafile", LS_CONF_STR, CFG(cafile), 0, 0, "", NULL},
+    {"uplink", "certfile", LS_CONF_STR, CFG(certfile), 0, 0, "", NULL},
+    {"uplink", "keyfile", LS_CONF_STR, CFG(keyfile), 0, 0, "", NULL},
+    {"modbus:", "tcp", LS_CONF_CUSTOM, DEV(host), 0, 0, NULL, parse_tcp},
+    {"modbus:", "rtu", LS_CONF_STR, DEV(rtu), 0, 0, NULL, NULL},
+    {"modbus:", "baud", LS_CONF_INT, DEV(baud), 300, 4000000, "9600", NULL},
+    {"modbus:", "parity", LS_CONF_CUSTOM, DEV(parity), 0, 0, "N", parse_parity},
+    {"modbus:", "unit", LS_CONF_INT, DEV(unit), 0, 255, "1", NULL},
     /* Faster than 50 ms would flood a serial bus; slower than an hour misses whole sessions. */
-    {SEC_MODBUS, "poll_ms", K_INT, DEV(poll_ms), 50, 3600000, "1000"},
-    {SEC_MODBUS, "timeout_ms", K_INT, DEV(timeout_ms), 10, 60000, "500"},
-    {SEC_MODBUS, "word_order", K_ORDER, DEV(word_order), 0, 0, "big"},
-    {SEC_MODBUS, "state", K_FIELD, offsetof(struct gw_device, fields), GW_F_STATE, 0, 0, NULL},
-    {SEC_MODBUS, "run_seconds", K_FIELD, offsetof(struct gw_device, fields), GW_F_RUN_SECONDS, 0, 0,
-     NULL},
-    {SEC_MODBUS, "energy_wh", K_FIELD, offsetof(struct gw_device, fields), GW_F_ENERGY_WH, 0, 0,
-     NULL},
-    {SEC_MODBUS, "power_w", K_FIELD, offsetof(struct gw_device, fields), GW_F_POWER_W, 0, 0, NULL},
-    {SEC_MODBUS, "samples", K_FIELD, offsetof(struct gw_device, fields), GW_F_SAMPLES, 0, 0, NULL},
-    {SEC_MODBUS, "badge", K_FIELD, offsetof(struct gw_device, fields), GW_F_BADGE, 0, 0, NULL},
-    {SEC_MODBUS, "start_w", K_DOUBLE, DEV(start_w), 0, 1e9, "0"},
-    {SEC_MODBUS, "stop_w", K_DOUBLE, DEV(stop_w), 0, 1e9, "0"},
-    {SEC_MODBUS, "min_on_s", K_INT, DEV(min_on_s), 0, 86400, "0"},
-    {SEC_MODBUS, "min_off_s", K_INT, DEV(min_off_s), 0, 86400, "0"},
-    {SEC_MQTT, "host", K_STR, DEV(host), 0, 0, "127.0.0.1"},
-    {SEC_MQTT, "port", K_INT, DEV(port), 1, 65535, "1883"},
-    {SEC_MQTT, "topic", K_STR, DEV(topic), 0, 0, ""},
+    {"modbus:", "poll_ms", LS_CONF_INT, DEV(poll_ms), 50, 3600000, "1000", NULL},
+    {"modbus:", "timeout_ms", LS_CONF_INT, DEV(timeout_ms), 10, 60000, "500", NULL},
+    {"modbus:", "word_order", LS_CONF_CUSTOM, DEV(word_order), 0, 0, "big", parse_order},
+    FIELD("state", GW_F_STATE),
+    FIELD("run_seconds", GW_F_RUN_SECONDS),
+    FIELD("energy_wh", GW_F_ENERGY_WH),
+    FIELD("power_w", GW_F_POWER_W),
+    FIELD("samples", GW_F_SAMPLES),
+    FIELD("badge", GW_F_BADGE),
+    {"modbus:", "start_w", LS_CONF_DOUBLE, DEV(start_w), 0, 1e9, "0", NULL},
+    {"modbus:", "stop_w", LS_CONF_DOUBLE, DEV(stop_w), 0, 1e9, "0", NULL},
+    {"modbus:", "min_on_s", LS_CONF_INT, DEV(min_on_s), 0, 86400, "0", NULL},
+    {"modbus:", "min_off_s", LS_CONF_INT, DEV(min_off_s), 0, 86400, "0", NULL},
+    {"mqtt:", "host", LS_CONF_STR, DEV(host), 0, 0, "127.0.0.1", NULL},
+    {"mqtt:", "port", LS_CONF_INT, DEV(port), 1, 65535, "1883", NULL},
+    {"mqtt:", "topic", LS_CONF_STR, DEV(topic), 0, 0, "", NULL},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -93,102 +133,6 @@ const char *gw_field_name(enum gw_field f)
     return (unsigned)f < GW_FIELD_COUNT ? field_names[f] : "?";
 }
 
-/* Parse one value of key k into base (a struct gw_config or struct gw_device). */
-static int set_value(const struct key *k, void *base, const char *value, char *err, size_t errlen)
-{
-    char *dst = (char *)base + k->offset;
-    int iv;
-    int64_t lv;
-    double dv;
-
-    switch (k->type) {
-    case K_STR:
-        if (strlen(value) >= k->size) {
-            snprintf(err, errlen, "%s: value longer than %zu characters", k->name, k->size - 1);
-            return LS_ERR_INVAL;
-        }
-        memcpy(dst, value, strlen(value) + 1);
-        return LS_OK;
-    case K_ID:
-        if (!ls_id_valid(value)) {
-            snprintf(err, errlen, "%s: '%s' is not a valid id (1-63 of A-Z a-z 0-9 . _ -)", k->name,
-                     value);
-            return LS_ERR_INVAL;
-        }
-        snprintf(dst, k->size, "%s", value);
-        return LS_OK;
-    case K_INT:
-        if (ls_parse_int(value, (int)k->min, (int)k->max, &iv)) {
-            snprintf(err, errlen, "%s: '%s' is not a whole number from %.0f to %.0f", k->name,
-                     value, k->min, k->max);
-            return LS_ERR_INVAL;
-        }
-        memcpy(dst, &iv, sizeof(iv));
-        return LS_OK;
-    case K_I64:
-        if (ls_parse_i64(value, (int64_t)k->min, (int64_t)k->max, &lv)) {
-            snprintf(err, errlen, "%s: '%s' is not a whole number from %.0f to %.0f", k->name,
-                     value, k->min, k->max);
-            return LS_ERR_INVAL;
-        }
-        memcpy(dst, &lv, sizeof(lv));
-        return LS_OK;
-    case K_DOUBLE:
-        if (ls_parse_double(value, k->min, k->max, &dv)) {
-            snprintf(err, errlen, "%s: '%s' is not a number from %g to %g", k->name, value, k->min,
-                     k->max);
-            return LS_ERR_INVAL;
-        }
-        memcpy(dst, &dv, sizeof(dv));
-        return LS_OK;
-    case K_HOSTPORT: {
-        struct gw_device *d = base;
-        if (ls_parse_hostport(value, d->host, sizeof(d->host), &d->port)) {
-            snprintf(err, errlen, "%s: '%s' is not host:port", k->name, value);
-            return LS_ERR_INVAL;
-        }
-        snprintf(d->tcp, sizeof(d->tcp), "%s", value);
-        return LS_OK;
-    }
-    case K_ORDER: {
-        enum ls_word_order o;
-        if (ls_word_order_parse(value, &o)) {
-            snprintf(err, errlen, "%s: '%s' is not big or little", k->name, value);
-            return LS_ERR_INVAL;
-        }
-        memcpy(dst, &o, sizeof(o));
-        return LS_OK;
-    }
-    case K_PARITY:
-        if (strcmp(value, "N") && strcmp(value, "E") && strcmp(value, "O")) {
-            snprintf(err, errlen, "%s: '%s' is not N, E or O", k->name, value);
-            return LS_ERR_INVAL;
-        }
-        snprintf(dst, k->size, "%s", value);
-        return LS_OK;
-    case K_FIELD: {
-        struct gw_device *d = base;
-        char why[128];
-        if (ls_field_spec_parse(value, &d->fields[k->size], why, sizeof(why))) {
-            snprintf(err, errlen, "%s: %s", k->name, why);
-            return LS_ERR_INVAL;
-        }
-        d->field_present[k->size] = 1;
-        return LS_OK;
-    }
-    }
-    return LS_ERR_INVAL;
-}
-
-static void apply_defaults(enum sec sec, void *base)
-{
-    char err[160];
-
-    for (size_t i = 0; i < NKEYS; i++)
-        if (keys[i].sec == sec && keys[i].def)
-            set_value(&keys[i], base, keys[i].def, err, sizeof(err));
-}
-
 struct parse_state {
     struct gw_config *cfg;
     char err[512]; /* the first error; inih reports its line */
@@ -196,95 +140,105 @@ struct parse_state {
     struct gw_device *cur; /* device of the current section */
 };
 
+/* A new device for section [<prefix><id>]. */
+static struct gw_device *add_device(struct parse_state *ps, const char *section, const char *id)
+{
+    struct gw_config *cfg = ps->cfg;
+    struct gw_device *nd;
+    char prefix[8];
+
+    if (!ls_id_valid(id)) {
+        snprintf(ps->err, sizeof(ps->err), "[%.100s]: '%.64s' is not a valid instrument id",
+                 section, id);
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->device_count; i++) {
+        if (strcmp(cfg->devices[i].id, id) == 0) {
+            snprintf(ps->err, sizeof(ps->err), "instrument '%s' is configured twice", id);
+            return NULL;
+        }
+    }
+    if (cfg->device_count >= GW_MAX_DEVICES) {
+        snprintf(ps->err, sizeof(ps->err), "more than %d devices", GW_MAX_DEVICES);
+        return NULL;
+    }
+    nd = realloc(cfg->devices, (cfg->device_count + 1) * sizeof(*nd));
+    if (!nd) {
+        snprintf(ps->err, sizeof(ps->err), "out of memory");
+        return NULL;
+    }
+    cfg->devices = nd;
+    nd = &nd[cfg->device_count++];
+    memset(nd, 0, sizeof(*nd));
+    snprintf(nd->id, sizeof(nd->id), "%s", id);
+    nd->kind = section[1] == 'q' ? GW_DEV_MQTT : GW_DEV_MODBUS_TCP; /* "mqtt:" or "modbus:" */
+    snprintf(prefix, sizeof(prefix), "%.*s", (int)(id - section), section);
+    ls_conf_defaults(keys, NKEYS, prefix, nd);
+    return nd;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     struct parse_state *ps = user;
     struct gw_config *cfg = ps->cfg;
-    enum sec sec;
-    void *base;
-    uint64_t *seen;
+    const struct ls_conf_key *k;
     const char *id = NULL;
+    int known, new_section = strcmp(section, ps->last_section) != 0;
+    uint64_t *seen, bit;
+    void *base;
     char why[400];
 
     if (ps->err[0])
-        return 0; /* keep only the first error */
-    if (strcmp(section, "gateway") == 0) {
-        sec = SEC_GATEWAY;
-    } else if (strcmp(section, "uplink") == 0) {
-        sec = SEC_UPLINK;
-    } else if (strncmp(section, "modbus:", 7) == 0) {
-        sec = SEC_MODBUS;
-        id = section + 7;
-    } else if (strncmp(section, "mqtt:", 5) == 0) {
-        sec = SEC_MQTT;
-        id = section + 5;
-    } else {
+        return 0; /* keep only the first error: inih reports its line */
+    k = ls_conf_find(keys, NKEYS, section, name, &known);
+    if (!known) {
         snprintf(ps->err, sizeof(ps->err),
                  "unknown section [%.100s] (gateway, uplink, modbus:<id>, mqtt:<id>)", section);
         return 0;
     }
-    if (id && strcmp(section, ps->last_section) != 0) {
-        struct gw_device *nd;
-        if (!ls_id_valid(id)) {
-            snprintf(ps->err, sizeof(ps->err), "[%.100s]: '%.64s' is not a valid instrument id",
-                     section, id);
+    if (strncmp(section, "modbus:", 7) == 0)
+        id = section + 7;
+    else if (strncmp(section, "mqtt:", 5) == 0)
+        id = section + 5;
+    if (id && new_section) {
+        ps->cur = add_device(ps, section, id);
+        if (!ps->cur)
+            return 0;
+    } else if (!id && new_section) {
+        /* [gateway] and [uplink] may appear once each */
+        bit = strcmp(section, "gateway") == 0 ? 1ull << 62 : 1ull << 63;
+        if (cfg->seen & bit) {
+            snprintf(ps->err, sizeof(ps->err), "section [%s] appears twice", section);
             return 0;
         }
-        for (size_t i = 0; i < cfg->device_count; i++) {
-            if (strcmp(cfg->devices[i].id, id) == 0) {
-                snprintf(ps->err, sizeof(ps->err), "instrument '%s' is configured twice", id);
-                return 0;
-            }
-        }
-        if (cfg->device_count >= 4096) {
-            snprintf(ps->err, sizeof(ps->err), "more than 4096 devices");
-            return 0;
-        }
-        nd = realloc(cfg->devices, (cfg->device_count + 1) * sizeof(*nd));
-        if (!nd) {
-            snprintf(ps->err, sizeof(ps->err), "out of memory");
-            return 0;
-        }
-        cfg->devices = nd;
-        ps->cur = &nd[cfg->device_count++];
-        memset(ps->cur, 0, sizeof(*ps->cur));
-        snprintf(ps->cur->id, sizeof(ps->cur->id), "%s", id);
-        ps->cur->kind = sec == SEC_MQTT ? GW_DEV_MQTT : GW_DEV_MODBUS_TCP;
-        apply_defaults(sec, ps->cur);
-    } else if (!id && strcmp(section, ps->last_section) != 0 &&
-               (cfg->seen & (sec == SEC_GATEWAY ? 1ull << 62 : 1ull << 63))) {
-        snprintf(ps->err, sizeof(ps->err), "section [%s] appears twice", section);
-        return 0;
+        cfg->seen |= bit;
     }
     snprintf(ps->last_section, sizeof(ps->last_section), "%s", section);
-    if (!id)
-        cfg->seen |= sec == SEC_GATEWAY ? 1ull << 62 : 1ull << 63;
+    if (!k) {
+        snprintf(ps->err, sizeof(ps->err), "[%.100s] unknown key '%.64s'", section, name);
+        return 0;
+    }
     base = id ? (void *)ps->cur : (void *)cfg;
     seen = id ? &ps->cur->seen : &cfg->seen;
-    for (size_t i = 0; i < NKEYS; i++) {
-        if (keys[i].sec != sec || strcmp(keys[i].name, name) != 0)
-            continue;
-        if (*seen & (1ull << i)) {
-            snprintf(ps->err, sizeof(ps->err), "[%.100s] %s given twice", section, name);
-            return 0;
-        }
-        *seen |= 1ull << i;
-        if (set_value(&keys[i], base, value, why, sizeof(why))) {
-            snprintf(ps->err, sizeof(ps->err), "[%.100s] %s", section, why);
-            return 0;
-        }
-        return 1;
+    bit = 1ull << (k - keys);
+    if (*seen & bit) {
+        snprintf(ps->err, sizeof(ps->err), "[%.100s] %s given twice", section, name);
+        return 0;
     }
-    snprintf(ps->err, sizeof(ps->err), "[%.100s] unknown key '%.64s'", section, name);
-    return 0;
+    *seen |= bit;
+    if (ls_conf_set(k, base, value, why, sizeof(why))) {
+        snprintf(ps->err, sizeof(ps->err), "[%.100s] %s", section, why);
+        return 0;
+    }
+    return 1;
 }
 
-static int key_seen(uint64_t seen, enum sec sec, const char *name)
+static int key_seen(uint64_t seen, const char *section, const char *name)
 {
-    for (size_t i = 0; i < NKEYS; i++)
-        if (keys[i].sec == sec && strcmp(keys[i].name, name) == 0)
-            return (seen >> i) & 1;
-    return 0;
+    int known;
+    const struct ls_conf_key *k = ls_conf_find(keys, NKEYS, section, name, &known);
+
+    return k ? (int)((seen >> (k - keys)) & 1) : 0;
 }
 
 /* Checks that need the whole file. */
@@ -321,8 +275,8 @@ static int validate(struct gw_config *cfg, char *why, size_t len)
             }
             continue;
         }
-        has_tcp = key_seen(d->seen, SEC_MODBUS, "tcp");
-        has_rtu = key_seen(d->seen, SEC_MODBUS, "rtu");
+        has_tcp = key_seen(d->seen, "modbus:", "tcp");
+        has_rtu = key_seen(d->seen, "modbus:", "rtu");
         if (has_tcp == has_rtu) {
             snprintf(why, len, "[modbus:%s] needs exactly one of tcp = host:port or rtu = /dev/...",
                      d->id);
@@ -366,27 +320,16 @@ int gw_config_load(const char *path, struct gw_config *cfg, char *err, size_t er
 {
     struct parse_state ps;
     char why[512];
-    int line;
+    int rc;
 
     memset(cfg, 0, sizeof(*cfg));
     memset(&ps, 0, sizeof(ps));
     ps.cfg = cfg;
-    apply_defaults(SEC_GATEWAY, cfg);
-    apply_defaults(SEC_UPLINK, cfg);
-    line = ini_parse(path, handler, &ps);
-    if (line == -1) {
-        snprintf(err, errlen, "%s: cannot open the file", path);
-        return LS_ERR_IO;
-    }
-    if (line == -2) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return LS_ERR_NOMEM;
-    }
-    if (line > 0) {
-        snprintf(err, errlen, "%s:%d: %s", path, line,
-                 ps.err[0] ? ps.err : "syntax error (expected [section] or key = value)");
-        return LS_ERR_INVAL;
-    }
+    ls_conf_defaults(keys, NKEYS, "gateway", cfg);
+    ls_conf_defaults(keys, NKEYS, "uplink", cfg);
+    rc = ls_conf_parse_file(path, handler, &ps, ps.err, err, errlen);
+    if (rc)
+        return rc;
     if (validate(cfg, why, sizeof(why))) {
         snprintf(err, errlen, "%s: %s", path, why);
         return LS_ERR_INVAL;
@@ -429,28 +372,14 @@ void gw_config_print_plan(const struct gw_config *cfg, FILE *f)
 
 int gw_config_check_table(void)
 {
-    struct gw_config cfg;
-    struct gw_device dev;
-    char err[200];
-    int bad = 0;
+    size_t size = sizeof(struct gw_config) > sizeof(struct gw_device) ? sizeof(struct gw_config)
+                                                                      : sizeof(struct gw_device);
+    int bad = ls_conf_check_table(keys, NKEYS, size);
 
-    for (size_t i = 0; i < NKEYS; i++) {
-        void *base = keys[i].sec <= SEC_UPLINK ? (void *)&cfg : (void *)&dev;
-        memset(&cfg, 0, sizeof(cfg));
-        memset(&dev, 0, sizeof(dev));
-        if (keys[i].def && set_value(&keys[i], base, keys[i].def, err, sizeof(err))) {
-            fprintf(stderr, "default of %s does not parse: %s\n", keys[i].name, err);
-            bad++;
-        }
-        if ((keys[i].type == K_INT || keys[i].type == K_I64 || keys[i].type == K_DOUBLE) &&
-            keys[i].min > keys[i].max) {
-            fprintf(stderr, "bounds of %s are reversed\n", keys[i].name);
-            bad++;
-        }
-        if (i >= 62) {
-            fprintf(stderr, "too many keys for the 'seen' bit set\n");
-            bad++;
-        }
+    /* The 'seen' bit sets use bits 0..61 for keys, 62 and 63 for sections. */
+    if (NKEYS > 62) {
+        fprintf(stderr, "too many keys for the 'seen' bit set\n");
+        bad++;
     }
     return bad;
 }

@@ -16,6 +16,8 @@
 #include "labshare/wire.h"
 
 #define GW_STR_MAX 256
+/* Devices one gateway reads. */
+#define GW_MAX_DEVICES 4096
 
 /* Fields a device can map; the order is that of the reading. */
 enum gw_field {
@@ -51,7 +53,6 @@ struct gw_device {
     char topic[GW_STR_MAX];
     /* parsing bookkeeping */
     uint64_t seen; /* bit i = key i of the table was given */
-    char tcp[GW_STR_MAX];
 };
 
 struct gw_config {

@@ -14,18 +14,11 @@
 #include "outbox.h"
 #include "poller.h"
 #include "uplink.h"
+#include "labshare/cli.h"
 #include "labshare/log.h"
 #include "labshare/rc.h"
 #include "labshare/version.h"
 #include "labshare/banned.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -50,16 +43,14 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
     const char *path = NULL;
     int check = 0, c, status = 1;
-    enum ls_log_level level = LS_LOG_INFO;
     struct gw_config cfg;
     struct outbox *ob = NULL;
     struct pollers *pollers = NULL;
     struct uplink *up = NULL;
-    struct sigaction sa;
     char err[700];
 
     memset(&cfg, 0, sizeof(cfg));
-    ls_log_init("labshare-gateway", level);
+    ls_log_init("labshare-gateway", LS_LOG_INFO);
     while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -68,22 +59,10 @@ int main(int argc, char **argv)
         case 'k':
             check = 1;
             break;
-        case 'l':
-            if (ls_log_level_parse(optarg, &level)) {
-                fprintf(stderr, "labshare-gateway: unknown log level '%s'\n", optarg);
-                return 2;
-            }
-            ls_log_init("labshare-gateway", level);
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("labshare-gateway %s\n", LS_VERSION);
-            return 0;
         default:
-            usage(stderr);
-            return 2;
+            c = ls_cli_common(c, optarg, "labshare-gateway", usage);
+            if (c != LS_CLI_CONTINUE)
+                return c;
         }
     }
     if (!path || optind < argc) {
@@ -113,11 +92,7 @@ int main(int argc, char **argv)
         }
     }
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    ls_cli_install_signals();
     mosquitto_lib_init();
 
     if (outbox_open(cfg.outbox, cfg.outbox_max_rows, &ob))
@@ -128,7 +103,7 @@ int main(int argc, char **argv)
         goto out;
     ls_info("gateway %s running with %zu instrument%s (version %s)", cfg.id, cfg.device_count,
             cfg.device_count == 1 ? "" : "s", LS_VERSION);
-    while (!stop_requested) {
+    while (!ls_stop_requested) {
         /* 20 ms: a reading is on its way within a fiftieth of a second of being stored. */
         struct timespec ts = {0, 20 * 1000000};
         uplink_tick(up);

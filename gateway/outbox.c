@@ -9,6 +9,7 @@
 #include "labshare/log.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
+#include "labshare/reading_db.h"
 #include "labshare/banned.h"
 
 struct outbox {
@@ -108,13 +109,11 @@ int outbox_open(const char *path, int64_t max_rows, struct outbox **out)
     ob->last_seq = scalar(ob, "SELECT seq FROM sqlite_sequence WHERE name = 'readings'");
     ob->count = scalar(ob, "SELECT count(*) FROM readings");
     if (sqlite3_prepare_v2(ob->db,
-                           "INSERT INTO readings(instrument, ts, state, run_seconds, energy_wh,"
-                           " power_w, samples, badge, cause) VALUES(?,?,?,?,?,?,?,?,?)",
+                           "INSERT INTO readings(" LS_READING_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?)",
                            -1, &ob->ins, NULL) ||
         sqlite3_prepare_v2(ob->db,
-                           "SELECT seq, instrument, ts, state, run_seconds, energy_wh, power_w,"
-                           " samples, badge, cause FROM readings WHERE seq > ? ORDER BY seq"
-                           " LIMIT ?",
+                           "SELECT seq, " LS_READING_COLUMNS " FROM readings WHERE seq > ?"
+                           " ORDER BY seq LIMIT ?",
                            -1, &ob->sel, NULL) ||
         sqlite3_prepare_v2(ob->db, "DELETE FROM readings WHERE seq <= ?", -1, &ob->del, NULL) ||
         sqlite3_prepare_v2(ob->db, "UPDATE meta SET value = ? WHERE key = 'acked'", -1,
@@ -145,14 +144,6 @@ void outbox_free(struct outbox *ob)
     free(ob);
 }
 
-static void bind_opt_int(sqlite3_stmt *st, int col, int present, int64_t v)
-{
-    if (present)
-        sqlite3_bind_int64(st, col, v);
-    else
-        sqlite3_bind_null(st, col);
-}
-
 int outbox_append(struct outbox *ob, struct ls_reading *r)
 {
     int rc = LS_OK;
@@ -168,18 +159,7 @@ int outbox_append(struct outbox *ob, struct ls_reading *r)
         goto out;
     }
     sqlite3_reset(ob->ins);
-    sqlite3_bind_text(ob->ins, 1, r->instrument, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(ob->ins, 2, r->ts);
-    sqlite3_bind_int(ob->ins, 3, (int)r->state);
-    bind_opt_int(ob->ins, 4, r->has & LS_HAS_RUN_SECONDS, r->run_seconds);
-    bind_opt_int(ob->ins, 5, r->has & LS_HAS_ENERGY_WH, r->energy_wh);
-    if (r->has & LS_HAS_POWER_W)
-        sqlite3_bind_double(ob->ins, 6, r->power_w);
-    else
-        sqlite3_bind_null(ob->ins, 6);
-    bind_opt_int(ob->ins, 7, r->has & LS_HAS_SAMPLES, r->samples);
-    bind_opt_int(ob->ins, 8, r->has & LS_HAS_BADGE, r->badge);
-    sqlite3_bind_int(ob->ins, 9, (int)r->cause);
+    ls_reading_bind(ob->ins, 1, r);
     /* A single INSERT is its own transaction: durable (synchronous=FULL) when step returns. */
     if (sqlite3_step(ob->ins) != SQLITE_DONE) {
         rc = db_fail(ob, "append");
@@ -205,34 +185,10 @@ int outbox_fetch(struct outbox *ob, int64_t after, struct ls_reading *out, size_
     sqlite3_bind_int64(ob->sel, 2, (int64_t)max);
     while ((step = sqlite3_step(ob->sel)) == SQLITE_ROW) {
         struct ls_reading *r = &out[*n];
-        const unsigned char *id = sqlite3_column_text(ob->sel, 1);
 
         memset(r, 0, sizeof(*r));
         r->seq = sqlite3_column_int64(ob->sel, 0);
-        snprintf(r->instrument, sizeof(r->instrument), "%s", id ? (const char *)id : "");
-        r->ts = sqlite3_column_int64(ob->sel, 2);
-        r->state = (enum ls_state)sqlite3_column_int(ob->sel, 3);
-        if (sqlite3_column_type(ob->sel, 4) != SQLITE_NULL) {
-            r->run_seconds = sqlite3_column_int64(ob->sel, 4);
-            r->has |= LS_HAS_RUN_SECONDS;
-        }
-        if (sqlite3_column_type(ob->sel, 5) != SQLITE_NULL) {
-            r->energy_wh = sqlite3_column_int64(ob->sel, 5);
-            r->has |= LS_HAS_ENERGY_WH;
-        }
-        if (sqlite3_column_type(ob->sel, 6) != SQLITE_NULL) {
-            r->power_w = sqlite3_column_double(ob->sel, 6);
-            r->has |= LS_HAS_POWER_W;
-        }
-        if (sqlite3_column_type(ob->sel, 7) != SQLITE_NULL) {
-            r->samples = sqlite3_column_int64(ob->sel, 7);
-            r->has |= LS_HAS_SAMPLES;
-        }
-        if (sqlite3_column_type(ob->sel, 8) != SQLITE_NULL) {
-            r->badge = sqlite3_column_int64(ob->sel, 8);
-            r->has |= LS_HAS_BADGE;
-        }
-        r->cause = (enum ls_cause)sqlite3_column_int(ob->sel, 9);
+        ls_reading_column(ob->sel, 1, r);
         (*n)++;
     }
     if (step != SQLITE_DONE)

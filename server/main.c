@@ -13,18 +13,11 @@
 #include "http.h"
 #include "ingest.h"
 #include "store.h"
+#include "labshare/cli.h"
 #include "labshare/log.h"
 #include "labshare/rc.h"
 #include "labshare/version.h"
 #include "labshare/banned.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -73,37 +66,23 @@ int main(int argc, char **argv)
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
     const char *path = NULL, *command = NULL;
-    enum ls_log_level level = LS_LOG_INFO;
     struct srv_config cfg;
     struct ingest *in = NULL;
     struct http *http = NULL;
     struct store *st = NULL;
-    struct sigaction sa;
     char err[600];
     int c, status = 1;
 
-    ls_log_init("labshare-server", level);
+    ls_log_init("labshare-server", LS_LOG_INFO);
     while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             path = optarg;
             break;
-        case 'l':
-            if (ls_log_level_parse(optarg, &level)) {
-                fprintf(stderr, "labshare-server: unknown log level '%s'\n", optarg);
-                return 2;
-            }
-            ls_log_init("labshare-server", level);
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("labshare-server %s\n", LS_VERSION);
-            return 0;
         default:
-            usage(stderr);
-            return 2;
+            c = ls_cli_common(c, optarg, "labshare-server", usage);
+            if (c != LS_CLI_CONTINUE)
+                return c;
         }
     }
     if (optind < argc)
@@ -124,11 +103,7 @@ int main(int argc, char **argv)
     if (command)
         return cmd_admin_token(&cfg);
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    ls_cli_install_signals();
     mosquitto_lib_init();
     /* Open once here so migrations run (and fail loudly) before anything listens. */
     if (store_open(cfg.db, &st))
@@ -139,7 +114,7 @@ int main(int argc, char **argv)
         goto out;
     ls_info("labshare-server %s ready: database %s, broker %s:%d", LS_VERSION, cfg.db,
             cfg.mqtt_host, cfg.mqtt_port);
-    while (!stop_requested)
+    while (!ls_stop_requested)
         pause();
     ls_info("stopping");
     status = 0;

@@ -7,6 +7,7 @@
 
 #include "labshare/log.h"
 #include "labshare/rc.h"
+#include "labshare/reading_db.h"
 #include "labshare/banned.h"
 
 struct store {
@@ -131,9 +132,8 @@ int store_open(const char *path, struct store **out)
         migrate(st))
         goto fail;
     if (prepare(st,
-                "INSERT OR IGNORE INTO readings(gateway, epoch, seq, instrument, ts, state,"
-                " run_seconds, energy_wh, power_w, samples, badge, cause, received_at)"
-                " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO readings(gateway, epoch, seq, " LS_READING_COLUMNS
+                ", received_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 &st->ins_reading) ||
         prepare(st,
                 "SELECT seq FROM readings WHERE gateway = ? AND epoch = ? AND seq > ?"
@@ -223,18 +223,7 @@ int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t recei
         sqlite3_bind_text(s, 1, b->gateway, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, b->epoch);
         sqlite3_bind_int64(s, 3, r->seq);
-        sqlite3_bind_text(s, 4, r->instrument, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 5, r->ts);
-        sqlite3_bind_int(s, 6, (int)r->state);
-        bind_opt(s, 7, r->has & LS_HAS_RUN_SECONDS, r->run_seconds);
-        bind_opt(s, 8, r->has & LS_HAS_ENERGY_WH, r->energy_wh);
-        if (r->has & LS_HAS_POWER_W)
-            sqlite3_bind_double(s, 9, r->power_w);
-        else
-            sqlite3_bind_null(s, 9);
-        bind_opt(s, 10, r->has & LS_HAS_SAMPLES, r->samples);
-        bind_opt(s, 11, r->has & LS_HAS_BADGE, r->badge);
-        sqlite3_bind_int(s, 12, (int)r->cause);
+        ls_reading_bind(s, 4, r);
         sqlite3_bind_int64(s, 13, received_ms);
         if (sqlite3_step(s) != SQLITE_DONE) {
             db_fail(st, "insert reading");
@@ -317,8 +306,8 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
     sqlite3_finalize(s);
     s = NULL;
     snprintf(sql, sizeof(sql),
-             "SELECT gateway, epoch, seq, instrument, ts, state, run_seconds, energy_wh, power_w,"
-             " samples, badge, cause, received_at%s ORDER BY ts, gateway, epoch, seq"
+             "SELECT gateway, epoch, seq, " LS_READING_COLUMNS
+             ", received_at%s ORDER BY ts, gateway, epoch, seq"
              " LIMIT ?4 OFFSET ?5",
              where);
     if (prepare(st, sql, &s))
@@ -349,31 +338,7 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
         snprintf(row->gateway, sizeof(row->gateway), "%s", (const char *)sqlite3_column_text(s, 0));
         row->epoch = sqlite3_column_int64(s, 1);
         r->seq = sqlite3_column_int64(s, 2);
-        snprintf(r->instrument, sizeof(r->instrument), "%s",
-                 (const char *)sqlite3_column_text(s, 3));
-        r->ts = sqlite3_column_int64(s, 4);
-        r->state = (enum ls_state)sqlite3_column_int(s, 5);
-        if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
-            r->run_seconds = sqlite3_column_int64(s, 6);
-            r->has |= LS_HAS_RUN_SECONDS;
-        }
-        if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
-            r->energy_wh = sqlite3_column_int64(s, 7);
-            r->has |= LS_HAS_ENERGY_WH;
-        }
-        if (sqlite3_column_type(s, 8) != SQLITE_NULL) {
-            r->power_w = sqlite3_column_double(s, 8);
-            r->has |= LS_HAS_POWER_W;
-        }
-        if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
-            r->samples = sqlite3_column_int64(s, 9);
-            r->has |= LS_HAS_SAMPLES;
-        }
-        if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
-            r->badge = sqlite3_column_int64(s, 10);
-            r->has |= LS_HAS_BADGE;
-        }
-        r->cause = (enum ls_cause)sqlite3_column_int(s, 11);
+        ls_reading_column(s, 3, r);
         row->received_ms = sqlite3_column_int64(s, 12);
     }
     if (step != SQLITE_DONE) {

@@ -12,26 +12,20 @@
 
 #include "../../gateway/outbox.h"
 #include "labshare/rc.h"
+#include "testutil.h"
 
-static char dir[64], path[128];
+static char path[128];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/ls-outbox-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof(path), "%s/outbox.db", dir);
-    return 0;
+    return test_dir_make("outbox.db", path, sizeof(path));
 }
 
 static int teardown(void **state)
 {
-    char cmd[200];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd);
+    return test_dir_remove();
 }
 
 static struct ls_reading reading(const char *id, int64_t ts)

@@ -15,26 +15,20 @@
 #include "../../server/auth.h"
 #include "../../server/store.h"
 #include "labshare/rc.h"
+#include "testutil.h"
 
-static char dir[64], path[128];
+static char path[128];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/ls-store-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof(path), "%s/server.db", dir);
-    return 0;
+    return test_dir_make("server.db", path, sizeof(path));
 }
 
 static int teardown(void **state)
 {
-    char cmd[200];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd);
+    return test_dir_remove();
 }
 
 /* A batch of readings with the given seqs. */
