@@ -12,10 +12,12 @@
 #define LS_CLI_OPT_LOG_LEVEL 0x1001
 #define LS_CLI_OPT_HELP 'h'
 #define LS_CLI_OPT_VERSION 'V'
-#define LS_CLI_COMMON_OPTIONS                                                                  \
-    {"log-level", required_argument, NULL, LS_CLI_OPT_LOG_LEVEL},                              \
-        {"help", no_argument, NULL, LS_CLI_OPT_HELP},                                          \
-        {"version", no_argument, NULL, LS_CLI_OPT_VERSION}
+#define LS_CLI_COMMON_OPTIONS                                                                      \
+    {"log-level", required_argument, NULL, LS_CLI_OPT_LOG_LEVEL},                                  \
+        {"help", no_argument, NULL, LS_CLI_OPT_HELP},                                              \
+    {                                                                                              \
+        "version", no_argument, NULL, LS_CLI_OPT_VERSION                                           \
+    }
 
 /* Returned by ls_cli_common() when the program should go on. */
 #define LS_CLI_CONTINUE (-1)

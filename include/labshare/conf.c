@@ -39,8 +39,8 @@ int ls_conf_set(const struct ls_conf_key *k, void *base, const char *value, char
         return LS_OK;
     case LS_CONF_DOUBLE:
         if (ls_parse_double(value, k->min, k->max, &dv)) {
-            snprintf(err, errlen, "%s: '%s' is not a number from %g to %g", k->name, value,
-                     k->min, k->max);
+            snprintf(err, errlen, "%s: '%s' is not a number from %g to %g", k->name, value, k->min,
+                     k->max);
             return LS_ERR_INVAL;
         }
         memcpy(dst, &dv, sizeof(dv));
@@ -76,8 +76,7 @@ void ls_conf_defaults(const struct ls_conf_key *keys, size_t n, const char *sect
 }
 
 const struct ls_conf_key *ls_conf_find(const struct ls_conf_key *keys, size_t n,
-                                       const char *section, const char *name,
-                                       int *known_section)
+                                       const char *section, const char *name, int *known_section)
 {
     *known_section = 0;
     for (size_t i = 0; i < n; i++) {
@@ -124,9 +123,9 @@ int ls_conf_check_table(const struct ls_conf_key *keys, size_t n, size_t base_si
     return bad;
 }
 
-int ls_conf_parse_file(const char *path, int (*handler)(void *, const char *, const char *,
-                                                        const char *),
-                       void *user, const char *first_error, char *err, size_t errlen)
+int ls_conf_parse_file(const char *path,
+                       int (*handler)(void *, const char *, const char *, const char *), void *user,
+                       const char *first_error, char *err, size_t errlen)
 {
     int line = ini_parse(path, handler, user);
 

@@ -51,8 +51,7 @@ void ls_conf_defaults(const struct ls_conf_key *keys, size_t n, const char *sect
  * prefix ("modbus:" matches "modbus:icp-ms-01"). *known_section is set to 1 when some key of
  * the table belongs to the section. NULL when no key matches. */
 const struct ls_conf_key *ls_conf_find(const struct ls_conf_key *keys, size_t n,
-                                       const char *section, const char *name,
-                                       int *known_section);
+                                       const char *section, const char *name, int *known_section);
 
 /* Walk a table: every default must parse within bounds (into a scratch buffer of base_size
  * bytes), bounds must not be reversed. Returns the number of bad entries, each reported on
@@ -62,8 +61,8 @@ int ls_conf_check_table(const struct ls_conf_key *keys, size_t n, size_t base_si
 /* Run ini_parse(path, handler, user) and turn its result into "path:line: message" (message
  * from first_error, the handler's first error, or a generic syntax error) in err.
  * LS_ERR_IO when the file cannot be opened, LS_ERR_INVAL on an error, LS_OK otherwise. */
-int ls_conf_parse_file(const char *path, int (*handler)(void *, const char *, const char *,
-                                                        const char *),
-                       void *user, const char *first_error, char *err, size_t errlen);
+int ls_conf_parse_file(const char *path,
+                       int (*handler)(void *, const char *, const char *, const char *), void *user,
+                       const char *first_error, char *err, size_t errlen);
 
 #endif /* LS_CONF_H */

@@ -10,7 +10,7 @@
 
 #include "labshare/wire.h"
 
-#define LS_READING_COLUMNS                                                                     \
+#define LS_READING_COLUMNS                                                                         \
     "instrument, ts, state, run_seconds, energy_wh, power_w, samples, badge, cause"
 #define LS_READING_COLUMN_COUNT 9
 
