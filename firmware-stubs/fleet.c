@@ -24,8 +24,8 @@ void sim_spec_init(struct sim_spec *s)
     s->parity = 'N';
 }
 
-static int set_key(struct sim_spec *s, const char *key, const char *val, const char *dir,
-                   char *why, size_t len)
+static int set_key(struct sim_spec *s, const char *key, const char *val, const char *dir, char *why,
+                   size_t len)
 {
     if (strcmp(key, "profile") == 0) {
         if (strcmp(val, "labshare") == 0)
@@ -221,9 +221,9 @@ int sim_instrument_init(struct sim_instrument *in, const struct sim_spec *s, int
     in->meter.profile = s->profile;
     /* A power meter's floats come low word first unless told otherwise, as with many DIN-rail
      * meters; the LabShare map is high word first. */
-    in->meter.word_order =
-        s->word_order_set ? s->word_order
-                          : (s->profile == METER_POWER ? LS_WORD_LITTLE : LS_WORD_BIG);
+    in->meter.word_order = s->word_order_set
+                               ? s->word_order
+                               : (s->profile == METER_POWER ? LS_WORD_LITTLE : LS_WORD_BIG);
     in->transport = s->transport;
     snprintf(in->address, sizeof(in->address), "%s", s->address);
     in->unit = s->unit;

@@ -21,11 +21,11 @@
 #define RTU_FRAME_GAP_MS 500
 
 struct conn {
-    int fd;           /* -1 when free */
-    unsigned gen;     /* bumped on close, so a late answer never goes to a new client */
+    int fd;       /* -1 when free */
+    unsigned gen; /* bumped on close, so a late answer never goes to a new client */
     uint8_t buf[ADU_MAX];
     size_t len;
-    int64_t last_ms;  /* time of the last byte (RTU framing) */
+    int64_t last_ms; /* time of the last byte (RTU framing) */
 };
 
 struct pending {
@@ -41,7 +41,7 @@ struct mb_endpoint {
     int rtu;
     char name[256];
     modbus_t *ctx;
-    int listen_fd; /* TCP */
+    int listen_fd;                  /* TCP */
     struct conn conns[MAX_CLIENTS]; /* RTU: conns[0] is the serial line */
     struct sim_instrument *units[MAX_UNITS + 1];
     size_t unit_count;
@@ -70,9 +70,15 @@ int mb_rtu_request_length(const uint8_t *buf, size_t n)
     if (n < 2)
         return 0;
     switch (buf[1]) {
-    case 1: case 2: case 3: case 4: case 5: case 6:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
         return 8;
-    case 15: case 16:
+    case 15:
+    case 16:
         return n < 7 ? 0 : 9 + buf[6];
     case 22:
         return 10;
@@ -144,8 +150,7 @@ int mb_endpoint_new_rtu(const char *device, int baud, char parity, const struct 
     e->rtu = 1;
     e->ctx = modbus_new_rtu(device, baud, parity, 8, 1);
     if (!e->ctx) {
-        ls_error("modbus: cannot create an RTU context for %s: %s", device,
-                 modbus_strerror(errno));
+        ls_error("modbus: cannot create an RTU context for %s: %s", device, modbus_strerror(errno));
         goto fail;
     }
     /* Any unit: the endpoint dispatches on the unit id itself. */
@@ -407,8 +412,7 @@ static void rtu_frames(struct mb_endpoint *e, int64_t now_ms)
         memcpy(adu, c->buf, (size_t)want);
         memmove(c->buf, c->buf + want, c->len - (size_t)want);
         c->len -= (size_t)want;
-        if (mb_crc16(adu, (size_t)want - 2) !=
-            (uint16_t)(adu[want - 2] | adu[want - 1] << 8)) {
+        if (mb_crc16(adu, (size_t)want - 2) != (uint16_t)(adu[want - 2] | adu[want - 1] << 8)) {
             ls_debug("%s: request with a bad CRC ignored", e->name);
             c->len = 0;
             return;
@@ -446,8 +450,7 @@ static void read_conn(struct mb_endpoint *e, int slot, int64_t now_ms)
         c->len = 0; /* a full buffer without a frame is junk */
 }
 
-void mb_endpoint_process(struct mb_endpoint *e, const struct pollfd *fds, size_t n,
-                         int64_t now_ms)
+void mb_endpoint_process(struct mb_endpoint *e, const struct pollfd *fds, size_t n, int64_t now_ms)
 {
     size_t k = 0;
 

@@ -44,8 +44,7 @@ size_t mb_endpoint_pollfds(struct mb_endpoint *e, struct pollfd *fds, size_t max
 
 /* Handle the descriptors returned by the last mb_endpoint_pollfds() (same order) and send the
  * delayed answers that are due. */
-void mb_endpoint_process(struct mb_endpoint *e, const struct pollfd *fds, size_t n,
-                         int64_t now_ms);
+void mb_endpoint_process(struct mb_endpoint *e, const struct pollfd *fds, size_t n, int64_t now_ms);
 
 /* When the next delayed answer is due (INT64_MAX if none). */
 int64_t mb_endpoint_next_ms(const struct mb_endpoint *e);

@@ -45,8 +45,7 @@ int mqtt_link_new(const char *host, int port, struct mqtt_link **out)
         ls_warn("mqtt %s: not reachable yet (%s); retrying", l->name, mosquitto_strerror(rc));
     rc = mosquitto_loop_start(l->mosq);
     if (rc) {
-        ls_error("mqtt %s: cannot start the network thread: %s", l->name,
-                 mosquitto_strerror(rc));
+        ls_error("mqtt %s: cannot start the network thread: %s", l->name, mosquitto_strerror(rc));
         mosquitto_destroy(l->mosq);
         free(l);
         return LS_ERR_IO;

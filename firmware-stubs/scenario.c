@@ -18,8 +18,8 @@
 #define SECONDS_MAX 1e8
 #define SAMPLES_ANY (STEP_SAMPLES_SET | STEP_SAMPLES_ADD)
 
-static int parse_value(struct step *st, const char *key, const char *op, const char *val,
-                       char *why, size_t len)
+static int parse_value(struct step *st, const char *key, const char *op, const char *val, char *why,
+                       size_t len)
 {
     int64_t v;
 
@@ -35,8 +35,7 @@ static int parse_value(struct step *st, const char *key, const char *op, const c
         st->flags |= STEP_STATE;
     } else if (strcmp(key, "badge") == 0) {
         if (ls_parse_i64(val, 0, UINT32_MAX, &v)) {
-            snprintf(why, len, "badge must be a whole number from 0 to 4294967295, not '%s'",
-                     val);
+            snprintf(why, len, "badge must be a whole number from 0 to 4294967295, not '%s'", val);
             return LS_ERR_INVAL;
         }
         st->badge = (uint32_t)v;
@@ -57,8 +56,7 @@ static int parse_value(struct step *st, const char *key, const char *op, const c
         st->flags |= strcmp(op, "+=") == 0 ? STEP_SAMPLES_ADD : STEP_SAMPLES_SET;
     } else if (strcmp(key, "fault_code") == 0) {
         if (ls_parse_i64(val, 0, 65535, &v)) {
-            snprintf(why, len, "fault_code must be a whole number from 0 to 65535, not '%s'",
-                     val);
+            snprintf(why, len, "fault_code must be a whole number from 0 to 65535, not '%s'", val);
             return LS_ERR_INVAL;
         }
         st->fault_code = (uint16_t)v;
@@ -70,8 +68,8 @@ static int parse_value(struct step *st, const char *key, const char *op, const c
         }
         st->flags |= STEP_RESET;
     } else {
-        snprintf(why, len,
-                 "unknown field '%s' (state, badge, power_w, samples, fault_code, reset)", key);
+        snprintf(why, len, "unknown field '%s' (state, badge, power_w, samples, fault_code, reset)",
+                 key);
         return LS_ERR_INVAL;
     }
     return LS_OK;

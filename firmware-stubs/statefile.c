@@ -46,8 +46,8 @@ int statefile_load(const char *path, struct meter *const *meters, size_t n, char
 
         if (!o)
             continue;
-        if (!json_is_object(o) || get_u32(o, "run_seconds", &run) ||
-            get_u32(o, "energy_wh", &wh) || get_u32(o, "samples", &samples)) {
+        if (!json_is_object(o) || get_u32(o, "run_seconds", &run) || get_u32(o, "energy_wh", &wh) ||
+            get_u32(o, "samples", &samples)) {
             snprintf(err, errlen, "%s: bad counters for instrument '%s'", path, m->id);
             rc = LS_ERR_INVAL;
             break;
@@ -80,12 +80,11 @@ int statefile_save(const char *path, struct meter *const *meters, size_t n)
         return LS_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
         const struct meter *m = meters[i];
-        json_object_set_new(root, m->id,
-                            json_pack("{s:I, s:I, s:I, s:I, s:f}", "run_seconds",
-                                      (json_int_t)m->run_seconds, "energy_wh",
-                                      (json_int_t)m->energy_wh, "samples", (json_int_t)m->samples,
-                                      "run_ms_frac", (json_int_t)m->run_ms_frac, "energy_frac",
-                                      m->energy_frac));
+        json_object_set_new(
+            root, m->id,
+            json_pack("{s:I, s:I, s:I, s:I, s:f}", "run_seconds", (json_int_t)m->run_seconds,
+                      "energy_wh", (json_int_t)m->energy_wh, "samples", (json_int_t)m->samples,
+                      "run_ms_frac", (json_int_t)m->run_ms_frac, "energy_frac", m->energy_frac));
     }
     text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(root);

@@ -57,6 +57,6 @@ pass "broken configs stop with file:line: message"
 rc=0; err=$("$BIN/labshare-meter-sim" --modbus-tcp nonsense --instrument x 2>&1) || rc=$?
 [ $rc -eq 2 ] && grep -q "HOST:PORT" <<<"$err" || fail "sim bad address: $rc $err"
 rc=0; err=$("$BIN/labshare-meter-sim" --modbus-tcp 127.0.0.1:1502 --instrument 'a/b' 2>&1) || rc=$?
-[ $rc -eq 2 ] && grep -q "bad instrument id" <<<"$err" || fail "sim bad id: $rc $err"
+[ $rc -eq 2 ] && grep -q "wants an id of 1-63" <<<"$err" || fail "sim bad id: $rc $err"
 pass "simulator refuses bad arguments"
 echo "$CHECKS checks passed"

@@ -108,3 +108,16 @@ status() { local m=$1 p=$2; shift 2; curl -s -o "$T/last-body" -w '%{http_code}'
 
 # json EXPR: evaluate a Python expression on the JSON from stdin (bound to j).
 json() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
+
+# mbpoll_regs ARGS...: one mbpoll read (-1), the values printed space-separated on one line.
+mbpoll_regs() {
+    local out
+    out=$(mbpoll -1 "$@" 2>&1) || { echo "mbpoll failed: $out" >&2; return 1; }
+    sed -n 's/^\[[0-9]*\]:[[:space:]]*//p' <<<"$out" | sed 's/ (-*[0-9]*)//' | tr '\n' ' ' | sed 's/ $//'
+}
+
+# start_pty NAME: a socat pseudo-terminal pair $T/NAME-a <-> $T/NAME-b.
+start_pty() {
+    start "socat-$1" socat pty,raw,echo=0,link="$T/$1-a" pty,raw,echo=0,link="$T/$1-b"
+    wait_for 10 test -e "$T/$1-b" || fail "socat did not create the pty pair"
+}
