@@ -273,6 +273,20 @@ static int validate(struct gw_config *cfg, char *why, size_t len)
                 snprintf(why, len, "[mqtt:%s] topic too long", d->id);
                 return LS_ERR_INVAL;
             }
+            if (strpbrk(d->topic, "+#")) {
+                snprintf(why, len, "[mqtt:%s] topic '%s' has a wildcard: name one instrument's",
+                         d->id, d->topic);
+                return LS_ERR_INVAL;
+            }
+            for (size_t k = 0; k < i; k++) {
+                if (cfg->devices[k].kind == GW_DEV_MQTT &&
+                    strcmp(cfg->devices[k].topic, d->topic) == 0 &&
+                    strcmp(cfg->devices[k].host, d->host) == 0 && cfg->devices[k].port == d->port) {
+                    snprintf(why, len, "[mqtt:%s] topic '%s' is already read for '%s'", d->id,
+                             d->topic, cfg->devices[k].id);
+                    return LS_ERR_INVAL;
+                }
+            }
             continue;
         }
         has_tcp = key_seen(d->seen, "modbus:", "tcp");
@@ -313,7 +327,38 @@ static int validate(struct gw_config *cfg, char *why, size_t len)
             }
         }
     }
+    if (gw_config_connections(cfg) > GW_MAX_CONNECTIONS) {
+        snprintf(why, len,
+                 "the devices need %zu connections (one per TCP endpoint, RTU bus and MQTT "
+                 "broker); at most %d fit below libmodbus's select() limit of 1024 descriptors: "
+                 "split them over several gateways",
+                 gw_config_connections(cfg), GW_MAX_CONNECTIONS);
+        return LS_ERR_INVAL;
+    }
     return LS_OK;
+}
+
+size_t gw_config_connections(const struct gw_config *cfg)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < cfg->device_count; i++) {
+        const struct gw_device *d = &cfg->devices[i];
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = gw_same_endpoint(&cfg->devices[k], d);
+        n += !seen;
+    }
+    return n;
+}
+
+int gw_same_endpoint(const struct gw_device *a, const struct gw_device *b)
+{
+    if (a->kind != b->kind)
+        return 0;
+    if (a->kind == GW_DEV_MODBUS_RTU)
+        return strcmp(a->rtu, b->rtu) == 0;
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
 int gw_config_load(const char *path, struct gw_config *cfg, char *err, size_t errlen)

@@ -18,6 +18,10 @@
 #define GW_STR_MAX 256
 /* Devices one gateway reads. */
 #define GW_MAX_DEVICES 4096
+/* Descriptors the gateway may need for its connections: libmodbus 3.1.6 waits with select(),
+ * which cannot watch a descriptor >= 1024 (FD_SETSIZE); the rest is kept for stdio, SQLite
+ * (database, WAL, shared memory), the uplink and headroom. */
+#define GW_MAX_CONNECTIONS 1000
 
 /* Fields a device can map; the order is that of the reading. */
 enum gw_field {
@@ -62,6 +66,7 @@ struct gw_config {
     int batch_max;
     int ack_timeout_s;
     int64_t outbox_max_rows;
+    int64_t outbox_max_mb;
     char host[GW_STR_MAX];
     int port;
     char username[GW_STR_MAX];
@@ -79,6 +84,12 @@ struct gw_config {
  * in both cases. */
 int gw_config_load(const char *path, struct gw_config *cfg, char *err, size_t errlen);
 void gw_config_release(struct gw_config *cfg);
+
+/* 1 when a and b share a connection: the same TCP endpoint, RTU bus or MQTT broker. */
+int gw_same_endpoint(const struct gw_device *a, const struct gw_device *b);
+
+/* Connections the devices of cfg need (distinct endpoints, buses and brokers). */
+size_t gw_config_connections(const struct gw_config *cfg);
 
 /* The name of a field ("state", "power_w", ...). */
 const char *gw_field_name(enum gw_field f);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "mqtt_in.h"
 #include "outbox.h"
 #include "poller.h"
 #include "uplink.h"
@@ -24,8 +25,9 @@ static void usage(FILE *f)
 {
     fprintf(f, "Usage: labshare-gateway -c gateway.ini [--check] [--log-level LEVEL]\n"
                "\n"
-               "Edge gateway: polls the Modbus meters of the config, stores every reading in a\n"
-               "SQLite outbox and forwards it to the central server over MQTT until acked.\n"
+               "Edge gateway: reads the meters of the config (Modbus TCP and RTU, MQTT-native),\n"
+               "stores every reading in a SQLite outbox and forwards it to the central server\n"
+               "over MQTT until the server acknowledges it.\n"
                "\n"
                "Options:\n"
                "  -c, --config FILE   the INI configuration (required)\n"
@@ -46,6 +48,7 @@ int main(int argc, char **argv)
     struct gw_config cfg;
     struct outbox *ob = NULL;
     struct pollers *pollers = NULL;
+    struct mqtt_in *mqtt = NULL;
     struct uplink *up = NULL;
     char err[700];
 
@@ -95,11 +98,13 @@ int main(int argc, char **argv)
     ls_cli_install_signals();
     mosquitto_lib_init();
 
-    if (outbox_open(cfg.outbox, cfg.outbox_max_rows, &ob))
+    if (outbox_open(cfg.outbox, cfg.outbox_max_rows, cfg.outbox_max_mb * 1024 * 1024, &ob))
         goto out;
     if (uplink_start(&cfg, ob, &up))
         goto out;
     if (pollers_start(&cfg, ob, &pollers))
+        goto out;
+    if (mqtt_in_start(&cfg, ob, &mqtt))
         goto out;
     ls_info("gateway %s running with %zu instrument%s (version %s)", cfg.id, cfg.device_count,
             cfg.device_count == 1 ? "" : "s", LS_VERSION);
@@ -112,6 +117,7 @@ int main(int argc, char **argv)
     ls_info("stopping: finishing the current polls");
     status = 0;
 out:
+    mqtt_in_stop(mqtt);
     pollers_stop(pollers);
     if (up) {
         uplink_tick(up);

@@ -14,9 +14,9 @@
 
 struct outbox {
     sqlite3 *db;
-    sqlite3_stmt *ins, *sel, *del, *set_acked;
+    sqlite3_stmt *ins, *sel, *del, *set_acked, *size, *thin, *put_run, *get_run;
     pthread_mutex_t lock;
-    int64_t epoch, acked, last_seq, count, max_rows;
+    int64_t epoch, acked, last_seq, count, max_rows, max_bytes, thinned;
     int full;
 };
 
@@ -28,7 +28,11 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS readings("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, instrument TEXT NOT NULL, ts INTEGER NOT NULL,"
     " state INTEGER NOT NULL, run_seconds INTEGER, energy_wh INTEGER, power_w REAL,"
-    " samples INTEGER, badge INTEGER, cause INTEGER NOT NULL);";
+    " samples INTEGER, badge INTEGER, cause INTEGER NOT NULL);"
+    /* For thinning: the first and last reading of each instrument. */
+    "CREATE INDEX IF NOT EXISTS readings_instrument ON readings(instrument, seq);"
+    /* Run time summed by the gateway for meters without a counter. */
+    "CREATE TABLE IF NOT EXISTS derived(instrument TEXT PRIMARY KEY, run_ms INTEGER NOT NULL);";
 
 static int db_fail(struct outbox *ob, const char *what)
 {
@@ -73,7 +77,7 @@ static int64_t new_epoch(void)
     return ls_now_ms() * 1000 + (int64_t)randombytes_uniform(1000);
 }
 
-int outbox_open(const char *path, int64_t max_rows, struct outbox **out)
+int outbox_open(const char *path, int64_t max_rows, int64_t max_bytes, struct outbox **out)
 {
     struct outbox *ob = calloc(1, sizeof(*ob));
     char sql[128];
@@ -83,6 +87,7 @@ int outbox_open(const char *path, int64_t max_rows, struct outbox **out)
         return LS_ERR_NOMEM;
     pthread_mutex_init(&ob->lock, NULL);
     ob->max_rows = max_rows;
+    ob->max_bytes = max_bytes;
     if (sqlite3_open_v2(path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         ls_error("outbox: cannot open %s: %s", path,
@@ -117,7 +122,25 @@ int outbox_open(const char *path, int64_t max_rows, struct outbox **out)
                            -1, &ob->sel, NULL) ||
         sqlite3_prepare_v2(ob->db, "DELETE FROM readings WHERE seq <= ?", -1, &ob->del, NULL) ||
         sqlite3_prepare_v2(ob->db, "UPDATE meta SET value = ? WHERE key = 'acked'", -1,
-                           &ob->set_acked, NULL)) {
+                           &ob->set_acked, NULL) ||
+        sqlite3_prepare_v2(ob->db,
+                           "SELECT (p.page_count - f.freelist_count) * s.page_size"
+                           " FROM pragma_page_count() p, pragma_freelist_count() f,"
+                           " pragma_page_size() s",
+                           -1, &ob->size, NULL) ||
+        sqlite3_prepare_v2(ob->db,
+                           "DELETE FROM readings WHERE cause = ?1"
+                           " AND seq > (SELECT min(seq) FROM readings r WHERE"
+                           " r.instrument = readings.instrument)"
+                           " AND seq < (SELECT max(seq) FROM readings r WHERE"
+                           " r.instrument = readings.instrument)",
+                           -1, &ob->thin, NULL) ||
+        sqlite3_prepare_v2(ob->db,
+                           "INSERT INTO derived(instrument, run_ms) VALUES(?, ?)"
+                           " ON CONFLICT(instrument) DO UPDATE SET run_ms = excluded.run_ms",
+                           -1, &ob->put_run, NULL) ||
+        sqlite3_prepare_v2(ob->db, "SELECT run_ms FROM derived WHERE instrument = ?", -1,
+                           &ob->get_run, NULL)) {
         db_fail(ob, "prepare");
         goto fail;
     }
@@ -139,17 +162,58 @@ void outbox_free(struct outbox *ob)
     sqlite3_finalize(ob->sel);
     sqlite3_finalize(ob->del);
     sqlite3_finalize(ob->set_acked);
+    sqlite3_finalize(ob->size);
+    sqlite3_finalize(ob->thin);
+    sqlite3_finalize(ob->put_run);
+    sqlite3_finalize(ob->get_run);
     sqlite3_close(ob->db);
     pthread_mutex_destroy(&ob->lock);
     free(ob);
 }
 
-int outbox_append(struct outbox *ob, struct ls_reading *r)
+/* Bytes of data in the file (pages in use). Called with the lock held. */
+static int64_t data_bytes(struct outbox *ob)
 {
-    int rc = LS_OK;
+    int64_t v = 0;
+
+    sqlite3_reset(ob->size);
+    if (sqlite3_step(ob->size) == SQLITE_ROW)
+        v = sqlite3_column_int64(ob->size, 0);
+    sqlite3_reset(ob->size);
+    return v;
+}
+
+static int is_full(struct outbox *ob)
+{
+    return ob->count >= ob->max_rows || (ob->max_bytes > 0 && data_bytes(ob) >= ob->max_bytes);
+}
+
+/* Delete redundant heartbeats. Called with the lock held. Returns the number deleted. */
+static int64_t thin(struct outbox *ob)
+{
+    int64_t n = 0;
+
+    sqlite3_reset(ob->thin);
+    sqlite3_bind_int(ob->thin, 1, (int)LS_CAUSE_HEARTBEAT);
+    if (sqlite3_step(ob->thin) == SQLITE_DONE)
+        n = sqlite3_changes(ob->db);
+    else
+        db_fail(ob, "thin");
+    sqlite3_reset(ob->thin);
+    ob->count -= n;
+    ob->thinned += n;
+    if (n)
+        ls_warn("outbox: full at %lld readings: thinned %lld redundant heartbeats",
+                (long long)(ob->count + n), (long long)n);
+    return n;
+}
+
+int outbox_append(struct outbox *ob, struct ls_reading *r, int64_t derived_run_ms)
+{
+    int rc = LS_OK, tx = 0;
 
     pthread_mutex_lock(&ob->lock);
-    if (ob->count >= ob->max_rows) {
+    if (is_full(ob) && (thin(ob) == 0 || is_full(ob))) {
         if (!ob->full)
             ls_error("outbox: FULL at %lld readings: new readings are refused until the server "
                      "acknowledges some",
@@ -158,20 +222,60 @@ int outbox_append(struct outbox *ob, struct ls_reading *r)
         rc = LS_ERR_FULL;
         goto out;
     }
+    if (derived_run_ms >= 0) {
+        if (sqlite3_exec(ob->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+            rc = db_fail(ob, "append begin");
+            goto out;
+        }
+        tx = 1;
+        sqlite3_reset(ob->put_run);
+        sqlite3_bind_text(ob->put_run, 1, r->instrument, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ob->put_run, 2, derived_run_ms);
+        if (sqlite3_step(ob->put_run) != SQLITE_DONE) {
+            rc = db_fail(ob, "keep run time");
+            goto out;
+        }
+    }
     sqlite3_reset(ob->ins);
     ls_reading_bind(ob->ins, 1, r);
-    /* A single INSERT is its own transaction: durable (synchronous=FULL) when step returns. */
+    /* Without a transaction the INSERT is its own: durable (synchronous=FULL) when it returns. */
     if (sqlite3_step(ob->ins) != SQLITE_DONE) {
         rc = db_fail(ob, "append");
         goto out;
     }
+    if (tx && sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = db_fail(ob, "append commit");
+        goto out;
+    }
+    tx = 0;
     r->seq = sqlite3_last_insert_rowid(ob->db);
     ob->last_seq = r->seq;
     ob->count++;
+    if (ob->full) {
+        ob->full = 0;
+        ls_info("outbox: taking readings again (%lld waiting)", (long long)ob->count);
+    }
 out:
+    if (tx)
+        sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_reset(ob->ins);
+    sqlite3_reset(ob->put_run);
     pthread_mutex_unlock(&ob->lock);
     return rc;
+}
+
+int64_t outbox_derived_run_ms(struct outbox *ob, const char *instrument)
+{
+    int64_t v = 0;
+
+    pthread_mutex_lock(&ob->lock);
+    sqlite3_reset(ob->get_run);
+    sqlite3_bind_text(ob->get_run, 1, instrument, -1, SQLITE_STATIC);
+    if (sqlite3_step(ob->get_run) == SQLITE_ROW)
+        v = sqlite3_column_int64(ob->get_run, 0);
+    sqlite3_reset(ob->get_run);
+    pthread_mutex_unlock(&ob->lock);
+    return v;
 }
 
 int outbox_fetch(struct outbox *ob, int64_t after, struct ls_reading *out, size_t max, size_t *n)
@@ -228,7 +332,7 @@ int outbox_ack(struct outbox *ob, int64_t upto)
     }
     ob->count -= deleted;
     ob->acked = upto;
-    if (ob->full && ob->count < ob->max_rows) {
+    if (ob->full && !is_full(ob)) {
         ob->full = 0;
         ls_info("outbox: space again (%lld readings waiting)", (long long)ob->count);
     }
@@ -253,6 +357,7 @@ GETTER(epoch, epoch)
 GETTER(acked, acked)
 GETTER(last_seq, last_seq)
 GETTER(count, count)
+GETTER(thinned, thinned)
 
 int outbox_full(struct outbox *ob)
 {

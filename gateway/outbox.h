@@ -16,14 +16,25 @@
 
 struct outbox;
 
-/* Open or create the outbox at path, holding at most max_rows readings. LS_ERR_DB with a
- * logged reason on failure. Free with outbox_free(). */
-int outbox_open(const char *path, int64_t max_rows, struct outbox **out);
+/* Open or create the outbox at path, holding at most max_rows readings and max_bytes of data
+ * (0 = no byte limit). LS_ERR_DB with a logged reason on failure. Free with outbox_free(). */
+int outbox_open(const char *path, int64_t max_rows, int64_t max_bytes, struct outbox **out);
 void outbox_free(struct outbox *ob);
 
-/* Append r durably and set r->seq. LS_ERR_FULL when the outbox holds max_rows readings (the
- * reading is refused, not stored), LS_ERR_DB on a write failure. */
-int outbox_append(struct outbox *ob, struct ls_reading *r);
+/* Append r durably and set r->seq. derived_run_ms >= 0 is the run time the gateway summed for a
+ * meter without a counter, kept in the same transaction so that it survives a restart
+ * (outbox_derived_run_ms); -1 when not used.
+ * When the outbox is full it first thins heartbeats that lie between two kept readings of the
+ * same instrument (their cumulative counters make them redundant; other readings are never
+ * thinned); only if it is still full is r refused with LS_ERR_FULL. LS_ERR_DB on a write
+ * failure. */
+int outbox_append(struct outbox *ob, struct ls_reading *r, int64_t derived_run_ms);
+
+/* The run time last kept for instrument by outbox_append(), 0 when none. */
+int64_t outbox_derived_run_ms(struct outbox *ob, const char *instrument);
+
+/* Heartbeats thinned since open. */
+int64_t outbox_thinned(struct outbox *ob);
 
 /* Copy up to max readings with seq > after, oldest first, into out; *n is the count. */
 int outbox_fetch(struct outbox *ob, int64_t after, struct ls_reading *out, size_t max, size_t *n);

@@ -6,8 +6,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <time.h>
 
+#include "derive.h"
 #include "plan.h"
 #include "tracker.h"
 #include "labshare/log.h"
@@ -24,6 +26,8 @@ struct dev_state {
     const struct gw_device *dev;
     struct plan plan;
     struct tracker tracker;
+    int derived; /* no state register: state (and maybe run time) from power */
+    struct derive derive;
     int64_t next_ms; /* monotonic time of the next poll */
     int failing;     /* logged as failing; cleared (and logged) on the next success */
 };
@@ -115,6 +119,14 @@ static int endpoint_connect(struct worker *w)
     }
     if (modbus_connect(w->ctx) < 0)
         return LS_ERR_IO;
+    if (modbus_get_socket(w->ctx) >= FD_SETSIZE) {
+        /* libmodbus would FD_SET() it past the end of its fd_set. */
+        ls_error("%s: descriptor %d is beyond select()'s limit of %d; not polling", d->id,
+                 modbus_get_socket(w->ctx), FD_SETSIZE);
+        modbus_close(w->ctx);
+        errno = EMFILE;
+        return LS_ERR_IO;
+    }
     w->connected = 1;
     return LS_OK;
 }
@@ -199,9 +211,12 @@ static void poll_device(struct worker *w, struct dev_state *ds, int64_t mono)
         ls_info("%s: answering again", ds->dev->id);
     ds->failing = 0;
     w->backoff_ms = 0;
+    if (ds->derived)
+        derive_apply(&ds->derive, &r, mono);
     if (!tracker_observe(&ds->tracker, &r, mono))
         return;
-    rc = outbox_append(w->owner->ob, &r);
+    rc = outbox_append(w->owner->ob, &r,
+                       ds->derived && ds->derive.sum_run_time ? ds->derive.run_ms : -1);
     if (rc == LS_OK) {
         tracker_sent(&ds->tracker, &r, mono);
         ls_debug("%s: seq %lld %s state %s run_seconds %lld", r.instrument, (long long)r.seq,
@@ -274,16 +289,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Devices share a worker when they share a TCP endpoint or an RTU bus. */
-static int same_endpoint(const struct gw_device *a, const struct gw_device *b)
-{
-    if (a->kind != b->kind)
-        return 0;
-    if (a->kind == GW_DEV_MODBUS_TCP)
-        return a->port == b->port && strcmp(a->host, b->host) == 0;
-    return strcmp(a->rtu, b->rtu) == 0;
-}
-
 int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct pollers **out)
 {
     struct pollers *p = calloc(1, sizeof(*p));
@@ -312,7 +317,7 @@ int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct pollers
         if (d->kind == GW_DEV_MQTT)
             continue;
         for (size_t k = 0; k < p->count && !w; k++)
-            if (same_endpoint(p->workers[k].devs[0].dev, d))
+            if (gw_same_endpoint(p->workers[k].devs[0].dev, d))
                 w = &p->workers[k];
         if (!w) {
             w = &p->workers[p->count++];
@@ -327,6 +332,9 @@ int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct pollers
         ds->dev = d;
         plan_build(d, &ds->plan);
         tracker_init(&ds->tracker, cfg->heartbeat_s);
+        ds->derived = !d->field_present[GW_F_STATE];
+        if (ds->derived)
+            derive_init(&ds->derive, d, outbox_derived_run_ms(ob, d->id));
         ds->next_ms = mono;
     }
     for (size_t k = 0; k < p->count; k++) {

@@ -216,7 +216,9 @@ void uplink_tick(struct uplink *u)
 
         if (outbox_fetch(u->ob, u->sent_upto, u->batch, (size_t)u->cfg->batch_max, &n) || !n)
             break;
-        payload = ls_batch_encode(u->cfg->id, outbox_epoch(u->ob), u->batch, n);
+        /* The outbox holds everything not acked, so this batch is all there is of
+         * (sent_upto, last]: a seq missing from it was thinned and the server may ack past it. */
+        payload = ls_batch_encode(u->cfg->id, outbox_epoch(u->ob), u->sent_upto, u->batch, n);
         if (!payload)
             break;
         rc = mosquitto_publish(u->mosq, NULL, u->topic_readings, (int)strlen(payload), payload, 1,

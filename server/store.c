@@ -13,6 +13,7 @@
 struct store {
     sqlite3 *db;
     sqlite3_stmt *ins_reading, *next_seqs, *get_ack, *put_ack, *gw_seen;
+    sqlite3_stmt *put_range, *jump_range, *prune_ranges;
 };
 
 /* Migrations: entry i takes the schema from version i to i + 1. Append only; never edit a
@@ -44,6 +45,11 @@ static const char *const migrations[] = {
     " id TEXT PRIMARY KEY, online INTEGER NOT NULL DEFAULT 0, version TEXT,"
     " outbox INTEGER, outbox_full INTEGER NOT NULL DEFAULT 0, instruments TEXT,"
     " last_seen INTEGER, last_ack INTEGER);",
+    /* 2: seq ranges a gateway declared complete ("after" of a batch): what is missing in them
+     * was thinned from its outbox and may be acked past. */
+    "CREATE TABLE gateway_ranges("
+    " gateway TEXT NOT NULL, epoch INTEGER NOT NULL, after INTEGER NOT NULL,"
+    " last INTEGER NOT NULL, PRIMARY KEY(gateway, epoch, after, last)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -148,7 +154,14 @@ int store_open(const char *path, struct store **out)
         prepare(st,
                 "INSERT INTO gateways(id, last_seen, last_ack) VALUES(?1, ?2, ?3)"
                 " ON CONFLICT(id) DO UPDATE SET last_seen = ?2, last_ack = ?3",
-                &st->gw_seen))
+                &st->gw_seen) ||
+        prepare(st, "INSERT OR IGNORE INTO gateway_ranges VALUES(?, ?, ?, ?)", &st->put_range) ||
+        prepare(st,
+                "SELECT max(last) FROM gateway_ranges WHERE gateway = ?1 AND epoch = ?2"
+                " AND after <= ?3 AND last > ?3",
+                &st->jump_range) ||
+        prepare(st, "DELETE FROM gateway_ranges WHERE gateway = ? AND epoch = ? AND last <= ?",
+                &st->prune_ranges))
         goto fail;
     *out = st;
     return LS_OK;
@@ -166,8 +179,20 @@ void store_close(struct store *st)
     sqlite3_finalize(st->get_ack);
     sqlite3_finalize(st->put_ack);
     sqlite3_finalize(st->gw_seen);
+    sqlite3_finalize(st->put_range);
+    sqlite3_finalize(st->jump_range);
+    sqlite3_finalize(st->prune_ranges);
     sqlite3_close(st->db);
     free(st);
+}
+
+/* Run a statement that returns no rows, then reset it. */
+static int step_done(struct store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s) == SQLITE_DONE ? LS_OK : db_fail(st, sqlite3_sql(s));
+
+    sqlite3_reset(s);
+    return rc;
 }
 
 static void bind_opt(sqlite3_stmt *s, int col, int present, int64_t v)
@@ -178,8 +203,8 @@ static void bind_opt(sqlite3_stmt *s, int col, int present, int64_t v)
         sqlite3_bind_null(s, col);
 }
 
-/* Advance the contiguous stored prefix of (gateway, epoch) from upto. */
-static int advance_upto(struct store *st, const char *gw, int64_t epoch, int64_t *upto)
+/* Advance upto over stored seqs one by one (a page at a time). */
+static int walk_stored(struct store *st, const char *gw, int64_t epoch, int64_t *upto)
 {
     int step, more = 1;
 
@@ -196,13 +221,47 @@ static int advance_upto(struct store *st, const char *gw, int64_t epoch, int64_t
             *upto = seq;
             more = 1;
         }
-        if (step != SQLITE_ROW && step != SQLITE_DONE)
+        if (step != SQLITE_ROW && step != SQLITE_DONE) {
+            sqlite3_reset(st->next_seqs);
             return db_fail(st, "ack scan");
-        /* Stopped at a gap (ROW) or ran out (DONE) with fewer than a full page: done. */
+        }
+        /* Stopped at a gap (ROW): done. Ran out (DONE): another page if this one advanced. */
         if (step == SQLITE_ROW)
             more = 0;
     }
     sqlite3_reset(st->next_seqs);
+    return LS_OK;
+}
+
+/* Advance the stored prefix of (gateway, epoch) from upto: over stored seqs, and across the
+ * ranges the gateway declared complete (what is missing there was thinned). */
+static int advance_upto(struct store *st, const char *gw, int64_t epoch, int64_t *upto)
+{
+    for (;;) {
+        int64_t jump = -1;
+        int step;
+
+        if (walk_stored(st, gw, epoch, upto))
+            return LS_ERR_DB;
+        sqlite3_reset(st->jump_range);
+        sqlite3_bind_text(st->jump_range, 1, gw, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st->jump_range, 2, epoch);
+        sqlite3_bind_int64(st->jump_range, 3, *upto);
+        step = sqlite3_step(st->jump_range);
+        if (step == SQLITE_ROW && sqlite3_column_type(st->jump_range, 0) != SQLITE_NULL)
+            jump = sqlite3_column_int64(st->jump_range, 0);
+        sqlite3_reset(st->jump_range);
+        if (step != SQLITE_ROW)
+            return db_fail(st, "range scan");
+        if (jump <= *upto)
+            break;
+        *upto = jump;
+    }
+    sqlite3_reset(st->prune_ranges);
+    sqlite3_bind_text(st->prune_ranges, 1, gw, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st->prune_ranges, 2, epoch);
+    sqlite3_bind_int64(st->prune_ranges, 3, *upto);
+    step_done(st, st->prune_ranges);
     return LS_OK;
 }
 
@@ -235,6 +294,15 @@ int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t recei
             res->duplicates++;
     }
     sqlite3_reset(st->ins_reading);
+    if (b->after >= 0 && b->count > 0) {
+        sqlite3_reset(st->put_range);
+        sqlite3_bind_text(st->put_range, 1, b->gateway, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st->put_range, 2, b->epoch);
+        sqlite3_bind_int64(st->put_range, 3, b->after);
+        sqlite3_bind_int64(st->put_range, 4, b->readings[b->count - 1].seq);
+        if (step_done(st, st->put_range))
+            goto fail;
+    }
     sqlite3_reset(st->get_ack);
     sqlite3_bind_text(st->get_ack, 1, b->gateway, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st->get_ack, 2, b->epoch);

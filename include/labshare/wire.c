@@ -298,7 +298,8 @@ char *ls_meter_encode(const struct ls_reading *r)
     return dump(o);
 }
 
-char *ls_batch_encode(const char *gateway, int64_t epoch, const struct ls_reading *r, size_t count)
+char *ls_batch_encode(const char *gateway, int64_t epoch, int64_t after, const struct ls_reading *r,
+                      size_t count)
 {
     json_t *root = json_object(), *arr = json_array();
     int rc = 0;
@@ -310,6 +311,8 @@ char *ls_batch_encode(const char *gateway, int64_t epoch, const struct ls_readin
     }
     rc |= json_object_set_new(root, "gateway", json_string(gateway));
     rc |= json_object_set_new(root, "epoch", json_integer(epoch));
+    if (after >= 0)
+        rc |= json_object_set_new(root, "after", json_integer(after));
     rc |= json_object_set_new(root, "readings", arr);
     for (size_t i = 0; i < count && !rc; i++) {
         json_t *o = json_object();
@@ -360,6 +363,11 @@ int ls_batch_decode(const char *payload, size_t len, struct ls_batch *out, char 
     rc = get_int(root, "epoch", 1, 1, LS_JSON_INT_MAX, &b.epoch, &present, &e);
     if (rc)
         goto out;
+    rc = get_int(root, "after", 0, 0, LS_JSON_INT_MAX, &b.after, &present, &e);
+    if (rc)
+        goto out;
+    if (!present)
+        b.after = -1;
     arr = json_object_get(root, "readings");
     if (!json_is_array(arr)) {
         rc = fail(&e, "field 'readings' must be an array");
@@ -402,6 +410,9 @@ int ls_batch_decode(const char *payload, size_t len, struct ls_batch *out, char 
             rc = fail(&se, "field 'cause' must be change, heartbeat or boot");
         if (!rc && i > 0 && r->seq <= b.readings[i - 1].seq)
             rc = fail(&se, "seq %lld does not increase", (long long)r->seq);
+        if (!rc && i == 0 && b.after >= r->seq)
+            rc = fail(&se, "seq %lld is not after 'after' (%lld)", (long long)r->seq,
+                      (long long)b.after);
         if (rc) {
             fail(&e, "reading %zu: %s", i, sub);
             goto out;

@@ -50,10 +50,16 @@ struct ls_reading {
     enum ls_cause cause;
 };
 
-/* A decoded readings batch. Owns readings; release with ls_batch_release(). */
+/* A decoded readings batch. Owns readings; release with ls_batch_release().
+ *
+ * "after" (an extension of SPEC 3.2, optional): the batch holds every reading the gateway still
+ * has with seq in (after, last seq of the batch]; a seq of that range that is missing was
+ * thinned from a full outbox (a redundant heartbeat) and will never come, so the server may
+ * ack past it. -1 when absent: no claim, the server acks only what it has stored. */
 struct ls_batch {
     char gateway[LS_ID_MAX];
     int64_t epoch;
+    int64_t after;
     size_t count;
     struct ls_reading *readings;
 };
@@ -106,8 +112,10 @@ int ls_meter_decode(const char *payload, size_t len, struct ls_reading *out, cha
                     size_t errlen);
 char *ls_meter_encode(const struct ls_reading *r);
 
-/* SPEC 3.2 readings batch: at most LS_BATCH_MAX_READINGS readings, seq strictly increasing. */
-char *ls_batch_encode(const char *gateway, int64_t epoch, const struct ls_reading *r, size_t count);
+/* SPEC 3.2 readings batch: at most LS_BATCH_MAX_READINGS readings, seq strictly increasing,
+ * after below the first seq (or -1 to leave it out). */
+char *ls_batch_encode(const char *gateway, int64_t epoch, int64_t after, const struct ls_reading *r,
+                      size_t count);
 int ls_batch_decode(const char *payload, size_t len, struct ls_batch *out, char *err,
                     size_t errlen);
 void ls_batch_release(struct ls_batch *b);

@@ -56,7 +56,7 @@ static void bench_decode(int iters)
 
     for (int i = 0; i < BATCH; i++)
         fill(&r[i], i + 1);
-    payload = ls_batch_encode("gw-bench", 1, r, BATCH);
+    payload = ls_batch_encode("gw-bench", 1, -1, r, BATCH);
     len = strlen(payload);
     t0 = now_s();
     for (int i = 0; i < iters; i++) {

@@ -106,8 +106,9 @@ static void runs_steps_at_their_times(void **state)
     const int64_t t0 = 1000000;
 
     (void)state;
-    assert_int_equal(scenario_parse("s", "0 state=idle\n10 state=running power_w=3600\n"
-                                         "70 state=idle samples+=5\n",
+    assert_int_equal(scenario_parse("s",
+                                    "0 state=idle\n10 state=running power_w=3600\n"
+                                    "70 state=idle samples+=5\n",
                                     &sc, err, sizeof(err)),
                      LS_OK);
     meter_init(&m, "x", t0);

@@ -39,6 +39,7 @@ static struct ls_batch batch(const char *gw, int64_t epoch, const int64_t *seqs,
     memset(&b, 0, sizeof(b));
     snprintf(b.gateway, sizeof(b.gateway), "%s", gw);
     b.epoch = epoch;
+    b.after = -1;
     b.count = n;
     b.readings = calloc(n ? n : 1, sizeof(*b.readings));
     for (size_t i = 0; i < n; i++) {
@@ -135,6 +136,34 @@ static void ack_walks_more_than_a_page(void **state)
     assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
     assert_int_equal(res.upto, 2501);
     ls_batch_release(&b);
+    store_close(st);
+}
+
+static void ack_crosses_thinned_ranges(void **state)
+{
+    struct store *st;
+    struct ingest_result res;
+    int64_t s1[] = {1, 2, 5}, s2[] = {9, 10}, s3[] = {6};
+    struct ls_batch b1 = batch("gw", 7, s1, 3), b2 = batch("gw", 7, s2, 2);
+    struct ls_batch b3 = batch("gw", 7, s3, 1);
+
+    (void)state;
+    assert_int_equal(store_open(path, &st), LS_OK);
+    /* b2 arrives first and says: after 6, 9 and 10 are all there is (7, 8 were thinned) */
+    b2.after = 6;
+    assert_int_equal(store_ingest_batch(st, &b2, 1, &res), LS_OK);
+    assert_int_equal(res.upto, 0);
+    /* b1: 1..5 complete (3, 4 thinned) */
+    b1.after = 0;
+    assert_int_equal(store_ingest_batch(st, &b1, 1, &res), LS_OK);
+    assert_int_equal(res.upto, 5);
+    /* b3 without a claim: 6 is stored, then the claim of b2 carries the ack to 10 */
+    assert_int_equal(store_ingest_batch(st, &b3, 1, &res), LS_OK);
+    assert_int_equal(res.upto, 10);
+    assert_int_equal(count_readings(st), 6); /* thinned seqs are not invented */
+    ls_batch_release(&b1);
+    ls_batch_release(&b2);
+    ls_batch_release(&b3);
     store_close(st);
 }
 
@@ -248,6 +277,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ingest_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(ack_stops_at_the_first_gap, setup, teardown),
         cmocka_unit_test_setup_teardown(ack_walks_more_than_a_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(ack_crosses_thinned_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(list_filters_and_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_run_once_and_refuse_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(tokens_are_stored_hashed, setup, teardown),

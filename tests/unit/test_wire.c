@@ -41,7 +41,7 @@ static void batch_round_trip(void **state)
     in[1].has = 0; /* a reading with no optional fields */
     in[1].state = LS_STATE_FAULT;
     in[2].cause = LS_CAUSE_BOOT;
-    s = ls_batch_encode("gw-1", 42, in, 3);
+    s = ls_batch_encode("gw-1", 42, -1, in, 3);
     assert_non_null(s);
     assert_int_equal(ls_batch_decode(s, strlen(s), &b, err, sizeof(err)), LS_OK);
     assert_string_equal(b.gateway, "gw-1");
@@ -60,6 +60,35 @@ static void batch_round_trip(void **state)
     assert_int_equal(b.readings[0].badge, 1001);
     ls_batch_release(&b);
     free(s);
+}
+
+static void batch_after(void **state)
+{
+    struct ls_reading in[2] = {sample(5), sample(9)};
+    struct ls_batch b;
+    char err[200];
+    char *s;
+
+    (void)state;
+    s = ls_batch_encode("gw", 3, 4, in, 2);
+    assert_non_null(strstr(s, "\"after\":4"));
+    assert_int_equal(ls_batch_decode(s, strlen(s), &b, err, sizeof(err)), LS_OK);
+    assert_int_equal(b.after, 4);
+    ls_batch_release(&b);
+    free(s);
+    s = ls_batch_encode("gw", 3, -1, in, 2);
+    assert_null(strstr(s, "after"));
+    assert_int_equal(ls_batch_decode(s, strlen(s), &b, err, sizeof(err)), LS_OK);
+    assert_int_equal(b.after, -1);
+    ls_batch_release(&b);
+    free(s);
+    /* after must lie before the first seq */
+    s = ls_batch_encode("gw", 3, 5, in, 2);
+    assert_int_equal(ls_batch_decode(s, strlen(s), &b, err, sizeof(err)), LS_ERR_INVAL);
+    assert_non_null(strstr(err, "not after 'after'"));
+    free(s);
+    s = "{\"gateway\":\"g\",\"epoch\":1,\"after\":-2,\"readings\":[]}";
+    assert_int_equal(ls_batch_decode(s, strlen(s), &b, err, sizeof(err)), LS_ERR_INVAL);
 }
 
 static void batch_empty_ok(void **state)
@@ -151,13 +180,13 @@ static void batch_too_many(void **state)
     for (int i = 0; i <= LS_BATCH_MAX_READINGS; i++) {
         r[i] = sample(i + 1);
     }
-    s = ls_batch_encode("gw", 1, r, LS_BATCH_MAX_READINGS + 1);
+    s = ls_batch_encode("gw", 1, -1, r, LS_BATCH_MAX_READINGS + 1);
     assert_non_null(s);
     assert_int_equal(ls_batch_decode(s, strlen(s), &b, err, sizeof(err)), LS_ERR_TOOBIG);
     assert_non_null(strstr(err, "exceeds"));
     free(s);
     /* exactly the maximum is fine */
-    s = ls_batch_encode("gw", 1, r, LS_BATCH_MAX_READINGS);
+    s = ls_batch_encode("gw", 1, -1, r, LS_BATCH_MAX_READINGS);
     assert_int_equal(ls_batch_decode(s, strlen(s), &b, err, sizeof(err)), LS_OK);
     assert_int_equal(b.count, LS_BATCH_MAX_READINGS);
     ls_batch_release(&b);
@@ -272,9 +301,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batch_round_trip), cmocka_unit_test(batch_empty_ok),
-        cmocka_unit_test(batch_rejections), cmocka_unit_test(batch_too_many),
-        cmocka_unit_test(payload_too_big),  cmocka_unit_test(meter_payload),
-        cmocka_unit_test(ack_and_status),   cmocka_unit_test(topics_and_ids),
+        cmocka_unit_test(batch_after),      cmocka_unit_test(batch_rejections),
+        cmocka_unit_test(batch_too_many),   cmocka_unit_test(payload_too_big),
+        cmocka_unit_test(meter_payload),    cmocka_unit_test(ack_and_status),
+        cmocka_unit_test(topics_and_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

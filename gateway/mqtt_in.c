@@ -1,0 +1,188 @@
+#include "mqtt_in.h"
+
+#include <mosquitto.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tracker.h"
+#include "labshare/log.h"
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+struct mqtt_dev {
+    const struct gw_device *dev;
+    struct tracker tracker;
+    int bad; /* the last payload was refused (logged once until a good one) */
+};
+
+struct broker {
+    struct mqtt_in *owner;
+    struct mosquitto *mosq;
+    const struct gw_device *first; /* host and port */
+    size_t count;
+    struct mqtt_dev *devs;
+};
+
+struct mqtt_in {
+    const struct gw_config *cfg;
+    struct outbox *ob;
+    size_t count;
+    struct broker *brokers;
+    pthread_mutex_t lock;
+    unsigned long rejected;
+};
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+    struct broker *b = obj;
+
+    if (rc) {
+        ls_warn("mqtt %s:%d: connection refused: %s", b->first->host, b->first->port,
+                mosquitto_connack_string(rc));
+        return;
+    }
+    ls_info("mqtt %s:%d: connected, reading %zu instrument%s", b->first->host, b->first->port,
+            b->count, b->count == 1 ? "" : "s");
+    for (size_t i = 0; i < b->count; i++)
+        mosquitto_subscribe(mosq, NULL, b->devs[i].dev->topic, 1);
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+    struct broker *b = obj;
+    struct mqtt_dev *md = NULL;
+    struct ls_reading r;
+    char why[300];
+    int64_t mono = ls_mono_ms();
+
+    (void)mosq;
+    for (size_t i = 0; i < b->count && !md; i++)
+        if (strcmp(b->devs[i].dev->topic, msg->topic) == 0)
+            md = &b->devs[i];
+    if (!md || msg->retain)
+        return; /* a retained payload is old news: its time already passed */
+    if (ls_meter_decode(msg->payload, (size_t)msg->payloadlen, &r, why, sizeof(why))) {
+        if (!md->bad)
+            ls_warn("%s: refusing a payload on %s: %s", md->dev->id, msg->topic, why);
+        md->bad = 1;
+        pthread_mutex_lock(&b->owner->lock);
+        b->owner->rejected++;
+        pthread_mutex_unlock(&b->owner->lock);
+        return;
+    }
+    if (md->bad)
+        ls_info("%s: good payloads again", md->dev->id);
+    md->bad = 0;
+    snprintf(r.instrument, sizeof(r.instrument), "%s", md->dev->id);
+    /* The meter's own time when it sends one; ours otherwise. */
+    if (!(r.has & LS_HAS_TS))
+        r.ts = ls_now_ms();
+    r.has &= ~(unsigned)LS_HAS_TS;
+    if (!tracker_observe(&md->tracker, &r, mono))
+        return;
+    if (outbox_append(b->owner->ob, &r, -1) == LS_OK)
+        tracker_sent(&md->tracker, &r, mono);
+}
+
+int mqtt_in_start(const struct gw_config *cfg, struct outbox *ob, struct mqtt_in **out)
+{
+    struct mqtt_in *m;
+    int rc;
+
+    *out = NULL;
+    m = calloc(1, sizeof(*m));
+    if (!m)
+        return LS_ERR_NOMEM;
+    m->cfg = cfg;
+    m->ob = ob;
+    pthread_mutex_init(&m->lock, NULL);
+    m->brokers = calloc(cfg->device_count ? cfg->device_count : 1, sizeof(*m->brokers));
+    if (!m->brokers)
+        goto nomem;
+    for (size_t i = 0; i < cfg->device_count; i++) {
+        const struct gw_device *d = &cfg->devices[i];
+        struct broker *b = NULL;
+        struct mqtt_dev *nd;
+
+        if (d->kind != GW_DEV_MQTT)
+            continue;
+        for (size_t k = 0; k < m->count && !b; k++)
+            if (gw_same_endpoint(m->brokers[k].first, d))
+                b = &m->brokers[k];
+        if (!b) {
+            b = &m->brokers[m->count++];
+            b->owner = m;
+            b->first = d;
+        }
+        nd = realloc(b->devs, (b->count + 1) * sizeof(*nd));
+        if (!nd)
+            goto nomem;
+        b->devs = nd;
+        memset(&nd[b->count], 0, sizeof(*nd));
+        nd[b->count].dev = d;
+        tracker_init(&nd[b->count].tracker, cfg->heartbeat_s);
+        b->count++;
+    }
+    if (m->count == 0) {
+        mqtt_in_stop(m);
+        return LS_OK;
+    }
+    for (size_t k = 0; k < m->count; k++) {
+        struct broker *b = &m->brokers[k];
+        b->mosq = mosquitto_new(NULL, true, b);
+        if (!b->mosq)
+            goto nomem;
+        mosquitto_connect_callback_set(b->mosq, on_connect);
+        mosquitto_message_callback_set(b->mosq, on_message);
+        mosquitto_reconnect_delay_set(b->mosq, 1, 30, true);
+        rc = mosquitto_connect_async(b->mosq, b->first->host, b->first->port, 30);
+        if (rc)
+            ls_warn("mqtt %s:%d: not reachable yet (%s); retrying", b->first->host,
+                    b->first->port, mosquitto_strerror(rc));
+        rc = mosquitto_loop_start(b->mosq);
+        if (rc) {
+            ls_error("mqtt %s:%d: cannot start the network thread: %s", b->first->host,
+                     b->first->port, mosquitto_strerror(rc));
+            mqtt_in_stop(m);
+            return LS_ERR_IO;
+        }
+    }
+    *out = m;
+    return LS_OK;
+nomem:
+    ls_error("mqtt: out of memory");
+    mqtt_in_stop(m);
+    return LS_ERR_NOMEM;
+}
+
+void mqtt_in_stop(struct mqtt_in *m)
+{
+    if (!m)
+        return;
+    for (size_t k = 0; k < m->count; k++) {
+        struct broker *b = &m->brokers[k];
+        if (b->mosq) {
+            mosquitto_disconnect(b->mosq);
+            mosquitto_loop_stop(b->mosq, false);
+            mosquitto_destroy(b->mosq);
+        }
+        free(b->devs);
+    }
+    free(m->brokers);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+unsigned long mqtt_in_rejected(struct mqtt_in *m)
+{
+    unsigned long v;
+
+    if (!m)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    v = m->rejected;
+    pthread_mutex_unlock(&m->lock);
+    return v;
+}
