@@ -84,17 +84,6 @@ int main(int argc, char **argv)
         gw_config_release(&cfg);
         return 0;
     }
-    for (size_t i = 0; i < cfg.device_count; i++) {
-        if (cfg.devices[i].kind == GW_DEV_MQTT) {
-            fprintf(stderr,
-                    "labshare-gateway: %s: [mqtt:%s]: MQTT-native instruments are not "
-                    "supported by this version yet\n",
-                    path, cfg.devices[i].id);
-            gw_config_release(&cfg);
-            return 1;
-        }
-    }
-
     ls_cli_install_signals();
     mosquitto_lib_init();
 

@@ -65,6 +65,16 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 pass "$ROUNDS rounds of SIGKILL survived"
 
+# A long outage of the server: the gateway keeps taking readings into its outbox.
+echo "kill -9 server, down for ${LONG_OUTAGE_S:-12} s"
+kill9 server
+before=$(sqlite3 "$T/outbox.db" 'SELECT count(*) FROM readings')
+sleep "${LONG_OUTAGE_S:-12}"
+after=$(sqlite3 "$T/outbox.db" 'SELECT count(*) FROM readings')
+[ "$after" -gt "$before" ] || fail "the outbox did not grow while the server was away ($before -> $after)"
+restart_server
+pass "server away for ${LONG_OUTAGE_S:-12} s: the outbox grew from $before to $after readings"
+
 # Stop taking readings, then let the backlog drain.
 stop gateway
 start gateway "$BIN/labshare-gateway" -c "$T/gw.ini"

@@ -121,3 +121,19 @@ start_pty() {
     start "socat-$1" socat pty,raw,echo=0,link="$T/$1-a" pty,raw,echo=0,link="$T/$1-b"
     wait_for 10 test -e "$T/$1-b" || fail "socat did not create the pty pair"
 }
+
+# readings_json INSTRUMENT: all stored readings of an instrument as JSON (items sorted by seq).
+readings_json() { api "/api/v1/readings?instrument=$1&limit=10000"; }
+# count_readings INSTRUMENT
+count_readings() { api "/api/v1/readings?instrument=$1&limit=1" | json 'j["total"]'; }
+have_readings() { [ "$(count_readings "$1")" -ge "$2" ]; }
+
+# gateway_ini FILE ID [extra [gateway] lines...]: the common head of a gateway config.
+gateway_ini() {
+    local file=$1 id=$2; shift 2
+    {
+        printf '[gateway]\nid = %s\noutbox = %s/%s.db\n' "$id" "$T" "$id"
+        for l in "$@"; do printf '%s\n' "$l"; done
+        printf '[uplink]\nhost = 127.0.0.1\nport = %s\n' "$MQTT_PORT"
+    } >"$file"
+}
