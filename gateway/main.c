@@ -98,10 +98,10 @@ int main(int argc, char **argv)
     ls_info("gateway %s running with %zu instrument%s (version %s)", cfg.id, cfg.device_count,
             cfg.device_count == 1 ? "" : "s", LS_VERSION);
     while (!ls_stop_requested) {
-        /* 20 ms: a reading is on its way within a fiftieth of a second of being stored. */
-        struct timespec ts = {0, 20 * 1000000};
         uplink_tick(up);
-        nanosleep(&ts, NULL);
+        /* Woken at once by a new reading or an ack; the timeout only paces the ack timeout,
+         * status updates and noticing SIGTERM. */
+        uplink_wait(up, 250);
     }
     ls_info("stopping: finishing the current polls");
     status = 0;

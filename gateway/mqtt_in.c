@@ -139,8 +139,8 @@ int mqtt_in_start(const struct gw_config *cfg, struct outbox *ob, struct mqtt_in
         mosquitto_reconnect_delay_set(b->mosq, 1, 30, true);
         rc = mosquitto_connect_async(b->mosq, b->first->host, b->first->port, 30);
         if (rc)
-            ls_warn("mqtt %s:%d: not reachable yet (%s); retrying", b->first->host,
-                    b->first->port, mosquitto_strerror(rc));
+            ls_warn("mqtt %s:%d: not reachable yet (%s); retrying", b->first->host, b->first->port,
+                    mosquitto_strerror(rc));
         rc = mosquitto_loop_start(b->mosq);
         if (rc) {
             ls_error("mqtt %s:%d: cannot start the network thread: %s", b->first->host,

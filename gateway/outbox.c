@@ -18,11 +18,15 @@ struct outbox {
     pthread_mutex_t lock;
     int64_t epoch, acked, last_seq, count, max_rows, max_bytes, thinned;
     int full;
+    void (*notify)(void *arg);
+    void *notify_arg;
 };
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=FULL;"
+    /* 256 KiB of page cache: the outbox is written far more than read back. */
+    "PRAGMA cache_size=-256;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     /* AUTOINCREMENT: a seq is never reused, even after every row was acked and deleted. */
     "CREATE TABLE IF NOT EXISTS readings("
@@ -208,60 +212,109 @@ static int64_t thin(struct outbox *ob)
     return n;
 }
 
-int outbox_append(struct outbox *ob, struct ls_reading *r, int64_t derived_run_ms)
+/* Insert one reading inside the open transaction; *seq gets its seq. Called with the lock held. */
+static int insert_one(struct outbox *ob, const struct ls_reading *r, int64_t derived_run_ms,
+                      int64_t *seq)
 {
-    int rc = LS_OK, tx = 0;
+    int rc = LS_OK;
 
-    pthread_mutex_lock(&ob->lock);
     if (is_full(ob) && (thin(ob) == 0 || is_full(ob))) {
         if (!ob->full)
             ls_error("outbox: FULL at %lld readings: new readings are refused until the server "
                      "acknowledges some",
                      (long long)ob->count);
         ob->full = 1;
-        rc = LS_ERR_FULL;
-        goto out;
+        return LS_ERR_FULL;
     }
     if (derived_run_ms >= 0) {
-        if (sqlite3_exec(ob->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-            rc = db_fail(ob, "append begin");
-            goto out;
-        }
-        tx = 1;
         sqlite3_reset(ob->put_run);
         sqlite3_bind_text(ob->put_run, 1, r->instrument, -1, SQLITE_STATIC);
         sqlite3_bind_int64(ob->put_run, 2, derived_run_ms);
-        if (sqlite3_step(ob->put_run) != SQLITE_DONE) {
+        if (sqlite3_step(ob->put_run) != SQLITE_DONE)
             rc = db_fail(ob, "keep run time");
-            goto out;
-        }
+        sqlite3_reset(ob->put_run);
+        if (rc)
+            return rc;
     }
     sqlite3_reset(ob->ins);
     ls_reading_bind(ob->ins, 1, r);
-    /* Without a transaction the INSERT is its own: durable (synchronous=FULL) when it returns. */
-    if (sqlite3_step(ob->ins) != SQLITE_DONE) {
+    if (sqlite3_step(ob->ins) != SQLITE_DONE)
         rc = db_fail(ob, "append");
-        goto out;
-    }
-    if (tx && sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = db_fail(ob, "append commit");
-        goto out;
-    }
-    tx = 0;
-    r->seq = sqlite3_last_insert_rowid(ob->db);
-    ob->last_seq = r->seq;
+    sqlite3_reset(ob->ins);
+    if (rc)
+        return rc;
+    *seq = sqlite3_last_insert_rowid(ob->db);
     ob->count++;
-    if (ob->full) {
+    return LS_OK;
+}
+
+int outbox_append_many(struct outbox *ob, struct ls_reading *r, const int64_t *derived_run_ms,
+                       size_t n, int *rcs)
+{
+    int64_t count_before, seq[OUTBOX_APPEND_MAX];
+    size_t appended = 0;
+    int rc = LS_OK;
+    void (*notify)(void *) = NULL;
+    void *notify_arg = NULL;
+
+    if (n > OUTBOX_APPEND_MAX)
+        return LS_ERR_INVAL;
+    pthread_mutex_lock(&ob->lock);
+    count_before = ob->count;
+    if (sqlite3_exec(ob->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = db_fail(ob, "append begin");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rcs[i] = insert_one(ob, &r[i], derived_run_ms ? derived_run_ms[i] : -1, &seq[i]);
+        if (rcs[i] == LS_ERR_DB) {
+            rc = LS_ERR_DB;
+            break;
+        }
+        appended += rcs[i] == LS_OK;
+    }
+    /* One commit for the whole round: durable (synchronous=FULL) when it returns. */
+    if (rc || sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        if (!rc)
+            rc = db_fail(ob, "append commit");
+        sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+        ob->count = count_before;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rcs[i] != LS_OK)
+            continue;
+        r[i].seq = seq[i];
+        ob->last_seq = seq[i];
+    }
+    if (ob->full && appended && !is_full(ob)) {
         ob->full = 0;
         ls_info("outbox: taking readings again (%lld waiting)", (long long)ob->count);
     }
+    if (appended) {
+        notify = ob->notify;
+        notify_arg = ob->notify_arg;
+    }
 out:
-    if (tx)
-        sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_reset(ob->ins);
-    sqlite3_reset(ob->put_run);
     pthread_mutex_unlock(&ob->lock);
+    if (notify)
+        notify(notify_arg);
     return rc;
+}
+
+int outbox_append(struct outbox *ob, struct ls_reading *r, int64_t derived_run_ms)
+{
+    int one = LS_OK, rc = outbox_append_many(ob, r, &derived_run_ms, 1, &one);
+
+    return rc ? rc : one;
+}
+
+void outbox_set_notify(struct outbox *ob, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&ob->lock);
+    ob->notify = fn;
+    ob->notify_arg = arg;
+    pthread_mutex_unlock(&ob->lock);
 }
 
 int64_t outbox_derived_run_ms(struct outbox *ob, const char *instrument)

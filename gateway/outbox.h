@@ -30,6 +30,20 @@ void outbox_free(struct outbox *ob);
  * failure. */
 int outbox_append(struct outbox *ob, struct ls_reading *r, int64_t derived_run_ms);
 
+/* Most readings outbox_append_many() takes at once. */
+#define OUTBOX_APPEND_MAX 256
+
+/* Append n readings in one durable transaction (one fsync for a whole poll round), each as
+ * outbox_append() would: rcs[i] is LS_OK (r[i].seq set) or LS_ERR_FULL (refused).
+ * derived_run_ms may be NULL. Returns LS_ERR_DB when the transaction failed (nothing appended),
+ * LS_ERR_INVAL when n > OUTBOX_APPEND_MAX. */
+int outbox_append_many(struct outbox *ob, struct ls_reading *r, const int64_t *derived_run_ms,
+                       size_t n, int *rcs);
+
+/* Call fn(arg) after each commit that appended readings (on the appending thread, with no lock
+ * held), so the uplink can send at once instead of polling. */
+void outbox_set_notify(struct outbox *ob, void (*fn)(void *arg), void *arg);
+
 /* The run time last kept for instrument by outbox_append(), 0 when none. */
 int64_t outbox_derived_run_ms(struct outbox *ob, const char *instrument);
 

@@ -41,6 +41,16 @@ struct worker {
     int64_t backoff_ms;
     size_t count;
     struct dev_state *devs;
+    uint16_t *regs; /* GW_FIELD_COUNT requests of regwords each */
+    size_t regwords;
+    /* Readings waiting for the end of their poll round, to be committed together; count
+     * entries each. */
+    struct ls_reading *pend;
+    int64_t *pend_run; /* derived run time to keep, or -1 */
+    int64_t *pend_mono;
+    struct dev_state **pend_ds;
+    int *pend_rc;
+    size_t npend;
 };
 
 struct pollers {
@@ -49,7 +59,8 @@ struct pollers {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int stopping;
-    size_t count;
+    size_t count;   /* workers set up (their memory is freed at stop) */
+    size_t started; /* workers whose thread runs (joined at stop) */
     struct worker *workers;
 };
 
@@ -144,7 +155,7 @@ static void endpoint_fail(struct worker *w, int64_t now)
 }
 
 /* Read every request of ds's plan. LS_ERR_IO when the device did not answer properly. */
-static int read_plan(struct worker *w, struct dev_state *ds, uint16_t regs[][PLAN_MAX_BITS])
+static int read_plan(struct worker *w, struct dev_state *ds, uint16_t *const *regs)
 {
     const struct gw_device *d = ds->dev;
     uint8_t bits[PLAN_MAX_BITS];
@@ -184,23 +195,21 @@ static int read_plan(struct worker *w, struct dev_state *ds, uint16_t regs[][PLA
 
 static void poll_device(struct worker *w, struct dev_state *ds, int64_t mono)
 {
-    static _Thread_local uint16_t regs[GW_FIELD_COUNT][PLAN_MAX_BITS];
     uint16_t *rp[GW_FIELD_COUNT];
-    struct ls_reading r;
+    struct ls_reading *r = &w->pend[w->npend];
     char why[160];
-    int rc;
 
     for (int i = 0; i < GW_FIELD_COUNT; i++)
-        rp[i] = regs[i];
-    memset(&r, 0, sizeof(r));
-    if (read_plan(w, ds, regs)) {
+        rp[i] = w->regs + (size_t)i * w->regwords;
+    memset(r, 0, sizeof(*r));
+    if (read_plan(w, ds, rp)) {
         ds->failing = 1;
         endpoint_fail(w, mono);
         return;
     }
-    r.ts = ls_now_ms();
-    snprintf(r.instrument, sizeof(r.instrument), "%s", ds->dev->id);
-    if (poller_decode(ds->dev, &ds->plan, rp, &r, why, sizeof(why))) {
+    r->ts = ls_now_ms();
+    snprintf(r->instrument, sizeof(r->instrument), "%s", ds->dev->id);
+    if (poller_decode(ds->dev, &ds->plan, rp, r, why, sizeof(why))) {
         if (!ds->failing)
             ls_warn("%s: garbage from the meter: %s", ds->dev->id, why);
         ds->failing = 1;
@@ -212,16 +221,36 @@ static void poll_device(struct worker *w, struct dev_state *ds, int64_t mono)
     ds->failing = 0;
     w->backoff_ms = 0;
     if (ds->derived)
-        derive_apply(&ds->derive, &r, mono);
-    if (!tracker_observe(&ds->tracker, &r, mono))
+        derive_apply(&ds->derive, r, mono);
+    if (!tracker_observe(&ds->tracker, r, mono))
         return;
-    rc = outbox_append(w->owner->ob, &r,
-                       ds->derived && ds->derive.sum_run_time ? ds->derive.run_ms : -1);
-    if (rc == LS_OK) {
-        tracker_sent(&ds->tracker, &r, mono);
-        ls_debug("%s: seq %lld %s state %s run_seconds %lld", r.instrument, (long long)r.seq,
-                 ls_cause_name(r.cause), ls_state_name(r.state), (long long)r.run_seconds);
+    w->pend_run[w->npend] = ds->derived && ds->derive.sum_run_time ? ds->derive.run_ms : -1;
+    w->pend_mono[w->npend] = mono;
+    w->pend_ds[w->npend] = ds;
+    w->npend++;
+}
+
+/* Commit the readings of this poll round together: one fsync for the round, not per reading. */
+static void flush_pending(struct worker *w)
+{
+    for (size_t at = 0; at < w->npend;) {
+        size_t n = w->npend - at < OUTBOX_APPEND_MAX ? w->npend - at : OUTBOX_APPEND_MAX;
+        struct ls_reading *r = w->pend + at;
+        int *rcs = w->pend_rc + at;
+
+        if (outbox_append_many(w->owner->ob, r, w->pend_run + at, n, rcs) == LS_OK) {
+            for (size_t i = 0; i < n; i++) {
+                if (rcs[i] != LS_OK)
+                    continue;
+                tracker_sent(&w->pend_ds[at + i]->tracker, &r[i], w->pend_mono[at + i]);
+                ls_debug("%s: seq %lld %s state %s run_seconds %lld", r[i].instrument,
+                         (long long)r[i].seq, ls_cause_name(r[i].cause), ls_state_name(r[i].state),
+                         (long long)r[i].run_seconds);
+            }
+        }
+        at += n;
     }
+    w->npend = 0;
 }
 
 static void *worker_main(void *arg)
@@ -257,6 +286,7 @@ static void *worker_main(void *arg)
                 poll_device(w, ds, mono);
             mono = ls_mono_ms();
         }
+        flush_pending(w);
         for (size_t i = 0; i < w->count; i++)
             if (w->devs[i].next_ms < next)
                 next = w->devs[i].next_ms;
@@ -324,8 +354,10 @@ int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct pollers
             w->owner = p;
         }
         ds = realloc(w->devs, (w->count + 1) * sizeof(*ds));
-        if (!ds)
+        if (!ds) {
+            pollers_stop(p);
             return LS_ERR_NOMEM;
+        }
         w->devs = ds;
         ds = &w->devs[w->count++];
         memset(ds, 0, sizeof(*ds));
@@ -338,12 +370,30 @@ int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct pollers
         ds->next_ms = mono;
     }
     for (size_t k = 0; k < p->count; k++) {
-        if (pthread_create(&p->workers[k].thread, NULL, worker_main, &p->workers[k])) {
-            ls_error("cannot start a polling thread");
-            p->count = k;
+        struct worker *w = &p->workers[k];
+        /* Buffers sized for this worker's largest request, not the protocol's largest. */
+        for (size_t i = 0; i < w->count; i++)
+            for (unsigned q = 0; q < w->devs[i].plan.request_count; q++)
+                if (w->devs[i].plan.requests[q].count > w->regwords)
+                    w->regwords = w->devs[i].plan.requests[q].count;
+        w->regs = calloc((size_t)GW_FIELD_COUNT * w->regwords, sizeof(*w->regs));
+        w->pend = calloc(w->count, sizeof(*w->pend));
+        w->pend_run = calloc(w->count, sizeof(*w->pend_run));
+        w->pend_mono = calloc(w->count, sizeof(*w->pend_mono));
+        w->pend_ds = calloc(w->count, sizeof(*w->pend_ds));
+        w->pend_rc = calloc(w->count, sizeof(*w->pend_rc));
+        if (!w->regs || !w->pend || !w->pend_run || !w->pend_mono || !w->pend_ds || !w->pend_rc) {
             pollers_stop(p);
             return LS_ERR_NOMEM;
         }
+    }
+    for (size_t k = 0; k < p->count; k++) {
+        if (pthread_create(&p->workers[k].thread, NULL, worker_main, &p->workers[k])) {
+            ls_error("cannot start a polling thread");
+            pollers_stop(p);
+            return LS_ERR_NOMEM;
+        }
+        p->started++;
     }
     ls_info("polling %zu Modbus endpoint%s", p->count, p->count == 1 ? "" : "s");
     *out = p;
@@ -358,10 +408,17 @@ void pollers_stop(struct pollers *p)
     p->stopping = 1;
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
-    for (size_t k = 0; k < p->count; k++)
+    for (size_t k = 0; k < p->started; k++)
         pthread_join(p->workers[k].thread, NULL);
-    for (size_t k = 0; k < p->count; k++)
+    for (size_t k = 0; k < p->count; k++) {
         free(p->workers[k].devs);
+        free(p->workers[k].regs);
+        free(p->workers[k].pend);
+        free(p->workers[k].pend_run);
+        free(p->workers[k].pend_mono);
+        free(p->workers[k].pend_ds);
+        free(p->workers[k].pend_rc);
+    }
     free(p->workers);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);

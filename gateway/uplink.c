@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "labshare/log.h"
 #include "labshare/num.h"
@@ -25,7 +26,10 @@ struct uplink {
     int64_t status_ms;    /* monotonic time of the last status publish */
     int64_t status_count; /* outbox count in that status */
     int status_full;
-    int status_due; /* publish status at the next tick */
+    int status_due;      /* publish status at the next tick */
+    int64_t ack_pending; /* highest ack received, applied to the outbox at the next tick */
+    pthread_cond_t wake; /* signalled on a new reading, an ack, a (re)connect */
+    int woken;
     char topic_readings[128], topic_ack[128], topic_status[128];
     struct ls_reading *batch;
 };
@@ -51,6 +55,13 @@ static char *status_payload(struct uplink *u, int online)
     return s;
 }
 
+/* Wake the thread that runs uplink_tick(). Called with u->lock held. */
+static void wake_locked(struct uplink *u)
+{
+    u->woken = 1;
+    pthread_cond_signal(&u->wake);
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
     struct uplink *u = obj;
@@ -68,6 +79,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     u->sent_upto = outbox_acked(u->ob);
     u->progress_ms = ls_mono_ms();
     u->status_due = 1;
+    wake_locked(u);
     pthread_mutex_unlock(&u->lock);
 }
 
@@ -83,12 +95,20 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
         ls_warn("uplink: connection to %s:%d lost; reconnecting", u->cfg->host, u->cfg->port);
 }
 
+static void on_new_reading(void *arg)
+{
+    struct uplink *u = arg;
+
+    pthread_mutex_lock(&u->lock);
+    wake_locked(u);
+    pthread_mutex_unlock(&u->lock);
+}
+
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
 {
     struct uplink *u = obj;
     struct ls_ack ack;
     char why[200];
-    int64_t before;
 
     (void)mosq;
     if (strcmp(m->topic, u->topic_ack) != 0)
@@ -102,15 +122,14 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
                 (long long)outbox_epoch(u->ob));
         return;
     }
-    before = outbox_acked(u->ob);
-    if (ack.upto <= before)
-        return;
-    if (outbox_ack(u->ob, ack.upto) != LS_OK)
-        return;
+    /* Applied (and fsynced) by the next tick: several acks that arrive together cost one
+     * deletion, and this network thread never waits for the disk. */
     pthread_mutex_lock(&u->lock);
-    u->progress_ms = ls_mono_ms();
+    if (ack.upto > u->ack_pending) {
+        u->ack_pending = ack.upto;
+        wake_locked(u);
+    }
     pthread_mutex_unlock(&u->lock);
-    ls_debug("uplink: acked up to %lld", (long long)ack.upto);
 }
 
 int uplink_start(const struct gw_config *cfg, struct outbox *ob, struct uplink **out)
@@ -125,6 +144,13 @@ int uplink_start(const struct gw_config *cfg, struct outbox *ob, struct uplink *
     u->cfg = cfg;
     u->ob = ob;
     pthread_mutex_init(&u->lock, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&u->wake, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     u->batch = calloc((size_t)cfg->batch_max, sizeof(*u->batch));
     if (!u->batch)
         goto nomem;
@@ -164,6 +190,7 @@ int uplink_start(const struct gw_config *cfg, struct outbox *ob, struct uplink *
         ls_error("uplink: cannot start the MQTT thread: %s", mosquitto_strerror(rc));
         goto fail;
     }
+    outbox_set_notify(ob, on_new_reading, u);
     *out = u;
     return LS_OK;
 nomem:
@@ -195,10 +222,16 @@ static void publish_status(struct uplink *u, int64_t now)
 
 void uplink_tick(struct uplink *u)
 {
-    int64_t now = ls_mono_ms(), acked = outbox_acked(u->ob);
+    int64_t now = ls_mono_ms(), acked, pending;
     int64_t window = (int64_t)UPLINK_WINDOW_BATCHES * u->cfg->batch_max;
 
     pthread_mutex_lock(&u->lock);
+    pending = u->ack_pending;
+    if (pending > outbox_acked(u->ob) && outbox_ack(u->ob, pending) == LS_OK) {
+        u->progress_ms = now;
+        ls_debug("uplink: acked up to %lld", (long long)pending);
+    }
+    acked = outbox_acked(u->ob);
     if (!u->connected)
         goto out;
     if (u->sent_upto < acked)
@@ -209,7 +242,7 @@ void uplink_tick(struct uplink *u)
         u->sent_upto = acked;
         u->progress_ms = now;
     }
-    while (u->sent_upto - acked < window) {
+    while (u->sent_upto - acked < window && outbox_last_seq(u->ob) > u->sent_upto) {
         size_t n = 0;
         char *payload;
         int rc;
@@ -238,12 +271,31 @@ out:
     pthread_mutex_unlock(&u->lock);
 }
 
+void uplink_wait(struct uplink *u, int max_ms)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += max_ms / 1000;
+    until.tv_nsec += (long)(max_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&u->lock);
+    while (!u->woken && pthread_cond_timedwait(&u->wake, &u->lock, &until) == 0)
+        ;
+    u->woken = 0;
+    pthread_mutex_unlock(&u->lock);
+}
+
 void uplink_stop(struct uplink *u)
 {
     char *s;
 
     if (!u)
         return;
+    outbox_set_notify(u->ob, NULL, NULL);
     pthread_mutex_lock(&u->lock);
     if (u->connected) {
         s = status_payload(u, 0);
@@ -257,6 +309,7 @@ void uplink_stop(struct uplink *u)
     mosquitto_loop_stop(u->mosq, false);
     mosquitto_destroy(u->mosq);
     free(u->batch);
+    pthread_cond_destroy(&u->wake);
     pthread_mutex_destroy(&u->lock);
     free(u);
 }

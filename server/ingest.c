@@ -2,6 +2,7 @@
 
 #include <mosquitto.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,11 +13,37 @@
 #include "labshare/wire.h"
 #include "labshare/banned.h"
 
+/* A message copied off libmosquitto's network thread, waiting for the store worker. */
+struct msg {
+    struct msg *next;
+    enum ls_topic_kind kind;
+    char gateway[LS_ID_MAX];
+    size_t len;
+    char payload[]; /* len bytes and a NUL */
+};
+
+/* Messages waiting at most: beyond, new ones are dropped unacked (their gateway resends). */
+#define QUEUE_MAX 4096
+/* Batches stored in one transaction at most: a quarter of a gateway's window
+ * (UPLINK_WINDOW_BATCHES), so that it gets acks while it still has batches in flight. */
+#define GROUP_MAX 16
+
+/*
+ * libmosquitto's network thread only parses and queues; one worker thread decodes and stores
+ * what is waiting as one group (one transaction, one fsync), then acks each batch. So the
+ * network thread never waits for the disk, and a burst of batches costs one commit.
+ */
 struct ingest {
     const struct srv_config *cfg;
     struct mosquitto *mosq;
-    struct store *st; /* used only on the network thread */
-    pthread_mutex_t lock;
+    struct store *st; /* used only by the worker thread */
+    pthread_t worker;
+    int worker_started;
+    pthread_mutex_t lock; /* guards the queue, stopping and the stats */
+    pthread_cond_t more;
+    struct msg *head, *tail;
+    size_t queued;
+    int stopping;
     struct ingest_stats stats;
 };
 
@@ -58,41 +85,11 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
         ls_warn("ingest: connection lost; reconnecting");
 }
 
-static void handle_readings(struct ingest *in, const char *gw, const struct mosquitto_message *m)
+static void publish_ack(struct ingest *in, const char *gw, int64_t epoch, int64_t upto)
 {
-    struct ls_batch b;
-    struct ingest_result res;
-    struct ls_ack ack;
-    char why[300], topic[128], *payload;
+    struct ls_ack ack = {epoch, upto};
+    char topic[128], *payload = ls_ack_encode(&ack);
 
-    if (ls_batch_decode(m->payload, (size_t)m->payloadlen, &b, why, sizeof(why))) {
-        ls_warn("ingest: rejected a batch on %s: %s", m->topic, why);
-        count(in, &in->stats.rejected, 1);
-        return;
-    }
-    if (strcmp(b.gateway, gw) != 0) {
-        ls_warn("ingest: rejected a batch on %s that claims gateway '%s'", m->topic, b.gateway);
-        count(in, &in->stats.rejected, 1);
-        ls_batch_release(&b);
-        return;
-    }
-    if (store_ingest_batch(in->st, &b, ls_now_ms(), &res)) {
-        /* Not acked: the gateway resends after its ack timeout. */
-        count(in, &in->stats.db_errors, 1);
-        ls_batch_release(&b);
-        return;
-    }
-    pthread_mutex_lock(&in->lock);
-    in->stats.batches++;
-    in->stats.readings += res.stored;
-    in->stats.duplicates += res.duplicates;
-    pthread_mutex_unlock(&in->lock);
-    ls_debug("ingest: %s epoch %lld: %zu new, %zu repeated, acked up to %lld", gw,
-             (long long)b.epoch, res.stored, res.duplicates, (long long)res.upto);
-    ack.epoch = b.epoch;
-    ack.upto = res.upto;
-    ls_batch_release(&b);
-    payload = ls_ack_encode(&ack);
     if (!payload || ls_topic(topic, sizeof(topic), gw, LS_TOPIC_ACK) ||
         mosquitto_publish(in->mosq, NULL, topic, (int)strlen(payload), payload, 1, false) !=
             MOSQ_ERR_SUCCESS)
@@ -100,38 +97,159 @@ static void handle_readings(struct ingest *in, const char *gw, const struct mosq
     free(payload);
 }
 
-static void handle_status(struct ingest *in, const char *gw, const struct mosquitto_message *m)
+static void handle_status(struct ingest *in, const struct msg *m)
 {
     struct ls_status s;
     char why[300];
 
-    if (m->payloadlen == 0)
+    if (m->len == 0)
         return; /* a cleared retained message */
-    if (ls_status_decode(m->payload, (size_t)m->payloadlen, &s, why, sizeof(why))) {
-        ls_warn("ingest: rejected a status on %s: %s", m->topic, why);
+    if (ls_status_decode(m->payload, m->len, &s, why, sizeof(why))) {
+        ls_warn("ingest: rejected a status of gateway %s: %s", m->gateway, why);
         count(in, &in->stats.rejected, 1);
         return;
     }
-    store_gateway_status(in->st, gw, &s, ls_now_ms());
+    store_gateway_status(in->st, m->gateway, &s, ls_now_ms());
     ls_status_release(&s);
 }
 
-static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+/* Decode and store a group of reading batches in one transaction, then ack each. */
+static void handle_group(struct ingest *in, struct msg **msgs, size_t n)
+{
+    struct ls_batch b[GROUP_MAX];
+    struct ingest_result res[GROUP_MAX];
+    size_t nb = 0;
+    char why[300];
+
+    for (size_t i = 0; i < n; i++) {
+        struct msg *m = msgs[i];
+        if (ls_batch_decode(m->payload, m->len, &b[nb], why, sizeof(why))) {
+            ls_warn("ingest: rejected a batch of gateway %s: %s", m->gateway, why);
+            count(in, &in->stats.rejected, 1);
+            continue;
+        }
+        if (strcmp(b[nb].gateway, m->gateway) != 0) {
+            ls_warn("ingest: rejected a batch on the topic of gateway %s that claims gateway "
+                    "'%s'",
+                    m->gateway, b[nb].gateway);
+            count(in, &in->stats.rejected, 1);
+            ls_batch_release(&b[nb]);
+            continue;
+        }
+        nb++;
+    }
+    if (nb && store_ingest_batches(in->st, b, nb, ls_now_ms(), res) != LS_OK) {
+        /* Not acked: the gateways resend after their ack timeout. */
+        count(in, &in->stats.db_errors, nb);
+    } else if (nb) {
+        pthread_mutex_lock(&in->lock);
+        for (size_t i = 0; i < nb; i++) {
+            in->stats.batches++;
+            in->stats.readings += res[i].stored;
+            in->stats.duplicates += res[i].duplicates;
+        }
+        pthread_mutex_unlock(&in->lock);
+        for (size_t i = 0; i < nb; i++) {
+            ls_debug("ingest: %s epoch %lld: %zu new, %zu repeated, acked up to %lld", b[i].gateway,
+                     (long long)b[i].epoch, res[i].stored, res[i].duplicates,
+                     (long long)res[i].upto);
+            publish_ack(in, b[i].gateway, b[i].epoch, res[i].upto);
+        }
+    }
+    for (size_t i = 0; i < nb; i++)
+        ls_batch_release(&b[i]);
+}
+
+static void *worker_main(void *arg)
+{
+    struct ingest *in = arg;
+    struct msg *group[GROUP_MAX], *batches[GROUP_MAX];
+
+    for (;;) {
+        size_t n = 0, nb = 0;
+
+        pthread_mutex_lock(&in->lock);
+        while (!in->head && !in->stopping)
+            pthread_cond_wait(&in->more, &in->lock);
+        if (!in->head) {
+            pthread_mutex_unlock(&in->lock);
+            break; /* stopping, and everything queued is done */
+        }
+        while (in->head && n < GROUP_MAX) {
+            struct msg *m = in->head;
+            in->head = m->next;
+            if (!in->head)
+                in->tail = NULL;
+            in->queued--;
+            group[n++] = m;
+        }
+        pthread_mutex_unlock(&in->lock);
+        for (size_t i = 0; i < n; i++) {
+            if (group[i]->kind == LS_TOPIC_STATUS)
+                handle_status(in, group[i]);
+            else
+                batches[nb++] = group[i];
+        }
+        if (nb)
+            handle_group(in, batches, nb);
+        for (size_t i = 0; i < n; i++)
+            free(group[i]);
+    }
+    return NULL;
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *mm)
 {
     struct ingest *in = obj;
     enum ls_topic_kind kind;
     char gw[LS_ID_MAX];
+    struct msg *m;
+    size_t len = mm->payloadlen > 0 ? (size_t)mm->payloadlen : 0;
 
     (void)mosq;
-    if (ls_topic_parse(m->topic, &kind, gw)) {
-        ls_warn("ingest: ignoring a message on unexpected topic %.100s", m->topic);
+    if (ls_topic_parse(mm->topic, &kind, gw) ||
+        (kind != LS_TOPIC_READINGS && kind != LS_TOPIC_STATUS)) {
+        ls_warn("ingest: ignoring a message on unexpected topic %.100s", mm->topic);
         count(in, &in->stats.rejected, 1);
         return;
     }
-    if (kind == LS_TOPIC_READINGS)
-        handle_readings(in, gw, m);
-    else if (kind == LS_TOPIC_STATUS)
-        handle_status(in, gw, m);
+    if (len > LS_PAYLOAD_MAX) {
+        ls_warn("ingest: rejected a message of gateway %s: payload of %zu bytes exceeds %d", gw,
+                len, LS_PAYLOAD_MAX);
+        count(in, &in->stats.rejected, 1);
+        return;
+    }
+    m = malloc(sizeof(*m) + len + 1);
+    if (!m)
+        return; /* not acked: resent later */
+    m->next = NULL;
+    m->kind = kind;
+    snprintf(m->gateway, sizeof(m->gateway), "%s", gw);
+    m->len = len;
+    if (len)
+        memcpy(m->payload, mm->payload, len);
+    m->payload[len] = '\0';
+    pthread_mutex_lock(&in->lock);
+    if (in->stopping) {
+        pthread_mutex_unlock(&in->lock);
+        free(m); /* shutting down: not stored, not acked, resent to the next server */
+        return;
+    }
+    if (in->queued >= QUEUE_MAX) {
+        pthread_mutex_unlock(&in->lock);
+        ls_warn("ingest: %d messages waiting; dropping one of gateway %s (it will resend)",
+                QUEUE_MAX, gw);
+        free(m);
+        return;
+    }
+    if (in->tail)
+        in->tail->next = m;
+    else
+        in->head = m;
+    in->tail = m;
+    in->queued++;
+    pthread_cond_signal(&in->more);
+    pthread_mutex_unlock(&in->lock);
 }
 
 int ingest_start(const struct srv_config *cfg, struct ingest **out)
@@ -143,8 +261,14 @@ int ingest_start(const struct srv_config *cfg, struct ingest **out)
         return LS_ERR_NOMEM;
     in->cfg = cfg;
     pthread_mutex_init(&in->lock, NULL);
+    pthread_cond_init(&in->more, NULL);
     if (store_open(cfg->db, &in->st))
         goto fail;
+    if (pthread_create(&in->worker, NULL, worker_main, in)) {
+        ls_error("ingest: cannot start the store thread");
+        goto fail;
+    }
+    in->worker_started = 1;
     /* A persistent session: the broker keeps QoS 1 batches for us while we restart. Nothing
      * depends on it (gateways resend until acked); it just saves a resend. */
     in->mosq = mosquitto_new(cfg->mqtt_client_id, false, in);
@@ -180,9 +304,8 @@ int ingest_start(const struct srv_config *cfg, struct ingest **out)
 fail:
     if (in->mosq)
         mosquitto_destroy(in->mosq);
-    store_close(in->st);
-    pthread_mutex_destroy(&in->lock);
-    free(in);
+    in->mosq = NULL;
+    ingest_stop(in);
     return LS_ERR_IO;
 }
 
@@ -190,10 +313,27 @@ void ingest_stop(struct ingest *in)
 {
     if (!in)
         return;
-    mosquitto_disconnect(in->mosq);
-    mosquitto_loop_stop(in->mosq, false);
-    mosquitto_destroy(in->mosq);
+    /* Stop queueing, let the worker store and ack what is queued, then disconnect (which
+     * sends the acks still in libmosquitto's queue first). */
+    if (in->worker_started) {
+        pthread_mutex_lock(&in->lock);
+        in->stopping = 1;
+        pthread_cond_signal(&in->more);
+        pthread_mutex_unlock(&in->lock);
+        pthread_join(in->worker, NULL);
+    }
+    if (in->mosq) {
+        mosquitto_disconnect(in->mosq);
+        mosquitto_loop_stop(in->mosq, false);
+        mosquitto_destroy(in->mosq);
+    }
+    while (in->head) {
+        struct msg *m = in->head;
+        in->head = m->next;
+        free(m);
+    }
     store_close(in->st);
+    pthread_cond_destroy(&in->more);
     pthread_mutex_destroy(&in->lock);
     free(in);
 }

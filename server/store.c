@@ -265,16 +265,13 @@ static int advance_upto(struct store *st, const char *gw, int64_t epoch, int64_t
     return LS_OK;
 }
 
-int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t received_ms,
-                       struct ingest_result *res)
+/* Insert a batch's readings and its range claim. Inside a transaction. */
+static int insert_batch(struct store *st, const struct ls_batch *b, int64_t received_ms,
+                        struct ingest_result *res)
 {
-    int64_t upto = 0;
-    int step;
+    int rc = LS_OK;
 
-    memset(res, 0, sizeof(*res));
-    if (exec(st, "BEGIN IMMEDIATE"))
-        return LS_ERR_DB;
-    for (size_t i = 0; i < b->count; i++) {
+    for (size_t i = 0; i < b->count && rc == LS_OK; i++) {
         const struct ls_reading *r = &b->readings[i];
         sqlite3_stmt *s = st->ins_reading;
 
@@ -284,65 +281,95 @@ int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t recei
         sqlite3_bind_int64(s, 3, r->seq);
         ls_reading_bind(s, 4, r);
         sqlite3_bind_int64(s, 13, received_ms);
-        if (sqlite3_step(s) != SQLITE_DONE) {
-            db_fail(st, "insert reading");
-            goto fail;
-        }
-        if (sqlite3_changes(st->db) > 0)
+        if (sqlite3_step(s) != SQLITE_DONE)
+            rc = db_fail(st, "insert reading");
+        else if (sqlite3_changes(st->db) > 0)
             res->stored++;
         else
             res->duplicates++;
     }
     sqlite3_reset(st->ins_reading);
-    if (b->after >= 0 && b->count > 0) {
+    if (rc == LS_OK && b->after >= 0 && b->count > 0) {
         sqlite3_reset(st->put_range);
         sqlite3_bind_text(st->put_range, 1, b->gateway, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st->put_range, 2, b->epoch);
         sqlite3_bind_int64(st->put_range, 3, b->after);
         sqlite3_bind_int64(st->put_range, 4, b->readings[b->count - 1].seq);
-        if (step_done(st, st->put_range))
-            goto fail;
+        rc = step_done(st, st->put_range);
     }
+    return rc;
+}
+
+/* Move the ack of (gateway, epoch) as far as the stored readings allow. Inside a transaction. */
+static int update_ack(struct store *st, const char *gw, int64_t epoch, int64_t received_ms,
+                      int64_t *upto)
+{
+    int step;
+
+    *upto = 0;
     sqlite3_reset(st->get_ack);
-    sqlite3_bind_text(st->get_ack, 1, b->gateway, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st->get_ack, 2, b->epoch);
+    sqlite3_bind_text(st->get_ack, 1, gw, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st->get_ack, 2, epoch);
     step = sqlite3_step(st->get_ack);
     if (step == SQLITE_ROW)
-        upto = sqlite3_column_int64(st->get_ack, 0);
-    else if (step != SQLITE_DONE) {
-        db_fail(st, "read ack");
-        goto fail;
-    }
+        *upto = sqlite3_column_int64(st->get_ack, 0);
     sqlite3_reset(st->get_ack);
-    if (advance_upto(st, b->gateway, b->epoch, &upto))
-        goto fail;
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return db_fail(st, "read ack");
+    if (advance_upto(st, gw, epoch, upto))
+        return LS_ERR_DB;
     sqlite3_reset(st->put_ack);
-    sqlite3_bind_text(st->put_ack, 1, b->gateway, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st->put_ack, 2, b->epoch);
-    sqlite3_bind_int64(st->put_ack, 3, upto);
+    sqlite3_bind_text(st->put_ack, 1, gw, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st->put_ack, 2, epoch);
+    sqlite3_bind_int64(st->put_ack, 3, *upto);
+    if (step_done(st, st->put_ack))
+        return LS_ERR_DB;
     sqlite3_reset(st->gw_seen);
-    sqlite3_bind_text(st->gw_seen, 1, b->gateway, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st->gw_seen, 1, gw, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st->gw_seen, 2, received_ms);
-    sqlite3_bind_int64(st->gw_seen, 3, upto);
-    if (sqlite3_step(st->put_ack) != SQLITE_DONE || sqlite3_step(st->gw_seen) != SQLITE_DONE) {
-        db_fail(st, "write ack");
-        goto fail;
+    sqlite3_bind_int64(st->gw_seen, 3, *upto);
+    return step_done(st, st->gw_seen);
+}
+
+int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
+                         struct ingest_result *res)
+{
+    int rc = LS_OK;
+
+    memset(res, 0, n * sizeof(*res));
+    if (exec(st, "BEGIN IMMEDIATE"))
+        return LS_ERR_DB;
+    for (size_t i = 0; i < n && rc == LS_OK; i++)
+        rc = insert_batch(st, &b[i], received_ms, &res[i]);
+    for (size_t i = 0; i < n && rc == LS_OK; i++) {
+        /* A gateway seen earlier in this group already has its ack: reuse it. */
+        size_t k;
+        for (k = 0; k < i; k++)
+            if (b[k].epoch == b[i].epoch && strcmp(b[k].gateway, b[i].gateway) == 0)
+                break;
+        if (k < i)
+            continue;
+        rc = update_ack(st, b[i].gateway, b[i].epoch, received_ms, &res[i].upto);
     }
-    sqlite3_reset(st->put_ack);
-    sqlite3_reset(st->gw_seen);
-    /* With synchronous=FULL the batch is on disk when COMMIT returns: only then may the
-     * gateway be told to forget it. */
-    if (exec(st, "COMMIT"))
-        goto fail;
-    res->upto = upto;
-    return LS_OK;
-fail:
-    sqlite3_reset(st->ins_reading);
-    sqlite3_reset(st->get_ack);
-    sqlite3_reset(st->put_ack);
-    sqlite3_reset(st->gw_seen);
+    for (size_t i = 0; i < n && rc == LS_OK; i++)
+        for (size_t k = 0; k < i; k++)
+            if (b[k].epoch == b[i].epoch && strcmp(b[k].gateway, b[i].gateway) == 0) {
+                res[i].upto = res[k].upto;
+                break;
+            }
+    /* With synchronous=FULL the batches are on disk when COMMIT returns: only then may the
+     * gateways be told to forget them. */
+    if (rc == LS_OK && exec(st, "COMMIT") == LS_OK)
+        return LS_OK;
     exec(st, "ROLLBACK");
+    memset(res, 0, n * sizeof(*res));
     return LS_ERR_DB;
+}
+
+int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t received_ms,
+                       struct ingest_result *res)
+{
+    return store_ingest_batches(st, b, 1, received_ms, res);
 }
 
 int store_readings_list(struct store *st, const struct reading_query *q, struct reading_row **rows,

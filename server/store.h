@@ -38,6 +38,11 @@ struct ingest_result {
 int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t received_ms,
                        struct ingest_result *res);
 
+/* Store n batches in one transaction (group commit: one fsync for all); res[i] as above, the
+ * upto of each batch's (gateway, epoch) after all of them. On LS_ERR_DB nothing is stored. */
+int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
+                         struct ingest_result *res);
+
 struct reading_row {
     struct ls_reading r;
     char gateway[LS_ID_MAX];

@@ -3,5 +3,7 @@
 # in the same run, as a ratio; nothing here asserts a speed (machines are shared and noisy).
 set -eu
 cd "$(dirname "$0")/../.."
-echo "== ingest path (build/bench/bench_ingest)"
+echo "== server ingest path (build/bench/bench_ingest)"
 build/bench/bench_ingest "${BENCH_BATCHES:-500}"
+echo
+bash tests/bench/bench_gateway.sh
