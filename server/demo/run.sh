@@ -36,11 +36,22 @@ done
 mkdir -p "$DIR"
 rm -f "$DIR"/*.log
 
-# The instruments that get a simulated meter: the first four of the demo platform.
-mapfile -t INSTRUMENTS < <(python3 -c '
-import json, sys
-for i in json.load(open(sys.argv[1]))["instruments"][:4]:
-    print(i["id"])' "$ROOT/server/demo/platform.json")
+# Simulated meters for five instruments of the demo platform, as a lab has them: two behind one
+# Modbus TCP converter (units 1 and 2), a plain power meter clamped onto the XRD (float32
+# registers, state derived from power), the NMR on an RS-485 line (a socat pseudo-terminal
+# here), and an MQTT-native LC-MS.
+port_busy "$MODBUS_BASE" && die "port $MODBUS_BASE is in use (set LABSHARE_MODBUS_BASE)"
+port_busy $((MODBUS_BASE + 1)) && die "port $((MODBUS_BASE + 1)) is in use (set LABSHARE_MODBUS_BASE)"
+socat pty,raw,echo=0,link="$DIR/rs485-a" pty,raw,echo=0,link="$DIR/rs485-b" >"$DIR/socat.log" 2>&1 &
+PIDS+=($!)
+cat >"$DIR/fleet.txt" <<FLEET
+icp-ms-01  tcp   127.0.0.1:$MODBUS_BASE        unit=1 seed=1
+sem-01     tcp   127.0.0.1:$MODBUS_BASE        unit=2 seed=2
+xrd-01     tcp   127.0.0.1:$((MODBUS_BASE + 1))  profile=power-meter seed=3
+nmr-600    rtu   $DIR/rs485-a                 unit=5 baud=19200 seed=4
+lcms-01    mqtt  127.0.0.1:$MQTT_PORT          seed=5 interval=10
+FLEET
+INSTRUMENTS=(icp-ms-01 sem-01 xrd-01 nmr-600 lcms-01)
 
 cat >"$DIR/mosquitto.conf" <<CONF
 listener $MQTT_PORT 127.0.0.1
@@ -71,22 +82,40 @@ heartbeat_s = 10
 [uplink]
 host = 127.0.0.1
 port = $MQTT_PORT
+[modbus:icp-ms-01]
+tcp = 127.0.0.1:$MODBUS_BASE
+unit = 1
+poll_ms = 500
+[modbus:sem-01]
+tcp = 127.0.0.1:$MODBUS_BASE
+unit = 2
+poll_ms = 500
+[modbus:xrd-01]
+tcp = 127.0.0.1:$((MODBUS_BASE + 1))
+word_order = little
+power_w = ir:12:f32
+energy_wh = ir:342:f32*1000
+start_w = 500
+stop_w = 300
+min_on_s = 1
+min_off_s = 1
+poll_ms = 500
+[modbus:nmr-600]
+rtu = $DIR/rs485-b
+baud = 19200
+unit = 5
+poll_ms = 500
+[mqtt:lcms-01]
+host = 127.0.0.1
+port = $MQTT_PORT
 CONF
-n=0
-for id in "${INSTRUMENTS[@]}"; do
-    port=$((MODBUS_BASE + n))
-    port_busy "$port" && die "port $port is in use (set LABSHARE_MODBUS_BASE)"
-    "$BIN/labshare-meter-sim" --modbus-tcp "127.0.0.1:$port" --instrument "$id" \
-        --seed $((n + 1)) >"$DIR/sim-$id.log" 2>&1 &
-    PIDS+=($!)
-    printf '[modbus:%s]\ntcp = 127.0.0.1:%d\npoll_ms = 500\ntimeout_ms = 300\n' "$id" "$port" \
-        >>"$DIR/gateway.ini"
-    n=$((n + 1))
-done
 
 for _ in $(seq 50); do port_busy "$MQTT_PORT" && break; sleep 0.1; done
 port_busy "$MQTT_PORT" || die "mosquitto did not start (see $DIR/mosquitto.log)"
 "$BIN/labshare-server" -c "$DIR/server.ini" >"$DIR/server.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do [ -e "$DIR/rs485-b" ] && break; sleep 0.1; done
+"$BIN/labshare-meter-sim" --fleet "$DIR/fleet.txt" >"$DIR/meters.log" 2>&1 &
 PIDS+=($!)
 "$BIN/labshare-gateway" -c "$DIR/gateway.ini" >"$DIR/gateway.log" 2>&1 &
 PIDS+=($!)
@@ -101,7 +130,9 @@ LabShare demo is running.
 
   Server (HTTP API)   http://127.0.0.1:$HTTP_PORT/   (health: /healthz)
   MQTT broker         127.0.0.1:$MQTT_PORT
-  Gateway gw-ecut     reading ${#INSTRUMENTS[@]} simulated meters over Modbus TCP: ${INSTRUMENTS[*]}
+  Gateway gw-ecut     reading ${#INSTRUMENTS[@]} simulated meters: icp-ms-01 and sem-01 (Modbus TCP,
+                      units 1 and 2), xrd-01 (a float32 power meter), nmr-600 (Modbus RTU on
+                      a pseudo-terminal), lcms-01 (MQTT-native)
   Logs and databases  $DIR/
 
   Admin bearer token  $TOKEN
@@ -117,16 +148,21 @@ Press Ctrl-C to stop.
 MSG
 
 if [ "${LABSHARE_DEMO_CHECK:-}" = 1 ]; then
+    # Every instrument's first reading must arrive through the API.
     for _ in $(seq 600); do
-        total=$(curl -s -H "Authorization: Bearer $TOKEN" "$API/readings?limit=1" |
-            python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])' 2>/dev/null)
-        if [ "${total:-0}" -ge "${#INSTRUMENTS[@]}" ]; then
-            echo "demo check: $total readings arrived"
+        missing=""
+        for id in "${INSTRUMENTS[@]}"; do
+            n=$(curl -s -H "Authorization: Bearer $TOKEN" "$API/readings?instrument=$id&limit=1" |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])' 2>/dev/null)
+            [ "${n:-0}" -ge 1 ] || missing="$missing $id"
+        done
+        if [ -z "$missing" ]; then
+            echo "demo check: readings arrived from all ${#INSTRUMENTS[@]} instruments"
             exit 0
         fi
-        sleep 0.1
+        sleep 0.2
     done
-    echo "demo check: no readings within 60 s" >&2
+    echo "demo check: no readings within 120 s from:$missing" >&2
     exit 1
 fi
 wait

@@ -70,8 +70,8 @@ int main(int argc, char **argv)
         r[i].power_w = 1500.5;
         r[i].samples = i;
         r[i].badge = 1001;
-        r[i].has = LS_HAS_RUN_SECONDS | LS_HAS_ENERGY_WH | LS_HAS_POWER_W | LS_HAS_SAMPLES |
-                   LS_HAS_BADGE;
+        r[i].has =
+            LS_HAS_RUN_SECONDS | LS_HAS_ENERGY_WH | LS_HAS_POWER_W | LS_HAS_SAMPLES | LS_HAS_BADGE;
         r[i].cause = LS_CAUSE_HEARTBEAT;
     }
     payload = ls_batch_encode("gw-bench", 1, 0, r, (size_t)batch);
@@ -80,7 +80,8 @@ int main(int argc, char **argv)
     pub = mosquitto_new(NULL, true, NULL);
     mosquitto_message_callback_set(sub, on_message);
     mosquitto_subscribe_callback_set(sub, on_subscribe);
-    if (mosquitto_connect(sub, "127.0.0.1", port, 30) || mosquitto_connect(pub, "127.0.0.1", port, 30))
+    if (mosquitto_connect(sub, "127.0.0.1", port, 30) ||
+        mosquitto_connect(pub, "127.0.0.1", port, 30))
         return 1;
     mosquitto_subscribe(sub, NULL, "bench/raw", 1);
     mosquitto_loop_start(sub);
@@ -97,7 +98,8 @@ int main(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
     t = now_s() - t0;
-    printf("raw mosquitto QoS 1: %ld readings in %ld messages of %zu bytes in %.2f s: %.0f readings/s\n",
+    printf("raw mosquitto QoS 1: %ld readings in %ld messages of %zu bytes in %.2f s: %.0f "
+           "readings/s\n",
            received * batch, received, strlen(payload), t, (double)(received * batch) / t);
     mosquitto_loop_stop(pub, true);
     mosquitto_loop_stop(sub, true);

@@ -39,8 +39,7 @@ int main(int argc, char **argv)
     units = (int)strtol(argv[6], NULL, 10);
     mosquitto_lib_init();
     mosq = mosquitto_new(NULL, true, NULL);
-    if (!mosq || mosquitto_connect(mosq, "127.0.0.1", mqtt_port, 30) ||
-        mosquitto_loop_start(mosq))
+    if (!mosq || mosquitto_connect(mosq, "127.0.0.1", mqtt_port, 30) || mosquitto_loop_start(mosq))
         return 1;
     ctx = calloc((size_t)ports, sizeof(*ctx));
     for (int p = 0; p < ports; p++) {
