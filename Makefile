@@ -11,10 +11,11 @@ OBJ := $(BUILD)/obj
 SANITIZE ?=
 WERROR ?=
 
-PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium
+PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium libical
 DEB_PKGS := build-essential pkg-config libmodbus-dev libmosquitto-dev mosquitto \
 	mosquitto-clients libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libjansson-dev \
-	libinih-dev libsodium-dev socat mbpoll curl python3 clang-format
+	libinih-dev libsodium-dev libical-dev socat mbpoll curl python3 python3-icalendar tzdata \
+	clang-format
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wundef -Wimplicit-fallthrough -Wjump-misses-init

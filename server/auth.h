@@ -22,4 +22,39 @@ int auth_token_issue(struct store *st, int64_t user_id, const char *kind, char o
  * missing, malformed or unknown. */
 int auth_bearer(struct store *st, const char *header, struct principal *p);
 
+/* Passwords: at least 12 characters, at most 256, hashed with argon2id (OWASP's m = 19456 KiB,
+ * t = 2, p = 1) into out (AUTH_HASH_LEN bytes). */
+#define AUTH_HASH_LEN 128
+#define AUTH_PASSWORD_MIN 12
+#define AUTH_PASSWORD_MAX 256
+int auth_password_hash(const char *password, char out[AUTH_HASH_LEN]);
+/* LS_OK when password matches hash, LS_ERR_AUTH otherwise (also for an empty hash). */
+int auth_password_verify(const char *hash, const char *password);
+
+/* A new session for user_id: the cookie value (AUTH_TOKEN_LEN) and its CSRF token
+ * (AUTH_TOKEN_LEN), both stored only hashed; it lasts AUTH_SESSION_S. */
+#define AUTH_SESSION_S (12 * 3600)
+int auth_session_new(struct store *st, int64_t user_id, char cookie[AUTH_TOKEN_LEN],
+                     char csrf[AUTH_TOKEN_LEN]);
+/* Resolve a session cookie value. LS_ERR_AUTH when unknown or expired. */
+int auth_session(struct store *st, const char *cookie, struct principal *p);
+/* 1 when csrf is the CSRF token of p's session. */
+int auth_csrf_ok(const struct principal *p, const char *csrf);
+/* Forget a session or token by its text. */
+int auth_forget(struct store *st, const char *token);
+
+/* A new calendar feed token (AUTH_TOKEN_LEN) for a user's or an instrument's bookings. */
+int auth_feed_new(struct store *st, const char *kind, const char *subject, int64_t by,
+                  char out[AUTH_TOKEN_LEN]);
+/* kind ("user"/"instrument") and subject of a feed token. LS_ERR_NOTFOUND. */
+int auth_feed(struct store *st, const char *token, char *kind, char *subject);
+
+/* Login throttling: at most AUTH_FAILS_MAX failures per user name and per client address in
+ * AUTH_FAIL_WINDOW_S; beyond, auth_throttled() says so until the window passes. Thread-safe. */
+#define AUTH_FAILS_MAX 5
+#define AUTH_FAIL_WINDOW_S 300
+int auth_throttled(const char *username, const char *addr, int64_t now_ms);
+void auth_login_failed(const char *username, const char *addr, int64_t now_ms);
+void auth_login_succeeded(const char *username);
+
 #endif /* LS_SRV_AUTH_H */

@@ -36,7 +36,50 @@ struct route {
 
 static const struct route routes[] = {
     {"GET", "/healthz", route_healthz, ROUTE_PUBLIC},
+    {"GET", "/metrics/prometheus", route_prometheus, ROUTE_PUBLIC},
+    {"POST", "/api/v1/login", route_login, ROUTE_PUBLIC},
+    {"POST", "/api/v1/logout", route_logout, ROUTE_AUTH},
+    {"POST", "/api/v1/tokens", route_token_new, ROUTE_AUTH},
+    {"GET", "/api/v1/me", route_me, ROUTE_AUTH},
+    {"GET", "/api/v1/orgs", route_orgs_list, ROUTE_AUTH},
+    {"POST", "/api/v1/orgs", route_org_create, ROUTE_AUTH},
+    {"GET", "/api/v1/orgs/{}", route_org_get, ROUTE_AUTH},
+    {"PATCH", "/api/v1/orgs/{}", route_org_update, ROUTE_AUTH},
+    {"GET", "/api/v1/users", route_users_list, ROUTE_AUTH},
+    {"POST", "/api/v1/users", route_user_create, ROUTE_AUTH},
+    {"GET", "/api/v1/users/{}", route_user_get, ROUTE_AUTH},
+    {"PATCH", "/api/v1/users/{}", route_user_update, ROUTE_AUTH},
+    {"GET", "/api/v1/instruments", route_instruments_list, ROUTE_AUTH},
+    {"POST", "/api/v1/instruments", route_instrument_create, ROUTE_AUTH},
+    {"GET", "/api/v1/instruments/{}", route_instrument_get, ROUTE_AUTH},
+    {"PATCH", "/api/v1/instruments/{}", route_instrument_update, ROUTE_AUTH},
+    {"GET", "/api/v1/instruments/{}/availability", route_availability, ROUTE_AUTH},
+    {"GET", "/api/v1/instruments/{}/outages", route_outages_list, ROUTE_AUTH},
+    {"POST", "/api/v1/instruments/{}/outages", route_outage_create, ROUTE_AUTH},
+    {"GET", "/api/v1/bookings", route_bookings_list, ROUTE_AUTH},
+    {"POST", "/api/v1/bookings", route_booking_create, ROUTE_AUTH},
+    {"GET", "/api/v1/bookings/{}", route_booking_get, ROUTE_AUTH},
+    {"POST", "/api/v1/bookings/{}/cancel", route_booking_cancel, ROUTE_AUTH},
+    {"POST", "/api/v1/bookings/{}/approve", route_booking_approve, ROUTE_AUTH},
+    {"POST", "/api/v1/bookings/{}/reject", route_booking_reject, ROUTE_AUTH},
+    {"POST", "/api/v1/bookings/{}/rating", route_booking_rating, ROUTE_AUTH},
     {"GET", "/api/v1/readings", route_readings_list, ROUTE_AUTH},
+    {"GET", "/api/v1/gateways", route_gateways_list, ROUTE_AUTH},
+    {"GET", "/api/v1/audit-log", route_audit_list, ROUTE_AUTH},
+    {"GET", "/api/v1/audit-log/verify", route_audit_verify, ROUTE_AUTH},
+    {"POST", "/api/v1/feeds", route_feed_create, ROUTE_AUTH},
+    {"GET", "/ical/{}", route_ical, ROUTE_PUBLIC},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Latency buckets of /metrics/prometheus, seconds. */
+static const double buckets[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
+#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+struct route_stats {
+    uint64_t count[6]; /* by status class: 1xx..5xx, index 1..5 */
+    uint64_t le[NBUCKETS];
+    double sum_s;
 };
 
 struct http {
@@ -45,7 +88,13 @@ struct http {
     pthread_mutex_t lock;
     struct store *stores[MAX_STORES]; /* one per libmicrohttpd thread, closed at stop */
     size_t store_count;
+    struct route_stats stats[NROUTES + 1]; /* the last: no route matched */
+    void (*metrics_text)(void *arg, struct ls_buf *out);
+    void *metrics_arg;
 };
+
+/* The server's http, for the prometheus route (one server per process). */
+static struct http *the_http;
 
 static _Thread_local struct store *thread_store;
 
@@ -60,6 +109,8 @@ static const struct {
 
 unsigned http_status_of(int rc)
 {
+    if (rc == HTTP_TOO_MANY)
+        return HTTP_TOO_MANY;
     for (size_t i = 0; i < sizeof(status_table) / sizeof(status_table[0]); i++)
         if (status_table[i].rc == rc)
             return status_table[i].status;
@@ -89,8 +140,11 @@ int http_error(struct http_resp *resp, int rc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return http_json(resp, http_status_of(rc),
-                     json_pack("{s:s, s:s}", "error", ls_rc_name((enum ls_rc)rc), "message", msg));
+    return http_json(
+        resp, http_status_of(rc),
+        json_pack("{s:s, s:s}", "error",
+                  rc == HTTP_TOO_MANY ? "too_many_requests" : ls_rc_name((enum ls_rc)rc), "message",
+                  msg));
 }
 
 const char *http_query(struct http_req *req, const char *name)
@@ -244,11 +298,43 @@ static struct store *get_store(struct http *h)
     return st;
 }
 
-static void dispatch(struct http *h, struct http_req *req, struct http_resp *resp)
+/* Authenticate: a bearer token, or a session cookie (whose writes need the CSRF header). */
+static int authenticate(struct http_req *req, struct http_resp *resp)
+{
+    const char *authz =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *cookie = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, "ls_session");
+    int rc;
+
+    if (authz)
+        rc = auth_bearer(req->st, authz, &req->who);
+    else if (cookie)
+        rc = auth_session(req->st, cookie, &req->who);
+    else
+        rc = LS_ERR_AUTH;
+    if (rc) {
+        http_error(resp, rc,
+                   rc == LS_ERR_AUTH ? "log in, or send a valid bearer token"
+                                     : "authentication failed");
+        return rc;
+    }
+    if (req->who.session && strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
+        !auth_csrf_ok(&req->who,
+                      MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-CSRF-Token"))) {
+        http_error(resp, LS_ERR_DENIED,
+                   "a write with a session cookie needs the X-CSRF-Token "
+                   "header given at login");
+        return LS_ERR_DENIED;
+    }
+    req->authenticated = 1;
+    return LS_OK;
+}
+
+static void dispatch(struct http *h, struct http_req *req, struct http_resp *resp,
+                     size_t *route_index)
 {
     const struct route *found = NULL;
     int path_known = 0;
-    const char *authz;
     int rc;
 
     if (req->body_too_big) {
@@ -261,6 +347,7 @@ static void dispatch(struct http *h, struct http_req *req, struct http_resp *res
         path_known = 1;
         if (strcmp(routes[i].method, req->method) == 0) {
             found = &routes[i];
+            *route_index = i;
             break;
         }
     }
@@ -278,19 +365,10 @@ static void dispatch(struct http *h, struct http_req *req, struct http_resp *res
         http_error(resp, LS_ERR_DB, "database unavailable");
         return;
     }
-    if (found->flags & ROUTE_AUTH) {
-        authz =
-            MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-        rc = auth_bearer(req->st, authz, &req->who);
-        if (rc) {
-            http_error(resp, rc == LS_ERR_AUTH ? LS_ERR_AUTH : rc,
-                       rc == LS_ERR_AUTH ? "a valid bearer token is required"
-                                         : "authentication failed");
-            return;
-        }
-        req->authenticated = 1;
-    }
+    if ((found->flags & ROUTE_AUTH) && authenticate(req, resp))
+        return;
     rc = found->fn(req, resp);
+    store_rollback(req->st); /* a handler that failed mid-transaction leaves nothing behind */
     if (rc && !resp->body)
         http_error(resp, rc, "%s", ls_strerror((enum ls_rc)rc));
 }
@@ -314,9 +392,107 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (resp->set_cookie[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie);
+    if (resp->content_disposition[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, resp->content_disposition);
+    if (resp->status == 401)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     ret = MHD_queue_response(conn, resp->status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+static void client_addr(struct MHD_Connection *conn, char *buf, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    buf[0] = '\0';
+    if (ci && ci->client_addr &&
+        getnameinfo(ci->client_addr,
+                    ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                           : sizeof(struct sockaddr_in),
+                    buf, (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0)
+        buf[0] = '\0';
+}
+
+static void count_request(struct http *h, size_t ri, unsigned status, double secs)
+{
+    struct route_stats *s = &h->stats[ri];
+    unsigned cls = status / 100;
+
+    pthread_mutex_lock(&h->lock);
+    if (cls >= 1 && cls <= 5)
+        s->count[cls]++;
+    for (size_t b = 0; b < NBUCKETS; b++)
+        if (secs <= buckets[b])
+            s->le[b]++;
+    s->sum_s += secs;
+    pthread_mutex_unlock(&h->lock);
+}
+
+int route_prometheus(struct http_req *req, struct http_resp *resp)
+{
+    struct http *h = the_http;
+    struct ls_buf b;
+    int rc = LS_OK;
+
+    (void)req;
+    ls_buf_init(&b, 4 * 1024 * 1024);
+    rc |= ls_buf_adds(&b, "# HELP labshare_http_requests_total HTTP requests by route and "
+                          "status class.\n# TYPE labshare_http_requests_total counter\n");
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = 0; i <= NROUTES; i++) {
+        const char *m = i < NROUTES ? routes[i].method : "ANY";
+        const char *p = i < NROUTES ? routes[i].pattern : "unmatched";
+        for (unsigned c = 1; c <= 5; c++)
+            if (h->stats[i].count[c])
+                rc |= ls_buf_printf(&b,
+                                    "labshare_http_requests_total{method=\"%s\",route=\"%s\","
+                                    "status=\"%ux\"} %llu\n",
+                                    m, p, c, (unsigned long long)h->stats[i].count[c]);
+    }
+    rc |= ls_buf_adds(&b, "# HELP labshare_http_request_seconds Time to answer, by route.\n"
+                          "# TYPE labshare_http_request_seconds histogram\n");
+    for (size_t i = 0; i <= NROUTES; i++) {
+        uint64_t total = 0;
+        const char *m = i < NROUTES ? routes[i].method : "ANY";
+        const char *p = i < NROUTES ? routes[i].pattern : "unmatched";
+        for (unsigned c = 1; c <= 5; c++)
+            total += h->stats[i].count[c];
+        if (!total)
+            continue;
+        for (size_t k = 0; k < NBUCKETS; k++)
+            rc |= ls_buf_printf(&b,
+                                "labshare_http_request_seconds_bucket{method=\"%s\",route=\"%s\","
+                                "le=\"%g\"} %llu\n",
+                                m, p, buckets[k], (unsigned long long)h->stats[i].le[k]);
+        rc |= ls_buf_printf(&b,
+                            "labshare_http_request_seconds_bucket{method=\"%s\",route=\"%s\","
+                            "le=\"+Inf\"} %llu\n"
+                            "labshare_http_request_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n"
+                            "labshare_http_request_seconds_count{method=\"%s\",route=\"%s\"} "
+                            "%llu\n",
+                            m, p, (unsigned long long)total, m, p, h->stats[i].sum_s, m, p,
+                            (unsigned long long)total);
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (h->metrics_text)
+        h->metrics_text(h->metrics_arg, &b);
+    if (rc) {
+        ls_buf_release(&b);
+        return LS_ERR_NOMEM;
+    }
+    resp->status = 200;
+    resp->len = b.len;
+    resp->body = ls_buf_detach(&b);
+    if (!resp->body) {
+        resp->body = strdup("");
+        resp->len = 0;
+    }
+    resp->content_type = "text/plain; version=0.0.4";
+    return LS_OK;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -327,6 +503,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct http_req *req = *con_cls;
     struct http_resp resp;
     enum MHD_Result ret;
+    size_t ri = NROUTES;
+    int64_t t0;
 
     (void)version;
     if (!req) {
@@ -348,10 +526,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req->path = url;
     req->conn = conn;
     req->cfg = h->cfg;
+    client_addr(conn, req->addr, sizeof(req->addr));
     memset(&resp, 0, sizeof(resp));
-    dispatch(h, req, &resp);
+    t0 = ls_mono_ms();
+    dispatch(h, req, &resp, &ri);
     ret = send_resp(conn, &resp);
     free(resp.body);
+    count_request(h, ri, resp.status, (double)(ls_mono_ms() - t0) / 1000.0);
     return ret;
 }
 
@@ -380,7 +561,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     ls_warn("http: %s", msg);
 }
 
-int http_start(const struct srv_config *cfg, struct http **out)
+int http_start(const struct srv_config *cfg, void (*metrics_text)(void *arg, struct ls_buf *out),
+               void *metrics_arg, struct http **out)
 {
     struct http *h = calloc(1, sizeof(*h));
     struct addrinfo hints, *ai = NULL;
@@ -390,6 +572,9 @@ int http_start(const struct srv_config *cfg, struct http **out)
     if (!h)
         return LS_ERR_NOMEM;
     h->cfg = cfg;
+    h->metrics_text = metrics_text;
+    h->metrics_arg = metrics_arg;
+    the_http = h;
     pthread_mutex_init(&h->lock, NULL);
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
@@ -433,4 +618,164 @@ void http_stop(struct http *h)
         store_close(h->stores[i]);
     pthread_mutex_destroy(&h->lock);
     free(h);
+}
+
+int http_body_json(struct http_req *req, struct http_resp *resp, json_t **out)
+{
+    json_error_t jerr;
+    json_t *o;
+
+    *out = NULL;
+    if (req->body.len == 0) {
+        http_error(resp, LS_ERR_INVAL, "a JSON object body is required");
+        return LS_ERR_INVAL;
+    }
+    o = json_loadb(ls_buf_str(&req->body), req->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o) {
+        http_error(resp, LS_ERR_INVAL, "malformed JSON at line %d column %d: %s", jerr.line,
+                   jerr.column, jerr.text);
+        return LS_ERR_INVAL;
+    }
+    if (!json_is_object(o)) {
+        json_decref(o);
+        http_error(resp, LS_ERR_INVAL, "the body must be a JSON object");
+        return LS_ERR_INVAL;
+    }
+    *out = o;
+    return LS_OK;
+}
+
+int http_only_keys(struct http_resp *resp, const json_t *obj, const char *const *keys)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        size_t i;
+        (void)v;
+        for (i = 0; keys[i]; i++)
+            if (strcmp(key, keys[i]) == 0)
+                break;
+        if (!keys[i]) {
+            http_error(resp, LS_ERR_INVAL, "unknown field '%.64s'", key);
+            return LS_ERR_INVAL;
+        }
+    }
+    return LS_OK;
+}
+
+int http_is_admin(const struct http_req *req)
+{
+    return req->authenticated && strcmp(req->who.role, "admin") == 0;
+}
+
+int http_is_auditor(const struct http_req *req)
+{
+    return req->authenticated && strcmp(req->who.role, "auditor") == 0;
+}
+
+int http_manages(const struct http_req *req, int64_t org_id)
+{
+    return http_is_admin(req) || (req->authenticated && strcmp(req->who.role, "manager") == 0 &&
+                                  req->who.org_id == org_id && org_id > 0);
+}
+
+int http_audit(struct http_req *req, const char *action, const char *object, const json_t *before,
+               const json_t *after)
+{
+    return store_audit_append(req->st, ls_now_ms(), req->who.username, action, object, before,
+                              after);
+}
+
+int http_created(struct http_resp *resp, json_t *obj)
+{
+    return http_json(resp, 201, obj);
+}
+
+/* Append v to b as one CSV field (RFC 4180: quoted when it holds a comma, quote or newline). */
+static int csv_field(struct ls_buf *b, const json_t *v)
+{
+    char *text = NULL;
+    const char *s;
+    int rc = LS_OK;
+
+    if (json_is_null(v) || !v)
+        return LS_OK;
+    if (json_is_string(v)) {
+        s = json_string_value(v);
+    } else {
+        text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        s = text ? text : "";
+    }
+    if (strpbrk(s, ",\"\r\n")) {
+        rc |= ls_buf_adds(b, "\"");
+        for (const char *p = s; *p && !rc; p++)
+            rc |= *p == '"' ? ls_buf_adds(b, "\"\"") : ls_buf_add(b, p, 1);
+        rc |= ls_buf_adds(b, "\"");
+    } else {
+        rc = ls_buf_adds(b, s);
+    }
+    free(text);
+    return rc;
+}
+
+int http_list(struct http_req *req, struct http_resp *resp, json_t *items, int64_t total,
+              const char *csv_name)
+{
+    const char *format = http_query(req, "format");
+    struct ls_buf b;
+    json_t *first, *v;
+    const char *key;
+    size_t i;
+    int rc = LS_OK;
+
+    if (!format || strcmp(format, "json") == 0)
+        return http_json(resp, 200,
+                         json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total));
+    if (strcmp(format, "csv") != 0 || !csv_name) {
+        json_decref(items);
+        return http_error(resp, LS_ERR_INVAL, "format must be json%s", csv_name ? " or csv" : "");
+    }
+    ls_buf_init(&b, 64 * 1024 * 1024);
+    first = json_array_get(items, 0);
+    if (first) {
+        int col = 0;
+        json_object_foreach(first, key, v)
+        {
+            (void)v;
+            rc |= ls_buf_adds(&b, col++ ? "," : "");
+            rc |= ls_buf_adds(&b, key);
+        }
+        rc |= ls_buf_adds(&b, "\r\n");
+    }
+    json_array_foreach(items, i, v)
+    {
+        int col = 0;
+        json_t *f;
+        json_object_foreach(first, key, f)
+        {
+            (void)f;
+            rc |= ls_buf_adds(&b, col++ ? "," : "");
+            rc |= csv_field(&b, json_object_get(v, key));
+        }
+        rc |= ls_buf_adds(&b, "\r\n");
+    }
+    json_decref(items);
+    if (rc) {
+        ls_buf_release(&b);
+        return LS_ERR_NOMEM;
+    }
+    resp->status = 200;
+    resp->len = b.len;
+    resp->body = b.len ? ls_buf_detach(&b) : strdup("");
+    resp->content_type = "text/csv; charset=utf-8";
+    snprintf(resp->content_disposition, sizeof(resp->content_disposition),
+             "attachment; filename=\"%s.csv\"", csv_name);
+    return LS_OK;
+}
+
+const char *http_cookie(struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
 }

@@ -16,6 +16,9 @@
 #include "store.h"
 #include "labshare/buf.h"
 
+/* Too many failed logins: a status, passed where an ls_rc goes (http_error). */
+#define HTTP_TOO_MANY 429
+
 /* Largest request body accepted; larger ones get 413 without being read into memory. */
 #define HTTP_BODY_MAX (256 * 1024)
 #define HTTP_MAX_PARAMS 4
@@ -34,6 +37,7 @@ struct http_req {
     int authenticated;
     const char *params[HTTP_MAX_PARAMS]; /* {x} segments of the route, in order */
     char param_buf[512];
+    char addr[64]; /* client address, for login throttling */
 };
 
 struct http_resp {
@@ -41,10 +45,15 @@ struct http_resp {
     char *body; /* owned; freed after sending */
     size_t len;
     const char *content_type;
+    char set_cookie[256];          /* a Set-Cookie header, when not empty */
+    char content_disposition[128]; /* e.g. attachment; filename="x.csv", when not empty */
 };
 
 /* Start serving cfg->listen_host:listen_port. LS_ERR_IO with a logged reason. */
-int http_start(const struct srv_config *cfg, struct http **out);
+/* metrics_text, when given, adds the caller's lines (e.g. ingest counters) to
+ * /metrics/prometheus; it is called on an HTTP thread. */
+int http_start(const struct srv_config *cfg, void (*metrics_text)(void *arg, struct ls_buf *out),
+               void *metrics_arg, struct http **out);
 /* Stop accepting, finish running requests, close the threads' store connections, free. */
 void http_stop(struct http *h);
 
@@ -54,6 +63,33 @@ int http_json(struct http_resp *resp, unsigned status, json_t *body); /* steals 
 int http_error(struct http_resp *resp, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 unsigned http_status_of(int rc);
+
+/* The request body as a JSON object into *out (caller decrefs). On a missing or malformed body
+ * or a non-object fills resp with a 400 and returns LS_ERR_INVAL. */
+int http_body_json(struct http_req *req, struct http_resp *resp, json_t **out);
+
+/* Refuse (400 in resp, LS_ERR_INVAL) an object with a key not in the NULL-terminated list. */
+int http_only_keys(struct http_resp *resp, const json_t *obj, const char *const *keys);
+
+/* Roles of the authenticated principal. */
+int http_is_admin(const struct http_req *req);
+int http_is_auditor(const struct http_req *req);              /* an auditor (reads everything) */
+int http_manages(const struct http_req *req, int64_t org_id); /* admin, or manager of org_id */
+
+/* Append an audit record for the authenticated actor (in the caller's transaction). */
+int http_audit(struct http_req *req, const char *action, const char *object, const json_t *before,
+               const json_t *after);
+
+/* 201/200 with the object, or the error for rc. Steals obj. */
+int http_created(struct http_resp *resp, json_t *obj);
+
+/* A list answer {"items": items, "total": total} (steals items), or CSV when the request asks
+ * for ?format=csv: columns are the keys of the first item, values quoted as RFC 4180. */
+int http_list(struct http_req *req, struct http_resp *resp, json_t *items, int64_t total,
+              const char *csv_name);
+
+/* The value of cookie name, or NULL. Borrowed from the request. */
+const char *http_cookie(struct http_req *req, const char *name);
 
 /* The value of query argument name, or NULL. Borrowed from the request. */
 const char *http_query(struct http_req *req, const char *name);

@@ -5,6 +5,8 @@
 #include <mosquitto.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,6 +37,37 @@ static void usage(FILE *f)
                "  --log-level LEVEL   debug, info, warn or error (default info)\n"
                "  -h, --help          show this help and exit\n"
                "  -V, --version       show the version and exit\n");
+}
+
+/* Ingest counters for /metrics/prometheus. */
+static void ingest_metrics(void *arg, struct ls_buf *b)
+{
+    struct ingest_stats s;
+
+    ingest_get_stats(arg, &s);
+    ls_buf_printf(
+        b,
+        "# HELP labshare_ingest_batches_total Reading batches stored.\n"
+        "# TYPE labshare_ingest_batches_total counter\n"
+        "labshare_ingest_batches_total %llu\n"
+        "# HELP labshare_ingest_readings_total Readings stored (each once).\n"
+        "# TYPE labshare_ingest_readings_total counter\n"
+        "labshare_ingest_readings_total %llu\n"
+        "# HELP labshare_ingest_duplicates_total Readings received again and skipped.\n"
+        "# TYPE labshare_ingest_duplicates_total counter\n"
+        "labshare_ingest_duplicates_total %llu\n"
+        "# HELP labshare_ingest_rejected_total Messages refused as malformed.\n"
+        "# TYPE labshare_ingest_rejected_total counter\n"
+        "labshare_ingest_rejected_total %llu\n"
+        "# HELP labshare_ingest_db_errors_total Batches not stored for a database error.\n"
+        "# TYPE labshare_ingest_db_errors_total counter\n"
+        "labshare_ingest_db_errors_total %llu\n"
+        "# HELP labshare_mqtt_connected 1 while connected to the broker.\n"
+        "# TYPE labshare_mqtt_connected gauge\n"
+        "labshare_mqtt_connected %d\n",
+        (unsigned long long)s.batches, (unsigned long long)s.readings,
+        (unsigned long long)s.duplicates, (unsigned long long)s.rejected,
+        (unsigned long long)s.db_errors, s.connected);
 }
 
 static int cmd_admin_token(const struct srv_config *cfg)
@@ -96,6 +129,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "labshare-server: %s\n", err);
         return 1;
     }
+    /* Local time is the platform's (bookings, service hours, months): set it before any thread
+     * starts, as localtime_r() reads TZ. */
+    if (setenv("TZ", cfg.timezone, 1) != 0) {
+        fprintf(stderr, "labshare-server: cannot set the time zone\n");
+        return 1;
+    }
+    tzset();
+    {
+        char zone[300];
+        snprintf(zone, sizeof(zone), "/usr/share/zoneinfo/%s", cfg.timezone);
+        if (access(zone, R_OK) != 0) {
+            fprintf(stderr,
+                    "labshare-server: %s: [server] timezone '%s' is not a known zone "
+                    "(install tzdata, or use e.g. Asia/Shanghai)\n",
+                    path, cfg.timezone);
+            return 1;
+        }
+    }
     if (auth_init()) {
         fprintf(stderr, "labshare-server: cannot initialise libsodium\n");
         return 1;
@@ -110,7 +161,7 @@ int main(int argc, char **argv)
         goto out;
     if (ingest_start(&cfg, &in))
         goto out;
-    if (http_start(&cfg, &http))
+    if (http_start(&cfg, ingest_metrics, in, &http))
         goto out;
     ls_info("labshare-server %s ready: database %s, broker %s:%d", LS_VERSION, cfg.db,
             cfg.mqtt_host, cfg.mqtt_port);

@@ -1,13 +1,37 @@
 /*
  * routes.h - the handlers of the HTTP API (SPEC section 5), one file per resource
- * (routes_<resource>.c). Each takes a complete request and fills the response; see http.h.
+ * (routes_<resource>.c). Each takes a complete, authenticated (where the route needs it)
+ * request and fills the response; see http.h. Authorisation per object is each handler's:
+ * the table of who may do what is in README.md.
  */
 #ifndef LS_SRV_ROUTES_H
 #define LS_SRV_ROUTES_H
 
 #include "http.h"
 
-int route_healthz(struct http_req *req, struct http_resp *resp);
-int route_readings_list(struct http_req *req, struct http_resp *resp);
+typedef int route_fn(struct http_req *req, struct http_resp *resp);
+
+/* routes_health.c, http.c */
+route_fn route_healthz, route_prometheus;
+/* routes_auth.c */
+route_fn route_login, route_logout, route_token_new, route_me;
+/* routes_accounts.c */
+route_fn route_orgs_list, route_org_create, route_org_get, route_org_update;
+route_fn route_users_list, route_user_create, route_user_get, route_user_update;
+/* routes_instruments.c */
+route_fn route_instruments_list, route_instrument_create, route_instrument_get,
+    route_instrument_update, route_availability, route_outages_list, route_outage_create;
+/* routes_bookings.c */
+route_fn route_bookings_list, route_booking_create, route_booking_get, route_booking_cancel,
+    route_booking_approve, route_booking_reject, route_booking_rating;
+/* routes_readings.c */
+route_fn route_readings_list;
+/* routes_audit.c */
+route_fn route_gateways_list, route_audit_list, route_audit_verify;
+/* routes_ical.c */
+route_fn route_feed_create, route_ical;
+
+/* Parse path parameter i as a positive id into *id; 404 in resp otherwise. */
+int route_id_param(struct http_req *req, struct http_resp *resp, int i, int64_t *id);
 
 #endif /* LS_SRV_ROUTES_H */

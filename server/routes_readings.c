@@ -3,6 +3,7 @@
 #include "routes.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "labshare/rc.h"
 #include "labshare/wire.h"
@@ -49,6 +50,24 @@ int route_readings_list(struct http_req *req, struct http_resp *resp)
     q.instrument = http_query(req, "instrument");
     if (q.instrument && !ls_id_valid(q.instrument))
         return http_error(resp, LS_ERR_INVAL, "instrument is not a valid id");
+    /* Evidence: auditors and admins read all of it, managers their own instruments'. */
+    if (!http_is_admin(req) && !http_is_auditor(req)) {
+        json_t *inst = NULL;
+        int64_t org = 0;
+        if (strcmp(req->who.role, "manager") != 0)
+            return http_error(resp, LS_ERR_DENIED,
+                              "readings are for managers, auditors and "
+                              "admins; see your usage instead");
+        if (!q.instrument)
+            return http_error(resp, LS_ERR_DENIED,
+                              "managers read one of their instruments: "
+                              "give instrument=");
+        if (store_instrument_get(req->st, q.instrument, &inst) == LS_OK)
+            org = json_integer_value(json_object_get(inst, "org_id"));
+        json_decref(inst);
+        if (!http_manages(req, org))
+            return http_error(resp, LS_ERR_DENIED, "not an instrument of your organisation");
+    }
     if (http_list_args(req, resp, 1000, READINGS_PAGE_MAX, &q.limit, &q.offset, &q.from_ms,
                        &q.to_ms))
         return LS_OK;

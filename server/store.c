@@ -1,4 +1,5 @@
 #include "store.h"
+#include "store_int.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -9,12 +10,6 @@
 #include "labshare/rc.h"
 #include "labshare/reading_db.h"
 #include "labshare/banned.h"
-
-struct store {
-    sqlite3 *db;
-    sqlite3_stmt *ins_reading, *next_seqs, *get_ack, *put_ack, *gw_seen;
-    sqlite3_stmt *put_range, *jump_range, *prune_ranges;
-};
 
 /* Migrations: entry i takes the schema from version i to i + 1. Append only; never edit a
  * released entry. */
@@ -50,16 +45,52 @@ static const char *const migrations[] = {
     "CREATE TABLE gateway_ranges("
     " gateway TEXT NOT NULL, epoch INTEGER NOT NULL, after INTEGER NOT NULL,"
     " last INTEGER NOT NULL, PRIMARY KEY(gateway, epoch, after, last)) WITHOUT ROWID;",
+    /* 3: instruments, bookings, outages, sessions, calendar feeds, the audit log */
+    "ALTER TABLE tokens ADD COLUMN csrf_hash BLOB;"
+    "ALTER TABLE users ADD COLUMN updated_at INTEGER;"
+    "CREATE TABLE instruments("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, org_id INTEGER NOT NULL REFERENCES orgs(id),"
+    " category TEXT NOT NULL DEFAULT '', location TEXT NOT NULL DEFAULT '',"
+    " value_yuan INTEGER NOT NULL DEFAULT 0, rated_hours INTEGER NOT NULL DEFAULT 1400,"
+    " public INTEGER NOT NULL DEFAULT 1, gateway TEXT, booking TEXT NOT NULL DEFAULT '{}',"
+    " billing TEXT NOT NULL DEFAULT '{}', service_hours TEXT NOT NULL DEFAULT '{}',"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE bookings("
+    " id INTEGER PRIMARY KEY, instrument TEXT NOT NULL REFERENCES instruments(id),"
+    " user_id INTEGER NOT NULL REFERENCES users(id), project TEXT NOT NULL DEFAULT '',"
+    " start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, status TEXT NOT NULL CHECK(status IN"
+    " ('pending','confirmed','cancelled','completed','no_show')), reason TEXT,"
+    " metered_seconds INTEGER NOT NULL DEFAULT 0, created_by INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, rating INTEGER, comment TEXT, CHECK(end_ms > start_ms));"
+    "CREATE INDEX bookings_instrument ON bookings(instrument, start_ms);"
+    "CREATE INDEX bookings_user ON bookings(user_id, start_ms);"
+    "CREATE TABLE outages("
+    " id INTEGER PRIMARY KEY, instrument TEXT NOT NULL REFERENCES instruments(id),"
+    " start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+    " kind TEXT NOT NULL CHECK(kind IN ('maintenance','breakdown')), note TEXT NOT NULL DEFAULT '',"
+    " created_by INTEGER NOT NULL, created_at INTEGER NOT NULL, CHECK(end_ms > start_ms));"
+    "CREATE INDEX outages_instrument ON outages(instrument, start_ms);"
+    "CREATE TABLE feeds("
+    " hash BLOB PRIMARY KEY, kind TEXT NOT NULL CHECK(kind IN ('user','instrument')),"
+    " subject TEXT NOT NULL, created_by INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE TABLE audit("
+    " seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"
+    " object TEXT NOT NULL, before TEXT, after TEXT, prev_hash TEXT NOT NULL,"
+    " hash TEXT NOT NULL);"
+    /* The newest record's seq and hash, written with it: deleting records at the end of the
+     * chain is caught too. */
+    "CREATE TABLE audit_head(id INTEGER PRIMARY KEY CHECK(id = 1), seq INTEGER NOT NULL,"
+    " hash TEXT NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-static int db_fail(struct store *st, const char *what)
+int store_db_fail(struct store *st, const char *what)
 {
     ls_error("store: %s: %s", what, sqlite3_errmsg(st->db));
     return LS_ERR_DB;
 }
 
-static int exec(struct store *st, const char *sql)
+int store_exec(struct store *st, const char *sql)
 {
     char *msg = NULL;
 
@@ -89,33 +120,33 @@ static int migrate(struct store *st)
     int v;
 
     /* IMMEDIATE: two processes starting at once do not both migrate. */
-    if (exec(st, "BEGIN IMMEDIATE"))
+    if (store_exec(st, "BEGIN IMMEDIATE"))
         return LS_ERR_DB;
     v = store_schema_version(st);
     if (v > SCHEMA_VERSION) {
         ls_error("store: database schema %d is newer than this server (%d)", v, SCHEMA_VERSION);
-        exec(st, "ROLLBACK");
+        store_exec(st, "ROLLBACK");
         return LS_ERR_DB;
     }
     for (; v < SCHEMA_VERSION; v++) {
-        if (exec(st, migrations[v])) {
-            exec(st, "ROLLBACK");
+        if (store_exec(st, migrations[v])) {
+            store_exec(st, "ROLLBACK");
             return LS_ERR_DB;
         }
         ls_info("store: migrated schema to version %d", v + 1);
     }
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
-    if (exec(st, sql) || exec(st, "COMMIT")) {
-        exec(st, "ROLLBACK");
+    if (store_exec(st, sql) || store_exec(st, "COMMIT")) {
+        store_exec(st, "ROLLBACK");
         return LS_ERR_DB;
     }
     return LS_OK;
 }
 
-static int prepare(struct store *st, const char *sql, sqlite3_stmt **s)
+int store_prepare(struct store *st, const char *sql, sqlite3_stmt **s)
 {
     if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
-        return db_fail(st, sql);
+        return store_db_fail(st, sql);
     return LS_OK;
 }
 
@@ -134,34 +165,37 @@ int store_open(const char *path, struct store **out)
     }
     /* Writers wait up to 10 s for each other instead of failing with SQLITE_BUSY. */
     sqlite3_busy_timeout(st->db, 10000);
-    if (exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
+    if (store_exec(st,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
         migrate(st))
         goto fail;
-    if (prepare(st,
-                "INSERT OR IGNORE INTO readings(gateway, epoch, seq, " LS_READING_COLUMNS
-                ", received_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                &st->ins_reading) ||
-        prepare(st,
-                "SELECT seq FROM readings WHERE gateway = ? AND epoch = ? AND seq > ?"
-                " ORDER BY seq LIMIT 1000",
-                &st->next_seqs) ||
-        prepare(st, "SELECT upto FROM gateway_acks WHERE gateway = ? AND epoch = ?",
-                &st->get_ack) ||
-        prepare(st,
-                "INSERT INTO gateway_acks(gateway, epoch, upto) VALUES(?,?,?)"
-                " ON CONFLICT(gateway, epoch) DO UPDATE SET upto = excluded.upto",
-                &st->put_ack) ||
-        prepare(st,
-                "INSERT INTO gateways(id, last_seen, last_ack) VALUES(?1, ?2, ?3)"
-                " ON CONFLICT(id) DO UPDATE SET last_seen = ?2, last_ack = ?3",
-                &st->gw_seen) ||
-        prepare(st, "INSERT OR IGNORE INTO gateway_ranges VALUES(?, ?, ?, ?)", &st->put_range) ||
-        prepare(st,
-                "SELECT max(last) FROM gateway_ranges WHERE gateway = ?1 AND epoch = ?2"
-                " AND after <= ?3 AND last > ?3",
-                &st->jump_range) ||
-        prepare(st, "DELETE FROM gateway_ranges WHERE gateway = ? AND epoch = ? AND last <= ?",
-                &st->prune_ranges))
+    if (store_prepare(st,
+                      "INSERT OR IGNORE INTO readings(gateway, epoch, seq, " LS_READING_COLUMNS
+                      ", received_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      &st->ins_reading) ||
+        store_prepare(st,
+                      "SELECT seq FROM readings WHERE gateway = ? AND epoch = ? AND seq > ?"
+                      " ORDER BY seq LIMIT 1000",
+                      &st->next_seqs) ||
+        store_prepare(st, "SELECT upto FROM gateway_acks WHERE gateway = ? AND epoch = ?",
+                      &st->get_ack) ||
+        store_prepare(st,
+                      "INSERT INTO gateway_acks(gateway, epoch, upto) VALUES(?,?,?)"
+                      " ON CONFLICT(gateway, epoch) DO UPDATE SET upto = excluded.upto",
+                      &st->put_ack) ||
+        store_prepare(st,
+                      "INSERT INTO gateways(id, last_seen, last_ack) VALUES(?1, ?2, ?3)"
+                      " ON CONFLICT(id) DO UPDATE SET last_seen = ?2, last_ack = ?3",
+                      &st->gw_seen) ||
+        store_prepare(st, "INSERT OR IGNORE INTO gateway_ranges VALUES(?, ?, ?, ?)",
+                      &st->put_range) ||
+        store_prepare(st,
+                      "SELECT max(last) FROM gateway_ranges WHERE gateway = ?1 AND epoch = ?2"
+                      " AND after <= ?3 AND last > ?3",
+                      &st->jump_range) ||
+        store_prepare(st,
+                      "DELETE FROM gateway_ranges WHERE gateway = ? AND epoch = ? AND last <= ?",
+                      &st->prune_ranges))
         goto fail;
     *out = st;
     return LS_OK;
@@ -182,14 +216,15 @@ void store_close(struct store *st)
     sqlite3_finalize(st->put_range);
     sqlite3_finalize(st->jump_range);
     sqlite3_finalize(st->prune_ranges);
+    store_cache_clear(st);
     sqlite3_close(st->db);
     free(st);
 }
 
 /* Run a statement that returns no rows, then reset it. */
-static int step_done(struct store *st, sqlite3_stmt *s)
+int store_step_done(struct store *st, sqlite3_stmt *s)
 {
-    int rc = sqlite3_step(s) == SQLITE_DONE ? LS_OK : db_fail(st, sqlite3_sql(s));
+    int rc = sqlite3_step(s) == SQLITE_DONE ? LS_OK : store_db_fail(st, sqlite3_sql(s));
 
     sqlite3_reset(s);
     return rc;
@@ -223,7 +258,7 @@ static int walk_stored(struct store *st, const char *gw, int64_t epoch, int64_t 
         }
         if (step != SQLITE_ROW && step != SQLITE_DONE) {
             sqlite3_reset(st->next_seqs);
-            return db_fail(st, "ack scan");
+            return store_db_fail(st, "ack scan");
         }
         /* Stopped at a gap (ROW): done. Ran out (DONE): another page if this one advanced. */
         if (step == SQLITE_ROW)
@@ -252,7 +287,7 @@ static int advance_upto(struct store *st, const char *gw, int64_t epoch, int64_t
             jump = sqlite3_column_int64(st->jump_range, 0);
         sqlite3_reset(st->jump_range);
         if (step != SQLITE_ROW)
-            return db_fail(st, "range scan");
+            return store_db_fail(st, "range scan");
         if (jump <= *upto)
             break;
         *upto = jump;
@@ -261,7 +296,7 @@ static int advance_upto(struct store *st, const char *gw, int64_t epoch, int64_t
     sqlite3_bind_text(st->prune_ranges, 1, gw, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st->prune_ranges, 2, epoch);
     sqlite3_bind_int64(st->prune_ranges, 3, *upto);
-    step_done(st, st->prune_ranges);
+    store_step_done(st, st->prune_ranges);
     return LS_OK;
 }
 
@@ -282,7 +317,7 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
         ls_reading_bind(s, 4, r);
         sqlite3_bind_int64(s, 13, received_ms);
         if (sqlite3_step(s) != SQLITE_DONE)
-            rc = db_fail(st, "insert reading");
+            rc = store_db_fail(st, "insert reading");
         else if (sqlite3_changes(st->db) > 0)
             res->stored++;
         else
@@ -295,7 +330,7 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
         sqlite3_bind_int64(st->put_range, 2, b->epoch);
         sqlite3_bind_int64(st->put_range, 3, b->after);
         sqlite3_bind_int64(st->put_range, 4, b->readings[b->count - 1].seq);
-        rc = step_done(st, st->put_range);
+        rc = store_step_done(st, st->put_range);
     }
     return rc;
 }
@@ -315,20 +350,20 @@ static int update_ack(struct store *st, const char *gw, int64_t epoch, int64_t r
         *upto = sqlite3_column_int64(st->get_ack, 0);
     sqlite3_reset(st->get_ack);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return db_fail(st, "read ack");
+        return store_db_fail(st, "read ack");
     if (advance_upto(st, gw, epoch, upto))
         return LS_ERR_DB;
     sqlite3_reset(st->put_ack);
     sqlite3_bind_text(st->put_ack, 1, gw, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st->put_ack, 2, epoch);
     sqlite3_bind_int64(st->put_ack, 3, *upto);
-    if (step_done(st, st->put_ack))
+    if (store_step_done(st, st->put_ack))
         return LS_ERR_DB;
     sqlite3_reset(st->gw_seen);
     sqlite3_bind_text(st->gw_seen, 1, gw, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st->gw_seen, 2, received_ms);
     sqlite3_bind_int64(st->gw_seen, 3, *upto);
-    return step_done(st, st->gw_seen);
+    return store_step_done(st, st->gw_seen);
 }
 
 int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
@@ -337,7 +372,7 @@ int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, i
     int rc = LS_OK;
 
     memset(res, 0, n * sizeof(*res));
-    if (exec(st, "BEGIN IMMEDIATE"))
+    if (store_exec(st, "BEGIN IMMEDIATE"))
         return LS_ERR_DB;
     for (size_t i = 0; i < n && rc == LS_OK; i++)
         rc = insert_batch(st, &b[i], received_ms, &res[i]);
@@ -359,9 +394,9 @@ int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, i
             }
     /* With synchronous=FULL the batches are on disk when COMMIT returns: only then may the
      * gateways be told to forget them. */
-    if (rc == LS_OK && exec(st, "COMMIT") == LS_OK)
+    if (rc == LS_OK && store_exec(st, "COMMIT") == LS_OK)
         return LS_OK;
-    exec(st, "ROLLBACK");
+    store_exec(st, "ROLLBACK");
     memset(res, 0, n * sizeof(*res));
     return LS_ERR_DB;
 }
@@ -387,14 +422,14 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
     *n = 0;
     *total = 0;
     snprintf(sql, sizeof(sql), "SELECT count(*)%s", where);
-    if (prepare(st, sql, &s))
+    if (store_prepare(st, sql, &s))
         goto out;
     if (q->instrument)
         sqlite3_bind_text(s, 1, q->instrument, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, q->from_ms);
     sqlite3_bind_int64(s, 3, q->to_ms);
     if (sqlite3_step(s) != SQLITE_ROW) {
-        db_fail(st, "count readings");
+        store_db_fail(st, "count readings");
         goto out;
     }
     *total = sqlite3_column_int64(s, 0);
@@ -405,7 +440,7 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
              ", received_at%s ORDER BY ts, gateway, epoch, seq"
              " LIMIT ?4 OFFSET ?5",
              where);
-    if (prepare(st, sql, &s))
+    if (store_prepare(st, sql, &s))
         goto out;
     if (q->instrument)
         sqlite3_bind_text(s, 1, q->instrument, -1, SQLITE_STATIC);
@@ -437,7 +472,7 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
         row->received_ms = sqlite3_column_int64(s, 12);
     }
     if (step != SQLITE_DONE) {
-        db_fail(st, "list readings");
+        store_db_fail(st, "list readings");
         goto out;
     }
     *rows = out;
@@ -469,7 +504,7 @@ int store_gateway_status(struct store *st, const char *gateway, const struct ls_
             break;
         len += (size_t)w;
     }
-    if (prepare(st, sql, &q))
+    if (store_prepare(st, sql, &q))
         return LS_ERR_DB;
     sqlite3_bind_text(q, 1, gateway, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, s->online);
@@ -478,7 +513,7 @@ int store_gateway_status(struct store *st, const char *gateway, const struct ls_
     sqlite3_bind_int(q, 5, s->outbox_full);
     sqlite3_bind_text(q, 6, list, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 7, now_ms);
-    rc = sqlite3_step(q) == SQLITE_DONE ? LS_OK : db_fail(st, "gateway status");
+    rc = sqlite3_step(q) == SQLITE_DONE ? LS_OK : store_db_fail(st, "gateway status");
     sqlite3_finalize(q);
     return rc;
 }
@@ -488,22 +523,22 @@ int store_admin_ensure(struct store *st, int64_t *user_id)
     sqlite3_stmt *q = NULL;
     int rc = LS_ERR_DB;
 
-    if (prepare(st,
-                "INSERT INTO users(username, display_name, role, created_at)"
-                " VALUES('admin', 'Administrator', 'admin', strftime('%s','now') * 1000)"
-                " ON CONFLICT(username) DO NOTHING",
-                &q))
+    if (store_prepare(st,
+                      "INSERT INTO users(username, display_name, role, created_at)"
+                      " VALUES('admin', 'Administrator', 'admin', strftime('%s','now') * 1000)"
+                      " ON CONFLICT(username) DO NOTHING",
+                      &q))
         return LS_ERR_DB;
     if (sqlite3_step(q) != SQLITE_DONE) {
-        db_fail(st, "create admin");
+        store_db_fail(st, "create admin");
         goto out;
     }
     sqlite3_finalize(q);
     q = NULL;
-    if (prepare(st, "SELECT id FROM users WHERE username = 'admin'", &q))
+    if (store_prepare(st, "SELECT id FROM users WHERE username = 'admin'", &q))
         goto out;
     if (sqlite3_step(q) != SQLITE_ROW) {
-        db_fail(st, "find admin");
+        store_db_fail(st, "find admin");
         goto out;
     }
     *user_id = sqlite3_column_int64(q, 0);
@@ -519,27 +554,29 @@ int store_token_add(struct store *st, int64_t user_id, const unsigned char hash[
     sqlite3_stmt *q = NULL;
     int rc;
 
-    if (prepare(st, "INSERT INTO tokens(hash, user_id, kind, created_at) VALUES(?,?,?,?)", &q))
+    if (store_prepare(st, "INSERT INTO tokens(hash, user_id, kind, created_at) VALUES(?,?,?,?)",
+                      &q))
         return LS_ERR_DB;
     sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, user_id);
     sqlite3_bind_text(q, 3, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 4, now_ms);
-    rc = sqlite3_step(q) == SQLITE_DONE ? LS_OK : db_fail(st, "add token");
+    rc = sqlite3_step(q) == SQLITE_DONE ? LS_OK : store_db_fail(st, "add token");
     sqlite3_finalize(q);
     return rc;
 }
 
 int store_token_lookup(struct store *st, const unsigned char hash[32], struct principal *p)
 {
-    sqlite3_stmt *q = NULL;
+    static const char sql[] =
+        "SELECT u.id, u.username, u.role, coalesce(u.org_id, 0), coalesce(o.type, ''),"
+        " t.csrf_hash, t.kind FROM tokens t JOIN users u ON u.id = t.user_id"
+        " LEFT JOIN orgs o ON o.id = u.org_id WHERE t.hash = ?"
+        " AND (t.expires_at IS NULL OR t.expires_at > strftime('%s','now') * 1000)";
+    sqlite3_stmt *q = store_stmt(st, sql);
     int rc = LS_ERR_AUTH, step;
 
-    if (prepare(st,
-                "SELECT u.id, u.username, u.role, coalesce(u.org_id, 0) FROM tokens t"
-                " JOIN users u ON u.id = t.user_id WHERE t.hash = ?"
-                " AND (t.expires_at IS NULL OR t.expires_at > strftime('%s','now') * 1000)",
-                &q))
+    if (!q)
         return LS_ERR_DB;
     sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
     step = sqlite3_step(q);
@@ -549,10 +586,78 @@ int store_token_lookup(struct store *st, const unsigned char hash[32], struct pr
         snprintf(p->username, sizeof(p->username), "%s", (const char *)sqlite3_column_text(q, 1));
         snprintf(p->role, sizeof(p->role), "%s", (const char *)sqlite3_column_text(q, 2));
         p->org_id = sqlite3_column_int64(q, 3);
+        snprintf(p->org_type, sizeof(p->org_type), "%s", (const char *)sqlite3_column_text(q, 4));
+        if (sqlite3_column_bytes(q, 5) == 32)
+            memcpy(p->csrf_hash, sqlite3_column_blob(q, 5), 32);
+        p->session = strcmp((const char *)sqlite3_column_text(q, 6), "session") == 0;
         rc = LS_OK;
     } else if (step != SQLITE_DONE) {
-        rc = db_fail(st, "token lookup");
+        rc = store_db_fail(st, "token lookup");
     }
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
+    return rc;
+}
+
+int store_session_add(struct store *st, int64_t user_id, const unsigned char hash[32],
+                      const unsigned char csrf_hash[32], int64_t now_ms, int64_t expires_ms)
+{
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO tokens(hash, user_id, kind, created_at,"
+                                     " expires_at, csrf_hash) VALUES(?,?,'session',?,?,?)");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, user_id);
+    sqlite3_bind_int64(q, 3, now_ms);
+    sqlite3_bind_int64(q, 4, expires_ms);
+    sqlite3_bind_blob(q, 5, csrf_hash, 32, SQLITE_STATIC);
+    return store_step_done(st, q);
+}
+
+int store_token_delete(struct store *st, const unsigned char hash[32])
+{
+    sqlite3_stmt *q = store_stmt(st, "DELETE FROM tokens WHERE hash = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    return store_step_done(st, q);
+}
+
+int store_begin(struct store *st)
+{
+    return store_exec(st, "BEGIN IMMEDIATE");
+}
+
+int store_commit(struct store *st)
+{
+    if (store_exec(st, "COMMIT")) {
+        store_exec(st, "ROLLBACK");
+        return LS_ERR_DB;
+    }
+    return LS_OK;
+}
+
+void store_rollback(struct store *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        store_exec(st, "ROLLBACK");
+}
+
+int store_gateway_list(struct store *st, json_t **items, int64_t *total)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "SELECT json_object('id', id, 'online', json(CASE online WHEN 1 THEN 'true' ELSE"
+            " 'false' END), 'version', version, 'outbox', outbox, 'outbox_full',"
+            " json(CASE outbox_full WHEN 1 THEN 'true' ELSE 'false' END),"
+            " 'last_seen', strftime('%Y-%m-%dT%H:%M:%fZ', last_seen / 1000.0, 'unixepoch'),"
+            " 'last_ack', last_ack, 'instruments', instruments) FROM gateways ORDER BY id");
+    int rc;
+
+    *items = json_array();
+    if (!q || !*items)
+        return LS_ERR_DB;
+    rc = store_json_rows(st, q, *items);
+    *total = (int64_t)json_array_size(*items);
     return rc;
 }

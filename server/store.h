@@ -10,12 +10,14 @@
 #ifndef LS_SRV_STORE_H
 #define LS_SRV_STORE_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "labshare/wire.h"
 
 struct store;
+struct principal;
 
 /* Open (creating and migrating as needed) the database at path. LS_ERR_DB with a logged reason.
  * Close with store_close(). */
@@ -67,6 +69,128 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
 int store_gateway_status(struct store *st, const char *gateway, const struct ls_status *s,
                          int64_t now_ms);
 
+/* --- Transactions ------------------------------------------------------------------------
+ * A write and its audit record go in one transaction. BEGIN IMMEDIATE takes the write lock at
+ * once, so two connections checking and inserting (a booking's overlap check) are serialised. */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* --- Organisations ---------------------------------------------------------------------- */
+/* Objects are JSON as the API shows them (caller decrefs). */
+int store_org_create(struct store *st, const char *name, const char *type, int64_t *id);
+int store_org_update(struct store *st, int64_t id, const char *name, const char *type);
+int store_org_get(struct store *st, int64_t id, json_t **out);
+int store_org_list(struct store *st, int64_t limit, int64_t offset, json_t **items, int64_t *total);
+
+/* --- Users -------------------------------------------------------------------------------- */
+struct user_fields {
+    const char *username;      /* NULL: keep (update) */
+    const char *display_name;  /* NULL: keep */
+    int64_t org_id;            /* -1: keep; 0: none */
+    const char *role;          /* NULL: keep */
+    int64_t badge;             /* -2: keep; -1: none */
+    const char *password_hash; /* NULL: keep */
+};
+int store_user_create(struct store *st, const struct user_fields *u, int64_t *id);
+int store_user_update(struct store *st, int64_t id, const struct user_fields *u);
+int store_user_get(struct store *st, int64_t id, json_t **out);
+/* org_id > 0 limits the list to one organisation. */
+int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t offset, json_t **items,
+                    int64_t *total);
+int store_user_principal(struct store *st, int64_t id, struct principal *p);
+/* The password hash of username (into hash, len bytes) and its principal. LS_ERR_NOTFOUND. */
+int store_user_login(struct store *st, const char *username, struct principal *p, char *hash,
+                     size_t len);
+
+/* --- Instruments ------------------------------------------------------------------------ */
+/* obj holds every column (validated by the caller). */
+int store_instrument_create(struct store *st, const json_t *obj);
+/* patch holds only the columns to change (validated by the caller). */
+int store_instrument_update(struct store *st, const char *id, const json_t *patch);
+int store_instrument_get(struct store *st, const char *id, json_t **out);
+/* org_id > 0: one owner; public_only: only public ones. */
+int store_instrument_list(struct store *st, int64_t org_id, int public_only, int64_t limit,
+                          int64_t offset, json_t **items, int64_t *total);
+
+/* --- Bookings ----------------------------------------------------------------------------- */
+struct booking {
+    int64_t id;
+    char instrument[LS_ID_MAX];
+    int64_t user_id;
+    char project[256];
+    int64_t start_ms, end_ms;
+    char status[16];
+    char reason[64];
+    int64_t metered_seconds;
+    int64_t created_by;
+    int64_t created_at;
+    int rating; /* 0 = none */
+};
+
+/* The id of a pending or confirmed booking of instrument overlapping [start, end) other than
+ * exclude_id into *conflict: LS_ERR_CONFLICT; LS_OK when none. Touching ends do not overlap. */
+int store_booking_overlap(struct store *st, const char *instrument, int64_t start_ms,
+                          int64_t end_ms, int64_t exclude_id, int64_t *conflict);
+int store_booking_insert(struct store *st, struct booking *b); /* sets b->id */
+int store_booking_get(struct store *st, int64_t id, struct booking *b);
+int store_booking_json(struct store *st, int64_t id, json_t **out);
+int store_booking_set_status(struct store *st, int64_t id, const char *status, const char *reason);
+int store_booking_rate(struct store *st, int64_t id, int score, const char *comment);
+/* Pending or confirmed bookings of user_id ending after now_ms. */
+int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms, int64_t *n);
+
+struct booking_filter {
+    int64_t user_id; /* > 0: only this user's */
+    int64_t org_id;  /* > 0: only bookings of instruments owned by this org */
+    const char *instrument;
+    int64_t from_ms, to_ms; /* bookings overlapping [from, to) */
+    int64_t limit, offset;
+};
+int store_booking_list(struct store *st, const struct booking_filter *f, json_t **items,
+                       int64_t *total);
+
+/* An interval [start, end). */
+struct interval {
+    int64_t start_ms, end_ms;
+};
+/* Busy intervals of instrument overlapping [from, to): pending and confirmed bookings, and
+ * outages. *out is allocated (caller frees), sorted by start. */
+int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
+               struct interval **out, size_t *n);
+
+/* --- Outages ------------------------------------------------------------------------------ */
+int store_outage_insert(struct store *st, const char *instrument, int64_t start_ms, int64_t end_ms,
+                        const char *kind, const char *note, int64_t by, int64_t *id);
+int store_outage_json(struct store *st, int64_t id, json_t **out);
+int store_outage_list(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
+                      json_t **items, int64_t *total);
+/* Cancel the pending and confirmed bookings an outage covers (reason "outage"); their ids into
+ * *ids (caller frees), *n of them. */
+int store_outage_cancel_bookings(struct store *st, const char *instrument, int64_t start_ms,
+                                 int64_t end_ms, int64_t **ids, size_t *n);
+
+/* --- Calendar feeds --------------------------------------------------------------------- */
+int store_feed_add(struct store *st, const unsigned char hash[32], const char *kind,
+                   const char *subject, int64_t by);
+/* kind and subject (LS_ID_MAX bytes) of a feed token hash. LS_ERR_NOTFOUND. */
+int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind, char *subject);
+
+/* --- Gateways ----------------------------------------------------------------------------- */
+int store_gateway_list(struct store *st, json_t **items, int64_t *total);
+
+/* --- Audit log ---------------------------------------------------------------------------- */
+/* Append a record in the caller's transaction: SPEC 8, hash = SHA-256 over the record and the
+ * previous record's hash. before/after may be NULL; they are not stolen. */
+int store_audit_append(struct store *st, int64_t at_ms, const char *actor, const char *action,
+                       const char *object, const json_t *before, const json_t *after);
+int store_audit_list(struct store *st, int64_t from_ms, int64_t to_ms, int64_t limit,
+                     int64_t offset, json_t **items, int64_t *total);
+/* Recompute the chain: *checked records; *first_bad = seq of the first broken record (edited,
+ * or following a deleted one) or 0 when intact, with a reason in why. */
+int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, char *why,
+                       size_t len);
+
 /* --- Users and tokens ------------------------------------------------------------------- */
 
 struct principal {
@@ -74,14 +198,21 @@ struct principal {
     char username[64];
     char role[16];  /* researcher, manager, auditor, admin */
     int64_t org_id; /* 0 when none */
+    char org_type[16];
+    unsigned char csrf_hash[32]; /* sessions: the hash of their CSRF token */
+    int session; /* 1 when authenticated by a session cookie (writes need the CSRF token) */
 };
 
 /* Create the admin user if absent; *user_id is its id. */
 int store_admin_ensure(struct store *st, int64_t *user_id);
 
-/* Remember a token by its SHA-256 (the token itself is never stored). */
+/* Remember a token by its SHA-256 (the token itself is never stored). A session also keeps the
+ * hash of its CSRF token (csrf_hash, or NULL) and expires at expires_ms (0 = never). */
 int store_token_add(struct store *st, int64_t user_id, const unsigned char hash[32],
                     const char *kind, int64_t now_ms);
+int store_session_add(struct store *st, int64_t user_id, const unsigned char hash[32],
+                      const unsigned char csrf_hash[32], int64_t now_ms, int64_t expires_ms);
+int store_token_delete(struct store *st, const unsigned char hash[32]);
 
 /* Find the user of a token hash. LS_ERR_AUTH when unknown. */
 int store_token_lookup(struct store *st, const unsigned char hash[32], struct principal *p);

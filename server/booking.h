@@ -1,0 +1,79 @@
+/*
+ * booking.h - the rules of booking an instrument (pure functions, any thread): an instrument's
+ * booking rules, its weekly service hours in the platform time zone, the checks a new booking
+ * must pass, the status machine, and free intervals for availability.
+ *
+ * Local time is the process's time zone (TZ), set once at start to the platform's
+ * ([server] timezone) before any thread starts.
+ */
+#ifndef LS_SRV_BOOKING_H
+#define LS_SRV_BOOKING_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct booking_rules {
+    int min_minutes;           /* shortest booking (15) */
+    int max_minutes;           /* longest booking (480) */
+    int slot_minutes;          /* start and end on this grid from local midnight (15) */
+    int horizon_days;          /* how far ahead one may book (90) */
+    int min_notice_minutes;    /* how soon before the start one may book (60) */
+    int cancel_notice_minutes; /* users may cancel until this long before the start (1440) */
+    int approval_external;     /* 1: bookings by external users wait for a manager (1) */
+    int max_future_bookings;   /* pending or confirmed future bookings per user (10) */
+};
+
+#define SERVICE_WINDOWS_MAX 4
+
+/* Weekly opening hours: for each day (0 = Monday) up to four [from, to) windows in minutes
+ * after local midnight (to may be 1440). */
+struct service_hours {
+    int count[7];
+    int from[7][SERVICE_WINDOWS_MAX], to[7][SERVICE_WINDOWS_MAX];
+};
+
+/* Parse an instrument's "booking" object (NULL or {} = defaults; absent keys keep defaults).
+ * LS_ERR_INVAL with a reason on an unknown key, a wrong type or a value out of range. */
+int booking_rules_parse(const json_t *obj, struct booking_rules *r, char *why, size_t len);
+json_t *booking_rules_json(const struct booking_rules *r);
+
+/* Parse {"mon": [["08:00", "18:00"]], ...} (NULL or {} = Monday to Friday 08:00-18:00).
+ * Windows of a day must be ordered and not overlap. */
+int service_hours_parse(const json_t *obj, struct service_hours *h, char *why, size_t len);
+json_t *service_hours_json(const struct service_hours *h);
+
+/* The windows of service hours meeting [from, to), in epoch ms, clipped to it, in order;
+ * *out allocated (caller frees). */
+int service_windows(const struct service_hours *h, int64_t from_ms, int64_t to_ms,
+                    struct interval **out, size_t *n);
+
+struct booking_request {
+    int64_t start_ms, end_ms;
+    int64_t now_ms;
+    int external;              /* the user belongs to another organisation than the owner */
+    int64_t future_count;      /* the user's pending or confirmed bookings ending after now */
+    int privileged;            /* a manager of the owner or an admin: rules do not apply */
+};
+
+/* NULL when the booking keeps the rules; otherwise the name of the first rule it breaks
+ * ("in_past", "min_duration", "max_duration", "slot", "min_notice", "horizon",
+ * "service_hours", "max_future_bookings") with a sentence in msg. */
+const char *booking_check(const struct booking_rules *r, const struct service_hours *h,
+                          const struct booking_request *q, char *msg, size_t len);
+
+enum booking_action { BOOKING_APPROVE = 0, BOOKING_REJECT, BOOKING_CANCEL, BOOKING_RATE };
+
+/* The status after action on a booking in status, or NULL with a reason in msg when the
+ * status machine forbids it (approving a cancelled booking, rating one not completed ...). */
+const char *booking_next_status(const char *status, enum booking_action action, char *msg,
+                                size_t len);
+
+/* Subtract busy intervals (sorted by start) from free ones (sorted, disjoint) into *out
+ * (caller frees). */
+int interval_subtract(const struct interval *free_iv, size_t nfree, const struct interval *busy,
+                      size_t nbusy, struct interval **out, size_t *n);
+
+#endif /* LS_SRV_BOOKING_H */

@@ -1,0 +1,374 @@
+/* routes_accounts.c - organisations and users. */
+#include "routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/wire.h"
+#include "labshare/banned.h"
+
+static const char *const org_types[] = {"government", "enterprise", "university", "institute",
+                                        NULL};
+static const char *const roles[] = {"researcher", "manager", "auditor", "admin", NULL};
+
+static int one_of(const char *s, const char *const *set)
+{
+    for (size_t i = 0; s && set[i]; i++)
+        if (strcmp(s, set[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* A string member of at most max characters: NULL when absent; *bad set when it is there but
+ * not a string or too long or empty. */
+static const char *opt_string(const json_t *o, const char *key, size_t max, int *bad)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!v)
+        return NULL;
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) {
+        *bad = 1;
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* Commit a write with its audit record, answering with after (stolen) and status. */
+static int finish(struct http_req *req, struct http_resp *resp, const char *action,
+                  const char *object, json_t *before, json_t *after, unsigned status)
+{
+    int rc = http_audit(req, action, object, before, after);
+
+    if (rc == LS_OK)
+        rc = store_commit(req->st);
+    json_decref(before);
+    if (rc) {
+        store_rollback(req->st);
+        json_decref(after);
+        return http_error(resp, rc, "cannot record the change");
+    }
+    return http_json(resp, status, after);
+}
+
+/* --- Organisations ---------------------------------------------------------------------- */
+
+int route_orgs_list(struct http_req *req, struct http_resp *resp)
+{
+    int64_t limit, offset, from, to, total = 0;
+    json_t *items = NULL;
+    int rc;
+
+    if (http_list_args(req, resp, 100, 1000, &limit, &offset, &from, &to))
+        return LS_OK;
+    rc = store_org_list(req->st, limit, offset, &items, &total);
+    if (rc) {
+        json_decref(items);
+        return http_error(resp, rc, "cannot list organisations");
+    }
+    return http_list(req, resp, items, total, "orgs");
+}
+
+int route_org_get(struct http_req *req, struct http_resp *resp)
+{
+    int64_t id;
+    json_t *o = NULL;
+    int rc;
+
+    if (route_id_param(req, resp, 0, &id))
+        return LS_OK;
+    rc = store_org_get(req->st, id, &o);
+    if (rc)
+        return http_error(resp, rc, "no organisation %lld", (long long)id);
+    return http_json(resp, 200, o);
+}
+
+static int org_write(struct http_req *req, struct http_resp *resp, int64_t id)
+{
+    static const char *const keys[] = {"name", "type", NULL};
+    json_t *body = NULL, *before = NULL, *after = NULL;
+    const char *name, *type;
+    char object[40];
+    int bad = 0, rc;
+
+    if (!http_is_admin(req))
+        return http_error(resp, LS_ERR_DENIED, "only an admin manages organisations");
+    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
+        goto out;
+    name = opt_string(body, "name", 200, &bad);
+    type = opt_string(body, "type", 20, &bad);
+    if (bad || (type && !one_of(type, org_types)) || (!id && (!name || !type))) {
+        http_error(resp, LS_ERR_INVAL, "name (1-200 characters) and type (government, "
+                                       "enterprise, university or institute) are required");
+        goto out;
+    }
+    if (store_begin(req->st)) {
+        http_error(resp, LS_ERR_DB, "database busy");
+        goto out;
+    }
+    if (id) {
+        rc = store_org_get(req->st, id, &before);
+        if (rc == LS_OK)
+            rc = store_org_update(req->st, id, name, type);
+    } else {
+        rc = store_org_create(req->st, name, type, &id);
+    }
+    if (rc == LS_OK)
+        rc = store_org_get(req->st, id, &after);
+    if (rc) {
+        store_rollback(req->st);
+        json_decref(before);
+        http_error(resp, rc,
+                   rc == LS_ERR_CONFLICT ? "an organisation with that name exists"
+                   : rc == LS_ERR_NOTFOUND ? "no such organisation"
+                                           : "cannot save the organisation");
+        goto out;
+    }
+    snprintf(object, sizeof(object), "org/%lld", (long long)id);
+    finish(req, resp, before ? "org.update" : "org.create", object, before, after,
+           before ? 200 : 201);
+out:
+    json_decref(body);
+    return LS_OK;
+}
+
+int route_org_create(struct http_req *req, struct http_resp *resp)
+{
+    return org_write(req, resp, 0);
+}
+
+int route_org_update(struct http_req *req, struct http_resp *resp)
+{
+    int64_t id;
+
+    if (route_id_param(req, resp, 0, &id))
+        return LS_OK;
+    return org_write(req, resp, id);
+}
+
+/* --- Users -------------------------------------------------------------------------------- */
+
+/* May the caller read user u (its org in org_id)? */
+static int may_read_user(struct http_req *req, int64_t uid, int64_t org_id)
+{
+    return http_is_admin(req) || http_is_auditor(req) || req->who.user_id == uid ||
+           http_manages(req, org_id);
+}
+
+int route_users_list(struct http_req *req, struct http_resp *resp)
+{
+    int64_t limit, offset, from, to, total = 0, org = 0;
+    const char *o = http_query(req, "org");
+    json_t *items = NULL;
+    int rc;
+
+    if (http_list_args(req, resp, 100, 1000, &limit, &offset, &from, &to))
+        return LS_OK;
+    if (o && ls_parse_i64(o, 1, INT64_MAX, &org))
+        return http_error(resp, LS_ERR_INVAL, "org must be an organisation id");
+    if (!http_is_admin(req) && !http_is_auditor(req)) {
+        if (strcmp(req->who.role, "manager") != 0) {
+            /* a researcher sees only themself */
+            json_t *me = NULL;
+            rc = store_user_get(req->st, req->who.user_id, &me);
+            if (rc)
+                return http_error(resp, rc, "cannot read your account");
+            return http_list(req, resp, json_pack("[o]", me), 1, NULL);
+        }
+        if (org && org != req->who.org_id)
+            return http_error(resp, LS_ERR_DENIED, "managers list their own organisation's users");
+        org = req->who.org_id;
+    }
+    rc = store_user_list(req->st, org, limit, offset, &items, &total);
+    if (rc) {
+        json_decref(items);
+        return http_error(resp, rc, "cannot list users");
+    }
+    return http_list(req, resp, items, total, "users");
+}
+
+int route_user_get(struct http_req *req, struct http_resp *resp)
+{
+    int64_t id;
+    json_t *u = NULL;
+    int rc;
+
+    if (route_id_param(req, resp, 0, &id))
+        return LS_OK;
+    rc = store_user_get(req->st, id, &u);
+    if (rc)
+        return http_error(resp, rc, "no user %lld", (long long)id);
+    if (!may_read_user(req, id, json_integer_value(json_object_get(u, "org_id")))) {
+        json_decref(u);
+        return http_error(resp, LS_ERR_DENIED, "you may not read this user");
+    }
+    return http_json(resp, 200, u);
+}
+
+static int valid_username(const char *s)
+{
+    return s && strlen(s) >= 3 && ls_id_valid(s);
+}
+
+/* Read the user fields of body into f (hashing a password). 400 in resp on a bad value. */
+static int user_fields(struct http_resp *resp, const json_t *body, struct user_fields *f,
+                       char hash[AUTH_HASH_LEN])
+{
+    json_t *v;
+    int bad = 0;
+    const char *pw;
+
+    memset(f, 0, sizeof(*f));
+    f->org_id = -1;
+    f->badge = -2;
+    f->username = opt_string(body, "username", 63, &bad);
+    if (bad || (f->username && !valid_username(f->username)))
+        return http_error(resp, LS_ERR_INVAL, "username: 3-63 of A-Z a-z 0-9 . _ -"), LS_ERR_INVAL;
+    f->display_name = opt_string(body, "display_name", 200, &bad);
+    f->role = opt_string(body, "role", 16, &bad);
+    if (bad || (f->role && !one_of(f->role, roles)))
+        return http_error(resp, LS_ERR_INVAL, "role: researcher, manager, auditor or admin"),
+               LS_ERR_INVAL;
+    if ((v = json_object_get(body, "org_id"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1)
+            return http_error(resp, LS_ERR_INVAL, "org_id must be an organisation id"),
+                   LS_ERR_INVAL;
+        f->org_id = json_integer_value(v);
+    }
+    if ((v = json_object_get(body, "badge"))) {
+        if (json_is_null(v))
+            f->badge = -1;
+        else if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                 json_integer_value(v) > 4294967295LL)
+            return http_error(resp, LS_ERR_INVAL, "badge must be a number from 1 to 4294967295 "
+                                                  "or null"),
+                   LS_ERR_INVAL;
+        else
+            f->badge = json_integer_value(v);
+    }
+    if ((v = json_object_get(body, "password"))) {
+        pw = json_string_value(v);
+        if (!pw || strlen(pw) < AUTH_PASSWORD_MIN || strlen(pw) > AUTH_PASSWORD_MAX)
+            return http_error(resp, LS_ERR_INVAL, "password: %d to %d characters",
+                              AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX),
+                   LS_ERR_INVAL;
+        if (auth_password_hash(pw, hash))
+            return http_error(resp, LS_ERR_NOMEM, "cannot hash the password"), LS_ERR_NOMEM;
+        f->password_hash = hash;
+    }
+    return LS_OK;
+}
+
+int route_user_create(struct http_req *req, struct http_resp *resp)
+{
+    static const char *const keys[] = {"username", "display_name", "org_id", "role",
+                                       "badge",    "password",     NULL};
+    struct user_fields f;
+    char hash[AUTH_HASH_LEN], object[40];
+    json_t *body = NULL, *after = NULL, *org = NULL;
+    int64_t id = 0;
+    int rc;
+
+    if (!http_is_admin(req) && strcmp(req->who.role, "manager") != 0)
+        return http_error(resp, LS_ERR_DENIED, "only admins and managers create users");
+    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys) ||
+        user_fields(resp, body, &f, hash))
+        goto out;
+    if (!f.username || !f.role || f.org_id < 1 || !f.password_hash) {
+        http_error(resp, LS_ERR_INVAL, "username, org_id, role and password are required");
+        goto out;
+    }
+    if (!http_is_admin(req) && (f.org_id != req->who.org_id || strcmp(f.role, "researcher"))) {
+        http_error(resp, LS_ERR_DENIED, "managers create researchers of their own organisation");
+        goto out;
+    }
+    if (store_org_get(req->st, f.org_id, &org)) {
+        http_error(resp, LS_ERR_INVAL, "no organisation %lld", (long long)f.org_id);
+        goto out;
+    }
+    if (store_begin(req->st)) {
+        http_error(resp, LS_ERR_DB, "database busy");
+        goto out;
+    }
+    rc = store_user_create(req->st, &f, &id);
+    if (rc == LS_OK)
+        rc = store_user_get(req->st, id, &after);
+    if (rc) {
+        store_rollback(req->st);
+        http_error(resp, rc,
+                   rc == LS_ERR_CONFLICT ? "that username or badge is taken" : "cannot save");
+        goto out;
+    }
+    snprintf(object, sizeof(object), "user/%lld", (long long)id);
+    finish(req, resp, "user.create", object, NULL, after, 201);
+out:
+    json_decref(org);
+    json_decref(body);
+    return LS_OK;
+}
+
+int route_user_update(struct http_req *req, struct http_resp *resp)
+{
+    static const char *const keys[] = {"username", "display_name", "org_id", "role",
+                                       "badge",    "password",     NULL};
+    struct user_fields f;
+    char hash[AUTH_HASH_LEN], object[40];
+    json_t *body = NULL, *before = NULL, *after = NULL;
+    int64_t id, org;
+    int rc, self;
+
+    if (route_id_param(req, resp, 0, &id))
+        return LS_OK;
+    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys) ||
+        user_fields(resp, body, &f, hash))
+        goto out;
+    rc = store_user_get(req->st, id, &before);
+    if (rc) {
+        http_error(resp, rc, "no user %lld", (long long)id);
+        goto out;
+    }
+    org = json_integer_value(json_object_get(before, "org_id"));
+    self = req->who.user_id == id;
+    if (!http_is_admin(req)) {
+        int manager = http_manages(req, org) &&
+                      strcmp(json_string_value(json_object_get(before, "role")), "researcher") ==
+                          0;
+        if (!manager && !self) {
+            http_error(resp, LS_ERR_DENIED, "you may not change this user");
+            goto out;
+        }
+        if (f.role || f.org_id != -1 || f.username || (!manager && f.badge != -2)) {
+            http_error(resp, LS_ERR_DENIED, "only an admin changes a user's name, role or "
+                                            "organisation%s",
+                       manager ? "" : " (or a manager the badge)");
+            goto out;
+        }
+    }
+    if (store_begin(req->st)) {
+        http_error(resp, LS_ERR_DB, "database busy");
+        goto out;
+    }
+    rc = store_user_update(req->st, id, &f);
+    if (rc == LS_OK)
+        rc = store_user_get(req->st, id, &after);
+    if (rc) {
+        store_rollback(req->st);
+        http_error(resp, rc,
+                   rc == LS_ERR_CONFLICT ? "that username or badge is taken"
+                   : rc == LS_ERR_INVAL  ? "no such organisation"
+                                         : "cannot save");
+        goto out;
+    }
+    snprintf(object, sizeof(object), "user/%lld", (long long)id);
+    if (f.password_hash)
+        json_object_set_new(after, "password_changed", json_true());
+    finish(req, resp, "user.update", object, before, after, 200);
+    before = NULL;
+out:
+    json_decref(before);
+    json_decref(body);
+    return LS_OK;
+}

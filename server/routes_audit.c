@@ -1,0 +1,55 @@
+/* routes_audit.c - what auditors read: the audit log and its verification, gateway status. */
+#include "routes.h"
+
+#include <string.h>
+
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+int route_gateways_list(struct http_req *req, struct http_resp *resp)
+{
+    json_t *items = NULL;
+    int64_t total = 0;
+
+    if (strcmp(req->who.role, "researcher") == 0)
+        return http_error(resp, LS_ERR_DENIED, "gateway status is for managers, auditors and "
+                                               "admins");
+    if (store_gateway_list(req->st, &items, &total)) {
+        json_decref(items);
+        return http_error(resp, LS_ERR_DB, "cannot list gateways");
+    }
+    return http_list(req, resp, items, total, "gateways");
+}
+
+int route_audit_list(struct http_req *req, struct http_resp *resp)
+{
+    int64_t limit, offset, from, to, total = 0;
+    json_t *items = NULL;
+
+    if (!http_is_admin(req) && !http_is_auditor(req))
+        return http_error(resp, LS_ERR_DENIED, "the audit log is for auditors and admins");
+    if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to))
+        return LS_OK;
+    if (store_audit_list(req->st, from, to, limit, offset, &items, &total)) {
+        json_decref(items);
+        return http_error(resp, LS_ERR_DB, "cannot read the audit log");
+    }
+    return http_list(req, resp, items, total, "audit-log");
+}
+
+int route_audit_verify(struct http_req *req, struct http_resp *resp)
+{
+    int64_t checked = 0, bad = 0;
+    char why[300];
+
+    if (!http_is_admin(req) && !http_is_auditor(req))
+        return http_error(resp, LS_ERR_DENIED, "the audit log is for auditors and admins");
+    if (store_audit_verify(req->st, &checked, &bad, why, sizeof(why)))
+        return http_error(resp, LS_ERR_DB, "cannot read the audit log");
+    if (!bad)
+        return http_json(resp, 200, json_pack("{s:b, s:I}", "ok", 1, "checked",
+                                              (json_int_t)checked));
+    return http_json(resp, 200,
+                     json_pack("{s:b, s:I, s:I, s:s}", "ok", 0, "checked", (json_int_t)checked,
+                               "first_bad", (json_int_t)bad, "reason", why));
+}

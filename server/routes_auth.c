@@ -1,0 +1,100 @@
+/* routes_auth.c - login, logout, bearer tokens and the caller's own account. */
+#include "routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+int route_id_param(struct http_req *req, struct http_resp *resp, int i, int64_t *id)
+{
+    if (!req->params[i] || ls_parse_i64(req->params[i], 1, INT64_MAX, id)) {
+        http_error(resp, LS_ERR_NOTFOUND, "no such object");
+        return LS_ERR_NOTFOUND;
+    }
+    return LS_OK;
+}
+
+int route_login(struct http_req *req, struct http_resp *resp)
+{
+    static const char *const keys[] = {"username", "password", NULL};
+    char hash[AUTH_HASH_LEN], cookie[AUTH_TOKEN_LEN], csrf[AUTH_TOKEN_LEN];
+    struct principal p;
+    const char *user, *pass;
+    json_t *body = NULL;
+    int64_t now = ls_now_ms();
+    int rc;
+
+    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
+        goto out;
+    user = json_string_value(json_object_get(body, "username"));
+    pass = json_string_value(json_object_get(body, "password"));
+    if (!user || !pass || strlen(user) > 64 || strlen(pass) > AUTH_PASSWORD_MAX) {
+        http_error(resp, LS_ERR_INVAL, "username and password are required strings");
+        goto out;
+    }
+    if (auth_throttled(user, req->addr, now)) {
+        http_error(resp, HTTP_TOO_MANY, "too many failed logins; try again in %d minutes",
+                   AUTH_FAIL_WINDOW_S / 60);
+        goto out;
+    }
+    rc = store_user_login(req->st, user, &p, hash, sizeof(hash));
+    if (rc == LS_ERR_DB) {
+        http_error(resp, rc, "cannot check the login");
+        goto out;
+    }
+    /* Verify even for an unknown user, against nothing, so timing does not tell them apart. */
+    if (rc || auth_password_verify(hash, pass)) {
+        auth_login_failed(user, req->addr, now);
+        http_error(resp, LS_ERR_AUTH, "wrong username or password");
+        goto out;
+    }
+    auth_login_succeeded(user);
+    if (auth_session_new(req->st, p.user_id, cookie, csrf)) {
+        http_error(resp, LS_ERR_DB, "cannot open a session");
+        goto out;
+    }
+    snprintf(resp->set_cookie, sizeof(resp->set_cookie),
+             "ls_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d", cookie,
+             AUTH_SESSION_S);
+    http_json(resp, 200,
+              json_pack("{s:s, s:I, s:s, s:s}", "csrf_token", csrf, "user_id",
+                        (json_int_t)p.user_id, "username", p.username, "role", p.role));
+out:
+    json_decref(body);
+    return LS_OK;
+}
+
+int route_logout(struct http_req *req, struct http_resp *resp)
+{
+    const char *cookie = http_cookie(req, "ls_session");
+
+    if (cookie)
+        auth_forget(req->st, cookie);
+    snprintf(resp->set_cookie, sizeof(resp->set_cookie),
+             "ls_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    return http_json(resp, 200, json_pack("{s:b}", "logged_out", 1));
+}
+
+int route_token_new(struct http_req *req, struct http_resp *resp)
+{
+    char token[AUTH_TOKEN_LEN];
+
+    if (auth_token_issue(req->st, req->who.user_id, "api", token))
+        return http_error(resp, LS_ERR_DB, "cannot issue a token");
+    return http_created(resp, json_pack("{s:s}", "token", token));
+}
+
+int route_me(struct http_req *req, struct http_resp *resp)
+{
+    json_t *me = NULL;
+    int rc = store_user_get(req->st, req->who.user_id, &me);
+
+    if (rc)
+        return http_error(resp, rc, "cannot read your account");
+    json_object_set_new(me, "org_type", json_string(req->who.org_type));
+    return http_json(resp, 200, me);
+}

@@ -1,0 +1,341 @@
+/* routes_bookings.c - bookings: create (never two on one slot), read, and the status machine. */
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "booking.h"
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/wire.h"
+#include "labshare/banned.h"
+
+/* May the caller see booking b (instrument owner org_id)? */
+static int may_read(struct http_req *req, const struct booking *b, int64_t org_id)
+{
+    return http_is_admin(req) || http_is_auditor(req) || b->user_id == req->who.user_id ||
+           http_manages(req, org_id);
+}
+
+static int64_t owner_of(struct http_req *req, const char *instrument)
+{
+    json_t *inst = NULL;
+    int64_t org = 0;
+
+    if (store_instrument_get(req->st, instrument, &inst) == LS_OK)
+        org = json_integer_value(json_object_get(inst, "org_id"));
+    json_decref(inst);
+    return org;
+}
+
+int route_bookings_list(struct http_req *req, struct http_resp *resp)
+{
+    struct booking_filter f;
+    json_t *items = NULL;
+    int64_t total = 0;
+    const char *v;
+
+    memset(&f, 0, sizeof(f));
+    if (http_list_args(req, resp, 100, 1000, &f.limit, &f.offset, &f.from_ms, &f.to_ms))
+        return LS_OK;
+    f.instrument = http_query(req, "instrument");
+    if (f.instrument && !ls_id_valid(f.instrument))
+        return http_error(resp, LS_ERR_INVAL, "instrument is not a valid id");
+    if ((v = http_query(req, "user_id")) && ls_parse_i64(v, 1, INT64_MAX, &f.user_id))
+        return http_error(resp, LS_ERR_INVAL, "user_id must be a user id");
+    if (!http_is_admin(req) && !http_is_auditor(req)) {
+        if (strcmp(req->who.role, "manager") == 0 && f.user_id != req->who.user_id)
+            f.org_id = req->who.org_id; /* bookings of their organisation's instruments */
+        else
+            f.user_id = req->who.user_id; /* a researcher's own */
+    }
+    if (store_booking_list(req->st, &f, &items, &total)) {
+        json_decref(items);
+        return http_error(resp, LS_ERR_DB, "cannot list bookings");
+    }
+    return http_list(req, resp, items, total, "bookings");
+}
+
+int route_booking_get(struct http_req *req, struct http_resp *resp)
+{
+    struct booking b;
+    json_t *o = NULL;
+    int64_t id;
+    int rc;
+
+    if (route_id_param(req, resp, 0, &id))
+        return LS_OK;
+    rc = store_booking_get(req->st, id, &b);
+    if (rc)
+        return http_error(resp, rc, "no booking %lld", (long long)id);
+    if (!may_read(req, &b, owner_of(req, b.instrument)))
+        return http_error(resp, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
+    rc = store_booking_json(req->st, id, &o);
+    return rc ? http_error(resp, rc, "cannot read booking") : http_json(resp, 200, o);
+}
+
+/* Answer a broken rule: 422 naming it. */
+static int rule_error(struct http_resp *resp, const char *rule, const char *msg)
+{
+    return http_json(resp, 422, json_pack("{s:s, s:s, s:s}", "error", "rule", "rule", rule,
+                                          "message", msg));
+}
+
+int route_booking_create(struct http_req *req, struct http_resp *resp)
+{
+    static const char *const keys[] = {"instrument", "start", "end", "project", "user_id", NULL};
+    json_t *body = NULL, *inst = NULL, *after = NULL, *v;
+    struct booking_rules rules;
+    struct service_hours hours;
+    struct booking_request q;
+    struct principal target;
+    struct booking b;
+    const char *instrument, *s, *rule;
+    char why[200], object[40];
+    int64_t owner, conflict = 0, outage_conflict = 0;
+    struct interval *busy = NULL;
+    size_t nbusy = 0;
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    memset(&q, 0, sizeof(q));
+    if (http_is_auditor(req))
+        return http_error(resp, LS_ERR_DENIED, "auditors read; they do not book");
+    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
+        goto out;
+    instrument = json_string_value(json_object_get(body, "instrument"));
+    if (!instrument || !ls_id_valid(instrument)) {
+        http_error(resp, LS_ERR_INVAL, "instrument (an instrument id) is required");
+        goto out;
+    }
+    if (!(s = json_string_value(json_object_get(body, "start"))) ||
+        http_time_parse(s, &b.start_ms) ||
+        !(s = json_string_value(json_object_get(body, "end"))) || http_time_parse(s, &b.end_ms) ||
+        b.end_ms <= b.start_ms) {
+        http_error(resp, LS_ERR_INVAL, "start and end are required RFC 3339 times, start first");
+        goto out;
+    }
+    if ((v = json_object_get(body, "project"))) {
+        if (!json_is_string(v) || json_string_length(v) > 200) {
+            http_error(resp, LS_ERR_INVAL, "project must be text of at most 200 characters");
+            goto out;
+        }
+        snprintf(b.project, sizeof(b.project), "%s", json_string_value(v));
+    }
+    b.user_id = req->who.user_id;
+    if ((v = json_object_get(body, "user_id"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1) {
+            http_error(resp, LS_ERR_INVAL, "user_id must be a user id");
+            goto out;
+        }
+        b.user_id = json_integer_value(v);
+    }
+    rc = store_instrument_get(req->st, instrument, &inst);
+    if (rc) {
+        http_error(resp, rc, "no instrument '%s'", instrument);
+        goto out;
+    }
+    owner = json_integer_value(json_object_get(inst, "org_id"));
+    q.privileged = http_manages(req, owner);
+    if (b.user_id != req->who.user_id && !q.privileged) {
+        http_error(resp, LS_ERR_DENIED, "only the owner's managers and admins book for others");
+        goto out;
+    }
+    if (!q.privileged && !json_is_true(json_object_get(inst, "public")) &&
+        req->who.org_id != owner) {
+        http_error(resp, LS_ERR_NOTFOUND, "no instrument '%s'", instrument);
+        goto out;
+    }
+    if (store_user_principal(req->st, b.user_id, &target)) {
+        http_error(resp, LS_ERR_INVAL, "no user %lld", (long long)b.user_id);
+        goto out;
+    }
+    if (booking_rules_parse(json_object_get(inst, "booking"), &rules, why, sizeof(why)) ||
+        service_hours_parse(json_object_get(inst, "service_hours"), &hours, why, sizeof(why))) {
+        http_error(resp, LS_ERR_DB, "the instrument's rules are damaged: %s", why);
+        goto out;
+    }
+    q.start_ms = b.start_ms;
+    q.end_ms = b.end_ms;
+    q.now_ms = ls_now_ms();
+    q.external = target.org_id != owner;
+    snprintf(b.instrument, sizeof(b.instrument), "%s", instrument);
+    snprintf(b.status, sizeof(b.status), "%s",
+             q.external && rules.approval_external && !q.privileged ? "pending" : "confirmed");
+    b.created_by = req->who.user_id;
+    b.created_at = q.now_ms;
+    /* From here to the insert, one write transaction: nobody else can book in between. */
+    if (store_begin(req->st)) {
+        http_error(resp, LS_ERR_DB, "database busy");
+        goto out;
+    }
+    if (store_booking_future_count(req->st, b.user_id, q.now_ms, &q.future_count)) {
+        http_error(resp, LS_ERR_DB, "cannot count bookings");
+        goto out;
+    }
+    rule = booking_check(&rules, &hours, &q, why, sizeof(why));
+    if (rule) {
+        rule_error(resp, rule, why);
+        goto out;
+    }
+    rc = store_booking_overlap(req->st, instrument, b.start_ms, b.end_ms, 0, &conflict);
+    if (rc == LS_ERR_CONFLICT) {
+        http_json(resp, 409, json_pack("{s:s, s:s, s:I}", "error", "conflict", "message",
+                                       "the slot overlaps another booking", "conflict",
+                                       (json_int_t)conflict));
+        goto out;
+    }
+    if (rc == LS_OK && store_busy(req->st, instrument, b.start_ms, b.end_ms, &busy, &nbusy) == 0)
+        outage_conflict = nbusy > 0; /* no booking overlaps, so what is busy is an outage */
+    if (rc || outage_conflict) {
+        if (outage_conflict)
+            rule_error(resp, "outage", "the instrument is out of service then");
+        else
+            http_error(resp, rc, "cannot check the slot");
+        goto out;
+    }
+    rc = store_booking_insert(req->st, &b);
+    if (rc == LS_OK)
+        rc = store_booking_json(req->st, b.id, &after);
+    if (rc == LS_OK) {
+        snprintf(object, sizeof(object), "booking/%lld", (long long)b.id);
+        rc = http_audit(req, b.start_ms < q.now_ms ? "booking.record" : "booking.create", object,
+                        NULL, after);
+    }
+    if (rc == LS_OK)
+        rc = store_commit(req->st);
+    if (rc) {
+        json_decref(after);
+        http_error(resp, rc, "cannot save the booking");
+        goto out;
+    }
+    http_created(resp, after);
+out:
+    store_rollback(req->st);
+    free(busy);
+    json_decref(inst);
+    json_decref(body);
+    return LS_OK;
+}
+
+/* The status machine's transitions, with their permissions. */
+static int transition(struct http_req *req, struct http_resp *resp, enum booking_action action)
+{
+    static const char *const names[] = {"approve", "reject", "cancel", "rating"};
+    struct booking b;
+    json_t *body = NULL, *before = NULL, *after = NULL, *inst = NULL;
+    struct booking_rules rules;
+    const char *next, *comment = NULL;
+    char why[200], object[40], act[40];
+    int64_t id, owner, score = 0;
+    int rc, own, manages;
+
+    if (route_id_param(req, resp, 0, &id))
+        return LS_OK;
+    rc = store_booking_get(req->st, id, &b);
+    if (rc)
+        return http_error(resp, rc, "no booking %lld", (long long)id);
+    owner = owner_of(req, b.instrument);
+    own = b.user_id == req->who.user_id;
+    manages = http_manages(req, owner);
+    if (!may_read(req, &b, owner))
+        return http_error(resp, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
+    if (http_is_auditor(req) || ((action == BOOKING_APPROVE || action == BOOKING_REJECT) &&
+                                 !manages) ||
+        (action == BOOKING_CANCEL && !own && !manages) || (action == BOOKING_RATE && !own))
+        return http_error(resp, LS_ERR_DENIED, "you may not %s this booking", names[action]);
+    if (action == BOOKING_RATE) {
+        static const char *const keys[] = {"score", "comment", NULL};
+        json_t *v;
+        if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
+            goto out;
+        v = json_object_get(body, "score");
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 5) {
+            http_error(resp, LS_ERR_INVAL, "score must be a whole number from 1 to 5");
+            goto out;
+        }
+        score = json_integer_value(v);
+        v = json_object_get(body, "comment");
+        if (v && (!json_is_string(v) || json_string_length(v) > 1000)) {
+            http_error(resp, LS_ERR_INVAL, "comment must be text of at most 1000 characters");
+            goto out;
+        }
+        comment = json_string_value(v);
+        if (b.rating) {
+            http_error(resp, LS_ERR_CONFLICT, "this booking is rated already");
+            goto out;
+        }
+    }
+    next = booking_next_status(b.status, action, why, sizeof(why));
+    if (!next) {
+        rule_error(resp, "status", why);
+        goto out;
+    }
+    if (action == BOOKING_CANCEL && !manages) {
+        rc = store_instrument_get(req->st, b.instrument, &inst);
+        if (rc == LS_OK)
+            rc = booking_rules_parse(json_object_get(inst, "booking"), &rules, why, sizeof(why));
+        if (rc == LS_OK &&
+            b.start_ms - ls_now_ms() < (int64_t)rules.cancel_notice_minutes * 60000) {
+            snprintf(why, sizeof(why), "bookings can be cancelled until %d minutes before they "
+                                       "start; ask the instrument's manager",
+                     rules.cancel_notice_minutes);
+            rule_error(resp, "cancel_notice", why);
+            goto out;
+        }
+    }
+    if (store_begin(req->st)) {
+        http_error(resp, LS_ERR_DB, "database busy");
+        goto out;
+    }
+    rc = store_booking_json(req->st, id, &before);
+    if (rc == LS_OK)
+        rc = action == BOOKING_RATE
+                 ? store_booking_rate(req->st, id, (int)score, comment)
+                 : store_booking_set_status(req->st, id, next,
+                                            action == BOOKING_REJECT ? "rejected"
+                                            : action == BOOKING_CANCEL
+                                                ? (own ? "cancelled by user" : "cancelled by manager")
+                                                : NULL);
+    if (rc == LS_OK)
+        rc = store_booking_json(req->st, id, &after);
+    snprintf(object, sizeof(object), "booking/%lld", (long long)id);
+    snprintf(act, sizeof(act), "booking.%s", names[action]);
+    if (rc == LS_OK)
+        rc = http_audit(req, act, object, before, after);
+    if (rc == LS_OK)
+        rc = store_commit(req->st);
+    if (rc) {
+        http_error(resp, rc, "cannot save the booking");
+        json_decref(after);
+        goto out;
+    }
+    http_json(resp, 200, after);
+out:
+    store_rollback(req->st);
+    json_decref(inst);
+    json_decref(before);
+    json_decref(body);
+    return LS_OK;
+}
+
+int route_booking_cancel(struct http_req *req, struct http_resp *resp)
+{
+    return transition(req, resp, BOOKING_CANCEL);
+}
+
+int route_booking_approve(struct http_req *req, struct http_resp *resp)
+{
+    return transition(req, resp, BOOKING_APPROVE);
+}
+
+int route_booking_reject(struct http_req *req, struct http_resp *resp)
+{
+    return transition(req, resp, BOOKING_REJECT);
+}
+
+int route_booking_rating(struct http_req *req, struct http_resp *resp)
+{
+    return transition(req, resp, BOOKING_RATE);
+}

@@ -1,0 +1,252 @@
+/* store_accounts.c - organisations, users and calendar feeds (store.h). */
+#include "store.h"
+#include "store_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+/* A UNIQUE or CHECK violation is the caller's conflict, anything else a database failure. */
+static int write_rc(struct store *st, sqlite3_stmt *q)
+{
+    int step = sqlite3_step(q), ext = sqlite3_extended_errcode(st->db);
+
+    sqlite3_reset(q);
+    if (step == SQLITE_DONE)
+        return LS_OK;
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return LS_ERR_CONFLICT;
+    if (ext == SQLITE_CONSTRAINT_FOREIGNKEY || ext == SQLITE_CONSTRAINT_CHECK)
+        return LS_ERR_INVAL;
+    return store_db_fail(st, "write");
+}
+
+static int count_of(struct store *st, sqlite3_stmt *q, int64_t *total)
+{
+    return store_int_one(st, q, total) == LS_ERR_NOTFOUND ? (*total = 0, LS_OK) : LS_OK;
+}
+
+#define ORG_JSON "json_object('id', id, 'name', name, 'type', type)"
+
+int store_org_create(struct store *st, const char *name, const char *type, int64_t *id)
+{
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO orgs(name, type) VALUES(?, ?)");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, name);
+    store_bind_text(q, 2, type);
+    rc = write_rc(st, q);
+    if (rc == LS_OK)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int store_org_update(struct store *st, int64_t id, const char *name, const char *type)
+{
+    sqlite3_stmt *q = store_stmt(st, "UPDATE orgs SET name = coalesce(?, name),"
+                                     " type = coalesce(?, type) WHERE id = ?");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, name);
+    store_bind_text(q, 2, type);
+    sqlite3_bind_int64(q, 3, id);
+    rc = write_rc(st, q);
+    return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
+}
+
+int store_org_get(struct store *st, int64_t id, json_t **out)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " ORG_JSON " FROM orgs WHERE id = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    return store_json_one(st, q, out);
+}
+
+int store_org_list(struct store *st, int64_t limit, int64_t offset, json_t **items,
+                   int64_t *total)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " ORG_JSON " FROM orgs ORDER BY id LIMIT ? OFFSET ?");
+    sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM orgs");
+
+    *items = json_array();
+    if (!q || !c || !*items)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, limit);
+    sqlite3_bind_int64(q, 2, offset);
+    return store_json_rows(st, q, *items) || count_of(st, c, total) ? LS_ERR_DB : LS_OK;
+}
+
+#define USER_JSON                                                                              \
+    "json_object('id', id, 'username', username, 'display_name', display_name, 'org_id',"     \
+    " org_id, 'role', role, 'badge', badge)"
+
+static void bind_user(sqlite3_stmt *q, const struct user_fields *u, int first)
+{
+    store_bind_text(q, first, u->username);
+    store_bind_text(q, first + 1, u->display_name);
+    if (u->org_id > 0)
+        sqlite3_bind_int64(q, first + 2, u->org_id);
+    store_bind_text(q, first + 3, u->role);
+    if (u->badge >= 0)
+        sqlite3_bind_int64(q, first + 4, u->badge);
+    store_bind_text(q, first + 5, u->password_hash);
+}
+
+int store_user_create(struct store *st, const struct user_fields *u, int64_t *id)
+{
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO users(username, display_name, org_id, role,"
+                                     " badge, password_hash, created_at)"
+                                     " VALUES(?, coalesce(?, ''), ?, ?, ?, ?, ?)");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    bind_user(q, u, 1);
+    sqlite3_bind_int64(q, 7, ls_now_ms());
+    rc = write_rc(st, q);
+    if (rc == LS_OK)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int store_user_update(struct store *st, int64_t id, const struct user_fields *u)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "UPDATE users SET username = coalesce(?1, username),"
+            " display_name = coalesce(?2, display_name),"
+            " org_id = CASE ?7 WHEN 1 THEN ?3 ELSE org_id END, role = coalesce(?4, role),"
+            " badge = CASE ?8 WHEN 1 THEN ?5 ELSE badge END,"
+            " password_hash = coalesce(?6, password_hash), updated_at = ?9 WHERE id = ?10");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    bind_user(q, u, 1);
+    sqlite3_bind_int(q, 7, u->org_id != -1);
+    sqlite3_bind_int(q, 8, u->badge != -2);
+    sqlite3_bind_int64(q, 9, ls_now_ms());
+    sqlite3_bind_int64(q, 10, id);
+    rc = write_rc(st, q);
+    return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
+}
+
+int store_user_get(struct store *st, int64_t id, json_t **out)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " USER_JSON " FROM users WHERE id = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    return store_json_one(st, q, out);
+}
+
+int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t offset,
+                    json_t **items, int64_t *total)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " USER_JSON " FROM users WHERE (?1 = 0 OR org_id"
+                                     " = ?1) ORDER BY id LIMIT ?2 OFFSET ?3");
+    sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM users WHERE (?1 = 0 OR org_id = ?1)");
+
+    *items = json_array();
+    if (!q || !c || !*items)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, org_id > 0 ? org_id : 0);
+    sqlite3_bind_int64(q, 2, limit);
+    sqlite3_bind_int64(q, 3, offset);
+    sqlite3_bind_int64(c, 1, org_id > 0 ? org_id : 0);
+    return store_json_rows(st, q, *items) || count_of(st, c, total) ? LS_ERR_DB : LS_OK;
+}
+
+static int principal_row(struct store *st, sqlite3_stmt *q, struct principal *p, char *hash,
+                         size_t len)
+{
+    int step = sqlite3_step(q), rc = LS_OK;
+
+    if (step == SQLITE_ROW) {
+        memset(p, 0, sizeof(*p));
+        p->user_id = sqlite3_column_int64(q, 0);
+        snprintf(p->username, sizeof(p->username), "%s", (const char *)sqlite3_column_text(q, 1));
+        snprintf(p->role, sizeof(p->role), "%s", (const char *)sqlite3_column_text(q, 2));
+        p->org_id = sqlite3_column_int64(q, 3);
+        snprintf(p->org_type, sizeof(p->org_type), "%s", (const char *)sqlite3_column_text(q, 4));
+        if (hash)
+            snprintf(hash, len, "%s",
+                     sqlite3_column_text(q, 5) ? (const char *)sqlite3_column_text(q, 5) : "");
+    } else if (step == SQLITE_DONE) {
+        rc = LS_ERR_NOTFOUND;
+    } else {
+        rc = store_db_fail(st, "user");
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+#define PRINCIPAL_SQL                                                                          \
+    "SELECT u.id, u.username, u.role, coalesce(u.org_id, 0), coalesce(o.type, ''),"            \
+    " u.password_hash FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
+
+int store_user_principal(struct store *st, int64_t id, struct principal *p)
+{
+    sqlite3_stmt *q = store_stmt(st, PRINCIPAL_SQL "WHERE u.id = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    return principal_row(st, q, p, NULL, 0);
+}
+
+int store_user_login(struct store *st, const char *username, struct principal *p, char *hash,
+                     size_t len)
+{
+    sqlite3_stmt *q = store_stmt(st, PRINCIPAL_SQL "WHERE u.username = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, username);
+    return principal_row(st, q, p, hash, len);
+}
+
+int store_feed_add(struct store *st, const unsigned char hash[32], const char *kind,
+                   const char *subject, int64_t by)
+{
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO feeds(hash, kind, subject, created_by,"
+                                     " created_at) VALUES(?, ?, ?, ?, ?)");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    store_bind_text(q, 2, kind);
+    store_bind_text(q, 3, subject);
+    sqlite3_bind_int64(q, 4, by);
+    sqlite3_bind_int64(q, 5, ls_now_ms());
+    return write_rc(st, q);
+}
+
+int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind, char *subject)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT kind, subject FROM feeds WHERE hash = ?");
+    int step, rc = LS_ERR_NOTFOUND;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        snprintf(kind, 16, "%s", (const char *)sqlite3_column_text(q, 0));
+        snprintf(subject, LS_ID_MAX, "%s", (const char *)sqlite3_column_text(q, 1));
+        rc = LS_OK;
+    } else if (step != SQLITE_DONE) {
+        rc = store_db_fail(st, "feed");
+    }
+    sqlite3_reset(q);
+    return rc;
+}

@@ -1,0 +1,186 @@
+/* store_audit.c - the hash-chained audit log (SPEC 8; store.h). */
+#include "store.h"
+#include "store_int.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* hex SHA-256 over the canonical text of a record: a JSON object with sorted keys holding every
+ * field, before and after as the exact text stored (so no re-encoding can change the hash). */
+static int record_hash(int64_t seq, int64_t at, const char *actor, const char *action,
+                       const char *object, const char *before, const char *after,
+                       const char *prev_hash, char hex[65])
+{
+    json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s?, s:s?, s:s}", "seq", (json_int_t)seq,
+                          "at", (json_int_t)at, "actor", actor, "action", action, "object",
+                          object, "before", before, "after", after, "prev_hash", prev_hash);
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char *text;
+
+    if (!o)
+        return LS_ERR_NOMEM;
+    text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    if (!text)
+        return LS_ERR_NOMEM;
+    crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
+    free(text);
+    sodium_bin2hex(hex, 65, h, sizeof(h));
+    return LS_OK;
+}
+
+int store_audit_append(struct store *st, int64_t at_ms, const char *actor, const char *action,
+                       const char *object, const json_t *before, const json_t *after)
+{
+    sqlite3_stmt *last = store_stmt(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    sqlite3_stmt *ins = store_stmt(st, "INSERT INTO audit(seq, at, actor, action, object, before,"
+                                       " after, prev_hash, hash) VALUES(?,?,?,?,?,?,?,?,?)");
+    char prev[65] = ZERO_HASH, hash[65];
+    char *b = NULL, *a = NULL;
+    int64_t seq = 1;
+    int step, rc;
+
+    if (!last || !ins)
+        return LS_ERR_DB;
+    step = sqlite3_step(last);
+    if (step == SQLITE_ROW) {
+        seq = sqlite3_column_int64(last, 0) + 1;
+        snprintf(prev, sizeof(prev), "%s", (const char *)sqlite3_column_text(last, 1));
+    }
+    sqlite3_reset(last);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return store_db_fail(st, "audit tail");
+    if (before)
+        b = json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS);
+    if (after)
+        a = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS);
+    rc = record_hash(seq, at_ms, actor, action, object, b, a, prev, hash);
+    if (rc == LS_OK) {
+        sqlite3_bind_int64(ins, 1, seq);
+        sqlite3_bind_int64(ins, 2, at_ms);
+        store_bind_text(ins, 3, actor);
+        store_bind_text(ins, 4, action);
+        store_bind_text(ins, 5, object);
+        store_bind_text(ins, 6, b);
+        store_bind_text(ins, 7, a);
+        store_bind_text(ins, 8, prev);
+        store_bind_text(ins, 9, hash);
+        rc = store_step_done(st, ins);
+    }
+    if (rc == LS_OK) {
+        sqlite3_stmt *head = store_stmt(st, "INSERT INTO audit_head(id, seq, hash) VALUES(1, ?, ?)"
+                                            " ON CONFLICT(id) DO UPDATE SET seq = excluded.seq,"
+                                            " hash = excluded.hash");
+        if (!head)
+            rc = LS_ERR_DB;
+        else {
+            sqlite3_bind_int64(head, 1, seq);
+            store_bind_text(head, 2, hash);
+            rc = store_step_done(st, head);
+        }
+    }
+    free(b);
+    free(a);
+    return rc;
+}
+
+int store_audit_list(struct store *st, int64_t from_ms, int64_t to_ms, int64_t limit,
+                     int64_t offset, json_t **items, int64_t *total)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "SELECT json_object('seq', seq, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', at / 1000.0,"
+            " 'unixepoch'), 'actor', actor, 'action', action, 'object', object, 'before',"
+            " json(before), 'after', json(after), 'prev_hash', prev_hash, 'hash', hash)"
+            " FROM audit WHERE at >= ?1 AND at < ?2 ORDER BY seq LIMIT ?3 OFFSET ?4");
+    sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM audit WHERE at >= ?1 AND at < ?2");
+
+    *items = json_array();
+    if (!q || !c || !*items)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, from_ms);
+    sqlite3_bind_int64(q, 2, to_ms);
+    sqlite3_bind_int64(q, 3, limit);
+    sqlite3_bind_int64(q, 4, offset);
+    sqlite3_bind_int64(c, 1, from_ms);
+    sqlite3_bind_int64(c, 2, to_ms);
+    if (store_json_rows(st, q, *items))
+        return LS_ERR_DB;
+    return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
+}
+
+int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, char *why,
+                       size_t len)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT seq, at, actor, action, object, before, after,"
+                                     " prev_hash, hash FROM audit ORDER BY seq");
+    char prev[65] = ZERO_HASH, hash[65];
+    int64_t expect = 1;
+    int step;
+
+    *checked = 0;
+    *first_bad = 0;
+    why[0] = '\0';
+    if (!q)
+        return LS_ERR_DB;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(q, 0);
+        const char *stored_prev = (const char *)sqlite3_column_text(q, 7);
+        const char *stored_hash = (const char *)sqlite3_column_text(q, 8);
+
+        (*checked)++;
+        if (seq != expect) {
+            snprintf(why, len, "record %lld is missing", (long long)expect);
+            *first_bad = seq;
+            break;
+        }
+        if (!stored_prev || strcmp(stored_prev, prev) != 0) {
+            snprintf(why, len, "prev_hash of record %lld does not match record %lld",
+                     (long long)seq, (long long)seq - 1);
+            *first_bad = seq;
+            break;
+        }
+        if (record_hash(seq, sqlite3_column_int64(q, 1), (const char *)sqlite3_column_text(q, 2),
+                        (const char *)sqlite3_column_text(q, 3),
+                        (const char *)sqlite3_column_text(q, 4),
+                        (const char *)sqlite3_column_text(q, 5),
+                        (const char *)sqlite3_column_text(q, 6), prev, hash) ||
+            !stored_hash || strcmp(hash, stored_hash) != 0) {
+            snprintf(why, len, "record %lld was changed: its hash does not match its content",
+                     (long long)seq);
+            *first_bad = seq;
+            break;
+        }
+        snprintf(prev, sizeof(prev), "%s", stored_hash);
+        expect = seq + 1;
+    }
+    sqlite3_reset(q);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return store_db_fail(st, "audit verify");
+    if (*first_bad == 0) {
+        sqlite3_stmt *head = store_stmt(st, "SELECT seq, hash FROM audit_head WHERE id = 1");
+        int64_t head_seq = 0;
+        char head_hash[65] = ZERO_HASH;
+
+        if (!head)
+            return LS_ERR_DB;
+        if (sqlite3_step(head) == SQLITE_ROW) {
+            head_seq = sqlite3_column_int64(head, 0);
+            snprintf(head_hash, sizeof(head_hash), "%s", sqlite3_column_text(head, 1));
+        }
+        sqlite3_reset(head);
+        if (head_seq != expect - 1 || strcmp(head_hash, prev) != 0) {
+            snprintf(why, len, "the log ends at record %lld but its head says %lld: records "
+                               "were deleted or the head was changed",
+                     (long long)expect - 1, (long long)head_seq);
+            *first_bad = expect;
+        }
+    }
+    return LS_OK;
+}

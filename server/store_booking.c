@@ -1,0 +1,435 @@
+/* store_booking.c - instruments, bookings and outages (store.h). */
+#include "store.h"
+#include "store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+#define TIME(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
+
+#define INSTRUMENT_JSON                                                                        \
+    "json_object('id', id, 'name', name, 'org_id', org_id, 'category', category, 'location',"  \
+    " location, 'value_yuan', value_yuan, 'rated_hours', rated_hours, 'public',"              \
+    " json(CASE public WHEN 1 THEN 'true' ELSE 'false' END), 'gateway', gateway, 'booking',"   \
+    " json(booking), 'billing', json(billing), 'service_hours', json(service_hours))"
+
+static int write_rc(struct store *st, sqlite3_stmt *q)
+{
+    int step = sqlite3_step(q), ext = sqlite3_extended_errcode(st->db);
+
+    sqlite3_reset(q);
+    if (step == SQLITE_DONE)
+        return LS_OK;
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return LS_ERR_CONFLICT;
+    if (ext == SQLITE_CONSTRAINT_FOREIGNKEY || ext == SQLITE_CONSTRAINT_CHECK)
+        return LS_ERR_INVAL;
+    return store_db_fail(st, "write");
+}
+
+static void bind_json(sqlite3_stmt *q, int col, const json_t *v)
+{
+    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+    if (s)
+        sqlite3_bind_text(q, col, s, -1, free);
+    else
+        sqlite3_bind_text(q, col, "{}", -1, SQLITE_STATIC);
+}
+
+/* Bind the instrument columns of obj to parameters 1..12. */
+static void bind_instrument(sqlite3_stmt *q, const json_t *obj)
+{
+    const json_t *gw = json_object_get(obj, "gateway");
+
+    store_bind_text(q, 1, json_string_value(json_object_get(obj, "id")));
+    store_bind_text(q, 2, json_string_value(json_object_get(obj, "name")));
+    sqlite3_bind_int64(q, 3, json_integer_value(json_object_get(obj, "org_id")));
+    store_bind_text(q, 4, json_string_value(json_object_get(obj, "category")));
+    store_bind_text(q, 5, json_string_value(json_object_get(obj, "location")));
+    sqlite3_bind_int64(q, 6, json_integer_value(json_object_get(obj, "value_yuan")));
+    sqlite3_bind_int64(q, 7, json_integer_value(json_object_get(obj, "rated_hours")));
+    sqlite3_bind_int(q, 8, json_is_true(json_object_get(obj, "public")));
+    store_bind_text(q, 9, json_is_string(gw) ? json_string_value(gw) : NULL);
+    bind_json(q, 10, json_object_get(obj, "booking"));
+    bind_json(q, 11, json_object_get(obj, "billing"));
+    bind_json(q, 12, json_object_get(obj, "service_hours"));
+}
+
+int store_instrument_create(struct store *st, const json_t *obj)
+{
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO instruments(id, name, org_id, category,"
+                                     " location, value_yuan, rated_hours, public, gateway,"
+                                     " booking, billing, service_hours, created_at)"
+                                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+
+    if (!q)
+        return LS_ERR_DB;
+    bind_instrument(q, obj);
+    sqlite3_bind_int64(q, 13, ls_now_ms());
+    return write_rc(st, q);
+}
+
+int store_instrument_update(struct store *st, const char *id, const json_t *patch)
+{
+    sqlite3_stmt *q = store_stmt(st, "UPDATE instruments SET id = ?1, name = ?2, org_id = ?3,"
+                                     " category = ?4, location = ?5, value_yuan = ?6,"
+                                     " rated_hours = ?7, public = ?8, gateway = ?9, booking = ?10,"
+                                     " billing = ?11, service_hours = ?12 WHERE id = ?1");
+    json_t *cur = NULL;
+    int rc = store_instrument_get(st, id, &cur);
+
+    if (rc)
+        return rc;
+    if (!q || json_object_update(cur, (json_t *)patch)) {
+        json_decref(cur);
+        return LS_ERR_DB;
+    }
+    json_object_set_new(cur, "id", json_string(id));
+    bind_instrument(q, cur);
+    rc = write_rc(st, q);
+    json_decref(cur);
+    return rc;
+}
+
+int store_instrument_get(struct store *st, const char *id, json_t **out)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " INSTRUMENT_JSON " FROM instruments WHERE id = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, id);
+    return store_json_one(st, q, out);
+}
+
+int store_instrument_list(struct store *st, int64_t org_id, int public_only, int64_t limit,
+                          int64_t offset, json_t **items, int64_t *total)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " INSTRUMENT_JSON " FROM instruments WHERE"
+                                     " (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR public = 1)"
+                                     " ORDER BY id LIMIT ?3 OFFSET ?4");
+    sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM instruments WHERE"
+                                     " (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR public = 1)");
+
+    *items = json_array();
+    if (!q || !c || !*items)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, org_id > 0 ? org_id : 0);
+    sqlite3_bind_int(q, 2, public_only);
+    sqlite3_bind_int64(q, 3, limit);
+    sqlite3_bind_int64(q, 4, offset);
+    sqlite3_bind_int64(c, 1, org_id > 0 ? org_id : 0);
+    sqlite3_bind_int(c, 2, public_only);
+    if (store_json_rows(st, q, *items))
+        return LS_ERR_DB;
+    return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
+}
+
+/* --- Bookings ----------------------------------------------------------------------------- */
+
+#define BOOKING_JSON                                                                           \
+    "json_object('id', b.id, 'instrument', b.instrument, 'user_id', b.user_id, 'project',"      \
+    " b.project, 'start', " TIME("b.start_ms") ", 'end', " TIME("b.end_ms") ", 'status',"       \
+    " b.status, 'reason', b.reason, 'metered_seconds', b.metered_seconds, 'created_by',"       \
+    " b.created_by, 'created_at', " TIME("b.created_at") ", 'rating', b.rating, 'comment',"    \
+    " b.comment)"
+
+int store_booking_overlap(struct store *st, const char *instrument, int64_t start_ms,
+                          int64_t end_ms, int64_t exclude_id, int64_t *conflict)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT id FROM bookings WHERE instrument = ? AND"
+                                     " status IN ('pending','confirmed') AND start_ms < ?"
+                                     " AND end_ms > ? AND id <> ? ORDER BY start_ms LIMIT 1");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    sqlite3_bind_int64(q, 2, end_ms);
+    sqlite3_bind_int64(q, 3, start_ms);
+    sqlite3_bind_int64(q, 4, exclude_id);
+    rc = store_int_one(st, q, conflict);
+    if (rc == LS_ERR_NOTFOUND)
+        return LS_OK;
+    return rc == LS_OK ? LS_ERR_CONFLICT : rc;
+}
+
+int store_booking_insert(struct store *st, struct booking *b)
+{
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO bookings(instrument, user_id, project,"
+                                     " start_ms, end_ms, status, reason, created_by, created_at)"
+                                     " VALUES(?,?,?,?,?,?,?,?,?)");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, b->instrument);
+    sqlite3_bind_int64(q, 2, b->user_id);
+    store_bind_text(q, 3, b->project);
+    sqlite3_bind_int64(q, 4, b->start_ms);
+    sqlite3_bind_int64(q, 5, b->end_ms);
+    store_bind_text(q, 6, b->status);
+    store_bind_text(q, 7, b->reason[0] ? b->reason : NULL);
+    sqlite3_bind_int64(q, 8, b->created_by);
+    sqlite3_bind_int64(q, 9, b->created_at);
+    rc = write_rc(st, q);
+    if (rc == LS_OK)
+        b->id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int store_booking_get(struct store *st, int64_t id, struct booking *b)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT id, instrument, user_id, project, start_ms, end_ms,"
+                                     " status, coalesce(reason, ''), metered_seconds, created_by,"
+                                     " created_at, coalesce(rating, 0) FROM bookings WHERE id = ?");
+    int step, rc = LS_OK;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        memset(b, 0, sizeof(*b));
+        b->id = sqlite3_column_int64(q, 0);
+        snprintf(b->instrument, sizeof(b->instrument), "%s", sqlite3_column_text(q, 1));
+        b->user_id = sqlite3_column_int64(q, 2);
+        snprintf(b->project, sizeof(b->project), "%s", sqlite3_column_text(q, 3));
+        b->start_ms = sqlite3_column_int64(q, 4);
+        b->end_ms = sqlite3_column_int64(q, 5);
+        snprintf(b->status, sizeof(b->status), "%s", sqlite3_column_text(q, 6));
+        snprintf(b->reason, sizeof(b->reason), "%s", sqlite3_column_text(q, 7));
+        b->metered_seconds = sqlite3_column_int64(q, 8);
+        b->created_by = sqlite3_column_int64(q, 9);
+        b->created_at = sqlite3_column_int64(q, 10);
+        b->rating = sqlite3_column_int(q, 11);
+    } else if (step == SQLITE_DONE) {
+        rc = LS_ERR_NOTFOUND;
+    } else {
+        rc = store_db_fail(st, "booking");
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+int store_booking_json(struct store *st, int64_t id, json_t **out)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " BOOKING_JSON " FROM bookings b WHERE b.id = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    return store_json_one(st, q, out);
+}
+
+int store_booking_set_status(struct store *st, int64_t id, const char *status, const char *reason)
+{
+    sqlite3_stmt *q = store_stmt(st, "UPDATE bookings SET status = ?, reason = ? WHERE id = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, status);
+    store_bind_text(q, 2, reason);
+    sqlite3_bind_int64(q, 3, id);
+    return write_rc(st, q);
+}
+
+int store_booking_rate(struct store *st, int64_t id, int score, const char *comment)
+{
+    sqlite3_stmt *q = store_stmt(st, "UPDATE bookings SET rating = ?, comment = ? WHERE id = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int(q, 1, score);
+    store_bind_text(q, 2, comment);
+    sqlite3_bind_int64(q, 3, id);
+    return write_rc(st, q);
+}
+
+int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms, int64_t *n)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT count(*) FROM bookings WHERE user_id = ? AND"
+                                     " status IN ('pending','confirmed') AND end_ms > ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, user_id);
+    sqlite3_bind_int64(q, 2, now_ms);
+    return store_int_one(st, q, n);
+}
+
+int store_booking_list(struct store *st, const struct booking_filter *f, json_t **items,
+                       int64_t *total)
+{
+#define BOOKING_WHERE                                                                          \
+    " FROM bookings b JOIN instruments i ON i.id = b.instrument WHERE (?1 = 0 OR b.user_id ="  \
+    " ?1) AND (?2 = 0 OR i.org_id = ?2) AND (?3 IS NULL OR b.instrument = ?3) AND b.end_ms > ?4" \
+    " AND b.start_ms < ?5"
+    sqlite3_stmt *q = store_stmt(st, "SELECT " BOOKING_JSON BOOKING_WHERE
+                                     " ORDER BY b.start_ms, b.id LIMIT ?6 OFFSET ?7");
+    sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" BOOKING_WHERE);
+    sqlite3_stmt *both[2] = {q, c};
+
+    *items = json_array();
+    if (!q || !c || !*items)
+        return LS_ERR_DB;
+    for (int k = 0; k < 2; k++) {
+        sqlite3_bind_int64(both[k], 1, f->user_id > 0 ? f->user_id : 0);
+        sqlite3_bind_int64(both[k], 2, f->org_id > 0 ? f->org_id : 0);
+        store_bind_text(both[k], 3, f->instrument);
+        sqlite3_bind_int64(both[k], 4, f->from_ms);
+        sqlite3_bind_int64(both[k], 5, f->to_ms);
+    }
+    sqlite3_bind_int64(q, 6, f->limit);
+    sqlite3_bind_int64(q, 7, f->offset);
+    if (store_json_rows(st, q, *items))
+        return LS_ERR_DB;
+    return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
+}
+
+int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
+               struct interval **out, size_t *n)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "SELECT start_ms, end_ms FROM bookings WHERE instrument = ?1 AND status IN"
+            " ('pending','confirmed') AND end_ms > ?2 AND start_ms < ?3 UNION ALL"
+            " SELECT start_ms, end_ms FROM outages WHERE instrument = ?1 AND end_ms > ?2 AND"
+            " start_ms < ?3 ORDER BY 1");
+    struct interval *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int step;
+
+    *out = NULL;
+    *n = 0;
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    sqlite3_bind_int64(q, 2, from_ms);
+    sqlite3_bind_int64(q, 3, to_ms);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            struct interval *nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*nv));
+            if (!nv) {
+                free(v);
+                sqlite3_reset(q);
+                return LS_ERR_NOMEM;
+            }
+            v = nv;
+            cap = cap ? cap * 2 : 16;
+        }
+        v[cnt].start_ms = sqlite3_column_int64(q, 0);
+        v[cnt++].end_ms = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_reset(q);
+    if (step != SQLITE_DONE) {
+        free(v);
+        return store_db_fail(st, "busy");
+    }
+    *out = v;
+    *n = cnt;
+    return LS_OK;
+}
+
+/* --- Outages ------------------------------------------------------------------------------ */
+
+#define OUTAGE_JSON                                                                            \
+    "json_object('id', id, 'instrument', instrument, 'start', " TIME("start_ms") ", 'end', "   \
+    TIME("end_ms") ", 'kind', kind, 'note', note, 'created_by', created_by)"
+
+int store_outage_insert(struct store *st, const char *instrument, int64_t start_ms,
+                        int64_t end_ms, const char *kind, const char *note, int64_t by,
+                        int64_t *id)
+{
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO outages(instrument, start_ms, end_ms, kind,"
+                                     " note, created_by, created_at) VALUES(?,?,?,?,?,?,?)");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    sqlite3_bind_int64(q, 2, start_ms);
+    sqlite3_bind_int64(q, 3, end_ms);
+    store_bind_text(q, 4, kind);
+    store_bind_text(q, 5, note ? note : "");
+    sqlite3_bind_int64(q, 6, by);
+    sqlite3_bind_int64(q, 7, ls_now_ms());
+    rc = write_rc(st, q);
+    if (rc == LS_OK)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int store_outage_json(struct store *st, int64_t id, json_t **out)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " OUTAGE_JSON " FROM outages WHERE id = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    return store_json_one(st, q, out);
+}
+
+int store_outage_list(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
+                      json_t **items, int64_t *total)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " OUTAGE_JSON " FROM outages WHERE instrument = ?"
+                                     " AND end_ms > ? AND start_ms < ? ORDER BY start_ms");
+
+    *items = json_array();
+    if (!q || !*items)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    sqlite3_bind_int64(q, 2, from_ms);
+    sqlite3_bind_int64(q, 3, to_ms);
+    if (store_json_rows(st, q, *items))
+        return LS_ERR_DB;
+    *total = (int64_t)json_array_size(*items);
+    return LS_OK;
+}
+
+int store_outage_cancel_bookings(struct store *st, const char *instrument, int64_t start_ms,
+                                 int64_t end_ms, int64_t **ids, size_t *n)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT id FROM bookings WHERE instrument = ? AND status IN"
+                                     " ('pending','confirmed') AND start_ms < ? AND end_ms > ?");
+    int64_t *v = NULL;
+    size_t cnt = 0;
+    int step;
+
+    *ids = NULL;
+    *n = 0;
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    sqlite3_bind_int64(q, 2, end_ms);
+    sqlite3_bind_int64(q, 3, start_ms);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t *nv = realloc(v, (cnt + 1) * sizeof(*nv));
+        if (!nv) {
+            free(v);
+            sqlite3_reset(q);
+            return LS_ERR_NOMEM;
+        }
+        v = nv;
+        v[cnt++] = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_reset(q);
+    if (step != SQLITE_DONE) {
+        free(v);
+        return store_db_fail(st, "outage bookings");
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        if (store_booking_set_status(st, v[i], "cancelled", "outage")) {
+            free(v);
+            return LS_ERR_DB;
+        }
+    }
+    *ids = v;
+    *n = cnt;
+    return LS_OK;
+}

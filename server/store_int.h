@@ -1,0 +1,56 @@
+/*
+ * store_int.h - what the store_*.c files share: the connection and its statements, and helpers
+ * that turn SQLite's results into ls_rc and JSON. Not for use outside the store module.
+ */
+#ifndef LS_SRV_STORE_INT_H
+#define LS_SRV_STORE_INT_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* Statements kept prepared per connection, keyed by the address of their SQL literal. */
+#define STORE_CACHE 96
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *ins_reading, *next_seqs, *get_ack, *put_ack, *gw_seen;
+    sqlite3_stmt *put_range, *jump_range, *prune_ranges;
+    struct {
+        const char *sql;
+        sqlite3_stmt *s;
+    } cache[STORE_CACHE];
+    size_t ncache;
+};
+
+/* Log SQLite's error for what and return LS_ERR_DB. */
+int store_db_fail(struct store *st, const char *what);
+/* Run SQL without results. */
+int store_exec(struct store *st, const char *sql);
+int store_prepare(struct store *st, const char *sql, sqlite3_stmt **s);
+/* Step a statement that returns no rows and reset it. */
+int store_step_done(struct store *st, sqlite3_stmt *s);
+
+/* A prepared statement for sql (a string literal: cached by its address), reset and with its
+ * bindings cleared. NULL when it cannot be prepared (logged). Borrowed: valid until close. */
+sqlite3_stmt *store_stmt(struct store *st, const char *sql);
+
+/* Step s, whose first column is a JSON object as text, appending each row's object to arr.
+ * Resets s. */
+int store_json_rows(struct store *st, sqlite3_stmt *s, json_t *arr);
+
+/* Step s for one row whose first column is a JSON object: *out (caller decrefs).
+ * LS_ERR_NOTFOUND when there is no row. Resets s. */
+int store_json_one(struct store *st, sqlite3_stmt *s, json_t **out);
+
+/* Step s for one integer (first column): LS_ERR_NOTFOUND when no row. Resets s. */
+int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out);
+
+/* Bind text, or NULL when v is NULL. */
+void store_bind_text(sqlite3_stmt *s, int col, const char *v);
+
+/* Free the cached statements (called by store_close). */
+void store_cache_clear(struct store *st);
+
+#endif /* LS_SRV_STORE_INT_H */

@@ -1,0 +1,99 @@
+/* store_util.c - statement cache and JSON helpers of the store module (store_int.h). */
+#include "store_int.h"
+
+#include <string.h>
+
+#include "labshare/log.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+sqlite3_stmt *store_stmt(struct store *st, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+
+    for (size_t i = 0; i < st->ncache; i++) {
+        if (st->cache[i].sql == sql) {
+            sqlite3_reset(st->cache[i].s);
+            sqlite3_clear_bindings(st->cache[i].s);
+            return st->cache[i].s;
+        }
+    }
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+        store_db_fail(st, sql);
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    if (st->ncache < STORE_CACHE) {
+        st->cache[st->ncache].sql = sql;
+        st->cache[st->ncache++].s = s;
+    } else {
+        ls_warn("store: statement cache full; raise STORE_CACHE");
+    }
+    return s;
+}
+
+void store_cache_clear(struct store *st)
+{
+    for (size_t i = 0; i < st->ncache; i++)
+        sqlite3_finalize(st->cache[i].s);
+    st->ncache = 0;
+}
+
+int store_json_rows(struct store *st, sqlite3_stmt *s, json_t *arr)
+{
+    int step, rc = LS_OK;
+
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(s, 0);
+        json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+        if (!o || json_array_append_new(arr, o)) {
+            rc = LS_ERR_NOMEM;
+            break;
+        }
+    }
+    if (rc == LS_OK && step != SQLITE_DONE)
+        rc = store_db_fail(st, "list");
+    sqlite3_reset(s);
+    return rc;
+}
+
+int store_json_one(struct store *st, sqlite3_stmt *s, json_t **out)
+{
+    int step = sqlite3_step(s), rc = LS_OK;
+
+    *out = NULL;
+    if (step == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(s, 0);
+        *out = text ? json_loads(text, 0, NULL) : NULL;
+        if (!*out)
+            rc = LS_ERR_NOMEM;
+    } else if (step == SQLITE_DONE) {
+        rc = LS_ERR_NOTFOUND;
+    } else {
+        rc = store_db_fail(st, "get");
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out)
+{
+    int step = sqlite3_step(s), rc = LS_OK;
+
+    if (step == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    else if (step == SQLITE_DONE)
+        rc = LS_ERR_NOTFOUND;
+    else
+        rc = store_db_fail(st, "get");
+    sqlite3_reset(s);
+    return rc;
+}
+
+void store_bind_text(sqlite3_stmt *s, int col, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, col);
+}
