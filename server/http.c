@@ -450,7 +450,7 @@ int route_prometheus(struct http_req *req, struct http_resp *resp)
             if (h->stats[i].count[c])
                 rc |= ls_buf_printf(&b,
                                     "labshare_http_requests_total{method=\"%s\",route=\"%s\","
-                                    "status=\"%ux\"} %llu\n",
+                                    "status=\"%uxx\"} %llu\n",
                                     m, p, c, (unsigned long long)h->stats[i].count[c]);
     }
     rc |= ls_buf_adds(&b, "# HELP labshare_http_request_seconds Time to answer, by route.\n"
