@@ -41,7 +41,8 @@ int booking_rules_parse(const json_t *obj, struct booking_rules *r, char *why, s
         snprintf(why, len, "booking must be an object");
         return LS_ERR_INVAL;
     }
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i;
         if (strcmp(key, "approval_external") == 0) {
             if (!json_is_boolean(v)) {
@@ -78,9 +79,9 @@ json_t *booking_rules_json(const struct booking_rules *r)
     json_t *o = json_object();
 
     for (size_t i = 0; o && i < NRULES; i++)
-        json_object_set_new(o, rule_keys[i].key,
-                            json_integer(*(const int *)(const void *)((const char *)r +
-                                                                      rule_keys[i].offset)));
+        json_object_set_new(
+            o, rule_keys[i].key,
+            json_integer(*(const int *)(const void *)((const char *)r + rule_keys[i].offset)));
     if (o)
         json_object_set_new(o, "approval_external", json_boolean(r->approval_external));
     return o;
@@ -120,7 +121,8 @@ int service_hours_parse(const json_t *obj, struct service_hours *h, char *why, s
         snprintf(why, len, "service_hours must be an object");
         return LS_ERR_INVAL;
     }
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         int d;
         for (d = 0; d < 7; d++)
             if (strcmp(key, day_names[d]) == 0)
@@ -141,8 +143,9 @@ int service_hours_parse(const json_t *obj, struct service_hours *h, char *why, s
                 parse_hhmm(json_string_value(json_array_get(w, 0)), &from) ||
                 parse_hhmm(json_string_value(json_array_get(w, 1)), &to) || from >= to ||
                 from == 1440) {
-                snprintf(why, len, "service_hours.%s[%zu] must be [\"HH:MM\", \"HH:MM\"] with the "
-                                   "start before the end",
+                snprintf(why, len,
+                         "service_hours.%s[%zu] must be [\"HH:MM\", \"HH:MM\"] with the "
+                         "start before the end",
                          key, i);
                 return LS_ERR_INVAL;
             }

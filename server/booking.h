@@ -53,9 +53,9 @@ int service_windows(const struct service_hours *h, int64_t from_ms, int64_t to_m
 struct booking_request {
     int64_t start_ms, end_ms;
     int64_t now_ms;
-    int external;              /* the user belongs to another organisation than the owner */
-    int64_t future_count;      /* the user's pending or confirmed bookings ending after now */
-    int privileged;            /* a manager of the owner or an admin: rules do not apply */
+    int external;         /* the user belongs to another organisation than the owner */
+    int64_t future_count; /* the user's pending or confirmed bookings ending after now */
+    int privileged;       /* a manager of the owner or an admin: rules do not apply */
 };
 
 /* NULL when the booking keeps the rules; otherwise the name of the first rule it breaks

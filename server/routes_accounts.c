@@ -101,8 +101,9 @@ static int org_write(struct http_req *req, struct http_resp *resp, int64_t id)
     name = opt_string(body, "name", 200, &bad);
     type = opt_string(body, "type", 20, &bad);
     if (bad || (type && !one_of(type, org_types)) || (!id && (!name || !type))) {
-        http_error(resp, LS_ERR_INVAL, "name (1-200 characters) and type (government, "
-                                       "enterprise, university or institute) are required");
+        http_error(resp, LS_ERR_INVAL,
+                   "name (1-200 characters) and type (government, "
+                   "enterprise, university or institute) are required");
         goto out;
     }
     if (store_begin(req->st)) {
@@ -122,7 +123,7 @@ static int org_write(struct http_req *req, struct http_resp *resp, int64_t id)
         store_rollback(req->st);
         json_decref(before);
         http_error(resp, rc,
-                   rc == LS_ERR_CONFLICT ? "an organisation with that name exists"
+                   rc == LS_ERR_CONFLICT   ? "an organisation with that name exists"
                    : rc == LS_ERR_NOTFOUND ? "no such organisation"
                                            : "cannot save the organisation");
         goto out;
@@ -243,8 +244,9 @@ static int user_fields(struct http_resp *resp, const json_t *body, struct user_f
             f->badge = -1;
         else if (!json_is_integer(v) || json_integer_value(v) < 1 ||
                  json_integer_value(v) > 4294967295LL)
-            return http_error(resp, LS_ERR_INVAL, "badge must be a number from 1 to 4294967295 "
-                                                  "or null"),
+            return http_error(resp, LS_ERR_INVAL,
+                              "badge must be a number from 1 to 4294967295 "
+                              "or null"),
                    LS_ERR_INVAL;
         else
             f->badge = json_integer_value(v);
@@ -334,15 +336,15 @@ int route_user_update(struct http_req *req, struct http_resp *resp)
     self = req->who.user_id == id;
     if (!http_is_admin(req)) {
         int manager = http_manages(req, org) &&
-                      strcmp(json_string_value(json_object_get(before, "role")), "researcher") ==
-                          0;
+                      strcmp(json_string_value(json_object_get(before, "role")), "researcher") == 0;
         if (!manager && !self) {
             http_error(resp, LS_ERR_DENIED, "you may not change this user");
             goto out;
         }
         if (f.role || f.org_id != -1 || f.username || (!manager && f.badge != -2)) {
-            http_error(resp, LS_ERR_DENIED, "only an admin changes a user's name, role or "
-                                            "organisation%s",
+            http_error(resp, LS_ERR_DENIED,
+                       "only an admin changes a user's name, role or "
+                       "organisation%s",
                        manager ? "" : " (or a manager the badge)");
             goto out;
         }

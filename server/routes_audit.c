@@ -12,8 +12,9 @@ int route_gateways_list(struct http_req *req, struct http_resp *resp)
     int64_t total = 0;
 
     if (strcmp(req->who.role, "researcher") == 0)
-        return http_error(resp, LS_ERR_DENIED, "gateway status is for managers, auditors and "
-                                               "admins");
+        return http_error(resp, LS_ERR_DENIED,
+                          "gateway status is for managers, auditors and "
+                          "admins");
     if (store_gateway_list(req->st, &items, &total)) {
         json_decref(items);
         return http_error(resp, LS_ERR_DB, "cannot list gateways");
@@ -47,8 +48,8 @@ int route_audit_verify(struct http_req *req, struct http_resp *resp)
     if (store_audit_verify(req->st, &checked, &bad, why, sizeof(why)))
         return http_error(resp, LS_ERR_DB, "cannot read the audit log");
     if (!bad)
-        return http_json(resp, 200, json_pack("{s:b, s:I}", "ok", 1, "checked",
-                                              (json_int_t)checked));
+        return http_json(resp, 200,
+                         json_pack("{s:b, s:I}", "ok", 1, "checked", (json_int_t)checked));
     return http_json(resp, 200,
                      json_pack("{s:b, s:I, s:I, s:s}", "ok", 0, "checked", (json_int_t)checked,
                                "first_bad", (json_int_t)bad, "reason", why));

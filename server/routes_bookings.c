@@ -78,8 +78,8 @@ int route_booking_get(struct http_req *req, struct http_resp *resp)
 /* Answer a broken rule: 422 naming it. */
 static int rule_error(struct http_resp *resp, const char *rule, const char *msg)
 {
-    return http_json(resp, 422, json_pack("{s:s, s:s, s:s}", "error", "rule", "rule", rule,
-                                          "message", msg));
+    return http_json(resp, 422,
+                     json_pack("{s:s, s:s, s:s}", "error", "rule", "rule", rule, "message", msg));
 }
 
 int route_booking_create(struct http_req *req, struct http_resp *resp)
@@ -110,9 +110,8 @@ int route_booking_create(struct http_req *req, struct http_resp *resp)
         goto out;
     }
     if (!(s = json_string_value(json_object_get(body, "start"))) ||
-        http_time_parse(s, &b.start_ms) ||
-        !(s = json_string_value(json_object_get(body, "end"))) || http_time_parse(s, &b.end_ms) ||
-        b.end_ms <= b.start_ms) {
+        http_time_parse(s, &b.start_ms) || !(s = json_string_value(json_object_get(body, "end"))) ||
+        http_time_parse(s, &b.end_ms) || b.end_ms <= b.start_ms) {
         http_error(resp, LS_ERR_INVAL, "start and end are required RFC 3339 times, start first");
         goto out;
     }
@@ -181,9 +180,9 @@ int route_booking_create(struct http_req *req, struct http_resp *resp)
     }
     rc = store_booking_overlap(req->st, instrument, b.start_ms, b.end_ms, 0, &conflict);
     if (rc == LS_ERR_CONFLICT) {
-        http_json(resp, 409, json_pack("{s:s, s:s, s:I}", "error", "conflict", "message",
-                                       "the slot overlaps another booking", "conflict",
-                                       (json_int_t)conflict));
+        http_json(resp, 409,
+                  json_pack("{s:s, s:s, s:I}", "error", "conflict", "message",
+                            "the slot overlaps another booking", "conflict", (json_int_t)conflict));
         goto out;
     }
     if (rc == LS_OK && store_busy(req->st, instrument, b.start_ms, b.end_ms, &busy, &nbusy) == 0)
@@ -241,8 +240,8 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
     manages = http_manages(req, owner);
     if (!may_read(req, &b, owner))
         return http_error(resp, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
-    if (http_is_auditor(req) || ((action == BOOKING_APPROVE || action == BOOKING_REJECT) &&
-                                 !manages) ||
+    if (http_is_auditor(req) ||
+        ((action == BOOKING_APPROVE || action == BOOKING_REJECT) && !manages) ||
         (action == BOOKING_CANCEL && !own && !manages) || (action == BOOKING_RATE && !own))
         return http_error(resp, LS_ERR_DENIED, "you may not %s this booking", names[action]);
     if (action == BOOKING_RATE) {
@@ -278,8 +277,9 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
             rc = booking_rules_parse(json_object_get(inst, "booking"), &rules, why, sizeof(why));
         if (rc == LS_OK &&
             b.start_ms - ls_now_ms() < (int64_t)rules.cancel_notice_minutes * 60000) {
-            snprintf(why, sizeof(why), "bookings can be cancelled until %d minutes before they "
-                                       "start; ask the instrument's manager",
+            snprintf(why, sizeof(why),
+                     "bookings can be cancelled until %d minutes before they "
+                     "start; ask the instrument's manager",
                      rules.cancel_notice_minutes);
             rule_error(resp, "cancel_notice", why);
             goto out;
@@ -291,13 +291,13 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
     }
     rc = store_booking_json(req->st, id, &before);
     if (rc == LS_OK)
-        rc = action == BOOKING_RATE
-                 ? store_booking_rate(req->st, id, (int)score, comment)
-                 : store_booking_set_status(req->st, id, next,
-                                            action == BOOKING_REJECT ? "rejected"
-                                            : action == BOOKING_CANCEL
-                                                ? (own ? "cancelled by user" : "cancelled by manager")
-                                                : NULL);
+        rc = action == BOOKING_RATE ? store_booking_rate(req->st, id, (int)score, comment)
+                                    : store_booking_set_status(
+                                          req->st, id, next,
+                                          action == BOOKING_REJECT ? "rejected"
+                                          : action == BOOKING_CANCEL
+                                              ? (own ? "cancelled by user" : "cancelled by manager")
+                                              : NULL);
     if (rc == LS_OK)
         rc = store_booking_json(req->st, id, &after);
     snprintf(object, sizeof(object), "booking/%lld", (long long)id);

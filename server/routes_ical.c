@@ -43,8 +43,9 @@ int route_feed_create(struct http_req *req, struct http_resp *resp)
             goto out;
         }
     } else {
-        http_error(resp, LS_ERR_INVAL, "kind is user (your bookings) or instrument (with "
-                                       "\"instrument\": its id)");
+        http_error(resp, LS_ERR_INVAL,
+                   "kind is user (your bookings) or instrument (with "
+                   "\"instrument\": its id)");
         goto out;
     }
     if (auth_feed_new(req->st, kind, subject, req->who.user_id, token)) {
@@ -96,7 +97,8 @@ int route_ical(struct http_req *req, struct http_resp *resp)
     cal = icalcomponent_vanew(ICAL_VCALENDAR_COMPONENT, icalproperty_new_version("2.0"),
                               icalproperty_new_prodid("-//LabShare//Instrument bookings//EN"),
                               icalproperty_new_calscale("GREGORIAN"), (void *)0);
-    json_array_foreach(items, i, v) {
+    json_array_foreach(items, i, v)
+    {
         const char *status = json_string_value(json_object_get(v, "status"));
         int64_t s = 0, e = 0;
         icalcomponent *ev;

@@ -12,14 +12,14 @@
 #include "labshare/banned.h"
 
 static const char *const instrument_keys[] = {
-    "id",      "name",    "org_id",  "category", "location", "value_yuan", "rated_hours",
-    "public",  "gateway", "booking", "billing",  "service_hours", NULL};
+    "id",     "name",    "org_id",  "category", "location",      "value_yuan", "rated_hours",
+    "public", "gateway", "booking", "billing",  "service_hours", NULL};
 
 /* Validate a billing object (SPEC 7) into a complete one with defaults. NULL and a reason. */
 static json_t *billing_normalise(const json_t *in, char *why, size_t len)
 {
-    static const char *const keys[] = {"basis",   "increment_min", "minimum_min",
-                                       "no_show_fraction", "rates", "per_sample", NULL};
+    static const char *const keys[] = {"basis", "increment_min", "minimum_min", "no_show_fraction",
+                                       "rates", "per_sample",    NULL};
     static const char *const rate_keys[] = {"internal", "academic", "industry"};
     const char *basis = "metered", *key;
     json_t *out, *rates, *v;
@@ -30,7 +30,8 @@ static json_t *billing_normalise(const json_t *in, char *why, size_t len)
         snprintf(why, len, "billing must be an object");
         return NULL;
     }
-    json_object_foreach((json_t *)in, key, v) {
+    json_object_foreach((json_t *)in, key, v)
+    {
         size_t i;
         for (i = 0; keys[i] && strcmp(keys[i], key); i++)
             ;
@@ -41,19 +42,20 @@ static json_t *billing_normalise(const json_t *in, char *why, size_t len)
     }
     if ((v = json_object_get(in, "basis"))) {
         basis = json_string_value(v);
-        if (!basis || (strcmp(basis, "booked") && strcmp(basis, "metered") && strcmp(basis, "max"))) {
+        if (!basis ||
+            (strcmp(basis, "booked") && strcmp(basis, "metered") && strcmp(basis, "max"))) {
             snprintf(why, len, "billing.basis must be booked, metered or max");
             return NULL;
         }
     }
-#define INT_IN(name, var, lo, hi)                                                              \
-    if ((v = json_object_get(in, name))) {                                                     \
+#define INT_IN(name, var, lo, hi)                                                                  \
+    if ((v = json_object_get(in, name))) {                                                         \
         if (!json_is_integer(v) || json_integer_value(v) < (lo) || json_integer_value(v) > (hi)) { \
-            snprintf(why, len, "billing." name " must be a whole number from %lld to %lld",    \
-                     (long long)(lo), (long long)(hi));                                        \
-            return NULL;                                                                       \
-        }                                                                                      \
-        var = json_integer_value(v);                                                           \
+            snprintf(why, len, "billing." name " must be a whole number from %lld to %lld",        \
+                     (long long)(lo), (long long)(hi));                                            \
+            return NULL;                                                                           \
+        }                                                                                          \
+        var = json_integer_value(v);                                                               \
     }
     INT_IN("increment_min", inc, 1, 1440)
     INT_IN("minimum_min", minimum, 0, 1440)
@@ -70,23 +72,24 @@ static json_t *billing_normalise(const json_t *in, char *why, size_t len)
             snprintf(why, len, "billing.rates must be an object");
             return NULL;
         }
-        json_object_foreach(rates, key, v) {
+        json_object_foreach(rates, key, v)
+        {
             size_t i;
             for (i = 0; i < 3 && strcmp(rate_keys[i], key); i++)
                 ;
             if (i == 3 || !json_is_integer(v) || json_integer_value(v) < 0 ||
                 json_integer_value(v) > 100000000) {
-                snprintf(why, len, "billing.rates: internal, academic and industry are whole "
-                                   "amounts of fen per hour from 0 to 100000000");
+                snprintf(why, len,
+                         "billing.rates: internal, academic and industry are whole "
+                         "amounts of fen per hour from 0 to 100000000");
                 return NULL;
             }
             r[i] = json_integer_value(v);
         }
     }
-    out = json_pack("{s:s, s:I, s:I, s:f, s:{s:I, s:I, s:I}, s:I}", "basis", basis,
-                    "increment_min", inc, "minimum_min", minimum, "no_show_fraction", ns, "rates",
-                    "internal", r[0], "academic", r[1], "industry", r[2], "per_sample",
-                    per_sample);
+    out = json_pack("{s:s, s:I, s:I, s:f, s:{s:I, s:I, s:I}, s:I}", "basis", basis, "increment_min",
+                    inc, "minimum_min", minimum, "no_show_fraction", ns, "rates", "internal", r[0],
+                    "academic", r[1], "industry", r[2], "per_sample", per_sample);
     if (!out)
         snprintf(why, len, "out of memory");
     return out;
@@ -103,11 +106,11 @@ static json_t *instrument_fields(struct http_resp *resp, const json_t *body, int
 
     if (!out)
         return NULL;
-#define FAIL(...)                                                                              \
-    do {                                                                                       \
-        http_error(resp, LS_ERR_INVAL, __VA_ARGS__);                                           \
-        json_decref(out);                                                                      \
-        return NULL;                                                                           \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        http_error(resp, LS_ERR_INVAL, __VA_ARGS__);                                               \
+        json_decref(out);                                                                          \
+        return NULL;                                                                               \
     } while (0)
     if (create) {
         const char *id = json_string_value(json_object_get(body, "id"));
@@ -205,7 +208,8 @@ int route_instruments_list(struct http_req *req, struct http_resp *resp)
     if (strcmp(req->who.role, "researcher") == 0) {
         size_t i;
         json_t *v, *keep = json_array();
-        json_array_foreach(items, i, v) {
+        json_array_foreach(items, i, v)
+        {
             if (json_is_true(json_object_get(v, "public")) ||
                 json_integer_value(json_object_get(v, "org_id")) == req->who.org_id)
                 json_array_append(keep, v);
@@ -277,8 +281,9 @@ int route_instrument_create(struct http_req *req, struct http_resp *resp)
         goto out;
     org_id = json_integer_value(json_object_get(cols, "org_id"));
     if (!http_manages(req, org_id)) {
-        http_error(resp, LS_ERR_DENIED, "admins, and managers for their own organisation, "
-                                        "register instruments");
+        http_error(resp, LS_ERR_DENIED,
+                   "admins, and managers for their own organisation, "
+                   "register instruments");
         goto out;
     }
     if (store_org_get(req->st, org_id, &org)) {
@@ -294,11 +299,13 @@ int route_instrument_create(struct http_req *req, struct http_resp *resp)
         rc = store_instrument_get(req->st, json_string_value(json_object_get(cols, "id")), &after);
     if (rc) {
         store_rollback(req->st);
-        http_error(resp, rc, rc == LS_ERR_CONFLICT ? "an instrument with that id exists"
-                                                   : "cannot save the instrument");
+        http_error(resp, rc,
+                   rc == LS_ERR_CONFLICT ? "an instrument with that id exists"
+                                         : "cannot save the instrument");
         goto out;
     }
-    snprintf(object, sizeof(object), "instrument/%s", json_string_value(json_object_get(cols, "id")));
+    snprintf(object, sizeof(object), "instrument/%s",
+             json_string_value(json_object_get(cols, "id")));
     commit_audited(req, resp, "instrument.create", object, NULL, after, 201);
 out:
     json_decref(org);
@@ -319,8 +326,9 @@ int route_instrument_update(struct http_req *req, struct http_resp *resp)
     if (!cols || load_instrument(req, resp, &before))
         goto out;
     if (!http_manages(req, json_integer_value(json_object_get(before, "org_id")))) {
-        http_error(resp, LS_ERR_DENIED, "only the owner's managers and admins change an "
-                                        "instrument");
+        http_error(resp, LS_ERR_DENIED,
+                   "only the owner's managers and admins change an "
+                   "instrument");
         goto out;
     }
     if (json_object_get(cols, "org_id") && !http_is_admin(req) &&
@@ -445,17 +453,18 @@ int route_outage_create(struct http_req *req, struct http_resp *resp)
         http_time_parse(json_string_value(json_object_get(body, "end")), &end) || end <= start ||
         !kind || (strcmp(kind, "maintenance") && strcmp(kind, "breakdown")) || !note ||
         strlen(note) > 500) {
-        http_error(resp, LS_ERR_INVAL, "start and end (RFC 3339, start before end), kind "
-                                       "(maintenance or breakdown) and an optional note (at most "
-                                       "500 characters) are required");
+        http_error(resp, LS_ERR_INVAL,
+                   "start and end (RFC 3339, start before end), kind "
+                   "(maintenance or breakdown) and an optional note (at most "
+                   "500 characters) are required");
         goto out;
     }
     if (store_begin(req->st)) {
         http_error(resp, LS_ERR_DB, "database busy");
         goto out;
     }
-    rc = store_outage_insert(req->st, req->params[0], start, end, kind, note, req->who.user_id,
-                             &id);
+    rc =
+        store_outage_insert(req->st, req->params[0], start, end, kind, note, req->who.user_id, &id);
     if (rc == LS_OK)
         rc = store_outage_cancel_bookings(req->st, req->params[0], start, end, &cancelled,
                                           &ncancelled);

@@ -71,8 +71,7 @@ int store_org_get(struct store *st, int64_t id, json_t **out)
     return store_json_one(st, q, out);
 }
 
-int store_org_list(struct store *st, int64_t limit, int64_t offset, json_t **items,
-                   int64_t *total)
+int store_org_list(struct store *st, int64_t limit, int64_t offset, json_t **items, int64_t *total)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT " ORG_JSON " FROM orgs ORDER BY id LIMIT ? OFFSET ?");
     sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM orgs");
@@ -85,8 +84,8 @@ int store_org_list(struct store *st, int64_t limit, int64_t offset, json_t **ite
     return store_json_rows(st, q, *items) || count_of(st, c, total) ? LS_ERR_DB : LS_OK;
 }
 
-#define USER_JSON                                                                              \
-    "json_object('id', id, 'username', username, 'display_name', display_name, 'org_id',"     \
+#define USER_JSON                                                                                  \
+    "json_object('id', id, 'username', username, 'display_name', display_name, 'org_id',"          \
     " org_id, 'role', role, 'badge', badge)"
 
 static void bind_user(sqlite3_stmt *q, const struct user_fields *u, int first)
@@ -149,8 +148,8 @@ int store_user_get(struct store *st, int64_t id, json_t **out)
     return store_json_one(st, q, out);
 }
 
-int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t offset,
-                    json_t **items, int64_t *total)
+int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t offset, json_t **items,
+                    int64_t *total)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT " USER_JSON " FROM users WHERE (?1 = 0 OR org_id"
                                      " = ?1) ORDER BY id LIMIT ?2 OFFSET ?3");
@@ -190,8 +189,8 @@ static int principal_row(struct store *st, sqlite3_stmt *q, struct principal *p,
     return rc;
 }
 
-#define PRINCIPAL_SQL                                                                          \
-    "SELECT u.id, u.username, u.role, coalesce(u.org_id, 0), coalesce(o.type, ''),"            \
+#define PRINCIPAL_SQL                                                                              \
+    "SELECT u.id, u.username, u.role, coalesce(u.org_id, 0), coalesce(o.type, ''),"                \
     " u.password_hash FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
 
 int store_user_principal(struct store *st, int64_t id, struct principal *p)

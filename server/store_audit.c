@@ -19,8 +19,8 @@ static int record_hash(int64_t seq, int64_t at, const char *actor, const char *a
                        const char *prev_hash, char hex[65])
 {
     json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s?, s:s?, s:s}", "seq", (json_int_t)seq,
-                          "at", (json_int_t)at, "actor", actor, "action", action, "object",
-                          object, "before", before, "after", after, "prev_hash", prev_hash);
+                          "at", (json_int_t)at, "actor", actor, "action", action, "object", object,
+                          "before", before, "after", after, "prev_hash", prev_hash);
     unsigned char h[crypto_hash_sha256_BYTES];
     char *text;
 
@@ -176,8 +176,9 @@ int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, c
         }
         sqlite3_reset(head);
         if (head_seq != expect - 1 || strcmp(head_hash, prev) != 0) {
-            snprintf(why, len, "the log ends at record %lld but its head says %lld: records "
-                               "were deleted or the head was changed",
+            snprintf(why, len,
+                     "the log ends at record %lld but its head says %lld: records "
+                     "were deleted or the head was changed",
                      (long long)expect - 1, (long long)head_seq);
             *first_bad = expect;
         }

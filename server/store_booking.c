@@ -12,10 +12,10 @@
 
 #define TIME(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
 
-#define INSTRUMENT_JSON                                                                        \
-    "json_object('id', id, 'name', name, 'org_id', org_id, 'category', category, 'location',"  \
-    " location, 'value_yuan', value_yuan, 'rated_hours', rated_hours, 'public',"              \
-    " json(CASE public WHEN 1 THEN 'true' ELSE 'false' END), 'gateway', gateway, 'booking',"   \
+#define INSTRUMENT_JSON                                                                            \
+    "json_object('id', id, 'name', name, 'org_id', org_id, 'category', category, 'location',"      \
+    " location, 'value_yuan', value_yuan, 'rated_hours', rated_hours, 'public',"                   \
+    " json(CASE public WHEN 1 THEN 'true' ELSE 'false' END), 'gateway', gateway, 'booking',"       \
     " json(booking), 'billing', json(billing), 'service_hours', json(service_hours))"
 
 static int write_rc(struct store *st, sqlite3_stmt *q)
@@ -132,12 +132,15 @@ int store_instrument_list(struct store *st, int64_t org_id, int public_only, int
 
 /* --- Bookings ----------------------------------------------------------------------------- */
 
-#define BOOKING_JSON                                                                           \
-    "json_object('id', b.id, 'instrument', b.instrument, 'user_id', b.user_id, 'project',"      \
-    " b.project, 'start', " TIME("b.start_ms") ", 'end', " TIME("b.end_ms") ", 'status',"       \
-    " b.status, 'reason', b.reason, 'metered_seconds', b.metered_seconds, 'created_by',"       \
-    " b.created_by, 'created_at', " TIME("b.created_at") ", 'rating', b.rating, 'comment',"    \
-    " b.comment)"
+#define BOOKING_JSON                                                                               \
+    "json_object('id', b.id, 'instrument', b.instrument, 'user_id', b.user_id, 'project',"         \
+    " b.project, 'start', " TIME("b.start_ms") ", 'end', " TIME(                                   \
+        "b.end_ms") ", 'status',"                                                                  \
+                    " b.status, 'reason', b.reason, 'metered_seconds', b.metered_seconds, "        \
+                    "'created_by',"                                                                \
+                    " b.created_by, 'created_at', " TIME(                                          \
+                        "b.created_at") ", 'rating', b.rating, 'comment',"                         \
+                                        " b.comment)"
 
 int store_booking_overlap(struct store *st, const char *instrument, int64_t start_ms,
                           int64_t end_ms, int64_t exclude_id, int64_t *conflict)
@@ -266,9 +269,9 @@ int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms
 int store_booking_list(struct store *st, const struct booking_filter *f, json_t **items,
                        int64_t *total)
 {
-#define BOOKING_WHERE                                                                          \
-    " FROM bookings b JOIN instruments i ON i.id = b.instrument WHERE (?1 = 0 OR b.user_id ="  \
-    " ?1) AND (?2 = 0 OR i.org_id = ?2) AND (?3 IS NULL OR b.instrument = ?3) AND b.end_ms > ?4" \
+#define BOOKING_WHERE                                                                              \
+    " FROM bookings b JOIN instruments i ON i.id = b.instrument WHERE (?1 = 0 OR b.user_id ="      \
+    " ?1) AND (?2 = 0 OR i.org_id = ?2) AND (?3 IS NULL OR b.instrument = ?3) AND b.end_ms > ?4"   \
     " AND b.start_ms < ?5"
     sqlite3_stmt *q = store_stmt(st, "SELECT " BOOKING_JSON BOOKING_WHERE
                                      " ORDER BY b.start_ms, b.id LIMIT ?6 OFFSET ?7");
@@ -337,13 +340,12 @@ int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_
 
 /* --- Outages ------------------------------------------------------------------------------ */
 
-#define OUTAGE_JSON                                                                            \
-    "json_object('id', id, 'instrument', instrument, 'start', " TIME("start_ms") ", 'end', "   \
-    TIME("end_ms") ", 'kind', kind, 'note', note, 'created_by', created_by)"
+#define OUTAGE_JSON                                                                                \
+    "json_object('id', id, 'instrument', instrument, 'start', " TIME("start_ms") ", 'end', " TIME( \
+        "end_ms") ", 'kind', kind, 'note', note, 'created_by', created_by)"
 
-int store_outage_insert(struct store *st, const char *instrument, int64_t start_ms,
-                        int64_t end_ms, const char *kind, const char *note, int64_t by,
-                        int64_t *id)
+int store_outage_insert(struct store *st, const char *instrument, int64_t start_ms, int64_t end_ms,
+                        const char *kind, const char *note, int64_t by, int64_t *id)
 {
     sqlite3_stmt *q = store_stmt(st, "INSERT INTO outages(instrument, start_ms, end_ms, kind,"
                                      " note, created_by, created_at) VALUES(?,?,?,?,?,?,?)");

@@ -1,6 +1,10 @@
 /* Unit tests of server storage (server/store.c) on real SQLite: idempotent ingest, the
  * contiguous ack, migrations, tokens. */
-// LINK: server/store.c server/auth.c
+// LINK: server/auth.c server/booking.c server/config.c server/http.c server/ingest.c
+// LINK: server/routes_accounts.c server/routes_audit.c server/routes_auth.c
+// LINK: server/routes_bookings.c server/routes_health.c server/routes_ical.c
+// LINK: server/routes_instruments.c server/routes_readings.c server/store.c
+// LINK: server/store_accounts.c server/store_audit.c server/store_booking.c server/store_util.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -271,6 +275,52 @@ static void tokens_are_stored_hashed(void **state)
     sqlite3_close(db);
 }
 
+/* Three audit records, then the chain verified, tampered with in the SQLite file, verified. */
+static void audit_chain_detects_tampering(void **state)
+{
+    static const char *const tamper[] = {
+        "UPDATE audit SET after = '{\"id\":1,\"name\":\"forged\"}' WHERE seq = 2",
+        "DELETE FROM audit WHERE seq = 2",
+        "DELETE FROM audit WHERE seq = 3",
+        "UPDATE audit SET actor = 'someone-else' WHERE seq = 1",
+    };
+    static const int64_t first_bad[] = {2, 3, 3, 1};
+    static const char *const reason[] = {"was changed", "record 2 is missing", "were deleted",
+                                         "was changed"};
+
+    (void)state;
+    for (size_t t = 0; t < sizeof(tamper) / sizeof(tamper[0]); t++) {
+        struct store *st;
+        json_t *a = json_pack("{s:i, s:s}", "id", 1, "name", "ECUT");
+        int64_t checked, bad;
+        char why[300];
+        sqlite3 *db;
+
+        unlink(path);
+        assert_int_equal(store_open(path, &st), LS_OK);
+        assert_int_equal(store_begin(st), LS_OK);
+        assert_int_equal(store_audit_append(st, 1000, "admin", "org.create", "org/1", NULL, a),
+                         LS_OK);
+        assert_int_equal(store_audit_append(st, 2000, "admin", "org.update", "org/1", a, a), LS_OK);
+        assert_int_equal(
+            store_audit_append(st, 3000, "dr.li", "booking.create", "booking/1", NULL, a), LS_OK);
+        assert_int_equal(store_commit(st), LS_OK);
+        assert_int_equal(store_audit_verify(st, &checked, &bad, why, sizeof(why)), LS_OK);
+        assert_int_equal(checked, 3);
+        assert_int_equal(bad, 0);
+        store_close(st);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, tamper[t], NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(store_open(path, &st), LS_OK);
+        assert_int_equal(store_audit_verify(st, &checked, &bad, why, sizeof(why)), LS_OK);
+        if (bad != first_bad[t] || !strstr(why, reason[t]))
+            fail_msg("tamper %zu: first bad %lld (%s)", t, (long long)bad, why);
+        store_close(st);
+        json_decref(a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +331,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(list_filters_and_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_run_once_and_refuse_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(tokens_are_stored_hashed, setup, teardown),
+        cmocka_unit_test_setup_teardown(audit_chain_detects_tampering, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

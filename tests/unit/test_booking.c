@@ -1,0 +1,240 @@
+/* Unit tests of the booking rules (server/booking.c) at every boundary, the status machine,
+ * service hours across day boundaries in the platform time zone, and interval arithmetic. */
+// LINK: server/booking.c
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../server/booking.h"
+#include "labshare/rc.h"
+
+/* 2026-12-01 (a Tuesday) 00:00 in Asia/Shanghai = 2026-11-30T16:00:00Z */
+#define TUE_MIDNIGHT_MS 1796054400000LL
+#define H (3600LL * 1000)
+#define M (60LL * 1000)
+
+static int setup(void **state)
+{
+    (void)state;
+    setenv("TZ", "Asia/Shanghai", 1);
+    tzset();
+    return 0;
+}
+
+/* booking_check's verdict as a string ("ok" when it passes), for assert_string_equal. */
+static const char *verdict(const struct booking_rules *r, const struct service_hours *h,
+                           const struct booking_request *q)
+{
+    static char msg[200];
+    const char *rule = booking_check(r, h, q, msg, sizeof(msg));
+
+    return rule ? rule : "ok";
+}
+
+static struct booking_request req_at(int64_t start, int64_t end)
+{
+    struct booking_request q;
+
+    memset(&q, 0, sizeof(q));
+    q.start_ms = start;
+    q.end_ms = end;
+    q.now_ms = TUE_MIDNIGHT_MS - 2 * 86400000LL; /* two days before */
+    return q;
+}
+
+static void defaults_and_parse_errors(void **state)
+{
+    struct booking_rules r;
+    char why[200];
+    json_t *j;
+
+    (void)state;
+    assert_int_equal(booking_rules_parse(NULL, &r, why, sizeof(why)), LS_OK);
+    assert_int_equal(r.min_minutes, 15);
+    assert_int_equal(r.slot_minutes, 15);
+    assert_true(r.approval_external);
+    j = json_pack("{s:i, s:b}", "min_minutes", 30, "approval_external", 0);
+    assert_int_equal(booking_rules_parse(j, &r, why, sizeof(why)), LS_OK);
+    assert_int_equal(r.min_minutes, 30);
+    assert_false(r.approval_external);
+    json_decref(j);
+    j = json_pack("{s:i}", "colour", 1);
+    assert_int_equal(booking_rules_parse(j, &r, why, sizeof(why)), LS_ERR_INVAL);
+    assert_non_null(strstr(why, "booking.colour is not a booking rule"));
+    json_decref(j);
+    j = json_pack("{s:s}", "min_minutes", "30");
+    assert_int_equal(booking_rules_parse(j, &r, why, sizeof(why)), LS_ERR_INVAL);
+    json_decref(j);
+    j = json_pack("{s:i, s:i}", "min_minutes", 60, "max_minutes", 30);
+    assert_int_equal(booking_rules_parse(j, &r, why, sizeof(why)), LS_ERR_INVAL);
+    json_decref(j);
+    j = json_pack("{s:i}", "slot_minutes", 0);
+    assert_int_equal(booking_rules_parse(j, &r, why, sizeof(why)), LS_ERR_INVAL);
+    json_decref(j);
+}
+
+static void rule_boundaries(void **state)
+{
+    struct booking_rules r;
+    struct service_hours h;
+    struct booking_request q;
+    char why[200];
+    const int64_t nine = TUE_MIDNIGHT_MS + 9 * H;
+
+    (void)state;
+    booking_rules_parse(NULL, &r, why, sizeof(why));
+    service_hours_parse(NULL, &h, why, sizeof(why)); /* Mon-Fri 08:00-18:00 */
+    q = req_at(nine, nine + 15 * M);
+    assert_string_equal(verdict(&r, &h, &q), "ok"); /* exactly the minimum */
+    q = req_at(nine, nine + 14 * M);
+    assert_string_equal(verdict(&r, &h, &q), "min_duration");
+    q = req_at(TUE_MIDNIGHT_MS + 17 * H, TUE_MIDNIGHT_MS + 18 * H + 15 * M); /* past 18:00 */
+    assert_string_equal(verdict(&r, &h, &q), "service_hours");
+    q = req_at(TUE_MIDNIGHT_MS + 8 * H, TUE_MIDNIGHT_MS + 16 * H);
+    assert_string_equal(verdict(&r, &h, &q), "ok"); /* 8 h = the maximum */
+    q = req_at(TUE_MIDNIGHT_MS + 8 * H, TUE_MIDNIGHT_MS + 16 * H + 15 * M);
+    assert_string_equal(verdict(&r, &h, &q), "max_duration");
+    q = req_at(nine + 5 * M, nine + 20 * M);
+    assert_string_equal(verdict(&r, &h, &q), "slot");
+    q = req_at(TUE_MIDNIGHT_MS + 7 * H + 45 * M, TUE_MIDNIGHT_MS + 8 * H + 15 * M);
+    assert_string_equal(verdict(&r, &h, &q), "service_hours");
+    q = req_at(TUE_MIDNIGHT_MS + 17 * H + 45 * M, TUE_MIDNIGHT_MS + 18 * H); /* ends at closing */
+    assert_string_equal(verdict(&r, &h, &q), "ok");
+    /* notice: 60 minutes exactly is enough, 59 is not */
+    q = req_at(nine, nine + 30 * M);
+    q.now_ms = nine - 60 * M;
+    assert_string_equal(verdict(&r, &h, &q), "ok");
+    q.now_ms = nine - 59 * M;
+    assert_string_equal(verdict(&r, &h, &q), "min_notice");
+    q.now_ms = nine + 1;
+    assert_string_equal(verdict(&r, &h, &q), "in_past");
+    /* horizon: 90 days ahead exactly, not one minute more */
+    q.now_ms = nine - 90 * 86400000LL;
+    assert_string_equal(verdict(&r, &h, &q), "ok");
+    q.now_ms = nine - 90 * 86400000LL - M;
+    assert_string_equal(verdict(&r, &h, &q), "horizon");
+    /* max future bookings */
+    q = req_at(nine, nine + 30 * M);
+    q.future_count = 9;
+    assert_string_equal(verdict(&r, &h, &q), "ok");
+    q.future_count = 10;
+    assert_string_equal(verdict(&r, &h, &q), "max_future_bookings");
+    /* a manager or admin records bookings outside the rules (walk-ins, migration) */
+    q = req_at(nine - 30 * 86400000LL, nine - 30 * 86400000LL + 5 * M);
+    q.privileged = 1;
+    assert_string_equal(verdict(&r, &h, &q), "ok");
+    /* Saturday is closed by default */
+    q = req_at(TUE_MIDNIGHT_MS + 4 * 86400000LL + 9 * H, TUE_MIDNIGHT_MS + 4 * 86400000LL + 10 * H);
+    assert_string_equal(verdict(&r, &h, &q), "service_hours");
+}
+
+static void service_hours_across_midnight(void **state)
+{
+    struct service_hours h;
+    struct interval *w;
+    size_t n;
+    char why[200];
+    json_t *j = json_loads("{\"tue\": [[\"20:00\", \"24:00\"]], \"wed\": [[\"00:00\", \"06:00\"],"
+                           " [\"13:00\", \"14:00\"]]}",
+                           0, NULL);
+    json_t *back;
+
+    (void)state;
+    assert_int_equal(service_hours_parse(j, &h, why, sizeof(why)), LS_OK);
+    /* Tue 20:00 to Wed 06:00 local is one window across midnight (an overnight run) */
+    assert_int_equal(service_windows(&h, TUE_MIDNIGHT_MS, TUE_MIDNIGHT_MS + 2 * 86400000LL, &w,
+                                     &n),
+                     LS_OK);
+    assert_int_equal(n, 2);
+    assert_true(w[0].start_ms == TUE_MIDNIGHT_MS + 20 * H);
+    assert_true(w[0].end_ms == TUE_MIDNIGHT_MS + 30 * H);
+    assert_true(w[1].start_ms == TUE_MIDNIGHT_MS + 37 * H);
+    free(w);
+    back = service_hours_json(&h);
+    assert_string_equal(json_string_value(json_array_get(json_array_get(json_object_get(back, "wed"), 1), 0)),
+                        "13:00");
+    json_decref(back);
+    json_decref(j);
+    /* refused */
+    j = json_loads("{\"tue\": [[\"10:00\", \"09:00\"]]}", 0, NULL);
+    assert_int_equal(service_hours_parse(j, &h, why, sizeof(why)), LS_ERR_INVAL);
+    json_decref(j);
+    j = json_loads("{\"tue\": [[\"10:00\", \"12:00\"], [\"11:00\", \"13:00\"]]}", 0, NULL);
+    assert_int_equal(service_hours_parse(j, &h, why, sizeof(why)), LS_ERR_INVAL);
+    assert_non_null(strstr(why, "overlap"));
+    json_decref(j);
+    j = json_loads("{\"someday\": []}", 0, NULL);
+    assert_int_equal(service_hours_parse(j, &h, why, sizeof(why)), LS_ERR_INVAL);
+    json_decref(j);
+    j = json_loads("{\"mon\": [[\"24:30\", \"25:00\"]]}", 0, NULL);
+    assert_int_equal(service_hours_parse(j, &h, why, sizeof(why)), LS_ERR_INVAL);
+    json_decref(j);
+}
+
+static void status_machine(void **state)
+{
+    static const char *const statuses[] = {"pending", "confirmed", "cancelled", "completed",
+                                           "no_show"};
+    /* expected next status per action (approve, reject, cancel, rate); NULL = forbidden */
+    static const char *const expect[5][4] = {
+        {"confirmed", "cancelled", "cancelled", NULL},
+        {NULL, NULL, "cancelled", NULL},
+        {NULL, NULL, NULL, NULL},
+        {NULL, NULL, NULL, "completed"},
+        {NULL, NULL, NULL, NULL},
+    };
+    char msg[200];
+
+    (void)state;
+    for (int s = 0; s < 5; s++) {
+        for (int a = 0; a < 4; a++) {
+            const char *got = booking_next_status(statuses[s], (enum booking_action)a, msg,
+                                                  sizeof(msg));
+            if (expect[s][a] == NULL && got != NULL)
+                fail_msg("%s + action %d allowed", statuses[s], a);
+            if (expect[s][a] && (!got || strcmp(got, expect[s][a])))
+                fail_msg("%s + action %d: %s", statuses[s], a, got ? got : msg);
+        }
+    }
+}
+
+static void subtract(void **state)
+{
+    struct interval f[2] = {{0, 100}, {200, 300}};
+    struct interval b[3] = {{-10, 10}, {50, 60}, {60, 250}};
+    struct interval *out;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(interval_subtract(f, 2, b, 3, &out, &n), LS_OK);
+    /* [0,100) - [-10,10) - [50,60) - [60,250) = [10,50); [200,300) - [60,250) = [250,300) */
+    assert_int_equal(n, 2);
+    assert_true(out[0].start_ms == 10 && out[0].end_ms == 50);
+    assert_true(out[1].start_ms == 250 && out[1].end_ms == 300);
+    free(out);
+    /* busy touching a free interval's ends removes nothing */
+    {
+        struct interval f1 = {100, 200}, b1[2] = {{0, 100}, {200, 300}};
+        assert_int_equal(interval_subtract(&f1, 1, b1, 2, &out, &n), LS_OK);
+        assert_int_equal(n, 1);
+        assert_true(out[0].start_ms == 100 && out[0].end_ms == 200);
+        free(out);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_and_parse_errors),
+        cmocka_unit_test(rule_boundaries),
+        cmocka_unit_test(service_hours_across_midnight),
+        cmocka_unit_test(status_machine),
+        cmocka_unit_test(subtract),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
