@@ -1,0 +1,98 @@
+"""A small HTTP client for the integration tests (standard library only).
+
+Used by the NN-*.sh scripts as `python3 tests/integration/api.py` helpers: it talks to the
+real labshare-server over HTTP on loopback, nothing is mocked.
+"""
+import json
+import os
+import urllib.error
+import urllib.request
+
+
+class Api:
+    def __init__(self, base, token=None):
+        self.base = base.rstrip("/")
+        self.token = token
+        self.cookie = None
+        self.csrf = None
+
+    def call(self, method, path, body=None, raw=None, headers=None):
+        """Returns (status, parsed JSON or text)."""
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if self.token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        if self.cookie:
+            req.add_header("Cookie", self.cookie)
+            if self.csrf:
+                req.add_header("X-CSRF-Token", self.csrf)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status, text, hdrs = r.status, r.read().decode(), r.headers
+        except urllib.error.HTTPError as e:
+            status, text, hdrs = e.code, e.read().decode(), e.headers
+        self.last_headers = hdrs
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, text
+
+    def get(self, path):
+        return self.call("GET", path)
+
+    def post(self, path, body=None):
+        return self.call("POST", path, body if body is not None else {})
+
+    def patch(self, path, body):
+        return self.call("PATCH", path, body)
+
+    def login(self, username, password):
+        status, body = self.call("POST", "/api/v1/login", {"username": username, "password": password})
+        if status == 200:
+            cookie = self.last_headers.get("Set-Cookie", "")
+            self.cookie = cookie.split(";")[0]
+            self.csrf = body["csrf_token"]
+        return status, body
+
+    def expect(self, status, method, path, body=None):
+        got, answer = self.call(method, path, body)
+        assert got == status, "%s %s -> %s (wanted %s): %s" % (method, path, got, status, answer)
+        return answer
+
+
+def admin():
+    return Api(os.environ["API"], os.environ["TOKEN"])
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def seed(a):
+    """A small platform: two universities, an enterprise, their people, two instruments."""
+    ids = {}
+    for name, typ in (("ECUT", "university"), ("NCU", "university"), ("Jiangzhong", "enterprise")):
+        ids[name] = a.expect(201, "POST", "/api/v1/orgs", {"name": name, "type": typ})["id"]
+    people = (("mgr.chen", "ECUT", "manager"), ("mgr.wang", "NCU", "manager"),
+              ("dr.li", "ECUT", "researcher"), ("dr.zhang", "NCU", "researcher"),
+              ("eng.xu", "Jiangzhong", "researcher"), ("auditor.liu", "ECUT", "auditor"))
+    for user, org, role in people:
+        ids[user] = a.expect(201, "POST", "/api/v1/users", {
+            "username": user, "org_id": ids[org], "role": role, "password": PASSWORD})["id"]
+    every_day = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    a.expect(201, "POST", "/api/v1/instruments", {
+        "id": "icp-ms-01", "name": "ICP-MS", "org_id": ids["ECUT"], "category": "mass spectrometry",
+        "service_hours": every_day, "booking": {"min_notice_minutes": 0, "max_future_bookings": 1000},
+        "billing": {"basis": "metered", "rates": {"internal": 20000, "academic": 40000, "industry": 60000}}})
+    a.expect(201, "POST", "/api/v1/instruments", {
+        "id": "tem-01", "name": "TEM", "org_id": ids["NCU"], "public": False, "service_hours": every_day,
+        "booking": {"min_notice_minutes": 0}})
+    return ids
+
+
+def user(name):
+    u = Api(os.environ["API"])
+    status, body = u.login(name, PASSWORD)
+    assert status == 200, (name, status, body)
+    return u
