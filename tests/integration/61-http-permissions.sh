@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Every endpoint with every role: anonymous, admin, auditor, the owner's manager, another
+# organisation's manager, an internal researcher and an external one. The expected status of
+# each cell is written out below; a write that is refused leaves the audit log unchanged.
+. "$(dirname "$0")/lib.sh"
+
+start_broker
+start_server
+export API TOKEN
+cd "$ROOT/tests/integration"
+python3 - <<'PY' || fail "permission table"
+import datetime, itertools
+from api import admin, seed, user, Api
+import os
+
+a = admin()
+ids = seed(a)
+who = {"anon": Api(os.environ["API"]), "admin": a, "auditor": user("auditor.liu"),
+       "owner_mgr": user("mgr.chen"), "other_mgr": user("mgr.wang"),
+       "researcher": user("dr.li"), "external": user("eng.xu")}
+roles = list(who)
+n = itertools.count()
+day = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=5)).replace(minute=0, second=0, microsecond=0)
+def slot():
+    s = day + datetime.timedelta(hours=next(n))
+    return {"instrument": "icp-ms-01", "start": s.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end": (s + datetime.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+li_booking = who["researcher"].expect(201, "POST", "/api/v1/bookings", slot())["id"]
+def pending():
+    return who["external"].expect(201, "POST", "/api/v1/bookings", slot())["id"]
+uniq = itertools.count()
+
+# (method, path or function giving (path, body), {role: status}); absent roles: the default.
+A, R = "anon", None
+table = [
+    ("GET", "/api/v1/me", {"anon": 401}, 200),
+    ("GET", "/api/v1/orgs", {"anon": 401}, 200),
+    ("POST", lambda: ("/api/v1/orgs", {"name": "Org %d" % next(uniq), "type": "institute"}),
+     {"anon": 401, "admin": 201}, 403),
+    ("PATCH", lambda: ("/api/v1/orgs/%d" % ids["NCU"], {"name": "NCU %d" % next(uniq)}),
+     {"anon": 401, "admin": 200}, 403),
+    ("GET", "/api/v1/users", {"anon": 401}, 200),
+    ("GET", "/api/v1/users/%d" % ids["dr.li"],
+     {"anon": 401, "admin": 200, "auditor": 200, "owner_mgr": 200, "researcher": 200}, 403),
+    ("POST", lambda: ("/api/v1/users", {"username": "u%d" % next(uniq), "org_id": ids["ECUT"],
+                                         "role": "researcher", "password": "x" * 12}),
+     {"anon": 401, "admin": 201, "owner_mgr": 201}, 403),
+    ("PATCH", lambda: ("/api/v1/users/%d" % ids["dr.li"], {"display_name": "Dr Li %d" % next(uniq)}),
+     {"anon": 401, "admin": 200, "owner_mgr": 200, "researcher": 200}, 403),
+    ("GET", "/api/v1/instruments", {"anon": 401}, 200),
+    ("GET", "/api/v1/instruments/tem-01", {"anon": 401, "researcher": 404, "external": 404}, 200),
+    ("POST", lambda: ("/api/v1/instruments", {"id": "x-%d" % next(uniq), "name": "X", "org_id": ids["ECUT"]}),
+     {"anon": 401, "admin": 201, "owner_mgr": 201}, 403),
+    ("PATCH", lambda: ("/api/v1/instruments/icp-ms-01", {"location": "room %d" % next(uniq)}),
+     {"anon": 401, "admin": 200, "owner_mgr": 200}, 403),
+    ("GET", "/api/v1/instruments/icp-ms-01/availability", {"anon": 401}, 200),
+    ("GET", "/api/v1/instruments/icp-ms-01/outages", {"anon": 401}, 200),
+    ("POST", lambda: ("/api/v1/instruments/icp-ms-01/outages", {"kind": "maintenance",
+        "start": "2030-01-%02dT00:00:00Z" % (next(uniq) % 28 + 1), "end": "2030-01-%02dT01:00:00Z" % (next(uniq) % 28 + 1)}),
+     {"anon": 401, "admin": 201, "owner_mgr": 201}, 403),
+    ("GET", "/api/v1/bookings", {"anon": 401}, 200),
+    ("POST", lambda: ("/api/v1/bookings", slot()), {"anon": 401, "auditor": 403}, 201),
+    ("GET", "/api/v1/bookings/%d" % li_booking, {"anon": 401, "other_mgr": 404, "external": 404}, 200),
+    ("POST", lambda: ("/api/v1/bookings/%d/approve" % pending(), None),
+     {"anon": 401, "admin": 200, "owner_mgr": 200, "other_mgr": 404, "researcher": 404}, 403),
+    ("POST", lambda: ("/api/v1/bookings/%d/reject" % pending(), None),
+     {"anon": 401, "admin": 200, "owner_mgr": 200, "other_mgr": 404, "researcher": 404}, 403),
+    ("POST", lambda: ("/api/v1/bookings/%d/cancel" % pending(), None),
+     {"anon": 401, "admin": 200, "owner_mgr": 200, "other_mgr": 404, "researcher": 404,
+      "external": 200, "auditor": 403}, 403),
+    ("GET", "/api/v1/readings?instrument=icp-ms-01",
+     {"anon": 401, "admin": 200, "auditor": 200, "owner_mgr": 200}, 403),
+    ("GET", "/api/v1/gateways", {"anon": 401, "researcher": 403, "external": 403}, 200),
+    ("GET", "/api/v1/audit-log", {"anon": 401, "admin": 200, "auditor": 200}, 403),
+    ("GET", "/api/v1/audit-log/verify", {"anon": 401, "admin": 200, "auditor": 200}, 403),
+    ("POST", lambda: ("/api/v1/feeds", {"kind": "user"}), {"anon": 401}, 201),
+    ("POST", lambda: ("/api/v1/tokens", {}), {"anon": 401}, 201),
+    ("GET", "/healthz", {}, 200),
+    ("GET", "/metrics/prometheus", {}, 200),
+]
+
+def audit_count():
+    return a.expect(200, "GET", "/api/v1/audit-log?limit=1")["total"]
+
+cells = wrong = 0
+for method, target, special, default in table:
+    for role in roles:
+        want = special.get(role, default)
+        path, body = target() if callable(target) else (target, None)
+        before = audit_count()
+        got, answer = who[role].call(method, path, body if body is not None else ({} if method != "GET" else None))
+        cells += 1
+        if got != want:
+            wrong += 1
+            print("WRONG: %-5s %-45s as %-10s -> %s, wanted %s: %s" % (method, path, role, got, want, str(answer)[:120]))
+        if got >= 400 and method != "GET" and audit_count() != before:
+            wrong += 1
+            print("WRONG: a refused %s %s as %s left an audit record" % (method, path, role))
+print("%d cells, %d wrong" % (cells, wrong))
+assert wrong == 0
+PY
+pass "every endpoint with every role answers as the permission table says"
+stop server
+echo "$CHECKS checks passed"
