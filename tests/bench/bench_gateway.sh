@@ -69,7 +69,7 @@ kill9 sims
 }
 [ -n "${BENCH_SKIP_POLL:-}" ] || bench_polling
 
-echo "== replay of a $BACKLOG-reading backlog (batches of ${BENCH_BATCH:-100}, 16 in flight)"
+echo "== replay of a $BACKLOG-reading backlog (batches of ${BENCH_BATCH:-100}, 64 in flight)"
 # An outbox created by the gateway, filled directly with SQL (one transaction), then replayed.
 printf '[gateway]\nid = gw-replay\noutbox = %s/replay.db\nbatch_max = %s\n[uplink]\nhost = 127.0.0.1\nport = 1\n[modbus:x]\ntcp = 127.0.0.1:1\n' "$T" "${BENCH_BATCH:-100}" >"$T/replay.ini"
 start replay0 "$BIN/labshare-gateway" -c "$T/replay.ini"

@@ -7,3 +7,5 @@ echo "== server ingest path (build/bench/bench_ingest)"
 build/bench/bench_ingest "${BENCH_BATCHES:-500}"
 echo
 bash tests/bench/bench_gateway.sh
+echo
+bash tests/bench/bench_http.sh

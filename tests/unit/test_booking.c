@@ -147,8 +147,7 @@ static void service_hours_across_midnight(void **state)
     (void)state;
     assert_int_equal(service_hours_parse(j, &h, why, sizeof(why)), LS_OK);
     /* Tue 20:00 to Wed 06:00 local is one window across midnight (an overnight run) */
-    assert_int_equal(service_windows(&h, TUE_MIDNIGHT_MS, TUE_MIDNIGHT_MS + 2 * 86400000LL, &w,
-                                     &n),
+    assert_int_equal(service_windows(&h, TUE_MIDNIGHT_MS, TUE_MIDNIGHT_MS + 2 * 86400000LL, &w, &n),
                      LS_OK);
     assert_int_equal(n, 2);
     assert_true(w[0].start_ms == TUE_MIDNIGHT_MS + 20 * H);
@@ -156,8 +155,9 @@ static void service_hours_across_midnight(void **state)
     assert_true(w[1].start_ms == TUE_MIDNIGHT_MS + 37 * H);
     free(w);
     back = service_hours_json(&h);
-    assert_string_equal(json_string_value(json_array_get(json_array_get(json_object_get(back, "wed"), 1), 0)),
-                        "13:00");
+    assert_string_equal(
+        json_string_value(json_array_get(json_array_get(json_object_get(back, "wed"), 1), 0)),
+        "13:00");
     json_decref(back);
     json_decref(j);
     /* refused */
@@ -193,8 +193,8 @@ static void status_machine(void **state)
     (void)state;
     for (int s = 0; s < 5; s++) {
         for (int a = 0; a < 4; a++) {
-            const char *got = booking_next_status(statuses[s], (enum booking_action)a, msg,
-                                                  sizeof(msg));
+            const char *got =
+                booking_next_status(statuses[s], (enum booking_action)a, msg, sizeof(msg));
             if (expect[s][a] == NULL && got != NULL)
                 fail_msg("%s + action %d allowed", statuses[s], a);
             if (expect[s][a] && (!got || strcmp(got, expect[s][a])))
