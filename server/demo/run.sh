@@ -34,7 +34,8 @@ for p in "$HTTP_PORT" "$MQTT_PORT"; do
     port_busy "$p" && die "port $p is in use (set LABSHARE_HTTP_PORT / LABSHARE_MQTT_PORT)"
 done
 mkdir -p "$DIR"
-rm -f "$DIR"/*.log
+# A fresh demo each time: new databases, logs and outbox.
+rm -f "$DIR"/*.log "$DIR"/*.db "$DIR"/*.db-wal "$DIR"/*.db-shm "$DIR"/.seeded
 
 # Simulated meters for five instruments of the demo platform, as a lab has them: two behind one
 # Modbus TCP converter (units 1 and 2), a plain power meter clamped onto the XRD (float32
@@ -122,6 +123,12 @@ PIDS+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null || die "server did not start (see $DIR/server.log)"
 TOKEN=$("$BIN/labshare-server" -c "$DIR/server.ini" admin-token) || die "could not issue a token"
+DEMO_PASSWORD=labshare-demo-2026
+if [ ! -e "$DIR/.seeded" ]; then
+    python3 "$ROOT/server/demo/seed.py" "http://127.0.0.1:$HTTP_PORT" "$TOKEN" \
+        "$ROOT/server/demo/platform.json" "$DEMO_PASSWORD" || die "seeding the demo failed"
+    touch "$DIR/.seeded"
+fi
 
 API="http://127.0.0.1:$HTTP_PORT/api/v1"
 cat <<MSG
@@ -136,6 +143,15 @@ LabShare demo is running.
   Logs and databases  $DIR/
 
   Admin bearer token  $TOKEN
+
+Demo logins (password $DEMO_PASSWORD for all): auditor.liu (auditor), manager.chen,
+manager.wang, manager.zhou (managers), dr.li, dr.zhang, dr.huang, eng.xu, eng.sun, dr.guo
+(researchers). Log in:
+  curl -s -c cookies -X POST -d '{"username":"dr.li","password":"$DEMO_PASSWORD"}' $API/login
+
+See the bookings and the instruments:
+  curl -s -H "Authorization: Bearer $TOKEN" "$API/bookings?limit=5"
+  curl -s -H "Authorization: Bearer $TOKEN" "$API/instruments/icp-ms-01/availability"
 
 See the readings arrive (every state change, and a heartbeat every 10 s):
   curl -s -H "Authorization: Bearer $TOKEN" "$API/readings?instrument=${INSTRUMENTS[0]}&limit=20"
@@ -158,6 +174,11 @@ if [ "${LABSHARE_DEMO_CHECK:-}" = 1 ]; then
         done
         if [ -z "$missing" ]; then
             echo "demo check: readings arrived from all ${#INSTRUMENTS[@]} instruments"
+            nb=$(curl -s -H "Authorization: Bearer $TOKEN" "$API/bookings?limit=1" |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+            login=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+                -d "{\"username\":\"dr.li\",\"password\":\"$DEMO_PASSWORD\"}" "$API/login")
+            echo "demo check: $nb bookings, login of dr.li answered $login"
             exit 0
         fi
         sleep 0.2

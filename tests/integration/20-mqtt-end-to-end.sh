@@ -29,6 +29,12 @@ have_readings() { [ "$(api "/api/v1/readings?instrument=sim-1&limit=1" | json 'j
 wait_for 40 have_readings 15 || fail "fewer than 15 readings arrived in 40 s"
 pass "readings arrive through the API"
 
+gw_online() { api /api/v1/gateways | json '[g for g in j["items"] if g["id"] == "gw-e2e"][0]["online"]' | grep -q True; }
+wait_for 10 gw_online || fail "gateway not listed online: $(api /api/v1/gateways)"
+api /api/v1/gateways | json '[g for g in j["items"] if g["id"] == "gw-e2e"][0]' | grep -q "'instruments': 'sim-1'" \
+    || fail "gateway's instruments: $(api /api/v1/gateways)"
+pass "GET /api/v1/gateways lists the gateway online with its instruments"
+
 # Readings keep coming: stop the gateway first, so the list is final once the outbox drains.
 stop gateway
 pass "gateway stops cleanly on SIGTERM"
@@ -68,6 +74,9 @@ pass "outbox drained: all $last readings taken are stored"
 status=$(mosquitto_sub -p "$MQTT_PORT" -t 'labshare/v1/gw/gw-e2e/status' -C 1 -W 5)
 [ "$(json 'j["online"]' <<<"$status")" = False ] || fail "status after stop: $status"
 pass "retained status says offline after a clean stop"
+gw_offline() { api /api/v1/gateways | json '[g for g in j["items"] if g["id"] == "gw-e2e"][0]["online"]' | grep -q False; }
+wait_for 10 gw_offline || fail "gateway still listed online: $(api /api/v1/gateways)"
+pass "GET /api/v1/gateways shows it offline"
 
 # A reading the meter shows now is not older than the newest stored one.
 stop sim
