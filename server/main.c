@@ -132,7 +132,8 @@ int main(int argc, char **argv)
     /* Local time is the platform's (bookings, service hours, months): set it before any thread
      * starts, as localtime_r() reads TZ. */
     if (strstr(cfg.timezone, "..") || cfg.timezone[0] == '/' ||
-        strspn(cfg.timezone, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
+        strspn(cfg.timezone,
+               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
             strlen(cfg.timezone)) {
         fprintf(stderr, "labshare-server: %s: [server] timezone '%s' is not a zone name\n", path,
                 cfg.timezone);
