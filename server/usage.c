@@ -1,0 +1,166 @@
+#include "usage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+/* A counter step may exceed the wall time by this much (rounding of whole-second counters). */
+#define SLACK_MS 2000
+
+int64_t usage_counter_delta(int64_t a, int64_t b, int64_t max)
+{
+    int64_t d = b >= a ? b - a : b;
+
+    if (d < 0)
+        d = 0;
+    return d > max ? max : d;
+}
+
+static int push(struct usage_session **v, size_t *n, size_t *cap, const struct usage_session *s)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        struct usage_session *nv = realloc(*v, nc * sizeof(*nv));
+        if (!nv)
+            return LS_ERR_NOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = *s;
+    return LS_OK;
+}
+
+int usage_sessions(const struct usage_reading *r, size_t n, int64_t merge_gap_ms,
+                   struct usage_session **out, size_t *nout)
+{
+    struct usage_session cur, *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int in = 0;
+
+    *out = NULL;
+    *nout = 0;
+    memset(&cur, 0, sizeof(cur));
+    for (size_t i = 0; i < n; i++) {
+        const struct usage_reading *a = i ? &r[i - 1] : NULL, *b = &r[i];
+        int64_t dt = a ? b->ts - a->ts : 0;
+
+        /* the step a -> b belongs to the session when a was running, or when the session is
+         * open and merging over a short pause */
+        if (in && a) {
+            int64_t max_s = (dt + SLACK_MS) / 1000;
+            if (a->state == LS_STATE_RUNNING) {
+                if (a->has & b->has & LS_HAS_RUN_SECONDS)
+                    cur.run_ms += 1000 * usage_counter_delta(a->run_seconds, b->run_seconds,
+                                                              max_s);
+                else
+                    cur.run_ms += dt;
+            }
+            if (a->has & b->has & LS_HAS_ENERGY_WH)
+                cur.energy_wh += usage_counter_delta(a->energy_wh, b->energy_wh, INT64_MAX);
+            if (a->has & b->has & LS_HAS_SAMPLES)
+                cur.samples += usage_counter_delta(a->samples, b->samples, INT64_MAX);
+            if (!cur.badge && (a->has & LS_HAS_BADGE) && a->badge > 0 &&
+                a->state == LS_STATE_RUNNING)
+                cur.badge = a->badge;
+        }
+        if (b->state == LS_STATE_RUNNING) {
+            if (!in) {
+                /* a new run: merge with the last session when the pause was short */
+                if (cnt > 0 && b->ts - v[cnt - 1].end_ms < merge_gap_ms) {
+                    cur = v[--cnt];
+                } else {
+                    memset(&cur, 0, sizeof(cur));
+                    cur.start_ms = b->ts;
+                }
+                in = 1;
+            }
+            if (!cur.badge && (b->has & LS_HAS_BADGE) && b->badge > 0)
+                cur.badge = b->badge;
+            cur.end_ms = b->ts;
+            cur.open = 1;
+        } else if (in) {
+            cur.end_ms = b->ts;
+            cur.open = 0;
+            if (push(&v, &cnt, &cap, &cur)) {
+                free(v);
+                return LS_ERR_NOMEM;
+            }
+            in = 0;
+        }
+    }
+    if (in && push(&v, &cnt, &cap, &cur)) {
+        free(v);
+        return LS_ERR_NOMEM;
+    }
+    *out = v;
+    *nout = cnt;
+    return LS_OK;
+}
+
+const char *usage_attribution_name(enum usage_attribution a)
+{
+    static const char *const names[] = {"booking", "badge", "none"};
+
+    return (unsigned)a <= USAGE_NONE ? names[a] : "none";
+}
+
+int usage_split(const struct usage_session *s, const struct usage_booking *b, size_t nb,
+                int64_t badge_user, struct usage_part **out, size_t *nout)
+{
+    struct usage_part *v = calloc(2 * nb + 1, sizeof(*v));
+    int64_t t = s->start_ms, dur = s->end_ms - s->start_ms;
+    int64_t given_run = 0, given_e = 0, given_s = 0;
+    size_t n = 0;
+
+    *out = NULL;
+    *nout = 0;
+    if (!v)
+        return LS_ERR_NOMEM;
+    for (size_t i = 0; i <= nb && t < s->end_ms; i++) {
+        int64_t bs = i < nb ? b[i].start_ms : s->end_ms, be = i < nb ? b[i].end_ms : s->end_ms;
+        if (i < nb && be <= t)
+            continue;
+        if (bs > t) { /* outside bookings up to the next one */
+            v[n].start_ms = t;
+            v[n].end_ms = bs < s->end_ms ? bs : s->end_ms;
+            v[n].attribution = badge_user ? USAGE_BADGE : USAGE_NONE;
+            v[n].user_id = badge_user;
+            t = v[n++].end_ms;
+        }
+        if (i < nb && t < s->end_ms && bs < s->end_ms) {
+            v[n].start_ms = t;
+            v[n].end_ms = be < s->end_ms ? be : s->end_ms;
+            v[n].attribution = USAGE_BOOKING;
+            v[n].booking_id = b[i].id;
+            v[n].user_id = b[i].user_id;
+            t = v[n++].end_ms;
+        }
+    }
+    if (n == 0) { /* a session of no length (started and ended on one reading) */
+        v[0].start_ms = s->start_ms;
+        v[0].end_ms = s->end_ms;
+        v[0].attribution = badge_user ? USAGE_BADGE : USAGE_NONE;
+        v[0].user_id = badge_user;
+        n = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t len = v[i].end_ms - v[i].start_ms;
+        if (i + 1 == n) {
+            v[i].run_ms = s->run_ms - given_run;
+            v[i].energy_wh = s->energy_wh - given_e;
+            v[i].samples = s->samples - given_s;
+        } else {
+            v[i].run_ms = dur ? s->run_ms * len / dur : 0;
+            v[i].energy_wh = dur ? s->energy_wh * len / dur : 0;
+            v[i].samples = dur ? s->samples * len / dur : 0;
+        }
+        given_run += v[i].run_ms;
+        given_e += v[i].energy_wh;
+        given_s += v[i].samples;
+    }
+    *out = v;
+    *nout = n;
+    return LS_OK;
+}
