@@ -64,6 +64,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/bookings/{}/reject", route_booking_reject, ROUTE_AUTH},
     {"POST", "/api/v1/bookings/{}/rating", route_booking_rating, ROUTE_AUTH},
     {"GET", "/api/v1/readings", route_readings_list, ROUTE_AUTH},
+    {"GET", "/api/v1/usage", route_usage_list, ROUTE_AUTH},
     {"GET", "/api/v1/gateways", route_gateways_list, ROUTE_AUTH},
     {"GET", "/api/v1/audit-log", route_audit_list, ROUTE_AUTH},
     {"GET", "/api/v1/audit-log/verify", route_audit_verify, ROUTE_AUTH},

@@ -264,6 +264,7 @@ int ingest_start(const struct srv_config *cfg, struct ingest **out)
     pthread_cond_init(&in->more, NULL);
     if (store_open(cfg->db, &in->st))
         goto fail;
+    store_set_usage(in->st, (int64_t)cfg->merge_gap_s * 1000, cfg->no_show_min_run_s);
     if (pthread_create(&in->worker, NULL, worker_main, in)) {
         ls_error("ingest: cannot start the store thread");
         goto fail;

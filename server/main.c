@@ -31,6 +31,9 @@ static void usage(FILE *f)
                "Commands:\n"
                "  (none)        run the server until SIGTERM or SIGINT\n"
                "  admin-token   create the admin user if absent and print a new bearer token\n"
+               "  usage-check   recompute usage from all readings; compare with the stored\n"
+               "                (incremental) usage; exit 1 when they differ\n"
+               "  usage-rebuild recompute usage from all readings and store it\n"
                "\n"
                "Options:\n"
                "  -c, --config FILE   the INI configuration (required)\n"
@@ -68,6 +71,33 @@ static void ingest_metrics(void *arg, struct ls_buf *b)
         (unsigned long long)s.batches, (unsigned long long)s.readings,
         (unsigned long long)s.duplicates, (unsigned long long)s.rejected,
         (unsigned long long)s.db_errors, s.connected);
+}
+
+/* usage-check: recompute all usage from the readings and compare with the stored (incremental)
+ * result; usage-rebuild: and store the recomputed one. */
+static int cmd_usage(const struct srv_config *cfg, int replace)
+{
+    struct store *st = NULL;
+    int64_t rows = 0, diffs = 0;
+    int rc;
+
+    if (store_open(cfg->db, &st))
+        return 1;
+    rc = store_begin(st);
+    if (rc == LS_OK)
+        rc = store_usage_rebuild(st, (int64_t)cfg->merge_gap_s * 1000, cfg->no_show_min_run_s,
+                                 replace, &rows, &diffs);
+    if (rc == LS_OK)
+        rc = replace ? store_commit(st) : (store_rollback(st), LS_OK);
+    store_close(st);
+    if (rc) {
+        fprintf(stderr, "labshare-server: cannot recompute usage: %s\n",
+                ls_strerror((enum ls_rc)rc));
+        return 1;
+    }
+    printf("%lld usage rows recomputed from the readings, %lld differ from the stored ones%s\n",
+           (long long)rows, (long long)diffs, replace ? " (replaced)" : "");
+    return diffs && !replace ? 1 : 0;
 }
 
 static int cmd_admin_token(const struct srv_config *cfg)
@@ -120,7 +150,9 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         command = argv[optind++];
-    if (!path || optind < argc || (command && strcmp(command, "admin-token") != 0)) {
+    if (!path || optind < argc ||
+        (command && strcmp(command, "admin-token") != 0 && strcmp(command, "usage-check") != 0 &&
+         strcmp(command, "usage-rebuild") != 0)) {
         fprintf(stderr, "labshare-server: %s (see --help)\n",
                 !path ? "-c FILE is required" : "unknown command or extra argument");
         return 2;
@@ -159,8 +191,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "labshare-server: cannot initialise libsodium\n");
         return 1;
     }
-    if (command)
+    if (command && strcmp(command, "admin-token") == 0)
         return cmd_admin_token(&cfg);
+    if (command)
+        return cmd_usage(&cfg, strcmp(command, "usage-rebuild") == 0);
 
     ls_cli_install_signals();
     mosquitto_lib_init();

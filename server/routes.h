@@ -24,6 +24,8 @@ route_fn route_instruments_list, route_instrument_create, route_instrument_get,
 /* routes_bookings.c */
 route_fn route_bookings_list, route_booking_create, route_booking_get, route_booking_cancel,
     route_booking_approve, route_booking_reject, route_booking_rating;
+/* routes_usage.c */
+route_fn route_usage_list;
 /* routes_readings.c */
 route_fn route_readings_list;
 /* routes_audit.c */

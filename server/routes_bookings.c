@@ -195,6 +195,11 @@ int route_booking_create(struct http_req *req, struct http_resp *resp)
         goto out;
     }
     rc = store_booking_insert(req->st, &b);
+    /* a booking recorded for a time already metered takes over that usage */
+    if (rc == LS_OK)
+        rc =
+            store_usage_refresh(req->st, instrument, b.start_ms,
+                                (int64_t)req->cfg->merge_gap_s * 1000, req->cfg->no_show_min_run_s);
     if (rc == LS_OK)
         rc = store_booking_json(req->st, b.id, &after);
     if (rc == LS_OK) {
@@ -298,6 +303,10 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
                                           : action == BOOKING_CANCEL
                                               ? (own ? "cancelled by user" : "cancelled by manager")
                                               : NULL);
+    if (rc == LS_OK && action != BOOKING_RATE)
+        rc =
+            store_usage_refresh(req->st, b.instrument, b.start_ms,
+                                (int64_t)req->cfg->merge_gap_s * 1000, req->cfg->no_show_min_run_s);
     if (rc == LS_OK)
         rc = store_booking_json(req->st, id, &after);
     snprintf(object, sizeof(object), "booking/%lld", (long long)id);

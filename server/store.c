@@ -81,6 +81,15 @@ static const char *const migrations[] = {
      * chain is caught too. */
     "CREATE TABLE audit_head(id INTEGER PRIMARY KEY CHECK(id = 1), seq INTEGER NOT NULL,"
     " hash TEXT NOT NULL);",
+    /* 4: usage, the parts of sessions attributed to users (SPEC 6) */
+    "CREATE TABLE usage("
+    " id INTEGER PRIMARY KEY, instrument TEXT NOT NULL, session_start INTEGER NOT NULL,"
+    " session_end INTEGER NOT NULL, open INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL, run_ms INTEGER NOT NULL, energy_wh INTEGER NOT NULL,"
+    " samples INTEGER NOT NULL, badge INTEGER, user_id INTEGER, booking_id INTEGER,"
+    " attribution TEXT NOT NULL CHECK(attribution IN ('booking','badge','none')));"
+    "CREATE INDEX usage_instrument ON usage(instrument, session_start);"
+    "CREATE INDEX usage_booking ON usage(booking_id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -156,6 +165,7 @@ int store_open(const char *path, struct store **out)
 
     if (!st)
         return LS_ERR_NOMEM;
+    st->usage_gap_ms = -1;
     if (sqlite3_open_v2(path, &st->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
@@ -366,6 +376,38 @@ static int update_ack(struct store *st, const char *gw, int64_t epoch, int64_t r
     return store_step_done(st, st->gw_seen);
 }
 
+void store_set_usage(struct store *st, int64_t merge_gap_ms, int64_t no_show_min_run_s)
+{
+    st->usage_gap_ms = merge_gap_ms;
+    st->usage_no_show_s = no_show_min_run_s;
+}
+
+/* Refresh the usage of every instrument of the batches, from its earliest new reading. */
+static int refresh_usage(struct store *st, const struct ls_batch *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < b[i].count; k++) {
+            const char *inst = b[i].readings[k].instrument;
+            int64_t since = INT64_MAX;
+            int seen = 0;
+            /* once per instrument: skip it when an earlier reading of the group had it */
+            for (size_t pi = 0; pi <= i && !seen; pi++)
+                for (size_t pk = 0; pk < (pi == i ? k : b[pi].count) && !seen; pk++)
+                    seen = strcmp(b[pi].readings[pk].instrument, inst) == 0;
+            if (seen)
+                continue;
+            for (size_t qi = i; qi < n; qi++)
+                for (size_t qk = 0; qk < b[qi].count; qk++)
+                    if (strcmp(b[qi].readings[qk].instrument, inst) == 0 &&
+                        b[qi].readings[qk].ts < since)
+                        since = b[qi].readings[qk].ts;
+            if (store_usage_refresh(st, inst, since, st->usage_gap_ms, st->usage_no_show_s))
+                return LS_ERR_DB;
+        }
+    }
+    return LS_OK;
+}
+
 int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
                          struct ingest_result *res)
 {
@@ -392,6 +434,8 @@ int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, i
                 res[i].upto = res[k].upto;
                 break;
             }
+    if (rc == LS_OK && st->usage_gap_ms >= 0)
+        rc = refresh_usage(st, b, n);
     /* With synchronous=FULL the batches are on disk when COMMIT returns: only then may the
      * gateways be told to forget them. */
     if (rc == LS_OK && store_exec(st, "COMMIT") == LS_OK)

@@ -170,6 +170,35 @@ int store_outage_list(struct store *st, const char *instrument, int64_t from_ms,
 int store_outage_cancel_bookings(struct store *st, const char *instrument, int64_t start_ms,
                                  int64_t end_ms, int64_t **ids, size_t *n);
 
+/* --- Usage (SPEC 6) ---------------------------------------------------------------------
+ * Usage rows are the parts of sessions, attributed to a booking's user, a badge's user or
+ * nobody. They are derived data: store_usage_refresh() recomputes an instrument's usage from
+ * its readings from the first session that readings at or after since_ms can change, and sets
+ * the metered_seconds (and, once ended, completed or no_show) of the bookings it touches.
+ * Call it in the transaction that stored the readings or changed the bookings. */
+int store_usage_refresh(struct store *st, const char *instrument, int64_t since_ms,
+                        int64_t merge_gap_ms, int64_t no_show_min_run_s);
+
+/* Have store_ingest_batches() refresh the usage of the instruments it stores readings of, in
+ * the same transaction (off until called). */
+void store_set_usage(struct store *st, int64_t merge_gap_ms, int64_t no_show_min_run_s);
+
+/* Recompute every instrument's usage from all its readings and compare it with what is stored:
+ * *diffs rows differ (0 = the incremental result is exact). With replace set, store the
+ * recomputed rows instead. */
+int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_min_run_s,
+                        int replace, int64_t *rows, int64_t *diffs);
+
+struct usage_filter {
+    const char *instrument;
+    int64_t user_id; /* > 0: only this user's */
+    int64_t org_id;  /* > 0: only instruments of this owner */
+    int64_t from_ms, to_ms;
+    int64_t limit, offset;
+};
+int store_usage_list(struct store *st, const struct usage_filter *f, json_t **items,
+                     int64_t *total);
+
 /* --- Calendar feeds --------------------------------------------------------------------- */
 int store_feed_add(struct store *st, const unsigned char hash[32], const char *kind,
                    const char *subject, int64_t by);

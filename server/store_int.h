@@ -22,6 +22,8 @@ struct store {
         sqlite3_stmt *s;
     } cache[STORE_CACHE];
     size_t ncache;
+    int64_t usage_gap_ms; /* < 0: ingest does not refresh usage */
+    int64_t usage_no_show_s;
 };
 
 /* Log SQLite's error for what and return LS_ERR_DB. */

@@ -52,8 +52,7 @@ int usage_sessions(const struct usage_reading *r, size_t n, int64_t merge_gap_ms
             int64_t max_s = (dt + SLACK_MS) / 1000;
             if (a->state == LS_STATE_RUNNING) {
                 if (a->has & b->has & LS_HAS_RUN_SECONDS)
-                    cur.run_ms += 1000 * usage_counter_delta(a->run_seconds, b->run_seconds,
-                                                              max_s);
+                    cur.run_ms += 1000 * usage_counter_delta(a->run_seconds, b->run_seconds, max_s);
                 else
                     cur.run_ms += dt;
             }

@@ -25,8 +25,8 @@ struct usage_session {
                                  (or the last reading while it still runs) */
     int64_t run_ms;           /* metered run time */
     int64_t energy_wh, samples;
-    int64_t badge;            /* the badge logged in when it started (or first seen), 0 = none */
-    int open;                 /* 1: still running at the last reading */
+    int64_t badge; /* the badge logged in when it started (or first seen), 0 = none */
+    int open;      /* 1: still running at the last reading */
 };
 
 /* Counter increase from a to b: b - a, or b when the counter went down (a reset or wrap: a new

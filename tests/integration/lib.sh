@@ -89,6 +89,7 @@ db = $T/server.db
 host = 127.0.0.1
 port = $MQTT_PORT
 client_id = labshare-server-test
+${SERVER_EXTRA_INI:-}
 CONF
     start server "$BIN/labshare-server" -c "$T/server.ini" ${SERVER_ARGS:-}
     API=http://127.0.0.1:$HTTP_PORT

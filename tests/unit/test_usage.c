@@ -52,8 +52,10 @@ static void merge_gap_boundary(void **state)
     struct usage_session *s;
     size_t n;
     /* a pause of 119 s merges, a pause of 120 s does not */
-    struct usage_reading a[] = {rd(0, RUN, 0), rd(60, IDLE, 60), rd(179, RUN, 60), rd(239, IDLE, 120)};
-    struct usage_reading b[] = {rd(0, RUN, 0), rd(60, IDLE, 60), rd(180, RUN, 60), rd(240, IDLE, 120)};
+    struct usage_reading a[] = {rd(0, RUN, 0), rd(60, IDLE, 60), rd(179, RUN, 60),
+                                rd(239, IDLE, 120)};
+    struct usage_reading b[] = {rd(0, RUN, 0), rd(60, IDLE, 60), rd(180, RUN, 60),
+                                rd(240, IDLE, 120)};
 
     (void)state;
     assert_int_equal(usage_sessions(a, 4, 120 * S, &s, &n), LS_OK);
@@ -102,7 +104,7 @@ static void garbage_counter_is_capped(void **state)
 
 static void state_durations_without_counter(void **state)
 {
-    struct usage_reading r[] = {rd(0, RUN, -1), rd(30, IDLE, -1), rd(60, RUN, -1),
+    struct usage_reading r[] = {rd(0, RUN, -1),   rd(30, IDLE, -1), rd(60, RUN, -1),
                                 rd(90, IDLE, -1), rd(500, RUN, -1), rd(520, RUN, -1)};
     struct usage_session *s;
     size_t n;
@@ -157,9 +159,12 @@ static void split_at_booking_edges(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(one_session_from_counters), cmocka_unit_test(merge_gap_boundary),
-        cmocka_unit_test(counter_reset_mid_session), cmocka_unit_test(garbage_counter_is_capped),
-        cmocka_unit_test(state_durations_without_counter), cmocka_unit_test(split_at_booking_edges),
+        cmocka_unit_test(one_session_from_counters),
+        cmocka_unit_test(merge_gap_boundary),
+        cmocka_unit_test(counter_reset_mid_session),
+        cmocka_unit_test(garbage_counter_is_capped),
+        cmocka_unit_test(state_durations_without_counter),
+        cmocka_unit_test(split_at_booking_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

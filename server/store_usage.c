@@ -1,0 +1,355 @@
+/* store_usage.c - usage derived from readings, kept up to date incrementally (store.h). */
+#include "store.h"
+#include "store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "usage.h"
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+/* Readings of instrument with ts >= from, in order. */
+static int load_readings(struct store *st, const char *instrument, int64_t from,
+                         struct usage_reading **out, size_t *n)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT ts, state, run_seconds, energy_wh, samples, badge"
+                                     " FROM readings WHERE instrument = ? AND ts >= ?"
+                                     " ORDER BY ts, gateway, epoch, seq");
+    struct usage_reading *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int step;
+
+    *out = NULL;
+    *n = 0;
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    sqlite3_bind_int64(q, 2, from);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct usage_reading *r;
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 256;
+            struct usage_reading *nv = realloc(v, nc * sizeof(*nv));
+            if (!nv) {
+                free(v);
+                sqlite3_reset(q);
+                return LS_ERR_NOMEM;
+            }
+            v = nv;
+            cap = nc;
+        }
+        r = &v[cnt++];
+        memset(r, 0, sizeof(*r));
+        r->ts = sqlite3_column_int64(q, 0);
+        r->state = (enum ls_state)sqlite3_column_int(q, 1);
+        if (sqlite3_column_type(q, 2) != SQLITE_NULL) {
+            r->run_seconds = sqlite3_column_int64(q, 2);
+            r->has |= LS_HAS_RUN_SECONDS;
+        }
+        if (sqlite3_column_type(q, 3) != SQLITE_NULL) {
+            r->energy_wh = sqlite3_column_int64(q, 3);
+            r->has |= LS_HAS_ENERGY_WH;
+        }
+        if (sqlite3_column_type(q, 4) != SQLITE_NULL) {
+            r->samples = sqlite3_column_int64(q, 4);
+            r->has |= LS_HAS_SAMPLES;
+        }
+        if (sqlite3_column_type(q, 5) != SQLITE_NULL) {
+            r->badge = sqlite3_column_int64(q, 5);
+            r->has |= LS_HAS_BADGE;
+        }
+    }
+    sqlite3_reset(q);
+    if (step != SQLITE_DONE) {
+        free(v);
+        return store_db_fail(st, "usage readings");
+    }
+    *out = v;
+    *n = cnt;
+    return LS_OK;
+}
+
+/* The parts of session s: bookings that count (confirmed, or ended as completed or no-show)
+ * and the badge's user. */
+static int split_session(struct store *st, const char *instrument, const struct usage_session *s,
+                         struct usage_part **parts, size_t *nparts)
+{
+    sqlite3_stmt *qb = store_stmt(st, "SELECT id, user_id, start_ms, end_ms FROM bookings WHERE"
+                                      " instrument = ? AND status IN ('confirmed','completed',"
+                                      "'no_show') AND start_ms < ? AND end_ms > ? ORDER BY"
+                                      " start_ms");
+    sqlite3_stmt *qu = store_stmt(st, "SELECT id FROM users WHERE badge = ?");
+    struct usage_booking b[64];
+    size_t nb = 0;
+    int64_t badge_user = 0;
+
+    if (!qb || !qu)
+        return LS_ERR_DB;
+    store_bind_text(qb, 1, instrument);
+    sqlite3_bind_int64(qb, 2, s->end_ms > s->start_ms ? s->end_ms : s->start_ms + 1);
+    sqlite3_bind_int64(qb, 3, s->start_ms);
+    while (nb < sizeof(b) / sizeof(b[0]) && sqlite3_step(qb) == SQLITE_ROW) {
+        b[nb].id = sqlite3_column_int64(qb, 0);
+        b[nb].user_id = sqlite3_column_int64(qb, 1);
+        b[nb].start_ms = sqlite3_column_int64(qb, 2);
+        b[nb].end_ms = sqlite3_column_int64(qb, 3);
+        nb++;
+    }
+    sqlite3_reset(qb);
+    if (s->badge > 0) {
+        sqlite3_bind_int64(qu, 1, s->badge);
+        if (store_int_one(st, qu, &badge_user) != LS_OK)
+            badge_user = 0;
+    }
+    return usage_split(s, b, nb, badge_user, parts, nparts);
+}
+
+static int insert_parts(struct store *st, const char *instrument, const struct usage_session *s,
+                        const struct usage_part *p, size_t n)
+{
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO usage(instrument, session_start, session_end,"
+                                     " open, start_ms, end_ms, run_ms, energy_wh, samples, badge,"
+                                     " user_id, booking_id, attribution)"
+                                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+
+    if (!q)
+        return LS_ERR_DB;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(q);
+        store_bind_text(q, 1, instrument);
+        sqlite3_bind_int64(q, 2, s->start_ms);
+        sqlite3_bind_int64(q, 3, s->end_ms);
+        sqlite3_bind_int(q, 4, s->open);
+        sqlite3_bind_int64(q, 5, p[i].start_ms);
+        sqlite3_bind_int64(q, 6, p[i].end_ms);
+        sqlite3_bind_int64(q, 7, p[i].run_ms);
+        sqlite3_bind_int64(q, 8, p[i].energy_wh);
+        sqlite3_bind_int64(q, 9, p[i].samples);
+        if (s->badge > 0)
+            sqlite3_bind_int64(q, 10, s->badge);
+        else
+            sqlite3_bind_null(q, 10);
+        if (p[i].user_id > 0)
+            sqlite3_bind_int64(q, 11, p[i].user_id);
+        else
+            sqlite3_bind_null(q, 11);
+        if (p[i].attribution == USAGE_BOOKING)
+            sqlite3_bind_int64(q, 12, p[i].booking_id);
+        else
+            sqlite3_bind_null(q, 12);
+        store_bind_text(q, 13, usage_attribution_name(p[i].attribution));
+        if (store_step_done(st, q))
+            return LS_ERR_DB;
+    }
+    return LS_OK;
+}
+
+/* Metered seconds of the bookings from since on, and completed / no_show for those that ended
+ * before the newest reading (the evidence is in). */
+static int settle_bookings(struct store *st, const char *instrument, int64_t since,
+                           int64_t no_show_min_run_s)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "SELECT b.id, b.status, b.end_ms, coalesce((SELECT sum(run_ms) FROM usage u WHERE"
+            " u.booking_id = b.id), 0) / 1000, b.metered_seconds, (SELECT max(ts) FROM readings"
+            " WHERE instrument = ?1) FROM bookings b WHERE b.instrument = ?1 AND b.end_ms > ?2"
+            " AND b.status IN ('confirmed','completed','no_show')");
+    sqlite3_stmt *up = store_stmt(st, "UPDATE bookings SET metered_seconds = ?, status = ? WHERE"
+                                      " id = ?");
+    int step, rc = LS_OK;
+
+    if (!q || !up)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    sqlite3_bind_int64(q, 2, since);
+    while (rc == LS_OK && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(q, 0), end = sqlite3_column_int64(q, 2);
+        int64_t metered = sqlite3_column_int64(q, 3), old = sqlite3_column_int64(q, 4);
+        int64_t last = sqlite3_column_int64(q, 5);
+        char status[16], object[40];
+        const char *next;
+
+        snprintf(status, sizeof(status), "%s", sqlite3_column_text(q, 1));
+        next = status;
+        if (end <= last)
+            next = metered >= no_show_min_run_s ? "completed" : "no_show";
+        if (metered == old && strcmp(next, status) == 0)
+            continue;
+        sqlite3_reset(up);
+        sqlite3_bind_int64(up, 1, metered);
+        store_bind_text(up, 2, next);
+        sqlite3_bind_int64(up, 3, id);
+        rc = store_step_done(st, up);
+        if (rc == LS_OK && strcmp(next, status) != 0) {
+            json_t *before = json_pack("{s:s, s:I}", "status", status, "metered_seconds", old);
+            json_t *after = json_pack("{s:s, s:I}", "status", next, "metered_seconds", metered);
+            snprintf(object, sizeof(object), "booking/%lld", (long long)id);
+            rc = store_audit_append(st, ls_now_ms(), "metering",
+                                    strcmp(next, "completed") == 0 ? "booking.complete"
+                                                                   : "booking.no_show",
+                                    object, before, after);
+            json_decref(before);
+            json_decref(after);
+        }
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+int store_usage_refresh(struct store *st, const char *instrument, int64_t since_ms,
+                        int64_t merge_gap_ms, int64_t no_show_min_run_s)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT min(session_start) FROM usage WHERE instrument = ?"
+                                     " AND (session_end >= ? OR open = 1)");
+    sqlite3_stmt *del = store_stmt(st, "DELETE FROM usage WHERE instrument = ? AND"
+                                       " session_start >= ?");
+    struct usage_reading *r = NULL;
+    struct usage_session *s = NULL;
+    size_t nr = 0, ns = 0;
+    int64_t s0 = since_ms;
+    int rc;
+
+    if (!q || !del)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    sqlite3_bind_int64(q, 2, since_ms - merge_gap_ms);
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL &&
+        sqlite3_column_int64(q, 0) < s0)
+        s0 = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    rc = load_readings(st, instrument, s0, &r, &nr);
+    if (rc == LS_OK)
+        rc = usage_sessions(r, nr, merge_gap_ms, &s, &ns);
+    if (rc == LS_OK) {
+        store_bind_text(del, 1, instrument);
+        sqlite3_bind_int64(del, 2, s0);
+        rc = store_step_done(st, del);
+    }
+    for (size_t i = 0; rc == LS_OK && i < ns; i++) {
+        struct usage_part *p = NULL;
+        size_t np = 0;
+        rc = split_session(st, instrument, &s[i], &p, &np);
+        if (rc == LS_OK)
+            rc = insert_parts(st, instrument, &s[i], p, np);
+        free(p);
+    }
+    if (rc == LS_OK)
+        rc = settle_bookings(st, instrument, s0 - 366LL * 86400000, no_show_min_run_s);
+    free(r);
+    free(s);
+    return rc;
+}
+
+int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_min_run_s,
+                        int replace, int64_t *rows, int64_t *diffs)
+{
+    sqlite3_stmt *qi = store_stmt(st, "SELECT DISTINCT instrument FROM readings ORDER BY 1");
+    sqlite3_stmt *qu = store_stmt(st, "SELECT session_start, start_ms, end_ms, run_ms, energy_wh,"
+                                      " samples, coalesce(user_id, 0), coalesce(booking_id, 0),"
+                                      " attribution FROM usage WHERE instrument = ? ORDER BY"
+                                      " session_start, start_ms");
+    char (*ids)[LS_ID_MAX] = NULL;
+    size_t nids = 0;
+    int rc = LS_OK;
+
+    *rows = 0;
+    *diffs = 0;
+    if (!qi || !qu)
+        return LS_ERR_DB;
+    while (sqlite3_step(qi) == SQLITE_ROW) {
+        char (*n2)[LS_ID_MAX] = realloc(ids, (nids + 1) * sizeof(*ids));
+        if (!n2) {
+            rc = LS_ERR_NOMEM;
+            break;
+        }
+        ids = n2;
+        snprintf(ids[nids++], LS_ID_MAX, "%s", sqlite3_column_text(qi, 0));
+    }
+    sqlite3_reset(qi);
+    for (size_t k = 0; rc == LS_OK && k < nids; k++) {
+        struct usage_reading *r = NULL;
+        struct usage_session *s = NULL;
+        size_t nr = 0, ns = 0;
+
+        rc = load_readings(st, ids[k], INT64_MIN, &r, &nr);
+        if (rc == LS_OK)
+            rc = usage_sessions(r, nr, merge_gap_ms, &s, &ns);
+        store_bind_text(qu, 1, ids[k]);
+        for (size_t i = 0; rc == LS_OK && i < ns; i++) {
+            struct usage_part *p = NULL;
+            size_t np = 0;
+            rc = split_session(st, ids[k], &s[i], &p, &np);
+            for (size_t j = 0; rc == LS_OK && j < np; j++) {
+                (*rows)++;
+                if (sqlite3_step(qu) != SQLITE_ROW ||
+                    sqlite3_column_int64(qu, 0) != s[i].start_ms ||
+                    sqlite3_column_int64(qu, 1) != p[j].start_ms ||
+                    sqlite3_column_int64(qu, 2) != p[j].end_ms ||
+                    sqlite3_column_int64(qu, 3) != p[j].run_ms ||
+                    sqlite3_column_int64(qu, 4) != p[j].energy_wh ||
+                    sqlite3_column_int64(qu, 5) != p[j].samples ||
+                    sqlite3_column_int64(qu, 6) != p[j].user_id ||
+                    sqlite3_column_int64(qu, 7) !=
+                        (p[j].attribution == USAGE_BOOKING ? p[j].booking_id : 0) ||
+                    strcmp((const char *)sqlite3_column_text(qu, 8),
+                           usage_attribution_name(p[j].attribution)) != 0)
+                    (*diffs)++;
+            }
+            free(p);
+        }
+        if (rc == LS_OK && sqlite3_step(qu) == SQLITE_ROW)
+            (*diffs)++; /* rows stored that the readings do not give */
+        sqlite3_reset(qu);
+        free(r);
+        free(s);
+        if (rc == LS_OK && replace)
+            rc = store_usage_refresh(st, ids[k], INT64_MIN / 2, merge_gap_ms, no_show_min_run_s);
+    }
+    free(ids);
+    return rc;
+}
+
+int store_usage_list(struct store *st, const struct usage_filter *f, json_t **items,
+                     int64_t *total)
+{
+#define USAGE_WHERE                                                                            \
+    " FROM usage u JOIN instruments i ON i.id = u.instrument WHERE (?1 IS NULL OR"             \
+    " u.instrument = ?1) AND (?2 = 0 OR u.user_id = ?2) AND (?3 = 0 OR i.org_id = ?3) AND"     \
+    " u.end_ms > ?4 AND u.start_ms < ?5"
+#define UTIME(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
+    sqlite3_stmt *q = store_stmt(
+        st, "SELECT json_object('id', u.id, 'instrument', u.instrument, 'start', " UTIME(
+                "u.start_ms") ", 'end', " UTIME("u.end_ms") ", 'run_seconds', u.run_ms / 1000,"
+                                                       " 'energy_wh', u.energy_wh, 'samples',"
+                                                       " u.samples, 'user_id', u.user_id,"
+                                                       " 'booking_id', u.booking_id,"
+                                                       " 'attribution', u.attribution, 'badge',"
+                                                       " u.badge, 'session_start', " UTIME(
+                                                           "u.session_start") ", 'open',"
+                                                                              " json(CASE u.open"
+                                                                              " WHEN 1 THEN"
+                                                                              " 'true' ELSE"
+                                                                              " 'false' END))"
+            USAGE_WHERE " ORDER BY u.start_ms, u.id LIMIT ?6 OFFSET ?7");
+    sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" USAGE_WHERE);
+    sqlite3_stmt *both[2] = {q, c};
+
+    *items = json_array();
+    if (!q || !c || !*items)
+        return LS_ERR_DB;
+    for (int k = 0; k < 2; k++) {
+        store_bind_text(both[k], 1, f->instrument);
+        sqlite3_bind_int64(both[k], 2, f->user_id > 0 ? f->user_id : 0);
+        sqlite3_bind_int64(both[k], 3, f->org_id > 0 ? f->org_id : 0);
+        sqlite3_bind_int64(both[k], 4, f->from_ms);
+        sqlite3_bind_int64(both[k], 5, f->to_ms);
+    }
+    sqlite3_bind_int64(q, 6, f->limit);
+    sqlite3_bind_int64(q, 7, f->offset);
+    if (store_json_rows(st, q, *items))
+        return LS_ERR_DB;
+    return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
+}
