@@ -199,6 +199,16 @@ struct usage_filter {
 int store_usage_list(struct store *st, const struct usage_filter *f, json_t **items,
                      int64_t *total);
 
+/* --- Metrics ---------------------------------------------------------------------------- */
+struct metric_raw;
+/* Per-instrument sums over [from, to) for metrics (metrics.h), one per instrument (also those
+ * with no usage), ordered by id. *out allocated (caller frees). */
+int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct metric_raw **out,
+                      size_t *n);
+/* Metered hours by user organisation type x owner organisation type over [from, to):
+ * a list of {"user_org_type", "owner_org_type", "hours"}. */
+int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t **items);
+
 /* --- Calendar feeds --------------------------------------------------------------------- */
 int store_feed_add(struct store *st, const unsigned char hash[32], const char *kind,
                    const char *subject, int64_t by);

@@ -251,7 +251,7 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
                                       " samples, coalesce(user_id, 0), coalesce(booking_id, 0),"
                                       " attribution FROM usage WHERE instrument = ? ORDER BY"
                                       " session_start, start_ms");
-    char (*ids)[LS_ID_MAX] = NULL;
+    char(*ids)[LS_ID_MAX] = NULL;
     size_t nids = 0;
     int rc = LS_OK;
 
@@ -260,7 +260,7 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
     if (!qi || !qu)
         return LS_ERR_DB;
     while (sqlite3_step(qi) == SQLITE_ROW) {
-        char (*n2)[LS_ID_MAX] = realloc(ids, (nids + 1) * sizeof(*ids));
+        char(*n2)[LS_ID_MAX] = realloc(ids, (nids + 1) * sizeof(*ids));
         if (!n2) {
             rc = LS_ERR_NOMEM;
             break;
@@ -312,28 +312,29 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
     return rc;
 }
 
-int store_usage_list(struct store *st, const struct usage_filter *f, json_t **items,
-                     int64_t *total)
+int store_usage_list(struct store *st, const struct usage_filter *f, json_t **items, int64_t *total)
 {
-#define USAGE_WHERE                                                                            \
-    " FROM usage u JOIN instruments i ON i.id = u.instrument WHERE (?1 IS NULL OR"             \
-    " u.instrument = ?1) AND (?2 = 0 OR u.user_id = ?2) AND (?3 = 0 OR i.org_id = ?3) AND"     \
+#define USAGE_WHERE                                                                                \
+    " FROM usage u JOIN instruments i ON i.id = u.instrument WHERE (?1 IS NULL OR"                 \
+    " u.instrument = ?1) AND (?2 = 0 OR u.user_id = ?2) AND (?3 = 0 OR i.org_id = ?3) AND"         \
     " u.end_ms > ?4 AND u.start_ms < ?5"
 #define UTIME(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
-    sqlite3_stmt *q = store_stmt(
-        st, "SELECT json_object('id', u.id, 'instrument', u.instrument, 'start', " UTIME(
-                "u.start_ms") ", 'end', " UTIME("u.end_ms") ", 'run_seconds', u.run_ms / 1000,"
-                                                       " 'energy_wh', u.energy_wh, 'samples',"
-                                                       " u.samples, 'user_id', u.user_id,"
-                                                       " 'booking_id', u.booking_id,"
-                                                       " 'attribution', u.attribution, 'badge',"
-                                                       " u.badge, 'session_start', " UTIME(
-                                                           "u.session_start") ", 'open',"
-                                                                              " json(CASE u.open"
-                                                                              " WHEN 1 THEN"
-                                                                              " 'true' ELSE"
-                                                                              " 'false' END))"
-            USAGE_WHERE " ORDER BY u.start_ms, u.id LIMIT ?6 OFFSET ?7");
+    sqlite3_stmt *q = store_stmt(st,
+                                 "SELECT json_object('id', u.id, 'instrument', u.instrument, "
+                                 "'start', " UTIME("u.start_ms") ", 'end', " UTIME(
+                                     "u.end_ms") ", 'run_seconds', u.run_ms / 1000,"
+                                                 " 'energy_wh', u.energy_wh, 'samples',"
+                                                 " u.samples, 'user_id', u.user_id,"
+                                                 " 'booking_id', u.booking_id,"
+                                                 " 'attribution', u.attribution, 'badge',"
+                                                 " u.badge, 'session_start', " UTIME(
+                                                     "u.session_start") ", 'open',"
+                                                                        " json(CASE u.open"
+                                                                        " WHEN 1 THEN"
+                                                                        " 'true' ELSE"
+                                                                        " 'false' END))" USAGE_WHERE
+                                                                        " ORDER BY u.start_ms, "
+                                                                        "u.id LIMIT ?6 OFFSET ?7");
     sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" USAGE_WHERE);
     sqlite3_stmt *both[2] = {q, c};
 

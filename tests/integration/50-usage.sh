@@ -62,6 +62,36 @@ li = user("dr.li")
 mine = li.expect(200, "GET", "/api/v1/usage")["items"]
 assert [x["user_id"] for x in mine] == [users["dr.li"]], mine
 print("usage: ok")
+
+# metrics over the hour around the runs, computed independently from /usage here
+frm, to = iso(t0 - 1800 * 1000), iso(t0 + 1800 * 1000)
+orgs = {x["id"]: x for x in a.expect(200, "GET", "/api/v1/orgs")["items"]}
+uorg = {x["id"]: x["org_id"] for x in a.expect(200, "GET", "/api/v1/users?limit=100")["items"]}
+owner = a.expect(200, "GET", "/api/v1/instruments/icp-ms-01")["org_id"]
+eff = sum(x["run_seconds"] for x in u) / 3600
+ext = sum(x["run_seconds"] for x in u if x["user_id"] and uorg[x["user_id"]] != owner) / 3600
+m = a.expect(200, "GET", "/api/v1/metrics?from=%s&to=%s&by=instrument" % (frm, to))["items"]
+m = [x for x in m if x["instrument"] == "icp-ms-01"][0]
+print("metrics", m)
+assert abs(m["effective_hours"] - eff) < 0.0006, (m, eff)   # parts share run time by ms
+assert abs(m["external_hours"] - ext) < 0.0006, (m, ext)
+assert abs(m["sharing_rate"] - ext / eff) < 0.1, m
+assert abs(m["rated_hours"] - 1400 * (1 / 24) / 365) < 1e-4, m   # one hour of a 1400 h year
+assert m["bookings_ended"] == 1 and m["no_show_count"] == 0, m
+plat = a.expect(200, "GET", "/api/v1/metrics?from=%s&to=%s&by=platform" % (frm, to))["items"][0]
+assert abs(plat["effective_hours"] - eff) < 0.0006 and plat["instruments"] == 2, plat
+csv = a.call("GET", "/api/v1/metrics?from=%s&to=%s&by=org&format=csv" % (frm, to))[1]
+assert csv.splitlines()[0].startswith("effective_hours,external_hours,sharing_rate"), csv
+col = a.expect(200, "GET", "/api/v1/collaboration?from=%s&to=%s" % (frm, to))["items"]
+pairs = {(c["user_org_type"], c["owner_org_type"]): c["hours"] for c in col}
+assert set(pairs) == {("university", "university"), ("enterprise", "university")}, pairs
+ev = a.expect(200, "GET", "/api/v1/evaluation?year=%d&by=org" % datetime.date.today().year)["items"]
+ecut = [e for e in ev if e["org_id"] == owner][0]
+# a few seconds in a year: operation ~0, but a sharing rate of 3/7 earns the full 40 points and
+# no no-shows or ratings the full 20: 60, a pass
+assert ecut["grade"] == "pass" and abs(ecut["total"] - 60) < 0.01 and ecut["sharing"] == 40, ecut
+li.expect(403, "GET", "/api/v1/metrics?from=%s&to=%s" % (frm, to))
+print("metrics: ok")
 PY
 pass "sessions, run time from counters, badge and booking attribution, booking completed"
 cd "$ROOT"

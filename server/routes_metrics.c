@@ -1,0 +1,177 @@
+/* routes_metrics.c - sharing-efficiency metrics, evaluation grades and the collaboration
+ * matrix (SPEC 6), computed from usage, bookings and outages at request time. */
+#include "routes.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "metrics.h"
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+/* Local midnight of 1 January of year (platform time zone). */
+static int64_t year_start(int year)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = year - 1900;
+    tm.tm_mday = 1;
+    tm.tm_isdst = -1;
+    return (int64_t)mktime(&tm) * 1000;
+}
+
+static int may_read_metrics(struct http_req *req, struct http_resp *resp)
+{
+    if (http_is_admin(req) || http_is_auditor(req) || strcmp(req->who.role, "manager") == 0)
+        return 1;
+    http_error(resp, LS_ERR_DENIED, "metrics are for managers, auditors and admins");
+    return 0;
+}
+
+/* Group key of r for by: the instrument, the owner org, its type, or the platform. */
+static void group_key(const struct metric_raw *r, const char *by, char *key, size_t len)
+{
+    if (strcmp(by, "instrument") == 0)
+        snprintf(key, len, "%s", r->instrument);
+    else if (strcmp(by, "org") == 0)
+        snprintf(key, len, "%lld", (long long)r->org_id);
+    else if (strcmp(by, "org_type") == 0)
+        snprintf(key, len, "%s", r->org_type);
+    else
+        snprintf(key, len, "platform");
+}
+
+/* Figures for [from, to) grouped by `by`, as a JSON array; evaluated when cfg is given. Managers
+ * see only their organisation's instruments. */
+static json_t *compute(struct http_req *req, int64_t from, int64_t to, const char *by,
+                       const struct srv_config *eval)
+{
+    struct metric_raw *raw = NULL, *groups = NULL;
+    double *rated = NULL;
+    char (*keys)[LS_ID_MAX] = NULL;
+    size_t n = 0, ng = 0;
+    json_t *items = NULL;
+    int restrict_org = !http_is_admin(req) && !http_is_auditor(req);
+
+    if (store_metric_raws(req->st, from, to, &raw, &n))
+        return NULL;
+    groups = calloc(n ? n : 1, sizeof(*groups));
+    rated = calloc(n ? n : 1, sizeof(*rated));
+    keys = calloc(n ? n : 1, sizeof(*keys));
+    items = json_array();
+    if (!groups || !rated || !keys || !items)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        char key[LS_ID_MAX];
+        size_t g;
+        if (restrict_org && raw[i].org_id != req->who.org_id)
+            continue;
+        group_key(&raw[i], by, key, sizeof(key));
+        for (g = 0; g < ng && strcmp(keys[g], key); g++)
+            ;
+        if (g == ng) {
+            snprintf(keys[ng], LS_ID_MAX, "%s", key);
+            groups[ng] = raw[i];
+            memset(&groups[ng].effective_ms, 0,
+                   sizeof(*groups) - offsetof(struct metric_raw, effective_ms));
+            ng++;
+        }
+        metrics_add(&groups[g], &raw[i]);
+        /* a group's rated hours are the sum of its instruments' (each with its outages) */
+        rated[g] += metrics_rated_hours(&raw[i], to - from);
+    }
+    for (size_t g = 0; g < ng; g++) {
+        json_t *m = metrics_json(&groups[g], to - from, rated[g], req->cfg->idle_utilization);
+        if (!m)
+            continue;
+        if (strcmp(by, "instrument") == 0) {
+            json_object_set_new(m, "instrument", json_string(groups[g].instrument));
+            json_object_set_new(m, "org_id", json_integer(groups[g].org_id));
+        } else if (strcmp(by, "org") == 0) {
+            json_object_set_new(m, "org_id", json_integer(groups[g].org_id));
+            json_object_set_new(m, "org_type", json_string(groups[g].org_type));
+        } else if (strcmp(by, "org_type") == 0) {
+            json_object_set_new(m, "org_type", json_string(groups[g].org_type));
+        }
+        if (eval)
+            metrics_evaluate(m, eval);
+        json_array_append_new(items, m);
+    }
+out:
+    free(raw);
+    free(groups);
+    free(rated);
+    free(keys);
+    return items;
+}
+
+static const char *by_arg(struct http_req *req, struct http_resp *resp, int evaluation)
+{
+    const char *by = http_query(req, "by");
+
+    if (!by)
+        return evaluation ? "org" : "instrument";
+    if (strcmp(by, "instrument") == 0 || strcmp(by, "org") == 0 ||
+        (!evaluation && (strcmp(by, "org_type") == 0 || strcmp(by, "platform") == 0)))
+        return by;
+    http_error(resp, LS_ERR_INVAL, "by must be instrument, org%s",
+               evaluation ? "" : ", org_type or platform");
+    return NULL;
+}
+
+int route_metrics(struct http_req *req, struct http_resp *resp)
+{
+    int64_t limit, offset, from, to;
+    const char *by;
+    json_t *items;
+
+    if (!may_read_metrics(req, resp))
+        return LS_OK;
+    if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to) ||
+        !(by = by_arg(req, resp, 0)))
+        return LS_OK;
+    if (from == INT64_MIN || to == INT64_MAX || to <= from)
+        return http_error(resp, LS_ERR_INVAL, "from and to are required, from before to");
+    items = compute(req, from, to, by, NULL);
+    if (!items)
+        return http_error(resp, LS_ERR_DB, "cannot compute metrics");
+    return http_list(req, resp, items, (int64_t)json_array_size(items), "metrics");
+}
+
+int route_evaluation(struct http_req *req, struct http_resp *resp)
+{
+    const char *y = http_query(req, "year"), *by;
+    int year;
+    json_t *items;
+
+    if (!may_read_metrics(req, resp))
+        return LS_OK;
+    if (!y || ls_parse_int(y, 2000, 2100, &year))
+        return http_error(resp, LS_ERR_INVAL, "year (YYYY) is required");
+    if (!(by = by_arg(req, resp, 1)))
+        return LS_OK;
+    items = compute(req, year_start(year), year_start(year + 1), by, req->cfg);
+    if (!items)
+        return http_error(resp, LS_ERR_DB, "cannot compute the evaluation");
+    return http_list(req, resp, items, (int64_t)json_array_size(items), "evaluation");
+}
+
+int route_collaboration(struct http_req *req, struct http_resp *resp)
+{
+    int64_t limit, offset, from, to;
+    json_t *items = NULL;
+
+    if (!http_is_admin(req) && !http_is_auditor(req))
+        return http_error(resp, LS_ERR_DENIED, "the collaboration matrix is for auditors and "
+                                               "admins");
+    if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to))
+        return LS_OK;
+    if (store_collaboration(req->st, from, to, &items)) {
+        json_decref(items);
+        return http_error(resp, LS_ERR_DB, "cannot compute the matrix");
+    }
+    return http_list(req, resp, items, (int64_t)json_array_size(items), "collaboration");
+}

@@ -1,0 +1,141 @@
+/* store_metrics.c - the sums behind metrics and evaluation (store.h, metrics.h). */
+#include "store.h"
+#include "store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+/* run_ms of a usage part, in proportion to its time inside [?1, ?2) */
+#define CLIPPED_RUN                                                                            \
+    "(CASE WHEN u.end_ms > u.start_ms THEN u.run_ms * (min(u.end_ms, ?2) - max(u.start_ms, ?1))" \
+    " * 1.0 / (u.end_ms - u.start_ms) ELSE u.run_ms END)"
+
+static struct metric_raw *find(struct metric_raw *v, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].instrument, id) == 0)
+            return &v[i];
+    return NULL;
+}
+
+int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct metric_raw **out,
+                      size_t *n)
+{
+    sqlite3_stmt *qi = store_stmt(st, "SELECT i.id, i.org_id, o.type, i.public, i.rated_hours"
+                                      " FROM instruments i JOIN orgs o ON o.id = i.org_id"
+                                      " ORDER BY i.id");
+    sqlite3_stmt *qu = store_stmt(
+        st, "SELECT u.instrument, sum(" CLIPPED_RUN "), sum(" CLIPPED_RUN
+            " * (usr.org_id IS NOT NULL AND usr.org_id <> i.org_id)), sum(" CLIPPED_RUN
+            " * (u.attribution = 'booking')) FROM usage u JOIN instruments i ON i.id ="
+            " u.instrument LEFT JOIN users usr ON usr.id = u.user_id WHERE (u.end_ms > ?1 AND"
+            " u.start_ms < ?2) OR (u.end_ms = u.start_ms AND u.start_ms >= ?1 AND u.start_ms < ?2)"
+            " GROUP BY u.instrument");
+    sqlite3_stmt *qb = store_stmt(
+        st, "SELECT instrument, sum(max(0, min(end_ms, ?2) - max(start_ms, ?1))),"
+            " sum(end_ms >= ?1 AND end_ms < ?2 AND status IN ('completed','no_show')),"
+            " sum(end_ms >= ?1 AND end_ms < ?2 AND status = 'no_show'),"
+            " sum(CASE WHEN end_ms >= ?1 AND end_ms < ?2 THEN coalesce(rating, 0) ELSE 0 END),"
+            " sum(end_ms >= ?1 AND end_ms < ?2 AND rating IS NOT NULL) FROM bookings WHERE"
+            " status IN ('confirmed','completed','no_show') AND end_ms > ?1 AND start_ms < ?2"
+            " GROUP BY instrument");
+    sqlite3_stmt *qo = store_stmt(st, "SELECT instrument, max(start_ms, ?1), min(end_ms, ?2)"
+                                      " FROM outages WHERE end_ms > ?1 AND start_ms < ?2"
+                                      " ORDER BY instrument, start_ms");
+    struct metric_raw *v = NULL, *m;
+    size_t cnt = 0;
+    char last[LS_ID_MAX] = "";
+    int64_t cover_end = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (!qi || !qu || !qb || !qo)
+        return LS_ERR_DB;
+    while (sqlite3_step(qi) == SQLITE_ROW) {
+        struct metric_raw *nv = realloc(v, (cnt + 1) * sizeof(*nv));
+        if (!nv) {
+            sqlite3_reset(qi);
+            free(v);
+            return LS_ERR_NOMEM;
+        }
+        v = nv;
+        m = &v[cnt++];
+        memset(m, 0, sizeof(*m));
+        snprintf(m->instrument, sizeof(m->instrument), "%s", sqlite3_column_text(qi, 0));
+        m->org_id = sqlite3_column_int64(qi, 1);
+        snprintf(m->org_type, sizeof(m->org_type), "%s", sqlite3_column_text(qi, 2));
+        m->is_public = sqlite3_column_int(qi, 3);
+        m->rated_per_year = sqlite3_column_int64(qi, 4);
+        m->instruments = 1;
+        m->public_count = m->is_public;
+    }
+    sqlite3_reset(qi);
+    sqlite3_bind_int64(qu, 1, from_ms);
+    sqlite3_bind_int64(qu, 2, to_ms);
+    while (sqlite3_step(qu) == SQLITE_ROW) {
+        if (!(m = find(v, cnt, (const char *)sqlite3_column_text(qu, 0))))
+            continue;
+        m->effective_ms = sqlite3_column_double(qu, 1);
+        m->external_ms = sqlite3_column_double(qu, 2);
+        m->inside_ms = sqlite3_column_double(qu, 3);
+    }
+    sqlite3_reset(qu);
+    sqlite3_bind_int64(qb, 1, from_ms);
+    sqlite3_bind_int64(qb, 2, to_ms);
+    while (sqlite3_step(qb) == SQLITE_ROW) {
+        if (!(m = find(v, cnt, (const char *)sqlite3_column_text(qb, 0))))
+            continue;
+        m->booked_ms = sqlite3_column_int64(qb, 1);
+        m->ended = sqlite3_column_int64(qb, 2);
+        m->no_shows = sqlite3_column_int64(qb, 3);
+        m->rating_sum = sqlite3_column_int64(qb, 4);
+        m->rating_count = sqlite3_column_int64(qb, 5);
+    }
+    sqlite3_reset(qb);
+    /* the union of each instrument's outage windows: overlapping outages count once */
+    sqlite3_bind_int64(qo, 1, from_ms);
+    sqlite3_bind_int64(qo, 2, to_ms);
+    while (sqlite3_step(qo) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(qo, 0);
+        int64_t s = sqlite3_column_int64(qo, 1), e = sqlite3_column_int64(qo, 2);
+        if (!(m = find(v, cnt, id)))
+            continue;
+        if (strcmp(id, last) != 0) {
+            snprintf(last, sizeof(last), "%s", id);
+            cover_end = INT64_MIN;
+        }
+        if (s < cover_end)
+            s = cover_end;
+        if (e > s)
+            m->outage_ms += e - s;
+        if (e > cover_end)
+            cover_end = e;
+    }
+    sqlite3_reset(qo);
+    *out = v;
+    *n = cnt;
+    return LS_OK;
+}
+
+int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t **items)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "SELECT json_object('user_org_type', coalesce(uo.type, 'unknown'), 'owner_org_type',"
+            " oo.type, 'hours', round(sum(" CLIPPED_RUN ") / 3600000.0, 4)) FROM usage u"
+            " JOIN instruments i ON i.id = u.instrument JOIN orgs oo ON oo.id = i.org_id"
+            " LEFT JOIN users usr ON usr.id = u.user_id LEFT JOIN orgs uo ON uo.id = usr.org_id"
+            " WHERE u.end_ms > ?1 AND u.start_ms < ?2 GROUP BY uo.type, oo.type"
+            " ORDER BY coalesce(uo.type, 'unknown'), oo.type");
+
+    *items = json_array();
+    if (!q || !*items)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, from_ms);
+    sqlite3_bind_int64(q, 2, to_ms);
+    return store_json_rows(st, q, *items);
+}
