@@ -62,14 +62,13 @@ json_t *metrics_json(const struct metric_raw *r, int64_t period_ms, double rated
     json_object_set_new(o, "overbooking_ratio",
                         inside > 0 ? json_real(r4(booked / inside)) : json_null());
     json_object_set_new(o, "avg_rating",
-                        r->rating_count ? json_real(r4((double)r->rating_sum /
-                                                       (double)r->rating_count))
-                                        : json_null());
+                        r->rating_count
+                            ? json_real(r4((double)r->rating_sum / (double)r->rating_count))
+                            : json_null());
     json_object_set_new(o, "instruments", json_integer(r->instruments));
-    json_object_set_new(o, "public_share",
-                        json_real(r4(r->instruments ? (double)r->public_count /
-                                                          (double)r->instruments
-                                                    : 0)));
+    json_object_set_new(
+        o, "public_share",
+        json_real(r4(r->instruments ? (double)r->public_count / (double)r->instruments : 0)));
     json_object_set_new(o, "idle", json_boolean(r->instruments == 1 && util < idle_utilization));
     return o;
 }
@@ -83,8 +82,9 @@ void metrics_evaluate(json_t *m, const struct srv_config *cfg)
     double ext = json_real_value(json_object_get(m, "external_hours"));
     double op = cfg->weight_operation * fmin(1.0, util / cfg->target_utilization);
     double sh = cfg->weight_sharing * fmin(1.0, share / cfg->target_sharing);
-    double sv = cfg->weight_service / 2 * (1.0 - nsr) +
-                cfg->weight_service / 2 * (json_is_null(rating) ? 1.0 : json_real_value(rating) / 5);
+    double sv =
+        cfg->weight_service / 2 * (1.0 - nsr) +
+        cfg->weight_service / 2 * (json_is_null(rating) ? 1.0 : json_real_value(rating) / 5);
     double total = op + sh + sv;
     const char *grade = total >= cfg->grade_excellent ? "excellent"
                         : total >= cfg->grade_good    ? "good"

@@ -18,15 +18,15 @@ struct metric_raw {
     int64_t org_id;
     char org_type[16];
     int is_public;
-    int64_t rated_per_year; /* rated hours per year */
-    double effective_ms;    /* metered run time */
-    double external_ms;     /* of it, attributed to users of other organisations */
-    double inside_ms;       /* of it, inside bookings */
-    int64_t booked_ms;      /* booked time (confirmed, completed, no-show) in the period */
-    int64_t outage_ms;      /* union of outage windows in the period */
+    int64_t rated_per_year;  /* rated hours per year */
+    double effective_ms;     /* metered run time */
+    double external_ms;      /* of it, attributed to users of other organisations */
+    double inside_ms;        /* of it, inside bookings */
+    int64_t booked_ms;       /* booked time (confirmed, completed, no-show) in the period */
+    int64_t outage_ms;       /* union of outage windows in the period */
     int64_t ended, no_shows; /* bookings that ended in the period; of them no-shows */
     int64_t rating_sum, rating_count;
-    int64_t instruments;     /* 1 for an instrument; the count for a group */
+    int64_t instruments; /* 1 for an instrument; the count for a group */
     int64_t public_count;
 };
 

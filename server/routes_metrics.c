@@ -51,7 +51,7 @@ static json_t *compute(struct http_req *req, int64_t from, int64_t to, const cha
 {
     struct metric_raw *raw = NULL, *groups = NULL;
     double *rated = NULL;
-    char (*keys)[LS_ID_MAX] = NULL;
+    char(*keys)[LS_ID_MAX] = NULL;
     size_t n = 0, ng = 0;
     json_t *items = NULL;
     int restrict_org = !http_is_admin(req) && !http_is_auditor(req);
@@ -165,8 +165,9 @@ int route_collaboration(struct http_req *req, struct http_resp *resp)
     json_t *items = NULL;
 
     if (!http_is_admin(req) && !http_is_auditor(req))
-        return http_error(resp, LS_ERR_DENIED, "the collaboration matrix is for auditors and "
-                                               "admins");
+        return http_error(resp, LS_ERR_DENIED,
+                          "the collaboration matrix is for auditors and "
+                          "admins");
     if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to))
         return LS_OK;
     if (store_collaboration(req->st, from, to, &items)) {

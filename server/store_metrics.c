@@ -11,8 +11,8 @@
 #include "labshare/banned.h"
 
 /* run_ms of a usage part, in proportion to its time inside [?1, ?2) */
-#define CLIPPED_RUN                                                                            \
-    "(CASE WHEN u.end_ms > u.start_ms THEN u.run_ms * (min(u.end_ms, ?2) - max(u.start_ms, ?1))" \
+#define CLIPPED_RUN                                                                                \
+    "(CASE WHEN u.end_ms > u.start_ms THEN u.run_ms * (min(u.end_ms, ?2) - max(u.start_ms, ?1))"   \
     " * 1.0 / (u.end_ms - u.start_ms) ELSE u.run_ms END)"
 
 static struct metric_raw *find(struct metric_raw *v, size_t n, const char *id)

@@ -44,14 +44,14 @@ static void a_year_with_an_outage(void **state)
     (void)state;
     memset(&r, 0, sizeof(r));
     r.rated_per_year = 1400;
-    r.outage_ms = 73 * DAY;      /* 73 of 365 days out of service */
-    r.effective_ms = 560 * H;    /* rated: 1400 x 292 / 365 = 1120 h -> utilization 0.5 */
-    r.external_ms = 112 * H;     /* sharing rate 0.2 */
+    r.outage_ms = 73 * DAY;   /* 73 of 365 days out of service */
+    r.effective_ms = 560 * H; /* rated: 1400 x 292 / 365 = 1120 h -> utilization 0.5 */
+    r.external_ms = 112 * H;  /* sharing rate 0.2 */
     r.inside_ms = 400 * H;
     r.booked_ms = (int64_t)(500 * H);
     r.ended = 4;
     r.no_shows = 1;
-    r.rating_sum = 16;           /* 4 ratings averaging 4.0 */
+    r.rating_sum = 16; /* 4 ratings averaging 4.0 */
     r.rating_count = 4;
     r.instruments = 1;
     r.public_count = 1;
@@ -141,9 +141,9 @@ static void grade_boundaries(void **state)
                  {0.0, 0.2, "pass"},       /* 0 + 40 + 20 = 60 */
                  {0.0, 0.1999, "poor"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *m = json_pack("{s:f, s:f, s:f, s:n, s:f}", "utilization", cases[i].util,
-                              "sharing_rate", cases[i].share, "no_show_rate", 0.0, "avg_rating",
-                              "external_hours", 10.0);
+        json_t *m =
+            json_pack("{s:f, s:f, s:f, s:n, s:f}", "utilization", cases[i].util, "sharing_rate",
+                      cases[i].share, "no_show_rate", 0.0, "avg_rating", "external_hours", 10.0);
         (void)state;
         metrics_evaluate(m, &cfg);
         if (strcmp(json_string_value(json_object_get(m, "grade")), cases[i].grade))
