@@ -20,6 +20,8 @@ void metrics_add(struct metric_raw *a, const struct metric_raw *b)
     a->rating_count += b->rating_count;
     a->instruments += b->instruments;
     a->public_count += b->public_count;
+    a->revenue += b->revenue;
+    a->voucher += b->voucher;
 }
 
 double metrics_rated_hours(const struct metric_raw *r, int64_t period_ms)
@@ -65,6 +67,8 @@ json_t *metrics_json(const struct metric_raw *r, int64_t period_ms, double rated
                         r->rating_count
                             ? json_real(r4((double)r->rating_sum / (double)r->rating_count))
                             : json_null());
+    json_object_set_new(o, "revenue", json_integer(r->revenue));
+    json_object_set_new(o, "voucher_amount", json_integer(r->voucher));
     json_object_set_new(o, "instruments", json_integer(r->instruments));
     json_object_set_new(
         o, "public_share",

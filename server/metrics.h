@@ -28,6 +28,7 @@ struct metric_raw {
     int64_t rating_sum, rating_count;
     int64_t instruments; /* 1 for an instrument; the count for a group */
     int64_t public_count;
+    int64_t revenue, voucher; /* charge lines in the period (gross, voucher share) */
 };
 
 /* Add b's sums to a (for organisation, org type and platform totals). */

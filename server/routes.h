@@ -26,6 +26,9 @@ route_fn route_bookings_list, route_booking_create, route_booking_get, route_boo
     route_booking_approve, route_booking_reject, route_booking_rating;
 /* routes_usage.c */
 route_fn route_usage_list;
+/* routes_billing.c */
+route_fn route_charges_list, route_statement, route_statement_close, route_vouchers_list,
+    route_voucher_create;
 /* routes_metrics.c */
 route_fn route_metrics, route_evaluation, route_collaboration;
 /* routes_readings.c */

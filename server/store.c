@@ -90,6 +90,24 @@ static const char *const migrations[] = {
     " attribution TEXT NOT NULL CHECK(attribution IN ('booking','badge','none')));"
     "CREATE INDEX usage_instrument ON usage(instrument, session_start);"
     "CREATE INDEX usage_booking ON usage(booking_id);",
+    /* 5: billing (SPEC 7): vouchers, charge lines, closed months */
+    "CREATE TABLE vouchers("
+    " id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES orgs(id),"
+    " percent INTEGER NOT NULL CHECK(percent BETWEEN 1 AND 100),"
+    " annual_cap INTEGER NOT NULL CHECK(annual_cap >= 0), valid_from TEXT NOT NULL,"
+    " valid_to TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE TABLE charges("
+    " id INTEGER PRIMARY KEY, source TEXT NOT NULL,"
+    " kind TEXT NOT NULL CHECK(kind IN ('charge','adjustment')), org_id INTEGER NOT NULL,"
+    " user_id INTEGER, instrument TEXT NOT NULL, booking_id INTEGER, at_ms INTEGER NOT NULL,"
+    " month TEXT NOT NULL, category TEXT NOT NULL, minutes INTEGER NOT NULL,"
+    " rate INTEGER NOT NULL, samples INTEGER NOT NULL, sample_fee INTEGER NOT NULL,"
+    " amount INTEGER NOT NULL, voucher INTEGER NOT NULL, voucher_id INTEGER,"
+    " description TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE INDEX charges_source ON charges(source);"
+    "CREATE INDEX charges_org_month ON charges(org_id, month);"
+    "CREATE TABLE closed_months(month TEXT PRIMARY KEY, closed_at INTEGER NOT NULL,"
+    " closed_by TEXT NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -209,6 +209,31 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
  * a list of {"user_org_type", "owner_org_type", "hours"}. */
 int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t **items);
 
+/* --- Billing (SPEC 7) --------------------------------------------------------------------
+ * Charges are lines derived from ended bookings and from metered use without a booking
+ * (attributed by badge), keyed by their source ("booking/<id>", "usage/<instrument>/<start>"),
+ * so recomputing them never counts one twice. store_billing_sync() brings the lines in line
+ * with the evidence: a new source gets a charge line in the month of its time (platform time
+ * zone) or, when that month is closed, an adjustment line in the next open month; a source whose
+ * amount changed gets an adjustment line for the difference (or, in an open month with no
+ * adjustment yet, its line corrected). Vouchers apply in charge time order up to their annual
+ * cap. Call it in a transaction. */
+int store_billing_sync(struct store *st, int64_t *added);
+int store_charges_list(struct store *st, int64_t org_id, int64_t user_id, int64_t from_ms,
+                       int64_t to_ms, int64_t limit, int64_t offset, json_t **items,
+                       int64_t *total);
+/* A month's statement of org: lines, gross, voucher, payable, closed. */
+int store_statement(struct store *st, int64_t org_id, const char *month, json_t **out);
+/* Sum of every charge line's amount, voucher and payable (for the invariant Σ statements = Σ
+ * charges). */
+int store_charges_totals(struct store *st, int64_t *gross, int64_t *voucher);
+int store_month_close(struct store *st, const char *month, const char *by);
+int store_month_closed(struct store *st, const char *month);
+int store_voucher_create(struct store *st, int64_t org_id, int64_t percent, int64_t cap,
+                         const char *valid_from, const char *valid_to, int64_t *id);
+int store_voucher_list(struct store *st, json_t **items, int64_t *total);
+int store_voucher_get(struct store *st, int64_t id, json_t **out);
+
 /* --- Calendar feeds --------------------------------------------------------------------- */
 int store_feed_add(struct store *st, const unsigned char hash[32], const char *kind,
                    const char *subject, int64_t by);

@@ -97,6 +97,24 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
         m->rating_count = sqlite3_column_int64(qb, 5);
     }
     sqlite3_reset(qb);
+    {
+        sqlite3_stmt *qc = store_stmt(st, "SELECT instrument, sum(amount), sum(voucher) FROM"
+                                          " charges WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY"
+                                          " instrument");
+        if (!qc) {
+            free(v);
+            return LS_ERR_DB;
+        }
+        sqlite3_bind_int64(qc, 1, from_ms);
+        sqlite3_bind_int64(qc, 2, to_ms);
+        while (sqlite3_step(qc) == SQLITE_ROW) {
+            if (!(m = find(v, cnt, (const char *)sqlite3_column_text(qc, 0))))
+                continue;
+            m->revenue = sqlite3_column_int64(qc, 1);
+            m->voucher = sqlite3_column_int64(qc, 2);
+        }
+        sqlite3_reset(qc);
+    }
     /* the union of each instrument's outage windows: overlapping outages count once */
     sqlite3_bind_int64(qo, 1, from_ms);
     sqlite3_bind_int64(qo, 2, to_ms);

@@ -92,6 +92,50 @@ ecut = [e for e in ev if e["org_id"] == owner][0]
 assert ecut["grade"] == "pass" and abs(ecut["total"] - 60) < 0.01 and ecut["sharing"] == 40, ecut
 li.expect(403, "GET", "/api/v1/metrics?from=%s&to=%s" % (frm, to))
 print("metrics: ok")
+
+# billing: rates of icp-ms-01 (seed): internal 200, academic 400, industry 600 yuan an hour,
+# metered basis, 15-minute increment. Jiangzhong (enterprise) has a 60 % voucher capped at 100 yuan.
+jz = [o for o in orgs.values() if o["name"] == "Jiangzhong"][0]["id"]
+ecut = owner
+year = datetime.date.today().year
+a.expect(201, "POST", "/api/v1/vouchers", {"org_id": jz, "percent": 60, "annual_cap": 10000,
+         "valid_from": "%d-01-01" % year, "valid_to": "%d-12-31" % year})
+a.expect(400, "POST", "/api/v1/vouchers", {"org_id": ecut, "percent": 60, "annual_cap": 1,
+         "valid_from": "%d-01-01" % year, "valid_to": "%d-12-31" % year})  # not an enterprise
+ch = a.expect(200, "GET", "/api/v1/charges")["items"]
+print([(c["source"], c["category"], c["minutes"], c["amount"], c["voucher"]) for c in ch])
+by_src = {c["source"]: c for c in ch}
+bk = [c for c in ch if c["source"].startswith("booking/")][0]
+assert (bk["category"], bk["minutes"], bk["amount"], bk["voucher"]) == ("industry", 15, 15000, 9000), bk
+badge = sorted([c for c in ch if c["source"].startswith("usage/")], key=lambda c: c["at"])
+assert [(c["category"], c["amount"]) for c in badge] == [("internal", 5000), ("industry", 15000)], badge
+assert badge[1]["voucher"] == 1000, badge   # the cap (100 yuan) is hit in the middle of this charge
+again = a.expect(200, "GET", "/api/v1/charges")["items"]
+assert again == ch, "charges changed on a second look"            # never counted twice
+month = bk["month"]
+st = a.expect(200, "GET", "/api/v1/statements?org=%d&month=%s" % (jz, month))
+assert (st["gross"], st["voucher"], st["payable"]) == (30000, 10000, 20000), st
+m = a.expect(200, "GET", "/api/v1/metrics?from=%s&to=%s&by=instrument" % (frm, to))["items"]
+m = [x for x in m if x["instrument"] == "icp-ms-01"][0]
+assert m["revenue"] == 35000 and m["voucher_amount"] == 10000, m
+# close the month, then the internal rate changes: dr.li's line stays, the difference comes
+# as an adjustment in the next open month
+a.expect(200, "POST", "/api/v1/statements/close?month=%s" % month)
+a.expect(409, "POST", "/api/v1/statements/close?month=%s" % month)
+a.expect(200, "PATCH", "/api/v1/instruments/icp-ms-01", {"billing": {"basis": "metered",
+         "rates": {"internal": 40000, "academic": 40000, "industry": 60000}}})
+ch2 = a.expect(200, "GET", "/api/v1/charges")["items"]
+adj = [c for c in ch2 if c["kind"] == "adjustment"]
+assert len(adj) == 1 and adj[0]["amount"] == 5000 and adj[0]["month"] > month, adj
+assert [c for c in ch2 if c["kind"] == "charge"] == [c for c in ch if c["kind"] == "charge"]
+st_ecut = a.expect(200, "GET", "/api/v1/statements?org=%d&month=%s" % (ecut, month))
+assert st_ecut["closed"] and st_ecut["gross"] == 5000, st_ecut   # the closed month did not change
+total = sum(a.expect(200, "GET", "/api/v1/statements?org=%d&month=%s" % (o, mm))["gross"]
+            for o in orgs for mm in {c["month"] for c in ch2})
+assert total == sum(c["amount"] for c in ch2) == 40000, (total, ch2)   # sum of statements = sum of charges
+csv = a.call("GET", "/api/v1/charges?format=csv")[1]
+assert csv.count("\r\n") == 5 and csv.startswith("id,kind,source"), csv
+print("billing: ok")
 PY
 pass "sessions, run time from counters, badge and booking attribution, booking completed"
 cd "$ROOT"

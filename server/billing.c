@@ -1,0 +1,104 @@
+#include "billing.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+int billing_terms_parse(const json_t *b, struct billing_terms *t)
+{
+    const char *basis = json_string_value(json_object_get(b, "basis"));
+    json_t *rates = json_object_get(b, "rates");
+
+    memset(t, 0, sizeof(*t));
+    if (!basis || !json_is_object(rates))
+        return LS_ERR_INVAL;
+    t->basis = strcmp(basis, "booked") == 0 ? BASIS_BOOKED
+               : strcmp(basis, "max") == 0  ? BASIS_MAX
+                                            : BASIS_METERED;
+    t->increment_min = json_integer_value(json_object_get(b, "increment_min"));
+    t->minimum_min = json_integer_value(json_object_get(b, "minimum_min"));
+    t->no_show_fraction = json_number_value(json_object_get(b, "no_show_fraction"));
+    t->rates[CAT_INTERNAL] = json_integer_value(json_object_get(rates, "internal"));
+    t->rates[CAT_ACADEMIC] = json_integer_value(json_object_get(rates, "academic"));
+    t->rates[CAT_INDUSTRY] = json_integer_value(json_object_get(rates, "industry"));
+    t->per_sample = json_integer_value(json_object_get(b, "per_sample"));
+    if (t->increment_min < 1)
+        t->increment_min = 1;
+    return LS_OK;
+}
+
+enum billing_category billing_category(int same_org, const char *user_org_type)
+{
+    if (same_org)
+        return CAT_INTERNAL;
+    return user_org_type && strcmp(user_org_type, "enterprise") == 0 ? CAT_INDUSTRY : CAT_ACADEMIC;
+}
+
+const char *billing_category_name(enum billing_category c)
+{
+    static const char *const names[] = {"internal", "academic", "industry"};
+
+    return (unsigned)c <= CAT_INDUSTRY ? names[c] : "?";
+}
+
+/* Whole minutes of seconds, rounded up to the increment, at least the minimum. */
+static int64_t billable_minutes(const struct billing_terms *t, int64_t seconds)
+{
+    int64_t inc = t->increment_min * 60;
+    int64_t rounded = seconds <= 0 ? 0 : (seconds + inc - 1) / inc * t->increment_min;
+
+    return rounded < t->minimum_min ? t->minimum_min : rounded;
+}
+
+/* rate x minutes / 60 x fraction, rounded half up, in integers where possible */
+static int64_t time_fee(int64_t rate, int64_t minutes, double fraction)
+{
+    if (fraction >= 1.0)
+        return (rate * minutes + 30) / 60;
+    return (int64_t)floor((double)rate * (double)minutes * fraction / 60.0 + 0.5);
+}
+
+void billing_booking(const struct billing_terms *t, enum billing_category cat, int64_t booked_s,
+                     int64_t metered_s, int64_t samples, int no_show, struct charge *c)
+{
+    int64_t booked = billable_minutes(t, booked_s), metered = billable_minutes(t, metered_s);
+
+    memset(c, 0, sizeof(*c));
+    c->rate = t->rates[cat];
+    if (no_show) {
+        c->minutes = booked;
+        c->time_fee = time_fee(c->rate, booked, t->no_show_fraction);
+    } else {
+        c->minutes = t->basis == BASIS_BOOKED    ? booked
+                     : t->basis == BASIS_METERED ? metered
+                                                 : (booked > metered ? booked : metered);
+        c->time_fee = time_fee(c->rate, c->minutes, 1.0);
+        c->samples = samples;
+        c->sample_fee = samples * t->per_sample;
+    }
+    c->amount = c->time_fee + c->sample_fee;
+}
+
+void billing_unbooked(const struct billing_terms *t, enum billing_category cat, int64_t metered_s,
+                      int64_t samples, struct charge *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->rate = t->rates[cat];
+    c->minutes = billable_minutes(t, metered_s);
+    c->time_fee = time_fee(c->rate, c->minutes, 1.0);
+    c->samples = samples;
+    c->sample_fee = samples * t->per_sample;
+    c->amount = c->time_fee + c->sample_fee;
+}
+
+int64_t billing_voucher(int64_t amount, int64_t percent, int64_t left)
+{
+    int64_t v;
+
+    if (amount <= 0 || percent <= 0 || left <= 0)
+        return 0;
+    v = amount * percent / 100;
+    return v > left ? left : v;
+}

@@ -1,0 +1,52 @@
+/*
+ * billing.h - what a use of an instrument costs (SPEC section 7), as pure functions (any
+ * thread): the billable minutes of a basis, rounding to the increment, the minimum, the no-show
+ * fraction, per-sample fees and the voucher share. Money is integer minor units (fen).
+ */
+#ifndef LS_SRV_BILLING_H
+#define LS_SRV_BILLING_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+enum billing_basis { BASIS_BOOKED = 0, BASIS_METERED, BASIS_MAX };
+enum billing_category { CAT_INTERNAL = 0, CAT_ACADEMIC, CAT_INDUSTRY };
+
+struct billing_terms {
+    enum billing_basis basis;
+    int64_t increment_min, minimum_min;
+    double no_show_fraction;
+    int64_t rates[3]; /* per hour, by enum billing_category */
+    int64_t per_sample;
+};
+
+/* Read an instrument's normalised "billing" object. LS_ERR_INVAL when it is not one. */
+int billing_terms_parse(const json_t *b, struct billing_terms *t);
+
+/* The category of a user of org_type for an instrument: internal when the user's organisation
+ * owns it, industry for an external enterprise, academic for other external organisations. */
+enum billing_category billing_category(int same_org, const char *user_org_type);
+const char *billing_category_name(enum billing_category c);
+
+struct charge {
+    int64_t minutes;    /* billable minutes after rounding and the minimum */
+    int64_t rate;       /* per hour */
+    int64_t time_fee;   /* rate x minutes / 60, rounded half up (times the no-show fraction) */
+    int64_t samples, sample_fee;
+    int64_t amount;     /* time_fee + sample_fee */
+};
+
+/* A booking's charge: booked_s and metered_s seconds; no_show set when it ended as a no-show
+ * (then the booked charge times the no-show fraction, without sample fees). */
+void billing_booking(const struct billing_terms *t, enum billing_category cat, int64_t booked_s,
+                     int64_t metered_s, int64_t samples, int no_show, struct charge *c);
+
+/* Metered use without a booking (attributed by badge): always on the metered basis. */
+void billing_unbooked(const struct billing_terms *t, enum billing_category cat, int64_t metered_s,
+                      int64_t samples, struct charge *c);
+
+/* The voucher share of amount: floor(amount x percent / 100), at most left (what remains of the
+ * annual cap), never negative. */
+int64_t billing_voucher(int64_t amount, int64_t percent, int64_t left);
+
+#endif /* LS_SRV_BILLING_H */

@@ -1,0 +1,199 @@
+/* routes_billing.c - charges, monthly statements, closing a month, innovation vouchers. */
+#include "routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+/* Bring charge lines up to date with the evidence (idempotent), audited when lines change. */
+static int sync(struct http_req *req, struct http_resp *resp)
+{
+    int64_t added = 0;
+    int rc = store_begin(req->st);
+
+    if (rc == LS_OK)
+        rc = store_billing_sync(req->st, &added);
+    if (rc == LS_OK && added) {
+        json_t *after = json_pack("{s:I}", "lines_changed", (json_int_t)added);
+        rc = store_audit_append(req->st, ls_now_ms(), "billing", "billing.sync", "charges",
+                                NULL, after);
+        json_decref(after);
+    }
+    if (rc == LS_OK)
+        rc = store_commit(req->st);
+    if (rc) {
+        store_rollback(req->st);
+        http_error(resp, LS_ERR_DB, "cannot bring the charges up to date");
+    }
+    return rc;
+}
+
+static int valid_month(const char *m)
+{
+    int y, mo;
+    char extra;
+
+    return m && strlen(m) == 7 && sscanf(m, "%4d-%2d%c", &y, &mo, &extra) == 2 && y >= 2000 &&
+           y <= 2100 && mo >= 1 && mo <= 12 && m[4] == '-';
+}
+
+int route_charges_list(struct http_req *req, struct http_resp *resp)
+{
+    int64_t limit, offset, from, to, total = 0, org = 0, uid = 0;
+    const char *o = http_query(req, "org");
+    json_t *items = NULL;
+
+    if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to))
+        return LS_OK;
+    if (o && ls_parse_i64(o, 1, INT64_MAX, &org))
+        return http_error(resp, LS_ERR_INVAL, "org must be an organisation id");
+    if (!http_is_admin(req) && !http_is_auditor(req)) {
+        if (strcmp(req->who.role, "manager") == 0) {
+            if (org && org != req->who.org_id)
+                return http_error(resp, LS_ERR_DENIED, "managers read their organisation's "
+                                                       "charges");
+            org = req->who.org_id;
+        } else {
+            uid = req->who.user_id;
+        }
+    }
+    if (sync(req, resp))
+        return LS_OK;
+    if (store_charges_list(req->st, org, uid, from, to, limit, offset, &items, &total)) {
+        json_decref(items);
+        return http_error(resp, LS_ERR_DB, "cannot list charges");
+    }
+    return http_list(req, resp, items, total, "charges");
+}
+
+int route_statement(struct http_req *req, struct http_resp *resp)
+{
+    const char *o = http_query(req, "org"), *month = http_query(req, "month");
+    int64_t org;
+    json_t *st = NULL;
+
+    if (!o || ls_parse_i64(o, 1, INT64_MAX, &org) || !valid_month(month))
+        return http_error(resp, LS_ERR_INVAL, "org (an organisation id) and month (YYYY-MM) are "
+                                              "required");
+    if (!http_is_admin(req) && !http_is_auditor(req) && !http_manages(req, org))
+        return http_error(resp, LS_ERR_DENIED, "statements are for the organisation's managers, "
+                                               "auditors and admins");
+    if (sync(req, resp))
+        return LS_OK;
+    if (store_statement(req->st, org, month, &st))
+        return http_error(resp, LS_ERR_DB, "cannot build the statement");
+    if (http_query(req, "format") && strcmp(http_query(req, "format"), "csv") == 0) {
+        json_t *lines = json_incref(json_object_get(st, "lines"));
+        json_decref(st);
+        return http_list(req, resp, lines, (int64_t)json_array_size(lines), "statement");
+    }
+    return http_json(resp, 200, st);
+}
+
+int route_statement_close(struct http_req *req, struct http_resp *resp)
+{
+    const char *month = http_query(req, "month");
+    char object[40];
+    json_t *after;
+    int rc;
+
+    if (!http_is_admin(req))
+        return http_error(resp, LS_ERR_DENIED, "only an admin closes a month");
+    if (!valid_month(month))
+        return http_error(resp, LS_ERR_INVAL, "month (YYYY-MM) is required");
+    if (sync(req, resp))
+        return LS_OK;
+    if (store_begin(req->st))
+        return http_error(resp, LS_ERR_DB, "database busy");
+    rc = store_month_close(req->st, month, req->who.username);
+    after = json_pack("{s:s, s:b}", "month", month, "closed", 1);
+    snprintf(object, sizeof(object), "month/%s", month);
+    if (rc == LS_OK)
+        rc = http_audit(req, "statements.close", object, NULL, after);
+    if (rc == LS_OK)
+        rc = store_commit(req->st);
+    if (rc) {
+        store_rollback(req->st);
+        json_decref(after);
+        return http_error(resp, rc, rc == LS_ERR_CONFLICT ? "%s is closed already"
+                                                          : "cannot close %s",
+                          month);
+    }
+    return http_json(resp, 200, after);
+}
+
+int route_vouchers_list(struct http_req *req, struct http_resp *resp)
+{
+    json_t *items = NULL;
+    int64_t total = 0;
+
+    if (strcmp(req->who.role, "researcher") == 0)
+        return http_error(resp, LS_ERR_DENIED, "vouchers are for managers, auditors and admins");
+    if (store_voucher_list(req->st, &items, &total)) {
+        json_decref(items);
+        return http_error(resp, LS_ERR_DB, "cannot list vouchers");
+    }
+    return http_list(req, resp, items, total, "vouchers");
+}
+
+int route_voucher_create(struct http_req *req, struct http_resp *resp)
+{
+    static const char *const keys[] = {"org_id", "percent", "annual_cap", "valid_from",
+                                       "valid_to", NULL};
+    json_t *body = NULL, *after = NULL, *org = NULL;
+    const char *from, *to;
+    int64_t ms, id, org_id, pct, cap;
+    char object[40];
+    int rc;
+
+    if (!http_is_admin(req))
+        return http_error(resp, LS_ERR_DENIED, "only an admin grants vouchers");
+    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
+        goto out;
+    org_id = json_integer_value(json_object_get(body, "org_id"));
+    pct = json_integer_value(json_object_get(body, "percent"));
+    cap = json_integer_value(json_object_get(body, "annual_cap"));
+    from = json_string_value(json_object_get(body, "valid_from"));
+    to = json_string_value(json_object_get(body, "valid_to"));
+    if (!json_is_integer(json_object_get(body, "org_id")) ||
+        !json_is_integer(json_object_get(body, "percent")) || pct < 1 || pct > 100 ||
+        !json_is_integer(json_object_get(body, "annual_cap")) || cap < 0 || !from ||
+        strlen(from) != 10 || http_time_parse(from, &ms) || !to || strlen(to) != 10 ||
+        http_time_parse(to, &ms) || strcmp(from, to) > 0) {
+        http_error(resp, LS_ERR_INVAL, "org_id, percent (1-100), annual_cap (fen, 0 or more), "
+                                       "valid_from and valid_to (YYYY-MM-DD, in order) are "
+                                       "required");
+        goto out;
+    }
+    if (store_org_get(req->st, org_id, &org) ||
+        strcmp(json_string_value(json_object_get(org, "type")), "enterprise") != 0) {
+        http_error(resp, LS_ERR_INVAL, "innovation vouchers go to enterprises");
+        goto out;
+    }
+    if (store_begin(req->st)) {
+        http_error(resp, LS_ERR_DB, "database busy");
+        goto out;
+    }
+    rc = store_voucher_create(req->st, org_id, pct, cap, from, to, &id);
+    if (rc == LS_OK)
+        rc = store_voucher_get(req->st, id, &after);
+    snprintf(object, sizeof(object), "voucher/%lld", (long long)id);
+    if (rc == LS_OK)
+        rc = http_audit(req, "voucher.create", object, NULL, after);
+    if (rc == LS_OK)
+        rc = store_commit(req->st);
+    if (rc) {
+        store_rollback(req->st);
+        json_decref(after);
+        http_error(resp, rc, "cannot save the voucher");
+        goto out;
+    }
+    http_created(resp, after);
+out:
+    json_decref(org);
+    json_decref(body);
+    return LS_OK;
+}

@@ -1,0 +1,482 @@
+/* store_billing.c - charge lines, vouchers, statements and closed months (store.h). */
+#include "store.h"
+#include "store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "billing.h"
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/banned.h"
+
+/* "YYYY-MM" of ms in the platform time zone, and "YYYY-MM-DD" and the year. */
+static void local_month(int64_t ms, char month[16], char day[24], int *year)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    localtime_r(&t, &tm);
+    snprintf(month, 16, "%04d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100);
+    if (day)
+        snprintf(day, 24, "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+                 tm.tm_mday % 100);
+    if (year)
+        *year = tm.tm_year + 1900;
+}
+
+int store_month_closed(struct store *st, const char *month)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT 1 FROM closed_months WHERE month = ?");
+    int64_t v;
+
+    if (!q)
+        return 0;
+    store_bind_text(q, 1, month);
+    return store_int_one(st, q, &v) == LS_OK;
+}
+
+/* The first open month at or after month. */
+static void open_month(struct store *st, char month[16])
+{
+    int y, m;
+
+    for (int guard = 0; guard < 1200 && store_month_closed(st, month); guard++) {
+        if (sscanf(month, "%4d-%2d", &y, &m) != 2)
+            return;
+        if (++m > 12) {
+            m = 1;
+            y++;
+        }
+        snprintf(month, 16, "%04d-%02d", y % 10000, m % 100);
+    }
+}
+
+/* What a source should cost now. */
+struct desired {
+    char source[96];
+    int64_t org_id, user_id, booking_id, at_ms, owner_org;
+    char instrument[LS_ID_MAX];
+    char category[16];
+    char description[200];
+    struct charge c;
+};
+
+/* The applicable voucher of org at day for an instrument of owner: its id, percent and what is
+ * left of its cap in year. 0 when none. */
+static int64_t voucher_for(struct store *st, int64_t org_id, int64_t owner, const char *day,
+                           int year, int64_t *percent, int64_t *left)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "SELECT v.id, v.percent, v.annual_cap - coalesce((SELECT sum(c.voucher) FROM charges"
+            " c WHERE c.voucher_id = v.id AND substr(c.month, 1, 4) = ?4), 0) FROM vouchers v"
+            " JOIN orgs o ON o.id = v.org_id WHERE v.org_id = ?1 AND o.type = 'enterprise' AND"
+            " ?1 <> ?2 AND v.valid_from <= ?3 AND v.valid_to >= ?3 ORDER BY v.id LIMIT 1");
+    char y[16];
+    int64_t id = 0;
+
+    if (!q)
+        return 0;
+    snprintf(y, sizeof(y), "%04d", year % 10000);
+    sqlite3_bind_int64(q, 1, org_id);
+    sqlite3_bind_int64(q, 2, owner);
+    store_bind_text(q, 3, day);
+    store_bind_text(q, 4, y);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        id = sqlite3_column_int64(q, 0);
+        *percent = sqlite3_column_int64(q, 1);
+        *left = sqlite3_column_int64(q, 2);
+    }
+    sqlite3_reset(q);
+    return id;
+}
+
+static int insert_line(struct store *st, const struct desired *d, const char *kind,
+                       const char *month, int64_t amount, int64_t minutes, int64_t samples,
+                       int64_t sample_fee)
+{
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO charges(source, kind, org_id, user_id,"
+                                     " instrument, booking_id, at_ms, month, category, minutes,"
+                                     " rate, samples, sample_fee, amount, voucher, voucher_id,"
+                                     " description, created_at)"
+                                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    char m[16], day[24];
+    int year;
+    int64_t percent = 0, left = 0, vid, voucher = 0;
+
+    if (!q)
+        return LS_ERR_DB;
+    local_month(d->at_ms, m, day, &year);
+    vid = voucher_for(st, d->org_id, d->owner_org, day, year, &percent, &left);
+    if (vid && amount > 0)
+        voucher = billing_voucher(amount, percent, left);
+    else if (vid && amount < 0) /* a refund gives back the voucher share, floor towards zero */
+        voucher = -billing_voucher(-amount, percent, INT64_MAX);
+    store_bind_text(q, 1, d->source);
+    store_bind_text(q, 2, kind);
+    sqlite3_bind_int64(q, 3, d->org_id);
+    if (d->user_id)
+        sqlite3_bind_int64(q, 4, d->user_id);
+    store_bind_text(q, 5, d->instrument);
+    if (d->booking_id)
+        sqlite3_bind_int64(q, 6, d->booking_id);
+    sqlite3_bind_int64(q, 7, d->at_ms);
+    store_bind_text(q, 8, month);
+    store_bind_text(q, 9, d->category);
+    sqlite3_bind_int64(q, 10, minutes);
+    sqlite3_bind_int64(q, 11, d->c.rate);
+    sqlite3_bind_int64(q, 12, samples);
+    sqlite3_bind_int64(q, 13, sample_fee);
+    sqlite3_bind_int64(q, 14, amount);
+    sqlite3_bind_int64(q, 15, voucher);
+    if (vid && voucher)
+        sqlite3_bind_int64(q, 16, vid);
+    store_bind_text(q, 17, d->description);
+    sqlite3_bind_int64(q, 18, ls_now_ms());
+    return store_step_done(st, q);
+}
+
+/* Bring the lines of one source in line with d (amount 0 when the source no longer costs). */
+static int settle(struct store *st, const struct desired *d, int64_t *added)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT coalesce(sum(amount), 0), count(*), min(id),"
+                                     " min(month) FROM charges WHERE source = ?");
+    sqlite3_stmt *fix = store_stmt(st, "DELETE FROM charges WHERE id = ?");
+    int64_t have = 0, lines = 0, first = 0;
+    char month[16], first_month[16] = "";
+
+    if (!q || !fix)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, d->source);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        have = sqlite3_column_int64(q, 0);
+        lines = sqlite3_column_int64(q, 1);
+        first = sqlite3_column_int64(q, 2);
+        if (sqlite3_column_text(q, 3))
+            snprintf(first_month, sizeof(first_month), "%s", sqlite3_column_text(q, 3));
+    }
+    sqlite3_reset(q);
+    if (have == d->c.amount && lines > 0)
+        return LS_OK;
+    if (lines == 0 && d->c.amount == 0)
+        return LS_OK;
+    local_month(d->at_ms, month, NULL, NULL);
+    if (lines == 0) {
+        int closed = store_month_closed(st, month);
+        open_month(st, month);
+        (*added)++;
+        return insert_line(st, d, closed ? "adjustment" : "charge", month, d->c.amount,
+                           d->c.minutes, d->c.samples, d->c.sample_fee);
+    }
+    /* one line in a month still open: replace it (its voucher share is recomputed) */
+    if (lines == 1 && !store_month_closed(st, first_month)) {
+        sqlite3_bind_int64(fix, 1, first);
+        if (store_step_done(st, fix))
+            return LS_ERR_DB;
+        (*added)++;
+        if (d->c.amount == 0)
+            return LS_OK;
+        snprintf(month, sizeof(month), "%s", first_month);
+        return insert_line(st, d, "charge", month, d->c.amount, d->c.minutes, d->c.samples,
+                           d->c.sample_fee);
+    }
+    /* otherwise the books of a closed month stay as they are: the difference is an adjustment
+     * in the first open month */
+    open_month(st, month);
+    (*added)++;
+    return insert_line(st, d, "adjustment", month, d->c.amount - have, 0, 0, 0);
+}
+
+static int cmp_at(const void *a, const void *b)
+{
+    const struct desired *x = a, *y = b;
+
+    return x->at_ms < y->at_ms ? -1 : x->at_ms > y->at_ms ? 1 : strcmp(x->source, y->source);
+}
+
+int store_billing_sync(struct store *st, int64_t *added)
+{
+    sqlite3_stmt *qb = store_stmt(
+        st, "SELECT b.id, b.instrument, b.user_id, coalesce(u.org_id, 0), coalesce(o.type, ''),"
+            " i.org_id, i.billing, b.start_ms, b.end_ms, b.metered_seconds, b.status,"
+            " coalesce((SELECT sum(samples) FROM usage WHERE booking_id = b.id), 0), i.name"
+            " FROM bookings b JOIN instruments i ON i.id = b.instrument JOIN users u ON u.id ="
+            " b.user_id LEFT JOIN orgs o ON o.id = u.org_id WHERE b.status IN"
+            " ('completed','no_show')");
+    sqlite3_stmt *qu = store_stmt(
+        st, "SELECT u.instrument, u.start_ms, u.end_ms, u.run_ms, u.samples, u.user_id,"
+            " coalesce(usr.org_id, 0), coalesce(o.type, ''), i.org_id, i.billing, i.name"
+            " FROM usage u JOIN instruments i ON i.id = u.instrument JOIN users usr ON usr.id ="
+            " u.user_id LEFT JOIN orgs o ON o.id = usr.org_id WHERE u.attribution = 'badge' AND"
+            " u.open = 0");
+    sqlite3_stmt *qs = store_stmt(st, "SELECT DISTINCT source FROM charges");
+    struct desired *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = LS_OK;
+
+    *added = 0;
+    if (!qb || !qu || !qs)
+        return LS_ERR_DB;
+#define GROW()                                                                                 \
+    do {                                                                                       \
+        if (n == cap) {                                                                        \
+            size_t nc = cap ? cap * 2 : 64;                                                    \
+            struct desired *nv = realloc(v, nc * sizeof(*nv));                                 \
+            if (!nv) {                                                                         \
+                rc = LS_ERR_NOMEM;                                                             \
+                goto out;                                                                      \
+            }                                                                                  \
+            v = nv;                                                                            \
+            cap = nc;                                                                          \
+        }                                                                                      \
+    } while (0)
+    while (sqlite3_step(qb) == SQLITE_ROW) {
+        struct billing_terms t;
+        json_t *bj = json_loads((const char *)sqlite3_column_text(qb, 6), 0, NULL);
+        struct desired *d;
+        enum billing_category cat;
+
+        GROW();
+        d = &v[n];
+        memset(d, 0, sizeof(*d));
+        d->booking_id = sqlite3_column_int64(qb, 0);
+        snprintf(d->source, sizeof(d->source), "booking/%lld", (long long)d->booking_id);
+        snprintf(d->instrument, sizeof(d->instrument), "%s", sqlite3_column_text(qb, 1));
+        d->user_id = sqlite3_column_int64(qb, 2);
+        d->org_id = sqlite3_column_int64(qb, 3);
+        d->owner_org = sqlite3_column_int64(qb, 5);
+        d->at_ms = sqlite3_column_int64(qb, 8);
+        cat = billing_category(d->org_id == d->owner_org,
+                               (const char *)sqlite3_column_text(qb, 4));
+        snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
+        if (billing_terms_parse(bj, &t) == LS_OK) {
+            int no_show = strcmp((const char *)sqlite3_column_text(qb, 10), "no_show") == 0;
+            billing_booking(&t, cat,
+                            (sqlite3_column_int64(qb, 8) - sqlite3_column_int64(qb, 7)) / 1000,
+                            sqlite3_column_int64(qb, 9), sqlite3_column_int64(qb, 11), no_show,
+                            &d->c);
+            snprintf(d->description, sizeof(d->description), "%s %s booking %lld (%.100s)",
+                     no_show ? "no-show of" : "use of", d->instrument,
+                     (long long)d->booking_id, sqlite3_column_text(qb, 12));
+            n++;
+        }
+        json_decref(bj);
+    }
+    sqlite3_reset(qb);
+    while (sqlite3_step(qu) == SQLITE_ROW) {
+        struct billing_terms t;
+        json_t *bj = json_loads((const char *)sqlite3_column_text(qu, 9), 0, NULL);
+        struct desired *d;
+        enum billing_category cat;
+
+        GROW();
+        d = &v[n];
+        memset(d, 0, sizeof(*d));
+        snprintf(d->instrument, sizeof(d->instrument), "%s", sqlite3_column_text(qu, 0));
+        snprintf(d->source, sizeof(d->source), "usage/%s/%lld", d->instrument,
+                 (long long)sqlite3_column_int64(qu, 1));
+        d->at_ms = sqlite3_column_int64(qu, 2);
+        d->user_id = sqlite3_column_int64(qu, 5);
+        d->org_id = sqlite3_column_int64(qu, 6);
+        d->owner_org = sqlite3_column_int64(qu, 8);
+        cat = billing_category(d->org_id == d->owner_org,
+                               (const char *)sqlite3_column_text(qu, 7));
+        snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
+        if (billing_terms_parse(bj, &t) == LS_OK) {
+            billing_unbooked(&t, cat, sqlite3_column_int64(qu, 3) / 1000,
+                             sqlite3_column_int64(qu, 4), &d->c);
+            snprintf(d->description, sizeof(d->description),
+                     "use of %s without a booking (badge) (%.100s)", d->instrument,
+                     sqlite3_column_text(qu, 10));
+            n++;
+        }
+        json_decref(bj);
+    }
+    sqlite3_reset(qu);
+    qsort(v, n, sizeof(*v), cmp_at);
+    for (size_t i = 0; rc == LS_OK && i < n; i++)
+        rc = settle(st, &v[i], added);
+    /* sources that no longer cost anything (a no-show corrected, a booking removed) */
+    while (rc == LS_OK && sqlite3_step(qs) == SQLITE_ROW) {
+        const char *src = (const char *)sqlite3_column_text(qs, 0);
+        size_t i;
+        for (i = 0; i < n && strcmp(v[i].source, src) != 0; i++)
+            ;
+        if (i == n) {
+            struct desired z;
+            sqlite3_stmt *qz = store_stmt(st, "SELECT org_id, coalesce(user_id, 0), instrument,"
+                                              " coalesce(booking_id, 0), at_ms, category FROM"
+                                              " charges WHERE source = ? ORDER BY id LIMIT 1");
+            memset(&z, 0, sizeof(z));
+            snprintf(z.source, sizeof(z.source), "%s", src);
+            if (qz) {
+                store_bind_text(qz, 1, src);
+                if (sqlite3_step(qz) == SQLITE_ROW) {
+                    z.org_id = sqlite3_column_int64(qz, 0);
+                    z.user_id = sqlite3_column_int64(qz, 1);
+                    snprintf(z.instrument, sizeof(z.instrument), "%s", sqlite3_column_text(qz, 2));
+                    z.booking_id = sqlite3_column_int64(qz, 3);
+                    z.at_ms = sqlite3_column_int64(qz, 4);
+                    snprintf(z.category, sizeof(z.category), "%s", sqlite3_column_text(qz, 5));
+                }
+                sqlite3_reset(qz);
+            }
+            snprintf(z.description, sizeof(z.description), "correction: %s no longer charged", src);
+            rc = settle(st, &z, added);
+        }
+    }
+    sqlite3_reset(qs);
+out:
+    free(v);
+    return rc;
+}
+
+#define CHARGE_JSON                                                                            \
+    "json_object('id', id, 'kind', kind, 'source', source, 'org_id', org_id, 'user_id',"       \
+    " user_id, 'instrument', instrument, 'booking_id', booking_id, 'at',"                      \
+    " strftime('%Y-%m-%dT%H:%M:%fZ', at_ms / 1000.0, 'unixepoch'), 'month', month,"            \
+    " 'category', category, 'minutes', minutes, 'rate', rate, 'samples', samples,"             \
+    " 'sample_fee', sample_fee, 'amount', amount, 'voucher', voucher, 'payable', amount -"     \
+    " voucher, 'description', description)"
+
+int store_charges_list(struct store *st, int64_t org_id, int64_t user_id, int64_t from_ms,
+                       int64_t to_ms, int64_t limit, int64_t offset, json_t **items,
+                       int64_t *total)
+{
+#define CHARGE_WHERE                                                                           \
+    " FROM charges WHERE (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR user_id = ?2) AND at_ms >= ?3" \
+    " AND at_ms < ?4"
+    sqlite3_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON CHARGE_WHERE
+                                     " ORDER BY month, at_ms, id LIMIT ?5 OFFSET ?6");
+    sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" CHARGE_WHERE);
+    sqlite3_stmt *both[2] = {q, c};
+
+    *items = json_array();
+    if (!q || !c || !*items)
+        return LS_ERR_DB;
+    for (int k = 0; k < 2; k++) {
+        sqlite3_bind_int64(both[k], 1, org_id > 0 ? org_id : 0);
+        sqlite3_bind_int64(both[k], 2, user_id > 0 ? user_id : 0);
+        sqlite3_bind_int64(both[k], 3, from_ms);
+        sqlite3_bind_int64(both[k], 4, to_ms);
+    }
+    sqlite3_bind_int64(q, 5, limit);
+    sqlite3_bind_int64(q, 6, offset);
+    if (store_json_rows(st, q, *items))
+        return LS_ERR_DB;
+    return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
+}
+
+int store_statement(struct store *st, int64_t org_id, const char *month, json_t **out)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON " FROM charges WHERE org_id = ? AND"
+                                     " month = ? ORDER BY at_ms, id");
+    sqlite3_stmt *t = store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0)"
+                                     " FROM charges WHERE org_id = ? AND month = ?");
+    json_t *lines = json_array();
+    int64_t gross = 0, voucher = 0;
+
+    *out = NULL;
+    if (!q || !t || !lines) {
+        json_decref(lines);
+        return LS_ERR_DB;
+    }
+    sqlite3_bind_int64(q, 1, org_id);
+    store_bind_text(q, 2, month);
+    if (store_json_rows(st, q, lines)) {
+        json_decref(lines);
+        return LS_ERR_DB;
+    }
+    sqlite3_bind_int64(t, 1, org_id);
+    store_bind_text(t, 2, month);
+    if (sqlite3_step(t) == SQLITE_ROW) {
+        gross = sqlite3_column_int64(t, 0);
+        voucher = sqlite3_column_int64(t, 1);
+    }
+    sqlite3_reset(t);
+    *out = json_pack("{s:I, s:s, s:b, s:o, s:I, s:I, s:I}", "org_id", (json_int_t)org_id,
+                     "month", month, "closed", store_month_closed(st, month), "lines", lines,
+                     "gross", (json_int_t)gross, "voucher", (json_int_t)voucher, "payable",
+                     (json_int_t)(gross - voucher));
+    return *out ? LS_OK : LS_ERR_NOMEM;
+}
+
+int store_charges_totals(struct store *st, int64_t *gross, int64_t *voucher)
+{
+    sqlite3_stmt *t = store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0)"
+                                     " FROM charges");
+
+    if (!t || sqlite3_step(t) != SQLITE_ROW) {
+        if (t)
+            sqlite3_reset(t);
+        return LS_ERR_DB;
+    }
+    *gross = sqlite3_column_int64(t, 0);
+    *voucher = sqlite3_column_int64(t, 1);
+    sqlite3_reset(t);
+    return LS_OK;
+}
+
+int store_month_close(struct store *st, const char *month, const char *by)
+{
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO closed_months(month, closed_at, closed_by)"
+                                     " VALUES(?, ?, ?)");
+
+    if (!q)
+        return LS_ERR_DB;
+    if (store_month_closed(st, month))
+        return LS_ERR_CONFLICT;
+    store_bind_text(q, 1, month);
+    sqlite3_bind_int64(q, 2, ls_now_ms());
+    store_bind_text(q, 3, by);
+    return store_step_done(st, q);
+}
+
+int store_voucher_create(struct store *st, int64_t org_id, int64_t percent, int64_t cap,
+                         const char *valid_from, const char *valid_to, int64_t *id)
+{
+    sqlite3_stmt *q = store_stmt(st, "INSERT INTO vouchers(org_id, percent, annual_cap,"
+                                     " valid_from, valid_to, created_at) VALUES(?,?,?,?,?,?)");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, org_id);
+    sqlite3_bind_int64(q, 2, percent);
+    sqlite3_bind_int64(q, 3, cap);
+    store_bind_text(q, 4, valid_from);
+    store_bind_text(q, 5, valid_to);
+    sqlite3_bind_int64(q, 6, ls_now_ms());
+    rc = store_step_done(st, q);
+    if (rc == LS_OK)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+#define VOUCHER_JSON                                                                           \
+    "json_object('id', id, 'org_id', org_id, 'percent', percent, 'annual_cap', annual_cap,"    \
+    " 'valid_from', valid_from, 'valid_to', valid_to, 'used', coalesce((SELECT sum(voucher)"   \
+    " FROM charges c WHERE c.voucher_id = vouchers.id), 0))"
+
+int store_voucher_list(struct store *st, json_t **items, int64_t *total)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " VOUCHER_JSON " FROM vouchers ORDER BY id");
+
+    *items = json_array();
+    if (!q || !*items || store_json_rows(st, q, *items))
+        return LS_ERR_DB;
+    *total = (int64_t)json_array_size(*items);
+    return LS_OK;
+}
+
+int store_voucher_get(struct store *st, int64_t id, json_t **out)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " VOUCHER_JSON " FROM vouchers WHERE id = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    return store_json_one(st, q, out);
+}

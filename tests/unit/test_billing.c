@@ -1,0 +1,115 @@
+/* Unit tests of charges (server/billing.c): bases, rounding to the increment, the minimum,
+ * no-shows, per-sample fees, categories, round half up, and the voucher cap hit mid-charge. */
+// LINK: server/billing.c
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "../../server/billing.h"
+#include "labshare/rc.h"
+
+static struct billing_terms terms(enum billing_basis basis)
+{
+    struct billing_terms t;
+
+    memset(&t, 0, sizeof(t));
+    t.basis = basis;
+    t.increment_min = 15;
+    t.no_show_fraction = 0.5;
+    t.rates[CAT_INTERNAL] = 20000; /* 200 yuan an hour, in fen */
+    t.rates[CAT_ACADEMIC] = 40000;
+    t.rates[CAT_INDUSTRY] = 60000;
+    t.per_sample = 5000;
+    return t;
+}
+
+static void bases_and_rounding(void **state)
+{
+    struct billing_terms t = terms(BASIS_METERED);
+    struct charge c;
+
+    (void)state;
+    /* booked 2 h, metered 61 min -> metered basis: 75 min (rounded up to 15) at 600/h */
+    billing_booking(&t, CAT_INDUSTRY, 7200, 61 * 60, 0, 0, &c);
+    assert_int_equal(c.minutes, 75);
+    assert_int_equal(c.amount, 75000);
+    /* exactly 60 min stays 60 */
+    billing_booking(&t, CAT_INDUSTRY, 7200, 3600, 0, 0, &c);
+    assert_int_equal(c.minutes, 60);
+    /* one second more is the next increment */
+    billing_booking(&t, CAT_INDUSTRY, 7200, 3601, 0, 0, &c);
+    assert_int_equal(c.minutes, 75);
+    t.basis = BASIS_BOOKED;
+    billing_booking(&t, CAT_ACADEMIC, 7200, 61 * 60, 0, 0, &c);
+    assert_int_equal(c.minutes, 120);
+    assert_int_equal(c.amount, 80000);
+    t.basis = BASIS_MAX;
+    billing_booking(&t, CAT_INTERNAL, 3600, 95 * 60, 0, 0, &c);
+    assert_int_equal(c.minutes, 105); /* metered 95 -> 105 beats booked 60 */
+    assert_int_equal(c.amount, 35000);
+    /* round half up: 7 min at 1 fen/h... 100 fen/h x 15 min = 25 fen exactly; 101 x 15 / 60 =
+     * 25.25 -> 25; 102 x 15 / 60 = 25.5 -> 26 */
+    t.rates[CAT_INTERNAL] = 102;
+    billing_booking(&t, CAT_INTERNAL, 900, 0, 0, 0, &c);
+    assert_int_equal(c.amount, 26);
+    t.rates[CAT_INTERNAL] = 101;
+    billing_booking(&t, CAT_INTERNAL, 900, 0, 0, 0, &c);
+    assert_int_equal(c.amount, 25);
+}
+
+static void minimum_no_show_and_samples(void **state)
+{
+    struct billing_terms t = terms(BASIS_METERED);
+    struct charge c;
+
+    (void)state;
+    t.minimum_min = 30;
+    billing_booking(&t, CAT_INDUSTRY, 3600, 5 * 60, 3, 0, &c);
+    assert_int_equal(c.minutes, 30); /* 15 after rounding, raised to the minimum */
+    assert_int_equal(c.time_fee, 30000);
+    assert_int_equal(c.sample_fee, 15000);
+    assert_int_equal(c.amount, 45000);
+    /* a no-show pays half the booked charge, no sample fees */
+    billing_booking(&t, CAT_INDUSTRY, 3600, 0, 3, 1, &c);
+    assert_int_equal(c.minutes, 60);
+    assert_int_equal(c.amount, 30000);
+    /* unbooked use attributed by badge: the metered basis whatever the instrument's */
+    t.basis = BASIS_BOOKED;
+    t.minimum_min = 0;
+    billing_unbooked(&t, CAT_ACADEMIC, 20 * 60, 1, &c);
+    assert_int_equal(c.minutes, 30);
+    assert_int_equal(c.amount, 20000 + 5000);
+}
+
+static void categories(void **state)
+{
+    (void)state;
+    assert_int_equal(billing_category(1, "enterprise"), CAT_INTERNAL);
+    assert_int_equal(billing_category(0, "enterprise"), CAT_INDUSTRY);
+    assert_int_equal(billing_category(0, "university"), CAT_ACADEMIC);
+    assert_int_equal(billing_category(0, "government"), CAT_ACADEMIC);
+    assert_int_equal(billing_category(0, "institute"), CAT_ACADEMIC);
+}
+
+static void voucher_cap_mid_charge(void **state)
+{
+    (void)state;
+    assert_int_equal(billing_voucher(10001, 60, 1000000), 6000); /* floor(6000.6) */
+    assert_int_equal(billing_voucher(10000, 60, 2500), 2500);    /* the cap hit mid-charge */
+    assert_int_equal(billing_voucher(10000, 60, 0), 0);
+    assert_int_equal(billing_voucher(-500, 60, 1000), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bases_and_rounding),
+        cmocka_unit_test(minimum_no_show_and_samples),
+        cmocka_unit_test(categories),
+        cmocka_unit_test(voucher_cap_mid_charge),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
