@@ -1,7 +1,9 @@
 #include "billing.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "labshare/rc.h"
 #include "labshare/banned.h"
@@ -101,4 +103,18 @@ int64_t billing_voucher(int64_t amount, int64_t percent, int64_t left)
         return 0;
     v = amount * percent / 100;
     return v > left ? left : v;
+}
+
+void billing_month(int64_t ms, char month[16], char day[24], int *year)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    localtime_r(&t, &tm);
+    snprintf(month, 16, "%04d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100);
+    if (day)
+        snprintf(day, 24, "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+                 tm.tm_mday % 100);
+    if (year)
+        *year = tm.tm_year + 1900;
 }

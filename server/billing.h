@@ -29,11 +29,11 @@ enum billing_category billing_category(int same_org, const char *user_org_type);
 const char *billing_category_name(enum billing_category c);
 
 struct charge {
-    int64_t minutes;    /* billable minutes after rounding and the minimum */
-    int64_t rate;       /* per hour */
-    int64_t time_fee;   /* rate x minutes / 60, rounded half up (times the no-show fraction) */
+    int64_t minutes;  /* billable minutes after rounding and the minimum */
+    int64_t rate;     /* per hour */
+    int64_t time_fee; /* rate x minutes / 60, rounded half up (times the no-show fraction) */
     int64_t samples, sample_fee;
-    int64_t amount;     /* time_fee + sample_fee */
+    int64_t amount; /* time_fee + sample_fee */
 };
 
 /* A booking's charge: booked_s and metered_s seconds; no_show set when it ended as a no-show
@@ -44,6 +44,10 @@ void billing_booking(const struct billing_terms *t, enum billing_category cat, i
 /* Metered use without a booking (attributed by badge): always on the metered basis. */
 void billing_unbooked(const struct billing_terms *t, enum billing_category cat, int64_t metered_s,
                       int64_t samples, struct charge *c);
+
+/* The month ("YYYY-MM"), day ("YYYY-MM-DD", may be NULL) and year of epoch ms in the platform
+ * time zone (TZ): the statement a charge belongs to. */
+void billing_month(int64_t ms, char month[16], char day[24], int *year);
 
 /* The voucher share of amount: floor(amount x percent / 100), at most left (what remains of the
  * annual cap), never negative. */

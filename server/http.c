@@ -78,6 +78,7 @@ static const struct route routes[] = {
     {"GET", "/api/v1/audit-log/verify", route_audit_verify, ROUTE_AUTH},
     {"POST", "/api/v1/feeds", route_feed_create, ROUTE_AUTH},
     {"GET", "/ical/{}", route_ical, ROUTE_PUBLIC},
+    {"GET", "/api/v1/catalog", route_catalog, ROUTE_PUBLIC},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -29,6 +29,8 @@ route_fn route_usage_list;
 /* routes_billing.c */
 route_fn route_charges_list, route_statement, route_statement_close, route_vouchers_list,
     route_voucher_create;
+/* routes_catalog.c */
+route_fn route_catalog;
 /* routes_metrics.c */
 route_fn route_metrics, route_evaluation, route_collaboration;
 /* routes_readings.c */

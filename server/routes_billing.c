@@ -18,8 +18,8 @@ static int sync(struct http_req *req, struct http_resp *resp)
         rc = store_billing_sync(req->st, &added);
     if (rc == LS_OK && added) {
         json_t *after = json_pack("{s:I}", "lines_changed", (json_int_t)added);
-        rc = store_audit_append(req->st, ls_now_ms(), "billing", "billing.sync", "charges",
-                                NULL, after);
+        rc = store_audit_append(req->st, ls_now_ms(), "billing", "billing.sync", "charges", NULL,
+                                after);
         json_decref(after);
     }
     if (rc == LS_OK)
@@ -53,8 +53,9 @@ int route_charges_list(struct http_req *req, struct http_resp *resp)
     if (!http_is_admin(req) && !http_is_auditor(req)) {
         if (strcmp(req->who.role, "manager") == 0) {
             if (org && org != req->who.org_id)
-                return http_error(resp, LS_ERR_DENIED, "managers read their organisation's "
-                                                       "charges");
+                return http_error(resp, LS_ERR_DENIED,
+                                  "managers read their organisation's "
+                                  "charges");
             org = req->who.org_id;
         } else {
             uid = req->who.user_id;
@@ -76,11 +77,13 @@ int route_statement(struct http_req *req, struct http_resp *resp)
     json_t *st = NULL;
 
     if (!o || ls_parse_i64(o, 1, INT64_MAX, &org) || !valid_month(month))
-        return http_error(resp, LS_ERR_INVAL, "org (an organisation id) and month (YYYY-MM) are "
-                                              "required");
+        return http_error(resp, LS_ERR_INVAL,
+                          "org (an organisation id) and month (YYYY-MM) are "
+                          "required");
     if (!http_is_admin(req) && !http_is_auditor(req) && !http_manages(req, org))
-        return http_error(resp, LS_ERR_DENIED, "statements are for the organisation's managers, "
-                                               "auditors and admins");
+        return http_error(resp, LS_ERR_DENIED,
+                          "statements are for the organisation's managers, "
+                          "auditors and admins");
     if (sync(req, resp))
         return LS_OK;
     if (store_statement(req->st, org, month, &st))
@@ -118,9 +121,8 @@ int route_statement_close(struct http_req *req, struct http_resp *resp)
     if (rc) {
         store_rollback(req->st);
         json_decref(after);
-        return http_error(resp, rc, rc == LS_ERR_CONFLICT ? "%s is closed already"
-                                                          : "cannot close %s",
-                          month);
+        return http_error(
+            resp, rc, rc == LS_ERR_CONFLICT ? "%s is closed already" : "cannot close %s", month);
     }
     return http_json(resp, 200, after);
 }
@@ -141,8 +143,8 @@ int route_vouchers_list(struct http_req *req, struct http_resp *resp)
 
 int route_voucher_create(struct http_req *req, struct http_resp *resp)
 {
-    static const char *const keys[] = {"org_id", "percent", "annual_cap", "valid_from",
-                                       "valid_to", NULL};
+    static const char *const keys[] = {"org_id",     "percent",  "annual_cap",
+                                       "valid_from", "valid_to", NULL};
     json_t *body = NULL, *after = NULL, *org = NULL;
     const char *from, *to;
     int64_t ms, id, org_id, pct, cap;
@@ -163,9 +165,10 @@ int route_voucher_create(struct http_req *req, struct http_resp *resp)
         !json_is_integer(json_object_get(body, "annual_cap")) || cap < 0 || !from ||
         strlen(from) != 10 || http_time_parse(from, &ms) || !to || strlen(to) != 10 ||
         http_time_parse(to, &ms) || strcmp(from, to) > 0) {
-        http_error(resp, LS_ERR_INVAL, "org_id, percent (1-100), annual_cap (fen, 0 or more), "
-                                       "valid_from and valid_to (YYYY-MM-DD, in order) are "
-                                       "required");
+        http_error(resp, LS_ERR_INVAL,
+                   "org_id, percent (1-100), annual_cap (fen, 0 or more), "
+                   "valid_from and valid_to (YYYY-MM-DD, in order) are "
+                   "required");
         goto out;
     }
     if (store_org_get(req->st, org_id, &org) ||

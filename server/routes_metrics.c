@@ -2,6 +2,7 @@
  * matrix (SPEC 6), computed from usage, bookings and outages at request time. */
 #include "routes.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -88,7 +89,13 @@ static json_t *compute(struct http_req *req, int64_t from, int64_t to, const cha
         if (!m)
             continue;
         if (strcmp(by, "instrument") == 0) {
+            char link[300], a[40], b[40];
+            http_time_format(from, a, sizeof(a));
+            http_time_format(to, b, sizeof(b));
+            snprintf(link, sizeof(link), "/api/v1/usage?instrument=%s&from=%s&to=%s",
+                     groups[g].instrument, a, b);
             json_object_set_new(m, "instrument", json_string(groups[g].instrument));
+            json_object_set_new(m, "usage", json_string(link));
             json_object_set_new(m, "org_id", json_integer(groups[g].org_id));
         } else if (strcmp(by, "org") == 0) {
             json_object_set_new(m, "org_id", json_integer(groups[g].org_id));

@@ -12,21 +12,6 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
-/* "YYYY-MM" of ms in the platform time zone, and "YYYY-MM-DD" and the year. */
-static void local_month(int64_t ms, char month[16], char day[24], int *year)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    localtime_r(&t, &tm);
-    snprintf(month, 16, "%04d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100);
-    if (day)
-        snprintf(day, 24, "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-                 tm.tm_mday % 100);
-    if (year)
-        *year = tm.tm_year + 1900;
-}
-
 int store_month_closed(struct store *st, const char *month)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT 1 FROM closed_months WHERE month = ?");
@@ -108,7 +93,7 @@ static int insert_line(struct store *st, const struct desired *d, const char *ki
 
     if (!q)
         return LS_ERR_DB;
-    local_month(d->at_ms, m, day, &year);
+    billing_month(d->at_ms, m, day, &year);
     vid = voucher_for(st, d->org_id, d->owner_org, day, year, &percent, &left);
     if (vid && amount > 0)
         voucher = billing_voucher(amount, percent, left);
@@ -162,7 +147,7 @@ static int settle(struct store *st, const struct desired *d, int64_t *added)
         return LS_OK;
     if (lines == 0 && d->c.amount == 0)
         return LS_OK;
-    local_month(d->at_ms, month, NULL, NULL);
+    billing_month(d->at_ms, month, NULL, NULL);
     if (lines == 0) {
         int closed = store_month_closed(st, month);
         open_month(st, month);
@@ -219,18 +204,18 @@ int store_billing_sync(struct store *st, int64_t *added)
     *added = 0;
     if (!qb || !qu || !qs)
         return LS_ERR_DB;
-#define GROW()                                                                                 \
-    do {                                                                                       \
-        if (n == cap) {                                                                        \
-            size_t nc = cap ? cap * 2 : 64;                                                    \
-            struct desired *nv = realloc(v, nc * sizeof(*nv));                                 \
-            if (!nv) {                                                                         \
-                rc = LS_ERR_NOMEM;                                                             \
-                goto out;                                                                      \
-            }                                                                                  \
-            v = nv;                                                                            \
-            cap = nc;                                                                          \
-        }                                                                                      \
+#define GROW()                                                                                     \
+    do {                                                                                           \
+        if (n == cap) {                                                                            \
+            size_t nc = cap ? cap * 2 : 64;                                                        \
+            struct desired *nv = realloc(v, nc * sizeof(*nv));                                     \
+            if (!nv) {                                                                             \
+                rc = LS_ERR_NOMEM;                                                                 \
+                goto out;                                                                          \
+            }                                                                                      \
+            v = nv;                                                                                \
+            cap = nc;                                                                              \
+        }                                                                                          \
     } while (0)
     while (sqlite3_step(qb) == SQLITE_ROW) {
         struct billing_terms t;
@@ -248,18 +233,16 @@ int store_billing_sync(struct store *st, int64_t *added)
         d->org_id = sqlite3_column_int64(qb, 3);
         d->owner_org = sqlite3_column_int64(qb, 5);
         d->at_ms = sqlite3_column_int64(qb, 8);
-        cat = billing_category(d->org_id == d->owner_org,
-                               (const char *)sqlite3_column_text(qb, 4));
+        cat = billing_category(d->org_id == d->owner_org, (const char *)sqlite3_column_text(qb, 4));
         snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
         if (billing_terms_parse(bj, &t) == LS_OK) {
             int no_show = strcmp((const char *)sqlite3_column_text(qb, 10), "no_show") == 0;
-            billing_booking(&t, cat,
-                            (sqlite3_column_int64(qb, 8) - sqlite3_column_int64(qb, 7)) / 1000,
-                            sqlite3_column_int64(qb, 9), sqlite3_column_int64(qb, 11), no_show,
-                            &d->c);
+            billing_booking(
+                &t, cat, (sqlite3_column_int64(qb, 8) - sqlite3_column_int64(qb, 7)) / 1000,
+                sqlite3_column_int64(qb, 9), sqlite3_column_int64(qb, 11), no_show, &d->c);
             snprintf(d->description, sizeof(d->description), "%s %s booking %lld (%.100s)",
-                     no_show ? "no-show of" : "use of", d->instrument,
-                     (long long)d->booking_id, sqlite3_column_text(qb, 12));
+                     no_show ? "no-show of" : "use of", d->instrument, (long long)d->booking_id,
+                     sqlite3_column_text(qb, 12));
             n++;
         }
         json_decref(bj);
@@ -281,8 +264,7 @@ int store_billing_sync(struct store *st, int64_t *added)
         d->user_id = sqlite3_column_int64(qu, 5);
         d->org_id = sqlite3_column_int64(qu, 6);
         d->owner_org = sqlite3_column_int64(qu, 8);
-        cat = billing_category(d->org_id == d->owner_org,
-                               (const char *)sqlite3_column_text(qu, 7));
+        cat = billing_category(d->org_id == d->owner_org, (const char *)sqlite3_column_text(qu, 7));
         snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
         if (billing_terms_parse(bj, &t) == LS_OK) {
             billing_unbooked(&t, cat, sqlite3_column_int64(qu, 3) / 1000,
@@ -333,20 +315,19 @@ out:
     return rc;
 }
 
-#define CHARGE_JSON                                                                            \
-    "json_object('id', id, 'kind', kind, 'source', source, 'org_id', org_id, 'user_id',"       \
-    " user_id, 'instrument', instrument, 'booking_id', booking_id, 'at',"                      \
-    " strftime('%Y-%m-%dT%H:%M:%fZ', at_ms / 1000.0, 'unixepoch'), 'month', month,"            \
-    " 'category', category, 'minutes', minutes, 'rate', rate, 'samples', samples,"             \
-    " 'sample_fee', sample_fee, 'amount', amount, 'voucher', voucher, 'payable', amount -"     \
+#define CHARGE_JSON                                                                                \
+    "json_object('id', id, 'kind', kind, 'source', source, 'org_id', org_id, 'user_id',"           \
+    " user_id, 'instrument', instrument, 'booking_id', booking_id, 'at',"                          \
+    " strftime('%Y-%m-%dT%H:%M:%fZ', at_ms / 1000.0, 'unixepoch'), 'month', month,"                \
+    " 'category', category, 'minutes', minutes, 'rate', rate, 'samples', samples,"                 \
+    " 'sample_fee', sample_fee, 'amount', amount, 'voucher', voucher, 'payable', amount -"         \
     " voucher, 'description', description)"
 
 int store_charges_list(struct store *st, int64_t org_id, int64_t user_id, int64_t from_ms,
-                       int64_t to_ms, int64_t limit, int64_t offset, json_t **items,
-                       int64_t *total)
+                       int64_t to_ms, int64_t limit, int64_t offset, json_t **items, int64_t *total)
 {
-#define CHARGE_WHERE                                                                           \
-    " FROM charges WHERE (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR user_id = ?2) AND at_ms >= ?3" \
+#define CHARGE_WHERE                                                                               \
+    " FROM charges WHERE (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR user_id = ?2) AND at_ms >= ?3"     \
     " AND at_ms < ?4"
     sqlite3_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON CHARGE_WHERE
                                      " ORDER BY month, at_ms, id LIMIT ?5 OFFSET ?6");
@@ -396,9 +377,9 @@ int store_statement(struct store *st, int64_t org_id, const char *month, json_t 
         voucher = sqlite3_column_int64(t, 1);
     }
     sqlite3_reset(t);
-    *out = json_pack("{s:I, s:s, s:b, s:o, s:I, s:I, s:I}", "org_id", (json_int_t)org_id,
-                     "month", month, "closed", store_month_closed(st, month), "lines", lines,
-                     "gross", (json_int_t)gross, "voucher", (json_int_t)voucher, "payable",
+    *out = json_pack("{s:I, s:s, s:b, s:o, s:I, s:I, s:I}", "org_id", (json_int_t)org_id, "month",
+                     month, "closed", store_month_closed(st, month), "lines", lines, "gross",
+                     (json_int_t)gross, "voucher", (json_int_t)voucher, "payable",
                      (json_int_t)(gross - voucher));
     return *out ? LS_OK : LS_ERR_NOMEM;
 }
@@ -455,9 +436,9 @@ int store_voucher_create(struct store *st, int64_t org_id, int64_t percent, int6
     return rc;
 }
 
-#define VOUCHER_JSON                                                                           \
-    "json_object('id', id, 'org_id', org_id, 'percent', percent, 'annual_cap', annual_cap,"    \
-    " 'valid_from', valid_from, 'valid_to', valid_to, 'used', coalesce((SELECT sum(voucher)"   \
+#define VOUCHER_JSON                                                                               \
+    "json_object('id', id, 'org_id', org_id, 'percent', percent, 'annual_cap', annual_cap,"        \
+    " 'valid_from', valid_from, 'valid_to', valid_to, 'used', coalesce((SELECT sum(voucher)"       \
     " FROM charges c WHERE c.voucher_id = vouchers.id), 0))"
 
 int store_voucher_list(struct store *st, json_t **items, int64_t *total)

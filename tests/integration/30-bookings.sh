@@ -121,6 +121,20 @@ rows = [b for b in a.expect(200, "GET", "/api/v1/bookings?instrument=icp-ms-01&l
         if b["status"] in ("pending", "confirmed") and t(12)[:19] <= b["start"][:19] < t(14)[:19]]
 assert len(rows) == 1, rows
 print("concurrency: 300 requests, 1 booking, the rest 409")
+
+# the open catalog: no login, public instruments only, searchable, with free time and rates
+anon = Api(os.environ["API"])
+cat = anon.expect(200, "GET", "/api/v1/catalog")
+assert [c["id"] for c in cat["items"]] == ["icp-ms-01"], cat        # tem-01 is not public
+c = cat["items"][0]
+assert c["owner"] == "ECUT" and c["industry_rate"] == 60000 and c["academic_rate"] == 40000, c
+assert c["free_hours_14d"] > 0 and c["free_slots"], c
+assert anon.expect(200, "GET", "/api/v1/catalog?q=ecut")["total"] == 1
+assert anon.expect(200, "GET", "/api/v1/catalog?q=nothing-like-it")["total"] == 0
+assert anon.expect(200, "GET", "/api/v1/catalog?category=mass%20spectrometry")["total"] == 1
+st, csv = anon.get("/api/v1/catalog?format=csv")
+assert st == 200 and csv.splitlines()[0].startswith("id,name,owner") and "icp-ms-01" in csv, csv
+print("catalog: ok")
 PY
 pass "booking rules, overlap, approval, cancellation, outages, availability, concurrency"
 

@@ -91,6 +91,13 @@ ecut = [e for e in ev if e["org_id"] == owner][0]
 # no no-shows or ratings the full 20: 60, a pass
 assert ecut["grade"] == "pass" and abs(ecut["total"] - 60) < 0.01 and ecut["sharing"] == 40, ecut
 li.expect(403, "GET", "/api/v1/metrics?from=%s&to=%s" % (frm, to))
+# evidence drill-down: metric row -> its usage -> each part's readings
+ev_usage = a.expect(200, "GET", m["usage"])["items"]
+assert sum(x["run_seconds"] for x in ev_usage) == sum(x["run_seconds"] for x in u), ev_usage
+for part in ev_usage:
+    rs = a.expect(200, "GET", part["readings"].replace("+", "%2B"))["items"]
+    assert rs and all(r["instrument"] == "icp-ms-01" for r in rs), part
+    assert any(r["state"] == "running" for r in rs), rs
 print("metrics: ok")
 
 # billing: rates of icp-ms-01 (seed): internal 200, academic 400, industry 600 yuan an hour,

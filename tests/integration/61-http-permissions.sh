@@ -81,6 +81,14 @@ table = [
     ("POST", lambda: ("/api/v1/feeds", {"kind": "user"}), {"anon": 401}, 201),
     ("POST", lambda: ("/api/v1/tokens", {}), {"anon": 401}, 201),
     ("GET", "/healthz", {}, 200),
+    ("GET", "/api/v1/catalog", {}, 200),
+    ("GET", "/api/v1/charges", {"anon": 401}, 200),
+    ("GET", "/api/v1/statements?org=%d&month=2026-11" % ids["ECUT"],
+     {"anon": 401, "admin": 200, "auditor": 200, "owner_mgr": 200}, 403),
+    ("GET", "/api/v1/vouchers", {"anon": 401, "researcher": 403, "external": 403}, 200),
+    ("POST", lambda: ("/api/v1/vouchers", {"org_id": ids["Jiangzhong"], "percent": 50,
+                      "annual_cap": 1000, "valid_from": "2026-01-01", "valid_to": "2026-12-31"}),
+     {"anon": 401, "admin": 201}, 403),
     ("GET", "/metrics/prometheus", {}, 200),
 ]
 

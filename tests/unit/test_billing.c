@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../server/billing.h"
 #include "labshare/rc.h"
@@ -103,6 +105,28 @@ static void voucher_cap_mid_charge(void **state)
     assert_int_equal(billing_voucher(-500, 60, 1000), 0);
 }
 
+static void month_edge_in_the_platform_time_zone(void **state)
+{
+    char month[16], day[24];
+    int year;
+
+    (void)state;
+    setenv("TZ", "Asia/Shanghai", 1);
+    tzset();
+    /* 2026-11-30T15:59:59Z is 23:59:59 on 30 November in Beijing; one second later it is
+     * December there while still November in UTC */
+    billing_month(1796054399000LL, month, day, &year);
+    assert_string_equal(month, "2026-11");
+    assert_string_equal(day, "2026-11-30");
+    billing_month(1796054400000LL, month, day, &year);
+    assert_string_equal(month, "2026-12");
+    assert_string_equal(day, "2026-12-01");
+    /* and the new year comes 8 hours before UTC's */
+    billing_month(1798732800000LL, month, NULL, &year); /* 2026-12-31T16:00Z */
+    assert_string_equal(month, "2027-01");
+    assert_int_equal(year, 2027);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +134,7 @@ int main(void)
         cmocka_unit_test(minimum_no_show_and_samples),
         cmocka_unit_test(categories),
         cmocka_unit_test(voucher_cap_mid_charge),
+        cmocka_unit_test(month_edge_in_the_platform_time_zone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
