@@ -53,7 +53,8 @@ int route_catalog(struct http_req *req, struct http_resp *resp)
         json_decref(all);
         return http_error(resp, LS_ERR_DB, "cannot read the catalog");
     }
-    json_array_foreach(all, i, inst) {
+    json_array_foreach(all, i, inst)
+    {
         json_t *org = NULL, *rates, *slots = json_array(), *row;
         struct service_hours hours;
         struct interval *win = NULL, *busy = NULL, *free_iv = NULL;
@@ -67,8 +68,8 @@ int route_catalog(struct http_req *req, struct http_resp *resp)
         store_org_get(req->st, json_integer_value(json_object_get(inst, "org_id")), &org);
         if (!matches(inst, org, q))
             goto next;
-        if (service_hours_parse(json_object_get(inst, "service_hours"), &hours, why,
-                                sizeof(why)) == LS_OK &&
+        if (service_hours_parse(json_object_get(inst, "service_hours"), &hours, why, sizeof(why)) ==
+                LS_OK &&
             service_windows(&hours, now, now + CATALOG_AHEAD_MS, &win, &nw) == LS_OK &&
             store_busy(req->st, id, now, now + CATALOG_AHEAD_MS, &busy, &nb) == LS_OK &&
             interval_subtract(win, nw, busy, nb, &free_iv, &nf) == LS_OK) {
@@ -80,17 +81,16 @@ int route_catalog(struct http_req *req, struct http_resp *resp)
             }
         }
         rates = json_object_get(json_object_get(inst, "billing"), "rates");
-        row = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:f}", "id", id,
-                        "name", json_object_get(inst, "name"), "owner",
-                        or_null(json_object_get(org, "name")), "owner_type",
-                        or_null(json_object_get(org, "type")), "category",
-                        json_object_get(inst, "category"), "location",
-                        json_object_get(inst, "location"), "academic_rate",
-                        or_null(json_object_get(rates, "academic")), "industry_rate",
-                        or_null(json_object_get(rates, "industry")), "basis",
-                        or_null(json_object_get(json_object_get(inst, "billing"), "basis")),
-                        "booking", json_object_get(inst, "booking"), "free_hours_14d",
-                        (double)(int64_t)(free_h * 100 + 0.5) / 100);
+        row = json_pack(
+            "{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:f}", "id", id, "name",
+            json_object_get(inst, "name"), "owner", or_null(json_object_get(org, "name")),
+            "owner_type", or_null(json_object_get(org, "type")), "category",
+            json_object_get(inst, "category"), "location", json_object_get(inst, "location"),
+            "academic_rate", or_null(json_object_get(rates, "academic")), "industry_rate",
+            or_null(json_object_get(rates, "industry")), "basis",
+            or_null(json_object_get(json_object_get(inst, "billing"), "basis")), "booking",
+            json_object_get(inst, "booking"), "free_hours_14d",
+            (double)(int64_t)(free_h * 100 + 0.5) / 100);
         if (row && !csv)
             json_object_set(row, "free_slots", slots);
         if (row)

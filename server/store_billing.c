@@ -174,6 +174,13 @@ static int settle(struct store *st, const struct desired *d, int64_t *added)
     return insert_line(st, d, "adjustment", month, d->c.amount - have, 0, 0, 0);
 }
 
+static int cmp_source(const void *a, const void *b)
+{
+    const struct desired *const *x = a, *const *y = b;
+
+    return strcmp((*x)->source, (*y)->source);
+}
+
 static int cmp_at(const void *a, const void *b)
 {
     const struct desired *x = a, *y = b;
@@ -197,7 +204,7 @@ int store_billing_sync(struct store *st, int64_t *added)
             " u.user_id LEFT JOIN orgs o ON o.id = usr.org_id WHERE u.attribution = 'badge' AND"
             " u.open = 0");
     sqlite3_stmt *qs = store_stmt(st, "SELECT DISTINCT source FROM charges");
-    struct desired *v = NULL;
+    struct desired *v = NULL, **by_source = NULL;
     size_t n = 0, cap = 0;
     int rc = LS_OK;
 
@@ -280,13 +287,20 @@ int store_billing_sync(struct store *st, int64_t *added)
     qsort(v, n, sizeof(*v), cmp_at);
     for (size_t i = 0; rc == LS_OK && i < n; i++)
         rc = settle(st, &v[i], added);
+    by_source = malloc((n ? n : 1) * sizeof(*by_source));
+    if (!by_source) {
+        rc = LS_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        by_source[i] = &v[i];
+    qsort(by_source, n, sizeof(*by_source), cmp_source);
     /* sources that no longer cost anything (a no-show corrected, a booking removed) */
     while (rc == LS_OK && sqlite3_step(qs) == SQLITE_ROW) {
-        const char *src = (const char *)sqlite3_column_text(qs, 0);
-        size_t i;
-        for (i = 0; i < n && strcmp(v[i].source, src) != 0; i++)
-            ;
-        if (i == n) {
+        struct desired key, *kp = &key;
+        snprintf(key.source, sizeof(key.source), "%s", sqlite3_column_text(qs, 0));
+        if (!bsearch(&kp, by_source, n, sizeof(*by_source), cmp_source)) {
+            const char *src = key.source;
             struct desired z;
             sqlite3_stmt *qz = store_stmt(st, "SELECT org_id, coalesce(user_id, 0), instrument,"
                                               " coalesce(booking_id, 0), at_ms, category FROM"
@@ -311,6 +325,7 @@ int store_billing_sync(struct store *st, int64_t *added)
     }
     sqlite3_reset(qs);
 out:
+    free(by_source);
     free(v);
     return rc;
 }

@@ -319,29 +319,28 @@ int store_usage_list(struct store *st, const struct usage_filter *f, json_t **it
     " u.instrument = ?1) AND (?2 = 0 OR u.user_id = ?2) AND (?3 = 0 OR i.org_id = ?3) AND"         \
     " u.end_ms > ?4 AND u.start_ms < ?5"
 #define UTIME(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
-    sqlite3_stmt *q =
-        store_stmt(st,
-                   "SELECT json_object('id', u.id, 'instrument', u.instrument, "
-                   "'start', " UTIME("u.start_ms") ", 'end', " UTIME(
-                       "u.end_ms") ", 'run_seconds', u.run_ms / 1000,"
-                                   " 'energy_wh', u.energy_wh, 'samples',"
-                                   " u.samples, 'user_id', u.user_id,"
-                                   " 'booking_id', u.booking_id,"
-                                   " 'attribution', u.attribution, 'readings', "
-                                   "'/api/v1/readings?instrument=' || u.instrument || '&from=' "
-                                   "|| " UTIME("u.start_ms") " || '&to=' || " UTIME(
-                                       "(u.end_ms + 1)") ", 'badge',"
-                                                         " u.badge, 'session_start', " UTIME(
-                                                             "u.session_start") ", 'open',"
-                                                                                " json(CASE u.open"
-                                                                                " WHEN 1 THEN"
-                                                                                " 'true' ELSE"
-                                                                                " 'false' "
-                                                                                "END))" USAGE_WHERE
-                                                                                " ORDER BY "
-                                                                                "u.start_ms, "
-                                                                                "u.id LIMIT ?6 "
-                                                                                "OFFSET ?7");
+    sqlite3_stmt *q = store_stmt(
+        st, "SELECT json_object('id', u.id, 'instrument', u.instrument, "
+            "'start', " UTIME("u.start_ms") ", 'end', " UTIME(
+                "u.end_ms") ", 'run_seconds', u.run_ms / 1000,"
+                            " 'energy_wh', u.energy_wh, 'samples',"
+                            " u.samples, 'user_id', u.user_id,"
+                            " 'booking_id', u.booking_id,"
+                            " 'attribution', u.attribution, 'readings', "
+                            "'/api/v1/readings?instrument=' || u.instrument || '&from=' "
+                            "|| " UTIME("u.start_ms") " || '&to=' || " UTIME(
+                                "(u.end_ms + 1)") ", 'badge',"
+                                                  " u.badge, 'session_start', " UTIME(
+                                                      "u.session_start") ", 'open',"
+                                                                         " json(CASE u.open"
+                                                                         " WHEN 1 THEN"
+                                                                         " 'true' ELSE"
+                                                                         " 'false' "
+                                                                         "END))" USAGE_WHERE
+                                                                         " ORDER BY "
+                                                                         "u.start_ms, "
+                                                                         "u.id LIMIT ?6 "
+                                                                         "OFFSET ?7");
     sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" USAGE_WHERE);
     sqlite3_stmt *both[2] = {q, c};
 

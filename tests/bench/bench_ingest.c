@@ -6,7 +6,8 @@
  *      table with the same pragmas and one transaction per batch.
  * Prints figures and ratios; asserts nothing about speed.
  */
-// LINK: server/store.c
+// LINK: server/store.c server/store_util.c server/store_usage.c server/store_audit.c
+// LINK: server/usage.c
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -123,7 +124,7 @@ static double raw_sqlite(const char *path, int batches)
     return t0;
 }
 
-static double ours_store(const char *path, int batches, int64_t *upto)
+static double ours_store(const char *path, int batches, int64_t *upto, int with_usage)
 {
     struct store *st;
     struct ls_batch b;
@@ -133,6 +134,8 @@ static double ours_store(const char *path, int batches, int64_t *upto)
 
     if (store_open(path, &st))
         exit(1);
+    if (with_usage)
+        store_set_usage(st, 120000, 300);
     memset(&b, 0, sizeof(b));
     snprintf(b.gateway, sizeof(b.gateway), "gw-bench");
     b.epoch = 1;
@@ -165,12 +168,17 @@ int main(int argc, char **argv)
     snprintf(p1, sizeof(p1), "%s/raw.db", dir);
     snprintf(p2, sizeof(p2), "%s/store.db", dir);
     raw = raw_sqlite(p1, batches);
-    ours = ours_store(p2, batches, &upto);
+    ours = ours_store(p2, batches, &upto, 0);
     printf("ingest  %d batches of %d, one durable transaction each (synchronous=FULL, WAL)\n",
            batches, BATCH);
     printf("  raw SQLite INSERT       %10.0f readings/s\n", batches * (double)BATCH / raw);
     printf("  store_ingest_batch      %10.0f readings/s   ratio to raw %.2f  (acked up to %lld)\n",
            batches * (double)BATCH / ours, raw / ours, (long long)upto);
+    snprintf(p2, sizeof(p2), "%s/usage.db", dir);
+    ours = ours_store(p2, batches, &upto, 1);
+    printf("  ... with usage updated  %10.0f readings/s   ratio to raw %.2f  (sessions of 500 "
+           "instruments recomputed at each batch)\n",
+           batches * (double)BATCH / ours, raw / ours);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : 1;
 }

@@ -9,3 +9,5 @@ echo
 bash tests/bench/bench_gateway.sh
 echo
 bash tests/bench/bench_http.sh
+echo
+build/bench/bench_metrics "${BENCH_INSTRUMENTS:-1000}" "${BENCH_SESSIONS:-1000000}"
