@@ -65,15 +65,20 @@ int main(int argc, char **argv)
     exec(db, "PRAGMA journal_mode=WAL; BEGIN");
     for (int o = 1; o <= 8; o++) {
         snprintf(sql, sizeof(sql), "INSERT INTO orgs(name, type) VALUES('org %d', '%s')", o,
-                 o <= 4 ? "university" : o <= 6 ? "institute" : "enterprise");
+                 o <= 4   ? "university"
+                 : o <= 6 ? "institute"
+                          : "enterprise");
         exec(db, sql);
-        snprintf(sql, sizeof(sql), "INSERT INTO users(username, org_id, role, created_at)"
-                                   " VALUES('user%d', %d, 'researcher', 0)", o, o);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO users(username, org_id, role, created_at)"
+                 " VALUES('user%d', %d, 'researcher', 0)",
+                 o, o);
         exec(db, sql);
     }
-    sqlite3_prepare_v2(db, "INSERT INTO instruments(id, name, org_id, created_at, billing)"
-                           " VALUES(?, ?, ?, 0, '{\"basis\":\"metered\",\"rates\":{\"internal\":"
-                           "100,\"academic\":200,\"industry\":300},\"increment_min\":15}')",
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO instruments(id, name, org_id, created_at, billing)"
+                       " VALUES(?, ?, ?, 0, '{\"basis\":\"metered\",\"rates\":{\"internal\":"
+                       "100,\"academic\":200,\"industry\":300},\"increment_min\":15}')",
                        -1, &s, NULL);
     for (int i = 0; i < ninst; i++) {
         snprintf(sql, sizeof(sql), "inst-%04d", i);
@@ -84,9 +89,10 @@ int main(int argc, char **argv)
         sqlite3_reset(s);
     }
     sqlite3_finalize(s);
-    sqlite3_prepare_v2(db, "INSERT INTO usage(instrument, session_start, session_end, open,"
-                           " start_ms, end_ms, run_ms, energy_wh, samples, user_id, attribution)"
-                           " VALUES(?, ?1 + 0, ?3, 0, ?2, ?3, ?4, 10, 1, ?5, 'badge')",
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO usage(instrument, session_start, session_end, open,"
+                       " start_ms, end_ms, run_ms, energy_wh, samples, user_id, attribution)"
+                       " VALUES(?, ?1 + 0, ?3, 0, ?2, ?3, ?4, 10, 1, ?5, 'badge')",
                        -1, &s, NULL);
     for (long k = 0; k < nsess; k++) {
         int64_t start = y0 + (k * 7919) % (year - 7200000);
