@@ -96,4 +96,8 @@ echo "gateway took $last readings; server holds $n (seq $lo..$hi, $distinct dist
 upto=$(sqlite3 "$T/server.db" "SELECT upto FROM gateway_acks WHERE gateway='gw-chaos'")
 [ "$upto" -eq "$last" ] || fail "server acked up to $upto, not $last"
 pass "every seq 1..$last stored exactly once; outbox empty; ack at $upto"
+# usage was kept up to date through redeliveries, late and out-of-order batches: it must equal a
+# recomputation from the readings
+out=$("$BIN/labshare-server" -c "$T/server.ini" usage-check) || fail "usage differs after the chaos: $out"
+pass "usage-check after the chaos: $out"
 echo "$CHECKS checks passed"
