@@ -212,7 +212,17 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
     int64_t s0 = since_ms;
     int rc;
 
-    if (!q || !del)
+    sqlite3_stmt *qo = store_stmt(st, "SELECT session_start, session_end, coalesce(badge, 0),"
+                                      " sum(run_ms), sum(energy_wh), sum(samples) FROM usage"
+                                      " WHERE instrument = ? AND open = 1 GROUP BY session_start"
+                                      " ORDER BY session_start DESC LIMIT 1");
+    sqlite3_stmt *qp = store_stmt(st, "SELECT max(ts) FROM readings WHERE instrument = ? AND"
+                                      " ts < ?");
+    struct usage_session open_s;
+    int have_open = 0;
+    int64_t prev_ts = INT64_MIN / 2;
+
+    if (!q || !del || !qo || !qp)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
     sqlite3_bind_int64(q, 2, since_ms - merge_gap_ms);
@@ -220,9 +230,51 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
         sqlite3_column_int64(q, 0) < s0)
         s0 = sqlite3_column_int64(q, 0);
     sqlite3_reset(q);
-    rc = load_readings(st, instrument, s0, &r, &nr);
-    if (rc == LS_OK)
-        rc = usage_sessions(r, nr, merge_gap_ms, &s, &ns);
+    memset(&open_s, 0, sizeof(open_s));
+    store_bind_text(qo, 1, instrument);
+    if (sqlite3_step(qo) == SQLITE_ROW) {
+        open_s.start_ms = sqlite3_column_int64(qo, 0);
+        open_s.end_ms = sqlite3_column_int64(qo, 1);
+        open_s.badge = sqlite3_column_int64(qo, 2);
+        open_s.run_ms = sqlite3_column_int64(qo, 3);
+        open_s.energy_wh = sqlite3_column_int64(qo, 4);
+        open_s.samples = sqlite3_column_int64(qo, 5);
+        have_open = 1;
+    }
+    sqlite3_reset(qo);
+    /* An instrument that runs for days would make every refresh reread its whole run: when the
+     * new readings all come after the last one of the open session, continue it from there. */
+    if (have_open && s0 == open_s.start_ms && since_ms > open_s.end_ms) {
+        rc = load_readings(st, instrument, open_s.end_ms, &r, &nr);
+        if (rc == LS_OK)
+            rc = usage_sessions(r, nr, merge_gap_ms, &s, &ns);
+        if (rc == LS_OK && ns > 0 && s[0].start_ms == open_s.end_ms) {
+            s[0].start_ms = open_s.start_ms;
+            s[0].run_ms += open_s.run_ms;
+            s[0].energy_wh += open_s.energy_wh;
+            s[0].samples += open_s.samples;
+            if (open_s.badge)
+                s[0].badge = open_s.badge;
+        } else if (rc == LS_OK) {
+            free(r);
+            free(s);
+            r = NULL;
+            s = NULL;
+            have_open = 0; /* not a plain continuation: recompute from the session's start */
+        }
+    } else {
+        have_open = 0;
+    }
+    if (!have_open) {
+        rc = load_readings(st, instrument, s0, &r, &nr);
+        if (rc == LS_OK)
+            rc = usage_sessions(r, nr, merge_gap_ms, &s, &ns);
+    }
+    store_bind_text(qp, 1, instrument);
+    sqlite3_bind_int64(qp, 2, s0);
+    if (sqlite3_step(qp) == SQLITE_ROW && sqlite3_column_type(qp, 0) != SQLITE_NULL)
+        prev_ts = sqlite3_column_int64(qp, 0);
+    sqlite3_reset(qp);
     if (rc == LS_OK) {
         store_bind_text(del, 1, instrument);
         sqlite3_bind_int64(del, 2, s0);
@@ -236,8 +288,9 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
             rc = insert_parts(st, instrument, &s[i], p, np);
         free(p);
     }
+    /* bookings whose usage may have changed, and those the new readings show to have ended */
     if (rc == LS_OK)
-        rc = settle_bookings(st, instrument, s0 - 366LL * 86400000, no_show_min_run_s);
+        rc = settle_bookings(st, instrument, prev_ts < s0 ? prev_ts : s0, no_show_min_run_s);
     free(r);
     free(s);
     return rc;
