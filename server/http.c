@@ -789,3 +789,19 @@ const char *http_cookie(struct http_req *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
 }
+
+int http_commit_audited(struct http_req *req, struct http_resp *resp, const char *action,
+                        const char *object, json_t *before, json_t *after, unsigned status)
+{
+    int rc = http_audit(req, action, object, before, after);
+
+    if (rc == LS_OK)
+        rc = store_commit(req->st);
+    json_decref(before);
+    if (rc) {
+        store_rollback(req->st);
+        json_decref(after);
+        return http_error(resp, rc, "cannot record the change");
+    }
+    return http_json(resp, status, after);
+}

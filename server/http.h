@@ -80,6 +80,11 @@ int http_manages(const struct http_req *req, int64_t org_id); /* admin, or manag
 int http_audit(struct http_req *req, const char *action, const char *object, const json_t *before,
                const json_t *after);
 
+/* Append the audit record of a write (action on object, before and after: before is released,
+ * after is stolen and sent with status), commit, or roll back and answer the error. */
+int http_commit_audited(struct http_req *req, struct http_resp *resp, const char *action,
+                        const char *object, json_t *before, json_t *after, unsigned status);
+
 /* 201/200 with the object, or the error for rc. Steals obj. */
 int http_created(struct http_resp *resp, json_t *obj);
 

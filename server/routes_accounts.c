@@ -37,23 +37,6 @@ static const char *opt_string(const json_t *o, const char *key, size_t max, int 
     return json_string_value(v);
 }
 
-/* Commit a write with its audit record, answering with after (stolen) and status. */
-static int finish(struct http_req *req, struct http_resp *resp, const char *action,
-                  const char *object, json_t *before, json_t *after, unsigned status)
-{
-    int rc = http_audit(req, action, object, before, after);
-
-    if (rc == LS_OK)
-        rc = store_commit(req->st);
-    json_decref(before);
-    if (rc) {
-        store_rollback(req->st);
-        json_decref(after);
-        return http_error(resp, rc, "cannot record the change");
-    }
-    return http_json(resp, status, after);
-}
-
 /* --- Organisations ---------------------------------------------------------------------- */
 
 int route_orgs_list(struct http_req *req, struct http_resp *resp)
@@ -129,8 +112,8 @@ static int org_write(struct http_req *req, struct http_resp *resp, int64_t id)
         goto out;
     }
     snprintf(object, sizeof(object), "org/%lld", (long long)id);
-    finish(req, resp, before ? "org.update" : "org.create", object, before, after,
-           before ? 200 : 201);
+    http_commit_audited(req, resp, before ? "org.update" : "org.create", object, before, after,
+                        before ? 200 : 201);
 out:
     json_decref(body);
     return LS_OK;
@@ -305,7 +288,7 @@ int route_user_create(struct http_req *req, struct http_resp *resp)
         goto out;
     }
     snprintf(object, sizeof(object), "user/%lld", (long long)id);
-    finish(req, resp, "user.create", object, NULL, after, 201);
+    http_commit_audited(req, resp, "user.create", object, NULL, after, 201);
 out:
     json_decref(org);
     json_decref(body);
@@ -367,7 +350,7 @@ int route_user_update(struct http_req *req, struct http_resp *resp)
     snprintf(object, sizeof(object), "user/%lld", (long long)id);
     if (f.password_hash)
         json_object_set_new(after, "password_changed", json_true());
-    finish(req, resp, "user.update", object, before, after, 200);
+    http_commit_audited(req, resp, "user.update", object, before, after, 200);
     before = NULL;
 out:
     json_decref(before);

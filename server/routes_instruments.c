@@ -251,22 +251,6 @@ int route_instrument_get(struct http_req *req, struct http_resp *resp)
     return http_json(resp, 200, o);
 }
 
-static int commit_audited(struct http_req *req, struct http_resp *resp, const char *action,
-                          const char *object, json_t *before, json_t *after, unsigned status)
-{
-    int rc = http_audit(req, action, object, before, after);
-
-    if (rc == LS_OK)
-        rc = store_commit(req->st);
-    json_decref(before);
-    if (rc) {
-        store_rollback(req->st);
-        json_decref(after);
-        return http_error(resp, rc, "cannot record the change");
-    }
-    return http_json(resp, status, after);
-}
-
 int route_instrument_create(struct http_req *req, struct http_resp *resp)
 {
     json_t *body = NULL, *cols = NULL, *after = NULL, *org = NULL;
@@ -306,7 +290,7 @@ int route_instrument_create(struct http_req *req, struct http_resp *resp)
     }
     snprintf(object, sizeof(object), "instrument/%s",
              json_string_value(json_object_get(cols, "id")));
-    commit_audited(req, resp, "instrument.create", object, NULL, after, 201);
+    http_commit_audited(req, resp, "instrument.create", object, NULL, after, 201);
 out:
     json_decref(org);
     json_decref(cols);
@@ -349,7 +333,7 @@ int route_instrument_update(struct http_req *req, struct http_resp *resp)
         goto out;
     }
     snprintf(object, sizeof(object), "instrument/%s", req->params[0]);
-    commit_audited(req, resp, "instrument.update", object, before, after, 200);
+    http_commit_audited(req, resp, "instrument.update", object, before, after, 200);
     before = NULL;
 out:
     json_decref(before);

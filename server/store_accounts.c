@@ -9,21 +9,6 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
-/* A UNIQUE or CHECK violation is the caller's conflict, anything else a database failure. */
-static int write_rc(struct store *st, sqlite3_stmt *q)
-{
-    int step = sqlite3_step(q), ext = sqlite3_extended_errcode(st->db);
-
-    sqlite3_reset(q);
-    if (step == SQLITE_DONE)
-        return LS_OK;
-    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return LS_ERR_CONFLICT;
-    if (ext == SQLITE_CONSTRAINT_FOREIGNKEY || ext == SQLITE_CONSTRAINT_CHECK)
-        return LS_ERR_INVAL;
-    return store_db_fail(st, "write");
-}
-
 static int count_of(struct store *st, sqlite3_stmt *q, int64_t *total)
 {
     return store_int_one(st, q, total) == LS_ERR_NOTFOUND ? (*total = 0, LS_OK) : LS_OK;
@@ -40,7 +25,7 @@ int store_org_create(struct store *st, const char *name, const char *type, int64
         return LS_ERR_DB;
     store_bind_text(q, 1, name);
     store_bind_text(q, 2, type);
-    rc = write_rc(st, q);
+    rc = store_write_rc(st, q);
     if (rc == LS_OK)
         *id = sqlite3_last_insert_rowid(st->db);
     return rc;
@@ -57,7 +42,7 @@ int store_org_update(struct store *st, int64_t id, const char *name, const char 
     store_bind_text(q, 1, name);
     store_bind_text(q, 2, type);
     sqlite3_bind_int64(q, 3, id);
-    rc = write_rc(st, q);
+    rc = store_write_rc(st, q);
     return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
 }
 
@@ -111,7 +96,7 @@ int store_user_create(struct store *st, const struct user_fields *u, int64_t *id
         return LS_ERR_DB;
     bind_user(q, u, 1);
     sqlite3_bind_int64(q, 7, ls_now_ms());
-    rc = write_rc(st, q);
+    rc = store_write_rc(st, q);
     if (rc == LS_OK)
         *id = sqlite3_last_insert_rowid(st->db);
     return rc;
@@ -134,7 +119,7 @@ int store_user_update(struct store *st, int64_t id, const struct user_fields *u)
     sqlite3_bind_int(q, 8, u->badge != -2);
     sqlite3_bind_int64(q, 9, ls_now_ms());
     sqlite3_bind_int64(q, 10, id);
-    rc = write_rc(st, q);
+    rc = store_write_rc(st, q);
     return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
 }
 
@@ -227,7 +212,7 @@ int store_feed_add(struct store *st, const unsigned char hash[32], const char *k
     store_bind_text(q, 3, subject);
     sqlite3_bind_int64(q, 4, by);
     sqlite3_bind_int64(q, 5, ls_now_ms());
-    return write_rc(st, q);
+    return store_write_rc(st, q);
 }
 
 int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind, char *subject)

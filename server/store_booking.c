@@ -18,20 +18,6 @@
     " json(CASE public WHEN 1 THEN 'true' ELSE 'false' END), 'gateway', gateway, 'booking',"       \
     " json(booking), 'billing', json(billing), 'service_hours', json(service_hours))"
 
-static int write_rc(struct store *st, sqlite3_stmt *q)
-{
-    int step = sqlite3_step(q), ext = sqlite3_extended_errcode(st->db);
-
-    sqlite3_reset(q);
-    if (step == SQLITE_DONE)
-        return LS_OK;
-    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return LS_ERR_CONFLICT;
-    if (ext == SQLITE_CONSTRAINT_FOREIGNKEY || ext == SQLITE_CONSTRAINT_CHECK)
-        return LS_ERR_INVAL;
-    return store_db_fail(st, "write");
-}
-
 static void bind_json(sqlite3_stmt *q, int col, const json_t *v)
 {
     char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -72,7 +58,7 @@ int store_instrument_create(struct store *st, const json_t *obj)
         return LS_ERR_DB;
     bind_instrument(q, obj);
     sqlite3_bind_int64(q, 13, ls_now_ms());
-    return write_rc(st, q);
+    return store_write_rc(st, q);
 }
 
 int store_instrument_update(struct store *st, const char *id, const json_t *patch)
@@ -92,7 +78,7 @@ int store_instrument_update(struct store *st, const char *id, const json_t *patc
     }
     json_object_set_new(cur, "id", json_string(id));
     bind_instrument(q, cur);
-    rc = write_rc(st, q);
+    rc = store_write_rc(st, q);
     json_decref(cur);
     return rc;
 }
@@ -180,7 +166,7 @@ int store_booking_insert(struct store *st, struct booking *b)
     store_bind_text(q, 7, b->reason[0] ? b->reason : NULL);
     sqlite3_bind_int64(q, 8, b->created_by);
     sqlite3_bind_int64(q, 9, b->created_at);
-    rc = write_rc(st, q);
+    rc = store_write_rc(st, q);
     if (rc == LS_OK)
         b->id = sqlite3_last_insert_rowid(st->db);
     return rc;
@@ -239,7 +225,7 @@ int store_booking_set_status(struct store *st, int64_t id, const char *status, c
     store_bind_text(q, 1, status);
     store_bind_text(q, 2, reason);
     sqlite3_bind_int64(q, 3, id);
-    return write_rc(st, q);
+    return store_write_rc(st, q);
 }
 
 int store_booking_rate(struct store *st, int64_t id, int score, const char *comment)
@@ -251,7 +237,7 @@ int store_booking_rate(struct store *st, int64_t id, int score, const char *comm
     sqlite3_bind_int(q, 1, score);
     store_bind_text(q, 2, comment);
     sqlite3_bind_int64(q, 3, id);
-    return write_rc(st, q);
+    return store_write_rc(st, q);
 }
 
 int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms, int64_t *n)
@@ -360,7 +346,7 @@ int store_outage_insert(struct store *st, const char *instrument, int64_t start_
     store_bind_text(q, 5, note ? note : "");
     sqlite3_bind_int64(q, 6, by);
     sqlite3_bind_int64(q, 7, ls_now_ms());
-    rc = write_rc(st, q);
+    rc = store_write_rc(st, q);
     if (rc == LS_OK)
         *id = sqlite3_last_insert_rowid(st->db);
     return rc;

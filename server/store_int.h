@@ -52,6 +52,10 @@ int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out);
 /* Bind text, or NULL when v is NULL. */
 void store_bind_text(sqlite3_stmt *s, int col, const char *v);
 
+/* Step a write and reset it: LS_OK, LS_ERR_CONFLICT for a UNIQUE or PRIMARY KEY violation,
+ * LS_ERR_INVAL for a FOREIGN KEY or CHECK violation (the caller's input), LS_ERR_DB otherwise. */
+int store_write_rc(struct store *st, sqlite3_stmt *q);
+
 /* Free the cached statements (called by store_close). */
 void store_cache_clear(struct store *st);
 

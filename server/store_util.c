@@ -97,3 +97,17 @@ void store_bind_text(sqlite3_stmt *s, int col, const char *v)
     else
         sqlite3_bind_null(s, col);
 }
+
+int store_write_rc(struct store *st, sqlite3_stmt *q)
+{
+    int step = sqlite3_step(q), ext = sqlite3_extended_errcode(st->db);
+
+    sqlite3_reset(q);
+    if (step == SQLITE_DONE)
+        return LS_OK;
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return LS_ERR_CONFLICT;
+    if (ext == SQLITE_CONSTRAINT_FOREIGNKEY || ext == SQLITE_CONSTRAINT_CHECK)
+        return LS_ERR_INVAL;
+    return store_db_fail(st, "write");
+}
