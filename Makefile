@@ -37,6 +37,7 @@ LIB_SRC := $(wildcard include/labshare/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 GATEWAY_SRC := $(wildcard gateway/*.c)
 SIM_SRC := $(wildcard firmware-stubs/*.c)
+SERVER_LIB_SRC := $(filter-out server/main.c,$(SERVER_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 # Objects are rebuilt when the flags change (e.g. SANITIZE on or off).
@@ -74,13 +75,14 @@ $(BIN)/labshare-meter-sim: $(call obj,$(SIM_SRC)) $(LIB)
 
 # (cmocka's assert macros cast everything to uintmax_t, hence -Wno-conversion for tests.)
 # A unit test links the module objects it names in "// LINK: a/b.c c/d.c" lines (several
-# allowed; keep each under 100 columns or clang-format wraps it), plus the
+# allowed; keep each under 100 columns or clang-format wraps it; ALL_SERVER stands for every
+# server module but main.c), plus the
 # shared library and cmocka (with --wrap options from a "// WRAP: sym sym" line).
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(call obj,$(SERVER_SRC) $(GATEWAY_SRC) $(SIM_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-missing-prototypes -Wno-conversion -Wno-sign-conversion $(LDFLAGS) -o $@ $< \
-		$(patsubst %.c,$(OBJ)/%.o,$(shell sed -n 's|^// LINK: ||p' $<)) $(LIB) \
-		$(addprefix -Wl$(comma)--wrap=,$(shell sed -n 's|^// WRAP: ||p' $<)) \
+		$(patsubst %.c,$(OBJ)/%.o,$(subst ALL_SERVER,$(SERVER_LIB_SRC),$(shell sed -n 's|^// LINK: ||p' $<))) \
+		$(LIB) $(addprefix -Wl$(comma)--wrap=,$(shell sed -n 's|^// WRAP: ||p' $<)) \
 		$(LDLIBS) -lcmocka
 comma := ,
 
@@ -89,7 +91,8 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/%: tests/bench/%.c $(LIB) $(call obj,$(SERVER_SRC) $(GATEWAY_SRC) $(SIM_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< \
-		$(patsubst %.c,$(OBJ)/%.o,$(shell sed -n 's|^// LINK: ||p' $<)) $(LIB) $(LDLIBS)
+		$(patsubst %.c,$(OBJ)/%.o,$(subst ALL_SERVER,$(SERVER_LIB_SRC),$(shell sed -n 's|^// LINK: ||p' $<))) \
+		$(LIB) $(LDLIBS)
 
 # Install the Debian packages the build, the tests and the demo need. Idempotent and quiet
 # when all are there.

@@ -6,8 +6,7 @@
  *      table with the same pragmas and one transaction per batch.
  * Prints figures and ratios; asserts nothing about speed.
  */
-// LINK: server/store.c server/store_util.c server/store_usage.c server/store_audit.c
-// LINK: server/usage.c
+// LINK: ALL_SERVER
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>

@@ -6,9 +6,7 @@
  *      without usage.
  *   bench_metrics [INSTRUMENTS] [SESSIONS]
  */
-// LINK: server/store.c server/store_util.c server/store_usage.c server/store_metrics.c
-// LINK: server/store_billing.c server/store_audit.c server/store_accounts.c
-// LINK: server/store_booking.c server/usage.c server/metrics.c server/billing.c server/config.c
+// LINK: ALL_SERVER
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>

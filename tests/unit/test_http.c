@@ -1,10 +1,6 @@
 /* Unit tests of the HTTP helpers (server/http.c): time formats, the status table; and the
  * server config table (server/config.c). */
-// LINK: server/auth.c server/booking.c server/config.c server/http.c server/ingest.c
-// LINK: server/routes_accounts.c server/routes_audit.c server/routes_auth.c
-// LINK: server/routes_bookings.c server/routes_health.c server/routes_ical.c
-// LINK: server/routes_instruments.c server/routes_readings.c server/store.c
-// LINK: server/store_accounts.c server/store_audit.c server/store_booking.c server/store_util.c
+// LINK: ALL_SERVER
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
