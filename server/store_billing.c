@@ -284,7 +284,8 @@ int store_billing_sync(struct store *st, int64_t *added)
         json_decref(bj);
     }
     sqlite3_reset(qu);
-    qsort(v, n, sizeof(*v), cmp_at);
+    if (n) /* qsort's array may not be NULL, even empty */
+        qsort(v, n, sizeof(*v), cmp_at);
     for (size_t i = 0; rc == LS_OK && i < n; i++)
         rc = settle(st, &v[i], added);
     by_source = malloc((n ? n : 1) * sizeof(*by_source));
@@ -294,7 +295,8 @@ int store_billing_sync(struct store *st, int64_t *added)
     }
     for (size_t i = 0; i < n; i++)
         by_source[i] = &v[i];
-    qsort(by_source, n, sizeof(*by_source), cmp_source);
+    if (n)
+        qsort(by_source, n, sizeof(*by_source), cmp_source);
     /* sources that no longer cost anything (a no-show corrected, a booking removed) */
     while (rc == LS_OK && sqlite3_step(qs) == SQLITE_ROW) {
         struct desired key, *kp = &key;
