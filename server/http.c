@@ -15,6 +15,7 @@
 #include "labshare/log.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
+#include "labshare/wire.h"
 #include "labshare/banned.h"
 
 /* Idle connections are closed after 20 s: libmicrohttpd's default is never. */
@@ -804,4 +805,27 @@ int http_commit_audited(struct http_req *req, struct http_resp *resp, const char
         return http_error(resp, rc, "cannot record the change");
     }
     return http_json(resp, status, after);
+}
+
+int http_scope(struct http_req *req, struct http_resp *resp, const char **instrument,
+               int64_t *user_id, int64_t *org_id)
+{
+    const char *v;
+
+    *instrument = http_query(req, "instrument");
+    if (*instrument && !ls_id_valid(*instrument)) {
+        http_error(resp, LS_ERR_INVAL, "instrument is not a valid id");
+        return LS_ERR_INVAL;
+    }
+    if ((v = http_query(req, "user_id")) && ls_parse_i64(v, 1, INT64_MAX, user_id)) {
+        http_error(resp, LS_ERR_INVAL, "user_id must be a user id");
+        return LS_ERR_INVAL;
+    }
+    if (http_is_admin(req) || http_is_auditor(req))
+        return LS_OK;
+    if (strcmp(req->who.role, "manager") == 0 && *user_id != req->who.user_id)
+        *org_id = req->who.org_id;
+    else
+        *user_id = req->who.user_id;
+    return LS_OK;
 }

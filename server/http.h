@@ -76,6 +76,13 @@ int http_is_admin(const struct http_req *req);
 int http_is_auditor(const struct http_req *req);              /* an auditor (reads everything) */
 int http_manages(const struct http_req *req, int64_t org_id); /* admin, or manager of org_id */
 
+/* The scope of a list of per-user records (bookings, usage): ?instrument= and ?user_id= parsed
+ * into *instrument and *user_id, then narrowed to what the caller may see: admins and auditors
+ * everything, managers their organisation's instruments' (*org_id) unless they ask for their
+ * own, researchers their own. A 400 in resp and LS_ERR_INVAL on a bad argument. */
+int http_scope(struct http_req *req, struct http_resp *resp, const char **instrument,
+               int64_t *user_id, int64_t *org_id);
+
 /* Append an audit record for the authenticated actor (in the caller's transaction). */
 int http_audit(struct http_req *req, const char *action, const char *object, const json_t *before,
                const json_t *after);

@@ -34,22 +34,11 @@ int route_bookings_list(struct http_req *req, struct http_resp *resp)
     struct booking_filter f;
     json_t *items = NULL;
     int64_t total = 0;
-    const char *v;
 
     memset(&f, 0, sizeof(f));
-    if (http_list_args(req, resp, 100, 1000, &f.limit, &f.offset, &f.from_ms, &f.to_ms))
+    if (http_list_args(req, resp, 100, 1000, &f.limit, &f.offset, &f.from_ms, &f.to_ms) ||
+        http_scope(req, resp, &f.instrument, &f.user_id, &f.org_id))
         return LS_OK;
-    f.instrument = http_query(req, "instrument");
-    if (f.instrument && !ls_id_valid(f.instrument))
-        return http_error(resp, LS_ERR_INVAL, "instrument is not a valid id");
-    if ((v = http_query(req, "user_id")) && ls_parse_i64(v, 1, INT64_MAX, &f.user_id))
-        return http_error(resp, LS_ERR_INVAL, "user_id must be a user id");
-    if (!http_is_admin(req) && !http_is_auditor(req)) {
-        if (strcmp(req->who.role, "manager") == 0 && f.user_id != req->who.user_id)
-            f.org_id = req->who.org_id; /* bookings of their organisation's instruments */
-        else
-            f.user_id = req->who.user_id; /* a researcher's own */
-    }
     if (store_booking_list(req->st, &f, &items, &total)) {
         json_decref(items);
         return http_error(resp, LS_ERR_DB, "cannot list bookings");
