@@ -336,6 +336,7 @@ int main(int argc, char **argv)
     struct pollfd *fds = NULL;
     size_t fds_cap = 0;
     char err[800];
+    sigset_t old_set;
     int rc, status = 1, dirty = 0;
     int64_t now = ls_now_ms(), saved_ms = now;
 
@@ -367,6 +368,8 @@ int main(int argc, char **argv)
         !link_of)
         goto out;
     ls_cli_install_signals();
+    /* libmosquitto's threads started below leave SIGTERM and SIGINT to this one */
+    ls_cli_block_stop(&old_set);
     mosquitto_lib_init();
     for (size_t i = 0; i < nspecs; i++) {
         struct sim_instrument *in = &sim.ins[i];
@@ -410,6 +413,7 @@ int main(int argc, char **argv)
                 sim.ins[i].meter.profile == METER_POWER ? "power-meter" : "labshare",
                 sim.ins[i].unit, sim.ins[i].has_scenario ? specs[i].scenario : "duty cycle");
 
+    ls_cli_unblock_stop(&old_set);
     while (!ls_stop_requested) {
         int64_t next = now + TICK_MS, wait_ms;
         size_t nfds = 0;

@@ -50,6 +50,7 @@ int main(int argc, char **argv)
     struct outbox *ob = NULL;
     struct pollers *pollers = NULL;
     struct mqtt_in *mqtt = NULL;
+    sigset_t old_set;
     struct uplink *up = NULL;
     char err[700];
 
@@ -86,6 +87,8 @@ int main(int argc, char **argv)
         return 0;
     }
     ls_cli_install_signals();
+    /* the threads started below leave SIGTERM and SIGINT to this one */
+    ls_cli_block_stop(&old_set);
     /* glibc gives each thread that allocates its own malloc arena; with one polling thread per
      * endpoint that multiplies the private memory for nothing: two arenas are plenty. */
     mallopt(M_ARENA_MAX, 2);
@@ -99,6 +102,7 @@ int main(int argc, char **argv)
         goto out;
     if (mqtt_in_start(&cfg, ob, &mqtt))
         goto out;
+    ls_cli_unblock_stop(&old_set);
     ls_info("gateway %s running with %zu instrument%s (version %s)", cfg.id, cfg.device_count,
             cfg.device_count == 1 ? "" : "s", LS_VERSION);
     while (!ls_stop_requested) {

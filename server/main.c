@@ -2,6 +2,7 @@
  * labshare-server - the central server: MQTT ingest, SQLite store, HTTP API (SPEC 4-5).
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <mosquitto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -134,6 +135,7 @@ int main(int argc, char **argv)
     struct http *http = NULL;
     struct store *st = NULL;
     char err[600];
+    sigset_t old_set;
     int c, status = 1;
 
     ls_log_init("labshare-server", LS_LOG_INFO);
@@ -197,6 +199,9 @@ int main(int argc, char **argv)
         return cmd_usage(&cfg, strcmp(command, "usage-rebuild") == 0);
 
     ls_cli_install_signals();
+    /* SIGTERM and SIGINT go to this thread only: the threads started below inherit a mask that
+     * blocks them, so the wait below cannot sleep through a signal another thread took. */
+    ls_cli_block_stop(&old_set);
     mosquitto_lib_init();
     /* Open once here so migrations run (and fail loudly) before anything listens. */
     if (store_open(cfg.db, &st))
@@ -208,7 +213,7 @@ int main(int argc, char **argv)
     ls_info("labshare-server %s ready: database %s, broker %s:%d", LS_VERSION, cfg.db,
             cfg.mqtt_host, cfg.mqtt_port);
     while (!ls_stop_requested)
-        pause();
+        sigsuspend(&old_set); /* unblocks the two signals only while waiting */
     ls_info("stopping");
     status = 0;
 out:

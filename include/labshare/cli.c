@@ -1,5 +1,6 @@
 #include "labshare/cli.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "labshare/log.h"
@@ -50,4 +51,19 @@ void ls_cli_install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+void ls_cli_block_stop(sigset_t *old)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+void ls_cli_unblock_stop(const sigset_t *old)
+{
+    pthread_sigmask(SIG_SETMASK, old, NULL);
 }

@@ -32,4 +32,10 @@ int ls_cli_common(int c, const char *optarg_, const char *program, void (*usage)
 extern volatile sig_atomic_t ls_stop_requested;
 void ls_cli_install_signals(void);
 
+/* Block SIGTERM and SIGINT in the calling thread (and so in every thread it starts next),
+ * saving the previous mask in *old: call before starting threads, then ls_cli_unblock_stop()
+ * in the main thread, so that the stop signals reach the main thread only. */
+void ls_cli_block_stop(sigset_t *old);
+void ls_cli_unblock_stop(const sigset_t *old);
+
 #endif /* LS_CLI_H */
