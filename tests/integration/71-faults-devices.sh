@@ -40,7 +40,9 @@ t = [datetime.datetime.fromisoformat(r["ts"].replace("Z", "+00:00")).timestamp()
 gaps = [b - a for a, b in zip(t, t[1:])]
 print(len(items), "readings, largest gap %.2f s" % max(gaps))
 assert len(items) >= 6, len(items)
-assert max(gaps) < 1.6, gaps  # heartbeat every 1 s, polled every 0.2 s
+# heartbeat every 1 s, polled every 0.2 s; a meter sharing a worker with the 2 s late one would
+# show gaps of 2 s and more
+assert max(gaps) < 1.9, gaps
 PY
 pass "the good meter kept its 1 s heartbeat beside three faulty ones"
 
