@@ -59,4 +59,15 @@ rc=0; err=$("$BIN/labshare-meter-sim" --modbus-tcp nonsense --instrument x 2>&1)
 rc=0; err=$("$BIN/labshare-meter-sim" --modbus-tcp 127.0.0.1:1502 --instrument 'a/b' 2>&1) || rc=$?
 [ $rc -eq 2 ] && grep -q "wants an id of 1-63" <<<"$err" || fail "sim bad id: $rc $err"
 pass "simulator refuses bad arguments"
+# make deps: quiet when everything is installed; a clear message (and no attempt) when a package
+# is missing and we are not root
+out=$(make -s -C "$ROOT" deps 2>&1) || fail "make deps failed: $out"
+[ -z "$out" ] || fail "make deps is not quiet when everything is there: $out"
+if id nobody >/dev/null 2>&1 && [ "$(id -u)" = 0 ] &&
+    su nobody -s /bin/bash -c "test -r '$ROOT/Makefile' && test -x '$ROOT'" 2>/dev/null; then
+    rc=0; out=$(su nobody -s /bin/bash -c "make -s -C '$ROOT' deps DEB_PKGS='bash labshare-no-such-package'" 2>&1) || rc=$?
+    [ $rc -ne 0 ] && grep -q "missing Debian packages: labshare-no-such-package" <<<"$out" &&
+        grep -q "run as root" <<<"$out" || fail "make deps as non-root: $rc $out"
+    pass "make deps: quiet when complete, says what is missing and how when not root"
+fi
 echo "$CHECKS checks passed"
