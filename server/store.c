@@ -400,30 +400,48 @@ void store_set_usage(struct store *st, int64_t merge_gap_ms, int64_t no_show_min
     st->usage_no_show_s = no_show_min_run_s;
 }
 
+struct inst_ts {
+    const char *instrument;
+    int64_t ts;
+};
+
+static int cmp_inst_ts(const void *a, const void *b)
+{
+    const struct inst_ts *x = a, *y = b;
+    int c = strcmp(x->instrument, y->instrument);
+
+    return c ? c : (x->ts < y->ts ? -1 : x->ts > y->ts);
+}
+
 /* Refresh the usage of every instrument of the batches, from its earliest new reading. */
 static int refresh_usage(struct store *st, const struct ls_batch *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    struct inst_ts *v;
+    size_t cnt = 0, total = 0;
+    int rc = LS_OK;
+
+    for (size_t i = 0; i < n; i++)
+        total += b[i].count;
+    if (total == 0)
+        return LS_OK;
+    v = malloc(total * sizeof(*v));
+    if (!v)
+        return LS_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < b[i].count; k++) {
-            const char *inst = b[i].readings[k].instrument;
-            int64_t since = INT64_MAX;
-            int seen = 0;
-            /* once per instrument: skip it when an earlier reading of the group had it */
-            for (size_t pi = 0; pi <= i && !seen; pi++)
-                for (size_t pk = 0; pk < (pi == i ? k : b[pi].count) && !seen; pk++)
-                    seen = strcmp(b[pi].readings[pk].instrument, inst) == 0;
-            if (seen)
-                continue;
-            for (size_t qi = i; qi < n; qi++)
-                for (size_t qk = 0; qk < b[qi].count; qk++)
-                    if (strcmp(b[qi].readings[qk].instrument, inst) == 0 &&
-                        b[qi].readings[qk].ts < since)
-                        since = b[qi].readings[qk].ts;
-            if (store_usage_refresh(st, inst, since, st->usage_gap_ms, st->usage_no_show_s))
-                return LS_ERR_DB;
+            v[cnt].instrument = b[i].readings[k].instrument;
+            v[cnt++].ts = b[i].readings[k].ts;
         }
+    /* sorted by instrument then time: the first of each run is its earliest new reading */
+    qsort(v, cnt, sizeof(*v), cmp_inst_ts);
+    for (size_t i = 0; rc == LS_OK && i < cnt; i++) {
+        if (i > 0 && strcmp(v[i].instrument, v[i - 1].instrument) == 0)
+            continue;
+        rc = store_usage_refresh(st, v[i].instrument, v[i].ts, st->usage_gap_ms,
+                                 st->usage_no_show_s);
     }
-    return LS_OK;
+    free(v);
+    return rc;
 }
 
 int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
