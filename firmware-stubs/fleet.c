@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "labshare/num.h"
+#include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -184,15 +185,9 @@ int fleet_load(const char *path, struct sim_spec **specs, size_t *n, char *err, 
             snprintf(err, errlen, "%s:%d: more than %d instruments", path, lineno, FLEET_MAX);
             goto fail;
         }
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct sim_spec *ns = realloc(out, ncap * sizeof(*ns));
-            if (!ns) {
-                snprintf(err, errlen, "%s: out of memory", path);
-                goto fail;
-            }
-            out = ns;
-            cap = ncap;
+        if (LS_GROW(out, cap, count + 1)) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            goto fail;
         }
         out[count++] = s;
     }

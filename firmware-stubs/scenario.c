@@ -8,6 +8,7 @@
 
 #include "labshare/log.h"
 #include "labshare/num.h"
+#include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -158,15 +159,9 @@ int scenario_parse(const char *path, const char *text, struct scenario *sc, char
             goto fail;
         }
         prev_ms = st.at_ms;
-        if (sc->count == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct step *ns = realloc(sc->steps, ncap * sizeof(*ns));
-            if (!ns) {
-                snprintf(err, errlen, "%s: out of memory", path);
-                goto fail;
-            }
-            sc->steps = ns;
-            cap = ncap;
+        if (LS_GROW(sc->steps, cap, sc->count + 1)) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            goto fail;
         }
         sc->steps[sc->count++] = st;
     }

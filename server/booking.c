@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "labshare/num.h"
+#include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -226,14 +227,9 @@ int service_windows(const struct service_hours *h, int64_t from_ms, int64_t to_m
                                              : (int64_t)at_minute(day, h->to[wd][i]) * 1000;
             if (e <= from_ms || s >= to_ms)
                 continue;
-            if (cnt == cap) {
-                struct interval *nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*nv));
-                if (!nv) {
-                    free(v);
-                    return LS_ERR_NOMEM;
-                }
-                v = nv;
-                cap = cap ? cap * 2 : 16;
+            if (LS_GROW(v, cap, cnt + 1)) {
+                free(v);
+                return LS_ERR_NOMEM;
             }
             v[cnt].start_ms = s < from_ms ? from_ms : s;
             v[cnt].end_ms = e > to_ms ? to_ms : e;
@@ -345,14 +341,9 @@ int interval_subtract(const struct interval *free_iv, size_t nfree, const struct
             if (busy[k].end_ms <= s || busy[k].start_ms >= e)
                 continue;
             if (busy[k].start_ms > s) {
-                if (cnt == cap) {
-                    struct interval *nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*nv));
-                    if (!nv) {
-                        free(v);
-                        return LS_ERR_NOMEM;
-                    }
-                    v = nv;
-                    cap = cap ? cap * 2 : 16;
+                if (LS_GROW(v, cap, cnt + 1)) {
+                    free(v);
+                    return LS_ERR_NOMEM;
                 }
                 v[cnt].start_ms = s;
                 v[cnt++].end_ms = busy[k].start_ms;
@@ -361,14 +352,9 @@ int interval_subtract(const struct interval *free_iv, size_t nfree, const struct
                 s = busy[k].end_ms;
         }
         if (s < e) {
-            if (cnt == cap) {
-                struct interval *nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*nv));
-                if (!nv) {
-                    free(v);
-                    return LS_ERR_NOMEM;
-                }
-                v = nv;
-                cap = cap ? cap * 2 : 16;
+            if (LS_GROW(v, cap, cnt + 1)) {
+                free(v);
+                return LS_ERR_NOMEM;
             }
             v[cnt].start_ms = s;
             v[cnt++].end_ms = e;

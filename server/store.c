@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "labshare/log.h"
+#include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/reading_db.h"
 #include "labshare/banned.h"
@@ -532,15 +533,9 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
         struct reading_row *row;
         struct ls_reading *r;
 
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct reading_row *p = realloc(out, ncap * sizeof(*p));
-            if (!p) {
-                rc = LS_ERR_NOMEM;
-                goto out;
-            }
-            out = p;
-            cap = ncap;
+        if (LS_GROW(out, cap, count + 1)) {
+            rc = LS_ERR_NOMEM;
+            goto out;
         }
         row = &out[count++];
         memset(row, 0, sizeof(*row));

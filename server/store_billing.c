@@ -9,6 +9,7 @@
 
 #include "billing.h"
 #include "labshare/num.h"
+#include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -213,15 +214,9 @@ int store_billing_sync(struct store *st, int64_t *added)
         return LS_ERR_DB;
 #define GROW()                                                                                     \
     do {                                                                                           \
-        if (n == cap) {                                                                            \
-            size_t nc = cap ? cap * 2 : 64;                                                        \
-            struct desired *nv = realloc(v, nc * sizeof(*nv));                                     \
-            if (!nv) {                                                                             \
-                rc = LS_ERR_NOMEM;                                                                 \
-                goto out;                                                                          \
-            }                                                                                      \
-            v = nv;                                                                                \
-            cap = nc;                                                                              \
+        if (LS_GROW(v, cap, n + 1)) {                                                              \
+            rc = LS_ERR_NOMEM;                                                                     \
+            goto out;                                                                              \
         }                                                                                          \
     } while (0)
     while (sqlite3_step(qb) == SQLITE_ROW) {

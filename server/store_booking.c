@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "labshare/num.h"
+#include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -301,15 +302,10 @@ int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_
     sqlite3_bind_int64(q, 2, from_ms);
     sqlite3_bind_int64(q, 3, to_ms);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            struct interval *nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*nv));
-            if (!nv) {
-                free(v);
-                sqlite3_reset(q);
-                return LS_ERR_NOMEM;
-            }
-            v = nv;
-            cap = cap ? cap * 2 : 16;
+        if (LS_GROW(v, cap, cnt + 1)) {
+            free(v);
+            sqlite3_reset(q);
+            return LS_ERR_NOMEM;
         }
         v[cnt].start_ms = sqlite3_column_int64(q, 0);
         v[cnt++].end_ms = sqlite3_column_int64(q, 1);
@@ -386,7 +382,7 @@ int store_outage_cancel_bookings(struct store *st, const char *instrument, int64
     sqlite3_stmt *q = store_stmt(st, "SELECT id FROM bookings WHERE instrument = ? AND status IN"
                                      " ('pending','confirmed') AND start_ms < ? AND end_ms > ?");
     int64_t *v = NULL;
-    size_t cnt = 0;
+    size_t cnt = 0, cap = 0;
     int step;
 
     *ids = NULL;
@@ -397,13 +393,11 @@ int store_outage_cancel_bookings(struct store *st, const char *instrument, int64
     sqlite3_bind_int64(q, 2, end_ms);
     sqlite3_bind_int64(q, 3, start_ms);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t *nv = realloc(v, (cnt + 1) * sizeof(*nv));
-        if (!nv) {
+        if (LS_GROW(v, cap, cnt + 1)) {
             free(v);
             sqlite3_reset(q);
             return LS_ERR_NOMEM;
         }
-        v = nv;
         v[cnt++] = sqlite3_column_int64(q, 0);
     }
     sqlite3_reset(q);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -48,7 +49,7 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
                                       " FROM outages WHERE end_ms > ?1 AND start_ms < ?2"
                                       " ORDER BY instrument, start_ms");
     struct metric_raw *v = NULL, *m;
-    size_t cnt = 0;
+    size_t cnt = 0, cap = 0;
     char last[LS_ID_MAX] = "";
     int64_t cover_end = 0;
 
@@ -57,13 +58,11 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
     if (!qi || !qu || !qb || !qo)
         return LS_ERR_DB;
     while (sqlite3_step(qi) == SQLITE_ROW) {
-        struct metric_raw *nv = realloc(v, (cnt + 1) * sizeof(*nv));
-        if (!nv) {
+        if (LS_GROW(v, cap, cnt + 1)) {
             sqlite3_reset(qi);
             free(v);
             return LS_ERR_NOMEM;
         }
-        v = nv;
         m = &v[cnt++];
         memset(m, 0, sizeof(*m));
         snprintf(m->instrument, sizeof(m->instrument), "%s", sqlite3_column_text(qi, 0));

@@ -8,6 +8,7 @@
 
 #include "usage.h"
 #include "labshare/num.h"
+#include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -30,16 +31,10 @@ static int load_readings(struct store *st, const char *instrument, int64_t from,
     sqlite3_bind_int64(q, 2, from);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         struct usage_reading *r;
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            struct usage_reading *nv = realloc(v, nc * sizeof(*nv));
-            if (!nv) {
-                free(v);
-                sqlite3_reset(q);
-                return LS_ERR_NOMEM;
-            }
-            v = nv;
-            cap = nc;
+        if (LS_GROW(v, cap, cnt + 1)) {
+            free(v);
+            sqlite3_reset(q);
+            return LS_ERR_NOMEM;
         }
         r = &v[cnt++];
         memset(r, 0, sizeof(*r));
@@ -305,7 +300,7 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
                                       " attribution FROM usage WHERE instrument = ? ORDER BY"
                                       " session_start, start_ms");
     char(*ids)[LS_ID_MAX] = NULL;
-    size_t nids = 0;
+    size_t nids = 0, idcap = 0;
     int rc = LS_OK;
 
     *rows = 0;
@@ -313,12 +308,10 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
     if (!qi || !qu)
         return LS_ERR_DB;
     while (sqlite3_step(qi) == SQLITE_ROW) {
-        char(*n2)[LS_ID_MAX] = realloc(ids, (nids + 1) * sizeof(*ids));
-        if (!n2) {
+        if (LS_GROW(ids, idcap, nids + 1)) {
             rc = LS_ERR_NOMEM;
             break;
         }
-        ids = n2;
         snprintf(ids[nids++], LS_ID_MAX, "%s", sqlite3_column_text(qi, 0));
     }
     sqlite3_reset(qi);

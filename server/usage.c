@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -20,14 +21,8 @@ int64_t usage_counter_delta(int64_t a, int64_t b, int64_t max)
 
 static int push(struct usage_session **v, size_t *n, size_t *cap, const struct usage_session *s)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        struct usage_session *nv = realloc(*v, nc * sizeof(*nv));
-        if (!nv)
-            return LS_ERR_NOMEM;
-        *v = nv;
-        *cap = nc;
-    }
+    if (ls_grow(v, cap, *n + 1, sizeof(**v)))
+        return LS_ERR_NOMEM;
     (*v)[(*n)++] = *s;
     return LS_OK;
 }

@@ -1,5 +1,5 @@
 /* Unit tests of the shared helpers: register decoding (regmap.c), number parsing (num.c), the
- * bounded buffer (buf.c) and result codes (rc.c). */
+ * bounded buffer (buf.c), growable arrays (grow.c) and result codes (rc.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "labshare/buf.h"
+#include "labshare/grow.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/regmap.h"
@@ -191,6 +192,29 @@ static void bounded_buffer(void **state)
     ls_buf_release(&b);
 }
 
+static void growable_array(void **state)
+{
+    int64_t *v = NULL;
+    size_t n = 0, cap = 0;
+
+    (void)state;
+    for (int64_t i = 0; i < 1000; i++) {
+        assert_int_equal(LS_GROW(v, cap, n + 1), LS_OK);
+        assert_true(cap >= n + 1);
+        v[n++] = i * 3;
+    }
+    assert_int_equal(cap, 1024); /* doubled from 16, not grown one by one */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(v[i], (int64_t)i * 3);
+    assert_int_equal(LS_GROW(v, cap, 10), LS_OK); /* enough room: unchanged */
+    assert_int_equal(cap, 1024);
+    /* an impossible size fails and leaves the array as it was */
+    assert_int_equal(LS_GROW(v, cap, SIZE_MAX / 4), LS_ERR_NOMEM);
+    assert_int_equal(cap, 1024);
+    assert_int_equal(v[999], 2997);
+    free(v);
+}
+
 static void result_codes(void **state)
 {
     (void)state;
@@ -209,6 +233,7 @@ int main(void)
         cmocka_unit_test(field_specs),
         cmocka_unit_test(numbers),
         cmocka_unit_test(bounded_buffer),
+        cmocka_unit_test(growable_array),
         cmocka_unit_test(result_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
