@@ -641,38 +641,6 @@ int store_token_add(struct store *st, int64_t user_id, const unsigned char hash[
     return rc;
 }
 
-int store_token_lookup(struct store *st, const unsigned char hash[32], struct principal *p)
-{
-    static const char sql[] =
-        "SELECT u.id, u.username, u.role, coalesce(u.org_id, 0), coalesce(o.type, ''),"
-        " t.csrf_hash, t.kind FROM tokens t JOIN users u ON u.id = t.user_id"
-        " LEFT JOIN orgs o ON o.id = u.org_id WHERE t.hash = ?"
-        " AND (t.expires_at IS NULL OR t.expires_at > strftime('%s','now') * 1000)";
-    sqlite3_stmt *q = store_stmt(st, sql);
-    int rc = LS_ERR_AUTH, step;
-
-    if (!q)
-        return LS_ERR_DB;
-    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
-    step = sqlite3_step(q);
-    if (step == SQLITE_ROW) {
-        memset(p, 0, sizeof(*p));
-        p->user_id = sqlite3_column_int64(q, 0);
-        snprintf(p->username, sizeof(p->username), "%s", (const char *)sqlite3_column_text(q, 1));
-        snprintf(p->role, sizeof(p->role), "%s", (const char *)sqlite3_column_text(q, 2));
-        p->org_id = sqlite3_column_int64(q, 3);
-        snprintf(p->org_type, sizeof(p->org_type), "%s", (const char *)sqlite3_column_text(q, 4));
-        if (sqlite3_column_bytes(q, 5) == 32)
-            memcpy(p->csrf_hash, sqlite3_column_blob(q, 5), 32);
-        p->session = strcmp((const char *)sqlite3_column_text(q, 6), "session") == 0;
-        rc = LS_OK;
-    } else if (step != SQLITE_DONE) {
-        rc = store_db_fail(st, "token lookup");
-    }
-    sqlite3_reset(q);
-    return rc;
-}
-
 int store_session_add(struct store *st, int64_t user_id, const unsigned char hash[32],
                       const unsigned char csrf_hash[32], int64_t now_ms, int64_t expires_ms)
 {

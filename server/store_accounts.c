@@ -48,12 +48,7 @@ int store_org_update(struct store *st, int64_t id, const char *name, const char 
 
 int store_org_get(struct store *st, int64_t id, json_t **out)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " ORG_JSON " FROM orgs WHERE id = ?");
-
-    if (!q)
-        return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
-    return store_json_one(st, q, out);
+    return store_json_by_id(st, "SELECT " ORG_JSON " FROM orgs WHERE id = ?", id, out);
 }
 
 int store_org_list(struct store *st, int64_t limit, int64_t offset, json_t **items, int64_t *total)
@@ -125,12 +120,7 @@ int store_user_update(struct store *st, int64_t id, const struct user_fields *u)
 
 int store_user_get(struct store *st, int64_t id, json_t **out)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " USER_JSON " FROM users WHERE id = ?");
-
-    if (!q)
-        return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
-    return store_json_one(st, q, out);
+    return store_json_by_id(st, "SELECT " USER_JSON " FROM users WHERE id = ?", id, out);
 }
 
 int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t offset, json_t **items,
@@ -150,18 +140,27 @@ int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t off
     return store_json_rows(st, q, *items) || count_of(st, c, total) ? LS_ERR_DB : LS_OK;
 }
 
+/* The first five columns of PRINCIPAL_COLS into p. */
+static void principal_cols(sqlite3_stmt *q, struct principal *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->user_id = sqlite3_column_int64(q, 0);
+    snprintf(p->username, sizeof(p->username), "%s", (const char *)sqlite3_column_text(q, 1));
+    snprintf(p->role, sizeof(p->role), "%s", (const char *)sqlite3_column_text(q, 2));
+    p->org_id = sqlite3_column_int64(q, 3);
+    snprintf(p->org_type, sizeof(p->org_type), "%s", (const char *)sqlite3_column_text(q, 4));
+}
+
+#define PRINCIPAL_COLS                                                                             \
+    "SELECT u.id, u.username, u.role, coalesce(u.org_id, 0), coalesce(o.type, ''), "
+
 static int principal_row(struct store *st, sqlite3_stmt *q, struct principal *p, char *hash,
                          size_t len)
 {
     int step = sqlite3_step(q), rc = LS_OK;
 
     if (step == SQLITE_ROW) {
-        memset(p, 0, sizeof(*p));
-        p->user_id = sqlite3_column_int64(q, 0);
-        snprintf(p->username, sizeof(p->username), "%s", (const char *)sqlite3_column_text(q, 1));
-        snprintf(p->role, sizeof(p->role), "%s", (const char *)sqlite3_column_text(q, 2));
-        p->org_id = sqlite3_column_int64(q, 3);
-        snprintf(p->org_type, sizeof(p->org_type), "%s", (const char *)sqlite3_column_text(q, 4));
+        principal_cols(q, p);
         if (hash)
             snprintf(hash, len, "%s",
                      sqlite3_column_text(q, 5) ? (const char *)sqlite3_column_text(q, 5) : "");
@@ -175,8 +174,7 @@ static int principal_row(struct store *st, sqlite3_stmt *q, struct principal *p,
 }
 
 #define PRINCIPAL_SQL                                                                              \
-    "SELECT u.id, u.username, u.role, coalesce(u.org_id, 0), coalesce(o.type, ''),"                \
-    " u.password_hash FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
+    PRINCIPAL_COLS "u.password_hash FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
 
 int store_user_principal(struct store *st, int64_t id, struct principal *p)
 {
@@ -197,6 +195,32 @@ int store_user_login(struct store *st, const char *username, struct principal *p
         return LS_ERR_DB;
     store_bind_text(q, 1, username);
     return principal_row(st, q, p, hash, len);
+}
+
+int store_token_lookup(struct store *st, const unsigned char hash[32], struct principal *p)
+{
+    static const char sql[] =
+        PRINCIPAL_COLS "t.csrf_hash, t.kind FROM tokens t JOIN users u ON u.id = t.user_id"
+                       " LEFT JOIN orgs o ON o.id = u.org_id WHERE t.hash = ?"
+                       " AND (t.expires_at IS NULL OR t.expires_at > strftime('%s','now') * 1000)";
+    sqlite3_stmt *q = store_stmt(st, sql);
+    int rc = LS_ERR_AUTH, step;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        principal_cols(q, p);
+        if (sqlite3_column_bytes(q, 5) == 32)
+            memcpy(p->csrf_hash, sqlite3_column_blob(q, 5), 32);
+        p->session = strcmp((const char *)sqlite3_column_text(q, 6), "session") == 0;
+        rc = LS_OK;
+    } else if (step != SQLITE_DONE) {
+        rc = store_db_fail(st, "token lookup");
+    }
+    sqlite3_reset(q);
+    return rc;
 }
 
 int store_feed_add(struct store *st, const unsigned char hash[32], const char *kind,

@@ -466,10 +466,5 @@ int store_voucher_list(struct store *st, json_t **items, int64_t *total)
 
 int store_voucher_get(struct store *st, int64_t id, json_t **out)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " VOUCHER_JSON " FROM vouchers WHERE id = ?");
-
-    if (!q)
-        return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
-    return store_json_one(st, q, out);
+    return store_json_by_id(st, "SELECT " VOUCHER_JSON " FROM vouchers WHERE id = ?", id, out);
 }

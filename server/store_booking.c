@@ -209,12 +209,7 @@ int store_booking_get(struct store *st, int64_t id, struct booking *b)
 
 int store_booking_json(struct store *st, int64_t id, json_t **out)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " BOOKING_JSON " FROM bookings b WHERE b.id = ?");
-
-    if (!q)
-        return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
-    return store_json_one(st, q, out);
+    return store_json_by_id(st, "SELECT " BOOKING_JSON " FROM bookings b WHERE b.id = ?", id, out);
 }
 
 int store_booking_set_status(struct store *st, int64_t id, const char *status, const char *reason)
@@ -350,12 +345,7 @@ int store_outage_insert(struct store *st, const char *instrument, int64_t start_
 
 int store_outage_json(struct store *st, int64_t id, json_t **out)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " OUTAGE_JSON " FROM outages WHERE id = ?");
-
-    if (!q)
-        return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
-    return store_json_one(st, q, out);
+    return store_json_by_id(st, "SELECT " OUTAGE_JSON " FROM outages WHERE id = ?", id, out);
 }
 
 int store_outage_list(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,

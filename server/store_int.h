@@ -46,6 +46,10 @@ int store_json_rows(struct store *st, sqlite3_stmt *s, json_t *arr);
  * LS_ERR_NOTFOUND when there is no row. Resets s. */
 int store_json_one(struct store *st, sqlite3_stmt *s, json_t **out);
 
+/* The JSON object that sql (a cached statement with one parameter) selects for id: *out
+ * (caller decrefs), LS_ERR_NOTFOUND when there is no row. */
+int store_json_by_id(struct store *st, const char *sql, int64_t id, json_t **out);
+
 /* Step s for one integer (first column): LS_ERR_NOTFOUND when no row. Resets s. */
 int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out);
 

@@ -76,6 +76,17 @@ int store_json_one(struct store *st, sqlite3_stmt *s, json_t **out)
     return rc;
 }
 
+int store_json_by_id(struct store *st, const char *sql, int64_t id, json_t **out)
+{
+    sqlite3_stmt *q = store_stmt(st, sql);
+
+    *out = NULL;
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    return store_json_one(st, q, out);
+}
+
 int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out)
 {
     int step = sqlite3_step(s), rc = LS_OK;
