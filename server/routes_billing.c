@@ -112,19 +112,14 @@ int route_statement_close(struct http_req *req, struct http_resp *resp)
     if (store_begin(req->st))
         return http_error(resp, LS_ERR_DB, "database busy");
     rc = store_month_close(req->st, month, req->who.username);
-    after = json_pack("{s:s, s:b}", "month", month, "closed", 1);
-    snprintf(object, sizeof(object), "month/%s", month);
-    if (rc == LS_OK)
-        rc = http_audit(req, "statements.close", object, NULL, after);
-    if (rc == LS_OK)
-        rc = store_commit(req->st);
     if (rc) {
         store_rollback(req->st);
-        json_decref(after);
         return http_error(
             resp, rc, rc == LS_ERR_CONFLICT ? "%s is closed already" : "cannot close %s", month);
     }
-    return http_json(resp, 200, after);
+    after = json_pack("{s:s, s:b}", "month", month, "closed", 1);
+    snprintf(object, sizeof(object), "month/%s", month);
+    return http_commit_audited(req, resp, "statements.close", object, NULL, after, 200);
 }
 
 int route_vouchers_list(struct http_req *req, struct http_resp *resp)
@@ -183,18 +178,13 @@ int route_voucher_create(struct http_req *req, struct http_resp *resp)
     rc = store_voucher_create(req->st, org_id, pct, cap, from, to, &id);
     if (rc == LS_OK)
         rc = store_voucher_get(req->st, id, &after);
-    snprintf(object, sizeof(object), "voucher/%lld", (long long)id);
-    if (rc == LS_OK)
-        rc = http_audit(req, "voucher.create", object, NULL, after);
-    if (rc == LS_OK)
-        rc = store_commit(req->st);
     if (rc) {
         store_rollback(req->st);
-        json_decref(after);
         http_error(resp, rc, "cannot save the voucher");
         goto out;
     }
-    http_created(resp, after);
+    snprintf(object, sizeof(object), "voucher/%lld", (long long)id);
+    http_commit_audited(req, resp, "voucher.create", object, NULL, after, 201);
 out:
     json_decref(org);
     json_decref(body);

@@ -298,18 +298,14 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
                                 (int64_t)req->cfg->merge_gap_s * 1000, req->cfg->no_show_min_run_s);
     if (rc == LS_OK)
         rc = store_booking_json(req->st, id, &after);
-    snprintf(object, sizeof(object), "booking/%lld", (long long)id);
-    snprintf(act, sizeof(act), "booking.%s", names[action]);
-    if (rc == LS_OK)
-        rc = http_audit(req, act, object, before, after);
-    if (rc == LS_OK)
-        rc = store_commit(req->st);
     if (rc) {
         http_error(resp, rc, "cannot save the booking");
-        json_decref(after);
         goto out;
     }
-    http_json(resp, 200, after);
+    snprintf(object, sizeof(object), "booking/%lld", (long long)id);
+    snprintf(act, sizeof(act), "booking.%s", names[action]);
+    http_commit_audited(req, resp, act, object, before, after, 200);
+    before = NULL; /* http_commit_audited released it */
 out:
     store_rollback(req->st);
     json_decref(inst);
