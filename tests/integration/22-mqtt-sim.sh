@@ -9,19 +9,22 @@ cat >"$T/scenario.txt" <<'SC'
 1 state=running badge=2001 power_w=1800
 3 state=idle badge=0 samples+=4
 SC
-start sub mosquitto_sub -p "$MQTT_PORT" -q 1 -t 'lab/+/meter' -v
-sleep 0.3
+start sub mosquitto_sub -p "$MQTT_PORT" -q 1 -t 'lab/+/meter' -t test/ready -v
+sub_ready "$T/sub.log" test/ready || fail "the listener did not subscribe"
 start sim "$BIN/labshare-meter-sim" --mqtt "127.0.0.1:$MQTT_PORT" --instrument lc-01 \
     --topic lab/lc-01/meter --interval 1 --scenario "$T/scenario.txt"
 has_samples() { grep -q '"samples":4' "$T/sub.log"; }
 wait_for 10 has_samples || fail "no payload with samples 4: $(cat "$T/sub.log")"
-sleep 1.2 # one more interval publish
+more_samples() { [ "$(grep -c '"samples":4' "$T/sub.log")" -ge 2 ]; }
+wait_for 10 more_samples || fail "no interval publish after the change: $(cat "$T/sub.log")"
 stop sim
 python3 - "$T/sub.log" <<'PY' || fail "payloads"
 import json, sys
 msgs = []
 for line in open(sys.argv[1]):
     topic, payload = line.split(" ", 1)
+    if topic == "test/ready":
+        continue
     assert topic == "lab/lc-01/meter", topic
     msgs.append(json.loads(payload))
 states = [m["state"] for m in msgs]

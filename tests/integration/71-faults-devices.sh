@@ -22,7 +22,11 @@ for d in good:$P_GOOD slow:$P_SLOW junk:$P_JUNK gone:$P_GONE; do
     printf '[modbus:%s]\ntcp = 127.0.0.1:%s\npoll_ms = 200\ntimeout_ms = 150\n' "${d%%:*}" "${d##*:}" >>"$T/gw.ini"
 done
 start gateway "$BIN/labshare-gateway" -c "$T/gw.ini"
-sleep 8
+# Seven 1 s heartbeats of the good meter give the faulty ones several poll rounds to go wrong in.
+wait_for 30 have_readings good 7 || fail "the good meter gave no heartbeats: $(readings_json good)"
+for d in slow junk gone; do
+    wait_for 10 grep -q "$d: " "$T/gateway.log" || fail "$d never reported"
+done
 for d in slow junk gone; do
     [ "$(count_readings $d)" = 0 ] || fail "$d produced readings: $(readings_json $d)"
 done

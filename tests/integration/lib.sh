@@ -44,6 +44,14 @@ wait_for() {
     "$@" >/dev/null 2>&1
 }
 
+# sub_ready LOG TOPIC: wait (up to 10 s) until the mosquitto_sub -v writing LOG is subscribed,
+# by publishing "ready" to TOPIC, which it must listen to, until the message shows in LOG.
+sub_ready() {
+    local log=$1 topic=$2
+    probe() { mosquitto_pub -p "$MQTT_PORT" -q 1 -t "$topic" -m ready && grep -qx "$topic ready" "$log"; }
+    wait_for 10 probe
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # start NAME COMMAND...: run in the background, log to $T/NAME.log, remember the pid in
