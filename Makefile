@@ -11,10 +11,10 @@ OBJ := $(BUILD)/obj
 SANITIZE ?=
 WERROR ?=
 
-PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium libical
+PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium libical libcrypto
 DEB_PKGS := build-essential pkg-config libmodbus-dev libmosquitto-dev mosquitto \
 	mosquitto-clients libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libjansson-dev \
-	libinih-dev libsodium-dev libical-dev socat mbpoll curl python3 python3-icalendar tzdata wrk \
+	libinih-dev libsodium-dev libical-dev libssl-dev openssl socat mbpoll curl python3 python3-icalendar tzdata wrk \
 	clang-format
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \

@@ -118,6 +118,11 @@ static const struct ls_conf_key keys[] = {
     {"mqtt:", "host", LS_CONF_STR, DEV(host), 0, 0, "127.0.0.1", NULL},
     {"mqtt:", "port", LS_CONF_INT, DEV(port), 1, 65535, "1883", NULL},
     {"mqtt:", "topic", LS_CONF_STR, DEV(topic), 0, 0, "", NULL},
+    {"mqtt:", "username", LS_CONF_STR, DEV(username), 0, 0, "", NULL},
+    {"mqtt:", "password", LS_CONF_STR, DEV(password), 0, 0, "", NULL},
+    {"mqtt:", "cafile", LS_CONF_STR, DEV(cafile), 0, 0, "", NULL},
+    {"mqtt:", "certfile", LS_CONF_STR, DEV(certfile), 0, 0, "", NULL},
+    {"mqtt:", "keyfile", LS_CONF_STR, DEV(keyfile), 0, 0, "", NULL},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -256,6 +261,10 @@ static int validate(struct gw_config *cfg, char *why, size_t len)
         snprintf(why, len, "[uplink] host (the central MQTT broker) is required");
         return LS_ERR_INVAL;
     }
+    if (cfg->password[0] && !cfg->username[0]) {
+        snprintf(why, len, "[uplink] password needs a username");
+        return LS_ERR_INVAL;
+    }
     if ((cfg->certfile[0] != 0) != (cfg->keyfile[0] != 0)) {
         snprintf(why, len, "[uplink] certfile and keyfile go together");
         return LS_ERR_INVAL;
@@ -271,6 +280,14 @@ static int validate(struct gw_config *cfg, char *why, size_t len)
         if (d->kind == GW_DEV_MQTT) {
             if (!d->topic[0] && ls_topic_meter(d->topic, sizeof(d->topic), d->id)) {
                 snprintf(why, len, "[mqtt:%s] topic too long", d->id);
+                return LS_ERR_INVAL;
+            }
+            if ((d->certfile[0] != 0) != (d->keyfile[0] != 0)) {
+                snprintf(why, len, "[mqtt:%s] certfile and keyfile go together", d->id);
+                return LS_ERR_INVAL;
+            }
+            if (d->password[0] && !d->username[0]) {
+                snprintf(why, len, "[mqtt:%s] password needs a username", d->id);
                 return LS_ERR_INVAL;
             }
             if (strpbrk(d->topic, "+#")) {
@@ -358,7 +375,12 @@ int gw_same_endpoint(const struct gw_device *a, const struct gw_device *b)
         return 0;
     if (a->kind == GW_DEV_MODBUS_RTU)
         return strcmp(a->rtu, b->rtu) == 0;
-    return a->port == b->port && strcmp(a->host, b->host) == 0;
+    /* one connection per broker and account: devices with other credentials get their own */
+    return a->port == b->port && strcmp(a->host, b->host) == 0 &&
+           (a->kind != GW_DEV_MQTT ||
+            (strcmp(a->username, b->username) == 0 && strcmp(a->password, b->password) == 0 &&
+             strcmp(a->cafile, b->cafile) == 0 && strcmp(a->certfile, b->certfile) == 0 &&
+             strcmp(a->keyfile, b->keyfile) == 0));
 }
 
 int gw_config_load(const char *path, struct gw_config *cfg, char *err, size_t errlen)

@@ -53,8 +53,13 @@ struct gw_device {
     struct ls_field_spec fields[GW_FIELD_COUNT];
     double start_w, stop_w; /* power thresholds for meters with no state register; 0 = unset */
     int min_on_s, min_off_s;
-    /* MQTT-native */
+    /* MQTT-native: the topic, and the edge broker's credentials and TLS files ("" = none) */
     char topic[GW_STR_MAX];
+    char username[GW_STR_MAX];
+    char password[GW_STR_MAX];
+    char cafile[GW_STR_MAX];
+    char certfile[GW_STR_MAX];
+    char keyfile[GW_STR_MAX];
     /* parsing bookkeeping */
     uint64_t seen; /* bit i = key i of the table was given */
 };

@@ -137,6 +137,20 @@ int mqtt_in_start(const struct gw_config *cfg, struct outbox *ob, struct mqtt_in
         mosquitto_connect_callback_set(b->mosq, on_connect);
         mosquitto_message_callback_set(b->mosq, on_message);
         mosquitto_reconnect_delay_set(b->mosq, 1, 30, true);
+        if (b->first->username[0])
+            mosquitto_username_pw_set(b->mosq, b->first->username,
+                                      b->first->password[0] ? b->first->password : NULL);
+        if (b->first->cafile[0]) {
+            rc = mosquitto_tls_set(b->mosq, b->first->cafile, NULL,
+                                   b->first->certfile[0] ? b->first->certfile : NULL,
+                                   b->first->keyfile[0] ? b->first->keyfile : NULL, NULL);
+            if (rc) {
+                ls_error("mqtt %s:%d: TLS set-up failed: %s", b->first->host, b->first->port,
+                         mosquitto_strerror(rc));
+                mqtt_in_stop(m);
+                return LS_ERR_IO;
+            }
+        }
         rc = mosquitto_connect_async(b->mosq, b->first->host, b->first->port, 30);
         if (rc)
             ls_warn("mqtt %s:%d: not reachable yet (%s); retrying", b->first->host, b->first->port,

@@ -28,6 +28,7 @@ struct uplink {
     int status_full;
     int status_due;      /* publish status at the next tick */
     int64_t ack_pending; /* highest ack received, applied to the outbox at the next tick */
+    int64_t published_max; /* highest seq this process has published: no ack may go beyond */
     pthread_cond_t wake; /* signalled on a new reading, an ack, a (re)connect */
     int woken;
     char topic_readings[128], topic_ack[128], topic_status[128];
@@ -77,6 +78,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     /* Whatever was in flight may be lost: resend everything not acked (the server stores
      * each (gateway, epoch, seq) once, so a repeat is harmless). */
     u->sent_upto = outbox_acked(u->ob);
+    /* An ack received before the drop but not yet applied is forgotten: the server acks again
+     * what it has stored, and a stale or forged one cannot linger. */
+    u->ack_pending = 0;
     u->progress_ms = ls_mono_ms();
     u->status_due = 1;
     wake_locked(u);
@@ -113,6 +117,12 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     (void)mosq;
     if (strcmp(m->topic, u->topic_ack) != 0)
         return;
+    if (m->retain) {
+        /* The server never retains an ack: a retained one is old or forged, and applied it
+         * would delete readings at every reconnect. */
+        ls_warn("uplink: ignoring a retained ack");
+        return;
+    }
     if (ls_ack_decode(m->payload, (size_t)m->payloadlen, &ack, why, sizeof(why))) {
         ls_warn("uplink: ignoring a bad ack: %s", why);
         return;
@@ -125,7 +135,12 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     /* Applied (and fsynced) by the next tick: several acks that arrive together cost one
      * deletion, and this network thread never waits for the disk. */
     pthread_mutex_lock(&u->lock);
-    if (ack.upto > u->ack_pending) {
+    if (ack.upto > u->published_max) {
+        /* Nothing beyond what we published can be stored by the server: an ack that claims it
+         * is forged or broken, and obeyed it would delete readings never sent. */
+        ls_warn("uplink: ignoring an ack up to %lld: only up to %lld was published",
+                (long long)ack.upto, (long long)u->published_max);
+    } else if (ack.upto > u->ack_pending) {
         u->ack_pending = ack.upto;
         wake_locked(u);
     }
@@ -262,6 +277,8 @@ void uplink_tick(struct uplink *u)
         if (u->sent_upto == acked)
             u->progress_ms = now; /* the ack timeout runs from the first unacked send */
         u->sent_upto = u->batch[n - 1].seq;
+        if (u->sent_upto > u->published_max)
+            u->published_max = u->sent_upto;
     }
     if (u->status_due ||
         ((outbox_count(u->ob) != u->status_count || outbox_full(u->ob) != u->status_full) &&

@@ -35,7 +35,17 @@ static const struct ls_conf_key keys[] = {
     {"mqtt", "username", LS_CONF_STR, M(mqtt_username), 0, 0, "", NULL},
     {"mqtt", "password", LS_CONF_STR, M(mqtt_password), 0, 0, "", NULL},
     {"mqtt", "cafile", LS_CONF_STR, M(mqtt_cafile), 0, 0, "", NULL},
+    {"mqtt", "certfile", LS_CONF_STR, M(mqtt_certfile), 0, 0, "", NULL},
+    {"mqtt", "keyfile", LS_CONF_STR, M(mqtt_keyfile), 0, 0, "", NULL},
     {"mqtt", "client_id", LS_CONF_STR, M(mqtt_client_id), 0, 0, "labshare-server", NULL},
+    {"mqtt", "dynsec_plugin", LS_CONF_STR, M(mqtt_dynsec_plugin), 0, 0, "", NULL},
+    /* Five minutes covers a meter clock that drifts; more would let a reading book the future. */
+    {"ingest", "max_future_s", LS_CONF_INT, M(max_future_s), 0, 86400, "300", NULL},
+    /* A gateway may carry a year of readings taken before its instrument was registered. */
+    {"ingest", "max_past_days", LS_CONF_INT, M(max_past_days), 0, 36500, "365", NULL},
+    /* A full outbox of the default outbox_max_rows can thin at most that many heartbeats. */
+    {"ingest", "max_thinned", LS_CONF_I64, M(max_thinned), 0, 1e9, "10000000", NULL},
+    {"ingest", "queue_max_mb", LS_CONF_I64, M(queue_max_mb), 1, 4096, "64", NULL},
     {"metrics", "merge_gap_s", LS_CONF_INT, M(merge_gap_s), 0, 86400, "120", NULL},
     {"metrics", "no_show_min_run_s", LS_CONF_INT, M(no_show_min_run_s), 0, 86400, "300", NULL},
     {"metrics", "idle_utilization", LS_CONF_DOUBLE, M(idle_utilization), 0, 10, "0.1", NULL},
@@ -74,7 +84,7 @@ static int handler(void *user, const char *section, const char *name, const char
     if (!k) {
         if (!known)
             snprintf(ps->err, sizeof(ps->err),
-                     "unknown section [%.64s] (server, mqtt, metrics, evaluation)", section);
+                     "unknown section [%.64s] (server, mqtt, ingest, metrics, evaluation)", section);
         else
             snprintf(ps->err, sizeof(ps->err), "[%s] unknown key '%.64s'", section, name);
         return 0;
@@ -94,7 +104,7 @@ static int handler(void *user, const char *section, const char *name, const char
 
 int srv_config_load(const char *path, struct srv_config *cfg, char *err, size_t errlen)
 {
-    static const char *const sections[] = {"server", "mqtt", "metrics", "evaluation"};
+    static const char *const sections[] = {"server", "mqtt", "ingest", "metrics", "evaluation"};
     struct parse_state ps;
     int rc;
 
@@ -106,6 +116,10 @@ int srv_config_load(const char *path, struct srv_config *cfg, char *err, size_t 
     rc = ls_conf_parse_file(path, handler, &ps, ps.err, err, errlen);
     if (rc)
         return rc;
+    if ((cfg->mqtt_certfile[0] != 0) != (cfg->mqtt_keyfile[0] != 0)) {
+        snprintf(err, errlen, "%s: [mqtt] certfile and keyfile go together", path);
+        return LS_ERR_INVAL;
+    }
     if (!(cfg->grade_excellent >= cfg->grade_good && cfg->grade_good >= cfg->grade_pass)) {
         snprintf(err, errlen, "%s: [evaluation] grades must satisfy excellent >= good >= pass",
                  path);

@@ -25,7 +25,15 @@ struct srv_config {
     char mqtt_username[SRV_STR_MAX];
     char mqtt_password[SRV_STR_MAX];
     char mqtt_cafile[SRV_STR_MAX];
+    char mqtt_certfile[SRV_STR_MAX]; /* the broker's certificate, for broker-config's listener */
+    char mqtt_keyfile[SRV_STR_MAX];
     char mqtt_client_id[64];
+    char mqtt_dynsec_plugin[SRV_STR_MAX]; /* "" = look in the usual places */
+    /* [ingest] */
+    int max_future_s;     /* a reading further ahead of its arrival is refused */
+    int max_past_days;    /* a reading older than its instrument's creation minus this: refused */
+    int64_t max_thinned;  /* seqs a batch's range claim may declare thinned, at most */
+    int64_t queue_max_mb; /* bytes waiting for the store worker, at most */
     /* [metrics] */
     int merge_gap_s;
     int no_show_min_run_s;

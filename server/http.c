@@ -75,6 +75,11 @@ static const struct route routes[] = {
     {"GET", "/api/v1/vouchers", route_vouchers_list, ROUTE_AUTH},
     {"POST", "/api/v1/vouchers", route_voucher_create, ROUTE_AUTH},
     {"GET", "/api/v1/gateways", route_gateways_list, ROUTE_AUTH},
+    {"POST", "/api/v1/gateways", route_gateway_create, ROUTE_AUTH},
+    {"GET", "/api/v1/gateways/{}", route_gateway_get, ROUTE_AUTH},
+    {"PATCH", "/api/v1/gateways/{}", route_gateway_update, ROUTE_AUTH},
+    {"DELETE", "/api/v1/gateways/{}", route_gateway_delete, ROUTE_AUTH},
+    {"POST", "/api/v1/gateways/{}/rotate", route_gateway_rotate, ROUTE_AUTH},
     {"GET", "/api/v1/audit-log", route_audit_list, ROUTE_AUTH},
     {"GET", "/api/v1/audit-log/verify", route_audit_verify, ROUTE_AUTH},
     {"POST", "/api/v1/feeds", route_feed_create, ROUTE_AUTH},
@@ -96,6 +101,7 @@ struct route_stats {
 struct http {
     struct MHD_Daemon *d;
     const struct srv_config *cfg;
+    struct broker *broker;
     pthread_mutex_t lock;
     struct store *stores[MAX_STORES]; /* one per libmicrohttpd thread, closed at stop */
     size_t store_count;
@@ -537,6 +543,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req->path = url;
     req->conn = conn;
     req->cfg = h->cfg;
+    req->broker = h->broker;
     client_addr(conn, req->addr, sizeof(req->addr));
     memset(&resp, 0, sizeof(resp));
     t0 = ls_mono_ms();
@@ -572,8 +579,9 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     ls_warn("http: %s", msg);
 }
 
-int http_start(const struct srv_config *cfg, void (*metrics_text)(void *arg, struct ls_buf *out),
-               void *metrics_arg, struct http **out)
+int http_start(const struct srv_config *cfg, struct broker *broker,
+               void (*metrics_text)(void *arg, struct ls_buf *out), void *metrics_arg,
+               struct http **out)
 {
     struct http *h = calloc(1, sizeof(*h));
     struct addrinfo hints, *ai = NULL;
@@ -583,6 +591,7 @@ int http_start(const struct srv_config *cfg, void (*metrics_text)(void *arg, str
     if (!h)
         return LS_ERR_NOMEM;
     h->cfg = cfg;
+    h->broker = broker;
     h->metrics_text = metrics_text;
     h->metrics_arg = metrics_arg;
     the_http = h;

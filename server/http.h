@@ -24,6 +24,7 @@
 #define HTTP_MAX_PARAMS 4
 
 struct http;
+struct broker;
 
 struct http_req {
     const char *method;
@@ -33,7 +34,8 @@ struct http_req {
     int body_too_big;
     struct store *st; /* this thread's store connection */
     const struct srv_config *cfg;
-    struct principal who; /* valid when authenticated */
+    struct broker *broker; /* gateway accounts on the MQTT broker; NULL = none */
+    struct principal who;  /* valid when authenticated */
     int authenticated;
     const char *params[HTTP_MAX_PARAMS]; /* {x} segments of the route, in order */
     char param_buf[512];
@@ -52,8 +54,10 @@ struct http_resp {
 /* Start serving cfg->listen_host:listen_port. LS_ERR_IO with a logged reason. */
 /* metrics_text, when given, adds the caller's lines (e.g. ingest counters) to
  * /metrics/prometheus; it is called on an HTTP thread. */
-int http_start(const struct srv_config *cfg, void (*metrics_text)(void *arg, struct ls_buf *out),
-               void *metrics_arg, struct http **out);
+/* broker (borrowed; may be NULL) is handed to the handlers as req->broker. */
+int http_start(const struct srv_config *cfg, struct broker *broker,
+               void (*metrics_text)(void *arg, struct ls_buf *out), void *metrics_arg,
+               struct http **out);
 /* Stop accepting, finish running requests, close the threads' store connections, free. */
 void http_stop(struct http *h);
 

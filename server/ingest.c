@@ -43,8 +43,12 @@ struct ingest {
     pthread_cond_t more;
     struct msg *head, *tail;
     size_t queued;
+    size_t queued_bytes; /* payload bytes waiting: bounded by [ingest] queue_max_mb */
+    size_t queue_max_bytes;
     int stopping;
     struct ingest_stats stats;
+    int64_t logged_ms[TRUST_CAUSE_COUNT]; /* when each cause was last logged (monotonic) */
+    uint64_t unlogged[TRUST_CAUSE_COUNT]; /* refusals since then, not logged one by one */
 };
 
 static void count(struct ingest *in, uint64_t *field, uint64_t n)
@@ -52,6 +56,32 @@ static void count(struct ingest *in, uint64_t *field, uint64_t n)
     pthread_mutex_lock(&in->lock);
     *field += n;
     pthread_mutex_unlock(&in->lock);
+}
+
+/* Count n refusals for cause and log at most one line per cause and minute, so a flood of
+ * forgeries cannot flood the log. what says where (gateway, detail). */
+static void refused(struct ingest *in, enum trust_cause cause, uint64_t n, const char *what)
+{
+    int64_t now = ls_mono_ms();
+    uint64_t skipped = 0;
+    int log_it = 0;
+
+    if (!n)
+        return;
+    pthread_mutex_lock(&in->lock);
+    in->stats.refused[cause] += n;
+    if (!in->logged_ms[cause] || now - in->logged_ms[cause] >= 60000) {
+        log_it = 1;
+        skipped = in->unlogged[cause];
+        in->unlogged[cause] = 0;
+        in->logged_ms[cause] = now;
+    } else {
+        in->unlogged[cause] += n;
+    }
+    pthread_mutex_unlock(&in->lock);
+    if (log_it)
+        ls_warn("ingest: refused %llu (%s): %s%s", (unsigned long long)n, trust_cause_name(cause),
+                what, skipped ? " (and more in the last minute, counted, not logged)" : "");
 }
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
@@ -100,16 +130,21 @@ static void publish_ack(struct ingest *in, const char *gw, int64_t epoch, int64_
 static void handle_status(struct ingest *in, const struct msg *m)
 {
     struct ls_status s;
-    char why[300];
+    char why[300], what[500];
 
     if (m->len == 0)
         return; /* a cleared retained message */
     if (ls_status_decode(m->payload, m->len, &s, why, sizeof(why))) {
-        ls_warn("ingest: rejected a status of gateway %s: %s", m->gateway, why);
+        snprintf(what, sizeof(what), "a status of gateway %s: %s", m->gateway, why);
+        refused(in, TRUST_MALFORMED, 1, what);
         count(in, &in->stats.rejected, 1);
         return;
     }
-    store_gateway_status(in->st, m->gateway, &s, ls_now_ms());
+    if (store_gateway_status(in->st, m->gateway, &s, ls_now_ms()) == LS_ERR_NOTFOUND) {
+        snprintf(what, sizeof(what), "a status of gateway %s, not registered or disabled",
+                 m->gateway);
+        refused(in, TRUST_UNKNOWN_GATEWAY, 1, what);
+    }
     ls_status_release(&s);
 }
 
@@ -119,19 +154,21 @@ static void handle_group(struct ingest *in, struct msg **msgs, size_t n)
     struct ls_batch b[GROUP_MAX];
     struct ingest_result res[GROUP_MAX];
     size_t nb = 0;
-    char why[300];
+    char why[300], what[500];
 
     for (size_t i = 0; i < n; i++) {
         struct msg *m = msgs[i];
         if (ls_batch_decode(m->payload, m->len, &b[nb], why, sizeof(why))) {
-            ls_warn("ingest: rejected a batch of gateway %s: %s", m->gateway, why);
+            snprintf(what, sizeof(what), "a batch of gateway %s: %s", m->gateway, why);
+            refused(in, TRUST_MALFORMED, 1, what);
             count(in, &in->stats.rejected, 1);
             continue;
         }
         if (strcmp(b[nb].gateway, m->gateway) != 0) {
-            ls_warn("ingest: rejected a batch on the topic of gateway %s that claims gateway "
-                    "'%s'",
-                    m->gateway, b[nb].gateway);
+            snprintf(what, sizeof(what),
+                     "a batch on the topic of gateway %s that claims gateway '%s'", m->gateway,
+                     b[nb].gateway);
+            refused(in, TRUST_UNKNOWN_GATEWAY, 1, what);
             count(in, &in->stats.rejected, 1);
             ls_batch_release(&b[nb]);
             continue;
@@ -150,6 +187,14 @@ static void handle_group(struct ingest *in, struct msg **msgs, size_t n)
         }
         pthread_mutex_unlock(&in->lock);
         for (size_t i = 0; i < nb; i++) {
+            for (int c = 0; c < TRUST_CAUSE_COUNT; c++)
+                if (res[i].refused[c]) {
+                    snprintf(what, sizeof(what), "readings of gateway %.64s epoch %lld",
+                             b[i].gateway, (long long)b[i].epoch);
+                    refused(in, (enum trust_cause)c, res[i].refused[c], what);
+                }
+            if (res[i].upto < 0)
+                continue; /* not a registered, enabled gateway: no ack */
             ls_debug("ingest: %s epoch %lld: %zu new, %zu repeated, acked up to %lld", b[i].gateway,
                      (long long)b[i].epoch, res[i].stored, res[i].duplicates,
                      (long long)res[i].upto);
@@ -181,6 +226,7 @@ static void *worker_main(void *arg)
             if (!in->head)
                 in->tail = NULL;
             in->queued--;
+            in->queued_bytes -= m->len;
             group[n++] = m;
         }
         pthread_mutex_unlock(&in->lock);
@@ -205,17 +251,21 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     char gw[LS_ID_MAX];
     struct msg *m;
     size_t len = mm->payloadlen > 0 ? (size_t)mm->payloadlen : 0;
+    char what[300];
 
     (void)mosq;
     if (ls_topic_parse(mm->topic, &kind, gw) ||
         (kind != LS_TOPIC_READINGS && kind != LS_TOPIC_STATUS)) {
-        ls_warn("ingest: ignoring a message on unexpected topic %.100s", mm->topic);
+        snprintf(what, sizeof(what), "a message on topic %.100s", mm->topic);
+        refused(in, TRUST_UNEXPECTED_TOPIC, 1, what);
         count(in, &in->stats.rejected, 1);
         return;
     }
     if (len > LS_PAYLOAD_MAX) {
-        ls_warn("ingest: rejected a message of gateway %s: payload of %zu bytes exceeds %d", gw,
-                len, LS_PAYLOAD_MAX);
+        /* before any copy: libmosquitto holds it, we drop it */
+        snprintf(what, sizeof(what), "a message of gateway %s: %zu bytes, the limit is %d", gw,
+                 len, LS_PAYLOAD_MAX);
+        refused(in, TRUST_OVERSIZED, 1, what);
         count(in, &in->stats.rejected, 1);
         return;
     }
@@ -235,10 +285,13 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         free(m); /* shutting down: not stored, not acked, resent to the next server */
         return;
     }
-    if (in->queued >= QUEUE_MAX) {
+    if (in->queued >= QUEUE_MAX || in->queued_bytes + len > in->queue_max_bytes) {
+        size_t q = in->queued, qb = in->queued_bytes;
+        in->stats.dropped++;
         pthread_mutex_unlock(&in->lock);
-        ls_warn("ingest: %d messages waiting; dropping one of gateway %s (it will resend)",
-                QUEUE_MAX, gw);
+        ls_warn("ingest: %zu messages (%zu bytes) waiting; dropping one of gateway %s (it will "
+                "resend)",
+                q, qb, gw);
         free(m);
         return;
     }
@@ -248,6 +301,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         in->head = m;
     in->tail = m;
     in->queued++;
+    in->queued_bytes += len;
     pthread_cond_signal(&in->more);
     pthread_mutex_unlock(&in->lock);
 }
@@ -260,11 +314,17 @@ int ingest_start(const struct srv_config *cfg, struct ingest **out)
     if (!in)
         return LS_ERR_NOMEM;
     in->cfg = cfg;
+    in->queue_max_bytes = (size_t)cfg->queue_max_mb * 1024 * 1024;
     pthread_mutex_init(&in->lock, NULL);
     pthread_cond_init(&in->more, NULL);
     if (store_open(cfg->db, &in->st))
         goto fail;
     store_set_usage(in->st, (int64_t)cfg->merge_gap_s * 1000, cfg->no_show_min_run_s);
+    {
+        struct trust_limits lim = {(int64_t)cfg->max_future_s * 1000,
+                                   (int64_t)cfg->max_past_days * 86400 * 1000, cfg->max_thinned};
+        store_set_trust(in->st, &lim);
+    }
     if (pthread_create(&in->worker, NULL, worker_main, in)) {
         ls_error("ingest: cannot start the store thread");
         goto fail;
@@ -343,5 +403,6 @@ void ingest_get_stats(struct ingest *in, struct ingest_stats *out)
 {
     pthread_mutex_lock(&in->lock);
     *out = in->stats;
+    out->queued_bytes = in->queued_bytes;
     pthread_mutex_unlock(&in->lock);
 }

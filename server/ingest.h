@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "trust.h"
 
 struct ingest;
 
@@ -17,8 +18,11 @@ struct ingest_stats {
     uint64_t batches;    /* batches stored */
     uint64_t readings;   /* readings newly stored */
     uint64_t duplicates; /* readings received again and skipped */
-    uint64_t rejected;   /* messages refused as malformed */
+    uint64_t rejected;   /* messages refused whole (malformed, oversized, wrong topic, ...) */
     uint64_t db_errors;  /* batches not stored (and so not acked) for a database error */
+    uint64_t dropped;    /* messages dropped unacked because the queue was full */
+    uint64_t refused[TRUST_CAUSE_COUNT]; /* readings, messages and claims refused, by cause */
+    uint64_t queued_bytes;               /* bytes waiting for the store worker now */
     int connected;
 };
 

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "broker.h"
 #include "config.h"
 #include "http.h"
 #include "ingest.h"
 #include "store.h"
+#include "trust.h"
 #include "labshare/cli.h"
 #include "labshare/log.h"
 #include "labshare/rc.h"
@@ -32,6 +34,11 @@ static void usage(FILE *f)
                "Commands:\n"
                "  (none)        run the server until SIGTERM or SIGINT\n"
                "  admin-token   create the admin user if absent and print a new bearer token\n"
+               "  broker-config DIR\n"
+               "                write DIR/mosquitto.conf (and, the first time,\n"
+               "                DIR/dynamic-security.json) for the mosquitto 2.0 broker this\n"
+               "                server needs: no anonymous access, the server's account from\n"
+               "                [mqtt] username/password, gateways admitted at run time\n"
                "  usage-check   recompute usage from all readings; compare with the stored\n"
                "                (incremental) usage; exit 1 when they differ\n"
                "  usage-rebuild recompute usage from all readings and store it\n"
@@ -66,12 +73,52 @@ static void ingest_metrics(void *arg, struct ls_buf *b)
         "# HELP labshare_ingest_db_errors_total Batches not stored for a database error.\n"
         "# TYPE labshare_ingest_db_errors_total counter\n"
         "labshare_ingest_db_errors_total %llu\n"
+        "# HELP labshare_ingest_dropped_total Messages dropped unacked: the queue was full.\n"
+        "# TYPE labshare_ingest_dropped_total counter\n"
+        "labshare_ingest_dropped_total %llu\n"
+        "# HELP labshare_ingest_queued_bytes Payload bytes waiting to be stored.\n"
+        "# TYPE labshare_ingest_queued_bytes gauge\n"
+        "labshare_ingest_queued_bytes %llu\n"
         "# HELP labshare_mqtt_connected 1 while connected to the broker.\n"
         "# TYPE labshare_mqtt_connected gauge\n"
         "labshare_mqtt_connected %d\n",
         (unsigned long long)s.batches, (unsigned long long)s.readings,
         (unsigned long long)s.duplicates, (unsigned long long)s.rejected,
-        (unsigned long long)s.db_errors, s.connected);
+        (unsigned long long)s.db_errors, (unsigned long long)s.dropped,
+        (unsigned long long)s.queued_bytes, s.connected);
+    ls_buf_printf(b, "# HELP labshare_ingest_refused_total Readings, messages and range claims "
+                     "refused, by cause.\n"
+                     "# TYPE labshare_ingest_refused_total counter\n");
+    for (int c = 0; c < TRUST_CAUSE_COUNT; c++)
+        ls_buf_printf(b, "labshare_ingest_refused_total{cause=\"%s\"} %llu\n",
+                      trust_cause_name((enum trust_cause)c), (unsigned long long)s.refused[c]);
+}
+
+static int cmd_broker_config(const struct srv_config *cfg, const char *dir)
+{
+    char err[600];
+    int kept = 0;
+
+    if (broker_config_write(cfg, dir, &kept, err, sizeof(err))) {
+        fprintf(stderr, "labshare-server: broker-config: %s\n", err);
+        return 1;
+    }
+    printf("wrote %s/mosquitto.conf%s\nstart the broker with: mosquitto -c %s/mosquitto.conf\n",
+           dir,
+           kept ? " (kept the existing dynamic-security.json and its gateways)"
+                : " and dynamic-security.json",
+           dir);
+    return 0;
+}
+
+/* The broker's control client asks on each (re)connect which gateways to lock out again. */
+static char **disabled_gateways(void *arg, size_t *n)
+{
+    char **ids = NULL;
+
+    if (store_gateway_disabled(arg, &ids, n))
+        *n = 0;
+    return ids;
 }
 
 /* usage-check: recompute all usage from the readings and compare with the stored (incremental)
@@ -129,7 +176,9 @@ int main(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
-    const char *path = NULL, *command = NULL;
+    const char *path = NULL, *command = NULL, *dir = NULL;
+    struct broker *broker = NULL;
+    struct store *broker_st = NULL;
     struct srv_config cfg;
     struct ingest *in = NULL;
     struct http *http = NULL;
@@ -152,9 +201,11 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         command = argv[optind++];
-    if (!path || optind < argc ||
+    if (command && strcmp(command, "broker-config") == 0 && optind < argc)
+        dir = argv[optind++];
+    if (!path || optind < argc || (command && strcmp(command, "broker-config") == 0 && !dir) ||
         (command && strcmp(command, "admin-token") != 0 && strcmp(command, "usage-check") != 0 &&
-         strcmp(command, "usage-rebuild") != 0)) {
+         strcmp(command, "usage-rebuild") != 0 && strcmp(command, "broker-config") != 0)) {
         fprintf(stderr, "labshare-server: %s (see --help)\n",
                 !path ? "-c FILE is required" : "unknown command or extra argument");
         return 2;
@@ -195,6 +246,8 @@ int main(int argc, char **argv)
     }
     if (command && strcmp(command, "admin-token") == 0)
         return cmd_admin_token(&cfg);
+    if (command && strcmp(command, "broker-config") == 0)
+        return cmd_broker_config(&cfg, dir);
     if (command)
         return cmd_usage(&cfg, strcmp(command, "usage-rebuild") == 0);
 
@@ -208,7 +261,10 @@ int main(int argc, char **argv)
         goto out;
     if (ingest_start(&cfg, &in))
         goto out;
-    if (http_start(&cfg, ingest_metrics, in, &http))
+    if (store_open(cfg.db, &broker_st) ||
+        broker_start(&cfg, disabled_gateways, broker_st, &broker))
+        goto out;
+    if (http_start(&cfg, broker, ingest_metrics, in, &http))
         goto out;
     ls_info("labshare-server %s ready: database %s, broker %s:%d", LS_VERSION, cfg.db,
             cfg.mqtt_host, cfg.mqtt_port);
@@ -218,6 +274,8 @@ int main(int argc, char **argv)
     status = 0;
 out:
     http_stop(http);
+    broker_stop(broker);
+    store_close(broker_st);
     ingest_stop(in);
     store_close(st);
     mosquitto_lib_cleanup();

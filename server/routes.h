@@ -36,7 +36,10 @@ route_fn route_metrics, route_evaluation, route_collaboration;
 /* routes_readings.c */
 route_fn route_readings_list;
 /* routes_audit.c */
-route_fn route_gateways_list, route_audit_list, route_audit_verify;
+route_fn route_audit_list, route_audit_verify;
+/* routes_gateways.c */
+route_fn route_gateways_list, route_gateway_create, route_gateway_get, route_gateway_update,
+    route_gateway_rotate, route_gateway_delete;
 /* routes_ical.c */
 route_fn route_feed_create, route_ical;
 

@@ -1,26 +1,10 @@
-/* routes_audit.c - what auditors read: the audit log and its verification, gateway status. */
+/* routes_audit.c - what auditors read: the audit log and its verification. */
 #include "routes.h"
 
 #include <string.h>
 
 #include "labshare/rc.h"
 #include "labshare/banned.h"
-
-int route_gateways_list(struct http_req *req, struct http_resp *resp)
-{
-    json_t *items = NULL;
-    int64_t total = 0;
-
-    if (strcmp(req->who.role, "researcher") == 0)
-        return http_error(resp, LS_ERR_DENIED,
-                          "gateway status is for managers, auditors and "
-                          "admins");
-    if (store_gateway_list(req->st, &items, &total)) {
-        json_decref(items);
-        return http_error(resp, LS_ERR_DB, "cannot list gateways");
-    }
-    return http_list(req, resp, items, total, "gateways");
-}
 
 int route_audit_list(struct http_req *req, struct http_resp *resp)
 {

@@ -109,6 +109,22 @@ static const char *const migrations[] = {
     "CREATE INDEX charges_org_month ON charges(org_id, month);"
     "CREATE TABLE closed_months(month TEXT PRIMARY KEY, closed_at INTEGER NOT NULL,"
     " closed_by TEXT NOT NULL);",
+    /* 6: trust on the wire (SPEC 3.3): registered gateways with their owner and lock, the
+     * readings refused (kept as evidence, and so that acks can pass them), and the badge's user
+     * as it was when a reading arrived */
+    "ALTER TABLE gateways ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE gateways ADD COLUMN org_id INTEGER REFERENCES orgs(id);"
+    "ALTER TABLE gateways ADD COLUMN registered_at INTEGER;"
+    "ALTER TABLE gateways ADD COLUMN enabled INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE gateways ADD COLUMN rotated_at INTEGER;"
+    "ALTER TABLE readings ADD COLUMN badge_user INTEGER;"
+    "CREATE TABLE readings_refused("
+    " gateway TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    " instrument TEXT NOT NULL, ts INTEGER NOT NULL, state INTEGER NOT NULL,"
+    " run_seconds INTEGER, energy_wh INTEGER, power_w REAL, samples INTEGER, badge INTEGER,"
+    " cause INTEGER NOT NULL, received_at INTEGER NOT NULL, reason TEXT NOT NULL,"
+    " PRIMARY KEY(gateway, epoch, seq)) WITHOUT ROWID;"
+    "CREATE INDEX gateways_instrument ON instruments(gateway);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -198,13 +214,19 @@ int store_open(const char *path, struct store **out)
                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
         migrate(st))
         goto fail;
+    st->trust.max_future_ms = 300 * 1000;
+    st->trust.max_past_ms = 365LL * 86400 * 1000;
+    st->trust.max_thinned = 10000000;
     if (store_prepare(st,
                       "INSERT OR IGNORE INTO readings(gateway, epoch, seq, " LS_READING_COLUMNS
-                      ", received_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      ", received_at, badge_user) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
+                      "?13, (SELECT id FROM users WHERE badge = ?11))",
                       &st->ins_reading) ||
+        /* the seqs of (gateway, epoch) handled, stored or refused: what an ack may cover */
         store_prepare(st,
-                      "SELECT seq FROM readings WHERE gateway = ? AND epoch = ? AND seq > ?"
-                      " ORDER BY seq LIMIT 1000",
+                      "SELECT seq FROM readings WHERE gateway = ?1 AND epoch = ?2 AND seq > ?3"
+                      " UNION SELECT seq FROM readings_refused WHERE gateway = ?1 AND epoch = ?2"
+                      " AND seq > ?3 ORDER BY seq LIMIT 1000",
                       &st->next_seqs) ||
         store_prepare(st, "SELECT upto FROM gateway_acks WHERE gateway = ? AND epoch = ?",
                       &st->get_ack) ||
@@ -212,9 +234,7 @@ int store_open(const char *path, struct store **out)
                       "INSERT INTO gateway_acks(gateway, epoch, upto) VALUES(?,?,?)"
                       " ON CONFLICT(gateway, epoch) DO UPDATE SET upto = excluded.upto",
                       &st->put_ack) ||
-        store_prepare(st,
-                      "INSERT INTO gateways(id, last_seen, last_ack) VALUES(?1, ?2, ?3)"
-                      " ON CONFLICT(id) DO UPDATE SET last_seen = ?2, last_ack = ?3",
+        store_prepare(st, "UPDATE gateways SET last_seen = ?2, last_ack = ?3 WHERE id = ?1",
                       &st->gw_seen) ||
         store_prepare(st, "INSERT OR IGNORE INTO gateway_ranges VALUES(?, ?, ?, ?)",
                       &st->put_range) ||
@@ -224,7 +244,21 @@ int store_open(const char *path, struct store **out)
                       &st->jump_range) ||
         store_prepare(st,
                       "DELETE FROM gateway_ranges WHERE gateway = ? AND epoch = ? AND last <= ?",
-                      &st->prune_ranges))
+                      &st->prune_ranges) ||
+        store_prepare(st,
+                      "INSERT OR IGNORE INTO readings_refused(gateway, epoch, seq, "
+                      LS_READING_COLUMNS ", received_at, reason)"
+                      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+                      &st->ins_refused) ||
+        store_prepare(st,
+                      "SELECT " LS_READING_COLUMNS " FROM readings WHERE gateway = ? AND epoch = ?"
+                      " AND seq = ?",
+                      &st->get_reading) ||
+        store_prepare(st,
+                      "SELECT enabled FROM gateways WHERE id = ? AND registered_at IS NOT NULL",
+                      &st->gw_enabled) ||
+        store_prepare(st, "SELECT gateway = ?2, created_at FROM instruments WHERE id = ?1",
+                      &st->inst_binding))
         goto fail;
     *out = st;
     return LS_OK;
@@ -245,6 +279,10 @@ void store_close(struct store *st)
     sqlite3_finalize(st->put_range);
     sqlite3_finalize(st->jump_range);
     sqlite3_finalize(st->prune_ranges);
+    sqlite3_finalize(st->ins_refused);
+    sqlite3_finalize(st->get_reading);
+    sqlite3_finalize(st->gw_enabled);
+    sqlite3_finalize(st->inst_binding);
     store_cache_clear(st);
     sqlite3_close(st->db);
     free(st);
@@ -257,14 +295,6 @@ int store_step_done(struct store *st, sqlite3_stmt *s)
 
     sqlite3_reset(s);
     return rc;
-}
-
-static void bind_opt(sqlite3_stmt *s, int col, int present, int64_t v)
-{
-    if (present)
-        sqlite3_bind_int64(s, col, v);
-    else
-        sqlite3_bind_null(s, col);
 }
 
 /* Advance upto over stored seqs one by one (a page at a time). */
@@ -329,16 +359,150 @@ static int advance_upto(struct store *st, const char *gw, int64_t epoch, int64_t
     return LS_OK;
 }
 
-/* Insert a batch's readings and its range claim. Inside a transaction. */
+void store_set_trust(struct store *st, const struct trust_limits *lim)
+{
+    st->trust = *lim;
+}
+
+/* One row of s (reset after): its first column as an integer into *v. LS_ERR_NOTFOUND when no
+ * row. */
+static int one_int(struct store *st, sqlite3_stmt *s, int64_t *v)
+{
+    int step = sqlite3_step(s);
+
+    if (step == SQLITE_ROW)
+        *v = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (step == SQLITE_ROW)
+        return LS_OK;
+    return step == SQLITE_DONE ? LS_ERR_NOTFOUND : store_db_fail(st, sqlite3_sql(s));
+}
+
+/* Instruments of one batch already looked up: a batch names few. */
+#define BINDING_CACHE 32
+struct binding {
+    const char *instrument; /* borrowed from the batch */
+    int bound;
+    int64_t created_ms;
+};
+
+/* Whether instrument is bound to gw, and when it was created. -1 in *bound: unknown. */
+static int binding_of(struct store *st, const char *gw, const char *instrument,
+                      struct binding *cache, size_t *ncache, int *bound, int64_t *created_ms)
+{
+    sqlite3_stmt *s = st->inst_binding;
+    int step;
+
+    for (size_t i = 0; i < *ncache; i++)
+        if (strcmp(cache[i].instrument, instrument) == 0) {
+            *bound = cache[i].bound;
+            *created_ms = cache[i].created_ms;
+            return LS_OK;
+        }
+    sqlite3_reset(s);
+    sqlite3_bind_text(s, 1, instrument, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, gw, -1, SQLITE_STATIC);
+    step = sqlite3_step(s);
+    *bound = step == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    *created_ms = step == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return store_db_fail(st, "instrument binding");
+    if (*ncache < BINDING_CACHE) {
+        cache[*ncache].instrument = instrument;
+        cache[*ncache].bound = *bound;
+        cache[*ncache].created_ms = *created_ms;
+        (*ncache)++;
+    }
+    return LS_OK;
+}
+
+/* Why a reading of gateway gw may not be stored: a trust_cause, or -1 when it may. */
+static int judge(struct store *st, const struct ls_batch *b, const struct ls_reading *r,
+                 int64_t received_ms, struct binding *cache, size_t *ncache, int *cause)
+{
+    int bound;
+    int64_t created;
+
+    *cause = -1;
+    if (binding_of(st, b->gateway, r->instrument, cache, ncache, &bound, &created))
+        return LS_ERR_DB;
+    if (!bound)
+        *cause = TRUST_UNBOUND_INSTRUMENT;
+    else if ((*cause = trust_check_values(r)) < 0)
+        *cause = trust_check_time(r, received_ms, created, &st->trust);
+    return LS_OK;
+}
+
+static int refuse(struct store *st, const struct ls_batch *b, const struct ls_reading *r,
+                  int64_t received_ms, int cause)
+{
+    sqlite3_stmt *s = st->ins_refused;
+
+    sqlite3_reset(s);
+    sqlite3_bind_text(s, 1, b->gateway, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, b->epoch);
+    sqlite3_bind_int64(s, 3, r->seq);
+    ls_reading_bind(s, 4, r);
+    sqlite3_bind_int64(s, 13, received_ms);
+    sqlite3_bind_text(s, 14, trust_cause_name((enum trust_cause)cause), -1, SQLITE_STATIC);
+    return store_step_done(st, s);
+}
+
+/* A reading of (gateway, epoch, seq) is stored already: is it the same one? */
+static int same_as_stored(struct store *st, const struct ls_batch *b, const struct ls_reading *r,
+                          int *same)
+{
+    sqlite3_stmt *s = st->get_reading;
+    struct ls_reading old;
+    int step;
+
+    memset(&old, 0, sizeof(old));
+    sqlite3_reset(s);
+    sqlite3_bind_text(s, 1, b->gateway, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, b->epoch);
+    sqlite3_bind_int64(s, 3, r->seq);
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        ls_reading_column(s, 0, &old);
+        *same = trust_same_reading(&old, r);
+    }
+    sqlite3_reset(s);
+    return step == SQLITE_ROW ? LS_OK : store_db_fail(st, "read a stored reading");
+}
+
+/* Insert a batch's readings (or refuse them) and its range claim. Inside a transaction. */
 static int insert_batch(struct store *st, const struct ls_batch *b, int64_t received_ms,
                         struct ingest_result *res)
 {
-    int rc = LS_OK;
+    struct binding cache[BINDING_CACHE];
+    size_t ncache = 0;
+    int64_t enabled = 0, acked = 0;
+    int rc;
 
+    rc = sqlite3_bind_text(st->gw_enabled, 1, b->gateway, -1, SQLITE_STATIC) == SQLITE_OK
+             ? one_int(st, st->gw_enabled, &enabled)
+             : LS_ERR_DB;
+    if (rc == LS_ERR_NOTFOUND || (rc == LS_OK && !enabled)) {
+        /* not ours to store, nor to ack; not kept either: only registered gateways fill the
+         * store */
+        res->refused[TRUST_UNKNOWN_GATEWAY] += b->count;
+        res->upto = -1;
+        return LS_OK;
+    }
     for (size_t i = 0; i < b->count && rc == LS_OK; i++) {
         const struct ls_reading *r = &b->readings[i];
         sqlite3_stmt *s = st->ins_reading;
+        int cause, same = 1;
 
+        rc = judge(st, b, r, received_ms, cache, &ncache, &cause);
+        if (rc == LS_OK && cause >= 0) {
+            res->refused[cause]++;
+            rc = refuse(st, b, r, received_ms, cause);
+            continue;
+        }
+        if (rc)
+            break;
         sqlite3_reset(s);
         sqlite3_bind_text(s, 1, b->gateway, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, b->epoch);
@@ -349,17 +513,33 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
             rc = store_db_fail(st, "insert reading");
         else if (sqlite3_changes(st->db) > 0)
             res->stored++;
-        else
+        else if ((rc = same_as_stored(st, b, r, &same)) == LS_OK && same)
             res->duplicates++;
+        else if (rc == LS_OK)
+            res->refused[TRUST_CONFLICTING_REPEAT]++; /* the first one stays */
+        sqlite3_reset(s);
     }
-    sqlite3_reset(st->ins_reading);
     if (rc == LS_OK && b->after >= 0 && b->count > 0) {
-        sqlite3_reset(st->put_range);
-        sqlite3_bind_text(st->put_range, 1, b->gateway, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st->put_range, 2, b->epoch);
-        sqlite3_bind_int64(st->put_range, 3, b->after);
-        sqlite3_bind_int64(st->put_range, 4, b->readings[b->count - 1].seq);
-        rc = store_step_done(st, st->put_range);
+        int64_t last = b->readings[b->count - 1].seq;
+        sqlite3_reset(st->get_ack);
+        sqlite3_bind_text(st->get_ack, 1, b->gateway, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st->get_ack, 2, b->epoch);
+        rc = one_int(st, st->get_ack, &acked);
+        if (rc == LS_ERR_NOTFOUND) {
+            acked = 0;
+            rc = LS_OK;
+        }
+        if (rc == LS_OK &&
+            !trust_range_claim_ok(b->after, last, b->count, acked, st->trust.max_thinned)) {
+            res->refused[TRUST_BAD_RANGE_CLAIM]++;
+        } else if (rc == LS_OK) {
+            sqlite3_reset(st->put_range);
+            sqlite3_bind_text(st->put_range, 1, b->gateway, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st->put_range, 2, b->epoch);
+            sqlite3_bind_int64(st->put_range, 3, b->after);
+            sqlite3_bind_int64(st->put_range, 4, last);
+            rc = store_step_done(st, st->put_range);
+        }
     }
     return rc;
 }
@@ -458,6 +638,8 @@ int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, i
     for (size_t i = 0; i < n && rc == LS_OK; i++) {
         /* A gateway seen earlier in this group already has its ack: reuse it. */
         size_t k;
+        if (res[i].upto < 0)
+            continue; /* refused whole: no ack */
         for (k = 0; k < i; k++)
             if (b[k].epoch == b[i].epoch && strcmp(b[k].gateway, b[i].gateway) == 0)
                 break;
@@ -466,7 +648,7 @@ int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, i
         rc = update_ack(st, b[i].gateway, b[i].epoch, received_ms, &res[i].upto);
     }
     for (size_t i = 0; i < n && rc == LS_OK; i++)
-        for (size_t k = 0; k < i; k++)
+        for (size_t k = 0; k < i && res[i].upto >= 0; k++)
             if (b[k].epoch == b[i].epoch && strcmp(b[k].gateway, b[i].gateway) == 0) {
                 res[i].upto = res[k].upto;
                 break;
@@ -557,39 +739,6 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
 out:
     free(out);
     sqlite3_finalize(s);
-    return rc;
-}
-
-int store_gateway_status(struct store *st, const char *gateway, const struct ls_status *s,
-                         int64_t now_ms)
-{
-    static const char sql[] =
-        "INSERT INTO gateways(id, online, version, outbox, outbox_full, instruments, last_seen)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(id) DO UPDATE SET online = ?2, version = ?3,"
-        " outbox = ?4, outbox_full = ?5, instruments = ?6, last_seen = ?7";
-    sqlite3_stmt *q = NULL;
-    char list[4096];
-    size_t len = 0;
-    int rc;
-
-    list[0] = '\0';
-    for (size_t i = 0; i < s->instrument_count && len < sizeof(list); i++) {
-        int w = snprintf(list + len, sizeof(list) - len, "%s%s", i ? "," : "", s->instruments[i]);
-        if (w < 0)
-            break;
-        len += (size_t)w;
-    }
-    if (store_prepare(st, sql, &q))
-        return LS_ERR_DB;
-    sqlite3_bind_text(q, 1, gateway, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, s->online);
-    sqlite3_bind_text(q, 3, s->version, -1, SQLITE_STATIC);
-    bind_opt(q, 4, s->outbox >= 0, s->outbox);
-    sqlite3_bind_int(q, 5, s->outbox_full);
-    sqlite3_bind_text(q, 6, list, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 7, now_ms);
-    rc = sqlite3_step(q) == SQLITE_DONE ? LS_OK : store_db_fail(st, "gateway status");
-    sqlite3_finalize(q);
     return rc;
 }
 
@@ -685,22 +834,4 @@ void store_rollback(struct store *st)
 {
     if (!sqlite3_get_autocommit(st->db))
         store_exec(st, "ROLLBACK");
-}
-
-int store_gateway_list(struct store *st, json_t **items, int64_t *total)
-{
-    sqlite3_stmt *q = store_stmt(
-        st, "SELECT json_object('id', id, 'online', json(CASE online WHEN 1 THEN 'true' ELSE"
-            " 'false' END), 'version', version, 'outbox', outbox, 'outbox_full',"
-            " json(CASE outbox_full WHEN 1 THEN 'true' ELSE 'false' END),"
-            " 'last_seen', strftime('%Y-%m-%dT%H:%M:%fZ', last_seen / 1000.0, 'unixepoch'),"
-            " 'last_ack', last_ack, 'instruments', instruments) FROM gateways ORDER BY id");
-    int rc;
-
-    *items = json_array();
-    if (!q || !*items)
-        return LS_ERR_DB;
-    rc = store_json_rows(st, q, *items);
-    *total = (int64_t)json_array_size(*items);
-    return rc;
 }

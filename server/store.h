@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "labshare/wire.h"
+#include "trust.h"
 
 struct store;
 struct principal;
@@ -30,13 +31,25 @@ int store_schema_version(struct store *st);
 /* --- Readings (evidence) ------------------------------------------------------------------ */
 
 struct ingest_result {
-    int64_t upto;      /* every seq <= upto of (gateway, epoch) is now stored */
+    int64_t upto;      /* every seq <= upto of (gateway, epoch) is now stored or refused; -1:
+                          send no ack (the gateway is not registered or is disabled) */
     size_t stored;     /* readings new in this batch */
-    size_t duplicates; /* readings already stored before */
+    size_t duplicates; /* readings already stored before, the same */
+    size_t refused[TRUST_CAUSE_COUNT]; /* readings (or range claims) refused, by cause */
 };
 
-/* Store a batch in one transaction; a reading already stored (same gateway, epoch, seq) is
- * skipped. On success *res says how far the gateway may be acked. */
+/* What ingest believes (SPEC 3.3): the limits of times and range claims. Until it is called a
+ * store uses the defaults of [ingest] (300 s ahead, 365 days before the instrument, 10^7
+ * thinned). */
+void store_set_trust(struct store *st, const struct trust_limits *lim);
+
+/* Store a batch in one transaction. A reading is stored only when the batch's gateway is
+ * registered and enabled, the reading's instrument is bound to that gateway, and its time and
+ * values are in range (trust.h); a refused reading is kept in readings_refused with its cause
+ * (the batch's others are stored as usual). A reading already stored (same gateway, epoch, seq)
+ * is skipped, or counted as a conflicting repeat when its content differs. A range claim
+ * ("after") is used only when trust_range_claim_ok(). The badge's user at arrival is kept with
+ * each reading. On success *res says how far the gateway may be acked. */
 int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t received_ms,
                        struct ingest_result *res);
 
@@ -65,9 +78,30 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
 
 /* --- Gateways --------------------------------------------------------------------------- */
 
-/* Record a gateway's status message (online, version, backlog) received at now_ms. */
+/* --- Gateways (store_gateways.c) ---------------------------------------------------------
+ * A gateway is registered (POST /gateways) with a name and an owner organisation, and enabled
+ * until it is disabled; only then are its readings and status taken. */
+
+/* Record the status message (online, version, backlog) of a registered, enabled gateway,
+ * received at now_ms. LS_ERR_NOTFOUND (nothing written) for any other gateway. */
 int store_gateway_status(struct store *st, const char *gateway, const struct ls_status *s,
                          int64_t now_ms);
+/* Register gateway id (enabled). LS_ERR_CONFLICT when it is registered already. In the
+ * caller's transaction. */
+int store_gateway_register(struct store *st, const char *id, const char *name, int64_t org_id,
+                           int64_t now_ms);
+/* Change a registered gateway: name (NULL = keep), enabled (-1 = keep), rotated_at (0 =
+ * keep). LS_ERR_NOTFOUND when not registered. */
+int store_gateway_update(struct store *st, const char *id, const char *name, int enabled,
+                         int64_t rotated_ms);
+/* A registered gateway as the API shows it (*out, caller decrefs): id, name, org_id, enabled,
+ * registered, rotated, online, version, outbox, outbox_full, last_seen, last_ack, instruments
+ * (bound to it), reported (the instruments its status names). LS_ERR_NOTFOUND. */
+int store_gateway_get(struct store *st, const char *id, json_t **out);
+/* Registered gateways, by id; org_id > 0 narrows to one owner. */
+int store_gateway_list(struct store *st, int64_t org_id, json_t **items, int64_t *total);
+/* Ids of the registered gateways that are disabled: *ids malloc'd, each id malloc'd. */
+int store_gateway_disabled(struct store *st, char ***ids, size_t *n);
 
 /* --- Transactions ------------------------------------------------------------------------
  * A write and its audit record go in one transaction. BEGIN IMMEDIATE takes the write lock at
@@ -241,7 +275,6 @@ int store_feed_add(struct store *st, const unsigned char hash[32], const char *k
 int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind, char *subject);
 
 /* --- Gateways ----------------------------------------------------------------------------- */
-int store_gateway_list(struct store *st, json_t **items, int64_t *total);
 
 /* --- Audit log ---------------------------------------------------------------------------- */
 /* Append a record in the caller's transaction: SPEC 8, hash = SHA-256 over the record and the
