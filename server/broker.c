@@ -200,6 +200,25 @@ int broker_config_write(const struct srv_config *cfg, const char *dir, int *kept
         snprintf(err, errlen, "cannot resolve %s: %s", dir, strerror(errno));
         return LS_ERR_IO;
     }
+    {
+        /* the broker's user must be able to walk down to DIR */
+        uid_t uid;
+        gid_t gid;
+        char up[PATH_MAX];
+        struct stat sb;
+        broker_user(&uid, &gid);
+        snprintf(up, sizeof(up), "%s", absdir);
+        for (char *slash; uid != (uid_t)-1 && (slash = strrchr(up, '/')) && slash != up;) {
+            *slash = '\0';
+            if (stat(up, &sb) == 0 && !(sb.st_mode & S_IXOTH) && sb.st_uid != uid) {
+                snprintf(err, errlen,
+                         "%s is closed to the user mosquitto, which the broker runs as: it could "
+                         "not read %s (chmod o+x %s, or choose another DIR)",
+                         up, absdir, up);
+                return LS_ERR_INVAL;
+            }
+        }
+    }
     snprintf(dynsec, sizeof(dynsec), "%s/dynamic-security.json", absdir);
     if (access(dynsec, F_OK) == 0)
         *kept = 1; /* it holds the gateways registered since: never overwritten */

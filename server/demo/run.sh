@@ -4,9 +4,11 @@
 # this script) serving Modbus TCP, an edge gateway reading them, and the central server; prints
 # where to look; stops everything on Ctrl-C.
 #
-# Ports (override with the environment): LABSHARE_HTTP_PORT (8080), LABSHARE_MQTT_PORT (18830),
-# LABSHARE_MODBUS_BASE (15020; one port per instrument from there). Files go to
-# LABSHARE_DEMO_DIR (build/demo).
+# Ports (override with the environment): LABSHARE_HTTP_PORT (8080), LABSHARE_MQTT_PORT (18830;
+# the central broker, configured by `labshare-server broker-config`: nobody anonymous, the
+# gateway with its own account), LABSHARE_EDGE_PORT (18831; the lab's own broker the MQTT-native
+# LC-MS publishes to), LABSHARE_MODBUS_BASE (15020; one port per instrument from there). Files go
+# to LABSHARE_DEMO_DIR (build/demo).
 # LABSHARE_DEMO_CHECK=1 exits 0 as soon as readings have arrived through the API (used by the
 # tests), and 1 if they do not within 60 s.
 set -u
@@ -15,6 +17,7 @@ BIN=$ROOT/build/bin
 DIR=${LABSHARE_DEMO_DIR:-$ROOT/build/demo}
 HTTP_PORT=${LABSHARE_HTTP_PORT:-8080}
 MQTT_PORT=${LABSHARE_MQTT_PORT:-18830}
+EDGE_PORT=${LABSHARE_EDGE_PORT:-$((MQTT_PORT + 1))}
 MODBUS_BASE=${LABSHARE_MODBUS_BASE:-15020}
 PIDS=()
 
@@ -30,12 +33,14 @@ stop_all() {
 }
 trap stop_all EXIT INT TERM
 
-for p in "$HTTP_PORT" "$MQTT_PORT"; do
-    port_busy "$p" && die "port $p is in use (set LABSHARE_HTTP_PORT / LABSHARE_MQTT_PORT)"
+for p in "$HTTP_PORT" "$MQTT_PORT" "$EDGE_PORT"; do
+    port_busy "$p" && die "port $p is in use (set LABSHARE_HTTP_PORT / LABSHARE_MQTT_PORT / LABSHARE_EDGE_PORT)"
 done
 mkdir -p "$DIR"
-# A fresh demo each time: new databases, logs and outbox.
-rm -f "$DIR"/*.log "$DIR"/*.db "$DIR"/*.db-wal "$DIR"/*.db-shm "$DIR"/.seeded
+chmod 755 "$DIR" # the broker, started as root, runs as the user mosquitto and reads broker/
+# A fresh demo each time: new databases, logs, outbox, broker accounts and credentials.
+rm -rf "$DIR"/*.log "$DIR"/*.db "$DIR"/*.db-wal "$DIR"/*.db-shm "$DIR"/.seeded "$DIR"/broker \
+    "$DIR"/gateway-credentials.ini
 
 # Simulated meters for five instruments of the demo platform, as a lab has them: two behind one
 # Modbus TCP converter (units 1 and 2), a plain power meter clamped onto the XRD (float32
@@ -50,19 +55,18 @@ icp-ms-01  tcp   127.0.0.1:$MODBUS_BASE        unit=1 seed=1
 sem-01     tcp   127.0.0.1:$MODBUS_BASE        unit=2 seed=2
 xrd-01     tcp   127.0.0.1:$((MODBUS_BASE + 1))  profile=power-meter seed=3
 nmr-600    rtu   $DIR/rs485-a                 unit=5 baud=19200 seed=4
-lcms-01    mqtt  127.0.0.1:$MQTT_PORT          seed=5 interval=10
+lcms-01    mqtt  127.0.0.1:$EDGE_PORT          seed=5 interval=10
 FLEET
 INSTRUMENTS=(icp-ms-01 sem-01 xrd-01 nmr-600 lcms-01)
 
-cat >"$DIR/mosquitto.conf" <<CONF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence false
-CONF
-mosquitto -c "$DIR/mosquitto.conf" >"$DIR/mosquitto.log" 2>&1 &
+# The lab's own edge broker for the MQTT-native LC-MS: on loopback, anonymous.
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$EDGE_PORT" >"$DIR/edge.conf"
+mosquitto -c "$DIR/edge.conf" >"$DIR/edge.log" 2>&1 &
 PIDS+=($!)
 
-cat >"$DIR/server.ini" <<CONF
+# The server's MQTT password: random, only in server.ini (mode 600).
+SERVER_MQTT_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+( umask 077; cat >"$DIR/server.ini" <<CONF
 [server]
 listen = 127.0.0.1:$HTTP_PORT
 db = $DIR/server.db
@@ -72,9 +76,17 @@ currency = CNY
 host = 127.0.0.1
 port = $MQTT_PORT
 client_id = labshare-server-demo
+username = labshare-server
+password = $SERVER_MQTT_PASSWORD
 CONF
+)
+"$BIN/labshare-server" -c "$DIR/server.ini" broker-config "$DIR/broker" >"$DIR/broker-config.log" 2>&1 ||
+    die "broker-config failed: $(cat "$DIR/broker-config.log")"
+mosquitto -c "$DIR/broker/mosquitto.conf" >"$DIR/mosquitto.log" 2>&1 &
+PIDS+=($!)
 
-cat >"$DIR/gateway.ini" <<CONF
+gateway_ini() { # the gateway's config, with the credentials the server issued
+    ( umask 077; cat >"$DIR/gateway.ini" <<CONF
 ; The demo gateway of East China University of Technology's instrument hall.
 [gateway]
 id = gw-ecut
@@ -83,6 +95,7 @@ heartbeat_s = 10
 [uplink]
 host = 127.0.0.1
 port = $MQTT_PORT
+$(cat "$DIR/gateway-credentials.ini")
 [modbus:icp-ms-01]
 tcp = 127.0.0.1:$MODBUS_BASE
 unit = 1
@@ -108,8 +121,10 @@ unit = 5
 poll_ms = 500
 [mqtt:lcms-01]
 host = 127.0.0.1
-port = $MQTT_PORT
+port = $EDGE_PORT
 CONF
+    )
+}
 
 for _ in $(seq 50); do port_busy "$MQTT_PORT" && break; sleep 0.1; done
 port_busy "$MQTT_PORT" || die "mosquitto did not start (see $DIR/mosquitto.log)"
@@ -118,17 +133,20 @@ PIDS+=($!)
 for _ in $(seq 50); do [ -e "$DIR/rs485-b" ] && break; sleep 0.1; done
 "$BIN/labshare-meter-sim" --fleet "$DIR/fleet.txt" >"$DIR/meters.log" 2>&1 &
 PIDS+=($!)
-"$BIN/labshare-gateway" -c "$DIR/gateway.ini" >"$DIR/gateway.log" 2>&1 &
-PIDS+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null || die "server did not start (see $DIR/server.log)"
 TOKEN=$("$BIN/labshare-server" -c "$DIR/server.ini" admin-token) || die "could not issue a token"
 DEMO_PASSWORD=labshare-demo-2026
 if [ ! -e "$DIR/.seeded" ]; then
     python3 "$ROOT/server/demo/seed.py" "http://127.0.0.1:$HTTP_PORT" "$TOKEN" \
-        "$ROOT/server/demo/platform.json" "$DEMO_PASSWORD" || die "seeding the demo failed"
+        "$ROOT/server/demo/platform.json" "$DEMO_PASSWORD" "$DIR/gateway-credentials.ini" ||
+        die "seeding the demo failed"
     touch "$DIR/.seeded"
 fi
+# The gateway starts once it is registered and its instruments are bound to it.
+gateway_ini
+"$BIN/labshare-gateway" -c "$DIR/gateway.ini" >"$DIR/gateway.log" 2>&1 &
+PIDS+=($!)
 
 API="http://127.0.0.1:$HTTP_PORT/api/v1"
 cat <<MSG
@@ -136,8 +154,10 @@ cat <<MSG
 LabShare demo is running.
 
   Server (HTTP API)   http://127.0.0.1:$HTTP_PORT/   (health: /healthz)
-  MQTT broker         127.0.0.1:$MQTT_PORT
-  Gateway gw-ecut     reading ${#INSTRUMENTS[@]} simulated meters: icp-ms-01 and sem-01 (Modbus TCP,
+  MQTT broker         127.0.0.1:$MQTT_PORT  (no anonymous access: $DIR/broker/mosquitto.conf)
+  Edge broker         127.0.0.1:$EDGE_PORT  (the lab's own, for the MQTT-native LC-MS)
+  Gateway gw-ecut     its MQTT account, issued by POST /api/v1/gateways, is in
+                      $DIR/gateway-credentials.ini (mode 600); reading ${#INSTRUMENTS[@]} simulated meters: icp-ms-01 and sem-01 (Modbus TCP,
                       units 1 and 2), xrd-01 (a float32 power meter), nmr-600 (Modbus RTU on
                       a pseudo-terminal), lcms-01 (MQTT-native)
   Logs and databases  $DIR/
@@ -155,8 +175,11 @@ See the bookings and the instruments:
 
 See the readings arrive (every state change, and a heartbeat every 10 s):
   curl -s -H "Authorization: Bearer $TOKEN" "$API/readings?instrument=${INSTRUMENTS[0]}&limit=20"
-Watch the wire:
-  mosquitto_sub -p $MQTT_PORT -t 'labshare/v1/gw/#' -v
+Watch the wire (as the server's account, whose password is in server.ini):
+  mosquitto_sub -p $MQTT_PORT -u labshare-server -P "\$(sed -n 's/^password = //p' $DIR/server.ini)" \\
+      -t 'labshare/v1/gw/+/readings' -t 'labshare/v1/gw/+/status' -v
+See the gateway:
+  curl -s -H "Authorization: Bearer $TOKEN" "$API/gateways"
 Read a meter directly:
   mbpoll -m tcp -p $MODBUS_BASE -a 1 -r 1 -c 13 -1 127.0.0.1
 

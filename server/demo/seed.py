@@ -1,18 +1,22 @@
 """Seed the demo server from platform.json through the HTTP API (standard library only).
 
-    python3 seed.py API_URL ADMIN_TOKEN PLATFORM_JSON PASSWORD
+    python3 seed.py API_URL ADMIN_TOKEN PLATFORM_JSON PASSWORD GATEWAY_CREDENTIALS
 
 Creates the organisations, users (all with PASSWORD), instruments with their rates and billing
-basis, and a few bookings for the coming days, as an admin would through the API (so the audit
-log holds all of it). Prints nothing but errors.
+basis, registers the gateway gw-ecut (its MQTT username and password, shown once by the API,
+go to the file GATEWAY_CREDENTIALS, mode 600, as an INI [uplink] fragment) and binds the five
+metered instruments to it, and books a few slots for the coming days, as an admin would through
+the API (so the audit log holds all of it). Prints nothing but errors.
 """
+import os
 import datetime
 import json
 import sys
 import urllib.error
 import urllib.request
 
-api, token, platform_path, password = sys.argv[1:5]
+api, token, platform_path, password, credentials_path = sys.argv[1:6]
+METERED = ("icp-ms-01", "sem-01", "xrd-01", "nmr-600", "lcms-01")
 platform = json.load(open(platform_path, encoding="utf-8"))
 
 
@@ -45,7 +49,14 @@ for i in platform["instruments"]:
     call("POST", "/api/v1/instruments", {
         "id": i["id"], "name": i["name"], "org_id": orgs[i["org"]], "category": i["category"],
         "value_yuan": i["value_yuan"], "rated_hours": i["rated_hours"], "billing": billing,
-        "booking": {"min_notice_minutes": 0}})
+        "booking": {"min_notice_minutes": 0},
+        **({"gateway": "gw-ecut"} if i["id"] in METERED else {})})
+
+gw = call("POST", "/api/v1/gateways", {"id": "gw-ecut", "name": "ECUT instrument hall",
+                                       "org_id": orgs["ecut"]})
+fd = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with os.fdopen(fd, "w") as f:
+    f.write("username = %s\npassword = %s\n" % (gw["username"], gw["password"]))
 
 # A few bookings on the next working days, 09:00-11:00 and 14:00-16:00 Beijing time.
 day = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).replace(

@@ -6,6 +6,8 @@
 
 start_broker
 start_server
+register_gateway gw-e2e
+bind_instruments gw-e2e sim-1
 SIM_PORT=$(free_port)
 start sim "$BIN/labshare-meter-sim" --modbus-tcp "127.0.0.1:$SIM_PORT" --instrument sim-1 --seed 7
 wait_for 10 port_open "$SIM_PORT" || fail "simulator did not start"
@@ -18,6 +20,8 @@ batch_max = 5
 [uplink]
 host = 127.0.0.1
 port = $MQTT_PORT
+username = $(gw_user gw-e2e)
+password = $(gw_pass gw-e2e)
 [modbus:sim-1]
 tcp = 127.0.0.1:$SIM_PORT
 poll_ms = 100
@@ -31,9 +35,11 @@ pass "readings arrive through the API"
 
 gw_online() { api /api/v1/gateways | json '[g for g in j["items"] if g["id"] == "gw-e2e"][0]["online"]' | grep -q True; }
 wait_for 10 gw_online || fail "gateway not listed online: $(api /api/v1/gateways)"
-api /api/v1/gateways | json '[g for g in j["items"] if g["id"] == "gw-e2e"][0]' | grep -q "'instruments': 'sim-1'" \
+api /api/v1/gateways | json '[g for g in j["items"] if g["id"] == "gw-e2e"][0]' | grep -q "'instruments': \['sim-1'\]" \
     || fail "gateway's instruments: $(api /api/v1/gateways)"
-pass "GET /api/v1/gateways lists the gateway online with its instruments"
+api /api/v1/gateways | json '[g for g in j["items"] if g["id"] == "gw-e2e"][0]' | grep -q "'reported': \['sim-1'\]" \
+    || fail "gateway's reported instruments: $(api /api/v1/gateways)"
+pass "GET /api/v1/gateways lists the gateway online with its bound and reported instruments"
 
 # Readings keep coming: stop the gateway first, so the list is final once the outbox drains.
 stop gateway
@@ -71,7 +77,7 @@ total=$(api "/api/v1/readings?limit=1" | json 'j["total"]')
 [ "$last" -eq "$total" ] || fail "gateway took $last readings, server holds $total"
 pass "outbox drained: all $last readings taken are stored"
 
-status=$(mosquitto_sub -p "$MQTT_PORT" -t 'labshare/v1/gw/gw-e2e/status' -C 1 -W 5)
+status=$(mqtt_sub -t 'labshare/v1/gw/gw-e2e/status' -C 1 -W 5)
 [ "$(json 'j["online"]' <<<"$status")" = False ] || fail "status after stop: $status"
 pass "retained status says offline after a clean stop"
 gw_offline() { api /api/v1/gateways | json '[g for g in j["items"] if g["id"] == "gw-e2e"][0]["online"]' | grep -q False; }

@@ -3,13 +3,15 @@
 # interval, with the values its scenario implies, read by mosquitto_sub.
 . "$(dirname "$0")/lib.sh"
 
-start_broker
+# An MQTT-native meter talks to its lab's own (edge) broker, not to the central one.
+start_edge_broker
+MQTT_PORT=$EDGE_PORT
 cat >"$T/scenario.txt" <<'SC'
 0 state=idle
 1 state=running badge=2001 power_w=1800
 3 state=idle badge=0 samples+=4
 SC
-start sub mosquitto_sub -p "$MQTT_PORT" -q 1 -t 'lab/+/meter' -t test/ready -v
+start sub mqtt_sub -q 1 -t 'lab/+/meter' -t test/ready -v
 sub_ready "$T/sub.log" test/ready || fail "the listener did not subscribe"
 start sim "$BIN/labshare-meter-sim" --mqtt "127.0.0.1:$MQTT_PORT" --instrument lc-01 \
     --topic lab/lc-01/meter --interval 1 --scenario "$T/scenario.txt"

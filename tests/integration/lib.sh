@@ -8,6 +8,7 @@ set -o pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$ROOT/build/bin
 T=$(mktemp -d /tmp/labshare-test.XXXXXX)
+chmod 755 "$T" # mosquitto, started as root, runs as the user mosquitto and reads its files here
 PIDS=()
 CHECKS=0
 
@@ -48,7 +49,7 @@ wait_for() {
 # by publishing "ready" to TOPIC, which it must listen to, until the message shows in LOG.
 sub_ready() {
     local log=$1 topic=$2
-    probe() { mosquitto_pub -p "$MQTT_PORT" -q 1 -t "$topic" -m ready && grep -qx "$topic ready" "$log"; }
+    probe() { mqtt_pub -q 1 -t "$topic" -m ready && grep -qx "$topic ready" "$log"; }
     wait_for 10 probe
 }
 
@@ -76,19 +77,17 @@ stop() {
 
 kill9() { local var="PID_${1//-/_}"; kill -KILL "${!var}" 2>/dev/null; wait "${!var}" 2>/dev/null; true; }
 
-start_broker() { # sets MQTT_PORT
-    MQTT_PORT=$(free_port)
-    cat >"$T/mosquitto.conf" <<CONF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence false
-CONF
-    start broker mosquitto -c "$T/mosquitto.conf"
-    wait_for 10 port_open "$MQTT_PORT" || fail "mosquitto did not start"
-}
+# The broker is configured as in production: `labshare-server broker-config` (mosquitto with
+# dynamic security, nobody anonymous). The server's account is MQTT_USER/MQTT_PASS; tests watch
+# and poke the wire as OBS_USER (mqtt_sub/mqtt_pub), an account with its own role made through
+# the broker's control topic, as an operator would with mosquitto_ctrl.
+MQTT_USER=labshare-server-test
+MQTT_PASS=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+OBS_USER=test-observer
+OBS_PASS=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 
-start_server() { # sets HTTP_PORT, API, TOKEN
-    HTTP_PORT=$(free_port)
+# server_ini: (re)write $T/server.ini (HTTP_PORT, MQTT_PORT, SERVER_EXTRA_INI).
+server_ini() {
     cat >"$T/server.ini" <<CONF
 [server]
 listen = 127.0.0.1:$HTTP_PORT
@@ -97,12 +96,101 @@ db = $T/server.db
 host = 127.0.0.1
 port = $MQTT_PORT
 client_id = labshare-server-test
+username = $MQTT_USER
+password = $MQTT_PASS
+${SERVER_MQTT_EXTRA_INI:-}
 ${SERVER_EXTRA_INI:-}
 CONF
+}
+
+# mqtt_ctrl ARGS...: mosquitto_ctrl dynsec as the server's account.
+mqtt_ctrl() {
+    local out rc=0
+    out=$(timeout 10 mosquitto_ctrl -p "$MQTT_PORT" -u "$MQTT_USER" -P "$MQTT_PASS" ${MQTT_CTRL_TLS:-} \
+        dynsec "$@" 2>&1) || rc=$?
+    grep -v -e 'without encryption' -e 'configuration changes you are making' <<<"$out"
+    return $rc
+}
+mqtt_sub() { mosquitto_sub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" "$@"; }
+mqtt_pub() { mosquitto_pub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" "$@"; }
+
+start_broker() { # sets MQTT_PORT (and HTTP_PORT for the server to come)
+    MQTT_PORT=${MQTT_PORT:-$(free_port)}
+    HTTP_PORT=${HTTP_PORT:-$(free_port)}
+    server_ini
+    "$BIN/labshare-server" -c "$T/server.ini" broker-config "$T/broker" >"$T/broker-config.log" 2>&1 \
+        || fail "broker-config failed: $(cat "$T/broker-config.log")"
+    start broker mosquitto -c "$T/broker/mosquitto.conf"
+    wait_for 10 port_open "$MQTT_PORT" || fail "mosquitto did not start"
+    # the observer: reads every topic but $CONTROL, publishes only under test/
+    wait_for 10 mqtt_ctrl listClients || fail "the broker does not take control commands"
+    mqtt_ctrl createRole "$OBS_USER" >/dev/null
+    mqtt_ctrl addRoleACL "$OBS_USER" subscribePattern '#' allow >/dev/null
+    mqtt_ctrl addRoleACL "$OBS_USER" publishClientSend 'test/#' allow >/dev/null
+    mqtt_ctrl createClient "$OBS_USER" -p "$OBS_PASS" >/dev/null
+    mqtt_ctrl addClientRole "$OBS_USER" "$OBS_USER" >/dev/null
+    obs_probe() { mqtt_pub -r -t test/probe -m ok && mqtt_sub -t test/probe -C 1 -W 2 | grep -q ok; }
+    wait_for 10 obs_probe || { grep -v "New conn\|not author" "$T/broker.log" | tail -20; mqtt_ctrl getClient "$OBS_USER"; fail "the observer account does not work"; }
+    mqtt_pub -r -t test/probe -n
+}
+
+restart_broker() {
+    start broker mosquitto -c "$T/broker/mosquitto.conf"
+    wait_for 10 port_open "$MQTT_PORT" || fail "mosquitto did not restart"
+}
+
+# start_edge_broker: a lab's own anonymous broker on loopback for MQTT-native meters (sets
+# EDGE_PORT); the gateway reads it, the central broker never sees the meters.
+start_edge_broker() {
+    EDGE_PORT=$(free_port)
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$EDGE_PORT" \
+        >"$T/edge.conf"
+    start edge mosquitto -c "$T/edge.conf"
+    wait_for 10 port_open "$EDGE_PORT" || fail "edge mosquitto did not start"
+}
+
+start_server() { # sets HTTP_PORT, API, TOKEN
+    HTTP_PORT=${HTTP_PORT:-$(free_port)}
+    server_ini
     start server "$BIN/labshare-server" -c "$T/server.ini" ${SERVER_ARGS:-}
     API=http://127.0.0.1:$HTTP_PORT
     wait_for 10 curl -sf "$API/healthz" || fail "server did not start"
     TOKEN=$("$BIN/labshare-server" -c "$T/server.ini" admin-token) || fail "admin-token failed"
+}
+
+# register_gateway ID [ORG_ID]: POST /gateways as admin; the credentials go to $T/ID.user and
+# $T/ID.pass (gateway_ini puts them in [uplink]).
+register_gateway() {
+    local id=$1 org=${2:-null} out
+    out=$(curl -sS -H "Authorization: Bearer $TOKEN" -X POST \
+        -d "{\"id\": \"$id\", \"name\": \"test $id\", \"org_id\": $org}" "$API/api/v1/gateways") \
+        || fail "POST /gateways $id"
+    json 'j["username"]' <<<"$out" >"$T/$id.user" || fail "no credentials for $id: $out"
+    json 'j["password"]' <<<"$out" >"$T/$id.pass"
+}
+gw_user() { cat "$T/$1.user"; }
+gw_pass() { cat "$T/$1.pass"; }
+# gw_pub ID ARGS...: mosquitto_pub with gateway ID's credentials.
+gw_pub() { local id=$1; shift; mosquitto_pub -p "$MQTT_PORT" -u "$(gw_user "$id")" -P "$(gw_pass "$id")" "$@"; }
+
+# bind_instruments GATEWAY ID...: create each instrument (owned by a test organisation) bound
+# to GATEWAY, or bind it when it exists.
+bind_instruments() {
+    local gw=$1 org; shift
+    org=$(api "/api/v1/orgs?limit=1000" | json '[o["id"] for o in j["items"] if o["name"] == "Test Lab"][0] if [o for o in j["items"] if o["name"] == "Test Lab"] else ""')
+    if [ -z "$org" ]; then
+        org=$(curl -sS -H "Authorization: Bearer $TOKEN" -X POST -d '{"name": "Test Lab", "type": "university"}' \
+            "$API/api/v1/orgs" | json 'j["id"]') || fail "cannot create the test organisation"
+    fi
+    for id in "$@"; do
+        local code
+        code=$(status POST /api/v1/instruments -H "Authorization: Bearer $TOKEN" \
+            -d "{\"id\": \"$id\", \"name\": \"$id\", \"org_id\": $org, \"gateway\": \"$gw\"}")
+        if [ "$code" = 409 ]; then
+            code=$(status PATCH "/api/v1/instruments/$id" -H "Authorization: Bearer $TOKEN" -d "{\"gateway\": \"$gw\"}")
+        fi
+        [ "$code" = 201 ] || [ "$code" = 200 ] || fail "cannot bind instrument $id to $gw: $code $(cat "$T/last-body")"
+    done
 }
 
 restart_server() {
@@ -144,5 +232,7 @@ gateway_ini() {
         printf '[gateway]\nid = %s\noutbox = %s/%s.db\n' "$id" "$T" "$id"
         for l in "$@"; do printf '%s\n' "$l"; done
         printf '[uplink]\nhost = 127.0.0.1\nport = %s\n' "$MQTT_PORT"
+        [ -f "$T/$id.user" ] && printf 'username = %s\npassword = %s\n' "$(gw_user "$id")" "$(gw_pass "$id")"
+        true
     } >"$file"
 }
