@@ -133,6 +133,28 @@ static double ours_store(const char *path, int batches, int64_t *upto, int with_
 
     if (store_open(path, &st))
         exit(1);
+    {
+        /* what ingest trusts: the gateway registered, the 500 instruments bound to it */
+        sqlite3 *db;
+        char sql[160];
+        if (sqlite3_open(path, &db) ||
+            sqlite3_exec(db,
+                         "BEGIN; INSERT INTO orgs(id, name, type) VALUES(1, 'Lab', 'university');"
+                         "INSERT INTO gateways(id, registered_at, enabled) VALUES('gw-bench', 0, 1)",
+                         NULL, NULL, NULL))
+            exit(1);
+        for (int i = 0; i < 500; i++) {
+            snprintf(sql, sizeof(sql),
+                     "INSERT INTO instruments(id, name, org_id, gateway, created_at)"
+                     " VALUES('inst-%03d', 'I', 1, 'gw-bench', 1795000000000)",
+                     i);
+            if (sqlite3_exec(db, sql, NULL, NULL, NULL))
+                exit(1);
+        }
+        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL))
+            exit(1);
+        sqlite3_close(db);
+    }
     if (with_usage)
         store_set_usage(st, 120000, 300);
     memset(&b, 0, sizeof(b));
@@ -144,7 +166,7 @@ static double ours_store(const char *path, int batches, int64_t *upto, int with_
     for (int k = 0; k < batches; k++) {
         for (int i = 0; i < BATCH; i++)
             fill(&b.readings[i], ++seq);
-        store_ingest_batch(st, &b, 0, &res);
+        store_ingest_batch(st, &b, ls_now_ms(), &res);
     }
     t0 = now_s() - t0;
     *upto = res.upto;

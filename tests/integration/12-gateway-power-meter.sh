@@ -7,6 +7,8 @@
 
 start_broker
 start_server
+register_gateway gw-pm
+bind_instruments gw-pm pm-xrd
 cat >"$T/pm.txt" <<'SC'
 0   state=idle power_w=40
 2   power_w=1500        # a 0.4 s spike above start_w: debounced away

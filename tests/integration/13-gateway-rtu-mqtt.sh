@@ -6,6 +6,9 @@
 
 start_broker
 start_server
+register_gateway gw-bus
+bind_instruments gw-bus nmr-600 tem-01 lcms-01 ms-02
+start_edge_broker
 start_pty bus
 cat >"$T/run.txt" <<'SC'
 0 state=idle
@@ -15,9 +18,18 @@ SC
 cat >"$T/fleet.txt" <<FLEET
 nmr-600  rtu   $T/bus-a  unit=1 baud=19200 scenario=run.txt
 tem-01   rtu   $T/bus-a  unit=2 baud=19200 seed=4
-lcms-01  mqtt  127.0.0.1:$MQTT_PORT  scenario=run.txt interval=1
+lcms-01  mqtt  127.0.0.1:$EDGE_PORT  scenario=run.txt interval=1
 FLEET
 start sims "$BIN/labshare-meter-sim" --fleet "$T/fleet.txt"
+# A second edge broker that wants a password: the gateway's [mqtt:ms-02] gives it.
+EDGE2_PORT=$(free_port)
+printf 'gw-bus-edge:edge-secret-2026\nmeter-ms-02:meter-secret-2026\n' >"$T/edge2.passwd"
+mosquitto_passwd -U "$T/edge2.passwd"
+chmod 644 "$T/edge2.passwd"
+printf 'listener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\npersistence false\n' \
+    "$EDGE2_PORT" "$T/edge2.passwd" >"$T/edge2.conf"
+start edge2 mosquitto -c "$T/edge2.conf"
+wait_for 10 port_open "$EDGE2_PORT" || fail "edge broker 2 did not start"
 gateway_ini "$T/gw.ini" gw-bus "heartbeat_s = 2"
 cat >>"$T/gw.ini" <<CONF
 [modbus:nmr-600]
@@ -34,7 +46,12 @@ poll_ms = 200
 timeout_ms = 150
 [mqtt:lcms-01]
 host = 127.0.0.1
-port = $MQTT_PORT
+port = $EDGE_PORT
+[mqtt:ms-02]
+host = 127.0.0.1
+port = $EDGE2_PORT
+username = gw-bus-edge
+password = edge-secret-2026
 CONF
 start gateway "$BIN/labshare-gateway" -c "$T/gw.ini"
 wait_for 10 grep -q "polling 1 Modbus endpoint" "$T/gateway.log" || fail "the two RTU meters do not share one bus worker"
@@ -55,8 +72,18 @@ print(sys.argv[1], len(items), "readings")' "$i" || fail "values of $i"
 done
 pass "RTU units 1 and 2 on one bus and an MQTT-native instrument, values as scripted"
 
-mosquitto_pub -p "$MQTT_PORT" -t instruments/lcms-01/meter -m '{"state":"exploded"}'
-mosquitto_pub -p "$MQTT_PORT" -t instruments/lcms-01/meter -m 'not json'
+ms02_arrived() { readings_json ms-02 | json 'any(r["samples"] == 9 for r in j["items"])' | grep -q True; }
+pub_ms02() { mosquitto_pub -p "$EDGE2_PORT" -u meter-ms-02 -P meter-secret-2026 -t instruments/ms-02/meter \
+    -m '{"state": "idle", "samples": 9, "run_seconds": 7}'; }
+pub_and_check() { pub_ms02 && ms02_arrived; }
+wait_for 15 pub_and_check \
+    || fail "ms-02 through a password-protected edge broker: $(readings_json ms-02); $(tail -3 "$T/gateway.log")"
+! mosquitto_pub -p "$EDGE2_PORT" -t instruments/ms-02/meter -m '{"state":"idle"}' 2>/dev/null \
+    || fail "the protected edge broker took an anonymous publish"
+pass "[mqtt:ms-02] username/password: read from an edge broker that refuses anonymous clients"
+
+mosquitto_pub -p "$EDGE_PORT" -t instruments/lcms-01/meter -m '{"state":"exploded"}'
+mosquitto_pub -p "$EDGE_PORT" -t instruments/lcms-01/meter -m 'not json'
 wait_for 5 grep -q "lcms-01: refusing a payload on instruments/lcms-01/meter: field 'state'" "$T/gateway.log" \
     || fail "junk on the meter topic not refused"
 ! readings_json lcms-01 | grep -q exploded || fail "junk stored"

@@ -14,6 +14,8 @@ from api import admin, seed
 a = admin(); ids = seed(a)
 a.expect(200, "PATCH", "/api/v1/users/%d" % ids["dr.li"], {"badge": 1001})
 a.expect(200, "PATCH", "/api/v1/users/%d" % ids["eng.xu"], {"badge": 2001})' ) || fail "seeding"
+register_gateway gw-usage
+bind_instruments gw-usage icp-ms-01
 cat >"$T/scenario.txt" <<'SC'
 0  state=idle
 2  state=running badge=1001 power_w=2000

@@ -52,6 +52,8 @@ a.expect(201, "POST", "/api/v1/instruments", {"id": "sem-01", "name": "SEM", "or
 a.expect(201, "POST", "/api/v1/instruments", {"id": "xrd-01", "name": "XRD", "org_id": orgs["JXAS"], "rated_hours": 800,
     "billing": {"basis": "max", "increment_min": 15, "minimum_min": 30, "rates": rates}})
 PY
+register_gateway gw-hall
+bind_instruments gw-hall icp-ms-01 sem-01 xrd-01
 t0=$(date +%s%3N)
 start sims "$BIN/labshare-meter-sim" --fleet "$T/fleet.txt"
 wait_for 10 port_open "$PORT" || fail "simulators"

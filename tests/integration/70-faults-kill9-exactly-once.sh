@@ -10,6 +10,8 @@ ROUNDS=${CHAOS_ROUNDS:-12}
 
 start_broker
 start_server
+register_gateway gw-chaos
+bind_instruments gw-chaos m1 m2
 for i in 1 2; do
     port=$(free_port)
     printf -v "SIM$i" '%s' "$port"
@@ -26,6 +28,8 @@ ack_timeout_s = 2
 [uplink]
 host = 127.0.0.1
 port = $MQTT_PORT
+username = $(gw_user gw-chaos)
+password = $(gw_pass gw-chaos)
 [modbus:m1]
 tcp = 127.0.0.1:$SIM1
 poll_ms = 100
@@ -51,8 +55,7 @@ for round in $(seq 1 "$ROUNDS"); do
         echo "round $round: kill -9 broker"
         kill9 broker
         sleep "0.$((RANDOM % 9 + 1))"
-        start broker mosquitto -c "$T/mosquitto.conf"
-        wait_for 10 port_open "$MQTT_PORT" || fail "broker did not restart"
+        restart_broker
         ;;
     2)
         down=$((RANDOM % 4 + 2))

@@ -6,6 +6,8 @@
 
 start_broker
 start_server
+register_gateway gw-faults
+bind_instruments gw-faults good slow junk gone
 printf '0 state=idle\n' >"$T/idle.txt"
 P_GOOD=$(free_port); P_SLOW=$(free_port); P_JUNK=$(free_port); P_GONE=$(free_port)
 sim() { # NAME PORT ARGS...

@@ -5,6 +5,11 @@
 . "$(dirname "$0")/lib.sh"
 
 start_broker
+# Registered while the server is up; then it goes away and the outbox fills.
+start_server
+register_gateway gw-full
+bind_instruments gw-full $(seq -f 'idle-%g' 1 10) toggler
+stop server
 PORT=$(free_port)
 printf '0 state=idle\n' >"$T/idle.txt"
 printf '0 state=running\n0.15 state=idle\n0.3\n' >"$T/toggle.txt"
@@ -25,15 +30,15 @@ wait_for 30 grep -q "thinned [0-9]* redundant heartbeats" "$T/gateway.log" || fa
 pass "heartbeats thinned when the outbox filled"
 wait_for 60 grep -q "outbox: FULL at 100 readings" "$T/gateway.log" || fail "never full"
 pass "outbox full of state changes: new readings refused, logged"
-status_full() { mosquitto_sub -p "$MQTT_PORT" -t labshare/v1/gw/gw-full/status -C 1 -W 3 | json 'j["outbox_full"] and j["outbox"] == 100' | grep -q True; }
+status_full() { mqtt_sub -t labshare/v1/gw/gw-full/status -C 1 -W 3 | json 'j["outbox_full"] and j["outbox"] == 100' | grep -q True; }
 wait_for 10 status_full || fail "status does not report the full outbox"
 pass "retained status reports outbox_full and outbox 100"
 
 kill9 sims # readings stop; let the server take the backlog
-start_server
+restart_server
 drained() { [ "$(sqlite3 "$T/gw-full.db" 'SELECT count(*) FROM readings')" = 0 ]; }
 wait_for 30 drained || fail "outbox did not drain: $(sqlite3 "$T/gw-full.db" 'SELECT count(*) FROM readings')"
-status_ok() { mosquitto_sub -p "$MQTT_PORT" -t labshare/v1/gw/gw-full/status -C 1 -W 3 | json 'not j["outbox_full"] and j["outbox"] == 0' | grep -q True; }
+status_ok() { mqtt_sub -t labshare/v1/gw/gw-full/status -C 1 -W 3 | json 'not j["outbox_full"] and j["outbox"] == 0' | grep -q True; }
 wait_for 10 status_ok || fail "status still full"
 stop gateway
 last=$(sqlite3 "$T/gw-full.db" "SELECT seq FROM sqlite_sequence WHERE name='readings'")

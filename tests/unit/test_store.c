@@ -55,6 +55,30 @@ static struct ls_batch batch(const char *gw, int64_t epoch, const int64_t *seqs,
     return b;
 }
 
+/* Open the store with gateways "gw" (enabled) and "off" (disabled) registered and instruments
+ * inst-0..2 bound to "gw" since the epoch; times far from now are fine here (the trust limits
+ * are opened up), except where a test narrows them. */
+static void open_trusting(struct store **st)
+{
+    struct trust_limits lim = {INT64_MAX / 4, INT64_MAX / 4, 1000000};
+    sqlite3 *db;
+
+    assert_int_equal(store_open(path, st), LS_OK);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "INSERT OR IGNORE INTO orgs(id, name, type) VALUES(1, 'Lab', 'university');"
+                     "INSERT OR IGNORE INTO gateways(id, registered_at, enabled) VALUES"
+                     " ('gw', 0, 1), ('off', 0, 0);"
+                     "INSERT OR IGNORE INTO instruments(id, name, org_id, gateway, created_at)"
+                     " VALUES ('inst-0', 'I0', 1, 'gw', 0), ('inst-1', 'I1', 1, 'gw', 0),"
+                     " ('inst-2', 'I2', 1, 'gw', 0), ('other-gw', 'O', 1, 'off', 0);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    store_set_trust(*st, &lim);
+}
+
 static int64_t count_readings(struct store *st)
 {
     struct reading_query q = {NULL, INT64_MIN, INT64_MAX, 1, 0};
@@ -75,7 +99,7 @@ static void ingest_is_idempotent(void **state)
     struct ls_batch b = batch("gw", 7, s1, 3);
 
     (void)state;
-    assert_int_equal(store_open(path, &st), LS_OK);
+    open_trusting(&st);
     assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
     assert_int_equal(res.stored, 3);
     assert_int_equal(res.duplicates, 0);
@@ -98,7 +122,7 @@ static void ack_stops_at_the_first_gap(void **state)
     struct ls_batch b3 = batch("gw", 8, s3, 2); /* another epoch: its own sequence */
 
     (void)state;
-    assert_int_equal(store_open(path, &st), LS_OK);
+    open_trusting(&st);
     assert_int_equal(store_ingest_batch(st, &b1, 1, &res), LS_OK);
     assert_int_equal(res.upto, 2); /* 3 is missing */
     assert_int_equal(store_ingest_batch(st, &b2, 1, &res), LS_OK);
@@ -120,7 +144,7 @@ static void ack_walks_more_than_a_page(void **state)
     struct ls_batch b;
 
     (void)state;
-    assert_int_equal(store_open(path, &st), LS_OK);
+    open_trusting(&st);
     /* 2..2501 first (acks nothing), then 1: the walk must cross several pages of 1000 */
     for (int k = 0; k < 3; k++) {
         int64_t n = k < 2 ? 1000 : 500;
@@ -148,7 +172,7 @@ static void ack_crosses_thinned_ranges(void **state)
     struct ls_batch b3 = batch("gw", 7, s3, 1);
 
     (void)state;
-    assert_int_equal(store_open(path, &st), LS_OK);
+    open_trusting(&st);
     /* b2 arrives first and says: after 6, 9 and 10 are all there is (7, 8 were thinned) */
     b2.after = 6;
     assert_int_equal(store_ingest_batch(st, &b2, 1, &res), LS_OK);
@@ -179,7 +203,7 @@ static void list_filters_and_pages(void **state)
     int64_t total;
 
     (void)state;
-    assert_int_equal(store_open(path, &st), LS_OK);
+    open_trusting(&st);
     assert_int_equal(store_ingest_batch(st, &b, 99, &res), LS_OK);
     assert_int_equal(store_readings_list(st, &q, &rows, &n, &total), LS_OK);
     assert_int_equal(total, 2); /* seqs 1 and 4 */
@@ -217,11 +241,11 @@ static void migrations_run_once_and_refuse_newer(void **state)
     int v;
 
     (void)state;
-    assert_int_equal(store_open(path, &st), LS_OK);
+    open_trusting(&st);
     v = store_schema_version(st);
     assert_true(v >= 1);
     store_close(st);
-    assert_int_equal(store_open(path, &st), LS_OK); /* reopening migrates nothing */
+    open_trusting(&st); /* reopening migrates nothing */
     assert_int_equal(store_schema_version(st), v);
     store_close(st);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -243,7 +267,7 @@ static void tokens_are_stored_hashed(void **state)
 
     (void)state;
     assert_int_equal(auth_init(), LS_OK);
-    assert_int_equal(store_open(path, &st), LS_OK);
+    open_trusting(&st);
     assert_int_equal(store_admin_ensure(st, &uid), LS_OK);
     assert_int_equal(store_admin_ensure(st, &uid2), LS_OK);
     assert_int_equal(uid, uid2); /* created once */
@@ -293,7 +317,7 @@ static void audit_chain_detects_tampering(void **state)
         sqlite3 *db;
 
         unlink(path);
-        assert_int_equal(store_open(path, &st), LS_OK);
+        open_trusting(&st);
         assert_int_equal(store_begin(st), LS_OK);
         assert_int_equal(store_audit_append(st, 1000, "admin", "org.create", "org/1", NULL, a),
                          LS_OK);
@@ -308,13 +332,184 @@ static void audit_chain_detects_tampering(void **state)
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db, tamper[t], NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
-        assert_int_equal(store_open(path, &st), LS_OK);
+        open_trusting(&st);
         assert_int_equal(store_audit_verify(st, &checked, &bad, why, sizeof(why)), LS_OK);
         if (bad != first_bad[t] || !strstr(why, reason[t]))
             fail_msg("tamper %zu: first bad %lld (%s)", t, (long long)bad, why);
         store_close(st);
         json_decref(a);
     }
+}
+
+static size_t refused_total(const struct ingest_result *r)
+{
+    size_t n = 0;
+
+    for (int c = 0; c < TRUST_CAUSE_COUNT; c++)
+        n += r->refused[c];
+    return n;
+}
+
+static void unregistered_or_disabled_gateway_is_refused_unacked(void **state)
+{
+    struct store *st;
+    struct ingest_result res;
+    int64_t s1[] = {1, 2};
+    struct ls_batch b = batch("stranger", 1, s1, 2), d = batch("off", 1, s1, 2);
+
+    (void)state;
+    open_trusting(&st);
+    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    assert_int_equal(res.upto, -1); /* no ack at all */
+    assert_int_equal(res.refused[TRUST_UNKNOWN_GATEWAY], 2);
+    assert_int_equal(store_ingest_batch(st, &d, 1, &res), LS_OK);
+    assert_int_equal(res.upto, -1);
+    assert_int_equal(res.refused[TRUST_UNKNOWN_GATEWAY], 2);
+    assert_int_equal(count_readings(st), 0);
+    ls_batch_release(&b);
+    ls_batch_release(&d);
+    store_close(st);
+}
+
+static void unbound_bad_time_and_bad_value_are_refused_the_rest_stored_and_acked(void **state)
+{
+    struct store *st;
+    struct ingest_result res;
+    struct trust_limits lim = {300 * 1000, 86400 * 1000, 1000};
+    int64_t seqs[] = {1, 2, 3, 4, 5, 6};
+    struct ls_batch b = batch("gw", 1, seqs, 6);
+    int64_t now = 1800000000000LL;
+
+    (void)state;
+    open_trusting(&st);
+    store_set_trust(st, &lim);
+    for (size_t i = 0; i < 6; i++)
+        b.readings[i].ts = now - 1000;
+    snprintf(b.readings[1].instrument, LS_ID_MAX, "nowhere");  /* unknown instrument */
+    snprintf(b.readings[2].instrument, LS_ID_MAX, "other-gw"); /* bound elsewhere */
+    b.readings[3].ts = now + 301 * 1000;                        /* the future */
+    b.readings[4].samples = TRUST_COUNTER_MAX + 1;              /* 2^53 - 1 would be too */
+    b.readings[4].has |= LS_HAS_SAMPLES;
+    assert_int_equal(store_ingest_batch(st, &b, now, &res), LS_OK);
+    assert_int_equal(res.stored, 2);
+    assert_int_equal(res.refused[TRUST_UNBOUND_INSTRUMENT], 2);
+    assert_int_equal(res.refused[TRUST_BAD_TIME], 1);
+    assert_int_equal(res.refused[TRUST_BAD_VALUE], 1);
+    assert_int_equal(res.upto, 6); /* the refused are handled: the gateway may forget them */
+    assert_int_equal(count_readings(st), 2);
+    /* the edge: exactly max_future_s ahead is still believed */
+    ls_batch_release(&b);
+    seqs[0] = 7;
+    b = batch("gw", 1, seqs, 1);
+    b.readings[0].ts = now + 300 * 1000;
+    assert_int_equal(store_ingest_batch(st, &b, now, &res), LS_OK);
+    assert_int_equal(res.stored, 1);
+    /* and before the instrument existed minus max_past_days: refused */
+    ls_batch_release(&b);
+    seqs[0] = 8;
+    b = batch("gw", 1, seqs, 1);
+    b.readings[0].ts = -86400 * 1000 - 1;
+    assert_int_equal(store_ingest_batch(st, &b, now, &res), LS_OK);
+    assert_int_equal(res.refused[TRUST_BAD_TIME], 1);
+    ls_batch_release(&b);
+    store_close(st);
+}
+
+static void conflicting_repeat_is_kept_out(void **state)
+{
+    struct store *st;
+    struct ingest_result res;
+    int64_t seqs[] = {1, 2};
+    struct ls_batch b = batch("gw", 1, seqs, 2), f = batch("gw", 1, seqs, 2);
+    struct reading_query q = {NULL, INT64_MIN, INT64_MAX, 10, 0};
+    struct reading_row *rows;
+    size_t n;
+    int64_t total;
+
+    (void)state;
+    open_trusting(&st);
+    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    f.readings[1].run_seconds = 999999; /* same seq, other content */
+    assert_int_equal(store_ingest_batch(st, &f, 2, &res), LS_OK);
+    assert_int_equal(res.duplicates, 1);
+    assert_int_equal(res.refused[TRUST_CONFLICTING_REPEAT], 1);
+    assert_int_equal(store_readings_list(st, &q, &rows, &n, &total), LS_OK);
+    assert_int_equal(total, 2);
+    assert_int_equal(rows[1].r.run_seconds, 2); /* the first stays */
+    free(rows);
+    ls_batch_release(&b);
+    ls_batch_release(&f);
+    store_close(st);
+}
+
+static void range_claims_behind_the_ack_or_too_long_are_refused(void **state)
+{
+    struct store *st;
+    struct ingest_result res;
+    int64_t s1[] = {1, 2, 3}, s2[] = {9007199254740991LL}, s3[] = {2000};
+    struct ls_batch b1 = batch("gw", 1, s1, 3), far = batch("gw", 1, s2, 1);
+    struct ls_batch behind = batch("gw", 1, s3, 1);
+
+    (void)state;
+    open_trusting(&st); /* max_thinned 1000000 */
+    assert_int_equal(store_ingest_batch(st, &b1, 1, &res), LS_OK);
+    assert_int_equal(res.upto, 3);
+    /* "after": 0 and one reading at 2^53 - 1: the ack must not jump there */
+    far.after = 0;
+    assert_int_equal(store_ingest_batch(st, &far, 1, &res), LS_OK);
+    assert_int_equal(res.refused[TRUST_BAD_RANGE_CLAIM], 1);
+    assert_int_equal(res.upto, 3);
+    /* behind the stored ack (1 < 3) */
+    behind.after = 1;
+    assert_int_equal(store_ingest_batch(st, &behind, 1, &res), LS_OK);
+    assert_int_equal(res.refused[TRUST_BAD_RANGE_CLAIM], 1);
+    assert_int_equal(res.upto, 3);
+    /* a believable one: after the ack, 1996 thinned */
+    behind.after = 3;
+    assert_int_equal(store_ingest_batch(st, &behind, 1, &res), LS_OK);
+    assert_int_equal(refused_total(&res), 0);
+    assert_int_equal(res.upto, 2000);
+    ls_batch_release(&b1);
+    ls_batch_release(&far);
+    ls_batch_release(&behind);
+    store_close(st);
+}
+
+static void badge_user_is_frozen_at_arrival(void **state)
+{
+    struct store *st;
+    struct ingest_result res;
+    int64_t seqs[] = {1};
+    struct ls_batch b = batch("gw", 1, seqs, 1);
+    sqlite3 *db;
+    sqlite3_stmt *q;
+
+    (void)state;
+    open_trusting(&st);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO users(id, username, role, badge, created_at)"
+                                  " VALUES(7, 'li', 'researcher', 1042, 0)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    b.readings[0].badge = 1042;
+    b.readings[0].has |= LS_HAS_BADGE;
+    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    /* the badge moves to someone else later: the reading keeps its user */
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE users SET badge = NULL WHERE id = 7;"
+                                  "INSERT INTO users(id, username, role, badge, created_at)"
+                                  " VALUES(8, 'wang', 'researcher', 1042, 0)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT badge_user FROM readings", -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(q, 0), 7);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    ls_batch_release(&b);
+    store_close(st);
 }
 
 int main(void)
@@ -325,6 +520,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(ack_walks_more_than_a_page, setup, teardown),
         cmocka_unit_test_setup_teardown(ack_crosses_thinned_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(list_filters_and_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(unregistered_or_disabled_gateway_is_refused_unacked, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            unbound_bad_time_and_bad_value_are_refused_the_rest_stored_and_acked, setup, teardown),
+        cmocka_unit_test_setup_teardown(conflicting_repeat_is_kept_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(range_claims_behind_the_ack_or_too_long_are_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(badge_user_is_frozen_at_arrival, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_run_once_and_refuse_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(tokens_are_stored_hashed, setup, teardown),
         cmocka_unit_test_setup_teardown(audit_chain_detects_tampering, setup, teardown),
