@@ -26,10 +26,10 @@ struct uplink {
     int64_t status_ms;    /* monotonic time of the last status publish */
     int64_t status_count; /* outbox count in that status */
     int status_full;
-    int status_due;      /* publish status at the next tick */
-    int64_t ack_pending; /* highest ack received, applied to the outbox at the next tick */
+    int status_due;        /* publish status at the next tick */
+    int64_t ack_pending;   /* highest ack received, applied to the outbox at the next tick */
     int64_t published_max; /* highest seq this process has published: no ack may go beyond */
-    pthread_cond_t wake; /* signalled on a new reading, an ack, a (re)connect */
+    pthread_cond_t wake;   /* signalled on a new reading, an ack, a (re)connect */
     int woken;
     char topic_readings[128], topic_ack[128], topic_status[128];
     struct ls_reading *batch;

@@ -129,7 +129,8 @@ static int write_file(const char *path, const char *text, mode_t mode, char *err
     }
     ok = fputs(text, f) >= 0;
     ok = (fclose(f) == 0) && ok;
-    if (!ok || chmod(tmp, mode) != 0 || give_to_broker(tmp, err, errlen) || rename(tmp, path) != 0) {
+    if (!ok || chmod(tmp, mode) != 0 || give_to_broker(tmp, err, errlen) ||
+        rename(tmp, path) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
         return LS_ERR_IO;
@@ -273,8 +274,8 @@ struct broker {
     int connected;
     int subscribed;
     unsigned long next_id;
-    char waiting[64];   /* correlation data of the command in flight, "" = none */
-    json_t *responses;  /* its answer, once it came */
+    char waiting[64];  /* correlation data of the command in flight, "" = none */
+    json_t *responses; /* its answer, once it came */
 };
 
 static void send_disables(struct broker *b)
@@ -284,8 +285,8 @@ static void send_disables(struct broker *b)
     json_t *cmds = json_array();
 
     for (size_t i = 0; i < n && cmds; i++)
-        json_array_append_new(cmds,
-                              json_pack("{s:s, s:s}", "command", "disableClient", "username", ids[i]));
+        json_array_append_new(
+            cmds, json_pack("{s:s, s:s}", "command", "disableClient", "username", ids[i]));
     if (cmds && json_array_size(cmds) > 0) {
         json_t *root = json_pack("{s:o}", "commands", json_incref(cmds));
         char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
@@ -477,7 +478,8 @@ static int run(struct broker *b, json_t *cmds, const char *const *ok_errors)
     json_decref(b->responses);
     b->responses = NULL;
     pthread_mutex_unlock(&b->lock);
-    json_array_foreach(cmds, i, r) json_object_set_new(r, "correlationData", json_string(b->waiting));
+    json_array_foreach(cmds, i, r)
+        json_object_set_new(r, "correlationData", json_string(b->waiting));
     root = json_pack("{s:o}", "commands", cmds);
     text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     deadline_in(&until, BROKER_CMD_TIMEOUT_MS);
@@ -506,8 +508,8 @@ static int run(struct broker *b, json_t *cmds, const char *const *ok_errors)
             for (size_t k = 0; e && ok_errors && ok_errors[k]; k++)
                 fine |= strcmp(e, ok_errors[k]) == 0;
             if (!fine) {
-                ls_warn("broker: %s refused: %s",
-                        json_string_value(json_object_get(r, "command")), e);
+                ls_warn("broker: %s refused: %s", json_string_value(json_object_get(r, "command")),
+                        e);
                 rc = LS_ERR_PROTO;
             }
         }

@@ -84,7 +84,8 @@ static int handler(void *user, const char *section, const char *name, const char
     if (!k) {
         if (!known)
             snprintf(ps->err, sizeof(ps->err),
-                     "unknown section [%.64s] (server, mqtt, ingest, metrics, evaluation)", section);
+                     "unknown section [%.64s] (server, mqtt, ingest, metrics, evaluation)",
+                     section);
         else
             snprintf(ps->err, sizeof(ps->err), "[%s] unknown key '%.64s'", section, name);
         return 0;

@@ -82,6 +82,9 @@ static void refused(struct ingest *in, enum trust_cause cause, uint64_t n, const
     if (log_it)
         ls_warn("ingest: refused %llu (%s): %s%s", (unsigned long long)n, trust_cause_name(cause),
                 what, skipped ? " (and more in the last minute, counted, not logged)" : "");
+    else
+        ls_debug("ingest: refused %llu (%s): %s", (unsigned long long)n, trust_cause_name(cause),
+                 what);
 }
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
@@ -263,8 +266,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     }
     if (len > LS_PAYLOAD_MAX) {
         /* before any copy: libmosquitto holds it, we drop it */
-        snprintf(what, sizeof(what), "a message of gateway %s: %zu bytes, the limit is %d", gw,
-                 len, LS_PAYLOAD_MAX);
+        snprintf(what, sizeof(what), "a message of gateway %s: %zu bytes, the limit is %d", gw, len,
+                 LS_PAYLOAD_MAX);
         refused(in, TRUST_OVERSIZED, 1, what);
         count(in, &in->stats.rejected, 1);
         return;

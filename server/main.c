@@ -171,11 +171,12 @@ static int cmd_admin_token(const struct srv_config *cfg)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"log-level", required_argument, NULL, 'l'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"log-level", required_argument, NULL, LS_CLI_OPT_LOG_LEVEL},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
     const char *path = NULL, *command = NULL, *dir = NULL;
     struct broker *broker = NULL;
     struct store *broker_st = NULL;
@@ -261,8 +262,7 @@ int main(int argc, char **argv)
         goto out;
     if (ingest_start(&cfg, &in))
         goto out;
-    if (store_open(cfg.db, &broker_st) ||
-        broker_start(&cfg, disabled_gateways, broker_st, &broker))
+    if (store_open(cfg.db, &broker_st) || broker_start(&cfg, disabled_gateways, broker_st, &broker))
         goto out;
     if (http_start(&cfg, broker, ingest_metrics, in, &http))
         goto out;

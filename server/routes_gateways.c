@@ -59,12 +59,12 @@ static int visible_gateway(struct http_req *req, struct http_resp *resp, json_t 
 /* May the caller change gateway g (admin, or a manager of its organisation)? A 403 otherwise. */
 static int may_change(struct http_req *req, struct http_resp *resp, const json_t *g)
 {
-    if (http_is_admin(req) ||
-        (strcmp(req->who.role, "manager") == 0 &&
-         http_manages(req, json_integer_value(json_object_get(g, "org_id")))))
+    if (http_is_admin(req) || (strcmp(req->who.role, "manager") == 0 &&
+                               http_manages(req, json_integer_value(json_object_get(g, "org_id")))))
         return LS_OK;
-    http_error(resp, LS_ERR_DENIED, "only an admin or a manager of its organisation changes a "
-                                    "gateway");
+    http_error(resp, LS_ERR_DENIED,
+               "only an admin or a manager of its organisation changes a "
+               "gateway");
     return LS_ERR_DENIED;
 }
 
@@ -99,9 +99,8 @@ int route_gateway_get(struct http_req *req, struct http_resp *resp)
 
 /* Commit the audit record of a change to gateway id (before released, after stolen) and answer
  * after, with the credentials when password is given (never audited, never stored). */
-static int commit(struct http_req *req, struct http_resp *resp, const char *action,
-                  const char *id, json_t *before, json_t *after, const char *password,
-                  unsigned status)
+static int commit(struct http_req *req, struct http_resp *resp, const char *action, const char *id,
+                  json_t *before, json_t *after, const char *password, unsigned status)
 {
     char object[LS_ID_MAX + 16];
     int rc;
@@ -119,15 +118,17 @@ static int commit(struct http_req *req, struct http_resp *resp, const char *acti
     if (password) {
         json_object_set_new(after, "username", json_string(id));
         json_object_set_new(after, "password", json_string(password));
-        json_object_set_new(after, "note", json_string("the password is shown only now: put it "
-                                                       "in the gateway's [uplink] section"));
+        json_object_set_new(after, "note",
+                            json_string("the password is shown only now: put it "
+                                        "in the gateway's [uplink] section"));
     }
     return http_json(resp, status, after);
 }
 
 static int broker_failed(struct http_resp *resp, int rc, const char *what)
 {
-    return http_error(resp, LS_ERR_FULL, "the MQTT broker did not confirm %s (%s); nothing was changed", what,
+    return http_error(resp, LS_ERR_FULL,
+                      "the MQTT broker did not confirm %s (%s); nothing was changed", what,
                       rc == LS_ERR_PROTO ? "it refused: see the server log"
                                          : "no answer: is it running, configured by "
                                            "broker-config?");
@@ -178,8 +179,9 @@ int route_gateway_create(struct http_req *req, struct http_resp *resp)
     if (store_gateway_get(req->st, id, &after) == LS_OK) {
         json_decref(after);
         after = NULL;
-        http_error(resp, LS_ERR_CONFLICT, "gateway '%s' is registered already (rotate its "
-                                          "password instead)",
+        http_error(resp, LS_ERR_CONFLICT,
+                   "gateway '%s' is registered already (rotate its "
+                   "password instead)",
                    id);
         goto out;
     }
@@ -296,8 +298,11 @@ static int change(struct http_req *req, struct http_resp *resp, const char *name
         json_decref(before);
         return http_error(resp, rc, "cannot change gateway '%s'", id);
     }
-    rc = commit(req, resp, enabled == 0 && was ? "gateway.disable" : enabled == 1 && !was ? "gateway.enable" : "gateway.update", id,
-                before, after, NULL, 200);
+    rc = commit(req, resp,
+                enabled == 0 && was    ? "gateway.disable"
+                : enabled == 1 && !was ? "gateway.enable"
+                                       : "gateway.update",
+                id, before, after, NULL, 200);
     if (enabled == 0 && was) {
         /* recorded: ingest refuses its readings from now on; the broker disconnects it and
          * refuses it (repeated at every reconnect of the server, should it be away now) */

@@ -245,17 +245,17 @@ int store_open(const char *path, struct store **out)
         store_prepare(st,
                       "DELETE FROM gateway_ranges WHERE gateway = ? AND epoch = ? AND last <= ?",
                       &st->prune_ranges) ||
-        store_prepare(st,
-                      "INSERT OR IGNORE INTO readings_refused(gateway, epoch, seq, "
-                      LS_READING_COLUMNS ", received_at, reason)"
-                      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-                      &st->ins_refused) ||
+        store_prepare(
+            st,
+            "INSERT OR IGNORE INTO readings_refused(gateway, epoch, seq, " LS_READING_COLUMNS
+            ", received_at, reason)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+            &st->ins_refused) ||
         store_prepare(st,
                       "SELECT " LS_READING_COLUMNS " FROM readings WHERE gateway = ? AND epoch = ?"
                       " AND seq = ?",
                       &st->get_reading) ||
-        store_prepare(st,
-                      "SELECT enabled FROM gateways WHERE id = ? AND registered_at IS NOT NULL",
+        store_prepare(st, "SELECT enabled FROM gateways WHERE id = ? AND registered_at IS NOT NULL",
                       &st->gw_enabled) ||
         store_prepare(st, "SELECT gateway = ?2, created_at FROM instruments WHERE id = ?1",
                       &st->inst_binding))

@@ -73,12 +73,11 @@ int store_gateway_register(struct store *st, const char *id, const char *name, i
 int store_gateway_update(struct store *st, const char *id, const char *name, int enabled,
                          int64_t rotated_ms)
 {
-    sqlite3_stmt *q = store_stmt(
-        st, "UPDATE gateways SET name = coalesce(?2, name),"
-            " enabled = CASE WHEN ?3 < 0 THEN enabled ELSE ?3 END,"
-            " online = CASE WHEN ?3 = 0 THEN 0 ELSE online END,"
-            " rotated_at = CASE WHEN ?4 > 0 THEN ?4 ELSE rotated_at END"
-            " WHERE id = ?1 AND registered_at IS NOT NULL");
+    sqlite3_stmt *q = store_stmt(st, "UPDATE gateways SET name = coalesce(?2, name),"
+                                     " enabled = CASE WHEN ?3 < 0 THEN enabled ELSE ?3 END,"
+                                     " online = CASE WHEN ?3 = 0 THEN 0 ELSE online END,"
+                                     " rotated_at = CASE WHEN ?4 > 0 THEN ?4 ELSE rotated_at END"
+                                     " WHERE id = ?1 AND registered_at IS NOT NULL");
     int rc;
 
     if (!q)
@@ -96,16 +95,23 @@ int store_gateway_update(struct store *st, const char *id, const char *name, int
 #define MS_TIME(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
 #define GATEWAY_JSON                                                                               \
     "json_object('id', g.id, 'name', g.name, 'org_id', g.org_id,"                                  \
-    " 'enabled', json(CASE g.enabled WHEN 1 THEN 'true' ELSE 'false' END),"                       \
-    " 'registered', " MS_TIME("g.registered_at") ", 'rotated', " MS_TIME("g.rotated_at") ","       \
-    " 'online', json(CASE WHEN g.online = 1 AND g.enabled = 1 THEN 'true' ELSE 'false' END),"     \
-    " 'version', g.version, 'outbox', g.outbox,"                                                   \
-    " 'outbox_full', json(CASE g.outbox_full WHEN 1 THEN 'true' ELSE 'false' END),"               \
-    " 'last_seen', " MS_TIME("g.last_seen") ", 'last_ack', g.last_ack,"                           \
-    " 'instruments', (SELECT json_group_array(i.id) FROM"                                          \
-    " (SELECT id FROM instruments WHERE gateway = g.id ORDER BY id) i),"                           \
-    " 'reported', json(CASE WHEN coalesce(g.instruments, '') = '' THEN '[]' ELSE"                  \
-    " '[\"' || replace(g.instruments, ',', '\",\"') || '\"]' END))"
+    " 'enabled', json(CASE g.enabled WHEN 1 THEN 'true' ELSE 'false' END),"                        \
+    " 'registered', " MS_TIME("g.registered_at") ", 'rotated', " MS_TIME(                          \
+        "g.rotated_at") ","                                                                        \
+                        " 'online', json(CASE WHEN g.online = 1 AND g.enabled = 1 THEN 'true' "    \
+                        "ELSE 'false' END),"                                                       \
+                        " 'version', g.version, 'outbox', g.outbox,"                               \
+                        " 'outbox_full', json(CASE g.outbox_full WHEN 1 THEN 'true' ELSE 'false' " \
+                        "END),"                                                                    \
+                        " 'last_seen', " MS_TIME(                                                  \
+                            "g.last_seen") ", 'last_ack', g.last_ack,"                             \
+                                           " 'instruments', (SELECT json_group_array(i.id) FROM"   \
+                                           " (SELECT id FROM instruments WHERE gateway = g.id "    \
+                                           "ORDER BY id) i),"                                      \
+                                           " 'reported', json(CASE WHEN coalesce(g.instruments, "  \
+                                           "'') = '' THEN '[]' ELSE"                               \
+                                           " '[\"' || replace(g.instruments, ',', '\",\"') || "    \
+                                           "'\"]' END))"
 
 int store_gateway_get(struct store *st, const char *id, json_t **out)
 {

@@ -8,16 +8,16 @@
 const char *trust_cause_name(enum trust_cause c)
 {
     static const char *const names[TRUST_CAUSE_COUNT] = {
-        "unknown_gateway", "unbound_instrument", "bad_time",         "bad_value",
-        "oversized",       "malformed",          "conflicting_repeat", "bad_range_claim",
-        "unexpected_topic"};
+        "unknown_gateway", "unbound_instrument", "bad_time",        "bad_value",       "oversized",
+        "malformed",       "conflicting_repeat", "bad_range_claim", "unexpected_topic"};
 
     return (unsigned)c < TRUST_CAUSE_COUNT ? names[c] : "unknown";
 }
 
 int trust_check_values(const struct ls_reading *r)
 {
-    if (((r->has & LS_HAS_RUN_SECONDS) && (r->run_seconds < 0 || r->run_seconds > TRUST_COUNTER_MAX)) ||
+    if (((r->has & LS_HAS_RUN_SECONDS) &&
+         (r->run_seconds < 0 || r->run_seconds > TRUST_COUNTER_MAX)) ||
         ((r->has & LS_HAS_ENERGY_WH) && (r->energy_wh < 0 || r->energy_wh > TRUST_COUNTER_MAX)) ||
         ((r->has & LS_HAS_SAMPLES) && (r->samples < 0 || r->samples > TRUST_COUNTER_MAX)) ||
         ((r->has & LS_HAS_BADGE) && (r->badge < 0 || r->badge > TRUST_BADGE_MAX)) ||
@@ -27,8 +27,8 @@ int trust_check_values(const struct ls_reading *r)
     return -1;
 }
 
-int trust_check_time(const struct ls_reading *r, int64_t received_ms,
-                     int64_t instrument_created_ms, const struct trust_limits *lim)
+int trust_check_time(const struct ls_reading *r, int64_t received_ms, int64_t instrument_created_ms,
+                     const struct trust_limits *lim)
 {
     /* ts is at most LS_TS_MAX (year 3000) after decoding, the limits at most a century: no
      * overflow. */

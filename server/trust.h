@@ -20,8 +20,8 @@ enum trust_cause {
     TRUST_OVERSIZED,           /* a payload over the wire limit, or no room in the queue */
     TRUST_MALFORMED,           /* not a valid message */
     TRUST_CONFLICTING_REPEAT,  /* a stored (gateway, epoch, seq) again, with other content */
-    TRUST_BAD_RANGE_CLAIM,     /* an "after" claim behind the ack or longer than thinning explains */
-    TRUST_UNEXPECTED_TOPIC,    /* a topic the server does not read */
+    TRUST_BAD_RANGE_CLAIM,  /* an "after" claim behind the ack or longer than thinning explains */
+    TRUST_UNEXPECTED_TOPIC, /* a topic the server does not read */
     TRUST_CAUSE_COUNT
 };
 
@@ -46,8 +46,8 @@ int trust_check_values(const struct ls_reading *r);
 
 /* TRUST_BAD_TIME when r->ts is more than max_future_ms after received_ms or before
  * instrument_created_ms - max_past_ms, else -1. */
-int trust_check_time(const struct ls_reading *r, int64_t received_ms,
-                     int64_t instrument_created_ms, const struct trust_limits *lim);
+int trust_check_time(const struct ls_reading *r, int64_t received_ms, int64_t instrument_created_ms,
+                     const struct trust_limits *lim);
 
 /* Whether a batch's claim that it holds every reading in (after, last] (count readings) is
  * believable: after is not behind the gateway's stored ack, and the seqs it says were thinned

@@ -138,10 +138,11 @@ static double ours_store(const char *path, int batches, int64_t *upto, int with_
         sqlite3 *db;
         char sql[160];
         if (sqlite3_open(path, &db) ||
-            sqlite3_exec(db,
-                         "BEGIN; INSERT INTO orgs(id, name, type) VALUES(1, 'Lab', 'university');"
-                         "INSERT INTO gateways(id, registered_at, enabled) VALUES('gw-bench', 0, 1)",
-                         NULL, NULL, NULL))
+            sqlite3_exec(
+                db,
+                "BEGIN; INSERT INTO orgs(id, name, type) VALUES(1, 'Lab', 'university');"
+                "INSERT INTO gateways(id, registered_at, enabled) VALUES('gw-bench', 0, 1)",
+                NULL, NULL, NULL))
             exit(1);
         for (int i = 0; i < 500; i++) {
             snprintf(sql, sizeof(sql),

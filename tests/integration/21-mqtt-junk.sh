@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_broker
+SERVER_ARGS="--log-level debug" # each refusal's reason; at info only the first per cause and minute
 start_server
 # The junk comes from a registered gateway's own account: the only one the broker lets publish
 # on its topics (tests/integration/23-mqtt-trust.sh covers everyone else).
@@ -51,7 +52,9 @@ pub labshare/v1/gw/junk/readings '{"gateway":"junk","epoch":1,"readings":[{"seq"
 wait_for 10 grep -q '"upto":1' "$T/acks.log" || fail "no ack for the good batch"
 [ "$(grep -c '^labshare/' "$T/acks.log")" -eq 1 ] || fail "junk was acked: $(cat "$T/acks.log")"
 prom=$(curl -s "$API/metrics/prometheus")
-grep -q 'labshare_ingest_refused_total{cause="malformed"} [1-9]' <<<"$prom" || fail "malformed not counted: $prom"
+grep -q 'labshare_ingest_refused_total{cause="malformed"} 7$' <<<"$prom" || fail "malformed not counted: $prom"
+[ "$(grep -c 'warn: ingest: refused 1 (malformed)' "$T/server.log")" -eq 1 ] \
+    || fail "malformed junk logged as a warning more than once a minute"
 grep -q 'labshare_ingest_refused_total{cause="unknown_gateway"} 1$' <<<"$prom" || fail "the claim of another gateway not counted"
 [ "$(api '/api/v1/readings' | json 'j["total"]')" -eq 1 ] || fail "good batch not stored"
 pass "a good batch after the junk is stored and acked; the junk got no ack"

@@ -387,8 +387,8 @@ static void unbound_bad_time_and_bad_value_are_refused_the_rest_stored_and_acked
         b.readings[i].ts = now - 1000;
     snprintf(b.readings[1].instrument, LS_ID_MAX, "nowhere");  /* unknown instrument */
     snprintf(b.readings[2].instrument, LS_ID_MAX, "other-gw"); /* bound elsewhere */
-    b.readings[3].ts = now + 301 * 1000;                        /* the future */
-    b.readings[4].samples = TRUST_COUNTER_MAX + 1;              /* 2^53 - 1 would be too */
+    b.readings[3].ts = now + 301 * 1000;                       /* the future */
+    b.readings[4].samples = TRUST_COUNTER_MAX + 1;             /* 2^53 - 1 would be too */
     b.readings[4].has |= LS_HAS_SAMPLES;
     assert_int_equal(store_ingest_batch(st, &b, now, &res), LS_OK);
     assert_int_equal(res.stored, 2);
