@@ -54,16 +54,37 @@ static int64_t billable_minutes(const struct billing_terms *t, int64_t seconds)
     return rounded < t->minimum_min ? t->minimum_min : rounded;
 }
 
-/* rate x minutes / 60 x fraction, rounded half up, in integers where possible */
-static int64_t time_fee(int64_t rate, int64_t minutes, double fraction)
+/* rate x minutes / 60 x fraction, rounded half up, in integers where possible. LS_ERR_INVAL
+ * when it does not fit in 64 bits. */
+static int time_fee(int64_t rate, int64_t minutes, double fraction, int64_t *fee)
 {
-    if (fraction >= 1.0)
-        return (rate * minutes + 30) / 60;
-    return (int64_t)floor((double)rate * (double)minutes * fraction / 60.0 + 0.5);
+    int64_t p;
+    double d;
+
+    if (__builtin_mul_overflow(rate, minutes, &p) || __builtin_add_overflow(p, 30, &p))
+        return LS_ERR_INVAL;
+    if (fraction >= 1.0) {
+        *fee = p / 60;
+        return LS_OK;
+    }
+    d = floor((double)rate * (double)minutes * fraction / 60.0 + 0.5);
+    if (!(d >= -9.0e18 && d <= 9.0e18))
+        return LS_ERR_INVAL;
+    *fee = (int64_t)d;
+    return LS_OK;
 }
 
-void billing_booking(const struct billing_terms *t, enum billing_category cat, int64_t booked_s,
-                     int64_t metered_s, int64_t samples, int no_show, struct charge *c)
+/* The sample fee and the amount, overflow-checked. */
+static int sum_up(const struct billing_terms *t, struct charge *c)
+{
+    if (__builtin_mul_overflow(c->samples, t->per_sample, &c->sample_fee) ||
+        __builtin_add_overflow(c->time_fee, c->sample_fee, &c->amount))
+        return LS_ERR_INVAL;
+    return LS_OK;
+}
+
+int billing_booking(const struct billing_terms *t, enum billing_category cat, int64_t booked_s,
+                    int64_t metered_s, int64_t samples, int no_show, struct charge *c)
 {
     int64_t booked = billable_minutes(t, booked_s), metered = billable_minutes(t, metered_s);
 
@@ -71,28 +92,27 @@ void billing_booking(const struct billing_terms *t, enum billing_category cat, i
     c->rate = t->rates[cat];
     if (no_show) {
         c->minutes = booked;
-        c->time_fee = time_fee(c->rate, booked, t->no_show_fraction);
-    } else {
-        c->minutes = t->basis == BASIS_BOOKED    ? booked
-                     : t->basis == BASIS_METERED ? metered
-                                                 : (booked > metered ? booked : metered);
-        c->time_fee = time_fee(c->rate, c->minutes, 1.0);
-        c->samples = samples;
-        c->sample_fee = samples * t->per_sample;
+        return time_fee(c->rate, booked, t->no_show_fraction, &c->time_fee) || sum_up(t, c)
+                   ? LS_ERR_INVAL
+                   : LS_OK;
     }
-    c->amount = c->time_fee + c->sample_fee;
+    c->minutes = t->basis == BASIS_BOOKED    ? booked
+                 : t->basis == BASIS_METERED ? metered
+                                             : (booked > metered ? booked : metered);
+    c->samples = samples;
+    return time_fee(c->rate, c->minutes, 1.0, &c->time_fee) || sum_up(t, c) ? LS_ERR_INVAL
+                                                                             : LS_OK;
 }
 
-void billing_unbooked(const struct billing_terms *t, enum billing_category cat, int64_t metered_s,
-                      int64_t samples, struct charge *c)
+int billing_unbooked(const struct billing_terms *t, enum billing_category cat, int64_t metered_s,
+                     int64_t samples, struct charge *c)
 {
     memset(c, 0, sizeof(*c));
     c->rate = t->rates[cat];
     c->minutes = billable_minutes(t, metered_s);
-    c->time_fee = time_fee(c->rate, c->minutes, 1.0);
     c->samples = samples;
-    c->sample_fee = samples * t->per_sample;
-    c->amount = c->time_fee + c->sample_fee;
+    return time_fee(c->rate, c->minutes, 1.0, &c->time_fee) || sum_up(t, c) ? LS_ERR_INVAL
+                                                                             : LS_OK;
 }
 
 int64_t billing_voucher(int64_t amount, int64_t percent, int64_t left)
@@ -101,7 +121,11 @@ int64_t billing_voucher(int64_t amount, int64_t percent, int64_t left)
 
     if (amount <= 0 || percent <= 0 || left <= 0)
         return 0;
-    v = amount * percent / 100;
+    /* percent is 1..100: amount x percent overflows only past 9.2e16, so divide first then */
+    if (__builtin_mul_overflow(amount, percent, &v))
+        v = amount / 100 * percent + amount % 100 * percent / 100;
+    else
+        v /= 100;
     return v > left ? left : v;
 }
 

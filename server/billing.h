@@ -37,12 +37,14 @@ struct charge {
 };
 
 /* A booking's charge: booked_s and metered_s seconds; no_show set when it ended as a no-show
- * (then the booked charge times the no-show fraction, without sample fees). */
-void billing_booking(const struct billing_terms *t, enum billing_category cat, int64_t booked_s,
-                     int64_t metered_s, int64_t samples, int no_show, struct charge *c);
+ * (then the booked charge times the no-show fraction, without sample fees). Every product and
+ * sum is overflow-checked: LS_ERR_INVAL (and no charge to use) when one does not fit. */
+int billing_booking(const struct billing_terms *t, enum billing_category cat, int64_t booked_s,
+                    int64_t metered_s, int64_t samples, int no_show, struct charge *c);
 
-/* Metered use without a booking (attributed by badge): always on the metered basis. */
-void billing_unbooked(const struct billing_terms *t, enum billing_category cat, int64_t metered_s,
+/* Metered use without a booking (attributed by badge): always on the metered basis. LS_OK, or
+ * LS_ERR_INVAL on overflow. */
+int billing_unbooked(const struct billing_terms *t, enum billing_category cat, int64_t metered_s,
                       int64_t samples, struct charge *c);
 
 /* The month ("YYYY-MM"), day ("YYYY-MM-DD", may be NULL) and year of epoch ms in the platform
@@ -50,7 +52,7 @@ void billing_unbooked(const struct billing_terms *t, enum billing_category cat, 
 void billing_month(int64_t ms, char month[16], char day[24], int *year);
 
 /* The voucher share of amount: floor(amount x percent / 100), at most left (what remains of the
- * annual cap), never negative. */
+ * annual cap), never negative; exact for every amount (no overflow). */
 int64_t billing_voucher(int64_t amount, int64_t percent, int64_t left);
 
 #endif /* LS_SRV_BILLING_H */

@@ -10,6 +10,7 @@
 #include "billing.h"
 #include "labshare/num.h"
 #include "labshare/grow.h"
+#include "labshare/log.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -239,9 +240,15 @@ int store_billing_sync(struct store *st, int64_t *added)
         snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
         if (billing_terms_parse(bj, &t) == LS_OK) {
             int no_show = strcmp((const char *)sqlite3_column_text(qb, 10), "no_show") == 0;
-            billing_booking(
-                &t, cat, (sqlite3_column_int64(qb, 8) - sqlite3_column_int64(qb, 7)) / 1000,
-                sqlite3_column_int64(qb, 9), sqlite3_column_int64(qb, 11), no_show, &d->c);
+            if (billing_booking(
+                    &t, cat, (sqlite3_column_int64(qb, 8) - sqlite3_column_int64(qb, 7)) / 1000,
+                    sqlite3_column_int64(qb, 9), sqlite3_column_int64(qb, 11), no_show, &d->c)) {
+                ls_error("billing: the charge of booking %lld does not fit in 64 bits: not "
+                         "charged",
+                         (long long)d->booking_id);
+                json_decref(bj);
+                continue;
+            }
             snprintf(d->description, sizeof(d->description), "%s %s booking %lld (%.100s)",
                      no_show ? "no-show of" : "use of", d->instrument, (long long)d->booking_id,
                      sqlite3_column_text(qb, 12));
@@ -269,8 +276,13 @@ int store_billing_sync(struct store *st, int64_t *added)
         cat = billing_category(d->org_id == d->owner_org, (const char *)sqlite3_column_text(qu, 7));
         snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
         if (billing_terms_parse(bj, &t) == LS_OK) {
-            billing_unbooked(&t, cat, sqlite3_column_int64(qu, 3) / 1000,
-                             sqlite3_column_int64(qu, 4), &d->c);
+            if (billing_unbooked(&t, cat, sqlite3_column_int64(qu, 3) / 1000,
+                                 sqlite3_column_int64(qu, 4), &d->c)) {
+                ls_error("billing: the charge of %s does not fit in 64 bits: not charged",
+                         d->source);
+                json_decref(bj);
+                continue;
+            }
             snprintf(d->description, sizeof(d->description),
                      "use of %s without a booking (badge) (%.100s)", d->instrument,
                      sqlite3_column_text(qu, 10));

@@ -9,6 +9,18 @@
 
 /* A counter step may exceed the wall time by this much (rounding of whole-second counters). */
 #define SLACK_MS 2000
+/* Energy a step may add: 1 MW over its time (no laboratory instrument draws more). */
+#define ENERGY_W_MAX 1000000
+/* Samples a step may add: 10 a second plus 100 (an autosampler's tray counted at once). */
+#define SAMPLES_PER_S_MAX 10
+#define SAMPLES_STEP_BASE 100
+
+/* The share len/dur of v, exactly: v x len fits in 128 bits, and the result is at most v. */
+__extension__ typedef __int128 wide;
+static int64_t share(int64_t v, int64_t len, int64_t dur)
+{
+    return dur ? (int64_t)((wide)v * len / dur) : 0;
+}
 
 int64_t usage_counter_delta(int64_t a, int64_t b, int64_t max)
 {
@@ -51,10 +63,16 @@ int usage_sessions(const struct usage_reading *r, size_t n, int64_t merge_gap_ms
                 else
                     cur.run_ms += dt;
             }
+            /* Like run time, energy and samples are capped per step: the counters are in range
+             * (trust.h), and no step adds more than the time allows, so sums stay far from
+             * overflow. */
             if (a->has & b->has & LS_HAS_ENERGY_WH)
-                cur.energy_wh += usage_counter_delta(a->energy_wh, b->energy_wh, INT64_MAX);
+                cur.energy_wh += usage_counter_delta(a->energy_wh, b->energy_wh,
+                                                     (dt + SLACK_MS) / 1000 * ENERGY_W_MAX / 3600);
             if (a->has & b->has & LS_HAS_SAMPLES)
-                cur.samples += usage_counter_delta(a->samples, b->samples, INT64_MAX);
+                cur.samples += usage_counter_delta(a->samples, b->samples,
+                                                   SAMPLES_STEP_BASE +
+                                                       (dt + SLACK_MS) / 1000 * SAMPLES_PER_S_MAX);
             if (!cur.badge && (a->has & LS_HAS_BADGE) && a->badge > 0 &&
                 a->state == LS_STATE_RUNNING)
                 cur.badge = a->badge;
@@ -146,9 +164,9 @@ int usage_split(const struct usage_session *s, const struct usage_booking *b, si
             v[i].energy_wh = s->energy_wh - given_e;
             v[i].samples = s->samples - given_s;
         } else {
-            v[i].run_ms = dur ? s->run_ms * len / dur : 0;
-            v[i].energy_wh = dur ? s->energy_wh * len / dur : 0;
-            v[i].samples = dur ? s->samples * len / dur : 0;
+            v[i].run_ms = share(s->run_ms, len, dur);
+            v[i].energy_wh = share(s->energy_wh, len, dur);
+            v[i].samples = share(s->samples, len, dur);
         }
         given_run += v[i].run_ms;
         given_e += v[i].energy_wh;

@@ -127,9 +127,36 @@ static void month_edge_in_the_platform_time_zone(void **state)
     assert_int_equal(year, 2027);
 }
 
+static void outside_numbers_never_overflow(void **state)
+{
+    struct billing_terms t;
+    struct charge c;
+    json_t *b = json_pack("{s:s, s:{s:I, s:I, s:I}, s:I}", "basis", "metered", "rates", "internal",
+                          (json_int_t)1, "academic", (json_int_t)1, "industry", (json_int_t)1,
+                          "per_sample", (json_int_t)5000);
+
+    (void)state;
+    assert_int_equal(billing_terms_parse(b, &t), LS_OK);
+    /* 2^53 - 1 samples at 50 yuan each does not fit: refused, not a number */
+    assert_int_equal(billing_booking(&t, CAT_INDUSTRY, 3600, 3600, 9007199254740991LL, 0, &c),
+                     LS_ERR_INVAL);
+    assert_int_equal(billing_unbooked(&t, CAT_INDUSTRY, 3600, 9007199254740991LL, &c),
+                     LS_ERR_INVAL);
+    /* the largest that fits is charged exactly */
+    assert_int_equal(billing_unbooked(&t, CAT_INDUSTRY, 0, INT64_MAX / 5000, &c), LS_OK);
+    assert_int_equal(c.sample_fee, INT64_MAX / 5000 * 5000);
+    /* vouchers: exact floor(amount x percent / 100) where amount x percent overflows */
+    assert_int_equal(billing_voucher(INT64_MAX, 100, INT64_MAX), INT64_MAX);
+    assert_int_equal(billing_voucher(INT64_MAX, 50, INT64_MAX), INT64_MAX / 2);
+    assert_int_equal(billing_voucher(9007199254740991LL, 30, INT64_MAX),
+                     9007199254740991LL * 3 / 10);
+    json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(outside_numbers_never_overflow),
         cmocka_unit_test(bases_and_rounding),
         cmocka_unit_test(minimum_no_show_and_samples),
         cmocka_unit_test(categories),

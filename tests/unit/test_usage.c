@@ -156,9 +156,40 @@ static void split_at_booking_edges(void **state)
     free(p);
 }
 
+static void huge_counters_neither_overflow_nor_count(void **state)
+{
+    /* samples and energy jump to 2^53 - 1 in one second of a run: capped like run time */
+    struct usage_reading r[] = {
+        {0, LS_STATE_RUNNING, LS_HAS_SAMPLES | LS_HAS_ENERGY_WH, 0, 0, 0, 0},
+        {1000, LS_STATE_RUNNING, LS_HAS_SAMPLES | LS_HAS_ENERGY_WH, 0, 9007199254740991LL,
+         9007199254740991LL, 0},
+        {2000, LS_STATE_IDLE, LS_HAS_SAMPLES | LS_HAS_ENERGY_WH, 0, 9007199254740991LL,
+         9007199254740991LL, 0},
+    };
+    struct usage_booking bk[] = {{1, 7, 500, 1500}};
+    struct usage_session *s;
+    struct usage_part *p;
+    size_t n, np;
+
+    (void)state;
+    assert_int_equal(usage_sessions(r, 3, 120000, &s, &n), LS_OK);
+    assert_int_equal(n, 1);
+    assert_true(s[0].samples <= 100 + 3 * 10); /* one step of 1 s + 2 s slack */
+    assert_true(s[0].energy_wh <= 3 * 1000000 / 3600);
+    /* and a split of a session with a huge counter does not overflow (UBSan would stop it) */
+    s[0].samples = INT64_MAX / 2;
+    assert_int_equal(usage_split(&s[0], bk, 1, 0, &p, &np), LS_OK);
+    assert_int_equal(np, 3);
+    assert_int_equal(p[0].samples + p[1].samples + p[2].samples, INT64_MAX / 2);
+    assert_int_equal(p[1].samples, INT64_MAX / 2 / 2); /* half the session's time */
+    free(p);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(huge_counters_neither_overflow_nor_count),
         cmocka_unit_test(one_session_from_counters),
         cmocka_unit_test(merge_gap_boundary),
         cmocka_unit_test(counter_reset_mid_session),
