@@ -100,8 +100,7 @@ int billing_booking(const struct billing_terms *t, enum billing_category cat, in
                  : t->basis == BASIS_METERED ? metered
                                              : (booked > metered ? booked : metered);
     c->samples = samples;
-    return time_fee(c->rate, c->minutes, 1.0, &c->time_fee) || sum_up(t, c) ? LS_ERR_INVAL
-                                                                             : LS_OK;
+    return time_fee(c->rate, c->minutes, 1.0, &c->time_fee) || sum_up(t, c) ? LS_ERR_INVAL : LS_OK;
 }
 
 int billing_unbooked(const struct billing_terms *t, enum billing_category cat, int64_t metered_s,
@@ -111,8 +110,7 @@ int billing_unbooked(const struct billing_terms *t, enum billing_category cat, i
     c->rate = t->rates[cat];
     c->minutes = billable_minutes(t, metered_s);
     c->samples = samples;
-    return time_fee(c->rate, c->minutes, 1.0, &c->time_fee) || sum_up(t, c) ? LS_ERR_INVAL
-                                                                             : LS_OK;
+    return time_fee(c->rate, c->minutes, 1.0, &c->time_fee) || sum_up(t, c) ? LS_ERR_INVAL : LS_OK;
 }
 
 int64_t billing_voucher(int64_t amount, int64_t percent, int64_t left)

@@ -45,7 +45,7 @@ int billing_booking(const struct billing_terms *t, enum billing_category cat, in
 /* Metered use without a booking (attributed by badge): always on the metered basis. LS_OK, or
  * LS_ERR_INVAL on overflow. */
 int billing_unbooked(const struct billing_terms *t, enum billing_category cat, int64_t metered_s,
-                      int64_t samples, struct charge *c);
+                     int64_t samples, struct charge *c);
 
 /* The month ("YYYY-MM"), day ("YYYY-MM-DD", may be NULL) and year of epoch ms in the platform
  * time zone (TZ): the statement a charge belongs to. */

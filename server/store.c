@@ -220,7 +220,8 @@ int store_open(const char *path, struct store **out)
     if (store_prepare(st,
                       "INSERT OR IGNORE INTO readings(gateway, epoch, seq, " LS_READING_COLUMNS
                       ", received_at, badge_user) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
-                      "?13, (SELECT id FROM users WHERE badge = ?11))",
+                      "?13, CASE WHEN ?11 IS NULL THEN NULL ELSE"
+                      " coalesce((SELECT id FROM users WHERE badge = ?11), 0) END)",
                       &st->ins_reading) ||
         /* the seqs of (gateway, epoch) handled, stored or refused: what an ack may cover */
         store_prepare(st,
@@ -529,16 +530,20 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
             acked = 0;
             rc = LS_OK;
         }
-        if (rc == LS_OK &&
-            !trust_range_claim_ok(b->after, last, b->count, acked, st->trust.max_thinned)) {
-            res->refused[TRUST_BAD_RANGE_CLAIM]++;
-        } else if (rc == LS_OK) {
-            sqlite3_reset(st->put_range);
-            sqlite3_bind_text(st->put_range, 1, b->gateway, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st->put_range, 2, b->epoch);
-            sqlite3_bind_int64(st->put_range, 3, b->after);
-            sqlite3_bind_int64(st->put_range, 4, last);
-            rc = store_step_done(st, st->put_range);
+        if (rc == LS_OK) {
+            int64_t from = 0;
+            int ok = trust_range_claim(b->after, last, b->readings, b->count, acked,
+                                       st->trust.max_thinned, &from);
+            if (ok == 0) {
+                res->refused[TRUST_BAD_RANGE_CLAIM]++;
+            } else if (ok > 0) {
+                sqlite3_reset(st->put_range);
+                sqlite3_bind_text(st->put_range, 1, b->gateway, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st->put_range, 2, b->epoch);
+                sqlite3_bind_int64(st->put_range, 3, from);
+                sqlite3_bind_int64(st->put_range, 4, last);
+                rc = store_step_done(st, st->put_range);
+            }
         }
     }
     return rc;

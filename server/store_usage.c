@@ -16,7 +16,8 @@
 static int load_readings(struct store *st, const char *instrument, int64_t from,
                          struct usage_reading **out, size_t *n)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT ts, state, run_seconds, energy_wh, samples, badge"
+    sqlite3_stmt *q = store_stmt(st, "SELECT ts, state, run_seconds, energy_wh, samples, badge,"
+                                     " coalesce(badge_user, -1)"
                                      " FROM readings WHERE instrument = ? AND ts >= ?"
                                      " ORDER BY ts, gateway, epoch, seq");
     struct usage_reading *v = NULL;
@@ -56,6 +57,7 @@ static int load_readings(struct store *st, const char *instrument, int64_t from,
             r->badge = sqlite3_column_int64(q, 5);
             r->has |= LS_HAS_BADGE;
         }
+        r->badge_user = sqlite3_column_int64(q, 6);
     }
     sqlite3_reset(q);
     if (step != SQLITE_DONE) {
@@ -68,7 +70,9 @@ static int load_readings(struct store *st, const char *instrument, int64_t from,
 }
 
 /* The parts of session s: bookings that count (confirmed, or ended as completed or no-show)
- * and the badge's user. */
+ * and the badge's user as it was when the session's readings arrived (SPEC 6: a later change of
+ * badges does not rewrite history); only readings stored before that was recorded fall back
+ * to the badge's user now. */
 static int split_session(struct store *st, const char *instrument, const struct usage_session *s,
                          struct usage_part **parts, size_t *nparts)
 {
@@ -94,7 +98,9 @@ static int split_session(struct store *st, const char *instrument, const struct 
         nb++;
     }
     sqlite3_reset(qb);
-    if (s->badge > 0) {
+    if (s->badge > 0 && s->badge_user >= 0) {
+        badge_user = s->badge_user;
+    } else if (s->badge > 0) {
         sqlite3_bind_int64(qu, 1, s->badge);
         if (store_int_one(st, qu, &badge_user) != LS_OK)
             badge_user = 0;

@@ -38,13 +38,20 @@ int trust_check_time(const struct ls_reading *r, int64_t received_ms, int64_t in
     return -1;
 }
 
-int trust_range_claim_ok(int64_t after, int64_t last, size_t count, int64_t stored_ack,
-                         int64_t max_thinned)
+int trust_range_claim(int64_t after, int64_t last, const struct ls_reading *r, size_t n,
+                      int64_t stored_ack, int64_t max_thinned, int64_t *from)
 {
-    /* after and last are 0..2^53-1 (decoded), count <= LS_BATCH_MAX_READINGS */
-    if (after < stored_ack || last <= after)
+    int64_t start = after > stored_ack ? after : stored_ack, inside = 0;
+
+    /* after, last and the seqs are 0..2^53-1 (decoded), n <= LS_BATCH_MAX_READINGS */
+    if (last <= start)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        inside += r[i].seq > start && r[i].seq <= last;
+    if (last - start - inside > max_thinned)
         return 0;
-    return last - after - (int64_t)count <= max_thinned;
+    *from = start;
+    return 1;
 }
 
 int trust_same_reading(const struct ls_reading *a, const struct ls_reading *b)

@@ -49,11 +49,14 @@ int trust_check_values(const struct ls_reading *r);
 int trust_check_time(const struct ls_reading *r, int64_t received_ms, int64_t instrument_created_ms,
                      const struct trust_limits *lim);
 
-/* Whether a batch's claim that it holds every reading in (after, last] (count readings) is
- * believable: after is not behind the gateway's stored ack, and the seqs it says were thinned
- * (last - after - count) are not more than max_thinned. */
-int trust_range_claim_ok(int64_t after, int64_t last, size_t count, int64_t stored_ack,
-                         int64_t max_thinned);
+/* A batch's claim that it holds every reading in (after, last]: the part behind the gateway's
+ * stored ack is already settled, so the claim is taken from max(after, stored_ack) (a resend
+ * after a lost ack claims from further back; what it says of the rest still holds). It is
+ * believable when the seqs it says were thinned there (the range's length less in_range, the
+ * batch's readings inside it) are not more than max_thinned. Returns the start of the range to
+ * take into *from, or 0 (refused) or -1 (nothing left to claim). */
+int trust_range_claim(int64_t after, int64_t last, const struct ls_reading *r, size_t n,
+                      int64_t stored_ack, int64_t max_thinned, int64_t *from);
 
 /* 1 when a and b are the same reading (instrument, ts, state, counters, power, badge, cause). */
 int trust_same_reading(const struct ls_reading *a, const struct ls_reading *b);

@@ -39,6 +39,13 @@ static int push(struct usage_session **v, size_t *n, size_t *cap, const struct u
     return LS_OK;
 }
 
+/* Whether reading b, running, tells of another user than session s: it reports a badge and s
+ * has reported a different one. */
+static int badge_differs(const struct usage_session *s, const struct usage_reading *b)
+{
+    return s->badge_seen && (b->has & LS_HAS_BADGE) && b->badge != s->badge;
+}
+
 int usage_sessions(const struct usage_reading *r, size_t n, int64_t merge_gap_ms,
                    struct usage_session **out, size_t *nout)
 {
@@ -73,23 +80,36 @@ int usage_sessions(const struct usage_reading *r, size_t n, int64_t merge_gap_ms
                 cur.samples += usage_counter_delta(a->samples, b->samples,
                                                    SAMPLES_STEP_BASE +
                                                        (dt + SLACK_MS) / 1000 * SAMPLES_PER_S_MAX);
-            if (!cur.badge && (a->has & LS_HAS_BADGE) && a->badge > 0 &&
-                a->state == LS_STATE_RUNNING)
-                cur.badge = a->badge;
         }
         if (b->state == LS_STATE_RUNNING) {
             if (!in) {
-                /* a new run: merge with the last session when the pause was short */
-                if (cnt > 0 && b->ts - v[cnt - 1].end_ms < merge_gap_ms) {
+                /* a new run: merge with the last session when the pause was short and nobody
+                 * else logged in */
+                if (cnt > 0 && b->ts - v[cnt - 1].end_ms < merge_gap_ms &&
+                    !badge_differs(&v[cnt - 1], b)) {
                     cur = v[--cnt];
                 } else {
                     memset(&cur, 0, sizeof(cur));
                     cur.start_ms = b->ts;
                 }
                 in = 1;
+            } else if (badge_differs(&cur, b)) {
+                /* another badge (or none) while running: the session ends here, the next
+                 * user's starts */
+                cur.end_ms = b->ts;
+                cur.open = 0;
+                if (push(&v, &cnt, &cap, &cur)) {
+                    free(v);
+                    return LS_ERR_NOMEM;
+                }
+                memset(&cur, 0, sizeof(cur));
+                cur.start_ms = b->ts;
             }
-            if (!cur.badge && (b->has & LS_HAS_BADGE) && b->badge > 0)
-                cur.badge = b->badge;
+            if (!cur.badge_seen && (b->has & LS_HAS_BADGE)) {
+                cur.badge_seen = 1;
+                cur.badge = b->badge > 0 ? b->badge : 0;
+                cur.badge_user = b->badge_user;
+            }
             cur.end_ms = b->ts;
             cur.open = 1;
         } else if (in) {

@@ -18,6 +18,8 @@ struct usage_reading {
     enum ls_state state;
     unsigned has; /* LS_HAS_RUN_SECONDS, LS_HAS_ENERGY_WH, LS_HAS_SAMPLES, LS_HAS_BADGE */
     int64_t run_seconds, energy_wh, samples, badge;
+    int64_t badge_user; /* the badge's user when the reading arrived: 0 none, -1 not recorded
+                           (readings stored before schema 6) */
 };
 
 struct usage_session {
@@ -25,8 +27,10 @@ struct usage_session {
                                  (or the last reading while it still runs) */
     int64_t run_ms;           /* metered run time */
     int64_t energy_wh, samples;
-    int64_t badge; /* the badge logged in when it started (or first seen), 0 = none */
-    int open;      /* 1: still running at the last reading */
+    int64_t badge;      /* the badge logged in during it (the first reported), 0 = none */
+    int64_t badge_user; /* that badge's user when its reading arrived (as usage_reading) */
+    int badge_seen;     /* a reading of it reported a badge (0 included) */
+    int open;           /* 1: still running at the last reading */
 };
 
 /* Counter increase from a to b: b - a, or b when the counter went down (a reset or wrap: a new
@@ -35,8 +39,11 @@ struct usage_session {
 int64_t usage_counter_delta(int64_t a, int64_t b, int64_t max);
 
 /* Sessions of readings r[0..n) sorted by ts. Gaps in a non-running state shorter than
- * merge_gap_ms are merged. Run time comes from the run_seconds counter where both ends of a step
- * have it, otherwise from the time spent running. *out allocated (caller frees). */
+ * merge_gap_ms are merged, unless the new run reports another badge. A session never mixes
+ * users: where a running reading reports a badge other than the session's (another log-in, or
+ * a log-out to 0), the session ends there and a new one starts. Run time comes from the
+ * run_seconds counter where both ends of a step have it, otherwise from the time spent
+ * running. *out allocated (caller frees). */
 int usage_sessions(const struct usage_reading *r, size_t n, int64_t merge_gap_ms,
                    struct usage_session **out, size_t *nout);
 

@@ -442,13 +442,15 @@ static void conflicting_repeat_is_kept_out(void **state)
     store_close(st);
 }
 
-static void range_claims_behind_the_ack_or_too_long_are_refused(void **state)
+static void range_claims_longer_than_thinning_explains_are_refused(void **state)
 {
     struct store *st;
     struct ingest_result res;
     int64_t s1[] = {1, 2, 3}, s2[] = {9007199254740991LL}, s3[] = {2000};
+    int64_t s4[] = {2000 + 1000000 + 2}, s5[] = {2000 + 1000000 + 1};
     struct ls_batch b1 = batch("gw", 1, s1, 3), far = batch("gw", 1, s2, 1);
-    struct ls_batch behind = batch("gw", 1, s3, 1);
+    struct ls_batch behind = batch("gw", 1, s3, 1), longer = batch("gw", 1, s4, 1);
+    struct ls_batch edge = batch("gw", 1, s5, 1);
 
     (void)state;
     open_trusting(&st); /* max_thinned 1000000 */
@@ -459,19 +461,26 @@ static void range_claims_behind_the_ack_or_too_long_are_refused(void **state)
     assert_int_equal(store_ingest_batch(st, &far, 1, &res), LS_OK);
     assert_int_equal(res.refused[TRUST_BAD_RANGE_CLAIM], 1);
     assert_int_equal(res.upto, 3);
-    /* behind the stored ack (1 < 3) */
+    /* a resend claiming from behind the stored ack (1 < 3) is taken from the ack: 1996 thinned */
     behind.after = 1;
-    assert_int_equal(store_ingest_batch(st, &behind, 1, &res), LS_OK);
-    assert_int_equal(res.refused[TRUST_BAD_RANGE_CLAIM], 1);
-    assert_int_equal(res.upto, 3);
-    /* a believable one: after the ack, 1996 thinned */
-    behind.after = 3;
     assert_int_equal(store_ingest_batch(st, &behind, 1, &res), LS_OK);
     assert_int_equal(refused_total(&res), 0);
     assert_int_equal(res.upto, 2000);
+    /* one more thinned seq than allowed is refused, exactly the allowed number is believed */
+    longer.after = 2000;
+    assert_int_equal(store_ingest_batch(st, &longer, 1, &res), LS_OK);
+    assert_int_equal(res.refused[TRUST_BAD_RANGE_CLAIM], 1);
+    assert_int_equal(res.upto, 2000);
+    edge.after = 2000;
+    assert_int_equal(store_ingest_batch(st, &edge, 1, &res), LS_OK);
+    assert_int_equal(refused_total(&res), 0);
+    assert_int_equal(res.upto,
+                     2000 + 1000000 + 2); /* and the reading of the refused claim follows */
     ls_batch_release(&b1);
     ls_batch_release(&far);
     ls_batch_release(&behind);
+    ls_batch_release(&longer);
+    ls_batch_release(&edge);
     store_close(st);
 }
 
@@ -525,8 +534,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             unbound_bad_time_and_bad_value_are_refused_the_rest_stored_and_acked, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicting_repeat_is_kept_out, setup, teardown),
-        cmocka_unit_test_setup_teardown(range_claims_behind_the_ack_or_too_long_are_refused, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(range_claims_longer_than_thinning_explains_are_refused,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(badge_user_is_frozen_at_arrival, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_run_once_and_refuse_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(tokens_are_stored_hashed, setup, teardown),

@@ -30,6 +30,83 @@ static struct usage_reading rd(int64_t ts_s, enum ls_state st, int64_t run)
     return r;
 }
 
+/* rd() with a badge reported, whose user at arrival was user. */
+static struct usage_reading rb(int64_t ts_s, enum ls_state st, int64_t run, int64_t badge,
+                               int64_t user)
+{
+    struct usage_reading r = rd(ts_s, st, run);
+
+    r.badge = badge;
+    r.badge_user = user;
+    r.has |= LS_HAS_BADGE;
+    return r;
+}
+
+static void a_session_never_mixes_badges(void **state)
+{
+    /* one run: badge 1001 (user 7) for 30 s, then 2002 (user 8) logs in without a pause */
+    struct usage_reading r[] = {rb(0, IDLE, 0, 0, 0), rb(10, RUN, 0, 1001, 7),
+                                rb(40, RUN, 30, 2002, 8), rb(70, IDLE, 60, 0, 0)};
+    struct usage_session *s;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(usage_sessions(r, 4, 120 * S, &s, &n), LS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(s[0].badge, 1001);
+    assert_int_equal(s[0].badge_user, 7);
+    assert_int_equal(s[0].start_ms, 10 * S);
+    assert_int_equal(s[0].end_ms, 40 * S);
+    assert_int_equal(s[0].run_ms, 30 * S);
+    assert_int_equal(s[0].open, 0);
+    assert_int_equal(s[1].badge, 2002);
+    assert_int_equal(s[1].badge_user, 8);
+    assert_int_equal(s[1].start_ms, 40 * S);
+    assert_int_equal(s[1].run_ms, 30 * S);
+    free(s);
+}
+
+static void log_out_and_in_within_the_merge_gap_are_two_sessions(void **state)
+{
+    /* 1001 runs, logs out (idle, badge 0), 2002 starts 20 s later: within merge_gap_s, but
+     * another user, so not merged; the same badge coming back after a short pause is merged */
+    struct usage_reading r[] = {rb(0, RUN, 0, 1001, 7),   rb(30, IDLE, 30, 0, 0),
+                                rb(50, RUN, 30, 2002, 8), rb(80, IDLE, 60, 0, 0),
+                                rb(90, RUN, 60, 2002, 8), rb(100, IDLE, 70, 0, 0)};
+    struct usage_session *s;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(usage_sessions(r, 6, 120 * S, &s, &n), LS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(s[0].badge, 1001);
+    assert_int_equal(s[0].run_ms, 30 * S);
+    assert_int_equal(s[1].badge, 2002);
+    assert_int_equal(s[1].start_ms, 50 * S);
+    assert_int_equal(s[1].end_ms, 100 * S);
+    assert_int_equal(s[1].run_ms, 40 * S);
+    free(s);
+}
+
+static void a_log_out_while_running_ends_the_users_session(void **state)
+{
+    /* still running after the badge logged out: the rest is nobody's */
+    struct usage_reading r[] = {rb(0, RUN, 0, 1001, 7), rb(20, RUN, 20, 0, 0),
+                                rb(30, IDLE, 30, 0, 0)};
+    struct usage_session *s;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(usage_sessions(r, 3, 120 * S, &s, &n), LS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(s[0].badge, 1001);
+    assert_int_equal(s[0].run_ms, 20 * S);
+    assert_int_equal(s[1].badge, 0);
+    assert_int_equal(s[1].badge_seen, 1);
+    assert_int_equal(s[1].run_ms, 10 * S);
+    free(s);
+}
+
 static void one_session_from_counters(void **state)
 {
     /* the heartbeat at 40 s is missing: the counter still gives the whole run */
@@ -121,7 +198,13 @@ static void state_durations_without_counter(void **state)
 
 static void split_at_booking_edges(void **state)
 {
-    struct usage_session s = {0, 100 * S, 100 * S, 30, 7, 42, 0};
+    struct usage_session s = {.start_ms = 0,
+                              .end_ms = 100 * S,
+                              .run_ms = 100 * S,
+                              .energy_wh = 30,
+                              .samples = 7,
+                              .badge = 42,
+                              .open = 0};
     struct usage_booking b[] = {{5, 77, 50 * S, 200 * S}};
     struct usage_booking two[] = {{1, 10, 10 * S, 20 * S}, {2, 11, 20 * S, 40 * S}};
     struct usage_part *p;
@@ -160,11 +243,11 @@ static void huge_counters_neither_overflow_nor_count(void **state)
 {
     /* samples and energy jump to 2^53 - 1 in one second of a run: capped like run time */
     struct usage_reading r[] = {
-        {0, LS_STATE_RUNNING, LS_HAS_SAMPLES | LS_HAS_ENERGY_WH, 0, 0, 0, 0},
+        {0, LS_STATE_RUNNING, LS_HAS_SAMPLES | LS_HAS_ENERGY_WH, 0, 0, 0, 0, 0},
         {1000, LS_STATE_RUNNING, LS_HAS_SAMPLES | LS_HAS_ENERGY_WH, 0, 9007199254740991LL,
-         9007199254740991LL, 0},
+         9007199254740991LL, 0, 0},
         {2000, LS_STATE_IDLE, LS_HAS_SAMPLES | LS_HAS_ENERGY_WH, 0, 9007199254740991LL,
-         9007199254740991LL, 0},
+         9007199254740991LL, 0, 0},
     };
     struct usage_booking bk[] = {{1, 7, 500, 1500}};
     struct usage_session *s;
@@ -189,6 +272,9 @@ static void huge_counters_neither_overflow_nor_count(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_session_never_mixes_badges),
+        cmocka_unit_test(log_out_and_in_within_the_merge_gap_are_two_sessions),
+        cmocka_unit_test(a_log_out_while_running_ends_the_users_session),
         cmocka_unit_test(huge_counters_neither_overflow_nor_count),
         cmocka_unit_test(one_session_from_counters),
         cmocka_unit_test(merge_gap_boundary),
