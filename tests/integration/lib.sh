@@ -106,13 +106,14 @@ CONF
 # mqtt_ctrl ARGS...: mosquitto_ctrl dynsec as the server's account.
 mqtt_ctrl() {
     local out rc=0
-    out=$(timeout 10 mosquitto_ctrl -p "$MQTT_PORT" -u "$MQTT_USER" -P "$MQTT_PASS" ${MQTT_CTRL_TLS:-} \
+    out=$(timeout 10 mosquitto_ctrl -p "$MQTT_PORT" -u "$MQTT_USER" -P "$MQTT_PASS" ${MQTT_TLS_ARGS:-} \
         dynsec "$@" 2>&1) || rc=$?
     grep -v -e 'without encryption' -e 'configuration changes you are making' <<<"$out"
     return $rc
 }
-mqtt_sub() { mosquitto_sub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" "$@"; }
-mqtt_pub() { mosquitto_pub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" "$@"; }
+# MQTT_TLS_ARGS (e.g. --cafile ca.pem) is given to every client when the broker speaks TLS.
+mqtt_sub() { mosquitto_sub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" ${MQTT_TLS_ARGS:-} "$@"; }
+mqtt_pub() { mosquitto_pub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" ${MQTT_TLS_ARGS:-} "$@"; }
 
 start_broker() { # sets MQTT_PORT (and HTTP_PORT for the server to come)
     MQTT_PORT=${MQTT_PORT:-$(free_port)}
@@ -171,7 +172,7 @@ register_gateway() {
 gw_user() { cat "$T/$1.user"; }
 gw_pass() { cat "$T/$1.pass"; }
 # gw_pub ID ARGS...: mosquitto_pub with gateway ID's credentials.
-gw_pub() { local id=$1; shift; mosquitto_pub -p "$MQTT_PORT" -u "$(gw_user "$id")" -P "$(gw_pass "$id")" "$@"; }
+gw_pub() { local id=$1; shift; mosquitto_pub -p "$MQTT_PORT" -u "$(gw_user "$id")" -P "$(gw_pass "$id")" ${MQTT_TLS_ARGS:-} "$@"; }
 
 # bind_instruments GATEWAY ID...: create each instrument (owned by a test organisation) bound
 # to GATEWAY, or bind it when it exists.
