@@ -298,16 +298,64 @@ out:
     return LS_OK;
 }
 
+/* JSON merge patch (RFC 7386) of patch into target, in place: objects merge key by key, at
+ * every depth; null removes a key; anything else replaces. */
+static void merge_patch(json_t *target, const json_t *patch)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)patch, key, v)
+    {
+        json_t *t = json_object_get(target, key);
+        if (json_is_null(v)) {
+            json_object_del(target, key);
+        } else if (json_is_object(v) && json_is_object(t)) {
+            merge_patch(t, v);
+        } else if (json_is_object(v)) {
+            json_t *fresh = json_object();
+            merge_patch(fresh, v); /* drops the nulls inside */
+            json_object_set_new(target, key, fresh);
+        } else {
+            json_object_set(target, key, v);
+        }
+    }
+}
+
+/* PATCH merges (SPEC 5): the nested objects of body (booking, billing with its rates,
+ * service_hours) are merged into the instrument's current ones, so keys not given keep their
+ * value and null removes one (its default then applies); the whole result is validated. */
+static void merge_nested(json_t *body, const json_t *current)
+{
+    static const char *const nested[] = {"booking", "billing", "service_hours"};
+
+    for (size_t i = 0; i < sizeof(nested) / sizeof(nested[0]); i++) {
+        json_t *patch = json_object_get(body, nested[i]);
+        json_t *merged;
+        if (!json_is_object(patch))
+            continue; /* absent, or not an object: validation says what is wrong */
+        merged = json_deep_copy(json_object_get(current, nested[i]));
+        if (!json_is_object(merged)) {
+            json_decref(merged);
+            merged = json_object();
+        }
+        merge_patch(merged, patch);
+        json_object_set_new(body, nested[i], merged);
+    }
+}
+
 int route_instrument_update(struct http_req *req, struct http_resp *resp)
 {
     json_t *body = NULL, *cols = NULL, *before = NULL, *after = NULL;
     char object[LS_ID_MAX + 16];
     int rc;
 
-    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, instrument_keys))
+    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, instrument_keys) ||
+        load_instrument(req, resp, &before))
         goto out;
+    merge_nested(body, before);
     cols = instrument_fields(resp, body, 0);
-    if (!cols || load_instrument(req, resp, &before))
+    if (!cols)
         goto out;
     if (!http_manages(req, json_integer_value(json_object_get(before, "org_id")))) {
         http_error(resp, LS_ERR_DENIED,

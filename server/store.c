@@ -125,6 +125,20 @@ static const char *const migrations[] = {
     " cause INTEGER NOT NULL, received_at INTEGER NOT NULL, reason TEXT NOT NULL,"
     " PRIMARY KEY(gateway, epoch, seq)) WITHOUT ROWID;"
     "CREATE INDEX gateways_instrument ON instruments(gateway);",
+    /* 7: the billing terms of each instrument as they were in force over time (SPEC 7: a charge
+     * keeps the rates and rules in force when the use happened). The first terms reach back
+     * without limit (bookings recorded after the fact); each change of billing adds the new
+     * terms from that moment on. */
+    "CREATE TABLE instrument_terms(instrument TEXT NOT NULL, valid_from INTEGER NOT NULL,"
+    " billing TEXT NOT NULL, PRIMARY KEY(instrument, valid_from)) WITHOUT ROWID;"
+    "INSERT INTO instrument_terms SELECT id, -9223372036854775807, billing FROM instruments;"
+    "CREATE TRIGGER instrument_terms_first AFTER INSERT ON instruments BEGIN"
+    " INSERT OR REPLACE INTO instrument_terms VALUES(NEW.id, -9223372036854775807, NEW.billing);"
+    " END;"
+    "CREATE TRIGGER instrument_terms_change AFTER UPDATE OF billing ON instruments"
+    " WHEN NEW.billing IS NOT OLD.billing BEGIN"
+    " INSERT OR REPLACE INTO instrument_terms VALUES(NEW.id,"
+    " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), NEW.billing); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -125,6 +125,12 @@ static int insert_line(struct store *st, const struct desired *d, const char *ki
     return store_step_done(st, q);
 }
 
+/* The billing terms of instrument in force at time t (SPEC 7): the newest that began at or
+ * before it, else the first (an after-the-fact booking before the instrument was registered). */
+#define TERMS_AT(instrument, t)                                                                    \
+    "coalesce((SELECT tt.billing FROM instrument_terms tt WHERE tt.instrument = " instrument       \
+    " AND tt.valid_from <= " t " ORDER BY tt.valid_from DESC LIMIT 1), i.billing)"
+
 /* Bring the lines of one source in line with d (amount 0 when the source no longer costs). */
 static int settle(struct store *st, const struct desired *d, int64_t *added)
 {
@@ -194,14 +200,16 @@ int store_billing_sync(struct store *st, int64_t *added)
 {
     sqlite3_stmt *qb = store_stmt(
         st, "SELECT b.id, b.instrument, b.user_id, coalesce(u.org_id, 0), coalesce(o.type, ''),"
-            " i.org_id, i.billing, b.start_ms, b.end_ms, b.metered_seconds, b.status,"
+            " i.org_id, " TERMS_AT("b.instrument", "b.start_ms") ", b.start_ms, b.end_ms,"
+            " b.metered_seconds, b.status,"
             " coalesce((SELECT sum(samples) FROM usage WHERE booking_id = b.id), 0), i.name"
             " FROM bookings b JOIN instruments i ON i.id = b.instrument JOIN users u ON u.id ="
             " b.user_id LEFT JOIN orgs o ON o.id = u.org_id WHERE b.status IN"
             " ('completed','no_show')");
     sqlite3_stmt *qu = store_stmt(
         st, "SELECT u.instrument, u.start_ms, u.end_ms, u.run_ms, u.samples, u.user_id,"
-            " coalesce(usr.org_id, 0), coalesce(o.type, ''), i.org_id, i.billing, i.name"
+            " coalesce(usr.org_id, 0), coalesce(o.type, ''), i.org_id,"
+            " " TERMS_AT("u.instrument", "u.start_ms") ", i.name"
             " FROM usage u JOIN instruments i ON i.id = u.instrument JOIN users usr ON usr.id ="
             " u.user_id LEFT JOIN orgs o ON o.id = usr.org_id WHERE u.attribution = 'badge' AND"
             " u.open = 0");
