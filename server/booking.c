@@ -364,3 +364,9 @@ int interval_subtract(const struct interval *free_iv, size_t nfree, const struct
     *n = cnt;
     return LS_OK;
 }
+
+int booking_needs_consent(int caller_is_admin, int64_t caller_id, int64_t caller_org,
+                          int64_t user_id, int64_t user_org)
+{
+    return !caller_is_admin && user_id != caller_id && user_org != caller_org;
+}

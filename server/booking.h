@@ -76,4 +76,13 @@ const char *booking_next_status(const char *status, enum booking_action action, 
 int interval_subtract(const struct interval *free_iv, size_t nfree, const struct interval *busy,
                       size_t nbusy, struct interval **out, size_t *n);
 
+/* The reason of a pending booking that waits for its user's side to agree (SPEC 7). */
+#define BOOKING_AWAITS_CONSENT "awaiting the user's consent"
+
+/* Whether a booking made by the caller (admin?, user id, organisation) for user_id of
+ * user_org must wait for that user's side to agree: a manager may book for users of their own
+ * organisation; for anyone else's, that organisation agrees first. Admins book for anyone. */
+int booking_needs_consent(int caller_is_admin, int64_t caller_id, int64_t caller_org,
+                          int64_t user_id, int64_t user_org);
+
 #endif /* LS_SRV_BOOKING_H */

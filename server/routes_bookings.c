@@ -151,6 +151,13 @@ int route_booking_create(struct http_req *req, struct http_resp *resp)
     snprintf(b.instrument, sizeof(b.instrument), "%s", instrument);
     snprintf(b.status, sizeof(b.status), "%s",
              q.external && rules.approval_external && !q.privileged ? "pending" : "confirmed");
+    if (booking_needs_consent(http_is_admin(req), req->who.user_id, req->who.org_id, b.user_id,
+                              target.org_id)) {
+        /* a manager booking for someone of another organisation: that organisation pays, so it
+         * agrees first (SPEC 7) - after-the-fact records too */
+        snprintf(b.status, sizeof(b.status), "pending");
+        snprintf(b.reason, sizeof(b.reason), "%s", BOOKING_AWAITS_CONSENT);
+    }
     b.created_by = req->who.user_id;
     b.created_at = q.now_ms;
     /* From here to the insert, one write transaction: nobody else can book in between. */
@@ -232,8 +239,28 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
     owner = owner_of(req, b.instrument);
     own = b.user_id == req->who.user_id;
     manages = http_manages(req, owner);
-    if (!may_read(req, &b, owner))
+    if (strcmp(b.status, "pending") == 0 && strcmp(b.reason, BOOKING_AWAITS_CONSENT) == 0) {
+        /* awaiting the booked user's side: the user, a manager of their organisation or an
+         * admin answers it (they may see it for that), not the instrument's manager who made
+         * it (who may still cancel it) */
+        struct principal target;
+        int their_side;
+        if (store_user_principal(req->st, b.user_id, &target))
+            return http_error(resp, LS_ERR_DB, "cannot read the booking's user");
+        their_side = own || http_is_admin(req) ||
+                     (strcmp(req->who.role, "manager") == 0 && req->who.org_id == target.org_id);
+        if (!their_side && !may_read(req, &b, owner))
+            return http_error(resp, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
+        if (action == BOOKING_APPROVE || action == BOOKING_REJECT) {
+            if (!their_side)
+                return http_error(resp, LS_ERR_DENIED,
+                                  "this booking waits for its user, or a manager of their "
+                                  "organisation, to agree");
+            manages = 1;
+        }
+    } else if (!may_read(req, &b, owner)) {
         return http_error(resp, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
+    }
     if (http_is_auditor(req) ||
         ((action == BOOKING_APPROVE || action == BOOKING_REJECT) && !manages) ||
         (action == BOOKING_CANCEL && !own && !manages) || (action == BOOKING_RATE && !own))

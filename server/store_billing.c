@@ -200,19 +200,26 @@ int store_billing_sync(struct store *st, int64_t *added)
 {
     sqlite3_stmt *qb = store_stmt(
         st, "SELECT b.id, b.instrument, b.user_id, coalesce(u.org_id, 0), coalesce(o.type, ''),"
-            " i.org_id, " TERMS_AT("b.instrument", "b.start_ms") ", b.start_ms, b.end_ms,"
-            " b.metered_seconds, b.status,"
-            " coalesce((SELECT sum(samples) FROM usage WHERE booking_id = b.id), 0), i.name"
-            " FROM bookings b JOIN instruments i ON i.id = b.instrument JOIN users u ON u.id ="
-            " b.user_id LEFT JOIN orgs o ON o.id = u.org_id WHERE b.status IN"
-            " ('completed','no_show')");
-    sqlite3_stmt *qu = store_stmt(
-        st, "SELECT u.instrument, u.start_ms, u.end_ms, u.run_ms, u.samples, u.user_id,"
-            " coalesce(usr.org_id, 0), coalesce(o.type, ''), i.org_id,"
-            " " TERMS_AT("u.instrument", "u.start_ms") ", i.name"
-            " FROM usage u JOIN instruments i ON i.id = u.instrument JOIN users usr ON usr.id ="
-            " u.user_id LEFT JOIN orgs o ON o.id = usr.org_id WHERE u.attribution = 'badge' AND"
-            " u.open = 0");
+            " i.org_id, " TERMS_AT(
+                "b.instrument",
+                "b.start_ms") ", b.start_ms, b.end_ms,"
+                              " b.metered_seconds, b.status,"
+                              " coalesce((SELECT sum(samples) FROM usage WHERE booking_id = b.id), "
+                              "0), i.name"
+                              " FROM bookings b JOIN instruments i ON i.id = b.instrument JOIN "
+                              "users u ON u.id ="
+                              " b.user_id LEFT JOIN orgs o ON o.id = u.org_id WHERE b.status IN"
+                              " ('completed','no_show')");
+    sqlite3_stmt *qu =
+        store_stmt(st, "SELECT u.instrument, u.start_ms, u.end_ms, u.run_ms, u.samples, u.user_id,"
+                       " coalesce(usr.org_id, 0), coalesce(o.type, ''), i.org_id,"
+                       " " TERMS_AT("u.instrument",
+                                    "u.start_ms") ", i.name"
+                                                  " FROM usage u JOIN instruments i ON i.id = "
+                                                  "u.instrument JOIN users usr ON usr.id ="
+                                                  " u.user_id LEFT JOIN orgs o ON o.id = "
+                                                  "usr.org_id WHERE u.attribution = 'badge' AND"
+                                                  " u.open = 0");
     sqlite3_stmt *qs = store_stmt(st, "SELECT DISTINCT source FROM charges");
     struct desired *v = NULL, **by_source = NULL;
     size_t n = 0, cap = 0;

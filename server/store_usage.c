@@ -169,10 +169,14 @@ static int settle_bookings(struct store *st, const char *instrument, int64_t sin
     while (rc == LS_OK && (step = sqlite3_step(q)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(q, 0), end = sqlite3_column_int64(q, 2);
         int64_t metered = sqlite3_column_int64(q, 3), old = sqlite3_column_int64(q, 4);
-        int64_t last = sqlite3_column_int64(q, 5);
+        int64_t last = sqlite3_column_int64(q, 5), now = ls_now_ms();
         char status[16], object[40];
         const char *next;
 
+        /* settled against min(newest reading, now): a reading dated in the future (within what
+         * ingest believes) cannot end a booking that has not ended */
+        if (last > now)
+            last = now;
         snprintf(status, sizeof(status), "%s", sqlite3_column_text(q, 1));
         next = status;
         if (end <= last)
