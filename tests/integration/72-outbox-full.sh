@@ -35,6 +35,9 @@ wait_for 10 status_full || fail "status does not report the full outbox"
 pass "retained status reports outbox_full and outbox 100"
 
 kill9 sims # readings stop; let the server take the backlog
+# A new MQTT session: the broker held what was published meanwhile for the old one (persistent),
+# thinned heartbeats included; this server sees only what the outbox still has.
+sed -i 's/^client_id = .*/client_id = labshare-server-test-2/' "$T/server.ini"
 restart_server
 drained() { [ "$(sqlite3 "$T/gw-full.db" 'SELECT count(*) FROM readings')" = 0 ]; }
 wait_for 30 drained || fail "outbox did not drain: $(sqlite3 "$T/gw-full.db" 'SELECT count(*) FROM readings')"
