@@ -29,6 +29,9 @@ measure() {
 
 start_broker
 start_server
+export BENCH_MQTT_USER=$OBS_USER BENCH_MQTT_PASS=$OBS_PASS # the raw loops' account (test/#)
+register_gateway gw-bench
+register_gateway gw-replay
 bench_polling() {
 echo "== gateway polling $DEVICES meters at 1 s ($ENDPOINTS TCP endpoints x $UNITS units), ${WINDOW} s window"
 BASE=$(free_port)
@@ -43,6 +46,7 @@ for e in $(seq 0 $((ENDPOINTS - 1))); do
         echo "m$e-$u tcp 127.0.0.1:$((BASE + e)) unit=$u seed=$((e * 1000 + u))"
     done
 done >"$T/fleet.txt"
+bind_instruments gw-bench $(awk '{print $1}' "$T/fleet.txt")
 start sims "$BIN/labshare-meter-sim" --fleet "$T/fleet.txt" --log-level warn
 wait_for 20 port_open $((BASE + ENDPOINTS - 1)) || fail "fleet did not start"
 gateway_ini "$T/gw.ini" gw-bench
@@ -71,7 +75,10 @@ kill9 sims
 
 echo "== replay of a $BACKLOG-reading backlog (batches of ${BENCH_BATCH:-100}, 64 in flight)"
 # An outbox created by the gateway, filled directly with SQL (one transaction), then replayed.
-printf '[gateway]\nid = gw-replay\noutbox = %s/replay.db\nbatch_max = %s\n[uplink]\nhost = 127.0.0.1\nport = 1\n[modbus:x]\ntcp = 127.0.0.1:1\n' "$T" "${BENCH_BATCH:-100}" >"$T/replay.ini"
+printf '[gateway]\nid = gw-replay\noutbox = %s/replay.db\nbatch_max = %s\n[uplink]\nhost = 127.0.0.1\nport = 1\nusername = %s\npassword = %s\n[modbus:x]\ntcp = 127.0.0.1:1\n' \
+    "$T" "${BENCH_BATCH:-100}" "$(gw_user gw-replay)" "$(gw_pass gw-replay)" >"$T/replay.ini"
+# instruments registered after the fact: their readings reach back max_past_days at most
+bind_instruments gw-replay $(seq -f 'inst-%g' 0 499)
 start replay0 "$BIN/labshare-gateway" -c "$T/replay.ini"
 wait_for 10 test -e "$T/replay.db" || fail "no outbox"
 sleep 0.5

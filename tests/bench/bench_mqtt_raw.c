@@ -80,10 +80,16 @@ int main(int argc, char **argv)
     pub = mosquitto_new(NULL, true, NULL);
     mosquitto_message_callback_set(sub, on_message);
     mosquitto_subscribe_callback_set(sub, on_subscribe);
+    /* the broker authenticates everyone (broker-config): the benchmark's account from the
+     * environment, allowed on test/# */
+    if (getenv("BENCH_MQTT_USER")) {
+        mosquitto_username_pw_set(sub, getenv("BENCH_MQTT_USER"), getenv("BENCH_MQTT_PASS"));
+        mosquitto_username_pw_set(pub, getenv("BENCH_MQTT_USER"), getenv("BENCH_MQTT_PASS"));
+    }
     if (mosquitto_connect(sub, "127.0.0.1", port, 30) ||
         mosquitto_connect(pub, "127.0.0.1", port, 30))
         return 1;
-    mosquitto_subscribe(sub, NULL, "bench/raw", 1);
+    mosquitto_subscribe(sub, NULL, "test/bench/raw", 1);
     mosquitto_loop_start(sub);
     mosquitto_loop_start(pub);
     while (!subscribed) {
@@ -92,7 +98,7 @@ int main(int argc, char **argv)
     }
     t0 = now_s();
     for (long i = 0; i < messages; i++)
-        mosquitto_publish(pub, NULL, "bench/raw", (int)strlen(payload), payload, 1, false);
+        mosquitto_publish(pub, NULL, "test/bench/raw", (int)strlen(payload), payload, 1, false);
     while (received < messages && now_s() - t0 < 300) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);

@@ -39,6 +39,10 @@ int main(int argc, char **argv)
     units = (int)strtol(argv[6], NULL, 10);
     mosquitto_lib_init();
     mosq = mosquitto_new(NULL, true, NULL);
+    /* the broker authenticates everyone (broker-config): the benchmark's account from the
+     * environment, allowed on test/# */
+    if (mosq && getenv("BENCH_MQTT_USER"))
+        mosquitto_username_pw_set(mosq, getenv("BENCH_MQTT_USER"), getenv("BENCH_MQTT_PASS"));
     if (!mosq || mosquitto_connect(mosq, "127.0.0.1", mqtt_port, 30) || mosquitto_loop_start(mosq))
         return 1;
     ctx = calloc((size_t)ports, sizeof(*ctx));
@@ -62,7 +66,7 @@ int main(int argc, char **argv)
                     continue;
                 }
                 polls++;
-                snprintf(topic, sizeof(topic), "raw/%d/%d", p, u);
+                snprintf(topic, sizeof(topic), "test/raw/%d/%d", p, u);
                 n = snprintf(payload, sizeof(payload),
                              "{\"state\":%u,\"run_seconds\":%u,\"energy_wh\":%u,\"badge\":%u}",
                              regs[0], (unsigned)regs[1] << 16 | regs[2],
