@@ -59,6 +59,29 @@ rc=0; err=$("$BIN/labshare-meter-sim" --modbus-tcp nonsense --instrument x 2>&1)
 rc=0; err=$("$BIN/labshare-meter-sim" --modbus-tcp 127.0.0.1:1502 --instrument 'a/b' 2>&1) || rc=$?
 [ $rc -eq 2 ] && grep -q "wants an id of 1-63" <<<"$err" || fail "sim bad id: $rc $err"
 pass "simulator refuses bad arguments"
+# broker-config: needs a DIR and the server's account; writes no anonymous access
+printf '[server]\ndb = %s/bc.db\n[mqtt]\nport = 18999\n' "$T" >"$T/bc.ini"
+rc=0; err=$("$BIN/labshare-server" -c "$T/bc.ini" broker-config 2>&1) || rc=$?
+[ $rc -eq 2 ] || fail "broker-config without DIR: $rc $err"
+rc=0; err=$("$BIN/labshare-server" -c "$T/bc.ini" broker-config "$T/b" 2>&1) || rc=$?
+[ $rc -eq 1 ] && grep -q "username and password are required" <<<"$err" || fail "broker-config without an account: $rc $err"
+printf 'username = srv\npassword = s3cret-s3cret\n' >>"$T/bc.ini"
+chmod 755 "$T"
+"$BIN/labshare-server" -c "$T/bc.ini" broker-config "$T/b" >/dev/null || fail "broker-config failed"
+grep -qx "allow_anonymous false" "$T/b/mosquitto.conf" && grep -qx "listener 18999 127.0.0.1" "$T/b/mosquitto.conf" &&
+    grep -q "^plugin .*mosquitto_dynamic_security.so" "$T/b/mosquitto.conf" || fail "mosquitto.conf: $(cat "$T/b/mosquitto.conf")"
+! grep -q "s3cret-s3cret" "$T/b/dynamic-security.json" || fail "the server's password stored in clear"
+cp "$T/b/dynamic-security.json" "$T/dynsec.before"
+out=$("$BIN/labshare-server" -c "$T/bc.ini" broker-config "$T/b") || fail "broker-config again"
+grep -q "kept the existing dynamic-security.json" <<<"$out" && cmp -s "$T/dynsec.before" "$T/b/dynamic-security.json" \
+    || fail "a second broker-config touched dynamic-security.json: $out"
+pass "broker-config: DIR and an account required; no anonymous access; password hashed; kept on rerun"
+# --log-level is taken by the server (it was once ignored): at warn, no info lines
+rc=0; out=$(timeout 2 "$BIN/labshare-server" -c "$T/bc.ini" --log-level warn 2>&1) || rc=$?
+! grep -q " info: " <<<"$out" || fail "--log-level warn still printed info lines: $out"
+rc=0; out=$(timeout 2 "$BIN/labshare-server" -c "$T/bc.ini" 2>&1) || rc=$?
+grep -q " info: " <<<"$out" || fail "the server prints no info lines by default: $out"
+pass "--log-level is honoured"
 # make deps: quiet when everything is installed; a clear message (and no attempt) when a package
 # is missing and we are not root
 out=$(make -s -C "$ROOT" deps 2>&1) || fail "make deps failed: $out"
