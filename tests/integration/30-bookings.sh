@@ -81,7 +81,15 @@ print("cancel: ok")
 past = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)).replace(minute=7, second=0, microsecond=0)
 walk = chen.expect(201, "POST", "/api/v1/bookings", {"instrument": "icp-ms-01", "user_id": ids["dr.zhang"],
     "start": past.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": (past + datetime.timedelta(minutes=50)).strftime("%Y-%m-%dT%H:%M:%SZ")})
-assert walk["user_id"] == ids["dr.zhang"] and walk["status"] == "confirmed", walk
+# dr.zhang is of another organisation (NCU): the walk-in waits for NCU's side to agree
+assert walk["user_id"] == ids["dr.zhang"] and walk["status"] == "pending", walk
+chen.expect(403, "POST", "/api/v1/bookings/%d/approve" % walk["id"])
+walk = user("dr.zhang").expect(200, "POST", "/api/v1/bookings/%d/approve" % walk["id"])
+assert walk["status"] == "confirmed", walk
+own = chen.expect(201, "POST", "/api/v1/bookings", {"instrument": "icp-ms-01", "user_id": ids["dr.li"],
+    "start": (past + datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "end": (past + datetime.timedelta(hours=2, minutes=50)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+assert own["status"] == "confirmed", own   # for a user of the manager's own organisation
 li.expect(403, "POST", "/api/v1/bookings", {"instrument": "icp-ms-01", "user_id": ids["dr.zhang"], "start": t(8), "end": t(9)})
 aud.expect(403, "POST", "/api/v1/bookings", {"instrument": "icp-ms-01", "start": t(8), "end": t(9)})
 li.expect(404, "POST", "/api/v1/bookings", {"instrument": "tem-01", "start": t(8), "end": t(9)})  # not public
