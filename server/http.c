@@ -800,8 +800,9 @@ const char *http_cookie(struct http_req *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
 }
 
-int http_commit_audited(struct http_req *req, struct http_resp *resp, const char *action,
-                        const char *object, json_t *before, json_t *after, unsigned status)
+int http_commit_audited_reply(struct http_req *req, struct http_resp *resp, const char *action,
+                              const char *object, json_t *before, json_t *after,
+                              json_t *reply_extra, unsigned status)
 {
     int rc = http_audit(req, action, object, before, after);
 
@@ -811,9 +812,19 @@ int http_commit_audited(struct http_req *req, struct http_resp *resp, const char
     if (rc) {
         store_rollback(req->st);
         json_decref(after);
+        json_decref(reply_extra);
         return http_error(resp, rc, "cannot record the change");
     }
+    if (reply_extra)
+        json_object_update(after, reply_extra);
+    json_decref(reply_extra);
     return http_json(resp, status, after);
+}
+
+int http_commit_audited(struct http_req *req, struct http_resp *resp, const char *action,
+                        const char *object, json_t *before, json_t *after, unsigned status)
+{
+    return http_commit_audited_reply(req, resp, action, object, before, after, NULL, status);
 }
 
 int http_scope(struct http_req *req, struct http_resp *resp, const char **instrument,

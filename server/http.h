@@ -96,6 +96,12 @@ int http_audit(struct http_req *req, const char *action, const char *object, con
 int http_commit_audited(struct http_req *req, struct http_resp *resp, const char *action,
                         const char *object, json_t *before, json_t *after, unsigned status);
 
+/* The same, with the keys of reply_extra (stolen; may be NULL) added to the answer only, never
+ * to the audit record: a secret shown once. */
+int http_commit_audited_reply(struct http_req *req, struct http_resp *resp, const char *action,
+                              const char *object, json_t *before, json_t *after,
+                              json_t *reply_extra, unsigned status);
+
 /* 201/200 with the object, or the error for rc. Steals obj. */
 int http_created(struct http_resp *resp, json_t *obj);
 

@@ -103,26 +103,33 @@ static int commit(struct http_req *req, struct http_resp *resp, const char *acti
                   json_t *before, json_t *after, const char *password, unsigned status)
 {
     char object[LS_ID_MAX + 16];
-    int rc;
 
     snprintf(object, sizeof(object), "gateway/%s", id);
-    rc = http_audit(req, action, object, before, after);
-    if (rc == LS_OK)
-        rc = store_commit(req->st);
-    json_decref(before);
-    if (rc) {
-        store_rollback(req->st);
-        json_decref(after);
-        return http_error(resp, rc, "cannot record the change");
+    return http_commit_audited_reply(
+        req, resp, action, object, before, after,
+        password ? json_pack("{s:s, s:s, s:s}", "username", id, "password", password, "note",
+                             "the password is shown only now: put it in the gateway's [uplink] "
+                             "section")
+                 : NULL,
+        status);
+}
+
+/* The gateway of the path, if the caller may change it: *before, or the error in resp and
+ * non-zero. */
+static int changeable_gateway(struct http_req *req, struct http_resp *resp, json_t **before)
+{
+    if (strcmp(req->who.role, "researcher") == 0) {
+        http_error(resp, LS_ERR_NOTFOUND, "no gateway '%s'", req->params[0]);
+        return LS_ERR_NOTFOUND;
     }
-    if (password) {
-        json_object_set_new(after, "username", json_string(id));
-        json_object_set_new(after, "password", json_string(password));
-        json_object_set_new(after, "note",
-                            json_string("the password is shown only now: put it "
-                                        "in the gateway's [uplink] section"));
+    if (visible_gateway(req, resp, before))
+        return LS_ERR_NOTFOUND;
+    if (may_change(req, resp, *before)) {
+        json_decref(*before);
+        *before = NULL;
+        return LS_ERR_DENIED;
     }
-    return http_json(resp, status, after);
+    return LS_OK;
 }
 
 static int broker_failed(struct http_resp *resp, int rc, const char *what)
@@ -227,14 +234,8 @@ int route_gateway_rotate(struct http_req *req, struct http_resp *resp)
     const char *id = req->params[0];
     int rc;
 
-    if (strcmp(req->who.role, "researcher") == 0)
-        return http_error(resp, LS_ERR_NOTFOUND, "no gateway '%s'", id);
-    if (visible_gateway(req, resp, &before))
+    if (changeable_gateway(req, resp, &before))
         return LS_OK;
-    if (may_change(req, resp, before)) {
-        json_decref(before);
-        return LS_OK;
-    }
     if (!json_is_true(json_object_get(before, "enabled"))) {
         json_decref(before);
         return http_error(resp, LS_ERR_RULE, "gateway '%s' is disabled: enable it first", id);
@@ -271,14 +272,8 @@ static int change(struct http_req *req, struct http_resp *resp, const char *name
     const char *id = req->params[0];
     int rc, was;
 
-    if (strcmp(req->who.role, "researcher") == 0)
-        return http_error(resp, LS_ERR_NOTFOUND, "no gateway '%s'", id);
-    if (visible_gateway(req, resp, &before))
+    if (changeable_gateway(req, resp, &before))
         return LS_OK;
-    if (may_change(req, resp, before)) {
-        json_decref(before);
-        return LS_OK;
-    }
     was = json_is_true(json_object_get(before, "enabled"));
     if (enabled == 1 && !was) {
         /* the broker first: enabled in the database means readings are taken */

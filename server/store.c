@@ -449,17 +449,25 @@ static int judge(struct store *st, const struct ls_batch *b, const struct ls_rea
     return LS_OK;
 }
 
-static int refuse(struct store *st, const struct ls_batch *b, const struct ls_reading *r,
-                  int64_t received_ms, int cause)
+/* Bind (gateway, epoch, seq), the reading and its receive time to parameters 1..13 of s, the
+ * same in readings and readings_refused. */
+static void bind_received(sqlite3_stmt *s, const struct ls_batch *b, const struct ls_reading *r,
+                          int64_t received_ms)
 {
-    sqlite3_stmt *s = st->ins_refused;
-
     sqlite3_reset(s);
     sqlite3_bind_text(s, 1, b->gateway, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, b->epoch);
     sqlite3_bind_int64(s, 3, r->seq);
     ls_reading_bind(s, 4, r);
     sqlite3_bind_int64(s, 13, received_ms);
+}
+
+static int refuse(struct store *st, const struct ls_batch *b, const struct ls_reading *r,
+                  int64_t received_ms, int cause)
+{
+    sqlite3_stmt *s = st->ins_refused;
+
+    bind_received(s, b, r, received_ms);
     sqlite3_bind_text(s, 14, trust_cause_name((enum trust_cause)cause), -1, SQLITE_STATIC);
     return store_step_done(st, s);
 }
@@ -518,12 +526,7 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
         }
         if (rc)
             break;
-        sqlite3_reset(s);
-        sqlite3_bind_text(s, 1, b->gateway, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, b->epoch);
-        sqlite3_bind_int64(s, 3, r->seq);
-        ls_reading_bind(s, 4, r);
-        sqlite3_bind_int64(s, 13, received_ms);
+        bind_received(s, b, r, received_ms);
         if (sqlite3_step(s) != SQLITE_DONE)
             rc = store_db_fail(st, "insert reading");
         else if (sqlite3_changes(st->db) > 0)
