@@ -116,6 +116,9 @@ static void errors_name_the_line(void **state)
         {"[modbus:a]\ntcp = h:1\npower_w = ir:1:f32\n", 0, "start_w"},
         {"[modbus:a]\ntcp = h:1\ntimeout_ms = 2000\n", 0, "longer than poll_ms"},
         {"", 0, "nothing to read"},
+        {"[mqtt:a]\npassword = p\n", 0, "[mqtt:a] password needs a username"},
+        {"[mqtt:a]\ncertfile = c.pem\n", 0, "[mqtt:a] certfile and keyfile go together"},
+        {"[mqtt:a]\nuser = u\n", 7, "unknown key 'user'"},
     };
     struct gw_config cfg;
     char err[600], text[1024], want[128];
@@ -134,6 +137,25 @@ static void errors_name_the_line(void **state)
         }
         gw_config_release(&cfg);
     }
+}
+
+static void mqtt_sections_take_credentials(void **state)
+{
+    struct gw_config cfg;
+    char err[600], text[1024];
+
+    (void)state;
+    snprintf(text, sizeof(text), "%s%s", head,
+             "[mqtt:a]\nusername = gw\npassword = secret\ncafile = ca.pem\ncertfile = c.pem\n"
+             "keyfile = k.pem\n[mqtt:b]\n");
+    assert_int_equal(load(text, &cfg, err, sizeof(err)), LS_OK);
+    assert_string_equal(cfg.devices[0].username, "gw");
+    assert_string_equal(cfg.devices[0].password, "secret");
+    assert_string_equal(cfg.devices[0].cafile, "ca.pem");
+    assert_string_equal(cfg.devices[0].keyfile, "k.pem");
+    /* same broker, other credentials: not one connection */
+    assert_false(gw_same_endpoint(&cfg.devices[0], &cfg.devices[1]));
+    gw_config_release(&cfg);
 }
 
 static void missing_required_keys(void **state)
@@ -232,6 +254,7 @@ int main(void)
         cmocka_unit_test(naming_a_field_reads_only_named_fields),
         cmocka_unit_test(errors_name_the_line),
         cmocka_unit_test(missing_required_keys),
+        cmocka_unit_test(mqtt_sections_take_credentials),
         cmocka_unit_test(plan_merges_adjacent_fields),
         cmocka_unit_test(plan_respects_125_register_limit),
     };
