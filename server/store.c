@@ -237,12 +237,15 @@ int store_open(const char *path, struct store **out)
                       "?13, CASE WHEN ?11 IS NULL THEN NULL ELSE"
                       " coalesce((SELECT id FROM users WHERE badge = ?11), 0) END)",
                       &st->ins_reading) ||
-        /* the seqs of (gateway, epoch) handled, stored or refused: what an ack may cover */
         store_prepare(st,
-                      "SELECT seq FROM readings WHERE gateway = ?1 AND epoch = ?2 AND seq > ?3"
-                      " UNION SELECT seq FROM readings_refused WHERE gateway = ?1 AND epoch = ?2"
-                      " AND seq > ?3 ORDER BY seq LIMIT 1000",
+                      "SELECT seq FROM readings WHERE gateway = ? AND epoch = ? AND seq > ?"
+                      " ORDER BY seq LIMIT 1000",
                       &st->next_seqs) ||
+        /* refused seqs are handled too: an ack may cover them */
+        store_prepare(st,
+                      "SELECT max(seq) FROM readings_refused WHERE gateway = ?1 AND epoch = ?2"
+                      " AND seq = ?3",
+                      &st->refused_seq) ||
         store_prepare(st, "SELECT upto FROM gateway_acks WHERE gateway = ? AND epoch = ?",
                       &st->get_ack) ||
         store_prepare(st,
@@ -272,7 +275,7 @@ int store_open(const char *path, struct store **out)
                       &st->get_reading) ||
         store_prepare(st, "SELECT enabled FROM gateways WHERE id = ? AND registered_at IS NOT NULL",
                       &st->gw_enabled) ||
-        store_prepare(st, "SELECT gateway = ?2, created_at FROM instruments WHERE id = ?1",
+        store_prepare(st, "SELECT gateway, created_at FROM instruments WHERE id = ?",
                       &st->inst_binding))
         goto fail;
     *out = st;
@@ -295,9 +298,11 @@ void store_close(struct store *st)
     sqlite3_finalize(st->jump_range);
     sqlite3_finalize(st->prune_ranges);
     sqlite3_finalize(st->ins_refused);
+    sqlite3_finalize(st->refused_seq);
     sqlite3_finalize(st->get_reading);
     sqlite3_finalize(st->gw_enabled);
     sqlite3_finalize(st->inst_binding);
+    free(st->bindings);
     store_cache_clear(st);
     sqlite3_close(st->db);
     free(st);
@@ -312,10 +317,27 @@ int store_step_done(struct store *st, sqlite3_stmt *s)
     return rc;
 }
 
-/* Advance upto over stored seqs one by one (a page at a time). */
+/* Whether seq of (gateway, epoch) was refused (and so handled). */
+static int was_refused(struct store *st, const char *gw, int64_t epoch, int64_t seq, int *yes)
+{
+    sqlite3_stmt *s = st->refused_seq;
+    int step;
+
+    sqlite3_reset(s);
+    sqlite3_bind_text(s, 1, gw, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, epoch);
+    sqlite3_bind_int64(s, 3, seq);
+    step = sqlite3_step(s);
+    *yes = step == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL;
+    sqlite3_reset(s);
+    return step == SQLITE_ROW ? LS_OK : store_db_fail(st, "refused scan");
+}
+
+/* Advance upto over handled seqs one by one (a page of stored ones at a time; at a gap, over
+ * the refused ones, which are rare). */
 static int walk_stored(struct store *st, const char *gw, int64_t epoch, int64_t *upto)
 {
-    int step, more = 1;
+    int step, more = 1, refused;
 
     while (more) {
         more = 0;
@@ -325,6 +347,15 @@ static int walk_stored(struct store *st, const char *gw, int64_t epoch, int64_t 
         sqlite3_bind_int64(st->next_seqs, 3, *upto);
         while ((step = sqlite3_step(st->next_seqs)) == SQLITE_ROW) {
             int64_t seq = sqlite3_column_int64(st->next_seqs, 0);
+            while (seq > *upto + 1) { /* a gap: refused seqs fill it, or it stays */
+                if (was_refused(st, gw, epoch, *upto + 1, &refused)) {
+                    sqlite3_reset(st->next_seqs);
+                    return LS_ERR_DB;
+                }
+                if (!refused)
+                    break;
+                (*upto)++;
+            }
             if (seq != *upto + 1)
                 break;
             *upto = seq;
@@ -339,6 +370,14 @@ static int walk_stored(struct store *st, const char *gw, int64_t epoch, int64_t 
             more = 0;
     }
     sqlite3_reset(st->next_seqs);
+    /* refused seqs after the last stored one */
+    for (;;) {
+        if (was_refused(st, gw, epoch, *upto + 1, &refused))
+            return LS_ERR_DB;
+        if (!refused)
+            break;
+        (*upto)++;
+    }
     return LS_OK;
 }
 
@@ -393,54 +432,105 @@ static int one_int(struct store *st, sqlite3_stmt *s, int64_t *v)
     return step == SQLITE_DONE ? LS_ERR_NOTFOUND : store_db_fail(st, sqlite3_sql(s));
 }
 
-/* Instruments of one batch already looked up: a batch names few. */
-#define BINDING_CACHE 32
+/* What ingest knows of instruments (their gateway and creation), kept across batches by id
+ * (open addressing) while the database is unchanged by other connections (PRAGMA data_version:
+ * an instrument bound, unbound or created through the API clears it). */
+#define BINDING_SLOTS 16384
 struct binding {
-    const char *instrument; /* borrowed from the batch */
-    int bound;
+    char instrument[LS_ID_MAX]; /* "" = a free slot */
+    char gateway[LS_ID_MAX];    /* "" = none */
+    int exists;
     int64_t created_ms;
 };
+struct binding_cache {
+    struct binding slot[BINDING_SLOTS];
+    size_t used;
+    int64_t data_version;
+};
 
-/* Whether instrument is bound to gw, and when it was created. -1 in *bound: unknown. */
-static int binding_of(struct store *st, const char *gw, const char *instrument,
-                      struct binding *cache, size_t *ncache, int *bound, int64_t *created_ms)
+static size_t slot_of(const char *s)
 {
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h & (BINDING_SLOTS - 1);
+}
+
+/* Empty the cache when another connection changed the database since it was filled (or when
+ * it is three quarters full). */
+static int binding_cache_check(struct store *st)
+{
+    struct binding_cache *c = st->bindings;
+    sqlite3_stmt *s = store_stmt(st, "PRAGMA data_version");
+    int64_t v = -1;
+    int rc;
+
+    if (!c) {
+        c = st->bindings = calloc(1, sizeof(*c));
+        if (!c)
+            return LS_ERR_NOMEM;
+        c->data_version = -1;
+    }
+    if (!s)
+        return LS_ERR_DB;
+    rc = store_int_one(st, s, &v);
+    if (rc)
+        return rc;
+    if (v != c->data_version || c->used > BINDING_SLOTS / 4 * 3) {
+        memset(c->slot, 0, sizeof(c->slot));
+        c->used = 0;
+        c->data_version = v;
+    }
+    return LS_OK;
+}
+
+/* Whether instrument is bound to gw, and when it was created (0 in *bound: unknown or bound
+ * elsewhere). */
+static int binding_of(struct store *st, const char *gw, const char *instrument, int *bound,
+                      int64_t *created_ms)
+{
+    struct binding_cache *c = st->bindings;
     sqlite3_stmt *s = st->inst_binding;
+    size_t i = slot_of(instrument);
+    struct binding *e;
     int step;
 
-    for (size_t i = 0; i < *ncache; i++)
-        if (strcmp(cache[i].instrument, instrument) == 0) {
-            *bound = cache[i].bound;
-            *created_ms = cache[i].created_ms;
-            return LS_OK;
+    while (c->slot[i].instrument[0] && strcmp(c->slot[i].instrument, instrument) != 0)
+        i = (i + 1) & (BINDING_SLOTS - 1);
+    e = &c->slot[i];
+    if (!e->instrument[0]) {
+        sqlite3_reset(s);
+        sqlite3_bind_text(s, 1, instrument, -1, SQLITE_STATIC);
+        step = sqlite3_step(s);
+        if (step != SQLITE_ROW && step != SQLITE_DONE) {
+            sqlite3_reset(s);
+            return store_db_fail(st, "instrument binding");
         }
-    sqlite3_reset(s);
-    sqlite3_bind_text(s, 1, instrument, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, gw, -1, SQLITE_STATIC);
-    step = sqlite3_step(s);
-    *bound = step == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-    *created_ms = step == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
-    sqlite3_reset(s);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return store_db_fail(st, "instrument binding");
-    if (*ncache < BINDING_CACHE) {
-        cache[*ncache].instrument = instrument;
-        cache[*ncache].bound = *bound;
-        cache[*ncache].created_ms = *created_ms;
-        (*ncache)++;
+        snprintf(e->instrument, sizeof(e->instrument), "%s", instrument);
+        e->exists = step == SQLITE_ROW;
+        snprintf(e->gateway, sizeof(e->gateway), "%s",
+                 e->exists && sqlite3_column_type(s, 0) != SQLITE_NULL
+                     ? (const char *)sqlite3_column_text(s, 0)
+                     : "");
+        e->created_ms = e->exists ? sqlite3_column_int64(s, 1) : 0;
+        sqlite3_reset(s);
+        c->used++;
     }
+    *bound = e->exists && strcmp(e->gateway, gw) == 0;
+    *created_ms = e->created_ms;
     return LS_OK;
 }
 
 /* Why a reading of gateway gw may not be stored: a trust_cause, or -1 when it may. */
 static int judge(struct store *st, const struct ls_batch *b, const struct ls_reading *r,
-                 int64_t received_ms, struct binding *cache, size_t *ncache, int *cause)
+                 int64_t received_ms, int *cause)
 {
     int bound;
     int64_t created;
 
     *cause = -1;
-    if (binding_of(st, b->gateway, r->instrument, cache, ncache, &bound, &created))
+    if (binding_of(st, b->gateway, r->instrument, &bound, &created))
         return LS_ERR_DB;
     if (!bound)
         *cause = TRUST_UNBOUND_INSTRUMENT;
@@ -498,8 +588,6 @@ static int same_as_stored(struct store *st, const struct ls_batch *b, const stru
 static int insert_batch(struct store *st, const struct ls_batch *b, int64_t received_ms,
                         struct ingest_result *res)
 {
-    struct binding cache[BINDING_CACHE];
-    size_t ncache = 0;
     int64_t enabled = 0, acked = 0;
     int rc;
 
@@ -518,7 +606,7 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
         sqlite3_stmt *s = st->ins_reading;
         int cause, same = 1;
 
-        rc = judge(st, b, r, received_ms, cache, &ncache, &cause);
+        rc = judge(st, b, r, received_ms, &cause);
         if (rc == LS_OK && cause >= 0) {
             res->refused[cause]++;
             rc = refuse(st, b, r, received_ms, cause);
@@ -655,6 +743,7 @@ int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, i
     memset(res, 0, n * sizeof(*res));
     if (store_exec(st, "BEGIN IMMEDIATE"))
         return LS_ERR_DB;
+    rc = binding_cache_check(st);
     for (size_t i = 0; i < n && rc == LS_OK; i++)
         rc = insert_batch(st, &b[i], received_ms, &res[i]);
     for (size_t i = 0; i < n && rc == LS_OK; i++) {

@@ -18,7 +18,7 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *ins_reading, *next_seqs, *get_ack, *put_ack, *gw_seen;
     sqlite3_stmt *put_range, *jump_range, *prune_ranges;
-    sqlite3_stmt *ins_refused, *get_reading, *gw_enabled, *inst_binding;
+    sqlite3_stmt *ins_refused, *refused_seq, *get_reading, *gw_enabled, *inst_binding;
     struct {
         const char *sql;
         sqlite3_stmt *s;
@@ -26,7 +26,8 @@ struct store {
     size_t ncache;
     int64_t usage_gap_ms; /* < 0: ingest does not refresh usage */
     int64_t usage_no_show_s;
-    struct trust_limits trust; /* what ingest believes (SPEC 3.3) */
+    struct trust_limits trust;      /* what ingest believes (SPEC 3.3) */
+    struct binding_cache *bindings; /* instruments' gateways, for ingest (store.c) */
 };
 
 /* Log SQLite's error for what and return LS_ERR_DB. */

@@ -397,6 +397,23 @@ static void unbound_bad_time_and_bad_value_are_refused_the_rest_stored_and_acked
     assert_int_equal(res.refused[TRUST_BAD_VALUE], 1);
     assert_int_equal(res.upto, 6); /* the refused are handled: the gateway may forget them */
     assert_int_equal(count_readings(st), 2);
+    /* bound through the API meanwhile (another connection): believed from then on */
+    {
+        sqlite3 *db;
+        int64_t s9[] = {9};
+        struct ls_batch nb = batch("gw", 1, s9, 1);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "UPDATE instruments SET gateway = 'gw' WHERE id = 'other-gw'",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        snprintf(nb.readings[0].instrument, LS_ID_MAX, "other-gw");
+        nb.readings[0].ts = now;
+        assert_int_equal(store_ingest_batch(st, &nb, now, &res), LS_OK);
+        assert_int_equal(res.stored, 1);
+        ls_batch_release(&nb);
+    }
     /* the edge: exactly max_future_s ahead is still believed */
     ls_batch_release(&b);
     seqs[0] = 7;
