@@ -29,6 +29,7 @@ stop_all() {
     echo "Stopping the demo..."
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${PIDS[i]}" 2>/dev/null; done
     wait 2>/dev/null
+    case ${BROKER_DIR:-} in /tmp/labshare-demo-broker.*) rm -rf "$BROKER_DIR" ;; esac
     echo "Stopped. Logs and databases stay in $DIR."
 }
 trap stop_all EXIT INT TERM
@@ -37,7 +38,6 @@ for p in "$HTTP_PORT" "$MQTT_PORT" "$EDGE_PORT"; do
     port_busy "$p" && die "port $p is in use (set LABSHARE_HTTP_PORT / LABSHARE_MQTT_PORT / LABSHARE_EDGE_PORT)"
 done
 mkdir -p "$DIR"
-chmod 755 "$DIR" # the broker, started as root, runs as the user mosquitto and reads broker/
 # A fresh demo each time: new databases, logs, outbox, broker accounts and credentials.
 rm -rf "$DIR"/*.log "$DIR"/*.db "$DIR"/*.db-wal "$DIR"/*.db-shm "$DIR"/.seeded "$DIR"/broker \
     "$DIR"/gateway-credentials.ini
@@ -80,9 +80,16 @@ username = labshare-server
 password = $SERVER_MQTT_PASSWORD
 CONF
 )
-"$BIN/labshare-server" -c "$DIR/server.ini" broker-config "$DIR/broker" >"$DIR/broker-config.log" 2>&1 ||
-    die "broker-config failed: $(cat "$DIR/broker-config.log")"
-mosquitto -c "$DIR/broker/mosquitto.conf" >"$DIR/mosquitto.log" 2>&1 &
+# The broker's files go to $DIR/broker, unless the user mosquitto (whom the broker runs as when
+# started as root) cannot reach $DIR: then to a folder of their own under /tmp.
+BROKER_DIR=$DIR/broker
+if ! "$BIN/labshare-server" -c "$DIR/server.ini" broker-config "$BROKER_DIR" >"$DIR/broker-config.log" 2>&1; then
+    grep -q "closed to the user mosquitto" "$DIR/broker-config.log" || die "broker-config failed: $(cat "$DIR/broker-config.log")"
+    BROKER_DIR=$(mktemp -d /tmp/labshare-demo-broker.XXXXXX) && chmod 755 "$BROKER_DIR" || die "no folder for the broker"
+    "$BIN/labshare-server" -c "$DIR/server.ini" broker-config "$BROKER_DIR" >"$DIR/broker-config.log" 2>&1 ||
+        die "broker-config failed: $(cat "$DIR/broker-config.log")"
+fi
+mosquitto -c "$BROKER_DIR/mosquitto.conf" >"$DIR/mosquitto.log" 2>&1 &
 PIDS+=($!)
 
 gateway_ini() { # the gateway's config, with the credentials the server issued
@@ -154,7 +161,7 @@ cat <<MSG
 LabShare demo is running.
 
   Server (HTTP API)   http://127.0.0.1:$HTTP_PORT/   (health: /healthz)
-  MQTT broker         127.0.0.1:$MQTT_PORT  (no anonymous access: $DIR/broker/mosquitto.conf)
+  MQTT broker         127.0.0.1:$MQTT_PORT  (no anonymous access: $BROKER_DIR/mosquitto.conf)
   Edge broker         127.0.0.1:$EDGE_PORT  (the lab's own, for the MQTT-native LC-MS)
   Gateway gw-ecut     its MQTT account, issued by POST /api/v1/gateways, is in
                       $DIR/gateway-credentials.ini (mode 600); reading ${#INSTRUMENTS[@]} simulated meters: icp-ms-01 and sem-01 (Modbus TCP,
