@@ -147,8 +147,9 @@ static void mqtt_sections_take_credentials(void **state)
     (void)state;
     snprintf(text, sizeof(text), "%s%s", head,
              "[mqtt:a]\nusername = gw\npassword = secret\ncafile = ca.pem\ncertfile = c.pem\n"
-             "keyfile = k.pem\n[mqtt:b]\n");
+             "keyfile = k.pem\n[mqtt:b]\nport = 1883\n");
     assert_int_equal(load(text, &cfg, err, sizeof(err)), LS_OK);
+    assert_int_equal(cfg.device_count, 2);
     assert_string_equal(cfg.devices[0].username, "gw");
     assert_string_equal(cfg.devices[0].password, "secret");
     assert_string_equal(cfg.devices[0].cafile, "ca.pem");
