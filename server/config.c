@@ -28,6 +28,7 @@ static const struct ls_conf_key keys[] = {
     {"server", "db", LS_CONF_STR, M(db), 0, 0, "labshare.db", NULL},
     {"server", "timezone", LS_CONF_STR, M(timezone), 0, 0, "Asia/Shanghai", NULL},
     {"server", "currency", LS_CONF_STR, M(currency), 0, 0, "CNY", NULL},
+    {"server", "platform_name", LS_CONF_STR, M(platform_name), 0, 0, "LabShare", NULL},
     /* Four HTTP threads keep two cores busy while some wait on SQLite's fsync. */
     {"server", "http_threads", LS_CONF_INT, M(http_threads), 1, 64, "4", NULL},
     {"mqtt", "host", LS_CONF_STR, M(mqtt_host), 0, 0, "127.0.0.1", NULL},

@@ -18,6 +18,7 @@ struct srv_config {
     char db[SRV_STR_MAX];
     char timezone[64];
     char currency[8];
+    char platform_name[SRV_STR_MAX];
     int http_threads;
     /* [mqtt] */
     char mqtt_host[SRV_STR_MAX];

@@ -85,6 +85,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/feeds", route_feed_create, ROUTE_AUTH},
     {"GET", "/ical/{}", route_ical, ROUTE_PUBLIC},
     {"GET", "/api/v1/catalog", route_catalog, ROUTE_PUBLIC},
+    {"GET", "/api/v1/platform", route_platform, ROUTE_PUBLIC},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -136,7 +137,7 @@ unsigned http_status_of(int rc)
 
 int http_json(struct http_resp *resp, unsigned status, json_t *body)
 {
-    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
 
     json_decref(body);
     if (!s)
@@ -145,7 +146,7 @@ int http_json(struct http_resp *resp, unsigned status, json_t *body)
     resp->status = status;
     resp->body = s;
     resp->len = strlen(s);
-    resp->content_type = "application/json";
+    resp->content_type = "application/json; charset=utf-8";
     return LS_OK;
 }
 
@@ -185,14 +186,17 @@ int http_time_parse(const char *s, int64_t *ms)
     struct tm tm;
     const char *p;
     int64_t frac = 0, scale = 1000, off_s = 0;
+    int date_only = 0;
     time_t t;
 
     memset(&tm, 0, sizeof(tm));
     p = strptime(s, "%Y-%m-%d", &tm);
     if (!p || (p - s) != 10)
         return LS_ERR_INVAL;
-    if (*p == '\0')
+    if (*p == '\0') {
+        date_only = 1; /* midnight in the platform's time zone (TZ, set at start) */
         goto done;
+    }
     if (*p != 'T' && *p != 't')
         return LS_ERR_INVAL;
     s = p + 1;
@@ -232,7 +236,8 @@ done:
     /* strptime accepts 2026-02-31; normalise and compare to refuse it. */
     {
         struct tm check = tm;
-        t = timegm(&check);
+        check.tm_isdst = -1;
+        t = date_only ? mktime(&check) : timegm(&check);
         if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon)
             return LS_ERR_INVAL;
     }
@@ -266,11 +271,77 @@ int http_list_args(struct http_req *req, struct http_resp *resp, int64_t def, in
         http_error(resp, LS_ERR_INVAL, "to must be an RFC 3339 time or a YYYY-MM-DD date");
         return LS_ERR_INVAL;
     }
+    if ((v = http_query(req, "month"))) {
+        if (http_query(req, "from") || http_query(req, "to")) {
+            http_error(resp, LS_ERR_INVAL, "give month, or from and to, not both");
+            return LS_ERR_INVAL;
+        }
+        if (http_month_range(v, from_ms, to_ms)) {
+            http_error(resp, LS_ERR_INVAL, "month must be YYYY-MM (in the platform time zone)");
+            return LS_ERR_INVAL;
+        }
+    }
     if (*from_ms > *to_ms) {
         http_error(resp, LS_ERR_INVAL, "from is after to");
         return LS_ERR_INVAL;
     }
     return LS_OK;
+}
+
+int http_month_range(const char *month, int64_t *from_ms, int64_t *to_ms)
+{
+    char first[32], next[32];
+    int y, m;
+
+    if (!month || strlen(month) != 7 || month[4] != '-' || strspn(month, "0123456789-") != 7 ||
+        sscanf(month, "%4d-%2d", &y, &m) != 2 || m < 1 || m > 12 || y < 1970 || y > 2999)
+        return LS_ERR_INVAL;
+    snprintf(first, sizeof(first), "%04d-%02d-01", y, m);
+    snprintf(next, sizeof(next), "%04d-%02d-01", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
+    return http_time_parse(first, from_ms) || http_time_parse(next, to_ms) ? LS_ERR_INVAL : LS_OK;
+}
+
+struct query_check {
+    const char *const *allowed;
+    char bad[64];
+};
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    static const char *const common[] = {"limit", "offset", "from", "to", "month", "format", NULL};
+    struct query_check *c = cls;
+
+    (void)kind;
+    (void)value;
+    for (size_t i = 0; common[i]; i++)
+        if (strcmp(key, common[i]) == 0)
+            return MHD_YES;
+    for (size_t i = 0; c->allowed && c->allowed[i]; i++)
+        if (strcmp(key, c->allowed[i]) == 0)
+            return MHD_YES;
+    snprintf(c->bad, sizeof(c->bad), "%.60s", key);
+    return MHD_NO;
+}
+
+int http_only_query(struct http_req *req, struct http_resp *resp, const char *const *allowed)
+{
+    struct query_check c = {allowed, ""};
+    char list[256] = "limit, offset, from, to, month, format";
+    size_t len = strlen(list);
+
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_arg, &c);
+    if (!c.bad[0])
+        return LS_OK;
+    for (size_t i = 0; allowed && allowed[i] && len < sizeof(list); i++) {
+        int w = snprintf(list + len, sizeof(list) - len, ", %s", allowed[i]);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    http_error(resp, LS_ERR_INVAL, "unknown query parameter '%s' (this list takes %s)", c.bad,
+               list);
+    return LS_ERR_INVAL;
 }
 
 /* Match path against pattern, capturing {} segments into req->params. */
@@ -399,7 +470,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
         static const char oom[] = "{\"error\":\"nomem\",\"message\":\"out of memory\"}";
         r = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
         resp->status = 500;
-        resp->content_type = "application/json";
+        resp->content_type = "application/json; charset=utf-8";
     } else {
         r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
         resp->body = NULL; /* libmicrohttpd frees it */

@@ -117,14 +117,23 @@ const char *http_cookie(struct http_req *req, const char *name);
 const char *http_query(struct http_req *req, const char *name);
 
 /* Parse the common list arguments: limit (1..max, default def), offset (>= 0), from/to as
- * RFC 3339 times or YYYY-MM-DD dates (UTC midnight). On a bad value fills resp with a 400 and
- * returns LS_ERR_INVAL. Absent from/to become INT64_MIN/INT64_MAX. */
+ * RFC 3339 times or YYYY-MM-DD dates (midnight in the platform time zone), or month=YYYY-MM
+ * (the platform's month). On a bad value fills resp with a 400 and returns LS_ERR_INVAL.
+ * Absent from/to become INT64_MIN/INT64_MAX. */
 int http_list_args(struct http_req *req, struct http_resp *resp, int64_t def, int64_t max,
                    int64_t *limit, int64_t *offset, int64_t *from_ms, int64_t *to_ms);
 
+/* Refuse (400 naming it, LS_ERR_INVAL) a query parameter that is neither a common list argument
+ * (limit, offset, from, to, month, format) nor in the NULL-terminated list allowed. */
+int http_only_query(struct http_req *req, struct http_resp *resp, const char *const *allowed);
+
+/* [from, to) of month "YYYY-MM" in the platform time zone, as epoch ms. LS_ERR_INVAL. */
+int http_month_range(const char *month, int64_t *from_ms, int64_t *to_ms);
+
 /* Format epoch ms as RFC 3339 UTC ("2026-11-27T10:00:00.123Z") into buf (>= 32 bytes). */
 void http_time_format(int64_t ms, char *buf, size_t len);
-/* Parse an RFC 3339 time (Z or +hh:mm offset, optional fraction) or a YYYY-MM-DD date. */
+/* Parse an RFC 3339 time (Z or +hh:mm offset, optional fraction) or a YYYY-MM-DD date
+ * (midnight in the platform time zone). */
 int http_time_parse(const char *s, int64_t *ms);
 
 #endif /* LS_SRV_HTTP_H */

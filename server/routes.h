@@ -13,6 +13,8 @@ typedef int route_fn(struct http_req *req, struct http_resp *resp);
 
 /* routes_health.c, http.c */
 route_fn route_healthz, route_prometheus;
+/* routes_platform.c */
+route_fn route_platform;
 /* routes_auth.c */
 route_fn route_login, route_logout, route_token_new, route_me;
 /* routes_accounts.c */

@@ -6,9 +6,12 @@
 
 #include "labshare/num.h"
 #include "labshare/rc.h"
+#include "labshare/wire.h"
 #include "labshare/banned.h"
 
-/* Bring charge lines up to date with the evidence (idempotent), audited when lines change. */
+/* Bring charge lines up to date with the evidence (idempotent). Charge lines are derived from
+ * audited bookings and stored readings, so bringing them up to date on a read writes no audit
+ * record (a read never does). */
 static int sync(struct http_req *req, struct http_resp *resp)
 {
     int64_t added = 0;
@@ -16,12 +19,6 @@ static int sync(struct http_req *req, struct http_resp *resp)
 
     if (rc == LS_OK)
         rc = store_billing_sync(req->st, &added);
-    if (rc == LS_OK && added) {
-        json_t *after = json_pack("{s:I}", "lines_changed", (json_int_t)added);
-        rc = store_audit_append(req->st, ls_now_ms(), "billing", "billing.sync", "charges", NULL,
-                                after);
-        json_decref(after);
-    }
     if (rc == LS_OK)
         rc = store_commit(req->st);
     if (rc) {
@@ -40,54 +37,96 @@ static int valid_month(const char *m)
            y <= 2100 && mo >= 1 && mo <= 12 && m[4] == '-';
 }
 
+/* Name the platform's currency on every line (money is in its minor unit). */
+static void with_currency(struct http_req *req, json_t *items)
+{
+    size_t i;
+    json_t *o;
+
+    json_array_foreach(items, i, o)
+        json_object_set_new(o, "currency", json_string(req->cfg->currency));
+}
+
 int route_charges_list(struct http_req *req, struct http_resp *resp)
 {
-    int64_t limit, offset, from, to, total = 0, org = 0, uid = 0;
-    const char *o = http_query(req, "org");
-    json_t *items = NULL;
+    static const char *const params[] = {"org", "owner_org", "instrument", NULL};
+    const char *o = http_query(req, "org"), *ow = http_query(req, "owner_org");
+    struct charge_filter f;
+    json_t *items = NULL, *inst = NULL;
+    int64_t total = 0;
 
-    if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to))
+    memset(&f, 0, sizeof(f));
+    if (http_only_query(req, resp, params) ||
+        http_list_args(req, resp, 1000, 10000, &f.limit, &f.offset, &f.from_ms, &f.to_ms))
         return LS_OK;
-    if (o && ls_parse_i64(o, 1, INT64_MAX, &org))
-        return http_error(resp, LS_ERR_INVAL, "org must be an organisation id");
+    if (o && ls_parse_i64(o, 1, INT64_MAX, &f.org_id))
+        return http_error(resp, LS_ERR_INVAL, "org must be an organisation id (the payer)");
+    if (ow && ls_parse_i64(ow, 1, INT64_MAX, &f.owner_org))
+        return http_error(resp, LS_ERR_INVAL,
+                          "owner_org must be an organisation id (the instruments' owner)");
+    if ((f.instrument = http_query(req, "instrument"))) {
+        if (!ls_id_valid(f.instrument) ||
+            store_instrument_get(req->st, f.instrument, &inst) != LS_OK)
+            return http_error(resp, LS_ERR_NOTFOUND, "no instrument '%.64s'", f.instrument);
+    }
     if (!http_is_admin(req) && !http_is_auditor(req)) {
+        int64_t inst_owner = json_integer_value(json_object_get(inst, "org_id"));
+        json_decref(inst);
+        inst = NULL;
         if (strcmp(req->who.role, "manager") == 0) {
-            if (org && org != req->who.org_id)
+            /* a manager reads what the organisation pays, or what its instruments earn */
+            int revenue = f.owner_org || f.instrument;
+            if ((f.org_id && f.org_id != req->who.org_id) ||
+                (f.owner_org && f.owner_org != req->who.org_id) ||
+                (f.instrument && inst_owner != req->who.org_id && !f.org_id))
                 return http_error(resp, LS_ERR_DENIED,
-                                  "managers read their organisation's "
-                                  "charges");
-            org = req->who.org_id;
+                                  "managers read their organisation's charges and the charges on "
+                                  "its instruments");
+            if (revenue && !f.org_id)
+                f.owner_org = req->who.org_id;
+            else
+                f.org_id = req->who.org_id;
         } else {
-            uid = req->who.user_id;
+            f.user_id = req->who.user_id;
         }
     }
+    json_decref(inst);
     if (sync(req, resp))
         return LS_OK;
-    if (store_charges_list(req->st, org, uid, from, to, limit, offset, &items, &total)) {
+    if (store_charges_list(req->st, &f, &items, &total)) {
         json_decref(items);
         return http_error(resp, LS_ERR_DB, "cannot list charges");
     }
+    with_currency(req, items);
     return http_list(req, resp, items, total, "charges");
 }
 
 int route_statement(struct http_req *req, struct http_resp *resp)
 {
-    const char *o = http_query(req, "org"), *month = http_query(req, "month");
+    static const char *const params[] = {"org", "owner_org", NULL};
+    const char *o = http_query(req, "org"), *ow = http_query(req, "owner_org");
+    const char *month = http_query(req, "month");
     int64_t org;
+    int owner = !o && ow;
     json_t *st = NULL;
 
-    if (!o || ls_parse_i64(o, 1, INT64_MAX, &org) || !valid_month(month))
+    if (http_only_query(req, resp, params))
+        return LS_OK;
+    if ((o && ow) || (!o && !ow) || ls_parse_i64(o ? o : ow, 1, INT64_MAX, &org) ||
+        !valid_month(month))
         return http_error(resp, LS_ERR_INVAL,
-                          "org (an organisation id) and month (YYYY-MM) are "
-                          "required");
+                          "org (the payer) or owner_org (the instruments' owner: its revenue), "
+                          "and month (YYYY-MM, in the platform time zone) are required");
     if (!http_is_admin(req) && !http_is_auditor(req) && !http_manages(req, org))
         return http_error(resp, LS_ERR_DENIED,
                           "statements are for the organisation's managers, "
                           "auditors and admins");
     if (sync(req, resp))
         return LS_OK;
-    if (store_statement(req->st, org, month, &st))
+    if (store_statement(req->st, org, owner, month, &st))
         return http_error(resp, LS_ERR_DB, "cannot build the statement");
+    with_currency(req, json_object_get(st, "lines"));
+    json_object_set_new(st, "currency", json_string(req->cfg->currency));
     if (http_query(req, "format") && strcmp(http_query(req, "format"), "csv") == 0) {
         json_t *lines = json_incref(json_object_get(st, "lines"));
         json_decref(st);

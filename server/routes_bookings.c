@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing.h"
 #include "booking.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -29,20 +30,78 @@ static int64_t owner_of(struct http_req *req, const char *instrument)
     return org;
 }
 
+/* Add what a manager needs to decide on booking o (its instrument inst): the rate category of
+ * its user and the charge to expect if it is used as booked, in the platform's currency. */
+static void add_terms(struct http_req *req, json_t *o, const json_t *inst)
+{
+    const json_t *who = json_object_get(o, "requester");
+    struct billing_terms t;
+    struct charge c;
+    int64_t start = 0, end = 0;
+    enum billing_category cat;
+
+    if (!inst || billing_terms_parse(json_object_get(inst, "billing"), &t))
+        return;
+    cat = billing_category(json_integer_value(json_object_get(who, "org_id")) ==
+                               json_integer_value(json_object_get(inst, "org_id")),
+                           json_string_value(json_object_get(who, "org_type")));
+    json_object_set_new(o, "category", json_string(billing_category_name(cat)));
+    if (http_time_parse(json_string_value(json_object_get(o, "start")), &start) ||
+        http_time_parse(json_string_value(json_object_get(o, "end")), &end) ||
+        billing_booking(&t, cat, (end - start) / 1000, (end - start) / 1000, 0, 0, &c))
+        return;
+    json_object_set_new(o, "expected_charge", json_integer(c.amount));
+    json_object_set_new(o, "currency", json_string(req->cfg->currency));
+}
+
 int route_bookings_list(struct http_req *req, struct http_resp *resp)
 {
+    static const char *const params[] = {"status", "instrument", "user_id", "user", "org", NULL};
+    static const char *const statuses[] = {"pending",   "confirmed", "cancelled",
+                                           "completed", "no_show",   NULL};
     struct booking_filter f;
-    json_t *items = NULL;
+    json_t *items = NULL, *o, *inst = NULL;
     int64_t total = 0;
+    const char *v;
+    size_t i;
 
     memset(&f, 0, sizeof(f));
-    if (http_list_args(req, resp, 100, 1000, &f.limit, &f.offset, &f.from_ms, &f.to_ms) ||
+    if (http_only_query(req, resp, params) ||
+        http_list_args(req, resp, 100, 1000, &f.limit, &f.offset, &f.from_ms, &f.to_ms) ||
         http_scope(req, resp, &f.instrument, &f.user_id, &f.org_id))
         return LS_OK;
+    if ((v = http_query(req, "user"))) {
+        if (ls_parse_i64(v, 1, INT64_MAX, &f.user_id))
+            return http_error(resp, LS_ERR_INVAL, "user must be a user id");
+        if (!http_is_admin(req) && !http_is_auditor(req) && strcmp(req->who.role, "manager") != 0 &&
+            f.user_id != req->who.user_id)
+            return http_error(resp, LS_ERR_DENIED, "researchers list their own bookings");
+    }
+    if ((f.status = http_query(req, "status"))) {
+        for (i = 0; statuses[i] && strcmp(statuses[i], f.status); i++)
+            ;
+        if (!statuses[i])
+            return http_error(resp, LS_ERR_INVAL,
+                              "status must be pending, confirmed, cancelled, completed or "
+                              "no_show");
+    }
+    if ((v = http_query(req, "org")) && ls_parse_i64(v, 1, INT64_MAX, &f.user_org))
+        return http_error(resp, LS_ERR_INVAL, "org must be an organisation id (the user's)");
     if (store_booking_list(req->st, &f, &items, &total)) {
         json_decref(items);
         return http_error(resp, LS_ERR_DB, "cannot list bookings");
     }
+    json_array_foreach(items, i, o)
+    {
+        const char *id = json_string_value(json_object_get(o, "instrument"));
+        if (!inst || strcmp(json_string_value(json_object_get(inst, "id")), id) != 0) {
+            json_decref(inst);
+            inst = NULL;
+            store_instrument_get(req->st, id, &inst);
+        }
+        add_terms(req, o, inst);
+    }
+    json_decref(inst);
     return http_list(req, resp, items, total, "bookings");
 }
 
@@ -61,7 +120,15 @@ int route_booking_get(struct http_req *req, struct http_resp *resp)
     if (!may_read(req, &b, owner_of(req, b.instrument)))
         return http_error(resp, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
     rc = store_booking_json(req->st, id, &o);
-    return rc ? http_error(resp, rc, "cannot read booking") : http_json(resp, 200, o);
+    if (rc)
+        return http_error(resp, rc, "cannot read booking");
+    {
+        json_t *inst = NULL;
+        store_instrument_get(req->st, b.instrument, &inst);
+        add_terms(req, o, inst);
+        json_decref(inst);
+    }
+    return http_json(resp, 200, o);
 }
 
 /* Answer a broken rule: 422 naming it. */
@@ -265,6 +332,19 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
         ((action == BOOKING_APPROVE || action == BOOKING_REJECT) && !manages) ||
         (action == BOOKING_CANCEL && !own && !manages) || (action == BOOKING_RATE && !own))
         return http_error(resp, LS_ERR_DENIED, "you may not %s this booking", names[action]);
+    if ((action == BOOKING_REJECT || action == BOOKING_CANCEL) && req->body.len > 0) {
+        /* an optional {"reason": "..."}: the text people read, kept with the status */
+        static const char *const keys[] = {"reason", NULL};
+        json_t *v;
+        if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
+            goto out;
+        v = json_object_get(body, "reason");
+        if (v && (!json_is_string(v) || json_string_length(v) > 500)) {
+            http_error(resp, LS_ERR_INVAL, "reason must be text of at most 500 characters");
+            goto out;
+        }
+        comment = json_string_value(v);
+    }
     if (action == BOOKING_RATE) {
         static const char *const keys[] = {"score", "comment", NULL};
         json_t *v;
@@ -310,15 +390,22 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
         http_error(resp, LS_ERR_DB, "database busy");
         goto out;
     }
-    rc = store_booking_json(req->st, id, &before);
-    if (rc == LS_OK)
-        rc = action == BOOKING_RATE ? store_booking_rate(req->st, id, (int)score, comment)
-                                    : store_booking_set_status(
-                                          req->st, id, next,
-                                          action == BOOKING_REJECT ? "rejected"
-                                          : action == BOOKING_CANCEL
-                                              ? (own ? "cancelled by user" : "cancelled by manager")
-                                              : NULL);
+    {
+        const char *base = action == BOOKING_REJECT ? "rejected"
+                           : action == BOOKING_CANCEL
+                               ? (own ? "cancelled by user" : "cancelled by manager")
+                               : NULL;
+        char reason[600];
+        if (base && comment && comment[0])
+            snprintf(reason, sizeof(reason), "%s: %s", base, comment);
+        else
+            snprintf(reason, sizeof(reason), "%s", base ? base : "");
+        rc = store_booking_json(req->st, id, &before);
+        if (rc == LS_OK)
+            rc = action == BOOKING_RATE
+                     ? store_booking_rate(req->st, id, (int)score, comment)
+                     : store_booking_set_status(req->st, id, next, base ? reason : NULL);
+    }
     if (rc == LS_OK && action != BOOKING_RATE)
         rc =
             store_usage_refresh(req->st, b.instrument, b.start_ms,

@@ -179,6 +179,8 @@ struct booking_filter {
     int64_t org_id;  /* > 0: only bookings of instruments owned by this org */
     const char *instrument;
     int64_t from_ms, to_ms; /* bookings overlapping [from, to) */
+    const char *status;     /* NULL = any */
+    int64_t user_org;       /* > 0: only bookings of users of this org */
     int64_t limit, offset;
 };
 int store_booking_list(struct store *st, const struct booking_filter *f, json_t **items,
@@ -253,11 +255,19 @@ int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t
  * adjustment yet, its line corrected). Vouchers apply in charge time order up to their annual
  * cap. Call it in a transaction. */
 int store_billing_sync(struct store *st, int64_t *added);
-int store_charges_list(struct store *st, int64_t org_id, int64_t user_id, int64_t from_ms,
-                       int64_t to_ms, int64_t limit, int64_t offset, json_t **items,
+struct charge_filter {
+    int64_t org_id;         /* > 0: lines paid by this organisation */
+    int64_t user_id;        /* > 0: this user's lines */
+    int64_t owner_org;      /* > 0: lines of charges on this organisation's instruments */
+    const char *instrument; /* NULL = any */
+    int64_t from_ms, to_ms; /* at in [from, to) */
+    int64_t limit, offset;
+};
+int store_charges_list(struct store *st, const struct charge_filter *f, json_t **items,
                        int64_t *total);
-/* A month's statement of org: lines, gross, voucher, payable, closed. */
-int store_statement(struct store *st, int64_t org_id, const char *month, json_t **out);
+/* A month's statement of org: lines, gross, voucher, payable, closed. owner: the revenue
+ * statement of charges on the organisation's instruments instead of what it pays. */
+int store_statement(struct store *st, int64_t org_id, int owner, const char *month, json_t **out);
 /* Sum of every charge line's amount, voucher and payable (for the invariant Σ statements = Σ
  * charges). */
 int store_charges_totals(struct store *st, int64_t *gross, int64_t *voucher);

@@ -362,12 +362,13 @@ out:
     " 'sample_fee', sample_fee, 'amount', amount, 'voucher', voucher, 'payable', amount -"         \
     " voucher, 'description', description)"
 
-int store_charges_list(struct store *st, int64_t org_id, int64_t user_id, int64_t from_ms,
-                       int64_t to_ms, int64_t limit, int64_t offset, json_t **items, int64_t *total)
+int store_charges_list(struct store *st, const struct charge_filter *f, json_t **items,
+                       int64_t *total)
 {
 #define CHARGE_WHERE                                                                               \
     " FROM charges WHERE (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR user_id = ?2) AND at_ms >= ?3"     \
-    " AND at_ms < ?4"
+    " AND at_ms < ?4 AND (?7 = 0 OR instrument IN (SELECT id FROM instruments WHERE org_id ="      \
+    " ?7)) AND (?8 IS NULL OR instrument = ?8)"
     sqlite3_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON CHARGE_WHERE
                                      " ORDER BY month, at_ms, id LIMIT ?5 OFFSET ?6");
     sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" CHARGE_WHERE);
@@ -377,24 +378,31 @@ int store_charges_list(struct store *st, int64_t org_id, int64_t user_id, int64_
     if (!q || !c || !*items)
         return LS_ERR_DB;
     for (int k = 0; k < 2; k++) {
-        sqlite3_bind_int64(both[k], 1, org_id > 0 ? org_id : 0);
-        sqlite3_bind_int64(both[k], 2, user_id > 0 ? user_id : 0);
-        sqlite3_bind_int64(both[k], 3, from_ms);
-        sqlite3_bind_int64(both[k], 4, to_ms);
+        sqlite3_bind_int64(both[k], 1, f->org_id > 0 ? f->org_id : 0);
+        sqlite3_bind_int64(both[k], 2, f->user_id > 0 ? f->user_id : 0);
+        sqlite3_bind_int64(both[k], 3, f->from_ms);
+        sqlite3_bind_int64(both[k], 4, f->to_ms);
+        sqlite3_bind_int64(both[k], 7, f->owner_org > 0 ? f->owner_org : 0);
+        store_bind_text(both[k], 8, f->instrument);
     }
-    sqlite3_bind_int64(q, 5, limit);
-    sqlite3_bind_int64(q, 6, offset);
+    sqlite3_bind_int64(q, 5, f->limit);
+    sqlite3_bind_int64(q, 6, f->offset);
     if (store_json_rows(st, q, *items))
         return LS_ERR_DB;
     return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
 }
 
-int store_statement(struct store *st, int64_t org_id, const char *month, json_t **out)
+int store_statement(struct store *st, int64_t org_id, int owner, const char *month, json_t **out)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON " FROM charges WHERE org_id = ? AND"
-                                     " month = ? ORDER BY at_ms, id");
+    /* the payer's lines, or (owner) the lines of charges on the organisation's instruments */
+    sqlite3_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON " FROM charges WHERE (CASE WHEN ?3"
+                                     " THEN instrument IN (SELECT id FROM instruments WHERE"
+                                     " org_id = ?1) ELSE org_id = ?1 END) AND month = ?2"
+                                     " ORDER BY at_ms, id");
     sqlite3_stmt *t = store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0)"
-                                     " FROM charges WHERE org_id = ? AND month = ?");
+                                     " FROM charges WHERE (CASE WHEN ?3 THEN instrument IN"
+                                     " (SELECT id FROM instruments WHERE org_id = ?1) ELSE"
+                                     " org_id = ?1 END) AND month = ?2");
     json_t *lines = json_array();
     int64_t gross = 0, voucher = 0;
 
@@ -405,21 +413,23 @@ int store_statement(struct store *st, int64_t org_id, const char *month, json_t 
     }
     sqlite3_bind_int64(q, 1, org_id);
     store_bind_text(q, 2, month);
+    sqlite3_bind_int(q, 3, owner);
     if (store_json_rows(st, q, lines)) {
         json_decref(lines);
         return LS_ERR_DB;
     }
     sqlite3_bind_int64(t, 1, org_id);
     store_bind_text(t, 2, month);
+    sqlite3_bind_int(t, 3, owner);
     if (sqlite3_step(t) == SQLITE_ROW) {
         gross = sqlite3_column_int64(t, 0);
         voucher = sqlite3_column_int64(t, 1);
     }
     sqlite3_reset(t);
-    *out = json_pack("{s:I, s:s, s:b, s:o, s:I, s:I, s:I}", "org_id", (json_int_t)org_id, "month",
-                     month, "closed", store_month_closed(st, month), "lines", lines, "gross",
-                     (json_int_t)gross, "voucher", (json_int_t)voucher, "payable",
-                     (json_int_t)(gross - voucher));
+    *out = json_pack("{s:I, s:s, s:s, s:b, s:o, s:I, s:I, s:I}", "org_id", (json_int_t)org_id,
+                     "kind", owner ? "revenue" : "payer", "month", month, "closed",
+                     store_month_closed(st, month), "lines", lines, "gross", (json_int_t)gross,
+                     "voucher", (json_int_t)voucher, "payable", (json_int_t)(gross - voucher));
     return *out ? LS_OK : LS_ERR_NOMEM;
 }
 

@@ -127,7 +127,11 @@ int store_instrument_list(struct store *st, int64_t org_id, int public_only, int
                     "'created_by',"                                                                \
                     " b.created_by, 'created_at', " TIME(                                          \
                         "b.created_at") ", 'rating', b.rating, 'comment',"                         \
-                                        " b.comment)"
+                                        " b.comment, 'requester', (SELECT json_object("            \
+                                        "'username', u.username, 'display_name',"                  \
+                                        " u.display_name, 'org_id', u.org_id, 'org', o.name,"      \
+                                        " 'org_type', o.type) FROM users u LEFT JOIN orgs o"       \
+                                        " ON o.id = u.org_id WHERE u.id = b.user_id))"
 
 int store_booking_overlap(struct store *st, const char *instrument, int64_t start_ms,
                           int64_t end_ms, int64_t exclude_id, int64_t *conflict)
@@ -254,7 +258,8 @@ int store_booking_list(struct store *st, const struct booking_filter *f, json_t 
 #define BOOKING_WHERE                                                                              \
     " FROM bookings b JOIN instruments i ON i.id = b.instrument WHERE (?1 = 0 OR b.user_id ="      \
     " ?1) AND (?2 = 0 OR i.org_id = ?2) AND (?3 IS NULL OR b.instrument = ?3) AND b.end_ms > ?4"   \
-    " AND b.start_ms < ?5"
+    " AND b.start_ms < ?5 AND (?8 IS NULL OR b.status = ?8) AND (?9 = 0 OR b.user_id IN"           \
+    " (SELECT id FROM users WHERE org_id = ?9))"
     sqlite3_stmt *q = store_stmt(st, "SELECT " BOOKING_JSON BOOKING_WHERE
                                      " ORDER BY b.start_ms, b.id LIMIT ?6 OFFSET ?7");
     sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" BOOKING_WHERE);
@@ -269,6 +274,8 @@ int store_booking_list(struct store *st, const struct booking_filter *f, json_t 
         store_bind_text(both[k], 3, f->instrument);
         sqlite3_bind_int64(both[k], 4, f->from_ms);
         sqlite3_bind_int64(both[k], 5, f->to_ms);
+        store_bind_text(both[k], 8, f->status);
+        sqlite3_bind_int64(both[k], 9, f->user_org > 0 ? f->user_org : 0);
     }
     sqlite3_bind_int64(q, 6, f->limit);
     sqlite3_bind_int64(q, 7, f->offset);

@@ -137,7 +137,7 @@ int main(int argc, char **argv)
             char month[16];
             json_t *stm = NULL;
             snprintf(month, sizeof(month), "2026-%02d", mth);
-            store_statement(st, o, month, &stm);
+            store_statement(st, o, 0, month, &stm);
             json_decref(stm);
         }
     ours2 = now_s() - t;
