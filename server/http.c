@@ -137,7 +137,8 @@ unsigned http_status_of(int rc)
 
 int http_json(struct http_resp *resp, unsigned status, json_t *body)
 {
-    char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    /* 12 significant digits: figures are rounded before (4 decimals), so 0.0517 stays 0.0517 */
+    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
 
     json_decref(body);
     if (!s)
@@ -784,21 +785,66 @@ int http_created(struct http_resp *resp, json_t *obj)
     return http_json(resp, 201, obj);
 }
 
+/* A plain value for a CSV cell: a string as is, a number or boolean as JSON writes it, an array
+ * as its elements joined by ';' (an inner array's by '-', e.g. service hours 08:00-18:00).
+ * Objects are flattened into columns before (flatten()). */
+static int csv_text(struct ls_buf *out, const json_t *v, const char *sep)
+{
+    size_t i;
+    json_t *e;
+    char *text;
+    int rc = LS_OK;
+
+    if (!v || json_is_null(v))
+        return LS_OK;
+    if (json_is_string(v))
+        return ls_buf_adds(out, json_string_value(v));
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, e)
+        {
+            rc |= i ? ls_buf_adds(out, sep) : LS_OK;
+            rc |= csv_text(out, e, "-");
+        }
+        return rc;
+    }
+    text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(12));
+    rc = ls_buf_adds(out, text ? text : "");
+    free(text);
+    return rc;
+}
+
+/* Copy the object o into flat with nested objects as dotted keys (billing.rates.internal). */
+static void flatten(json_t *flat, const json_t *o, const char *prefix)
+{
+    const char *key;
+    json_t *v;
+    char name[256];
+
+    json_object_foreach((json_t *)o, key, v)
+    {
+        snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "." : "", key);
+        if (json_is_object(v))
+            flatten(flat, v, name);
+        else
+            json_object_set(flat, name, v);
+    }
+}
+
 /* Append v to b as one CSV field (RFC 4180: quoted when it holds a comma, quote or newline). */
 static int csv_field(struct ls_buf *b, const json_t *v)
 {
-    char *text = NULL;
+    struct ls_buf cell;
     const char *s;
     int rc = LS_OK;
 
     if (json_is_null(v) || !v)
         return LS_OK;
-    if (json_is_string(v)) {
-        s = json_string_value(v);
-    } else {
-        text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        s = text ? text : "";
+    ls_buf_init(&cell, 1024 * 1024);
+    if (csv_text(&cell, v, ";")) {
+        ls_buf_release(&cell);
+        return LS_ERR_NOMEM;
     }
+    s = cell.data ? cell.data : "";
     if (strpbrk(s, ",\"\r\n")) {
         rc |= ls_buf_adds(b, "\"");
         for (const char *p = s; *p && !rc; p++)
@@ -807,7 +853,7 @@ static int csv_field(struct ls_buf *b, const json_t *v)
     } else {
         rc = ls_buf_adds(b, s);
     }
-    free(text);
+    ls_buf_release(&cell);
     return rc;
 }
 
@@ -829,6 +875,18 @@ int http_list(struct http_req *req, struct http_resp *resp, json_t *items, int64
         return http_error(resp, LS_ERR_INVAL, "format must be json%s", csv_name ? " or csv" : "");
     }
     ls_buf_init(&b, 64 * 1024 * 1024);
+    /* one plain value per cell: nested objects become dotted columns */
+    {
+        json_t *flat = json_array();
+        json_array_foreach(items, i, v)
+        {
+            json_t *o = json_object();
+            flatten(o, v, "");
+            json_array_append_new(flat, o);
+        }
+        json_decref(items);
+        items = flat;
+    }
     first = json_array_get(items, 0);
     if (first) {
         int col = 0;

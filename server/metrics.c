@@ -73,7 +73,9 @@ json_t *metrics_json(const struct metric_raw *r, int64_t period_ms, double rated
     json_object_set_new(
         o, "public_share",
         json_real(r4(r->instruments ? (double)r->public_count / (double)r->instruments : 0)));
-    json_object_set_new(o, "idle", json_boolean(r->instruments == 1 && util < idle_utilization));
+    /* for a group: its summed utilization is below the threshold (idle_instruments counts its
+     * instruments that are, where the caller knows) */
+    json_object_set_new(o, "idle", json_boolean(util < idle_utilization));
     return o;
 }
 

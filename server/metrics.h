@@ -18,7 +18,9 @@ struct metric_raw {
     int64_t org_id;
     char org_type[16];
     int is_public;
-    int64_t rated_per_year;  /* rated hours per year */
+    int64_t rated_per_year; /* rated hours per year */
+    char org_name[128];
+    int64_t joined_ms;       /* when the instrument joined the platform (registered) */
     double effective_ms;     /* metered run time */
     double external_ms;      /* of it, attributed to users of other organisations */
     double inside_ms;        /* of it, inside bookings */

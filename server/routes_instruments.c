@@ -13,7 +13,7 @@
 
 static const char *const instrument_keys[] = {
     "id",     "name",    "org_id",  "category", "location",      "value_yuan", "rated_hours",
-    "public", "gateway", "booking", "billing",  "service_hours", NULL};
+    "public", "gateway", "booking", "billing",  "service_hours", "joined",     NULL};
 
 /* Validate a billing object (SPEC 7) into a complete one with defaults. NULL and a reason. */
 static json_t *billing_normalise(const json_t *in, char *why, size_t len)
@@ -163,6 +163,15 @@ static json_t *instrument_fields(struct http_resp *resp, const json_t *body, int
     } else if (create) {
         json_object_set_new(out, "public", json_true());
     }
+    if ((v = json_object_get(body, "joined"))) {
+        int64_t ms;
+        if (!create)
+            FAIL("joined is set when an instrument is registered");
+        if (!json_is_string(v) || http_time_parse(json_string_value(v), &ms) || ms > ls_now_ms())
+            FAIL("joined must be an RFC 3339 time or a date, not in the future (an instrument "
+                 "migrated from an older system)");
+        json_object_set_new(out, "joined_ms", json_integer(ms));
+    }
     if ((v = json_object_get(body, "gateway"))) {
         if (!json_is_null(v) && (!json_is_string(v) || !ls_id_valid(json_string_value(v))))
             FAIL("gateway must be a gateway id or null");
@@ -264,6 +273,10 @@ int route_instrument_create(struct http_req *req, struct http_resp *resp)
     if (!cols)
         goto out;
     org_id = json_integer_value(json_object_get(cols, "org_id"));
+    if (json_object_get(cols, "joined_ms") && !http_is_admin(req)) {
+        http_error(resp, LS_ERR_DENIED, "only an admin registers an instrument as joined earlier");
+        goto out;
+    }
     if (!http_manages(req, org_id)) {
         http_error(resp, LS_ERR_DENIED,
                    "admins, and managers for their own organisation, "

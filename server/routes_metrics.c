@@ -48,10 +48,11 @@ static void group_key(const struct metric_raw *r, const char *by, char *key, siz
 /* Figures for [from, to) grouped by `by`, as a JSON array; evaluated when cfg is given. Managers
  * see only their organisation's instruments. */
 static json_t *compute(struct http_req *req, int64_t from, int64_t to, const char *by,
-                       const struct srv_config *eval)
+                       int64_t only_org, const struct srv_config *eval)
 {
     struct metric_raw *raw = NULL, *groups = NULL;
     double *rated = NULL;
+    int64_t *idle = NULL;
     char(*keys)[LS_ID_MAX] = NULL;
     size_t n = 0, ng = 0;
     json_t *items = NULL;
@@ -61,15 +62,23 @@ static json_t *compute(struct http_req *req, int64_t from, int64_t to, const cha
         return NULL;
     groups = calloc(n ? n : 1, sizeof(*groups));
     rated = calloc(n ? n : 1, sizeof(*rated));
+    idle = calloc(n ? n : 1, sizeof(*idle));
     keys = calloc(n ? n : 1, sizeof(*keys));
     items = json_array();
-    if (!groups || !rated || !keys || !items)
+    if (!groups || !rated || !idle || !keys || !items)
         goto out;
     for (size_t i = 0; i < n; i++) {
         char key[LS_ID_MAX];
         size_t g;
+        /* an instrument counts from the day it joined: rated hours pro rata, none before */
+        int64_t start = raw[i].joined_ms > from ? raw[i].joined_ms : from;
+        double r_i;
         if (restrict_org && raw[i].org_id != req->who.org_id)
             continue;
+        if (only_org && raw[i].org_id != only_org)
+            continue;
+        if (start >= to)
+            continue; /* not on the platform yet */
         group_key(&raw[i], by, key, sizeof(key));
         for (g = 0; g < ng && strcmp(keys[g], key); g++)
             ;
@@ -82,7 +91,9 @@ static json_t *compute(struct http_req *req, int64_t from, int64_t to, const cha
         }
         metrics_add(&groups[g], &raw[i]);
         /* a group's rated hours are the sum of its instruments' (each with its outages) */
-        rated[g] += metrics_rated_hours(&raw[i], to - from);
+        r_i = metrics_rated_hours(&raw[i], to - start);
+        rated[g] += r_i;
+        idle[g] += raw[i].effective_ms / 3600000.0 < r_i * req->cfg->idle_utilization;
     }
     for (size_t g = 0; g < ng; g++) {
         json_t *m = metrics_json(&groups[g], to - from, rated[g], req->cfg->idle_utilization);
@@ -97,12 +108,22 @@ static json_t *compute(struct http_req *req, int64_t from, int64_t to, const cha
             json_object_set_new(m, "instrument", json_string(groups[g].instrument));
             json_object_set_new(m, "usage", json_string(link));
             json_object_set_new(m, "org_id", json_integer(groups[g].org_id));
+            json_object_set_new(m, "org", json_string(groups[g].org_name));
         } else if (strcmp(by, "org") == 0) {
+            char link[300], a[40], b[40];
+            http_time_format(from, a, sizeof(a));
+            http_time_format(to, b, sizeof(b));
+            snprintf(link, sizeof(link), "/api/v1/metrics?by=instrument&org=%lld&from=%s&to=%s",
+                     (long long)groups[g].org_id, a, b);
             json_object_set_new(m, "org_id", json_integer(groups[g].org_id));
+            json_object_set_new(m, "org", json_string(groups[g].org_name));
             json_object_set_new(m, "org_type", json_string(groups[g].org_type));
+            json_object_set_new(m, "instruments_detail", json_string(link));
         } else if (strcmp(by, "org_type") == 0) {
             json_object_set_new(m, "org_type", json_string(groups[g].org_type));
         }
+        if (strcmp(by, "instrument") != 0)
+            json_object_set_new(m, "idle_instruments", json_integer(idle[g]));
         if (eval)
             metrics_evaluate(m, eval);
         json_array_append_new(items, m);
@@ -111,6 +132,7 @@ out:
     free(raw);
     free(groups);
     free(rated);
+    free(idle);
     free(keys);
     return items;
 }
@@ -119,8 +141,9 @@ static const char *by_arg(struct http_req *req, struct http_resp *resp, int eval
 {
     const char *by = http_query(req, "by");
 
+    (void)evaluation;
     if (!by)
-        return evaluation ? "org" : "instrument";
+        return "instrument"; /* the same default for metrics and evaluation */
     if (strcmp(by, "instrument") == 0 || strcmp(by, "org") == 0 ||
         (!evaluation && (strcmp(by, "org_type") == 0 || strcmp(by, "platform") == 0)))
         return by;
@@ -129,20 +152,36 @@ static const char *by_arg(struct http_req *req, struct http_resp *resp, int eval
     return NULL;
 }
 
+/* The org= filter: an organisation id, 0 when absent. LS_ERR_INVAL with a 400 in resp. */
+static int org_arg(struct http_req *req, struct http_resp *resp, int64_t *org)
+{
+    const char *v = http_query(req, "org");
+
+    *org = 0;
+    if (v && ls_parse_i64(v, 1, INT64_MAX, org)) {
+        http_error(resp, LS_ERR_INVAL, "org must be an organisation id (the owner)");
+        return LS_ERR_INVAL;
+    }
+    return LS_OK;
+}
+
 int route_metrics(struct http_req *req, struct http_resp *resp)
 {
-    int64_t limit, offset, from, to;
+    static const char *const params[] = {"by", "org", NULL};
+    int64_t limit, offset, from, to, org;
     const char *by;
     json_t *items;
 
     if (!may_read_metrics(req, resp))
         return LS_OK;
-    if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to) ||
-        !(by = by_arg(req, resp, 0)))
+    if (http_only_query(req, resp, params) ||
+        http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to) ||
+        !(by = by_arg(req, resp, 0)) || org_arg(req, resp, &org))
         return LS_OK;
     if (from == INT64_MIN || to == INT64_MAX || to <= from)
-        return http_error(resp, LS_ERR_INVAL, "from and to are required, from before to");
-    items = compute(req, from, to, by, NULL);
+        return http_error(resp, LS_ERR_INVAL,
+                          "from and to, or month, are required, from before to");
+    items = compute(req, from, to, by, org, NULL);
     if (!items)
         return http_error(resp, LS_ERR_DB, "cannot compute metrics");
     return http_list(req, resp, items, (int64_t)json_array_size(items), "metrics");
@@ -150,17 +189,26 @@ int route_metrics(struct http_req *req, struct http_resp *resp)
 
 int route_evaluation(struct http_req *req, struct http_resp *resp)
 {
+    static const char *const params[] = {"year", "by", "org", NULL};
     const char *y = http_query(req, "year"), *by;
+    int64_t first = 0, org;
     int year;
     json_t *items;
 
     if (!may_read_metrics(req, resp))
         return LS_OK;
+    if (http_only_query(req, resp, params))
+        return LS_OK;
     if (!y || ls_parse_int(y, 2000, 2100, &year))
         return http_error(resp, LS_ERR_INVAL, "year (YYYY) is required");
-    if (!(by = by_arg(req, resp, 1)))
+    if (!(by = by_arg(req, resp, 1)) || org_arg(req, resp, &org))
         return LS_OK;
-    items = compute(req, year_start(year), year_start(year + 1), by, req->cfg);
+    /* a year that ended before the platform's first instrument is not graded */
+    if (store_first_instrument(req->st, &first) == LS_OK && year_start(year + 1) <= first)
+        return http_json(resp, 422,
+                         json_pack("{s:s, s:s, s:s}", "error", "rule", "rule", "before_platform",
+                                   "message", "the platform had no instrument that year"));
+    items = compute(req, year_start(year), year_start(year + 1), by, org, req->cfg);
     if (!items)
         return http_error(resp, LS_ERR_DB, "cannot compute the evaluation");
     return http_list(req, resp, items, (int64_t)json_array_size(items), "evaluation");

@@ -12,8 +12,8 @@ static const struct {
     const char *code, *minor_name;
     int digits;
 } currencies[] = {
-    {"CNY", "fen", 2}, {"HKD", "cent", 2}, {"USD", "cent", 2}, {"EUR", "cent", 2},
-    {"JPY", "yen", 0}, {"KRW", "won", 0},
+    {"CNY", "fen", 2},  {"HKD", "cent", 2}, {"USD", "cent", 2},
+    {"EUR", "cent", 2}, {"JPY", "yen", 0},  {"KRW", "won", 0},
 };
 
 int route_platform(struct http_req *req, struct http_resp *resp)
@@ -34,7 +34,7 @@ int route_platform(struct http_req *req, struct http_resp *resp)
                   "name", c->platform_name, "timezone", c->timezone, "currency", "code",
                   c->currency, "minor_unit", minor, "digits", digits, "per_major",
                   (json_int_t)(digits == 2 ? 100 : 1), "grades", "excellent", c->grade_excellent,
-                  "good", c->grade_good, "pass", c->grade_pass, "grade_labels", "excellent",
-                  "优秀", "good", "良好", "pass", "合格", "poor", "较差", "precision",
-                  "hours", 2, "ratios", 4));
+                  "good", c->grade_good, "pass", c->grade_pass, "grade_labels", "excellent", "优秀",
+                  "good", "良好", "pass", "合格", "poor", "较差", "precision", "hours", 2, "ratios",
+                  4));
 }

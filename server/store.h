@@ -103,6 +103,9 @@ int store_gateway_list(struct store *st, int64_t org_id, json_t **items, int64_t
 /* Ids of the registered gateways that are disabled: *ids malloc'd, each id malloc'd. */
 int store_gateway_disabled(struct store *st, char ***ids, size_t *n);
 
+/* When the first instrument joined the platform (epoch ms); LS_ERR_NOTFOUND when none did. */
+int store_first_instrument(struct store *st, int64_t *ms);
+
 /* --- Transactions ------------------------------------------------------------------------
  * A write and its audit record go in one transaction. BEGIN IMMEDIATE takes the write lock at
  * once, so two connections checking and inserting (a booking's overlap check) are serialised. */

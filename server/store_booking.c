@@ -17,7 +17,8 @@
     "json_object('id', id, 'name', name, 'org_id', org_id, 'category', category, 'location',"      \
     " location, 'value_yuan', value_yuan, 'rated_hours', rated_hours, 'public',"                   \
     " json(CASE public WHEN 1 THEN 'true' ELSE 'false' END), 'gateway', gateway, 'booking',"       \
-    " json(booking), 'billing', json(billing), 'service_hours', json(service_hours))"
+    " json(booking), 'billing', json(billing), 'service_hours', json(service_hours), 'joined',"    \
+    " strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'))"
 
 static void bind_json(sqlite3_stmt *q, int col, const json_t *v)
 {
@@ -58,7 +59,12 @@ int store_instrument_create(struct store *st, const json_t *obj)
     if (!q)
         return LS_ERR_DB;
     bind_instrument(q, obj);
-    sqlite3_bind_int64(q, 13, ls_now_ms());
+    /* joined_ms: when it joined the platform, given for an instrument migrated from an older
+     * system; now otherwise */
+    sqlite3_bind_int64(q, 13,
+                       json_is_integer(json_object_get(obj, "joined_ms"))
+                           ? json_integer_value(json_object_get(obj, "joined_ms"))
+                           : ls_now_ms());
     return store_write_rc(st, q);
 }
 

@@ -27,7 +27,8 @@ static struct metric_raw *find(struct metric_raw *v, size_t n, const char *id)
 int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct metric_raw **out,
                       size_t *n)
 {
-    sqlite3_stmt *qi = store_stmt(st, "SELECT i.id, i.org_id, o.type, i.public, i.rated_hours"
+    sqlite3_stmt *qi = store_stmt(st, "SELECT i.id, i.org_id, o.type, i.public, i.rated_hours,"
+                                      " o.name, i.created_at"
                                       " FROM instruments i JOIN orgs o ON o.id = i.org_id"
                                       " ORDER BY i.id");
     sqlite3_stmt *qu = store_stmt(
@@ -70,6 +71,8 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
         snprintf(m->org_type, sizeof(m->org_type), "%s", sqlite3_column_text(qi, 2));
         m->is_public = sqlite3_column_int(qi, 3);
         m->rated_per_year = sqlite3_column_int64(qi, 4);
+        snprintf(m->org_name, sizeof(m->org_name), "%s", sqlite3_column_text(qi, 5));
+        m->joined_ms = sqlite3_column_int64(qi, 6);
         m->instruments = 1;
         m->public_count = m->is_public;
     }
@@ -155,4 +158,21 @@ int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t
     sqlite3_bind_int64(q, 1, from_ms);
     sqlite3_bind_int64(q, 2, to_ms);
     return store_json_rows(st, q, *items);
+}
+
+int store_first_instrument(struct store *st, int64_t *ms)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT min(created_at) FROM instruments");
+    int step;
+
+    if (!q)
+        return LS_ERR_DB;
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+        *ms = sqlite3_column_int64(q, 0);
+        sqlite3_reset(q);
+        return LS_OK;
+    }
+    sqlite3_reset(q);
+    return step == SQLITE_ROW ? LS_ERR_NOTFOUND : store_db_fail(st, "first instrument");
 }

@@ -45,11 +45,13 @@ for user, org, badge in (("dr.li", "ECUT", 1001), ("dr.huang", "JXAS", 1003), ("
         body["badge"] = badge
     a.expect(201, "POST", "/api/v1/users", body)
 rates = {"internal": 20000, "academic": 40000, "industry": 60000}
-a.expect(201, "POST", "/api/v1/instruments", {"id": "icp-ms-01", "name": "ICP-MS", "org_id": orgs["ECUT"],
+import datetime
+joined = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+a.expect(201, "POST", "/api/v1/instruments", {"id": "icp-ms-01", "name": "ICP-MS", "org_id": orgs["ECUT"], "joined": joined,
     "billing": {"basis": "metered", "increment_min": 1, "rates": rates, "per_sample": 500}})
-a.expect(201, "POST", "/api/v1/instruments", {"id": "sem-01", "name": "SEM", "org_id": orgs["ECUT"],
+a.expect(201, "POST", "/api/v1/instruments", {"id": "sem-01", "name": "SEM", "org_id": orgs["ECUT"], "joined": joined,
     "billing": {"basis": "booked", "increment_min": 1, "rates": rates, "no_show_fraction": 0.5}})
-a.expect(201, "POST", "/api/v1/instruments", {"id": "xrd-01", "name": "XRD", "org_id": orgs["JXAS"], "rated_hours": 800,
+a.expect(201, "POST", "/api/v1/instruments", {"id": "xrd-01", "name": "XRD", "org_id": orgs["JXAS"], "rated_hours": 800, "joined": joined,
     "billing": {"basis": "max", "increment_min": 15, "minimum_min": 30, "rates": rates}})
 PY
 register_gateway gw-hall

@@ -3,6 +3,7 @@
 Used by the NN-*.sh scripts as `python3 tests/integration/api.py` helpers: it talks to the
 real labshare-server over HTTP on loopback, nothing is mocked.
 """
+import datetime
 import json
 import os
 import urllib.error
@@ -81,12 +82,14 @@ def seed(a):
         ids[user] = a.expect(201, "POST", "/api/v1/users", {
             "username": user, "org_id": ids[org], "role": role, "password": PASSWORD})["id"]
     every_day = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    # on the platform for a year already (rated hours count from the day an instrument joined)
+    joined = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ")
     a.expect(201, "POST", "/api/v1/instruments", {
-        "id": "icp-ms-01", "name": "ICP-MS", "org_id": ids["ECUT"], "category": "mass spectrometry",
+        "id": "icp-ms-01", "name": "ICP-MS", "org_id": ids["ECUT"], "category": "mass spectrometry", "joined": joined,
         "service_hours": every_day, "booking": {"min_notice_minutes": 0, "max_future_bookings": 1000},
         "billing": {"basis": "metered", "rates": {"internal": 20000, "academic": 40000, "industry": 60000}}})
     a.expect(201, "POST", "/api/v1/instruments", {
-        "id": "tem-01", "name": "TEM", "org_id": ids["NCU"], "public": False, "service_hours": every_day,
+        "id": "tem-01", "name": "TEM", "org_id": ids["NCU"], "public": False, "service_hours": every_day, "joined": joined,
         "booking": {"min_notice_minutes": 0}})
     return ids
 
