@@ -23,6 +23,7 @@ static const struct {
     {"cancel_notice_minutes", offsetof(struct booking_rules, cancel_notice_minutes), 0, 43200,
      1440},
     {"max_future_bookings", offsetof(struct booking_rules, max_future_bookings), 1, 1000, 10},
+    {"cancel_grace_minutes", offsetof(struct booking_rules, cancel_grace_minutes), 0, 1440, 15},
 };
 #define NRULES (sizeof(rule_keys) / sizeof(rule_keys[0]))
 

@@ -22,6 +22,7 @@ struct booking_rules {
     int horizon_days;          /* how far ahead one may book (90) */
     int min_notice_minutes;    /* how soon before the start one may book (60) */
     int cancel_notice_minutes; /* users may cancel until this long before the start (1440) */
+    int cancel_grace_minutes;  /* ... and, whatever the notice, this long after booking (15) */
     int approval_external;     /* 1: bookings by external users wait for a manager (1) */
     int max_future_bookings;   /* pending or confirmed future bookings per user (10) */
 };

@@ -29,6 +29,8 @@ static const struct ls_conf_key keys[] = {
     {"server", "timezone", LS_CONF_STR, M(timezone), 0, 0, "Asia/Shanghai", NULL},
     {"server", "currency", LS_CONF_STR, M(currency), 0, 0, "CNY", NULL},
     {"server", "platform_name", LS_CONF_STR, M(platform_name), 0, 0, "LabShare", NULL},
+    /* "" = http://<listen> */
+    {"server", "public_url", LS_CONF_STR, M(public_url), 0, 0, "", NULL},
     /* Four HTTP threads keep two cores busy while some wait on SQLite's fsync. */
     {"server", "http_threads", LS_CONF_INT, M(http_threads), 1, 64, "4", NULL},
     {"mqtt", "host", LS_CONF_STR, M(mqtt_host), 0, 0, "127.0.0.1", NULL},
@@ -118,6 +120,15 @@ int srv_config_load(const char *path, struct srv_config *cfg, char *err, size_t 
     rc = ls_conf_parse_file(path, handler, &ps, ps.err, err, errlen);
     if (rc)
         return rc;
+    if (!cfg->public_url[0])
+        snprintf(cfg->public_url, sizeof(cfg->public_url), "http://%.200s:%d",
+                 strcmp(cfg->listen_host, "0.0.0.0") == 0 ? "localhost" : cfg->listen_host,
+                 cfg->listen_port);
+    {
+        size_t n = strlen(cfg->public_url);
+        if (n && cfg->public_url[n - 1] == '/')
+            cfg->public_url[n - 1] = '\0';
+    }
     if ((cfg->mqtt_certfile[0] != 0) != (cfg->mqtt_keyfile[0] != 0)) {
         snprintf(err, errlen, "%s: [mqtt] certfile and keyfile go together", path);
         return LS_ERR_INVAL;

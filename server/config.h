@@ -19,6 +19,7 @@ struct srv_config {
     char timezone[64];
     char currency[8];
     char platform_name[SRV_STR_MAX];
+    char public_url[SRV_STR_MAX]; /* how people reach the server, for absolute links */
     int http_threads;
     /* [mqtt] */
     char mqtt_host[SRV_STR_MAX];

@@ -16,13 +16,15 @@ route_fn route_healthz, route_prometheus;
 /* routes_platform.c */
 route_fn route_platform;
 /* routes_auth.c */
-route_fn route_login, route_logout, route_token_new, route_me;
+route_fn route_login, route_logout, route_token_new, route_me, route_tokens_list,
+    route_token_delete, route_feeds_list, route_feed_delete;
 /* routes_accounts.c */
 route_fn route_orgs_list, route_org_create, route_org_get, route_org_update;
 route_fn route_users_list, route_user_create, route_user_get, route_user_update;
 /* routes_instruments.c */
 route_fn route_instruments_list, route_instrument_create, route_instrument_get,
-    route_instrument_update, route_availability, route_outages_list, route_outage_create;
+    route_instrument_update, route_availability, route_outages_list, route_outage_create,
+    route_outage_update, route_outage_delete;
 /* routes_bookings.c */
 route_fn route_bookings_list, route_booking_create, route_booking_get, route_booking_cancel,
     route_booking_approve, route_booking_reject, route_booking_rating;

@@ -187,7 +187,8 @@ int route_user_get(struct http_req *req, struct http_resp *resp)
         return http_error(resp, rc, "no user %lld", (long long)id);
     if (!may_read_user(req, id, json_integer_value(json_object_get(u, "org_id")))) {
         json_decref(u);
-        return http_error(resp, LS_ERR_DENIED, "you may not read this user");
+        /* as for an unknown id: ids do not leak */
+        return http_error(resp, LS_ERR_NOTFOUND, "no user %lld", (long long)id);
     }
     return http_json(resp, 200, u);
 }

@@ -8,14 +8,21 @@
 
 int route_audit_list(struct http_req *req, struct http_resp *resp)
 {
-    int64_t limit, offset, from, to, total = 0;
+    static const char *const params[] = {"object", "actor", "action", NULL};
+    struct audit_filter f;
+    int64_t total = 0;
     json_t *items = NULL;
 
+    memset(&f, 0, sizeof(f));
     if (!http_is_admin(req) && !http_is_auditor(req))
         return http_error(resp, LS_ERR_DENIED, "the audit log is for auditors and admins");
-    if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to))
+    if (http_only_query(req, resp, params) ||
+        http_list_args(req, resp, 1000, 10000, &f.limit, &f.offset, &f.from_ms, &f.to_ms))
         return LS_OK;
-    if (store_audit_list(req->st, from, to, limit, offset, &items, &total)) {
+    f.object = http_query(req, "object");
+    f.actor = http_query(req, "actor");
+    f.action = http_query(req, "action");
+    if (store_audit_list(req->st, &f, &items, &total)) {
         json_decref(items);
         return http_error(resp, LS_ERR_DB, "cannot read the audit log");
     }

@@ -98,3 +98,58 @@ int route_me(struct http_req *req, struct http_resp *resp)
     json_object_set_new(me, "org_type", json_string(req->who.org_type));
     return http_json(resp, 200, me);
 }
+
+/* GET /tokens, GET /feeds: one's own, without their secrets. */
+static int list_secrets(struct http_req *req, struct http_resp *resp, int feeds)
+{
+    json_t *items = NULL;
+
+    if (store_secrets_list(req->st, feeds, req->who.user_id, &items)) {
+        json_decref(items);
+        return http_error(resp, LS_ERR_DB, "cannot list them");
+    }
+    return http_list(req, resp, items, (int64_t)json_array_size(items), NULL);
+}
+
+/* DELETE /tokens/{id}, /feeds/{id}: revoke one's own (audited). */
+static int revoke(struct http_req *req, struct http_resp *resp, int feeds)
+{
+    char object[48];
+    int64_t id;
+    int rc;
+
+    if (route_id_param(req, resp, 0, &id))
+        return LS_OK;
+    if (store_begin(req->st))
+        return http_error(resp, LS_ERR_DB, "database busy");
+    rc = store_secret_delete(req->st, feeds, req->who.user_id, id);
+    if (rc) {
+        store_rollback(req->st);
+        return http_error(resp, rc,
+                          rc == LS_ERR_NOTFOUND ? "no %s %lld of yours" : "cannot revoke %s %lld",
+                          feeds ? "feed" : "token", (long long)id);
+    }
+    snprintf(object, sizeof(object), "%s/%lld", feeds ? "feed" : "token", (long long)id);
+    return http_commit_audited(req, resp, feeds ? "feed.revoke" : "token.revoke", object, NULL,
+                               json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1), 200);
+}
+
+int route_tokens_list(struct http_req *req, struct http_resp *resp)
+{
+    return list_secrets(req, resp, 0);
+}
+
+int route_token_delete(struct http_req *req, struct http_resp *resp)
+{
+    return revoke(req, resp, 0);
+}
+
+int route_feeds_list(struct http_req *req, struct http_resp *resp)
+{
+    return list_secrets(req, resp, 1);
+}
+
+int route_feed_delete(struct http_req *req, struct http_resp *resp)
+{
+    return revoke(req, resp, 1);
+}

@@ -376,12 +376,14 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
         rc = store_instrument_get(req->st, b.instrument, &inst);
         if (rc == LS_OK)
             rc = booking_rules_parse(json_object_get(inst, "booking"), &rules, why, sizeof(why));
+        /* a grace after booking: a slip of the hand is undone even inside the notice */
         if (rc == LS_OK &&
-            b.start_ms - ls_now_ms() < (int64_t)rules.cancel_notice_minutes * 60000) {
+            b.start_ms - ls_now_ms() < (int64_t)rules.cancel_notice_minutes * 60000 &&
+            ls_now_ms() - b.created_at > (int64_t)rules.cancel_grace_minutes * 60000) {
             snprintf(why, sizeof(why),
-                     "bookings can be cancelled until %d minutes before they "
-                     "start; ask the instrument's manager",
-                     rules.cancel_notice_minutes);
+                     "bookings can be cancelled until %d minutes before they start, or within "
+                     "%d minutes of booking; ask the instrument's manager",
+                     rules.cancel_notice_minutes, rules.cancel_grace_minutes);
             rule_error(resp, "cancel_notice", why);
             goto out;
         }

@@ -63,7 +63,7 @@ int route_catalog(struct http_req *req, struct http_resp *resp)
         double free_h = 0;
         const char *id = json_string_value(json_object_get(inst, "id"));
 
-        if (category && strcmp(category, json_string_value(json_object_get(inst, "category"))))
+        if (category && strcasecmp(category, json_string_value(json_object_get(inst, "category"))))
             goto next;
         store_org_get(req->st, json_integer_value(json_object_get(inst, "org_id")), &org);
         if (!matches(inst, org, q))

@@ -22,7 +22,7 @@ int route_feed_create(struct http_req *req, struct http_resp *resp)
     static const char *const keys[] = {"kind", "instrument", NULL};
     json_t *body = NULL, *inst = NULL;
     const char *kind, *subject;
-    char token[AUTH_TOKEN_LEN], url[200], uid[32];
+    char token[AUTH_TOKEN_LEN], url[SRV_STR_MAX + 128], uid[32];
 
     if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
         goto out;
@@ -52,7 +52,7 @@ int route_feed_create(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_DB, "cannot create the feed");
         goto out;
     }
-    snprintf(url, sizeof(url), "/ical/%s.ics", token);
+    snprintf(url, sizeof(url), "%s/ical/%s.ics", req->cfg->public_url, token);
     http_created(resp, json_pack("{s:s, s:s, s:s}", "kind", kind, "subject", subject, "url", url));
 out:
     json_decref(inst);
@@ -100,11 +100,20 @@ int route_ical(struct http_req *req, struct http_resp *resp)
     json_array_foreach(items, i, v)
     {
         const char *status = json_string_value(json_object_get(v, "status"));
+        const char *iid = json_string_value(json_object_get(v, "instrument"));
         int64_t s = 0, e = 0;
         icalcomponent *ev;
+        json_t *inst = NULL;
+        char location[300];
 
-        if (strcmp(status, "cancelled") == 0)
-            continue;
+        /* the instrument's name and room, so a calendar shows where to go */
+        location[0] = '\0';
+        if (store_instrument_get(req->st, iid, &inst) == LS_OK)
+            snprintf(location, sizeof(location), "%s%s%s",
+                     json_string_value(json_object_get(inst, "name")),
+                     *json_string_value(json_object_get(inst, "location")) ? ", " : "",
+                     json_string_value(json_object_get(inst, "location")));
+        json_decref(inst);
         http_time_parse(json_string_value(json_object_get(v, "start")), &s);
         http_time_parse(json_string_value(json_object_get(v, "end")), &e);
         snprintf(uid, sizeof(uid), "booking-%lld@labshare",
@@ -120,9 +129,12 @@ int route_ical(struct http_req *req, struct http_resp *resp)
             ICAL_VEVENT_COMPONENT, icalproperty_new_uid(uid),
             icalproperty_new_dtstamp(ical_utc(now)), icalproperty_new_dtstart(ical_utc(s)),
             icalproperty_new_dtend(ical_utc(e)), icalproperty_new_summary(summary),
-            icalproperty_new_status(strcmp(status, "pending") == 0 ? ICAL_STATUS_TENTATIVE
-                                                                   : ICAL_STATUS_CONFIRMED),
+            icalproperty_new_status(strcmp(status, "cancelled") == 0 ? ICAL_STATUS_CANCELLED
+                                    : strcmp(status, "pending") == 0 ? ICAL_STATUS_TENTATIVE
+                                                                     : ICAL_STATUS_CONFIRMED),
             (void *)0);
+        if (location[0])
+            icalcomponent_add_property(ev, icalproperty_new_location(location));
         icalcomponent_add_component(cal, ev);
     }
     json_decref(items);

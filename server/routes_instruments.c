@@ -470,50 +470,48 @@ int route_outages_list(struct http_req *req, struct http_resp *resp)
     return http_list(req, resp, items, total, "outages");
 }
 
-int route_outage_create(struct http_req *req, struct http_resp *resp)
+/* An outage's fields from body: on create every one is required; on a change (cur, the
+ * outage as it is) those not given keep their value. LS_ERR_INVAL with a 400 in resp. */
+static int outage_fields(struct http_resp *resp, const json_t *body, const json_t *cur,
+                         int64_t *start, int64_t *end, const char **kind, const char **note)
 {
-    static const char *const keys[] = {"start", "end", "kind", "note", NULL};
-    json_t *body = NULL, *inst = NULL, *after = NULL;
-    const char *kind, *note = "";
-    int64_t start, end, id;
-    int64_t *cancelled = NULL;
-    size_t ncancelled = 0;
-    char object[40];
-    int rc;
+    const json_t *src;
+    const char *s;
 
-    if (load_instrument(req, resp, &inst))
-        return LS_OK;
-    if (!http_manages(req, json_integer_value(json_object_get(inst, "org_id")))) {
-        http_error(resp, LS_ERR_DENIED, "only the owner's managers and admins record outages");
-        goto out;
-    }
-    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
-        goto out;
-    kind = json_string_value(json_object_get(body, "kind"));
-    if (json_object_get(body, "note"))
-        note = json_string_value(json_object_get(body, "note"));
-    if (!json_string_value(json_object_get(body, "start")) ||
-        http_time_parse(json_string_value(json_object_get(body, "start")), &start) ||
-        !json_string_value(json_object_get(body, "end")) ||
-        http_time_parse(json_string_value(json_object_get(body, "end")), &end) || end <= start ||
-        !kind || (strcmp(kind, "maintenance") && strcmp(kind, "breakdown")) || !note ||
-        strlen(note) > 500) {
-        http_error(resp, LS_ERR_INVAL,
-                   "start and end (RFC 3339, start before end), kind "
-                   "(maintenance or breakdown) and an optional note (at most "
-                   "500 characters) are required");
-        goto out;
-    }
-    if (store_begin(req->st)) {
-        http_error(resp, LS_ERR_DB, "database busy");
-        goto out;
-    }
-    rc =
-        store_outage_insert(req->st, req->params[0], start, end, kind, note, req->who.user_id, &id);
-    if (rc == LS_OK)
-        rc = store_outage_cancel_bookings(req->st, req->params[0], start, end, &cancelled,
-                                          &ncancelled);
-    for (size_t i = 0; rc == LS_OK && i < ncancelled; i++) {
+    src = json_object_get(body, "start") ? body : cur;
+    s = json_string_value(json_object_get(src, "start"));
+    if (!s || http_time_parse(s, start))
+        goto bad;
+    src = json_object_get(body, "end") ? body : cur;
+    s = json_string_value(json_object_get(src, "end"));
+    if (!s || http_time_parse(s, end) || *end <= *start)
+        goto bad;
+    src = json_object_get(body, "kind") ? body : cur;
+    *kind = json_string_value(json_object_get(src, "kind"));
+    if (!*kind || (strcmp(*kind, "maintenance") && strcmp(*kind, "breakdown")))
+        goto bad;
+    src = json_object_get(body, "note") ? body : cur;
+    *note = json_object_get(src, "note") ? json_string_value(json_object_get(src, "note")) : "";
+    if (!*note || strlen(*note) > 500)
+        goto bad;
+    return LS_OK;
+bad:
+    http_error(resp, LS_ERR_INVAL,
+               "start and end (RFC 3339, start before end), kind "
+               "(maintenance or breakdown) and an optional note (at most "
+               "500 characters) are required");
+    return LS_ERR_INVAL;
+}
+
+/* Cancel (audited) the bookings the outage [start, end) covers; their ids into *ids. */
+static int cancel_covered(struct http_req *req, int64_t start, int64_t end, json_t **ids)
+{
+    int64_t *cancelled = NULL;
+    size_t n = 0;
+    int rc = store_outage_cancel_bookings(req->st, req->params[0], start, end, &cancelled, &n);
+
+    *ids = json_array();
+    for (size_t i = 0; rc == LS_OK && i < n; i++) {
         char bo[40];
         json_t *bj = NULL;
         snprintf(bo, sizeof(bo), "booking/%lld", (long long)cancelled[i]);
@@ -521,16 +519,54 @@ int route_outage_create(struct http_req *req, struct http_resp *resp)
         if (rc == LS_OK)
             rc = http_audit(req, "booking.cancel_by_outage", bo, NULL, bj);
         json_decref(bj);
+        json_array_append_new(*ids, json_integer(cancelled[i]));
     }
+    free(cancelled);
+    return rc;
+}
+
+/* The instrument of the path, if the caller manages it: *inst, or an error in resp. */
+static int managed_instrument(struct http_req *req, struct http_resp *resp, json_t **inst)
+{
+    if (load_instrument(req, resp, inst))
+        return LS_ERR_NOTFOUND;
+    if (!http_manages(req, json_integer_value(json_object_get(*inst, "org_id")))) {
+        json_decref(*inst);
+        *inst = NULL;
+        http_error(resp, LS_ERR_DENIED, "only the owner's managers and admins record outages");
+        return LS_ERR_DENIED;
+    }
+    return LS_OK;
+}
+
+int route_outage_create(struct http_req *req, struct http_resp *resp)
+{
+    static const char *const keys[] = {"start", "end", "kind", "note", NULL};
+    json_t *body = NULL, *inst = NULL, *after = NULL, *ids = NULL;
+    const char *kind, *note;
+    int64_t start, end, id;
+    char object[40];
+    int rc;
+
+    if (managed_instrument(req, resp, &inst))
+        return LS_OK;
+    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys) ||
+        outage_fields(resp, body, NULL, &start, &end, &kind, &note))
+        goto out;
+    if (store_begin(req->st)) {
+        http_error(resp, LS_ERR_DB, "database busy");
+        goto out;
+    }
+    rc =
+        store_outage_insert(req->st, req->params[0], start, end, kind, note, req->who.user_id, &id);
+    if (rc == LS_OK)
+        rc = cancel_covered(req, start, end, &ids);
     if (rc == LS_OK)
         rc = store_outage_json(req->st, id, &after);
     if (rc == LS_OK) {
-        json_t *ids = json_array();
-        for (size_t i = 0; i < ncancelled; i++)
-            json_array_append_new(ids, json_integer(cancelled[i]));
         snprintf(object, sizeof(object), "outage/%lld", (long long)id);
         rc = http_audit(req, "outage.create", object, NULL, after);
-        json_object_set_new(after, "cancelled_bookings", ids);
+        json_object_set(after, "cancelled_bookings", ids);
     }
     if (rc == LS_OK)
         rc = store_commit(req->st);
@@ -542,8 +578,97 @@ int route_outage_create(struct http_req *req, struct http_resp *resp)
     }
     http_created(resp, after);
 out:
-    free(cancelled);
+    json_decref(ids);
     json_decref(body);
+    json_decref(inst);
+    return LS_OK;
+}
+
+/* The outage of path parameter 1, of the instrument of parameter 0: *o, or a 404. */
+static int path_outage(struct http_req *req, struct http_resp *resp, int64_t *id, json_t **o)
+{
+    if (route_id_param(req, resp, 1, id))
+        return LS_ERR_NOTFOUND;
+    if (store_outage_json(req->st, *id, o) != LS_OK ||
+        strcmp(json_string_value(json_object_get(*o, "instrument")), req->params[0]) != 0) {
+        json_decref(*o);
+        *o = NULL;
+        http_error(resp, LS_ERR_NOTFOUND, "no outage %lld of '%.64s'", (long long)*id,
+                   req->params[0]);
+        return LS_ERR_NOTFOUND;
+    }
+    return LS_OK;
+}
+
+int route_outage_update(struct http_req *req, struct http_resp *resp)
+{
+    static const char *const keys[] = {"start", "end", "kind", "note", NULL};
+    json_t *body = NULL, *inst = NULL, *before = NULL, *after = NULL, *ids = NULL;
+    const char *kind, *note;
+    int64_t start, end, id;
+    char object[40];
+    int rc;
+
+    if (managed_instrument(req, resp, &inst))
+        return LS_OK;
+    if (path_outage(req, resp, &id, &before) || http_body_json(req, resp, &body) ||
+        http_only_keys(resp, body, keys) ||
+        outage_fields(resp, body, before, &start, &end, &kind, &note))
+        goto out;
+    if (store_begin(req->st)) {
+        http_error(resp, LS_ERR_DB, "database busy");
+        goto out;
+    }
+    /* what it had cancelled stays cancelled; what it now covers is cancelled too */
+    rc = store_outage_update(req->st, id, start, end, kind, note);
+    if (rc == LS_OK)
+        rc = cancel_covered(req, start, end, &ids);
+    if (rc == LS_OK)
+        rc = store_outage_json(req->st, id, &after);
+    if (rc) {
+        store_rollback(req->st);
+        http_error(resp, rc, "cannot change the outage");
+        goto out;
+    }
+    json_object_set(after, "cancelled_bookings", ids);
+    snprintf(object, sizeof(object), "outage/%lld", (long long)id);
+    http_commit_audited(req, resp, "outage.update", object, before, after, 200);
+    before = NULL;
+out:
+    json_decref(ids);
+    json_decref(before);
+    json_decref(body);
+    json_decref(inst);
+    return LS_OK;
+}
+
+int route_outage_delete(struct http_req *req, struct http_resp *resp)
+{
+    json_t *inst = NULL, *before = NULL;
+    char object[40];
+    int64_t id;
+    int rc;
+
+    if (managed_instrument(req, resp, &inst))
+        return LS_OK;
+    if (path_outage(req, resp, &id, &before))
+        goto out;
+    if (store_begin(req->st)) {
+        http_error(resp, LS_ERR_DB, "database busy");
+        goto out;
+    }
+    rc = store_outage_delete(req->st, id);
+    if (rc) {
+        store_rollback(req->st);
+        http_error(resp, rc, "cannot remove the outage");
+        goto out;
+    }
+    snprintf(object, sizeof(object), "outage/%lld", (long long)id);
+    http_commit_audited(req, resp, "outage.delete", object, before,
+                        json_pack("{s:I, s:b}", "id", (json_int_t)id, "deleted", 1), 200);
+    before = NULL;
+out:
+    json_decref(before);
     json_decref(inst);
     return LS_OK;
 }

@@ -85,6 +85,5 @@ int route_readings_list(struct http_req *req, struct http_resp *resp)
     free(rows);
     if (!items)
         return LS_ERR_NOMEM;
-    return http_json(resp, 200,
-                     json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total));
+    return http_list(req, resp, items, total, "readings");
 }

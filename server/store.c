@@ -139,6 +139,8 @@ static const char *const migrations[] = {
     " WHEN NEW.billing IS NOT OLD.billing BEGIN"
     " INSERT OR REPLACE INTO instrument_terms VALUES(NEW.id,"
     " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), NEW.billing); END;",
+    /* 8: user names are case-insensitive */
+    "CREATE UNIQUE INDEX users_username_nocase ON users(username COLLATE NOCASE);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -202,6 +202,10 @@ int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_
 int store_outage_insert(struct store *st, const char *instrument, int64_t start_ms, int64_t end_ms,
                         const char *kind, const char *note, int64_t by, int64_t *id);
 int store_outage_json(struct store *st, int64_t id, json_t **out);
+/* Change or remove outage id (LS_ERR_NOTFOUND). Bookings it cancelled stay cancelled. */
+int store_outage_update(struct store *st, int64_t id, int64_t start_ms, int64_t end_ms,
+                        const char *kind, const char *note);
+int store_outage_delete(struct store *st, int64_t id);
 int store_outage_list(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
                       json_t **items, int64_t *total);
 /* Cancel the pending and confirmed bookings an outage covers (reason "outage"); their ids into
@@ -281,6 +285,12 @@ int store_voucher_create(struct store *st, int64_t org_id, int64_t percent, int6
 int store_voucher_list(struct store *st, json_t **items, int64_t *total);
 int store_voucher_get(struct store *st, int64_t id, json_t **out);
 
+/* --- One's own secrets: API and session tokens (feeds = 0) or calendar feeds (1) -------
+ * Listed without the secret (stored hashed anyway), by id; deleted by id, one's own only
+ * (LS_ERR_NOTFOUND otherwise). */
+int store_secrets_list(struct store *st, int feeds, int64_t user_id, json_t **items);
+int store_secret_delete(struct store *st, int feeds, int64_t user_id, int64_t id);
+
 /* --- Calendar feeds --------------------------------------------------------------------- */
 int store_feed_add(struct store *st, const unsigned char hash[32], const char *kind,
                    const char *subject, int64_t by);
@@ -294,8 +304,15 @@ int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind
  * previous record's hash. before/after may be NULL; they are not stolen. */
 int store_audit_append(struct store *st, int64_t at_ms, const char *actor, const char *action,
                        const char *object, const json_t *before, const json_t *after);
-int store_audit_list(struct store *st, int64_t from_ms, int64_t to_ms, int64_t limit,
-                     int64_t offset, json_t **items, int64_t *total);
+struct audit_filter {
+    int64_t from_ms, to_ms;
+    const char *object; /* e.g. "booking/12"; NULL = any */
+    const char *actor;  /* a user name, "metering", ...; NULL = any */
+    const char *action; /* "booking.cancel", or a prefix "booking"; NULL = any */
+    int64_t limit, offset;
+};
+int store_audit_list(struct store *st, const struct audit_filter *f, json_t **items,
+                     int64_t *total);
 /* Recompute the chain: *checked records; *first_bad = seq of the first broken record (edited,
  * or following a deleted one) or 0 when intact, with a reason in why. */
 int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, char *why,

@@ -189,7 +189,8 @@ int store_user_principal(struct store *st, int64_t id, struct principal *p)
 int store_user_login(struct store *st, const char *username, struct principal *p, char *hash,
                      size_t len)
 {
-    sqlite3_stmt *q = store_stmt(st, PRINCIPAL_SQL "WHERE u.username = ?");
+    /* user names are case-insensitive: Dr.Li is dr.li (a unique index keeps them apart) */
+    sqlite3_stmt *q = store_stmt(st, PRINCIPAL_SQL "WHERE u.username = ? COLLATE NOCASE");
 
     if (!q)
         return LS_ERR_DB;
@@ -257,4 +258,37 @@ int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind
     }
     sqlite3_reset(q);
     return rc;
+}
+
+int store_secrets_list(struct store *st, int feeds, int64_t user_id, json_t **items)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, feeds ? "SELECT json_object('id', rowid, 'kind', kind, 'subject', subject, 'created',"
+                    " strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'))"
+                    " FROM feeds WHERE created_by = ? ORDER BY rowid"
+                  : "SELECT json_object('id', rowid, 'kind', kind, 'created',"
+                    " strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'),"
+                    " 'expires', strftime('%Y-%m-%dT%H:%M:%fZ', expires_at / 1000.0,"
+                    " 'unixepoch')) FROM tokens WHERE user_id = ? AND (expires_at IS NULL OR"
+                    " expires_at > strftime('%s','now') * 1000) ORDER BY rowid");
+
+    *items = json_array();
+    if (!q || !*items)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, user_id);
+    return store_json_rows(st, q, *items);
+}
+
+int store_secret_delete(struct store *st, int feeds, int64_t user_id, int64_t id)
+{
+    sqlite3_stmt *q = store_stmt(st, feeds ? "DELETE FROM feeds WHERE rowid = ? AND created_by = ?"
+                                           : "DELETE FROM tokens WHERE rowid = ? AND user_id = ?");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, user_id);
+    rc = store_write_rc(st, q);
+    return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
 }

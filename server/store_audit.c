@@ -91,25 +91,31 @@ int store_audit_append(struct store *st, int64_t at_ms, const char *actor, const
     return rc;
 }
 
-int store_audit_list(struct store *st, int64_t from_ms, int64_t to_ms, int64_t limit,
-                     int64_t offset, json_t **items, int64_t *total)
+int store_audit_list(struct store *st, const struct audit_filter *f, json_t **items, int64_t *total)
 {
+#define AUDIT_WHERE                                                                                \
+    " FROM audit WHERE at >= ?1 AND at < ?2 AND (?5 IS NULL OR object = ?5) AND (?6 IS NULL OR"    \
+    " actor = ?6) AND (?7 IS NULL OR action = ?7 OR action LIKE ?7 || '.%')"
     sqlite3_stmt *q = store_stmt(
         st, "SELECT json_object('seq', seq, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', at / 1000.0,"
             " 'unixepoch'), 'actor', actor, 'action', action, 'object', object, 'before',"
-            " json(before), 'after', json(after), 'prev_hash', prev_hash, 'hash', hash)"
-            " FROM audit WHERE at >= ?1 AND at < ?2 ORDER BY seq LIMIT ?3 OFFSET ?4");
-    sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM audit WHERE at >= ?1 AND at < ?2");
+            " json(before), 'after', json(after), 'prev_hash', prev_hash, 'hash', hash)" AUDIT_WHERE
+            " ORDER BY seq LIMIT ?3 OFFSET ?4");
+    sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" AUDIT_WHERE);
+    sqlite3_stmt *both[2] = {q, c};
 
     *items = json_array();
     if (!q || !c || !*items)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, from_ms);
-    sqlite3_bind_int64(q, 2, to_ms);
-    sqlite3_bind_int64(q, 3, limit);
-    sqlite3_bind_int64(q, 4, offset);
-    sqlite3_bind_int64(c, 1, from_ms);
-    sqlite3_bind_int64(c, 2, to_ms);
+    for (int k = 0; k < 2; k++) {
+        sqlite3_bind_int64(both[k], 1, f->from_ms);
+        sqlite3_bind_int64(both[k], 2, f->to_ms);
+        store_bind_text(both[k], 5, f->object);
+        store_bind_text(both[k], 6, f->actor);
+        store_bind_text(both[k], 7, f->action);
+    }
+    sqlite3_bind_int64(q, 3, f->limit);
+    sqlite3_bind_int64(q, 4, f->offset);
     if (store_json_rows(st, q, *items))
         return LS_ERR_DB;
     return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;

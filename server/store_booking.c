@@ -356,6 +356,36 @@ int store_outage_insert(struct store *st, const char *instrument, int64_t start_
     return rc;
 }
 
+int store_outage_update(struct store *st, int64_t id, int64_t start_ms, int64_t end_ms,
+                        const char *kind, const char *note)
+{
+    sqlite3_stmt *q = store_stmt(st, "UPDATE outages SET start_ms = ?, end_ms = ?, kind = ?,"
+                                     " note = ? WHERE id = ?");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, start_ms);
+    sqlite3_bind_int64(q, 2, end_ms);
+    store_bind_text(q, 3, kind);
+    store_bind_text(q, 4, note ? note : "");
+    sqlite3_bind_int64(q, 5, id);
+    rc = store_write_rc(st, q);
+    return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
+}
+
+int store_outage_delete(struct store *st, int64_t id)
+{
+    sqlite3_stmt *q = store_stmt(st, "DELETE FROM outages WHERE id = ?");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    rc = store_write_rc(st, q);
+    return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
+}
+
 int store_outage_json(struct store *st, int64_t id, json_t **out)
 {
     return store_json_by_id(st, "SELECT " OUTAGE_JSON " FROM outages WHERE id = ?", id, out);

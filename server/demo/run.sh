@@ -32,11 +32,11 @@ stop_all() {
     case ${BROKER_DIR:-} in /tmp/labshare-demo-broker.*) rm -rf "$BROKER_DIR" ;; esac
     echo "Stopped. Logs and databases stay in $DIR."
 }
-trap stop_all EXIT INT TERM
-
-for p in "$HTTP_PORT" "$MQTT_PORT" "$EDGE_PORT"; do
-    port_busy "$p" && die "port $p is in use (set LABSHARE_HTTP_PORT / LABSHARE_MQTT_PORT / LABSHARE_EDGE_PORT)"
+# Ports first: a second `make run` beside a running demo says so and touches nothing.
+for p in "$HTTP_PORT" "$MQTT_PORT" "$EDGE_PORT" "$MODBUS_BASE" $((MODBUS_BASE + 1)); do
+    port_busy "$p" && die "port $p is in use: is a demo running already? (or set LABSHARE_HTTP_PORT / LABSHARE_MQTT_PORT / LABSHARE_EDGE_PORT / LABSHARE_MODBUS_BASE)"
 done
+trap stop_all EXIT INT TERM
 mkdir -p "$DIR"
 # A fresh demo each time: new databases, logs, outbox, broker accounts and credentials.
 rm -rf "$DIR"/*.log "$DIR"/*.db "$DIR"/*.db-wal "$DIR"/*.db-shm "$DIR"/.seeded "$DIR"/broker \
@@ -46,8 +46,6 @@ rm -rf "$DIR"/*.log "$DIR"/*.db "$DIR"/*.db-wal "$DIR"/*.db-shm "$DIR"/.seeded "
 # Modbus TCP converter (units 1 and 2), a plain power meter clamped onto the XRD (float32
 # registers, state derived from power), the NMR on an RS-485 line (a socat pseudo-terminal
 # here), and an MQTT-native LC-MS.
-port_busy "$MODBUS_BASE" && die "port $MODBUS_BASE is in use (set LABSHARE_MODBUS_BASE)"
-port_busy $((MODBUS_BASE + 1)) && die "port $((MODBUS_BASE + 1)) is in use (set LABSHARE_MODBUS_BASE)"
 socat pty,raw,echo=0,link="$DIR/rs485-a" pty,raw,echo=0,link="$DIR/rs485-b" >"$DIR/socat.log" 2>&1 &
 PIDS+=($!)
 cat >"$DIR/fleet.txt" <<FLEET
