@@ -86,6 +86,10 @@ int route_charges_list(struct http_req *req, struct http_resp *resp)
                 f.owner_org = req->who.org_id;
             else
                 f.org_id = req->who.org_id;
+        } else if (f.owner_org || f.instrument || f.org_id) {
+            return http_error(resp, LS_ERR_DENIED,
+                              "researchers read their own charges; an organisation's and an "
+                              "instrument's are for its managers");
         } else {
             f.user_id = req->who.user_id;
         }

@@ -65,7 +65,9 @@ rej = book(xu, t(6), t(7), 201)
 assert chen.expect(200, "POST", "/api/v1/bookings/%d/reject" % rej["id"])["reason"] == "rejected"
 print("approval: ok")
 
-# cancellation: the user may cancel only until 24 h before; the manager any time
+# cancellation: the user may cancel only until 24 h before (past the 15-minute grace after
+# booking, switched off here); the manager any time
+a.expect(200, "PATCH", "/api/v1/instruments/icp-ms-01", {"booking": {"cancel_grace_minutes": 0}})
 late = book(li, (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)).replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"),
             (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=3)).replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"), 201)
 r = li.expect(422, "POST", "/api/v1/bookings/%d/cancel" % late["id"])
@@ -109,7 +111,8 @@ print("outage and availability: ok", free)
 
 # iCalendar: a feed per user, read by a real iCalendar parser
 feed = li.expect(201, "POST", "/api/v1/feeds", {"kind": "user"})
-st, text = Api(os.environ["API"]).get(feed["url"])
+assert feed["url"].startswith(os.environ["API"] + "/ical/"), feed   # absolute
+st, text = Api("").get(feed["url"])
 assert st == 200 and text.startswith("BEGIN:VCALENDAR"), (st, text[:100])
 open(os.environ["T"] + "/feed.ics", "w").write(text)
 st, _ = Api(os.environ["API"]).get("/ical/lst_" + "0" * 64 + ".ics")

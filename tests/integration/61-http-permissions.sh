@@ -29,6 +29,15 @@ li_booking = who["researcher"].expect(201, "POST", "/api/v1/bookings", slot())["
 def pending():
     return who["external"].expect(201, "POST", "/api/v1/bookings", slot())["id"]
 uniq = itertools.count()
+def outage():
+    k = next(uniq)
+    o = a.expect(201, "POST", "/api/v1/instruments/icp-ms-01/outages", {"kind": "maintenance",
+        "start": "2031-%02d-%02dT00:00:00Z" % (k % 12 + 1, k % 28 + 1), "end": "2031-%02d-%02dT00:30:00Z" % (k % 12 + 1, k % 28 + 1)})
+    return "/api/v1/instruments/icp-ms-01/outages/%d" % o["id"]
+def gateway():
+    g = "gw-own-%d" % next(uniq)
+    a.expect(201, "POST", "/api/v1/gateways", {"id": g, "org_id": ids["ECUT"]})
+    return g
 
 # (method, path or function giving (path, body), {role: status}); absent roles: the default.
 A, R = "anon", None
@@ -41,7 +50,7 @@ table = [
      {"anon": 401, "admin": 200}, 403),
     ("GET", "/api/v1/users", {"anon": 401}, 200),
     ("GET", "/api/v1/users/%d" % ids["dr.li"],
-     {"anon": 401, "admin": 200, "auditor": 200, "owner_mgr": 200, "researcher": 200}, 403),
+     {"anon": 401, "admin": 200, "auditor": 200, "owner_mgr": 200, "researcher": 200}, 404),
     ("POST", lambda: ("/api/v1/users", {"username": "u%d" % next(uniq), "org_id": ids["ECUT"],
                                          "role": "researcher", "password": "x" * 12}),
      {"anon": 401, "admin": 201, "owner_mgr": 201}, 403),
@@ -90,6 +99,28 @@ table = [
                       "annual_cap": 1000, "valid_from": "2026-01-01", "valid_to": "2026-12-31"}),
      {"anon": 401, "admin": 201}, 403),
     ("GET", "/metrics/prometheus", {}, 200),
+    ("GET", "/api/v1/platform", {}, 200),
+    ("GET", "/api/v1/tokens", {"anon": 401}, 200),
+    ("GET", "/api/v1/feeds", {"anon": 401}, 200),
+    ("DELETE", "/api/v1/tokens/999999", {"anon": 401}, 404),
+    ("DELETE", "/api/v1/feeds/999999", {"anon": 401}, 404),
+    ("GET", "/api/v1/charges?owner_org=%d" % ids["ECUT"],
+     {"anon": 401, "admin": 200, "auditor": 200, "owner_mgr": 200}, 403),
+    ("GET", "/api/v1/charges?instrument=icp-ms-01",
+     {"anon": 401, "admin": 200, "auditor": 200, "owner_mgr": 200}, 403),
+    ("GET", "/api/v1/statements?owner_org=%d&month=2026-11" % ids["ECUT"],
+     {"anon": 401, "admin": 200, "auditor": 200, "owner_mgr": 200}, 403),
+    ("PATCH", lambda: (outage(), {"note": "n%d" % next(uniq)}),
+     {"anon": 401, "admin": 200, "owner_mgr": 200}, 403),
+    ("DELETE", lambda: (outage(), None), {"anon": 401, "admin": 200, "owner_mgr": 200}, 403),
+    ("POST", lambda: ("/api/v1/gateways", {"id": "gw-perm-%d" % next(uniq)}),
+     {"anon": 401, "admin": 201, "owner_mgr": 201, "other_mgr": 201}, 403),
+    ("GET", lambda: ("/api/v1/gateways/%s" % gateway(), None),
+     {"anon": 401, "admin": 200, "auditor": 200, "owner_mgr": 200}, 404),
+    ("POST", lambda: ("/api/v1/gateways/%s/rotate" % gateway(), None),
+     {"anon": 401, "admin": 200, "owner_mgr": 200, "auditor": 403}, 404),
+    ("DELETE", lambda: ("/api/v1/gateways/%s" % gateway(), None),
+     {"anon": 401, "admin": 200, "owner_mgr": 200, "auditor": 403}, 404),
 ]
 
 def audit_count():
