@@ -38,9 +38,20 @@ for p in "$HTTP_PORT" "$MQTT_PORT" "$EDGE_PORT" "$MODBUS_BASE" $((MODBUS_BASE + 
 done
 trap stop_all EXIT INT TERM
 mkdir -p "$DIR"
-# A fresh demo each time: new databases, logs, outbox, broker accounts and credentials.
-rm -rf "$DIR"/*.log "$DIR"/*.db "$DIR"/*.db-wal "$DIR"/*.db-shm "$DIR"/.seeded "$DIR"/broker \
-    "$DIR"/gateway-credentials.ini
+# A platform that has lived a year (LABSHARE_DEMO_DAYS, 365): built the first time (about a
+# minute), then kept in $DIR and reused; LABSHARE_DEMO_FRESH=1 builds it anew.
+DAYS=${LABSHARE_DEMO_DAYS:-365}
+STAMP=$DIR/year-$DAYS.done
+CACHED=0
+if [ -z "${LABSHARE_DEMO_FRESH:-}" ] && [ -e "$STAMP" ] && [ -e "$DIR/server.db" ] &&
+    [ -e "$DIR/broker-dynsec.json" ] && [ -e "$DIR/server-mqtt.secret" ]; then
+    CACHED=1
+fi
+rm -rf "$DIR"/*.log "$DIR"/broker
+if [ $CACHED = 0 ]; then
+    rm -rf "$DIR"/*.db "$DIR"/*.db-wal "$DIR"/*.db-shm "$DIR"/year-*.done "$DIR"/history.* \
+        "$DIR"/gateway-credentials.ini "$DIR"/broker-dynsec.json "$DIR"/server-mqtt.secret
+fi
 
 # Simulated meters for five instruments of the demo platform, as a lab has them: two behind one
 # Modbus TCP converter (units 1 and 2), a plain power meter clamped onto the XRD (float32
@@ -62,8 +73,14 @@ printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$EDGE
 mosquitto -c "$DIR/edge.conf" >"$DIR/edge.log" 2>&1 &
 PIDS+=($!)
 
-# The server's MQTT password: random, only in server.ini (mode 600).
-SERVER_MQTT_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+# The server's MQTT password: random, only in server.ini and server-mqtt.secret (mode 600; the
+# broker's accounts, kept with the year, know it).
+if [ $CACHED = 1 ]; then
+    SERVER_MQTT_PASSWORD=$(cat "$DIR/server-mqtt.secret")
+else
+    SERVER_MQTT_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+    ( umask 077; printf '%s' "$SERVER_MQTT_PASSWORD" >"$DIR/server-mqtt.secret" )
+fi
 ( umask 077; cat >"$DIR/server.ini" <<CONF
 [server]
 listen = 127.0.0.1:$HTTP_PORT
@@ -81,9 +98,16 @@ CONF
 # The broker's files go to $DIR/broker, unless the user mosquitto (whom the broker runs as when
 # started as root) cannot reach $DIR: then to a folder of their own under /tmp.
 BROKER_DIR=$DIR/broker
+restore_accounts() { # the broker's accounts of the kept year (the gateway's among them)
+    [ $CACHED = 1 ] || return 0
+    mkdir -p "$1" && install -m 600 "$DIR/broker-dynsec.json" "$1/dynamic-security.json" &&
+        { ! id mosquitto >/dev/null 2>&1 || [ "$(id -u)" != 0 ] || chown -R mosquitto: "$1"; }
+}
+restore_accounts "$BROKER_DIR"
 if ! "$BIN/labshare-server" -c "$DIR/server.ini" broker-config "$BROKER_DIR" >"$DIR/broker-config.log" 2>&1; then
     grep -q "closed to the user mosquitto" "$DIR/broker-config.log" || die "broker-config failed: $(cat "$DIR/broker-config.log")"
     BROKER_DIR=$(mktemp -d /tmp/labshare-demo-broker.XXXXXX) && chmod 755 "$BROKER_DIR" || die "no folder for the broker"
+    restore_accounts "$BROKER_DIR"
     "$BIN/labshare-server" -c "$DIR/server.ini" broker-config "$BROKER_DIR" >"$DIR/broker-config.log" 2>&1 ||
         die "broker-config failed: $(cat "$DIR/broker-config.log")"
 fi
@@ -142,16 +166,43 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/nul
 curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null || die "server did not start (see $DIR/server.log)"
 TOKEN=$("$BIN/labshare-server" -c "$DIR/server.ini" admin-token) || die "could not issue a token"
 DEMO_PASSWORD=labshare-demo-2026
-if [ ! -e "$DIR/.seeded" ]; then
+count() { curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP_PORT/api/v1/$1" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])' 2>/dev/null; }
+if [ $CACHED = 0 ]; then
+    echo "Building a year of platform life ($DAYS days; about a minute the first time)..."
+    # 1. the meters' own logs of the year, and the runs in them
+    python3 "$ROOT/server/demo/history.py" "$DAYS" "$DIR/history.log" "$DIR/history.json" ||
+        die "history failed"
+    # 2. the platform: organisations, people, instruments (joined before the year), the gateway,
+    #    vouchers, outages, and the bookings of the year, recorded after the fact
     python3 "$ROOT/server/demo/seed.py" "http://127.0.0.1:$HTTP_PORT" "$TOKEN" \
-        "$ROOT/server/demo/platform.json" "$DEMO_PASSWORD" "$DIR/gateway-credentials.ini" ||
-        die "seeding the demo failed"
-    touch "$DIR/.seeded"
+        "$ROOT/server/demo/platform.json" "$DEMO_PASSWORD" "$DIR/gateway-credentials.ini" \
+        "$DIR/history.json" || die "seeding the demo failed"
+    # 3. the gateway reads the meters' logs into its outbox, as polling would have ...
+    gateway_ini
+    "$BIN/labshare-gateway" -c "$DIR/gateway.ini" --import "$DIR/history.log" >"$DIR/import.log" 2>&1 ||
+        die "importing the meter logs failed: $(cat "$DIR/import.log")"
+    TAKEN=$(sed -n 's/.* \([0-9]*\) readings in the outbox.*/\1/p' "$DIR/import.log")
 fi
 # The gateway starts once it is registered and its instruments are bound to it.
 gateway_ini
 "$BIN/labshare-gateway" -c "$DIR/gateway.ini" >"$DIR/gateway.log" 2>&1 &
 PIDS+=($!)
+if [ $CACHED = 0 ]; then
+    # 4. ... and sends the backlog through the broker to the server, which stores, attributes,
+    #    settles and charges it as it arrives
+    for _ in $(seq 1200); do
+        [ "$(count 'readings?limit=1')" -ge "${TAKEN:-0}" ] 2>/dev/null && break
+        sleep 0.25
+    done
+    [ "$(count 'readings?limit=1')" -ge "${TAKEN:-0}" ] || die "the year's readings did not arrive (see $DIR/server.log)"
+    # 5. what came after: ratings, a closed month with a correction, requests awaiting approval
+    python3 "$ROOT/server/demo/seed.py" --after "http://127.0.0.1:$HTTP_PORT" "$TOKEN" \
+        "$ROOT/server/demo/platform.json" "$DEMO_PASSWORD" "$DIR/history.json" ||
+        die "seeding the year's aftermath failed"
+    cp "$BROKER_DIR/dynamic-security.json" "$DIR/broker-dynsec.json" && chmod 600 "$DIR/broker-dynsec.json"
+    touch "$STAMP"
+fi
 
 API="http://127.0.0.1:$HTTP_PORT/api/v1"
 cat <<MSG

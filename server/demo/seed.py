@@ -1,6 +1,14 @@
 """Seed the demo server from platform.json through the HTTP API (standard library only).
 
-    python3 seed.py API_URL ADMIN_TOKEN PLATFORM_JSON PASSWORD GATEWAY_CREDENTIALS
+    python3 seed.py API_URL ADMIN_TOKEN PLATFORM_JSON PASSWORD GATEWAY_CREDENTIALS [SESSIONS]
+    python3 seed.py --after API_URL ADMIN_TOKEN PLATFORM_JSON PASSWORD SESSIONS
+
+With SESSIONS (history.py's runs of a year of meter logs) the platform has lived that year: the
+instruments joined before it, most runs were booked (recorded after the fact, so that usage is
+attributed and charged as the readings come in), some were walk-ins by badge, some bookings were
+no-shows or cancelled, outages were kept, the vouchers of platform.json were granted. --after,
+once the gateway has delivered the year: ratings of completed bookings, a closed month with a
+correction (an adjustment line), and requests of external users awaiting approval.
 
 Creates the organisations, users (all with PASSWORD), instruments with their rates and billing
 basis, registers the gateway gw-ecut (its MQTT username and password, shown once by the API,
@@ -15,20 +23,98 @@ import sys
 import urllib.error
 import urllib.request
 
-api, token, platform_path, password, credentials_path = sys.argv[1:6]
+AFTER = len(sys.argv) > 1 and sys.argv[1] == "--after"
+if AFTER:
+    api, token, platform_path, password, sessions_path = sys.argv[2:7]
+    credentials_path = None
+else:
+    api, token, platform_path, password, credentials_path = sys.argv[1:6]
+    sessions_path = sys.argv[6] if len(sys.argv) > 6 else None
 METERED = ("icp-ms-01", "sem-01", "xrd-01", "nmr-600", "lcms-01")
+HISTORY = json.load(open(sessions_path)) if sessions_path else None
+NAMES = {"auditor.liu": "刘审计", "manager.chen": "陈主任", "manager.wang": "王主任",
+         "manager.zhou": "周主任", "dr.li": "李博士", "dr.zhang": "张博士", "dr.huang": "黄博士",
+         "eng.xu": "徐工", "eng.sun": "孙工", "dr.guo": "郭博士"}
+LOCATIONS = {"icp-ms-01": "分析测试中心 A101", "sem-01": "分析测试中心 B203", "xrd-01": "材料楼 112",
+             "tem-01": "南昌大学 理科楼 305", "nmr-600": "南昌大学 核磁室", "confocal-01": "南昌大学 生命楼 210",
+             "lcms-01": "江西省科学院 质谱室", "gcms-01": "江西省科学院 质谱室"}
 platform = json.load(open(platform_path, encoding="utf-8"))
 
 
-def call(method, path, body):
-    req = urllib.request.Request(api + path, data=json.dumps(body).encode(), method=method)
-    req.add_header("Authorization", "Bearer " + token)
+def call(method, path, body, tok=None, ok=(200, 201)):
+    req = urllib.request.Request(api + path, data=json.dumps(body).encode() if body is not None else None,
+                                 method=method)
+    req.add_header("Authorization", "Bearer " + (tok or token))
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
     except urllib.error.HTTPError as e:
+        if e.code in ok:
+            return None
         sys.exit("seed: %s %s -> %s %s" % (method, path, e.code, e.read().decode()))
 
+
+def iso(ms):
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user_token(name):
+    """A bearer token of a demo user (they log in, then ask for one)."""
+    req = urllib.request.Request(api + "/api/v1/login", method="POST",
+                                 data=json.dumps({"username": name, "password": password}).encode())
+    with urllib.request.urlopen(req, timeout=30) as r:
+        cookie = r.headers["Set-Cookie"].split(";")[0]
+        csrf = json.loads(r.read())["csrf_token"]
+    req = urllib.request.Request(api + "/api/v1/tokens", method="POST", data=b"{}")
+    req.add_header("Cookie", cookie)
+    req.add_header("X-CSRF-Token", csrf)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())["token"]
+
+
+if AFTER:
+    import random
+    rng = random.Random(11)
+    users = {u["username"]: u["id"] for u in call("GET", "/api/v1/users?limit=1000", None)["items"]}
+    # ratings: researchers rate about half of their completed bookings
+    for name in [u["username"] for u in platform["users"] if u["role"] == "researcher"]:
+        tok = user_token(name)
+        done = call("GET", "/api/v1/bookings?status=completed&limit=1000&user=%d" % users[name], None, tok)
+        for b in done["items"]:
+            if rng.random() < 0.5:
+                call("POST", "/api/v1/bookings/%d/rating" % b["id"],
+                     {"score": rng.choice((3, 4, 4, 5, 5, 5)), "comment": rng.choice(("", "数据质量好", "操作培训很细致", "排队时间略长"))},
+                     tok, ok=(409, 422))
+    # a closed month, and a correction to it afterwards: a walk-in of that month is found to have
+    # been a booked session, recorded now; the difference is an adjustment in the next open month
+    now = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8)))
+    m = (now.replace(day=1) - datetime.timedelta(days=70)).strftime("%Y-%m")
+    call("GET", "/api/v1/charges?month=%s&limit=1" % m, None)
+    call("POST", "/api/v1/statements/close?month=%s" % m, {}, ok=(409,))
+    walk = [u for u in call("GET", "/api/v1/usage?month=%s&limit=10000" % m, None)["items"]
+            if u["attribution"] == "badge" and u["user_id"]]
+    if walk:
+        u = walk[len(walk) // 2]
+        q15 = 15 * 60
+        st = datetime.datetime.fromisoformat(u["start"].replace("Z", "+00:00"))
+        en = datetime.datetime.fromisoformat(u["end"].replace("Z", "+00:00"))
+        st = st - datetime.timedelta(seconds=st.timestamp() % q15)
+        en = en + datetime.timedelta(seconds=(-en.timestamp()) % q15)
+        call("POST", "/api/v1/bookings", {"instrument": u["instrument"], "user_id": u["user_id"],
+             "project": "补录", "start": st.strftime("%Y-%m-%dT%H:%M:%SZ"),
+             "end": en.strftime("%Y-%m-%dT%H:%M:%SZ")}, ok=(409, 422))
+    call("GET", "/api/v1/charges?limit=1", None)
+    # requests of external users for the coming days, awaiting the owners' approval
+    for k, (name, inst) in enumerate((("eng.xu", "icp-ms-01"), ("eng.sun", "sem-01"),
+                                      ("dr.huang", "nmr-600"), ("eng.xu", "xrd-01"))):
+        tok = user_token(name)
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0) + datetime.timedelta(days=2 + k)
+        while day.weekday() >= 5:
+            day += datetime.timedelta(days=1)
+        s = day + datetime.timedelta(hours=16)
+        call("POST", "/api/v1/bookings", {"instrument": inst, "project": "委托测试 %d" % (k + 1),
+             "start": s.isoformat(), "end": (s + datetime.timedelta(hours=1)).isoformat()}, tok, ok=(409, 422))
+    sys.exit(0)
 
 orgs = {}
 for o in platform["orgs"]:
@@ -38,7 +124,7 @@ for u in platform["users"]:
     if u["username"] == "admin":
         continue
     body = {"username": u["username"], "org_id": orgs[u["org"]], "role": u["role"],
-            "password": password}
+            "password": password, "display_name": NAMES.get(u["username"], u["username"])}
     if "badge" in u:
         body["badge"] = u["badge"]
     users[u["username"]] = call("POST", "/api/v1/users", body)["id"]
@@ -49,14 +135,63 @@ for i in platform["instruments"]:
     call("POST", "/api/v1/instruments", {
         "id": i["id"], "name": i["name"], "org_id": orgs[i["org"]], "category": i["category"],
         "value_yuan": i["value_yuan"], "rated_hours": i["rated_hours"], "billing": billing,
-        "booking": {"min_notice_minutes": 0},
+        "booking": {"min_notice_minutes": 0}, "location": LOCATIONS.get(i["id"], ""),
+        **({"joined": iso(HISTORY["from"] - 86400000)} if HISTORY else {}),
         **({"gateway": "gw-ecut"} if i["id"] in METERED else {})})
+for v in platform.get("vouchers", []):
+    year = datetime.date.today().year
+    for y in {year, year - 1}:
+        call("POST", "/api/v1/vouchers", {"org_id": orgs[v["org"]], "percent": v["percent"],
+             "annual_cap": v["annual_cap"], "valid_from": "%d-01-01" % y, "valid_to": "%d-12-31" % y})
 
 gw = call("POST", "/api/v1/gateways", {"id": "gw-ecut", "name": "ECUT instrument hall",
                                        "org_id": orgs["ecut"]})
 fd = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 with os.fdopen(fd, "w") as f:
     f.write("username = %s\npassword = %s\n" % (gw["username"], gw["password"]))
+
+if HISTORY:
+    import random
+    rng = random.Random(7)
+    badge_user = {u["badge"]: users[u["username"]] for u in platform["users"] if "badge" in u}
+    q15 = 15 * 60000
+    last_end = {}
+    for n, sess in enumerate(HISTORY["sessions"]):
+        inst, r = sess["instrument"], rng.random()
+        start, end = sess["start"] // q15 * q15, -(-sess["end"] // q15) * q15
+        if start < last_end.get(inst, 0):
+            continue
+        if r < 0.78:       # booked (recorded now, after the fact: completed once metered)
+            call("POST", "/api/v1/bookings", {"instrument": inst, "user_id": badge_user[sess["badge"]],
+                 "project": "课题 %d" % (n % 17 + 1), "start": iso(start), "end": iso(end)}, ok=(409,))
+            last_end[inst] = end
+        # else: a walk-in, used by badge without a booking
+    # no-shows and cancellations on working mornings the instrument stood idle
+    busy = {}
+    for sess in HISTORY["sessions"]:
+        busy.setdefault(sess["instrument"], []).append((sess["start"] - 3600000, sess["end"] + 3600000))
+    researchers_ids = [users[u["username"]] for u in platform["users"] if u["role"] == "researcher"]
+    for inst in METERED:
+        for k in range(8 if inst != "xrd-01" else 2):
+            day = HISTORY["from"] + rng.randint(5, 340) * 86400000
+            s0 = (day + 8 * 3600000) // 86400000 * 86400000 + 2 * 3600000   # 10:00 local
+            if any(a < s0 + 3600000 and s0 < b for a, b in busy.get(inst, [])):
+                continue
+            b = call("POST", "/api/v1/bookings", {"instrument": inst, "user_id": rng.choice(researchers_ids),
+                     "start": iso(s0), "end": iso(s0 + 3600000)}, ok=(409,))
+            if b and k % 3 == 2:
+                call("POST", "/api/v1/bookings/%d/cancel" % b["id"], {"reason": "课题组调整计划"})
+            busy.setdefault(inst, []).append((s0, s0 + 3600000))
+        # an outage a quarter, on a Sunday night
+        for qtr in range(4):
+            day = HISTORY["from"] + (qtr * 91 + 10) * 86400000
+            while ((day + 8 * 3600000) // 86400000 + 3) % 7 != 6:
+                day += 86400000
+            s0 = (day + 8 * 3600000) // 86400000 * 86400000 - 8 * 3600000 + 3600000   # 01:00 local
+            if not any(a < s0 + 4 * 3600000 and s0 < b for a, b in busy.get(inst, [])):
+                call("POST", "/api/v1/instruments/%s/outages" % inst, {"start": iso(s0),
+                     "end": iso(s0 + 4 * 3600000), "kind": "maintenance" if qtr % 2 else "breakdown",
+                     "note": "季度维护" if qtr % 2 else "真空泵故障"})
 
 # A few bookings on the next working days, 09:00-11:00 and 14:00-16:00 Beijing time.
 day = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).replace(
