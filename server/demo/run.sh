@@ -222,7 +222,9 @@ LabShare demo is running.
 
 Demo logins (password $DEMO_PASSWORD for all): auditor.liu (auditor), manager.chen,
 manager.wang, manager.zhou (managers), dr.li, dr.zhang, dr.huang, eng.xu, eng.sun, dr.guo
-(researchers). Log in:
+(researchers). The platform has lived $DAYS days; what each of them sees first:
+$(python3 "$ROOT/server/demo/roles.py" "http://127.0.0.1:$HTTP_PORT" "$DEMO_PASSWORD" 2>/dev/null | sed 's/^/  /')
+Log in:
   curl -s -c cookies -X POST -d '{"username":"dr.li","password":"$DEMO_PASSWORD"}' $API/login
 
 See the bookings and the instruments:
@@ -258,6 +260,8 @@ if [ "${LABSHARE_DEMO_CHECK:-}" = 1 ]; then
             login=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
                 -d "{\"username\":\"dr.li\",\"password\":\"$DEMO_PASSWORD\"}" "$API/login")
             echo "demo check: $nb bookings, login of dr.li answered $login"
+            python3 "$ROOT/server/demo/roles.py" "http://127.0.0.1:$HTTP_PORT" "$DEMO_PASSWORD" |
+                sed 's/^/demo check: /' || exit 1
             exit 0
         fi
         sleep 0.2
