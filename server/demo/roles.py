@@ -34,7 +34,7 @@ util = [m["utilization"] for m in get(chen, "/api/v1/metrics?from=%d-01-01&to=%d
 print("manager.chen: revenue %.2f CNY from ECUT's instruments, %d requests to decide, utilization %s"
       % (revenue / 100, queue, sorted(util)))
 grades = sorted({e["grade"] for e in get(liu, "/api/v1/evaluation?year=%d" % year)["items"]})
-closed = [x for x in get(liu, "/api/v1/audit-log?action=statement&limit=100")["items"]]
+closed = [x for x in get(liu, "/api/v1/audit-log?action=statements.close&limit=100")["items"]]
 print("auditor.liu: grades %s, %d audit records, %d month closings" % (
     grades, get(liu, "/api/v1/audit-log?limit=1")["total"], len(closed)))
 mine = get(li, "/api/v1/bookings?limit=1")["total"]
