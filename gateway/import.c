@@ -32,12 +32,12 @@ static int flush(struct outbox *ob, struct ls_reading *r, int64_t *run, struct d
     if (!*n)
         return LS_OK;
     rc = outbox_append_many(ob, r, run, *n, rcs);
+    (void)ds;
     for (size_t i = 0; rc == LS_OK && i < *n; i++) {
         if (rcs[i] != LS_OK) {
             rc = LS_ERR_FULL;
             break;
         }
-        tracker_sent(&ds[i]->tracker, &r[i], r[i].ts);
         (*taken)++;
     }
     *n = 0;
@@ -87,8 +87,8 @@ int import_log(const struct gw_config *cfg, struct outbox *ob, FILE *in, int hea
             if (strcmp(st[i].dev->id, line) == 0)
                 d = &st[i];
         if (!d) {
-            snprintf(err, errlen, "line %zu: '%.64s' is not an instrument of this gateway",
-                     *lines, line);
+            snprintf(err, errlen, "line %zu: '%.64s' is not an instrument of this gateway", *lines,
+                     line);
             rc = LS_ERR_INVAL;
             break;
         }
@@ -109,6 +109,9 @@ int import_log(const struct gw_config *cfg, struct outbox *ob, FILE *in, int hea
             derive_apply(&d->derive, &r, r.ts);
         if (!tracker_observe(&d->tracker, &r, r.ts))
             continue;
+        /* taken now: the device's next value in this batch is judged against it (a failed
+         * append ends the import anyway) */
+        tracker_sent(&d->tracker, &r, r.ts);
         pend[n] = r;
         pend_ds[n] = d;
         pend_run[n] = d->derived ? d->derive.run_ms : -1;

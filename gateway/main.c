@@ -26,22 +26,23 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: labshare-gateway -c gateway.ini [--check | --import LOG] [--log-level LEVEL]\n"
-               "\n"
-               "Edge gateway: reads the meters of the config (Modbus TCP and RTU, MQTT-native),\n"
-               "stores every reading in a SQLite outbox and forwards it to the central server\n"
-               "over MQTT until the server acknowledges it.\n"
-               "\n"
-               "Options:\n"
-               "  -c, --config FILE   the INI configuration (required)\n"
-               "  --check             validate the config, print each device's read plan, exit\n"
-               "  --import LOG        read a meter log (lines '<instrument> <meter payload with\n"
-               "                      ts>', in time order; '-' = stdin) into the outbox as polling\n"
-               "                      would have, and exit; the next start sends it\n"
-               "  --import-heartbeat-s N  heartbeat interval of the log's readings (3600)\n"
-               "  --log-level LEVEL   debug, info, warn or error (default info)\n"
-               "  -h, --help          show this help and exit\n"
-               "  -V, --version       show the version and exit\n");
+    fprintf(f,
+            "Usage: labshare-gateway -c gateway.ini [--check | --import LOG] [--log-level LEVEL]\n"
+            "\n"
+            "Edge gateway: reads the meters of the config (Modbus TCP and RTU, MQTT-native),\n"
+            "stores every reading in a SQLite outbox and forwards it to the central server\n"
+            "over MQTT until the server acknowledges it.\n"
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE   the INI configuration (required)\n"
+            "  --check             validate the config, print each device's read plan, exit\n"
+            "  --import LOG        read a meter log (lines '<instrument> <meter payload with\n"
+            "                      ts>', in time order; '-' = stdin) into the outbox as polling\n"
+            "                      would have, and exit; the next start sends it\n"
+            "  --import-heartbeat-s N  heartbeat interval of the log's readings (3600)\n"
+            "  --log-level LEVEL   debug, info, warn or error (default info)\n"
+            "  -h, --help          show this help and exit\n"
+            "  -V, --version       show the version and exit\n");
 }
 
 int main(int argc, char **argv)
