@@ -38,16 +38,17 @@ static void load_config(struct gw_config *cfg)
     FILE *f = fopen(dir_ini, "w");
     char err[300];
 
-    fprintf(f, "[gateway]\nid = gw\noutbox = %s\n[uplink]\nhost = h\n[modbus:icp]\ntcp = h:1\n"
-               "[modbus:xrd]\ntcp = h:2\npower_w = ir:12:f32\nstart_w = 500\nstop_w = 300\n"
-               "min_on_s = 1\nmin_off_s = 1\n",
+    fprintf(f,
+            "[gateway]\nid = gw\noutbox = %s\n[uplink]\nhost = h\n[modbus:icp]\ntcp = h:1\n"
+            "[modbus:xrd]\ntcp = h:2\npower_w = ir:12:f32\nstart_w = 500\nstop_w = 300\n"
+            "min_on_s = 1\nmin_off_s = 1\n",
             dir_db);
     fclose(f);
     assert_int_equal(gw_config_load(dir_ini, cfg, err, sizeof(err)), LS_OK);
 }
 
-static size_t import_text(const struct gw_config *cfg, struct outbox *ob, const char *text,
-                          int *rc, char *err, size_t errlen)
+static size_t import_text(const struct gw_config *cfg, struct outbox *ob, const char *text, int *rc,
+                          char *err, size_t errlen)
 {
     FILE *in = fmemopen((void *)text, strlen(text), "r");
     size_t lines = 0, taken = 0;
@@ -67,7 +68,7 @@ static void values_become_readings_as_polling_makes_them(void **state)
     int rc;
     const char *log =
         "icp {\"ts\":0,\"state\":\"idle\",\"run_seconds\":0}\n"
-        "icp {\"ts\":60000,\"state\":\"idle\",\"run_seconds\":0}\n" /* no change, no heartbeat */
+        "icp {\"ts\":60000,\"state\":\"idle\",\"run_seconds\":0}\n"   /* no change, no heartbeat */
         "icp {\"ts\":3600000,\"state\":\"idle\",\"run_seconds\":0}\n" /* an hour: heartbeat */
         "icp {\"ts\":3700000,\"state\":\"running\",\"run_seconds\":0,\"badge\":1001}\n"
         "xrd {\"ts\":3700000,\"state\":\"idle\",\"power_w\":40}\n"
@@ -109,10 +110,11 @@ static void a_bad_line_stops_with_its_number(void **state)
     (void)state;
     load_config(&cfg);
     assert_int_equal(outbox_open(cfg.outbox, 1000, 0, &ob), LS_OK);
-    assert_int_equal(import_text(&cfg, ob,
-                                 "icp {\"ts\":0,\"state\":\"idle\"}\nnmr {\"ts\":1,\"state\":\"idle\"}\n",
-                                 &rc, err, sizeof(err)),
-                     1);
+    assert_int_equal(
+        import_text(&cfg, ob,
+                    "icp {\"ts\":0,\"state\":\"idle\"}\nnmr {\"ts\":1,\"state\":\"idle\"}\n", &rc,
+                    err, sizeof(err)),
+        1);
     assert_int_equal(rc, LS_ERR_INVAL);
     assert_non_null(strstr(err, "line 2: 'nmr' is not an instrument of this gateway"));
     assert_int_equal(outbox_count(ob), 1); /* what came before is kept */
