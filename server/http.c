@@ -95,6 +95,33 @@ static const struct route routes[] = {
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
+/* The query parameters each list takes besides the common ones (limit, offset, from, to,
+ * month, format): anything else is refused with 400 naming it, before the handler runs. */
+static const struct {
+    const char *pattern;
+    const char *const params[6];
+} list_params[] = {
+    {"/api/v1/orgs", {NULL}},
+    {"/api/v1/users", {"org", NULL}},
+    {"/api/v1/instruments", {"org", NULL}},
+    {"/api/v1/instruments/{}/availability", {NULL}},
+    {"/api/v1/instruments/{}/outages", {NULL}},
+    {"/api/v1/bookings", {"status", "instrument", "user", "user_id", "org", NULL}},
+    {"/api/v1/readings", {"instrument", NULL}},
+    {"/api/v1/usage", {"instrument", "user_id", NULL}},
+    {"/api/v1/metrics", {"by", "org", NULL}},
+    {"/api/v1/evaluation", {"year", "by", "org", NULL}},
+    {"/api/v1/collaboration", {NULL}},
+    {"/api/v1/charges", {"org", "owner_org", "instrument", NULL}},
+    {"/api/v1/statements", {"org", "owner_org", NULL}},
+    {"/api/v1/vouchers", {NULL}},
+    {"/api/v1/gateways", {NULL}},
+    {"/api/v1/audit-log", {"object", "actor", "action", NULL}},
+    {"/api/v1/catalog", {"q", "category", NULL}},
+    {"/api/v1/tokens", {NULL}},
+    {"/api/v1/feeds", {NULL}},
+};
+
 /* Latency buckets of /metrics/prometheus, seconds. */
 static const double buckets[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
@@ -462,6 +489,11 @@ static void dispatch(struct http *h, struct http_req *req, struct http_resp *res
     }
     if ((found->flags & ROUTE_AUTH) && authenticate(req, resp))
         return;
+    if (strcmp(found->method, "GET") == 0)
+        for (size_t i = 0; i < sizeof(list_params) / sizeof(list_params[0]); i++)
+            if (strcmp(list_params[i].pattern, found->pattern) == 0 &&
+                http_only_query(req, resp, list_params[i].params))
+                return;
     rc = found->fn(req, resp);
     store_rollback(req->st); /* a handler that failed mid-transaction leaves nothing behind */
     if (rc && !resp->body)

@@ -176,6 +176,7 @@ int route_vouchers_list(struct http_req *req, struct http_resp *resp)
         json_decref(items);
         return http_error(resp, LS_ERR_DB, "cannot list vouchers");
     }
+    with_currency(req, items);
     return http_list(req, resp, items, total, "vouchers");
 }
 

@@ -126,6 +126,8 @@ static json_t *compute(struct http_req *req, int64_t from, int64_t to, const cha
             json_object_set_new(m, "idle_instruments", json_integer(idle[g]));
         if (eval)
             metrics_evaluate(m, eval);
+        /* revenue, voucher_amount and reward are in the currency's minor unit */
+        json_object_set_new(m, "currency", json_string(req->cfg->currency));
         json_array_append_new(items, m);
     }
 out:

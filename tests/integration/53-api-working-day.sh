@@ -45,6 +45,10 @@ assert b["requester"]["org_type"] == "enterprise" and b["category"] == "industry
 assert b["project"] == "锂电池正极材料" and b["expected_charge"] == 60000 and b["currency"] == "CNY", b
 chen.expect(400, "GET", "/api/v1/bookings?status=maybe")
 chen.expect(400, "GET", "/api/v1/bookings?colour=red")
+for path in ("/api/v1/users?colour=red", "/api/v1/instruments?sort=name", "/api/v1/usage?user=3",
+             "/api/v1/readings?gateway=x", "/api/v1/catalog?cat=x", "/api/v1/orgs?x=1"):
+    st_, ans = a.call("GET", path)
+    assert st_ == 400 and "unknown query parameter" in ans["message"], (path, st_, ans)
 assert [x["id"] for x in chen.expect(200, "GET", "/api/v1/bookings?org=%d" % ids["ECUT"])["items"]] == [mine["id"]]
 st, raw = chen.call("POST", "/api/v1/bookings/%d/reject" % req["id"], {"reason": "ICP-MS 检修中，请改约"})
 assert st == 200 and raw["reason"] == "rejected: ICP-MS 检修中，请改约", raw
@@ -176,6 +180,7 @@ m = a.expect(200, "GET", "/api/v1/metrics?month=%s&by=org" % month)["items"]
 ecut = [x for x in m if x["org_id"] == orgs["ECUT"]][0]
 assert ecut["org"] == "ECUT" and ecut["instruments_detail"].startswith("/api/v1/metrics?by=instrument&org="), ecut
 assert isinstance(ecut["idle"], bool) and "idle_instruments" in ecut, ecut
+assert ecut["currency"] == "CNY", ecut
 drill = a.expect(200, "GET", ecut["instruments_detail"])["items"]
 assert {x["instrument"] for x in drill} == {"icp-ms-01"}, drill
 st_, txt = a.call("GET", "/api/v1/metrics?month=%s&by=org&format=csv" % month)
