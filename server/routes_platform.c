@@ -35,6 +35,6 @@ int route_platform(struct http_req *req, struct http_resp *resp)
                   c->currency, "minor_unit", minor, "digits", digits, "per_major",
                   (json_int_t)(digits == 2 ? 100 : 1), "grades", "excellent", c->grade_excellent,
                   "good", c->grade_good, "pass", c->grade_pass, "grade_labels", "excellent", "优秀",
-                  "good", "良好", "pass", "合格", "poor", "较差", "precision", "hours", 2, "ratios",
+                  "good", "良好", "pass", "合格", "poor", "较差", "precision", "hours", 4, "ratios",
                   4));
 }
