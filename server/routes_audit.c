@@ -8,7 +8,6 @@
 
 int route_audit_list(struct http_req *req, struct http_resp *resp)
 {
-    static const char *const params[] = {"object", "actor", "action", NULL};
     struct audit_filter f;
     int64_t total = 0;
     json_t *items = NULL;
@@ -16,8 +15,7 @@ int route_audit_list(struct http_req *req, struct http_resp *resp)
     memset(&f, 0, sizeof(f));
     if (!http_is_admin(req) && !http_is_auditor(req))
         return http_error(resp, LS_ERR_DENIED, "the audit log is for auditors and admins");
-    if (http_only_query(req, resp, params) ||
-        http_list_args(req, resp, 1000, 10000, &f.limit, &f.offset, &f.from_ms, &f.to_ms))
+    if (http_list_args(req, resp, 1000, 10000, &f.limit, &f.offset, &f.from_ms, &f.to_ms))
         return LS_OK;
     f.object = http_query(req, "object");
     f.actor = http_query(req, "actor");

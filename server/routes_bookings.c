@@ -56,7 +56,6 @@ static void add_terms(struct http_req *req, json_t *o, const json_t *inst)
 
 int route_bookings_list(struct http_req *req, struct http_resp *resp)
 {
-    static const char *const params[] = {"status", "instrument", "user_id", "user", "org", NULL};
     static const char *const statuses[] = {"pending",   "confirmed", "cancelled",
                                            "completed", "no_show",   NULL};
     struct booking_filter f;
@@ -66,8 +65,7 @@ int route_bookings_list(struct http_req *req, struct http_resp *resp)
     size_t i;
 
     memset(&f, 0, sizeof(f));
-    if (http_only_query(req, resp, params) ||
-        http_list_args(req, resp, 100, 1000, &f.limit, &f.offset, &f.from_ms, &f.to_ms) ||
+    if (http_list_args(req, resp, 100, 1000, &f.limit, &f.offset, &f.from_ms, &f.to_ms) ||
         http_scope(req, resp, &f.instrument, &f.user_id, &f.org_id))
         return LS_OK;
     if ((v = http_query(req, "user"))) {

@@ -169,15 +169,13 @@ static int org_arg(struct http_req *req, struct http_resp *resp, int64_t *org)
 
 int route_metrics(struct http_req *req, struct http_resp *resp)
 {
-    static const char *const params[] = {"by", "org", NULL};
     int64_t limit, offset, from, to, org;
     const char *by;
     json_t *items;
 
     if (!may_read_metrics(req, resp))
         return LS_OK;
-    if (http_only_query(req, resp, params) ||
-        http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to) ||
+    if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to) ||
         !(by = by_arg(req, resp, 0)) || org_arg(req, resp, &org))
         return LS_OK;
     if (from == INT64_MIN || to == INT64_MAX || to <= from)
@@ -191,15 +189,12 @@ int route_metrics(struct http_req *req, struct http_resp *resp)
 
 int route_evaluation(struct http_req *req, struct http_resp *resp)
 {
-    static const char *const params[] = {"year", "by", "org", NULL};
     const char *y = http_query(req, "year"), *by;
     int64_t first = 0, org;
     int year;
     json_t *items;
 
     if (!may_read_metrics(req, resp))
-        return LS_OK;
-    if (http_only_query(req, resp, params))
         return LS_OK;
     if (!y || ls_parse_int(y, 2000, 2100, &year))
         return http_error(resp, LS_ERR_INVAL, "year (YYYY) is required");
