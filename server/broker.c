@@ -278,15 +278,23 @@ struct broker {
     json_t *responses; /* its answer, once it came */
 };
 
+void broker_gateway_user(const char *id, char *user)
+{
+    snprintf(user, BROKER_USER_MAX, BROKER_GW_USER_PREFIX "%s", id);
+}
+
 static void send_disables(struct broker *b)
 {
     size_t n = 0;
     char **ids = b->disabled_ids ? b->disabled_ids(b->arg, &n) : NULL;
     json_t *cmds = json_array();
 
-    for (size_t i = 0; i < n && cmds; i++)
+    for (size_t i = 0; i < n && cmds; i++) {
+        char user[BROKER_USER_MAX];
+        broker_gateway_user(ids[i], user);
         json_array_append_new(
-            cmds, json_pack("{s:s, s:s}", "command", "disableClient", "username", ids[i]));
+            cmds, json_pack("{s:s, s:s}", "command", "disableClient", "username", user));
+    }
     if (cmds && json_array_size(cmds) > 0) {
         json_t *root = json_pack("{s:o}", "commands", json_incref(cmds));
         char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
@@ -539,29 +547,36 @@ static json_t *gateway_role(const char *id)
 int broker_gateway_add(struct broker *b, const char *id, const char *password)
 {
     static const char *const ok[] = {"Client not found", "Role already exists", NULL};
-    char rolename[LS_ID_MAX + 32];
+    char rolename[LS_ID_MAX + 32], user[BROKER_USER_MAX];
 
     snprintf(rolename, sizeof(rolename), BROKER_GW_ROLE_PREFIX "%s", id);
+    broker_gateway_user(id, user);
     /* An account left from an earlier attempt is replaced whole: role, password, enabled. */
     return run(b,
                json_pack("[{s:s, s:s}, o, {s:s, s:s, s:s, s:[{s:s}]}]", "command", "deleteClient",
-                         "username", id, gateway_role(id), "command", "createClient", "username",
-                         id, "password", password, "roles", "rolename", rolename),
+                         "username", user, gateway_role(id), "command", "createClient", "username",
+                         user, "password", password, "roles", "rolename", rolename),
                ok);
 }
 
 int broker_gateway_password(struct broker *b, const char *id, const char *password)
 {
+    char user[BROKER_USER_MAX];
+
+    broker_gateway_user(id, user);
     return run(b,
-               json_pack("[{s:s, s:s, s:s}]", "command", "setClientPassword", "username", id,
+               json_pack("[{s:s, s:s, s:s}]", "command", "setClientPassword", "username", user,
                          "password", password),
                NULL);
 }
 
 int broker_gateway_enable(struct broker *b, const char *id, int enabled)
 {
+    char user[BROKER_USER_MAX];
+
+    broker_gateway_user(id, user);
     return run(b,
                json_pack("[{s:s, s:s}]", "command", enabled ? "enableClient" : "disableClient",
-                         "username", id),
+                         "username", user),
                NULL);
 }

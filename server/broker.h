@@ -12,7 +12,7 @@
  *   the server ([mqtt] username)  role "labshare-server": subscribes to every gateway's readings
  *                                 and status, publishes acks and commands, sends control
  *                                 commands;
- *   gateway <id> (username = id)  role "labshare-gw:<id>": publishes only
+ *   gateway <id> ("gateway:<id>") role "labshare-gw:<id>": publishes only
  *                                 labshare/v1/gw/<id>/readings and .../status, subscribes only
  *                                 to labshare/v1/gw/<id>/ack and .../cmd.
  * Everything else is denied (the plugin's default ACL access: no publishing, no subscribing).
@@ -23,10 +23,18 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "labshare/wire.h"
 
 /* Role names on the broker. */
 #define BROKER_SERVER_ROLE "labshare-server"
 #define BROKER_GW_ROLE_PREFIX "labshare-gw:"
+/* A gateway's account is "gateway:<id>": gateway accounts live apart from any other account on
+ * the broker (an operator's own, say), so registering a gateway can never touch one of those. */
+#define BROKER_GW_USER_PREFIX "gateway:"
+#define BROKER_USER_MAX (LS_ID_MAX + 16)
+
+/* The broker account of gateway id into user (BROKER_USER_MAX bytes). */
+void broker_gateway_user(const char *id, char *user);
 
 /* How long a control command may wait for the broker's answer. */
 #define BROKER_CMD_TIMEOUT_MS 5000

@@ -102,12 +102,13 @@ int route_gateway_get(struct http_req *req, struct http_resp *resp)
 static int commit(struct http_req *req, struct http_resp *resp, const char *action, const char *id,
                   json_t *before, json_t *after, const char *password, unsigned status)
 {
-    char object[LS_ID_MAX + 16];
+    char object[LS_ID_MAX + 16], user[BROKER_USER_MAX];
 
     snprintf(object, sizeof(object), "gateway/%s", id);
+    broker_gateway_user(id, user);
     return http_commit_audited_reply(
         req, resp, action, object, before, after,
-        password ? json_pack("{s:s, s:s, s:s}", "username", id, "password", password, "note",
+        password ? json_pack("{s:s, s:s, s:s}", "username", user, "password", password, "note",
                              "the password is shown only now: put it in the gateway's [uplink] "
                              "section")
                  : NULL,
@@ -165,9 +166,13 @@ int route_gateway_create(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_INVAL, "name must be a text of at most 200 characters");
         goto out;
     }
-    if (strcmp(id, req->cfg->mqtt_username) == 0) {
-        http_error(resp, LS_ERR_CONFLICT, "'%s' is the server's own MQTT account", id);
-        goto out;
+    {
+        char user[BROKER_USER_MAX];
+        broker_gateway_user(id, user);
+        if (strcmp(user, req->cfg->mqtt_username) == 0) {
+            http_error(resp, LS_ERR_CONFLICT, "'%s' is the server's own MQTT account", user);
+            goto out;
+        }
     }
     if ((v = json_object_get(body, "org_id")) && !json_is_null(v)) {
         if (!json_is_integer(v) || json_integer_value(v) < 1) {

@@ -26,7 +26,7 @@ refused() { curl -s "$API/metrics/prometheus" | sed -n "s/^labshare_ingest_refus
 ! mosquitto_pub -p "$MQTT_PORT" -t labshare/v1/gw/gw-a/readings -m "$(batch gw-a 1 1 inst-a)" 2>"$T/anon.err" \
     || fail "an anonymous client published"
 grep -qi "not authori" "$T/anon.err" || fail "anonymous refusal: $(cat "$T/anon.err")"
-! mosquitto_pub -p "$MQTT_PORT" -u gw-a -P wrong-password -t x -m y 2>/dev/null || fail "a wrong password connected"
+! mosquitto_pub -p "$MQTT_PORT" -u "$(gw_user gw-a)" -P wrong-password -t x -m y 2>/dev/null || fail "a wrong password connected"
 pass "anonymous clients and wrong passwords cannot connect"
 
 # gw-a publishes as gw-b (the broker drops it), then gw-b's own batch goes through
@@ -39,9 +39,9 @@ api "/api/v1/readings?instrument=inst-b" | json 'j["items"][0]["samples"]' | gre
 api /api/v1/gateways/gw-b | json 'j["version"]' | grep -qvx forged || fail "gw-a forged gw-b's status"
 pass "gateway A cannot publish as gateway B (readings nor status)"
 
-out=$(mosquitto_sub -p "$MQTT_PORT" -u gw-a -P "$(gw_pass gw-a)" -t labshare/v1/gw/gw-b/ack -W 2 2>&1)
+out=$(mosquitto_sub -p "$MQTT_PORT" -u "$(gw_user gw-a)" -P "$(gw_pass gw-a)" -t labshare/v1/gw/gw-b/ack -W 2 2>&1)
 grep -q "denied" <<<"$out" || fail "gw-a subscribed to gw-b's acks: $out"
-out=$(mosquitto_sub -p "$MQTT_PORT" -u gw-a -P "$(gw_pass gw-a)" -t 'labshare/v1/gw/#' -W 2 2>&1)
+out=$(mosquitto_sub -p "$MQTT_PORT" -u "$(gw_user gw-a)" -P "$(gw_pass gw-a)" -t 'labshare/v1/gw/#' -W 2 2>&1)
 grep -q "denied" <<<"$out" || fail "gw-a subscribed to every gateway's topics: $out"
 pass "gateway A cannot read B's acks, nor anything but its own ack and cmd"
 
@@ -132,14 +132,14 @@ code=$(status POST /api/v1/gateways/gw-b/rotate -H "Authorization: Bearer $TOKEN
 [ "$code" = 200 ] || fail "rotate: $code $(cat "$T/last-body")"
 json 'j["password"]' <"$T/last-body" >"$T/gw-b.pass"
 [ "$(gw_pass gw-b)" != "$old" ] || fail "rotate gave the same password"
-! mosquitto_pub -p "$MQTT_PORT" -u gw-b -P "$old" -t labshare/v1/gw/gw-b/status -m x 2>/dev/null || fail "the old password still works"
+! mosquitto_pub -p "$MQTT_PORT" -u "$(gw_user gw-b)" -P "$old" -t labshare/v1/gw/gw-b/status -m x 2>/dev/null || fail "the old password still works"
 gw_pub gw-b -q 1 -t labshare/v1/gw/gw-b/readings -m "$(batch gw-b 1 2 inst-b)" || fail "the new password does not work"
 wait_for 10 eval '[ "$(stored inst-b)" = 2 ]' || fail "readings with the new password"
 pass "rotate: the old password is refused, the new one works"
 
 code=$(status DELETE /api/v1/gateways/gw-b -H "Authorization: Bearer $TOKEN")
 [ "$code" = 200 ] && json 'j["enabled"]' <"$T/last-body" | grep -qx False || fail "disable: $code $(cat "$T/last-body")"
-wait_for 10 sh -c "! mosquitto_pub -p $MQTT_PORT -u gw-b -P '$(gw_pass gw-b)' -t labshare/v1/gw/gw-b/status -m x 2>/dev/null" \
+wait_for 10 sh -c "! mosquitto_pub -p $MQTT_PORT -u '$(gw_user gw-b)' -P '$(gw_pass gw-b)' -t labshare/v1/gw/gw-b/status -m x 2>/dev/null" \
     || fail "a disabled gateway still connects"
 code=$(status PATCH /api/v1/gateways/gw-b -H "Authorization: Bearer $TOKEN" -d '{"disabled": false}')
 [ "$code" = 200 ] || fail "enable: $code $(cat "$T/last-body")"
@@ -156,9 +156,17 @@ code=$(status POST /api/v1/gateways -H "Authorization: Bearer $TOKEN" -d '{"id":
 [ "$code" = 503 ] || fail "registering with the broker away answered $code"
 restart_broker
 wait_for 15 grep -q "disabled gateway account(s) locked out again" "$T/server.log" || fail "no lock-out on reconnect"
-sleep_until_refused() { ! mosquitto_pub -p "$MQTT_PORT" -u gw-b -P "$(gw_pass gw-b)" -t labshare/v1/gw/gw-b/status -m x 2>/dev/null; }
+sleep_until_refused() { ! mosquitto_pub -p "$MQTT_PORT" -u "$(gw_user gw-b)" -P "$(gw_pass gw-b)" -t labshare/v1/gw/gw-b/status -m x 2>/dev/null; }
 wait_for 10 sleep_until_refused || fail "gw-b still connects after the broker came back"
 pass "a gateway disabled while the broker was away is locked out when it returns; registering needs the broker (503)"
+
+# a gateway named like another account on the broker (here the observer, an operator's account)
+# gets an account of its own ("gateway:<id>"): registering it cannot replace that one
+code=$(status POST /api/v1/gateways -H "Authorization: Bearer $TOKEN" -d "{\"id\": \"$OBS_USER\"}")
+[ "$code" = 201 ] && json 'j["username"]' <"$T/last-body" | grep -qx "gateway:$OBS_USER" || fail "gateway named $OBS_USER: $code $(cat "$T/last-body")"
+obs_alive() { mqtt_pub -r -t test/alive -m ok && mqtt_sub -t test/alive -C 1 -W 2 | grep -q ok; }
+wait_for 10 obs_alive || fail "registering a gateway replaced the operator's account"
+pass "gateway accounts are namespaced: registering one never touches another account"
 
 # the audit log records the gateway changes, never a password
 api "/api/v1/audit-log?limit=1000" >"$T/audit.json"
