@@ -14,7 +14,7 @@ bind_instruments junk i
 pub() { gw_pub junk -q 1 -t "$1" -m "$2"; }
 
 # Listen for acks of gateway "junk" during the junk.
-start acks mqtt_sub -q 1 -t 'labshare/v1/gw/junk/ack' -t test/ready -v
+start acks mosquitto_sub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" -q 1 -t 'labshare/v1/gw/junk/ack' -t test/ready -v
 sub_ready "$T/acks.log" test/ready || fail "the ack listener did not subscribe"
 pub labshare/v1/gw/junk/readings 'not json at all'
 pub labshare/v1/gw/junk/readings '{"gateway":"junk","epoch":1,"readings":"nope"}'

@@ -11,7 +11,7 @@ cat >"$T/scenario.txt" <<'SC'
 1 state=running badge=2001 power_w=1800
 3 state=idle badge=0 samples+=4
 SC
-start sub mqtt_sub -q 1 -t 'lab/+/meter' -t test/ready -v
+start sub mosquitto_sub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" -q 1 -t 'lab/+/meter' -t test/ready -v
 sub_ready "$T/sub.log" test/ready || fail "the listener did not subscribe"
 start sim "$BIN/labshare-meter-sim" --mqtt "127.0.0.1:$MQTT_PORT" --instrument lc-01 \
     --topic lab/lc-01/meter --interval 1 --scenario "$T/scenario.txt"

@@ -106,7 +106,7 @@ api "/api/v1/charges?limit=1000" | json 'all(abs(c["amount"]) < 10**9 for c in j
 pass "future-dated, year-3000, unbound, unknown and 2^53-1 readings are refused by cause; usage and charges untouched"
 
 # the refused readings are handled (acked) all the same, so the honest ones after them are too
-start acks mqtt_sub -q 1 -t labshare/v1/gw/gw-a/ack -t test/ready -v
+start acks mosquitto_sub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" -q 1 -t labshare/v1/gw/gw-a/ack -t test/ready -v
 sub_ready "$T/acks.log" test/ready || fail "ack listener"
 gw_pub gw-a -q 1 -t labshare/v1/gw/gw-a/readings -m "$(batch gw-a $E 7 inst-a)"
 wait_for 10 grep -q '"epoch":77,"upto":7' "$T/acks.log" || fail "the honest reading after refused ones: $(cat "$T/acks.log")"

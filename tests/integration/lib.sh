@@ -56,7 +56,8 @@ sub_ready() {
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # start NAME COMMAND...: run in the background, log to $T/NAME.log, remember the pid in
-# the variable PID_NAME (dashes become underscores).
+# the variable PID_NAME (dashes become underscores). COMMAND must be a program, not a shell
+# function (a function runs in a subshell whose children outlive the kill at exit).
 start() {
     local name=$1; shift
     "$@" >>"$T/$name.log" 2>&1 &
