@@ -60,7 +60,7 @@ rc=0; err=$("$BIN/labshare-meter-sim" --modbus-tcp 127.0.0.1:1502 --instrument '
 [ $rc -eq 2 ] && grep -q "wants an id of 1-63" <<<"$err" || fail "sim bad id: $rc $err"
 pass "simulator refuses bad arguments"
 # broker-config: needs a DIR and the server's account; writes no anonymous access
-printf '[server]\ndb = %s/bc.db\n[mqtt]\nport = 18999\n' "$T" >"$T/bc.ini"
+printf '[server]\nlisten = 127.0.0.1:%s\ndb = %s/bc.db\n[mqtt]\nport = %s\n' "$(free_port)" "$T" "$(free_port)" >"$T/bc.ini"
 rc=0; err=$("$BIN/labshare-server" -c "$T/bc.ini" broker-config 2>&1) || rc=$?
 [ $rc -eq 2 ] || fail "broker-config without DIR: $rc $err"
 rc=0; err=$("$BIN/labshare-server" -c "$T/bc.ini" broker-config "$T/b" 2>&1) || rc=$?
@@ -68,7 +68,7 @@ rc=0; err=$("$BIN/labshare-server" -c "$T/bc.ini" broker-config "$T/b" 2>&1) || 
 printf 'username = srv\npassword = s3cret-s3cret\n' >>"$T/bc.ini"
 chmod 755 "$T"
 "$BIN/labshare-server" -c "$T/bc.ini" broker-config "$T/b" >/dev/null || fail "broker-config failed"
-grep -qx "allow_anonymous false" "$T/b/mosquitto.conf" && grep -qx "listener 18999 127.0.0.1" "$T/b/mosquitto.conf" &&
+grep -qx "allow_anonymous false" "$T/b/mosquitto.conf" && grep -q "^listener [0-9]* 127.0.0.1$" "$T/b/mosquitto.conf" &&
     grep -q "^plugin .*mosquitto_dynamic_security.so" "$T/b/mosquitto.conf" || fail "mosquitto.conf: $(cat "$T/b/mosquitto.conf")"
 ! grep -q "s3cret-s3cret" "$T/b/dynamic-security.json" || fail "the server's password stored in clear"
 cp "$T/b/dynamic-security.json" "$T/dynsec.before"
@@ -79,6 +79,7 @@ pass "broker-config: DIR and an account required; no anonymous access; password 
 # --log-level is taken by the server (it was once ignored): at warn, no info lines
 rc=0; out=$(timeout 2 "$BIN/labshare-server" -c "$T/bc.ini" --log-level warn 2>&1) || rc=$?
 ! grep -q " info: " <<<"$out" || fail "--log-level warn still printed info lines: $out"
+rm -f "$T"/bc.db*
 rc=0; out=$(timeout 2 "$BIN/labshare-server" -c "$T/bc.ini" 2>&1) || rc=$?
 grep -q " info: " <<<"$out" || fail "the server prints no info lines by default: $out"
 pass "--log-level is honoured"
