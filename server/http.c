@@ -107,7 +107,7 @@ static const struct {
     {"/api/v1/instruments/{}/availability", {NULL}},
     {"/api/v1/instruments/{}/outages", {NULL}},
     {"/api/v1/bookings", {"status", "instrument", "user", "user_id", "org", NULL}},
-    {"/api/v1/readings", {"instrument", NULL}},
+    {"/api/v1/readings", {"instrument", "refused", NULL}},
     {"/api/v1/usage", {"instrument", "user_id", NULL}},
     {"/api/v1/metrics", {"by", "org", NULL}},
     {"/api/v1/evaluation", {"year", "by", "org", NULL}},

@@ -35,6 +35,8 @@ static json_t *reading_json(const struct reading_row *row)
     json_object_set_new(o, "samples",
                         r->has & LS_HAS_SAMPLES ? json_integer(r->samples) : json_null());
     json_object_set_new(o, "badge", r->has & LS_HAS_BADGE ? json_integer(r->badge) : json_null());
+    if (row->refused[0])
+        json_object_set_new(o, "refused", json_string(row->refused));
     return o;
 }
 
@@ -50,6 +52,13 @@ int route_readings_list(struct http_req *req, struct http_resp *resp)
     q.instrument = http_query(req, "instrument");
     if (q.instrument && !ls_id_valid(q.instrument))
         return http_error(resp, LS_ERR_INVAL, "instrument is not a valid id");
+    if (http_query(req, "refused")) {
+        /* what ingest refused, with its cause: evidence of what did not count */
+        const char *v = http_query(req, "refused");
+        if (strcmp(v, "true") && strcmp(v, "false"))
+            return http_error(resp, LS_ERR_INVAL, "refused must be true or false");
+        q.refused = strcmp(v, "true") == 0;
+    }
     /* Evidence: auditors and admins read all of it, managers their own instruments'. */
     if (!http_is_admin(req) && !http_is_auditor(req)) {
         json_t *inst = NULL;

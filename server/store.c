@@ -786,8 +786,12 @@ int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t recei
 int store_readings_list(struct store *st, const struct reading_query *q, struct reading_row **rows,
                         size_t *n, int64_t *total)
 {
-    static const char where[] =
-        " FROM readings WHERE (?1 IS NULL OR instrument = ?1) AND ts >= ?2 AND ts < ?3";
+    /* the stored readings, or those refused (SPEC 3.3) with the cause */
+    const char *where =
+        q->refused
+            ? " FROM readings_refused WHERE (?1 IS NULL OR instrument = ?1) AND ts >= ?2 AND ts < "
+              "?3"
+            : " FROM readings WHERE (?1 IS NULL OR instrument = ?1) AND ts >= ?2 AND ts < ?3";
     sqlite3_stmt *s = NULL;
     struct reading_row *out = NULL;
     size_t count = 0, cap = 0;
@@ -813,9 +817,9 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
     s = NULL;
     snprintf(sql, sizeof(sql),
              "SELECT gateway, epoch, seq, " LS_READING_COLUMNS
-             ", received_at%s ORDER BY ts, gateway, epoch, seq"
+             ", received_at, %s%s ORDER BY ts, gateway, epoch, seq"
              " LIMIT ?4 OFFSET ?5",
-             where);
+             q->refused ? "reason" : "NULL", where);
     if (store_prepare(st, sql, &s))
         goto out;
     if (q->instrument)
@@ -840,6 +844,8 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
         r->seq = sqlite3_column_int64(s, 2);
         ls_reading_column(s, 3, r);
         row->received_ms = sqlite3_column_int64(s, 12);
+        if (sqlite3_column_type(s, 13) != SQLITE_NULL)
+            snprintf(row->refused, sizeof(row->refused), "%s", sqlite3_column_text(s, 13));
     }
     if (step != SQLITE_DONE) {
         store_db_fail(st, "list readings");

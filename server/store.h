@@ -63,12 +63,14 @@ struct reading_row {
     char gateway[LS_ID_MAX];
     int64_t epoch;
     int64_t received_ms;
+    char refused[32]; /* the cause (trust_cause_name), for a refused reading; "" otherwise */
 };
 
 struct reading_query {
     const char *instrument; /* NULL = all */
     int64_t from_ms, to_ms; /* [from, to) on the reading's ts; INT64_MIN/MAX when open */
     int64_t limit, offset;
+    int refused; /* 1: the readings refused (readings_refused) instead of the stored */
 };
 
 /* List readings by (ts, gateway, epoch, seq). *rows is allocated (caller frees with free()),

@@ -103,7 +103,10 @@ api "/api/v1/usage?instrument=inst-a&limit=1000" | json 'all(u["samples"] < 10**
     || fail "a huge counter reached usage: $(api "/api/v1/usage?instrument=inst-a")"
 api "/api/v1/charges?limit=1000" | json 'all(abs(c["amount"]) < 10**9 for c in j["items"])' | grep -q True \
     || fail "a huge counter reached a charge"
-pass "future-dated, year-3000, unbound, unknown and 2^53-1 readings are refused by cause; usage and charges untouched"
+causes=$(api "/api/v1/readings?refused=true&limit=100" | json 'sorted(r["refused"] for r in j["items"] if r["epoch"] == 77)')
+[ "$causes" = "['bad_time', 'bad_time', 'bad_value', 'bad_value', 'unbound_instrument', 'unbound_instrument']" ] ||
+    fail "refused readings as evidence: $causes"
+pass "future-dated, year-3000, unbound, unknown and 2^53-1 readings are refused by cause, listed with it; usage and charges untouched"
 
 # the refused readings are handled (acked) all the same, so the honest ones after them are too
 start acks mosquitto_sub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" -q 1 -t labshare/v1/gw/gw-a/ack -t test/ready -v
