@@ -81,7 +81,7 @@ static void open_trusting(struct store **st)
 
 static int64_t count_readings(struct store *st)
 {
-    struct reading_query q = {NULL, INT64_MIN, INT64_MAX, 1, 0};
+    struct reading_query q = {NULL, INT64_MIN, INT64_MAX, 1, 0, 0};
     struct reading_row *rows;
     size_t n;
     int64_t total;
@@ -197,7 +197,7 @@ static void list_filters_and_pages(void **state)
     struct ingest_result res;
     int64_t seqs[] = {1, 2, 3, 4, 5, 6};
     struct ls_batch b = batch("gw", 1, seqs, 6);
-    struct reading_query q = {"inst-1", INT64_MIN, INT64_MAX, 100, 0};
+    struct reading_query q = {"inst-1", INT64_MIN, INT64_MAX, 100, 0, 0};
     struct reading_row *rows;
     size_t n;
     int64_t total;
@@ -438,7 +438,7 @@ static void conflicting_repeat_is_kept_out(void **state)
     struct ingest_result res;
     int64_t seqs[] = {1, 2};
     struct ls_batch b = batch("gw", 1, seqs, 2), f = batch("gw", 1, seqs, 2);
-    struct reading_query q = {NULL, INT64_MIN, INT64_MAX, 10, 0};
+    struct reading_query q = {NULL, INT64_MIN, INT64_MAX, 10, 0, 0};
     struct reading_row *rows;
     size_t n;
     int64_t total;
