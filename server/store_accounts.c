@@ -42,8 +42,7 @@ int store_org_update(struct store *st, int64_t id, const char *name, const char 
     store_bind_text(q, 1, name);
     store_bind_text(q, 2, type);
     sqlite3_bind_int64(q, 3, id);
-    rc = store_write_rc(st, q);
-    return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
+    return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
 int store_org_get(struct store *st, int64_t id, json_t **out)
@@ -114,8 +113,7 @@ int store_user_update(struct store *st, int64_t id, const struct user_fields *u)
     sqlite3_bind_int(q, 8, u->badge != -2);
     sqlite3_bind_int64(q, 9, ls_now_ms());
     sqlite3_bind_int64(q, 10, id);
-    rc = store_write_rc(st, q);
-    return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
+    return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
 int store_user_get(struct store *st, int64_t id, json_t **out)
@@ -289,6 +287,5 @@ int store_secret_delete(struct store *st, int feeds, int64_t user_id, int64_t id
         return LS_ERR_DB;
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, user_id);
-    rc = store_write_rc(st, q);
-    return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
+    return store_write_one(st, q, LS_ERR_NOTFOUND);
 }

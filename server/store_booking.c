@@ -370,8 +370,7 @@ int store_outage_update(struct store *st, int64_t id, int64_t start_ms, int64_t 
     store_bind_text(q, 3, kind);
     store_bind_text(q, 4, note ? note : "");
     sqlite3_bind_int64(q, 5, id);
-    rc = store_write_rc(st, q);
-    return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
+    return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
 int store_outage_delete(struct store *st, int64_t id)
@@ -382,8 +381,7 @@ int store_outage_delete(struct store *st, int64_t id)
     if (!q)
         return LS_ERR_DB;
     sqlite3_bind_int64(q, 1, id);
-    rc = store_write_rc(st, q);
-    return rc == LS_OK && sqlite3_changes(st->db) == 0 ? LS_ERR_NOTFOUND : rc;
+    return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
 int store_outage_json(struct store *st, int64_t id, json_t **out)

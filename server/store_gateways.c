@@ -40,10 +40,7 @@ int store_gateway_status(struct store *st, const char *gateway, const struct ls_
     sqlite3_bind_int(q, 5, s->outbox_full);
     sqlite3_bind_text(q, 6, list, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 7, now_ms);
-    rc = store_step_done(st, q);
-    if (rc == LS_OK && sqlite3_changes(sqlite3_db_handle(q)) == 0)
-        rc = LS_ERR_NOTFOUND;
-    return rc;
+    return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
 int store_gateway_register(struct store *st, const char *id, const char *name, int64_t org_id,
@@ -64,10 +61,7 @@ int store_gateway_register(struct store *st, const char *id, const char *name, i
     if (org_id > 0)
         sqlite3_bind_int64(q, 3, org_id);
     sqlite3_bind_int64(q, 4, now_ms);
-    rc = store_write_rc(st, q);
-    if (rc == LS_OK && sqlite3_changes(sqlite3_db_handle(q)) == 0)
-        rc = LS_ERR_CONFLICT;
-    return rc;
+    return store_write_one(st, q, LS_ERR_CONFLICT);
 }
 
 int store_gateway_update(struct store *st, const char *id, const char *name, int enabled,
@@ -86,10 +80,7 @@ int store_gateway_update(struct store *st, const char *id, const char *name, int
     store_bind_text(q, 2, name);
     sqlite3_bind_int(q, 3, enabled);
     sqlite3_bind_int64(q, 4, rotated_ms);
-    rc = store_write_rc(st, q);
-    if (rc == LS_OK && sqlite3_changes(sqlite3_db_handle(q)) == 0)
-        rc = LS_ERR_NOTFOUND;
-    return rc;
+    return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
 #define MS_TIME(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"

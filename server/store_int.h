@@ -64,6 +64,11 @@ void store_bind_text(sqlite3_stmt *s, int col, const char *v);
  * LS_ERR_INVAL for a FOREIGN KEY or CHECK violation (the caller's input), LS_ERR_DB otherwise. */
 int store_write_rc(struct store *st, sqlite3_stmt *q);
 
+/* store_write_rc() for a write that must change a row: none_rc (LS_ERR_NOTFOUND for an update or
+ * delete of a missing row, LS_ERR_CONFLICT for an insert that a conflict clause turned into
+ * nothing) when it changed none. */
+int store_write_one(struct store *st, sqlite3_stmt *q, int none_rc);
+
 /* Free the cached statements (called by store_close). */
 void store_cache_clear(struct store *st);
 

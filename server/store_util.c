@@ -122,3 +122,10 @@ int store_write_rc(struct store *st, sqlite3_stmt *q)
         return LS_ERR_INVAL;
     return store_db_fail(st, "write");
 }
+
+int store_write_one(struct store *st, sqlite3_stmt *q, int none_rc)
+{
+    int rc = store_write_rc(st, q);
+
+    return rc == LS_OK && sqlite3_changes(st->db) == 0 ? none_rc : rc;
+}
