@@ -358,7 +358,9 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_NO;
 }
 
-int http_only_query(struct http_req *req, struct http_resp *resp, const char *const *allowed)
+/* Refuse (400 naming it, LS_ERR_INVAL) a query parameter that is neither a common list argument
+ * nor in the NULL-terminated list allowed. */
+static int only_query(struct http_req *req, struct http_resp *resp, const char *const *allowed)
 {
     struct query_check c = {allowed, ""};
     char list[256] = "limit, offset, from, to, month, format";
@@ -492,7 +494,7 @@ static void dispatch(struct http *h, struct http_req *req, struct http_resp *res
     if (strcmp(found->method, "GET") == 0)
         for (size_t i = 0; i < sizeof(list_params) / sizeof(list_params[0]); i++)
             if (strcmp(list_params[i].pattern, found->pattern) == 0 &&
-                http_only_query(req, resp, list_params[i].params))
+                only_query(req, resp, list_params[i].params))
                 return;
     rc = found->fn(req, resp);
     store_rollback(req->st); /* a handler that failed mid-transaction leaves nothing behind */

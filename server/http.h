@@ -123,10 +123,6 @@ const char *http_query(struct http_req *req, const char *name);
 int http_list_args(struct http_req *req, struct http_resp *resp, int64_t def, int64_t max,
                    int64_t *limit, int64_t *offset, int64_t *from_ms, int64_t *to_ms);
 
-/* Refuse (400 naming it, LS_ERR_INVAL) a query parameter that is neither a common list argument
- * (limit, offset, from, to, month, format) nor in the NULL-terminated list allowed. */
-int http_only_query(struct http_req *req, struct http_resp *resp, const char *const *allowed);
-
 /* [from, to) of month "YYYY-MM" in the platform time zone, as epoch ms. LS_ERR_INVAL. */
 int http_month_range(const char *month, int64_t *from_ms, int64_t *to_ms);
 

@@ -28,13 +28,12 @@ static int sync(struct http_req *req, struct http_resp *resp)
     return rc;
 }
 
+/* A month as every list reads it (http_month_range), for the endpoints that need one. */
 static int valid_month(const char *m)
 {
-    int y, mo;
-    char extra;
+    int64_t from, to;
 
-    return m && strlen(m) == 7 && sscanf(m, "%4d-%2d%c", &y, &mo, &extra) == 2 && y >= 2000 &&
-           y <= 2100 && mo >= 1 && mo <= 12 && m[4] == '-';
+    return http_month_range(m, &from, &to) == LS_OK;
 }
 
 /* Name the platform's currency on every line (money is in its minor unit). */
