@@ -50,3 +50,13 @@ void derive_apply(struct derive *dv, struct ls_reading *r, int64_t mono_ms)
         r->has |= LS_HAS_RUN_SECONDS;
     }
 }
+
+int derive_wanted(const struct gw_device *d)
+{
+    return d->kind != GW_DEV_MQTT && !d->field_present[GW_F_STATE];
+}
+
+int64_t derive_run_to_keep(const struct derive *dv)
+{
+    return dv->sum_run_time ? dv->run_ms : -1;
+}

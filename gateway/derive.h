@@ -25,6 +25,13 @@ struct derive {
 /* Set up for device d, with run_ms of run time already summed before (from the outbox). */
 void derive_init(struct derive *dv, const struct gw_device *d, int64_t run_ms);
 
+/* Whether device d needs its state derived from power: a Modbus meter without a state field. */
+int derive_wanted(const struct gw_device *d);
+
+/* The run time to keep with a reading in the outbox (outbox_append's derived_run_ms): the summed
+ * one when dv sums it, else -1. */
+int64_t derive_run_to_keep(const struct derive *dv);
+
 /* Feed a polled reading taken at monotonic time mono_ms: sets r->state (idle or running; off
  * when the power is 0 or less) and, without a counter, r->run_seconds from the summed time. */
 void derive_apply(struct derive *dv, struct ls_reading *r, int64_t mono_ms);

@@ -16,12 +16,6 @@ struct dev_state {
     int derived; /* a meter without a state register: the state comes from power */
 };
 
-static int is_derived(const struct gw_device *d)
-{
-    return d->kind != GW_DEV_MQTT && d->field_present[GW_F_POWER_W] &&
-           !d->field_present[GW_F_STATE];
-}
-
 /* Flush the pending readings into the outbox (one transaction). */
 static int flush(struct outbox *ob, struct ls_reading *r, int64_t *run, struct dev_state **ds,
                  size_t *n, size_t *taken)
@@ -61,7 +55,7 @@ int import_log(const struct gw_config *cfg, struct outbox *ob, FILE *in, int hea
     for (size_t i = 0; i < cfg->device_count; i++) {
         st[i].dev = &cfg->devices[i];
         tracker_init(&st[i].tracker, heartbeat_s);
-        st[i].derived = is_derived(st[i].dev);
+        st[i].derived = derive_wanted(st[i].dev);
         if (st[i].derived)
             derive_init(&st[i].derive, st[i].dev, outbox_derived_run_ms(ob, st[i].dev->id));
     }
@@ -114,7 +108,7 @@ int import_log(const struct gw_config *cfg, struct outbox *ob, FILE *in, int hea
         tracker_sent(&d->tracker, &r, r.ts);
         pend[n] = r;
         pend_ds[n] = d;
-        pend_run[n] = d->derived ? d->derive.run_ms : -1;
+        pend_run[n] = d->derived ? derive_run_to_keep(&d->derive) : -1;
         if (++n == OUTBOX_APPEND_MAX)
             rc = flush(ob, pend, pend_run, pend_ds, &n, taken);
     }

@@ -224,7 +224,7 @@ static void poll_device(struct worker *w, struct dev_state *ds, int64_t mono)
         derive_apply(&ds->derive, r, mono);
     if (!tracker_observe(&ds->tracker, r, mono))
         return;
-    w->pend_run[w->npend] = ds->derived && ds->derive.sum_run_time ? ds->derive.run_ms : -1;
+    w->pend_run[w->npend] = ds->derived ? derive_run_to_keep(&ds->derive) : -1;
     w->pend_mono[w->npend] = mono;
     w->pend_ds[w->npend] = ds;
     w->npend++;
@@ -364,7 +364,7 @@ int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct pollers
         ds->dev = d;
         plan_build(d, &ds->plan);
         tracker_init(&ds->tracker, cfg->heartbeat_s);
-        ds->derived = !d->field_present[GW_F_STATE];
+        ds->derived = derive_wanted(d);
         if (ds->derived)
             derive_init(&ds->derive, d, outbox_derived_run_ms(ob, d->id));
         ds->next_ms = mono;

@@ -35,7 +35,6 @@ int store_org_update(struct store *st, int64_t id, const char *name, const char 
 {
     sqlite3_stmt *q = store_stmt(st, "UPDATE orgs SET name = coalesce(?, name),"
                                      " type = coalesce(?, type) WHERE id = ?");
-    int rc;
 
     if (!q)
         return LS_ERR_DB;
@@ -104,7 +103,6 @@ int store_user_update(struct store *st, int64_t id, const struct user_fields *u)
             " org_id = CASE ?7 WHEN 1 THEN ?3 ELSE org_id END, role = coalesce(?4, role),"
             " badge = CASE ?8 WHEN 1 THEN ?5 ELSE badge END,"
             " password_hash = coalesce(?6, password_hash), updated_at = ?9 WHERE id = ?10");
-    int rc;
 
     if (!q)
         return LS_ERR_DB;
@@ -281,7 +279,6 @@ int store_secret_delete(struct store *st, int feeds, int64_t user_id, int64_t id
 {
     sqlite3_stmt *q = store_stmt(st, feeds ? "DELETE FROM feeds WHERE rowid = ? AND created_by = ?"
                                            : "DELETE FROM tokens WHERE rowid = ? AND user_id = ?");
-    int rc;
 
     if (!q)
         return LS_ERR_DB;

@@ -361,7 +361,6 @@ int store_outage_update(struct store *st, int64_t id, int64_t start_ms, int64_t 
 {
     sqlite3_stmt *q = store_stmt(st, "UPDATE outages SET start_ms = ?, end_ms = ?, kind = ?,"
                                      " note = ? WHERE id = ?");
-    int rc;
 
     if (!q)
         return LS_ERR_DB;
@@ -376,7 +375,6 @@ int store_outage_update(struct store *st, int64_t id, int64_t start_ms, int64_t 
 int store_outage_delete(struct store *st, int64_t id)
 {
     sqlite3_stmt *q = store_stmt(st, "DELETE FROM outages WHERE id = ?");
-    int rc;
 
     if (!q)
         return LS_ERR_DB;

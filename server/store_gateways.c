@@ -21,7 +21,6 @@ int store_gateway_status(struct store *st, const char *gateway, const struct ls_
             " AND enabled = 1");
     char list[4096];
     size_t len = 0;
-    int rc;
 
     if (!q)
         return LS_ERR_DB;
@@ -52,7 +51,6 @@ int store_gateway_register(struct store *st, const char *id, const char *name, i
         st, "INSERT INTO gateways(id, name, org_id, registered_at, enabled) VALUES(?1,?2,?3,?4,1)"
             " ON CONFLICT(id) DO UPDATE SET name = ?2, org_id = ?3, registered_at = ?4,"
             " enabled = 1 WHERE registered_at IS NULL");
-    int rc;
 
     if (!q)
         return LS_ERR_DB;
@@ -72,7 +70,6 @@ int store_gateway_update(struct store *st, const char *id, const char *name, int
                                      " online = CASE WHEN ?3 = 0 THEN 0 ELSE online END,"
                                      " rotated_at = CASE WHEN ?4 > 0 THEN ?4 ELSE rotated_at END"
                                      " WHERE id = ?1 AND registered_at IS NOT NULL");
-    int rc;
 
     if (!q)
         return LS_ERR_DB;

@@ -17,7 +17,7 @@ enum trust_cause {
     TRUST_UNBOUND_INSTRUMENT,  /* unknown instrument, or bound to another gateway */
     TRUST_BAD_TIME,            /* too far ahead of its arrival, or before its instrument */
     TRUST_BAD_VALUE,           /* a counter, power or badge out of range */
-    TRUST_OVERSIZED,           /* a payload over the wire limit, or no room in the queue */
+    TRUST_OVERSIZED,           /* a payload over the wire limit (no room in the queue: dropped) */
     TRUST_MALFORMED,           /* not a valid message */
     TRUST_CONFLICTING_REPEAT,  /* a stored (gateway, epoch, seq) again, with other content */
     TRUST_BAD_RANGE_CLAIM,  /* an "after" claim behind the ack or longer than thinning explains */
