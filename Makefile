@@ -15,7 +15,7 @@ PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium libi
 DEB_PKGS := build-essential pkg-config libmodbus-dev libmosquitto-dev mosquitto \
 	mosquitto-clients libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libjansson-dev \
 	libinih-dev libsodium-dev libical-dev libssl-dev openssl socat mbpoll curl python3 python3-icalendar tzdata wrk \
-	clang-format
+	clang-format chromium fonts-wqy-microhei
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wundef -Wimplicit-fallthrough -Wjump-misses-init
@@ -50,8 +50,15 @@ obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
 PROGRAMS := $(BIN)/labshare-server $(BIN)/labshare-gateway $(BIN)/labshare-meter-sim
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit integration bench format format-check clean
-all: $(PROGRAMS)
+.PHONY: all deps run test unit integration bench format format-check clean web
+all: $(PROGRAMS) web
+
+# The web UI (server/web) with its npm packages, assembled into build/web, which the server
+# serves at / (server/web/assemble.sh; npm ci from the committed package-lock.json).
+WEB_SRC := $(shell find server/web -type f -not -path '*/node_modules/*' 2>/dev/null)
+web: $(BUILD)/web/index.html
+$(BUILD)/web/index.html: $(WEB_SRC)
+	@bash server/web/assemble.sh $(BUILD)/web $(BUILD)/npm/web
 
 $(OBJ)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
@@ -108,7 +115,9 @@ deps:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing \
 			>/dev/null || { echo "make deps: apt-get install failed"; exit 1; }; \
-	fi
+	fi; \
+	command -v npm >/dev/null || { echo "make deps: Node.js 20 with npm is needed for the web UI"; \
+		exit 1; }
 
 build-all: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "labshare/conf.h"
 #include "labshare/num.h"
@@ -21,6 +22,24 @@ static int parse_listen(const struct ls_conf_key *k, void *base, const char *val
     return LS_OK;
 }
 
+/* The UI beside the program: <folder of the running program>/../web. */
+static void default_web_root(char *buf, size_t len)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash;
+
+    if (n <= 0) {
+        snprintf(buf, len, "web");
+        return;
+    }
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(buf, len, "%.*s/../web", (int)(len > 8 ? len - 8 : 0), exe);
+}
+
 #define M(m) LS_CONF_AT(struct srv_config, m)
 
 static const struct ls_conf_key keys[] = {
@@ -31,6 +50,8 @@ static const struct ls_conf_key keys[] = {
     {"server", "platform_name", LS_CONF_STR, M(platform_name), 0, 0, "LabShare", NULL},
     /* "" = http://<listen> */
     {"server", "public_url", LS_CONF_STR, M(public_url), 0, 0, "", NULL},
+    /* "" = the web folder beside the program's (build/web for build/bin/labshare-server) */
+    {"server", "web_root", LS_CONF_STR, M(web_root), 0, 0, "", NULL},
     /* Four HTTP threads keep two cores busy while some wait on SQLite's fsync. */
     {"server", "http_threads", LS_CONF_INT, M(http_threads), 1, 64, "4", NULL},
     {"mqtt", "host", LS_CONF_STR, M(mqtt_host), 0, 0, "127.0.0.1", NULL},
@@ -120,6 +141,8 @@ int srv_config_load(const char *path, struct srv_config *cfg, char *err, size_t 
     rc = ls_conf_parse_file(path, handler, &ps, ps.err, err, errlen);
     if (rc)
         return rc;
+    if (!cfg->web_root[0])
+        default_web_root(cfg->web_root, sizeof(cfg->web_root));
     if (!cfg->public_url[0])
         snprintf(cfg->public_url, sizeof(cfg->public_url), "http://%.200s:%d",
                  strcmp(cfg->listen_host, "0.0.0.0") == 0 ? "localhost" : cfg->listen_host,

@@ -20,6 +20,7 @@ struct srv_config {
     char currency[8];
     char platform_name[SRV_STR_MAX];
     char public_url[SRV_STR_MAX]; /* how people reach the server, for absolute links */
+    char web_root[SRV_STR_MAX];   /* the UI's files (web.h) */
     int http_threads;
     /* [mqtt] */
     char mqtt_host[SRV_STR_MAX];

@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "routes.h"
+#include "web.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -92,6 +93,7 @@ static const struct route routes[] = {
     {"GET", "/ical/{}", route_ical, ROUTE_PUBLIC},
     {"GET", "/api/v1/catalog", route_catalog, ROUTE_PUBLIC},
     {"GET", "/api/v1/platform", route_platform, ROUTE_PUBLIC},
+    {"GET", "/api/v1/figures", route_figures, ROUTE_PUBLIC},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -118,6 +120,7 @@ static const struct {
     {"/api/v1/gateways", {NULL}},
     {"/api/v1/audit-log", {"object", "actor", "action", NULL}},
     {"/api/v1/catalog", {"q", "category", NULL}},
+    {"/api/v1/figures", {"year", NULL}},
     {"/api/v1/tokens", {NULL}},
     {"/api/v1/feeds", {NULL}},
 };
@@ -142,6 +145,7 @@ struct http {
     struct route_stats stats[NROUTES + 1]; /* the last: no route matched */
     void (*metrics_text)(void *arg, struct ls_buf *out);
     void *metrics_arg;
+    struct web *web; /* the UI's files, read once at start */
 };
 
 /* The server's http, for the prometheus route (one server per process). */
@@ -502,6 +506,14 @@ static void dispatch(struct http *h, struct http_req *req, struct http_resp *res
         http_error(resp, rc, "%s", ls_strerror((enum ls_rc)rc));
 }
 
+/* The UI's pages may load scripts, styles, images and data from this server only; nothing
+ * inline, nothing framed. The API's answers are data and may load nothing at all. */
+#define UI_CSP                                                                                     \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "                    \
+    "form-action 'self'; frame-ancestors 'none'"
+#define API_CSP "default-src 'none'; frame-ancestors 'none'"
+
 static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *resp)
 {
     struct MHD_Response *r;
@@ -521,8 +533,11 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "Content-Security-Policy", API_CSP);
     if (resp->set_cookie[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie);
+    if (resp->set_cookie2[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie2);
     if (resp->content_disposition[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, resp->content_disposition);
     if (resp->status == 401)
@@ -624,6 +639,54 @@ int route_prometheus(struct http_req *req, struct http_resp *resp)
     return LS_OK;
 }
 
+static int is_api_path(const char *path)
+{
+    return strncmp(path, "/api/", 5) == 0 || strncmp(path, "/ical/", 6) == 0 ||
+           strcmp(path, "/healthz") == 0 || strncmp(path, "/metrics/", 9) == 0;
+}
+
+static int accepts_gzip(struct MHD_Connection *conn)
+{
+    const char *ae =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+
+    return ae && strstr(ae, "gzip") != NULL;
+}
+
+/* A file of the UI: precompressed when the client takes gzip, 304 when it has this version. */
+static enum MHD_Result send_web(struct MHD_Connection *conn, const struct web_file *f)
+{
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+    int not_modified = inm && strcmp(inm, f->etag) == 0;
+    int gz = !not_modified && f->gz && accepts_gzip(conn);
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    if (not_modified)
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    else
+        r = MHD_create_response_from_buffer(gz ? f->gz_len : f->len, (void *)(gz ? f->gz : f->body),
+                                            MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, f->content_type);
+    if (gz)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, f->etag);
+    /* Packages live under a versioned folder, so a day's caching is safe; our own files are
+     * revalidated on every load (a 304 costs one round trip). */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            f->long_lived ? "public, max-age=86400" : "no-cache");
+    MHD_add_response_header(r, "Content-Security-Policy", UI_CSP);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+    ret = MHD_queue_response(conn, not_modified ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -650,6 +713,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             req->body_too_big = 1;
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) && !is_api_path(url)) {
+        const struct web_file *f = web_find(h->web, url);
+        if (f)
+            return send_web(conn, f);
     }
     req->method = method;
     req->path = url;
@@ -706,6 +774,10 @@ int http_start(const struct srv_config *cfg, struct broker *broker,
     h->broker = broker;
     h->metrics_text = metrics_text;
     h->metrics_arg = metrics_arg;
+    if (web_load(cfg->web_root, &h->web)) {
+        free(h);
+        return LS_ERR_IO;
+    }
     the_http = h;
     pthread_mutex_init(&h->lock, NULL);
     memset(&hints, 0, sizeof(hints));
@@ -737,6 +809,7 @@ int http_start(const struct srv_config *cfg, struct broker *broker,
     return LS_OK;
 fail:
     pthread_mutex_destroy(&h->lock);
+    web_free(h->web);
     free(h);
     return LS_ERR_IO;
 }
@@ -749,6 +822,7 @@ void http_stop(struct http *h)
     for (size_t i = 0; i < h->store_count; i++)
         store_close(h->stores[i]);
     pthread_mutex_destroy(&h->lock);
+    web_free(h->web);
     free(h);
 }
 

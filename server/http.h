@@ -48,6 +48,7 @@ struct http_resp {
     size_t len;
     const char *content_type;
     char set_cookie[256];          /* a Set-Cookie header, when not empty */
+    char set_cookie2[256];         /* a second one (the CSRF cookie of a login) */
     char content_disposition[128]; /* e.g. attachment; filename="x.csv", when not empty */
 };
 

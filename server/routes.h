@@ -36,7 +36,7 @@ route_fn route_charges_list, route_statement, route_statement_close, route_vouch
 /* routes_catalog.c */
 route_fn route_catalog;
 /* routes_metrics.c */
-route_fn route_metrics, route_evaluation, route_collaboration;
+route_fn route_metrics, route_evaluation, route_collaboration, route_figures;
 /* routes_readings.c */
 route_fn route_readings_list;
 /* routes_audit.c */

@@ -60,6 +60,11 @@ int route_login(struct http_req *req, struct http_resp *resp)
     snprintf(resp->set_cookie, sizeof(resp->set_cookie),
              "ls_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d", cookie,
              AUTH_SESSION_S);
+    /* The CSRF token again, readable by this origin's scripts only (SameSite=Strict): the web
+     * UI sends it back as X-CSRF-Token after a reload without keeping it in storage. A page of
+     * another origin can neither read it nor make the browser add the header. */
+    snprintf(resp->set_cookie2, sizeof(resp->set_cookie2),
+             "ls_csrf=%s; Path=/; SameSite=Strict; Max-Age=%d", csrf, AUTH_SESSION_S);
     http_json(resp, 200,
               json_pack("{s:s, s:I, s:s, s:s}", "csrf_token", csrf, "user_id",
                         (json_int_t)p.user_id, "username", p.username, "role", p.role));
@@ -76,6 +81,8 @@ int route_logout(struct http_req *req, struct http_resp *resp)
         auth_forget(req->st, cookie);
     snprintf(resp->set_cookie, sizeof(resp->set_cookie),
              "ls_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    snprintf(resp->set_cookie2, sizeof(resp->set_cookie2),
+             "ls_csrf=; Path=/; SameSite=Strict; Max-Age=0");
     return http_json(resp, 200, json_pack("{s:b}", "logged_out", 1));
 }
 

@@ -7,12 +7,36 @@
 #include <strings.h>
 
 #include "booking.h"
+#include "labshare/wire.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
 /* Free slots are listed for the next two weeks. */
 #define CATALOG_AHEAD_MS (14LL * 86400000)
+/* A meter heartbeats at least every minute (SPEC 2); five missed beats and it counts as offline. */
+#define CATALOG_OFFLINE_MS (5LL * 60000)
+
+/* The live state from the meter: its last reading's state, or offline when that is old. */
+static void add_live(struct store *st, const char *id, int64_t now, json_t *row)
+{
+    int64_t ts = 0;
+    enum ls_state state = LS_STATE_OFF;
+    char when[40];
+    int rc = store_last_reading(st, id, &ts, &state);
+
+    if (rc) {
+        json_object_set_new(row, "state",
+                            json_string(rc == LS_ERR_NOTFOUND ? "offline" : "unknown"));
+        json_object_set_new(row, "last_reading", json_null());
+        return;
+    }
+    http_time_format(ts, when, sizeof(when));
+    json_object_set_new(
+        row, "state",
+        json_string(now - ts > CATALOG_OFFLINE_MS ? "offline" : ls_state_name(state)));
+    json_object_set_new(row, "last_reading", json_string(when));
+}
 
 static const char *str(const json_t *v)
 {
@@ -91,8 +115,18 @@ int route_catalog(struct http_req *req, struct http_resp *resp)
             or_null(json_object_get(json_object_get(inst, "billing"), "basis")), "booking",
             json_object_get(inst, "booking"), "free_hours_14d",
             (double)(int64_t)(free_h * 100 + 0.5) / 100);
-        if (row && !csv)
+        if (row) {
+            json_t *billing = json_object_get(inst, "billing");
+            json_object_set_new(row, "per_sample",
+                                json_incref(or_null(json_object_get(billing, "per_sample"))));
+            json_object_set_new(row, "value_yuan",
+                                json_incref(or_null(json_object_get(inst, "value_yuan"))));
+            add_live(req->st, id, now, row);
+        }
+        if (row && !csv) {
             json_object_set(row, "free_slots", slots);
+            json_object_set(row, "service_hours", or_null(json_object_get(inst, "service_hours")));
+        }
         if (row)
             json_array_append_new(items, row);
     next:

@@ -47,8 +47,8 @@ static void group_key(const struct metric_raw *r, const char *by, char *key, siz
 
 /* Figures for [from, to) grouped by `by`, as a JSON array; evaluated when cfg is given. Managers
  * see only their organisation's instruments. */
-static json_t *compute(struct http_req *req, int64_t from, int64_t to, const char *by,
-                       int64_t only_org, const struct srv_config *eval)
+static json_t *compute_for(struct http_req *req, int64_t from, int64_t to, const char *by,
+                           int64_t only_org, const struct srv_config *eval, int everyone)
 {
     struct metric_raw *raw = NULL, *groups = NULL;
     double *rated = NULL;
@@ -56,7 +56,7 @@ static json_t *compute(struct http_req *req, int64_t from, int64_t to, const cha
     char(*keys)[LS_ID_MAX] = NULL;
     size_t n = 0, ng = 0;
     json_t *items = NULL;
-    int restrict_org = !http_is_admin(req) && !http_is_auditor(req);
+    int restrict_org = !everyone && !http_is_admin(req) && !http_is_auditor(req);
 
     if (store_metric_raws(req->st, from, to, &raw, &n))
         return NULL;
@@ -137,6 +137,12 @@ out:
     free(idle);
     free(keys);
     return items;
+}
+
+static json_t *compute(struct http_req *req, int64_t from, int64_t to, const char *by,
+                       int64_t only_org, const struct srv_config *eval)
+{
+    return compute_for(req, from, to, by, only_org, eval, 0);
 }
 
 static const char *by_arg(struct http_req *req, struct http_resp *resp, int evaluation)
@@ -227,4 +233,50 @@ int route_collaboration(struct http_req *req, struct http_resp *resp)
         return http_error(resp, LS_ERR_DB, "cannot compute the matrix");
     }
     return http_list(req, resp, items, (int64_t)json_array_size(items), "collaboration");
+}
+
+/* GET /figures?year=YYYY (no login): the platform's published sharing figures for a year (to
+ * now, for the current one), in all and by owner type. Hours and ratios only: no money, and no
+ * figure of a single instrument or organisation. */
+int route_figures(struct http_req *req, struct http_resp *resp)
+{
+    static const char *const money[] = {"revenue", "voucher_amount", "currency", "idle"};
+    const char *y = http_query(req, "year");
+    int64_t from, to, now = ls_now_ms();
+    json_t *platform = NULL, *types = NULL, *row;
+    time_t t = (time_t)(now / 1000);
+    struct tm tm;
+    int year;
+    size_t i;
+
+    localtime_r(&t, &tm);
+    year = tm.tm_year + 1900;
+    if (y && ls_parse_int(y, 2000, 2100, &year))
+        return http_error(resp, LS_ERR_INVAL, "year must be YYYY");
+    from = year_start(year);
+    to = year_start(year + 1) < now ? year_start(year + 1) : now;
+    if (to <= from)
+        return http_error(resp, LS_ERR_INVAL, "that year has not begun");
+    platform = compute_for(req, from, to, "platform", 0, NULL, 1);
+    types = compute_for(req, from, to, "org_type", 0, NULL, 1);
+    if (!platform || !types) {
+        json_decref(platform);
+        json_decref(types);
+        return http_error(resp, LS_ERR_DB, "cannot compute the figures");
+    }
+    json_array_foreach(types, i, row) for (size_t k = 0; k < sizeof(money) / sizeof(money[0]); k++)
+        json_object_del(row, money[k]);
+    json_array_foreach(platform, i, row) for (size_t k = 0; k < sizeof(money) / sizeof(money[0]);
+                                              k++) json_object_del(row, money[k]);
+    {
+        char a[40], b[40];
+        json_t *all =
+            json_array_size(platform) ? json_incref(json_array_get(platform, 0)) : json_object();
+        json_decref(platform);
+        http_time_format(from, a, sizeof(a));
+        http_time_format(to, b, sizeof(b));
+        return http_json(resp, 200,
+                         json_pack("{s:i, s:s, s:s, s:o, s:o}", "year", year, "from", a, "to", b,
+                                   "platform", all, "by_owner_type", types));
+    }
 }

@@ -783,6 +783,28 @@ int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t recei
     return store_ingest_batches(st, b, 1, received_ms, res);
 }
 
+int store_last_reading(struct store *st, const char *instrument, int64_t *ts_ms,
+                       enum ls_state *state)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT ts, state FROM readings WHERE instrument = ?"
+                                     " ORDER BY ts DESC LIMIT 1");
+    int step, rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        *ts_ms = sqlite3_column_int64(q, 0);
+        *state = (enum ls_state)sqlite3_column_int(q, 1);
+        rc = LS_OK;
+    } else {
+        rc = step == SQLITE_DONE ? LS_ERR_NOTFOUND : LS_ERR_DB;
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
 int store_readings_list(struct store *st, const struct reading_query *q, struct reading_row **rows,
                         size_t *n, int64_t *total)
 {

@@ -78,6 +78,11 @@ struct reading_query {
 int store_readings_list(struct store *st, const struct reading_query *q, struct reading_row **rows,
                         size_t *n, int64_t *total);
 
+/* The newest stored reading of instrument (by its time): *ts_ms and *state. LS_ERR_NOTFOUND
+ * when it has none, LS_ERR_DB. */
+int store_last_reading(struct store *st, const char *instrument, int64_t *ts_ms,
+                       enum ls_state *state);
+
 /* --- Gateways --------------------------------------------------------------------------- */
 
 /* --- Gateways (store_gateways.c) ---------------------------------------------------------
