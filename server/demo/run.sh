@@ -209,7 +209,8 @@ cat <<MSG
 
 LabShare demo is running.
 
-  Server (HTTP API)   http://127.0.0.1:$HTTP_PORT/   (health: /healthz)
+  Web UI              http://127.0.0.1:$HTTP_PORT/   (open it in a browser and log in below)
+  HTTP API            http://127.0.0.1:$HTTP_PORT/api/v1/   (health: /healthz)
   MQTT broker         127.0.0.1:$MQTT_PORT  (no anonymous access: $BROKER_DIR/mosquitto.conf)
   Edge broker         127.0.0.1:$EDGE_PORT  (the lab's own, for the MQTT-native LC-MS)
   Gateway gw-ecut     its MQTT account, issued by POST /api/v1/gateways, is in

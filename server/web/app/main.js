@@ -71,8 +71,10 @@ function renderNav(current) {
   } else {
     clear(who, h('a', { href: '#/login', id: 'login-link' }, t('log_in')));
   }
-  document.getElementById('lang').textContent = lang() === 'zh' ? 'English' : '中文';
-  document.getElementById('lang').setAttribute('aria-label', t('switch_language'));
+  const switcher = document.getElementById('lang');
+  switcher.textContent = lang() === 'zh' ? 'English' : '中文';
+  switcher.setAttribute('lang', lang() === 'zh' ? 'en' : 'zh-CN');
+  switcher.setAttribute('title', t('switch_language'));
   document.getElementById('brand').textContent = state.platform ? state.platform.name : 'LabShare';
   document.querySelector('.skip').textContent = t('skip_to_content');
 }

@@ -104,7 +104,7 @@ export async function gateways(view) {
     h('div', { id: 'gateway-secret', 'aria-live': 'polite' }),
     isAdmin || state.me.role === 'manager' ? h('p', null, h('button', { type: 'button', id: 'new-gateway', onclick: async () => {
       const v = await ask(t('new_gateway'), [
-        field('ID', h('input', { name: 'id', required: true, pattern: '[a-z0-9][a-z0-9-]{0,62}' })),
+        field('ID', h('input', { name: 'id', required: true, pattern: '[a-z0-9][a-z0-9\\-]{0,62}' })),
         field(t('name'), h('input', { name: 'name' })),
         isAdmin ? field(t('organisation'), select('org_id', orgList.map((o) => [o.id, o.name]))) : null], { submit: t('create') });
       if (!v) return;

@@ -126,7 +126,9 @@ async function events(inst, info) {
     api(`/instruments/${encodeURIComponent(inst.id)}/outages${range}`).catch(() => ({ items: [] })),
     apiAll(`/bookings${qs({ instrument: inst.id, from: new Date(from).toISOString(), to: new Date(to).toISOString() })}`),
   ]);
-  const free = avail.items.map((f) => [Date.parse(f.start), Date.parse(f.end)]);
+  // free time is what can still be booked: none in the past
+  const now = Date.now();
+  const free = avail.items.map((f) => [Math.max(Date.parse(f.start), now), Date.parse(f.end)]).filter(([s, e]) => e > s);
   const outs = outages.items.map((o) => [Date.parse(o.start), Date.parse(o.end)]);
   const own = mine.filter((b) => b.status === 'pending' || b.status === 'confirmed' || b.status === 'completed');
   const ownIv = own.map((b) => [Date.parse(b.start), Date.parse(b.end)]);
@@ -154,7 +156,7 @@ export async function calendar(view, params) {
       h('input', { type: 'checkbox', name: 'ids', value: i.id, checked: chosen.includes(i) }), i.name))));
   pick.addEventListener('change', () => {
     const v = [...pick.querySelectorAll('input:checked')].map((x) => x.value);
-    location.hash = '#/calendar?ids=' + v.map(encodeURIComponent).join(',');
+    location.hash = '#/calendar' + qs({ ids: v.join(','), date: params.get('date') });
   });
   const boxes = h('div', { class: 'calendars' });
   clear(view, h('h1', null, t('calendar_title')),
@@ -175,9 +177,12 @@ export async function calendar(view, params) {
     boxes.append(box);
     const cal = new FC.Calendar(el, {
       initialView: narrow || chosen.length > 2 ? 'timeGridDay' : 'timeGridWeek',
+      initialDate: /^\d{4}-\d{2}-\d{2}$/.test(params.get('date') || '') ? params.get('date') : undefined,
       timeZone: state.platform.timezone,
       locale: lang() === 'zh' ? 'zh-cn' : 'en-gb',
       firstDay: 1,
+      // the button's name must contain its visible text ("Today", not "This week")
+      todayHint: () => (lang() === 'zh' ? '今天' : 'Today'),
       height: 'auto',
       allDaySlot: false,
       nowIndicator: true,

@@ -91,7 +91,7 @@ export async function instrumentEdit(view, params) {
   const money = (name, minor) => num(name, minor != null ? (minor / 100).toFixed(2) : '', { step: '0.01', min: 0 });
   const form = h('form', { id: 'instrument-form' },
     h('fieldset', null, h('legend', null, t('about')), h('div', { class: 'grid-fields' }, h('div', { class: 'row' },
-      isNew ? field('ID', h('input', { name: 'id', required: true, pattern: '[a-z0-9][a-z0-9-]{0,62}' })) : null,
+      isNew ? field('ID', h('input', { name: 'id', required: true, pattern: '[a-z0-9][a-z0-9\\-]{0,62}' })) : null,
       field(t('name'), h('input', { name: 'name', value: inst.name || '', required: true })),
       field(t('category'), h('input', { name: 'category', value: inst.category || '' })),
       field(t('location'), h('input', { name: 'location', value: inst.location || '' })),

@@ -1,0 +1,442 @@
+// Browser tests of the web UI on a running demo: Debian's chromium driven by playwright-core,
+// each page audited by axe-core. A person's work, as they would do it: log in as each role,
+// book by dragging on the calendar, meet a conflict, cancel, approve and reject, read the
+// dashboard's charts, drill from a metric to its readings and download a CSV, switch language.
+// Screenshots of every main page in both languages go to LABSHARE_SHOTS.
+//   LABSHARE_URL=http://127.0.0.1:PORT LABSHARE_ADMIN_TOKEN=… LABSHARE_SHOTS=dir node --test ui.test.mjs
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const BASE = process.env.LABSHARE_URL;
+const ADMIN = process.env.LABSHARE_ADMIN_TOKEN;
+const SHOTS = process.env.LABSHARE_SHOTS || 'build/screenshots';
+const PASSWORD = process.env.LABSHARE_DEMO_PASSWORD || 'labshare-demo-2026';
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const TZ = 'Asia/Shanghai';
+
+let browser;
+const consoleErrors = [];
+
+before(async () => {
+  assert.ok(BASE, 'LABSHARE_URL is set');
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => { if (browser) await browser.close(); });
+
+async function newPage({ lang = 'en', phone = false } = {}) {
+  const ctx = await browser.newContext({
+    locale: lang === 'zh' ? 'zh-CN' : 'en-GB',
+    viewport: phone ? { width: 390, height: 844 } : { width: 1366, height: 900 },
+    acceptDownloads: true,
+  });
+  const page = await ctx.newPage();
+  // Chromium logs every 4xx answer of fetch() as an error; a 409 or 422 is an answer the UI
+  // shows to the person (a conflict, a broken rule), which these tests cause on purpose.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of (409|422) /.test(m.text())) consoleErrors.push(`${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
+  return page;
+}
+
+// Navigate to a page of the UI and wait until it has rendered its data.
+async function open(page, hash) {
+  if (page.url() === `${BASE}/#${hash}`) await page.reload();
+  else await page.goto(`${BASE}/#${hash}`);
+  await page.waitForSelector(`main[data-page="${hash.split('?')[0]}"]:not([aria-busy])`, { timeout: 15000 });
+}
+
+async function login(page, user) {
+  await open(page, '/login');
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('main form button[type=submit]');
+  await page.waitForSelector('#logout', { timeout: 10000 });
+}
+
+async function axe(page, name) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.length}× e.g. ${v.nodes[0].target})`), [],
+    `${name}: no serious or critical accessibility violation`);
+}
+
+async function shot(page, name) {
+  await page.waitForTimeout(300); // let charts finish their animation
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+async function missingLabels(page) {
+  return page.evaluate(() => [...window.__lsMissing]);
+}
+
+async function apiAs(user) {
+  const r = await fetch(`${BASE}/api/v1/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: user, password: PASSWORD }) });
+  assert.equal(r.status, 200, `API login of ${user}`);
+  const cookie = r.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const { csrf_token } = await r.json();
+  return async (path, init = {}) => {
+    const res = await fetch(`${BASE}/api/v1${path}`, { ...init, headers: { 'Content-Type': 'application/json',
+      Cookie: cookie, 'X-CSRF-Token': csrf_token, ...(init.headers || {}) } });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  };
+}
+
+async function admin(path, init = {}) {
+  const res = await fetch(`${BASE}/api/v1${path}`, { ...init, headers: { 'Content-Type': 'application/json',
+    Authorization: `Bearer ${ADMIN}`, ...(init.headers || {}) } });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+// Wall-clock parts of an instant in the platform's time zone.
+function wall(ms) {
+  const p = {};
+  for (const x of new Intl.DateTimeFormat('en-US', { timeZone: TZ, hourCycle: 'h23', year: 'numeric',
+    month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', weekday: 'short' }).formatToParts(new Date(ms))) p[x.type] = x.value;
+  return { date: `${p.year}-${p.month}-${p.day}`, hour: +p.hour % 24, minute: +p.minute, weekday: p.weekday };
+}
+
+// Two free hours of instrument, on one weekday at least two days ahead, in service hours.
+async function freeHours(instrument, n = 2) {
+  const from = Date.now() + 2 * 86400000;
+  const r = await admin(`/instruments/${instrument}/availability?from=${new Date(from).toISOString()}&to=${new Date(from + 21 * 86400000).toISOString()}`);
+  assert.equal(r.status, 200);
+  for (const f of r.body.items) {
+    let s = Math.ceil(Date.parse(f.start) / 3600000) * 3600000;
+    const e = Date.parse(f.end);
+    const hours = [];
+    for (; s + 3600000 <= e && hours.length < n; s += 3600000) {
+      const w = wall(s);
+      if (w.hour >= 9 && w.hour <= 15) hours.push(s);
+    }
+    if (hours.length === n && wall(hours[0]).date === wall(hours[n - 1]).date) return hours;
+  }
+  throw new Error(`no ${n} free hours on ${instrument}`);
+}
+
+// Drag on the calendar of instrument from start to start + minutes (both in one day).
+async function drag(page, instrument, startMs, minutes) {
+  const w = wall(startMs);
+  const host = page.locator(`.fc-host[data-instrument="${instrument}"]`);
+  const col = await host.locator(`[role=gridcell][data-date="${w.date}"]`).first().boundingBox();
+  const time = (h, m) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00`;
+  const endMin = w.hour * 60 + w.minute + minutes - 30;
+  const top = await host.locator(`[data-time="${time(w.hour, w.minute)}"]`).last().boundingBox();
+  const last = await host.locator(`[data-time="${time(Math.floor(endMin / 60), endMin % 60)}"]`).last().boundingBox();
+  const x = col.x + col.width / 2;
+  await page.mouse.move(x, top.y + 3);
+  await page.mouse.down();
+  await page.mouse.move(x, (top.y + last.y) / 2, { steps: 5 });
+  await page.mouse.move(x, last.y + last.height - 3, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForSelector('#book-dialog[open]', { timeout: 5000 });
+}
+
+test('the UI is served at / with a strict Content-Security-Policy and precompressed assets', async () => {
+  const r = await fetch(`${BASE}/`);
+  assert.equal(r.status, 200);
+  const csp = r.headers.get('content-security-policy');
+  assert.match(csp, /default-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  assert.match(await r.text(), /<script type="module" src="\/app\/main.js">/);
+  const js = await fetch(`${BASE}/app/main.js`, { headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(js.headers.get('content-encoding'), 'gzip');
+  const etag = js.headers.get('etag');
+  assert.ok(etag, 'an ETag');
+  const again = await fetch(`${BASE}/app/main.js`, { headers: { 'If-None-Match': etag } });
+  assert.equal(again.status, 304, 'a cached file is not sent again');
+  const api = await fetch(`${BASE}/api/v1/nothing-here`);
+  assert.equal(api.status, 404, 'the API still answers its own 404');
+  assert.equal((await fetch(`${BASE}/../../etc/passwd`)).status, 404, 'no path reaches the file system');
+});
+
+test('anyone sees the catalog, an instrument with its live state, and the sharing figures', async () => {
+  const page = await newPage();
+  await open(page, '/');
+  const cards = page.locator('article.card');
+  assert.ok(await cards.count() >= 5, 'instruments are listed');
+  await page.fill('input[name=q]', 'ICP');
+  assert.equal(await cards.count(), 1, 'search narrows the list');
+  await page.fill('input[name=q]', '');
+  await page.selectOption('select[name=owner_type]', 'institute');
+  const n = await cards.count();
+  assert.ok(n >= 1 && n < 10, 'filter by owner type');
+  await page.selectOption('select[name=owner_type]', '');
+  await axe(page, 'catalog');
+  await page.click('article[data-instrument="icp-ms-01"] h2 a');
+  await page.waitForSelector('main[data-page="/instrument"]:not([aria-busy])');
+  const live = await page.locator('.live .badge').first().textContent();
+  assert.match(live, /Running|Idle|Off|Fault|Offline/, 'live state from the meter');
+  assert.match(await page.locator('.live').first().textContent(), /last reading/);
+  assert.match(await page.textContent('main'), /¥\d[\d,]*\.\d\d \/ h/, 'prices in yuan with two decimals');
+  await axe(page, 'instrument');
+  await shot(page, 'instrument-en');
+  await open(page, '/figures');
+  assert.match(await page.textContent('.kpis'), /Effective hours/);
+  await axe(page, 'figures');
+  await page.context().close();
+});
+
+test('the language follows the browser and switches; every label has both languages', async () => {
+  const page = await newPage({ lang: 'zh' });
+  await open(page, '/');
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+  assert.match(await page.textContent('h1'), /大型仪器开放目录/);
+  await page.click('#lang');
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  assert.match(await page.textContent('h1'), /Instrument catalog/);
+  await page.click('#lang');
+  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  await page.reload();
+  await page.waitForSelector('main[data-page="/"]:not([aria-busy])');
+  assert.match(await page.textContent('h1'), /大型仪器开放目录/, 'the choice is kept');
+  assert.deepEqual(await missingLabels(page), []);
+  await page.context().close();
+});
+
+test('a researcher books by dragging, meets a conflict, and cancels', async () => {
+  const page = await newPage();
+  await login(page, 'dr.li');
+  const [mine, taken] = await freeHours('icp-ms-01', 2);
+  await open(page, `/calendar?ids=icp-ms-01&date=${wall(mine).date}`);
+  await page.waitForSelector('.fc-host[data-instrument="icp-ms-01"] [role=gridcell]');
+  await page.waitForTimeout(500);
+  await axe(page, 'calendar');
+  await shot(page, 'calendar-en');
+
+  await drag(page, 'icp-ms-01', mine, 60);
+  const dlg = page.locator('#book-dialog');
+  assert.match(await dlg.textContent(), /Expected price ¥\d/, 'the confirmation shows the expected price');
+  assert.match(await dlg.textContent(), /At most 480 minutes/, 'and the rules');
+  assert.equal(await dlg.locator('input[name=start]').inputValue(), `${wall(mine).date}T${String(wall(mine).hour).padStart(2, '0')}:00`);
+  await shot(page, 'booking-confirm-en');
+  await dlg.locator('input[name=project]').fill('browser test');
+  await page.click('#book-confirm');
+  await page.waitForSelector('#toast .msg.success');
+  assert.match(await page.textContent('#toast'), /Booking #\d+ is confirmed/);
+
+  // another person takes the next hour while dr.li's calendar still shows it free
+  const zhang = (await admin('/users?limit=50')).body.items.find((u) => u.username === 'dr.zhang');
+  const other = await admin('/bookings', { method: 'POST', body: JSON.stringify({ instrument: 'icp-ms-01', user_id: zhang.id,
+    start: new Date(taken).toISOString(), end: new Date(taken + 3600000).toISOString() }) });
+  assert.equal(other.status, 201, 'the other booking is made');
+  await drag(page, 'icp-ms-01', taken, 60);
+  await page.click('#book-confirm');
+  await page.waitForSelector('#book-dialog .msg.error');
+  assert.match(await page.textContent('#book-dialog .msg.error'), new RegExp(`Someone else has just booked this time \\(booking #${other.body.id}\\)`));
+  await page.click('#book-dialog button.secondary');
+
+  await open(page, '/bookings?status=confirmed');
+  const row = page.locator('tr', { hasText: 'browser test' });
+  assert.equal(await row.count(), 1, 'the booking is in my bookings');
+  await axe(page, 'my bookings');
+  await shot(page, 'bookings-en');
+  await row.locator('button[data-cancel]').click();
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('#toast .msg.success');
+  await open(page, '/bookings?status=cancelled');
+  assert.equal(await page.locator('tr', { hasText: 'browser test' }).count(), 1, 'it is cancelled');
+  await admin(`/bookings/${other.body.id}/cancel`, { method: 'POST', body: '{}' });
+
+  for (const p of ['/usage', '/charges']) {
+    await open(page, p);
+    assert.ok(await page.locator('tbody tr').count() > 0, `${p} shows the demo year`);
+    await axe(page, p);
+  }
+  await page.context().close();
+});
+
+test('the booking dialog works on a phone, without dragging', async () => {
+  const page = await newPage({ phone: true });
+  await login(page, 'dr.li');
+  await open(page, '/calendar?ids=icp-ms-01');
+  await page.waitForSelector('[data-new-booking]');
+  await page.click('[data-new-booking]');
+  await page.waitForSelector('#book-dialog[open]');
+  const box = await page.locator('#book-dialog').boundingBox();
+  assert.ok(box.width <= 390, 'the dialog fits the screen');
+  await shot(page, 'calendar-phone-en');
+  await page.click('#book-dialog button.secondary');
+  await page.context().close();
+});
+
+test('a manager approves and rejects with a reason; the researcher reads the reason', async () => {
+  // two requests from a company's researcher wait for manager.chen (ECUT)
+  const org = (await admin('/orgs')).body.items.find((o) => o.type === 'enterprise');
+  const who = `ui.company${Date.now() % 100000}`;
+  assert.equal((await admin('/users', { method: 'POST', body: JSON.stringify({ username: who, display_name: 'UI Company',
+    org_id: org.id, role: 'researcher', password: PASSWORD }) })).status, 201);
+  const eng = await apiAs(who);
+  const [a, b] = await freeHours('xrd-01', 2);
+  const r1 = await eng('/bookings', { method: 'POST', body: JSON.stringify({ instrument: 'xrd-01', start: new Date(a).toISOString(), end: new Date(a + 3600000).toISOString(), project: `approve me ${who}` }) });
+  const r2 = await eng('/bookings', { method: 'POST', body: JSON.stringify({ instrument: 'xrd-01', start: new Date(b).toISOString(), end: new Date(b + 3600000).toISOString(), project: `reject me ${who}` }) });
+  assert.equal(r1.status, 201, JSON.stringify(r1.body));
+  assert.equal(r1.body.status, 'pending');
+  assert.equal(r2.status, 201);
+  const page = await newPage();
+  await login(page, 'manager.chen');
+  await open(page, '/approvals');
+  const row1 = page.locator('tr', { hasText: `approve me ${who}` });
+  assert.match(await row1.textContent(), new RegExp(org.name.slice(0, 12)), 'who asks, with the organisation');
+  assert.match(await row1.textContent(), /Industry/, 'and the category');
+  assert.match(await row1.textContent(), /¥\d/, 'and the expected charge');
+  await axe(page, 'approvals');
+  await shot(page, 'approvals-en');
+  await row1.locator('button[data-approve]').click();
+  await page.waitForSelector('#toast .msg.success');
+  await page.waitForSelector('main[data-page="/approvals"]:not([aria-busy])');
+  await page.locator('tr', { hasText: `reject me ${who}` }).locator('button[data-reject]').click();
+  await page.fill('dialog textarea[name=reason]', 'instrument reserved for calibration');
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('#toast .msg.success');
+  assert.equal((await eng(`/bookings/${r1.body.id}`)).body.status, 'confirmed');
+  assert.equal((await eng(`/bookings/${r2.body.id}`)).body.status, 'cancelled');
+  await page.context().close();
+
+  const researcher = await newPage();
+  await login(researcher, who);
+  await open(researcher, '/bookings?status=cancelled');
+  assert.match(await researcher.locator('tr', { hasText: `reject me ${who}` }).textContent(), /instrument reserved for calibration/);
+  await researcher.context().close();
+  await eng(`/bookings/${r1.body.id}/cancel`, { method: 'POST', body: '{}' });
+});
+
+test('a manager sees the dashboard charts with the year of data, and edits an instrument', async () => {
+  const page = await newPage();
+  await login(page, 'manager.chen');
+  await open(page, '/dashboard');
+  await page.waitForSelector('#chart-util[data-ready] canvas');
+  await page.waitForSelector('#chart-noshow[data-ready] canvas');
+  const sums = await page.evaluate(() => ['chart-util', 'chart-hours', 'chart-revenue'].map((id) => {
+    const c = window.echarts.getInstanceByDom(document.getElementById(id));
+    return c.getOption().series.map((s) => s.data.reduce((x, y) => x + (+y || 0), 0));
+  }));
+  for (const [i, s] of sums.entries()) assert.ok(s[0] > 0, `chart ${i} has data`);
+  assert.match(await page.textContent('.kpis'), /Grade it heads for|Revenue/);
+  await axe(page, 'dashboard');
+  await shot(page, 'dashboard-en');
+  await open(page, '/instrument-edit?id=xrd-01');
+  await page.fill('input[name="sh.sat"]', '09:00-12:00');
+  await page.click('#instrument-form button[type=submit]');
+  await page.waitForSelector('#toast .msg.success');
+  const inst = (await admin('/instruments/xrd-01')).body;
+  assert.deepEqual(inst.service_hours.sat, [['09:00', '12:00']], 'the service hours were saved');
+  await page.fill('input[name="sh.sat"]', 'all day');
+  await page.click('#instrument-form button[type=submit]');
+  await page.waitForSelector('#instrument-form .msg.error');
+  await page.fill('input[name="sh.sat"]', '');
+  await page.click('#instrument-form button[type=submit]');
+  await page.waitForSelector('#toast .msg.success');
+  await axe(page, 'instrument edit');
+  for (const p of ['/instruments', '/statements', '/gateways']) {
+    await open(page, p);
+    await axe(page, p);
+  }
+  await page.context().close();
+});
+
+test('an auditor drills from a metric to its readings and downloads a CSV', async () => {
+  const page = await newPage();
+  await login(page, 'auditor.liu');
+  await open(page, '/metrics?by=instrument');
+  await axe(page, 'metrics');
+  await shot(page, 'metrics-en');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('caption a.csv')]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  assert.match(csv.split('\n')[0], /effective_hours/, 'the CSV has the table');
+  assert.ok(csv.trim().split('\n').length > 2, 'and its rows');
+  await page.locator('tr', { hasText: 'icp-ms-01' }).locator('a[href^="#/evidence"]').click();
+  await page.waitForSelector('main[data-page="/evidence"]:not([aria-busy])');
+  assert.ok(await page.locator('tbody tr').count() > 1, 'the sessions behind the figure');
+  await axe(page, 'evidence');
+  await page.locator('a[href^="#/readings"]').first().click();
+  await page.waitForSelector('main[data-page="/readings"]:not([aria-busy])');
+  await page.waitForSelector('#chart-readings[data-ready] canvas');
+  assert.ok(await page.locator('tbody tr').count() >= 2, 'the readings of the session');
+  assert.match(await page.textContent('tbody'), /Running/);
+  await axe(page, 'readings');
+  await shot(page, 'readings-en');
+  for (const p of ['/evaluation', '/collaboration', '/idle', '/audit']) {
+    await open(page, p);
+    await axe(page, p);
+  }
+  assert.match(await page.textContent('main'), /hash chain is intact/);
+  await page.context().close();
+});
+
+test('an admin manages organisations, users, vouchers and gateways (credentials shown once)', async () => {
+  const made = await admin('/users', { method: 'POST', body: JSON.stringify({ username: 'ui.admin', display_name: 'UI Admin',
+    role: 'admin', org_id: 1, password: PASSWORD }) });
+  assert.ok(made.status === 201 || made.status === 409, 'an admin account for the test');
+  const page = await newPage();
+  await login(page, 'ui.admin');
+  await open(page, '/orgs');
+  await page.click('#new-org');
+  const orgName = `Browser Test Institute ${Date.now() % 100000}`;
+  await page.fill('dialog input[name=name]', orgName);
+  await page.selectOption('dialog select[name=type]', 'institute');
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector(`main[data-page="/orgs"]:not([aria-busy]) >> text=${orgName}`);
+  await axe(page, 'orgs');
+  for (const p of ['/users', '/vouchers']) {
+    await open(page, p);
+    assert.ok(await page.locator('tbody tr').count() > 1, `${p} lists the demo's`);
+    await axe(page, p);
+  }
+  await open(page, '/gateways');
+  await page.click('#new-gateway');
+  const gw = `gw-ui-${Date.now() % 100000}`;
+  await page.fill('dialog input[name=id]', gw);
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('#gateway-secret .secret');
+  const secret = await page.textContent('#gateway-secret .secret');
+  assert.match(secret, new RegExp(`username = gateway:${gw}`));
+  assert.match(secret, /password = \S{20,}/);
+  await shot(page, 'admin-gateway-credentials-en');
+  await open(page, '/gateways');
+  assert.equal(await page.locator('.secret').count(), 0, 'the password is not shown again');
+  await axe(page, 'gateways');
+  await page.context().close();
+});
+
+// Every main page of every role, in both languages, for a person to look at.
+const tour = {
+  anonymous: ['/', '/instrument?id=icp-ms-01', '/figures', '/login'],
+  'dr.li': ['/calendar?ids=icp-ms-01,xrd-01', '/bookings', '/usage', '/charges'],
+  'manager.chen': ['/approvals', '/instruments', '/instrument-edit?id=icp-ms-01', '/dashboard', '/statements', '/gateways'],
+  'auditor.liu': ['/metrics', '/evaluation', '/collaboration', '/idle', '/evidence?instrument=icp-ms-01&from=2026-10-01&to=2026-11-01', '/audit'],
+};
+
+test('screenshots of every main page in both languages, with no label missing', async () => {
+  for (const lang of ['en', 'zh']) {
+    for (const [user, pages] of Object.entries(tour)) {
+      const page = await newPage({ lang });
+      if (user !== 'anonymous') await login(page, user);
+      for (const p of pages) {
+        await open(page, p);
+        await page.waitForTimeout(200);
+        const charts = page.locator('.chart');
+        for (let i = 0; i < await charts.count(); i++) await charts.nth(i).locator('canvas').waitFor();
+        await shot(page, `${user}${p.split('?')[0].replace(/\//g, '-') || '-catalog'}-${lang}`.replace(/-$/, '-catalog'));
+      }
+      assert.deepEqual(await missingLabels(page), [], `${user} ${lang}: every label is translated`);
+      await page.context().close();
+    }
+  }
+});
+
+test('no console errors on any page (CSP violations included)', () => {
+  assert.deepEqual(consoleErrors, []);
+});
