@@ -74,7 +74,11 @@ async function axe(page, name) {
 
 async function shot(page, name) {
   await page.waitForTimeout(300); // let charts finish their animation
-  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  // the whole page, down to a screen and a half: long tables are cut, not the page's top
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  const width = page.viewportSize().width;
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true,
+    clip: { x: 0, y: 0, width, height: Math.min(height, Math.round(page.viewportSize().height * 1.5)) } });
 }
 
 async function missingLabels(page) {
@@ -429,7 +433,7 @@ test('screenshots of every main page in both languages, with no label missing', 
         await page.waitForTimeout(200);
         const charts = page.locator('.chart');
         for (let i = 0; i < await charts.count(); i++) await charts.nth(i).locator('canvas').waitFor();
-        await shot(page, `${user}${p.split('?')[0].replace(/\//g, '-') || '-catalog'}-${lang}`.replace(/-$/, '-catalog'));
+        await shot(page, `${user}-${p === '/' ? 'catalog' : p.split('?')[0].slice(1)}-${lang}`);
       }
       assert.deepEqual(await missingLabels(page), [], `${user} ${lang}: every label is translated`);
       await page.context().close();

@@ -121,15 +121,19 @@ function dtf(opts) {
   return new Intl.DateTimeFormat(lang() === 'zh' ? 'zh-CN' : 'en-GB', { timeZone: tz(), ...opts });
 }
 
+// Dates as year-month-day in both languages (a day-first or month-first date misleads someone).
 export function fmtTime(iso) {
   if (!iso) return '';
-  return dtf({ year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit',
-    minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+  const p = wallParts(Date.parse(iso));
+  const sep = lang() === 'zh' ? '/' : '-';
+  return `${p.year}${sep}${p.month}${sep}${p.day} ${String(+p.hour % 24).padStart(2, '0')}:${p.minute}`;
 }
 
 export function fmtDate(iso) {
   if (!iso) return '';
-  return dtf({ year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(iso));
+  const p = wallParts(Date.parse(iso));
+  const sep = lang() === 'zh' ? '/' : '-';
+  return `${p.year}${sep}${p.month}${sep}${p.day}`;
 }
 
 export function fmtClock(iso) {
@@ -175,7 +179,8 @@ export function wallParts(ms) {
   return p;
 }
 
-function offsetAt(ms) {
+// The platform zone's offset from UTC at ms, in ms (for charts, which know only UTC and local).
+export function offsetAt(ms) {
   const p = wallParts(ms);
   const asUtc = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second);
   return asUtc - Math.floor(ms / 1000) * 1000;
@@ -276,6 +281,11 @@ export function ask(title, body, { submit = t('confirm'), danger = false } = {})
   });
 }
 
+// ms as the platform's wall time read as UTC: what a chart's time axis (useUTC) shows.
+export function wallTime(ms) {
+  return ms + offsetAt(ms);
+}
+
 /* --- packages, loaded when a page needs them ---------------------------------------------- */
 
 const loaded = new Map();
@@ -316,7 +326,8 @@ export async function echarts() {
 export async function chart(el, option) {
   const ec = await echarts();
   const c = ec.init(el, null, { locale: lang() === 'zh' ? 'ZH' : 'EN', renderer: 'canvas' });
-  c.setOption({ tooltip: { renderMode: 'richText', trigger: 'axis' }, ...option });
+  // time axes are given platform wall time as if it were UTC (see wallTime)
+  c.setOption({ useUTC: true, tooltip: { renderMode: 'richText', trigger: 'axis' }, ...option });
   el.setAttribute('data-ready', '1');
   new ResizeObserver(() => c.resize()).observe(el);
   return c;

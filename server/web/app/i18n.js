@@ -179,6 +179,8 @@ const T = {
   comment: ['Comment', '意见'],
   thanks_rating: ['Thank you for the rating.', '感谢您的评价。'],
   status: ['Status', '状态'],
+  since: ['Coming, and past', '即将开始及过去'],
+  since_days: ['{n} days', '{n} 天'],
   book_new: ['Book an instrument →', '预约仪器 →'],
   n_bookings: ['{n} bookings', '共 {n} 个预约'],
   instrument: ['Instrument', '仪器'],

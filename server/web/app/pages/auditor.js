@@ -3,7 +3,7 @@
 // heat map; idle instruments; and the evidence under every figure: sessions, then the meter's
 // readings drawn as a time line. Every table downloads as CSV; the audit chain's check is shown.
 import { api, apiAll, state, h, clear, msg, table, fmtTime, fmtMoney, fmtHours, fmtPct, fmtNum,
-  badge, field, select, link, qs, kpi, chart, thisMonth, thisYear, lastMonths } from '../core.js';
+  badge, field, select, link, qs, kpi, chart, thisYear, lastMonths, wallTime } from '../core.js';
 import { t } from '../i18n.js';
 import { gradeLabel } from './manager.js';
 
@@ -146,7 +146,7 @@ export async function collaboration(view, params) {
     ], data.items, { csv: path }));
   requestAnimationFrame(() => chart(el, {
     tooltip: { renderMode: 'richText', position: 'top' },
-    grid: { left: 110, right: 20, top: 20, bottom: 80 },
+    grid: { left: 110, right: 20, top: 30, bottom: 110 },
     xAxis: { type: 'category', name: t('owner_org_type'), nameLocation: 'middle', nameGap: 30, data: owners.map((o) => t('orgtype_' + o)) },
     yAxis: { type: 'category', name: t('user_org_type'), data: users.map((u) => t('orgtype_' + u)) },
     visualMap: { min: 0, max: max || 1, calculable: true, orient: 'horizontal', left: 'center', bottom: 0 },
@@ -212,15 +212,17 @@ export async function readings(view, params) {
     ], items.filter((r) => r.ts >= from && r.ts < to), { csv: path }));
   requestAnimationFrame(() => chart(el, {
     legend: { top: 0 },
-    grid: { left: 70, right: 70, top: 40, bottom: 40 },
+    grid: { left: 70, right: 130, top: 40, bottom: 40 },
     xAxis: { type: 'time' },
     yAxis: [
       { type: 'category', data: STATES.map((s) => t('state_' + s)), name: t('state') },
-      { type: 'value', name: t('run_seconds'), position: 'right' }],
+      // counters from where they stand (scale), named by the legend
+      { type: 'value', position: 'right', scale: true },
+      { type: 'value', position: 'right', offset: 64, scale: true, splitLine: { show: false } }],
     series: [
-      { name: t('state'), type: 'line', step: 'end', data: items.map((r) => [r.ts, t('state_' + r.state)]) },
-      { name: t('run_seconds'), type: 'line', yAxisIndex: 1, showSymbol: false, data: items.map((r) => [r.ts, r.run_seconds]) },
-      { name: t('samples'), type: 'line', yAxisIndex: 1, showSymbol: false, data: items.map((r) => [r.ts, r.samples]) }],
+      { name: t('state'), type: 'line', step: 'start', data: items.map((r) => [wallTime(Date.parse(r.ts)), t('state_' + r.state)]) },
+      { name: t('run_seconds'), type: 'line', yAxisIndex: 1, showSymbol: false, data: items.map((r) => [wallTime(Date.parse(r.ts)), r.run_seconds]) },
+      { name: t('samples'), type: 'line', yAxisIndex: 2, showSymbol: false, data: items.map((r) => [wallTime(Date.parse(r.ts)), r.samples]) }],
   }));
 }
 

@@ -132,7 +132,9 @@ async function events(inst, info) {
   const outs = outages.items.map((o) => [Date.parse(o.start), Date.parse(o.end)]);
   const own = mine.filter((b) => b.status === 'pending' || b.status === 'confirmed' || b.status === 'completed');
   const ownIv = own.map((b) => [Date.parse(b.start), Date.parse(b.end)]);
-  const booked = subtract(serviceWindows(inst.service_hours, from, to), [...free, ...outs, ...ownIv]);
+  // what is neither free, out of service nor mine is booked by others (from now on: the past
+  // is not offered)
+  const booked = from < to ? subtract(serviceWindows(inst.service_hours, Math.max(from, now), Math.max(to, now)), [...free, ...outs, ...ownIv]) : [];
   const ev = [];
   for (const [s, e] of free) ev.push({ start: s, end: e, display: 'background', className: 'fc-ev-free', title: t('free') });
   for (const [s, e] of booked) ev.push({ start: s, end: e, display: 'background', className: 'fc-ev-booked', title: t('booked_by_others') });

@@ -40,9 +40,18 @@ function bookingActions(b) {
 
 export async function bookings(view, params) {
   const status = params.get('status') || '';
-  const path = '/bookings' + qs({ status, user_id: state.me.role === 'researcher' ? undefined : state.me.id });
-  const data = await api(path + (path.includes('?') ? '&' : '?') + 'limit=200');
-  const items = data.items.slice().sort((a, b) => Date.parse(b.start) - Date.parse(a.start));
+  const since = params.get('since') || '90';
+  const from = since === 'all' ? undefined : new Date(Date.now() - +since * 86400000).toISOString();
+  const path = '/bookings' + qs({ status, from, user_id: state.me.role === 'researcher' ? undefined : state.me.id });
+  const all = await apiAll(path, 3000);
+  const data = { total: all.length };
+  // the coming ones first (soonest on top), then the past (latest on top)
+  const now = Date.now();
+  const items = all.slice().sort((a, b) => {
+    const fa = Date.parse(a.end) > now, fb = Date.parse(b.end) > now;
+    if (fa !== fb) return fa ? -1 : 1;
+    return fa ? Date.parse(a.start) - Date.parse(b.start) : Date.parse(b.start) - Date.parse(a.start);
+  });
   const feeds = await api('/feeds').catch(() => ({ items: [] }));
   const feedBox = h('div', { id: 'feed-box' });
   const showFeeds = () => clear(feedBox,
@@ -56,8 +65,13 @@ export async function bookings(view, params) {
     } }, t('make_feed')));
   showFeeds();
   const filter = h('form', { class: 'row' }, field(t('status'), select('status', [['', t('all')],
-    ...['pending', 'confirmed', 'completed', 'cancelled', 'no_show'].map((s) => [s, t('status_' + s)])], status)));
-  filter.addEventListener('change', () => { location.hash = '#/bookings' + qs({ status: new FormData(filter).get('status') }); });
+    ...['pending', 'confirmed', 'completed', 'cancelled', 'no_show'].map((s) => [s, t('status_' + s)])], status)),
+  field(t('since'), select('since', [['30', t('since_days', { n: 30 })], ['90', t('since_days', { n: 90 })],
+    ['365', t('since_days', { n: 365 })], ['all', t('all')]], since)));
+  filter.addEventListener('change', () => {
+    const v = new FormData(filter);
+    location.hash = '#/bookings' + qs({ status: v.get('status'), since: v.get('since') });
+  });
   clear(view, h('h1', null, t('my_bookings')),
     h('p', { class: 'lead' }, h('a', { href: '#/calendar' }, t('book_new'))), filter,
     table(t('n_bookings', { n: data.total }), [
