@@ -11,3 +11,5 @@ echo
 bash tests/bench/bench_http.sh
 echo
 build/bench/bench_metrics "${BENCH_INSTRUMENTS:-1000}" "${BENCH_SESSIONS:-1000000}"
+echo
+bash tests/bench/bench_web.sh
