@@ -271,6 +271,9 @@ test('the booking dialog works on a phone, without dragging', async () => {
   await page.waitForSelector('#book-dialog[open]');
   const box = await page.locator('#book-dialog').boundingBox();
   assert.ok(box.width <= 390, 'the dialog fits the screen');
+  const proposed = await page.locator('#book-dialog input[name=start]').inputValue();
+  const hour = +proposed.slice(11, 13);
+  assert.ok(hour >= 8 && hour < 18, `it proposes free time in service hours (${proposed})`);
   await shot(page, 'calendar-phone-en');
   await page.click('#book-dialog button.secondary');
   await page.context().close();
@@ -344,6 +347,22 @@ test('a manager sees the dashboard charts with the year of data, and edits an in
   await page.click('#instrument-form button[type=submit]');
   await page.waitForSelector('#toast .msg.success');
   await axe(page, 'instrument edit');
+  // an outage: created, shown, deleted
+  await page.click('#new-outage');
+  const day = wall(Date.now() + 30 * 86400000).date;
+  await page.fill('dialog input[name=start]', `${day}T13:00`);
+  await page.fill('dialog input[name=end]', `${day}T15:00`);
+  await page.fill('dialog input[name=note]', 'browser test outage');
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('#outages tr:has-text("browser test outage")');
+  const outs = (await admin('/instruments/xrd-01/outages')).body.items.filter((o) => o.note === 'browser test outage');
+  assert.equal(outs.length, 1, 'the outage was recorded');
+  assert.equal(outs[0].start, new Date(Date.parse(`${day}T05:00:00Z`)).toISOString(), 'at 13:00 in the platform zone');
+  await page.locator('#outages tr', { hasText: 'browser test outage' }).locator('button.danger').click();
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('#toast .msg.success');
+  await page.waitForSelector('main[data-page="/instrument-edit"]:not([aria-busy])');
+  assert.equal((await admin('/instruments/xrd-01/outages')).body.items.filter((o) => o.note === 'browser test outage').length, 0);
   for (const p of ['/instruments', '/statements', '/gateways']) {
     await open(page, p);
     await axe(page, p);

@@ -118,6 +118,25 @@ async function bookDialog(inst, startMs, endMs, onDone) {
   dlg.showModal();
 }
 
+// The first free hour (or less, if the gap is shorter) from the next whole slot on, for the
+// "New booking" button; the next hour when nothing is free in the coming two weeks.
+async function firstFree(inst) {
+  const slot = ((inst.booking && inst.booking.slot_minutes) || 15) * 60000;
+  const notice = ((inst.booking && inst.booking.min_notice_minutes) || 0) * 60000;
+  const from = Math.ceil((Date.now() + notice) / slot) * slot;
+  try {
+    const avail = await api(`/instruments/${encodeURIComponent(inst.id)}/availability` +
+      qs({ from: new Date(from).toISOString(), to: new Date(from + 14 * 86400000).toISOString() }));
+    for (const f of avail.items) {
+      const s = Math.ceil(Math.max(Date.parse(f.start), from) / slot) * slot;
+      const e = Math.min(Date.parse(f.end), s + 3600000);
+      if (e - s >= slot) return [s, e];
+    }
+  } catch (e) { /* fall back to the next hour */ }
+  const s = Math.ceil(Date.now() / 3600000) * 3600000 + 3600000;
+  return [s, s + 3600000];
+}
+
 async function events(inst, info) {
   const from = info.start.getTime(), to = info.end.getTime();
   const range = qs({ from: new Date(from).toISOString(), to: new Date(to).toISOString() });
@@ -172,9 +191,9 @@ export async function calendar(view, params) {
     const box = h('section', { class: 'calendar-box', 'aria-label': inst.name },
       h('h2', null, inst.name),
       h('p', null, h('button', { type: 'button', class: 'secondary', 'data-new-booking': inst.id,
-        onclick: () => {
-          const s = Math.ceil(Date.now() / 3600000) * 3600000 + 3600000;
-          bookDialog(inst, s, s + 3600000, () => cal.refetchEvents());
+        onclick: async () => {
+          const [s, e] = await firstFree(inst);
+          bookDialog(inst, s, e, () => cal.refetchEvents());
         } }, t('new_booking'))), el);
     boxes.append(box);
     const cal = new FC.Calendar(el, {
