@@ -50,7 +50,7 @@ static json_t *or_null(json_t *v)
 
 static int matches(const json_t *inst, const json_t *org, const char *q)
 {
-    static const char *const fields[] = {"id", "name", "category", "location"};
+    static const char *const fields[] = {"id", "name", "category", "location", "description"};
 
     if (!q || !*q)
         return 1;
@@ -121,6 +121,8 @@ int route_catalog(struct http_req *req, struct http_resp *resp)
                                 json_incref(or_null(json_object_get(billing, "per_sample"))));
             json_object_set_new(row, "value_yuan",
                                 json_incref(or_null(json_object_get(inst, "value_yuan"))));
+            json_object_set_new(row, "description",
+                                json_incref(or_null(json_object_get(inst, "description"))));
             add_live(req->st, id, now, row);
         }
         if (row && !csv) {

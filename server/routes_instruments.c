@@ -12,8 +12,9 @@
 #include "labshare/banned.h"
 
 static const char *const instrument_keys[] = {
-    "id",     "name",    "org_id",  "category", "location",      "value_yuan", "rated_hours",
-    "public", "gateway", "booking", "billing",  "service_hours", "joined",     NULL};
+    "id",         "name",          "org_id", "category",    "location",
+    "value_yuan", "rated_hours",   "public", "gateway",     "booking",
+    "billing",    "service_hours", "joined", "description", NULL};
 
 /* Validate a billing object (SPEC 7) into a complete one with defaults. NULL and a reason. */
 static json_t *billing_normalise(const json_t *in, char *why, size_t len)
@@ -139,6 +140,16 @@ static json_t *instrument_fields(struct http_resp *resp, const json_t *body, int
         } else if (create) {
             json_object_set_new(out, key, json_string(""));
         }
+    }
+    /* what it does, for the catalog: a paragraph, not a document */
+    if ((v = json_object_get(body, "description")) && json_is_null(v)) {
+        json_object_set_new(out, "description", json_string("")); /* null removes it */
+    } else if (v) {
+        if (!json_is_string(v) || json_string_length(v) > 2000)
+            FAIL("description must be text of at most 2000 bytes");
+        json_object_set(out, "description", v);
+    } else if (create) {
+        json_object_set_new(out, "description", json_string(""));
     }
     if ((v = json_object_get(body, "value_yuan"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 ||

@@ -141,6 +141,8 @@ static const char *const migrations[] = {
     " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), NEW.billing); END;",
     /* 8: user names are case-insensitive */
     "CREATE UNIQUE INDEX users_username_nocase ON users(username COLLATE NOCASE);",
+    /* 9: what an instrument does, for the catalog */
+    "ALTER TABLE instruments ADD COLUMN description TEXT NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

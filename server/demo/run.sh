@@ -41,7 +41,10 @@ mkdir -p "$DIR"
 # A platform that has lived a year (LABSHARE_DEMO_DAYS, 365): built the first time (about a
 # minute), then kept in $DIR and reused; LABSHARE_DEMO_FRESH=1 builds it anew.
 DAYS=${LABSHARE_DEMO_DAYS:-365}
-STAMP=$DIR/year-$DAYS.done
+# a changed demo (its scripts or data) builds its year anew
+DEMO_HASH=$(cat "$ROOT/server/demo/seed.py" "$ROOT/server/demo/history.py" \
+    "$ROOT/server/demo/platform.json" | sha256sum | cut -c1-12)
+STAMP=$DIR/year-$DAYS-$DEMO_HASH.done
 CACHED=0
 if [ -z "${LABSHARE_DEMO_FRESH:-}" ] && [ -e "$STAMP" ] && [ -e "$DIR/server.db" ] &&
     [ -e "$DIR/broker-dynsec.json" ] && [ -e "$DIR/server-mqtt.secret" ]; then

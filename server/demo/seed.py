@@ -35,6 +35,20 @@ HISTORY = json.load(open(sessions_path)) if sessions_path else None
 NAMES = {"auditor.liu": "刘审计", "manager.chen": "陈主任", "manager.wang": "王主任",
          "manager.zhou": "周主任", "dr.li": "李博士", "dr.zhang": "张博士", "dr.huang": "黄博士",
          "eng.xu": "徐工", "eng.sun": "孙工", "dr.guo": "郭博士"}
+# What each instrument does, as its lab would write it for the open catalog.
+DESCRIPTIONS = {
+    "icp-ms-01": "痕量与超痕量元素分析、同位素比值测定：矿石、稀土、环境水样与土壤中的金属元素。"
+                 "Trace elements and isotope ratios in ores, rare earths, water and soil.",
+    "sem-01": "样品表面形貌观察与微区成分分析（EDS）。Surface imaging and micro-area composition (EDS).",
+    "xrd-01": "粉末与薄膜的物相鉴定与晶体结构分析。Phase identification and crystal structure of powders and films.",
+    "tem-01": "材料微观结构、晶格像与电子衍射。Microstructure, lattice imaging and electron diffraction.",
+    "nmr-600": "有机与生物分子结构解析，一维与二维谱。Structure of organic and biological molecules, 1D and 2D.",
+    "confocal-01": "活细胞与组织的多通道荧光成像。Multi-channel fluorescence imaging of live cells and tissue.",
+    "lcms-01": "小分子定量：药物、农残与代谢物。Quantitation of drugs, pesticide residues and metabolites.",
+    "gcms-01": "挥发性与半挥发性有机物分析。Volatile and semi-volatile organic compounds.",
+    "seq-01": "基因组、转录组与扩增子测序。Genome, transcriptome and amplicon sequencing.",
+    "fcm-01": "细胞表型、周期与凋亡的多参数分析。Cell phenotype, cycle and apoptosis, multi-parameter.",
+}
 LOCATIONS = {"icp-ms-01": "分析测试中心 A101", "sem-01": "分析测试中心 B203", "xrd-01": "材料楼 112",
              "tem-01": "南昌大学 理科楼 305", "nmr-600": "南昌大学 核磁室", "confocal-01": "南昌大学 生命楼 210",
              "lcms-01": "江西省科学院 质谱室", "gcms-01": "江西省科学院 质谱室"}
@@ -136,6 +150,7 @@ for i in platform["instruments"]:
         "id": i["id"], "name": i["name"], "org_id": orgs[i["org"]], "category": i["category"],
         "value_yuan": i["value_yuan"], "rated_hours": i["rated_hours"], "billing": billing,
         "booking": {"min_notice_minutes": 0}, "location": LOCATIONS.get(i["id"], ""),
+        "description": DESCRIPTIONS.get(i["id"], ""),
         **({"joined": iso(HISTORY["from"] - 86400000)} if HISTORY else {}),
         **({"gateway": "gw-ecut"} if i["id"] in METERED else {})})
 for v in platform.get("vouchers", []):

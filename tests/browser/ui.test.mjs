@@ -183,6 +183,7 @@ test('anyone sees the catalog, an instrument with its live state, and the sharin
   await page.waitForSelector('main[data-page="/instrument"]:not([aria-busy])');
   const live = await page.locator('.live .badge').first().textContent();
   assert.match(live, /Running|Idle|Off|Fault|Offline/, 'live state from the meter');
+  assert.match(await page.textContent('#description'), /isotope ratios/, 'what it does');
   assert.match(await page.locator('.live').first().textContent(), /last reading/);
   assert.match(await page.textContent('main'), /¥\d[\d,]*\.\d\d \/ h/, 'prices in yuan with two decimals');
   await axe(page, 'instrument');

@@ -97,7 +97,8 @@ export async function instrumentEdit(view, params) {
       field(t('location'), h('input', { name: 'location', value: inst.location || '' })),
       field(t('value_yuan'), num('value_yuan', inst.value_yuan, { min: 0 })),
       field(t('rated_hours'), num('rated_hours', inst.rated_hours, { min: 1 })),
-      field(t('public'), select('public', [['true', t('yes')], ['false', t('no')]], String(inst.public !== false)))))),
+      field(t('public'), select('public', [['true', t('yes')], ['false', t('no')]], String(inst.public !== false)))),
+      field(t('description'), h('textarea', { name: 'description', rows: 3, maxlength: 2000, class: 'wide' }, inst.description || '')))),
     h('fieldset', null, h('legend', null, t('rules')), h('div', { class: 'row' },
       RULES.map((k) => field(t('rulekey_' + k), num('booking.' + k, b[k], { min: 0 }))),
       field(t('rulekey_approval_external'), select('booking.approval_external', [['true', t('yes')], ['false', t('no')]], String(!!b.approval_external))))),
@@ -115,7 +116,7 @@ export async function instrumentEdit(view, params) {
     e.preventDefault();
     const v = Object.fromEntries(new FormData(form).entries());
     try {
-      const body = { name: v.name, category: v.category, location: v.location, public: v.public === 'true',
+      const body = { name: v.name, category: v.category, location: v.location, description: v.description, public: v.public === 'true',
         booking: { approval_external: v['booking.approval_external'] === 'true' },
         billing: { basis: v['billing.basis'], rates: {} }, service_hours: {} };
       if (v.value_yuan !== '') body.value_yuan = +v.value_yuan;

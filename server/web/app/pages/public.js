@@ -56,7 +56,7 @@ export async function catalog(view, params) {
     const v = Object.fromEntries(new FormData(form).entries());
     const q = (v.q || '').toLowerCase();
     const shown = items.filter((i) =>
-      (!q || [i.id, i.name, i.category, i.location, i.owner].some((s) => (s || '').toLowerCase().includes(q))) &&
+      (!q || [i.id, i.name, i.category, i.location, i.owner, i.description].some((s) => (s || '').toLowerCase().includes(q))) &&
       (!v.category || i.category === v.category) && (!v.owner || i.owner === v.owner) &&
       (!v.owner_type || i.owner_type === v.owner_type) &&
       (!v.location || (i.location || '').toLowerCase().includes(v.location.toLowerCase())));
@@ -64,6 +64,7 @@ export async function catalog(view, params) {
     clear(results, h('div', { class: 'cards' }, shown.map((i) => h('article', { class: 'card', 'data-instrument': i.id },
       h('h2', null, link('#/instrument?id=' + encodeURIComponent(i.id), i.name)),
       liveState(i),
+      i.description ? h('p', { class: 'desc' }, i.description) : null,
       h('dl', null,
         h('dt', null, t('owner')), h('dd', null, `${i.owner} (${t('orgtype_' + i.owner_type)})`),
         h('dt', null, t('category')), h('dd', null, i.category),
@@ -94,6 +95,7 @@ export async function instrument(view, params) {
   clear(view,
     h('h1', null, i.name),
     h('p', { class: 'lead' }, `${i.category} · ${i.owner} · ${i.location}`),
+    i.description ? h('p', { class: 'about', id: 'description' }, i.description) : null,
     h('section', { 'aria-labelledby': 'live-h' }, h('h2', { id: 'live-h' }, t('live_state')), liveState(i)),
     h('div', { class: 'cards' },
       h('section', { class: 'card' }, h('h2', null, t('about')), h('dl', null,
