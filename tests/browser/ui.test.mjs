@@ -194,6 +194,49 @@ test('anyone sees the catalog, an instrument with its live state, and the sharin
   await page.context().close();
 });
 
+test('text from the database is shown as text, never run (an instrument named like markup)', async () => {
+  const orgs = (await admin('/orgs')).body.items;
+  const id = `xss-${Date.now() % 100000}`;
+  const name = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+  const made = await admin('/instruments', { method: 'POST', body: JSON.stringify({ id, name, org_id: orgs[0].id,
+    category: '<b>bold</b>', location: '"><svg onload=window.__xss=3>', description: '<i>x</i>' }) });
+  assert.equal(made.status, 201);
+  const page = await newPage();
+  await open(page, '/');
+  const card = page.locator(`article[data-instrument="${id}"]`);
+  assert.equal(await card.locator('h2').textContent(), name, 'the name is shown as written');
+  assert.equal(await card.locator('img, script, svg, b, i').count(), 0, 'no element came from the text');
+  await card.locator('h2 a').click();
+  await page.waitForSelector('main[data-page="/instrument"]:not([aria-busy])');
+  assert.equal(await page.textContent('h1'), name);
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'nothing ran');
+  await admin(`/instruments/${id}`, { method: 'PATCH', body: JSON.stringify({ public: false }) });
+  await page.context().close();
+});
+
+test('the booking form works from the keyboard', async () => {
+  const page = await newPage();
+  await login(page, 'dr.li');
+  await open(page, '/calendar?ids=icp-ms-01');
+  await page.waitForSelector('[data-new-booking]');
+  await page.focus('[data-new-booking]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#book-dialog[open]');
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'start', 'the dialog takes the focus');
+  // Tab walks through the date and time parts of start, then reaches end and the project
+  const seen = [];
+  for (let i = 0; i < 20 && !seen.includes('project'); i++) {
+    await page.keyboard.press('Tab');
+    seen.push(await page.evaluate(() => document.activeElement.name));
+  }
+  assert.ok(seen.includes('end') && seen.includes('project'), `Tab reaches end and project (${seen})`);
+  await page.keyboard.type('typed by keyboard');
+  assert.equal(await page.inputValue('#book-dialog input[name=project]'), 'typed by keyboard');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#book-dialog', { state: 'detached' });
+  await page.context().close();
+});
+
 test('the language follows the browser and switches; every label has both languages', async () => {
   const page = await newPage({ lang: 'zh' });
   await open(page, '/');
@@ -381,9 +424,14 @@ test('an auditor drills from a metric to its readings and downloads a CSV', asyn
   const csv = readFileSync(await download.path(), 'utf8');
   assert.match(csv.split('\n')[0], /effective_hours/, 'the CSV has the table');
   assert.ok(csv.trim().split('\n').length > 2, 'and its rows');
+  const figure = await page.locator('tr', { hasText: 'icp-ms-01' }).locator('a[href^="#/evidence"]').textContent();
   await page.locator('tr', { hasText: 'icp-ms-01' }).locator('a[href^="#/evidence"]').click();
   await page.waitForSelector('main[data-page="/evidence"]:not([aria-busy])');
   assert.ok(await page.locator('tbody tr').count() > 1, 'the sessions behind the figure');
+  const listed = await page.locator('.kpi', { hasText: 'Run hours listed' }).locator('.v').textContent();
+  const num = (x) => +x.replace(/,/g, '');
+  assert.ok(Math.abs(num(listed) - num(figure)) <= 0.02 * num(figure) + 0.5,
+    `the sessions add up to the figure (${listed} h listed, ${figure} h in the metric)`);
   await axe(page, 'evidence');
   await page.locator('a[href^="#/readings"]').first().click();
   await page.waitForSelector('main[data-page="/readings"]:not([aria-busy])');

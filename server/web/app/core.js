@@ -54,6 +54,25 @@ export async function apiAll(path, max = 5000) {
   return items;
 }
 
+// Instrument names by id (the lists of the API name instruments by id), fetched once a session.
+let names = null;
+export async function instrumentNames() {
+  if (!names) {
+    names = apiAll(state.me ? '/instruments' : '/catalog').then(
+      (items) => Object.fromEntries(items.map((i) => [i.id, i.name])), () => ({}));
+  }
+  return names;
+}
+
+export function forgetNames() {
+  names = null;
+}
+
+// An instrument's name, with its id for those who work by ids.
+export function instName(map, id) {
+  return map[id] ? `${map[id]} (${id})` : id;
+}
+
 export function qs(params) {
   const u = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') u.set(k, v);

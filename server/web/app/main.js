@@ -1,6 +1,6 @@
 // main.js - boots the UI: the platform, who is logged in, the navigation for their role and
 // the router (#/path?query), with the language switch.
-import { api, state, h, clear, msg, errorText, toast } from './core.js';
+import { api, state, h, clear, msg, errorText, toast, forgetNames } from './core.js';
 import { t, lang, setLang } from './i18n.js';
 import * as pub from './pages/public.js';
 import * as mine from './pages/mine.js';
@@ -82,6 +82,7 @@ function renderNav(current) {
 async function logout() {
   try { await api('/logout', { method: 'POST' }); } catch (e) { /* the session may be gone already */ }
   state.me = null;
+  forgetNames();
   location.hash = '#/';
   route();
 }

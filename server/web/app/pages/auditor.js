@@ -3,7 +3,8 @@
 // heat map; idle instruments; and the evidence under every figure: sessions, then the meter's
 // readings drawn as a time line. Every table downloads as CSV; the audit chain's check is shown.
 import { api, apiAll, state, h, clear, msg, table, fmtTime, fmtMoney, fmtHours, fmtPct, fmtNum,
-  badge, field, select, link, qs, kpi, chart, thisYear, lastMonths, wallTime } from '../core.js';
+  badge, field, select, link, qs, kpi, chart, thisYear, lastMonths, wallTime, instrumentNames,
+  instName } from '../core.js';
 import { t } from '../i18n.js';
 import { gradeLabel } from './manager.js';
 
@@ -35,10 +36,10 @@ function periodOptions() {
   return opts;
 }
 
-function metricColumns(by) {
+function metricColumns(by, names = {}) {
   const cols = [];
   if (by === 'instrument') {
-    cols.push({ label: t('instrument'), fmt: (r) => r.instrument },
+    cols.push({ label: t('instrument'), fmt: (r) => instName(names, r.instrument) },
       { label: t('owner'), key: 'org' });
   } else if (by === 'org') {
     cols.push({ label: t('organisation'), fmt: (r) => link('#/metrics' + qs({ by: 'instrument', org: r.org_id, p: cur.p }), r.org) },
@@ -74,7 +75,7 @@ export async function metrics(view, params) {
   const org = params.get('org') || '';
   const { from, to } = period(cur.p);
   const path = '/metrics' + qs({ from, to, by, org });
-  const data = await api(path);
+  const [data, names] = await Promise.all([api(path), instrumentNames()]);
   const form = h('form', { class: 'row' },
     field(t('period'), select('p', periodOptions(), cur.p)),
     field(t('group_by'), select('by', [['org', t('by_org')], ['org_type', t('by_org_type')], ['instrument', t('by_instrument')]], by)));
@@ -85,14 +86,14 @@ export async function metrics(view, params) {
   const rows = data.items.slice().sort((a, b) => b.effective_hours - a.effective_hours);
   clear(view, h('h1', null, t('metrics_title')), h('p', { class: 'lead' }, t('metrics_lead', { from, to })), form,
     org ? msg('info', t('filtered_org', { org })) : null,
-    table(t('metrics_title'), metricColumns(by), rows, { csv: path }));
+    table(t('metrics_title'), metricColumns(by, names), rows, { csv: path }));
 }
 
 export async function evaluation(view, params) {
   const year = +(params.get('year') || thisYear());
   const by = params.get('by') || 'instrument';
   const path = '/evaluation' + qs({ year, by });
-  const data = await api(path);
+  const [data, names] = await Promise.all([api(path), instrumentNames()]);
   const form = h('form', { class: 'row' },
     field(t('year'), select('year', [thisYear(), thisYear() - 1].map((y) => [y, String(y)]), year)),
     field(t('group_by'), select('by', [['instrument', t('by_instrument')], ['org', t('by_org')]], by)));
@@ -106,7 +107,7 @@ export async function evaluation(view, params) {
   clear(view, h('h1', null, t('evaluation_title', { year })), h('p', { class: 'lead' }, t('evaluation_lead')), form,
     h('div', { class: 'kpis' }, ['excellent', 'good', 'pass', 'poor'].map((g) => kpi(gradeLabel(g), counts[g] || 0))),
     table(t('evaluation_title', { year }), [
-      { label: by === 'instrument' ? t('instrument') : t('organisation'), fmt: (r) => by === 'instrument' ? evidenceLink(r, r.instrument) : r.org },
+      { label: by === 'instrument' ? t('instrument') : t('organisation'), fmt: (r) => by === 'instrument' ? evidenceLink(r, instName(names, r.instrument)) : r.org },
       by === 'instrument' ? { label: t('owner'), key: 'org' } : { label: t('owner_type'), fmt: (r) => t('orgtype_' + r.org_type) },
       { label: t('utilization'), num: true, fmt: (r) => fmtPct(r.utilization) },
       { label: t('sharing_rate'), num: true, fmt: (r) => fmtPct(r.sharing_rate) },
@@ -158,21 +159,22 @@ export async function idle(view, params) {
   cur.p = params.get('p') || String(thisYear());
   const { from, to } = period(cur.p);
   const path = '/metrics' + qs({ from, to, by: 'instrument' });
-  const data = await api(path);
+  const [data, names] = await Promise.all([api(path), instrumentNames()]);
   const form = h('form', { class: 'row' }, field(t('period'), select('p', periodOptions(), cur.p)));
   form.addEventListener('change', () => { location.hash = '#/idle' + qs({ p: new FormData(form).get('p') }); });
   const rows = data.items.filter((r) => r.idle).sort((a, b) => a.utilization - b.utilization);
   clear(view, h('h1', null, t('idle_title')), h('p', { class: 'lead' }, t('idle_lead')), form,
-    table(t('n_idle', { n: rows.length }), metricColumns('instrument'), rows, { csv: path }));
+    table(t('n_idle', { n: rows.length }), metricColumns('instrument', names), rows, { csv: path }));
 }
 
 export async function evidence(view, params) {
   const inst = params.get('instrument');
   const from = params.get('from'), to = params.get('to');
   const path = '/usage' + qs({ instrument: inst, from, to });
-  const data = await api(path + '&limit=500');
-  const run = data.items.reduce((s, u) => s + u.run_seconds, 0);
-  clear(view, h('h1', null, t('evidence_title', { inst })),
+  const [items, names] = await Promise.all([apiAll(path, 20000), instrumentNames()]);
+  const data = { items, total: items.length };
+  const run = items.reduce((s, u) => s + u.run_seconds, 0);
+  clear(view, h('h1', null, t('evidence_title', { inst: instName(names, inst) })),
     h('p', { class: 'lead' }, t('evidence_lead', { from, to })),
     h('div', { class: 'kpis' }, kpi(t('sessions'), data.total), kpi(t('run_hours_listed'), fmtHours(run / 3600))),
     table(t('sessions'), [

@@ -3,7 +3,7 @@
 // the monthly statements.
 import { api, apiAll, state, h, clear, msg, errorText, toast, table, fmtTime, fmtMoney, fmtHours,
   fmtPct, badge, field, select, ask, link, qs, kpi, chart, lastMonths, thisMonth, thisYear,
-  wallToMs, msToWall } from '../core.js';
+  wallToMs, msToWall, instrumentNames } from '../core.js';
 import { t } from '../i18n.js';
 import { route } from '../main.js';
 import { serviceHoursText } from './public.js';
@@ -13,7 +13,7 @@ const RULES = ['min_minutes', 'max_minutes', 'slot_minutes', 'min_notice_minutes
   'max_future_bookings', 'cancel_notice_minutes', 'cancel_grace_minutes'];
 
 export async function approvals(view) {
-  const items = await apiAll('/bookings?status=pending');
+  const [items, names] = await Promise.all([apiAll('/bookings?status=pending'), instrumentNames()]);
   items.sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
   const decide = (b, approve) => async () => {
     let body = {};
@@ -35,7 +35,7 @@ export async function approvals(view) {
       { label: t('who_asks'), fmt: (b) => [h('strong', null, b.requester.display_name || b.requester.username),
         h('div', { class: 'muted' }, `${b.requester.org || ''} (${t('orgtype_' + b.requester.org_type)})`)] },
       { label: t('category'), fmt: (b) => t('cat_' + b.category) },
-      { label: t('instrument'), key: 'instrument' },
+      { label: t('instrument'), fmt: (b) => names[b.instrument] || b.instrument },
       { label: t('project'), key: 'project' },
       { label: t('start'), fmt: (b) => fmtTime(b.start) },
       { label: t('end'), fmt: (b) => fmtTime(b.end) },

@@ -1,7 +1,7 @@
 // mine.js - a researcher's own work: bookings (cancel, rate, the reason of a rejection), the
 // calendar subscription, usage sessions, charges and a month's statement of them.
 import { api, apiAll, state, h, clear, msg, errorText, toast, table, fmtTime, fmtMoney, fmtHours,
-  badge, field, select, ask, link, qs, thisMonth, lastMonths } from '../core.js';
+  badge, field, select, ask, link, qs, thisMonth, lastMonths, instrumentNames } from '../core.js';
 import { t } from '../i18n.js';
 import { route } from '../main.js';
 
@@ -43,7 +43,7 @@ export async function bookings(view, params) {
   const since = params.get('since') || '90';
   const from = since === 'all' ? undefined : new Date(Date.now() - +since * 86400000).toISOString();
   const path = '/bookings' + qs({ status, from, user_id: state.me.role === 'researcher' ? undefined : state.me.id });
-  const all = await apiAll(path, 3000);
+  const [all, names] = await Promise.all([apiAll(path, 3000), instrumentNames()]);
   const data = { total: all.length };
   // the coming ones first (soonest on top), then the past (latest on top)
   const now = Date.now();
@@ -76,7 +76,7 @@ export async function bookings(view, params) {
     h('p', { class: 'lead' }, h('a', { href: '#/calendar' }, t('book_new'))), filter,
     table(t('n_bookings', { n: data.total }), [
       { label: '#', key: 'id', num: true },
-      { label: t('instrument'), fmt: (b) => link('#/instrument?id=' + encodeURIComponent(b.instrument), b.instrument) },
+      { label: t('instrument'), fmt: (b) => link('#/calendar?ids=' + encodeURIComponent(b.instrument), names[b.instrument] || b.instrument) },
       { label: t('start'), fmt: (b) => fmtTime(b.start) },
       { label: t('end'), fmt: (b) => fmtTime(b.end) },
       { label: t('project'), key: 'project' },
@@ -92,14 +92,14 @@ export async function bookings(view, params) {
 export async function usage(view, params) {
   const month = params.get('month') || thisMonth();
   const path = '/usage' + qs({ month, user_id: state.me.role === 'researcher' ? undefined : state.me.id });
-  const items = await apiAll(path);
+  const [items, names] = await Promise.all([apiAll(path), instrumentNames()]);
   const form = h('form', { class: 'row' }, field(t('month'), select('month', lastMonths(12).reverse().map((m) => [m, m]), month)));
   form.addEventListener('change', () => { location.hash = '#/usage?month=' + new FormData(form).get('month'); });
   const total = items.reduce((s, u) => s + u.run_seconds, 0);
   clear(view, h('h1', null, t('my_usage')), h('p', { class: 'lead' }, t('usage_lead')), form,
     h('p', null, t('usage_total', { hours: fmtHours(total / 3600), n: items.length })),
     table(t('sessions'), [
-      { label: t('instrument'), key: 'instrument' },
+      { label: t('instrument'), fmt: (u) => names[u.instrument] || u.instrument },
       { label: t('start'), fmt: (u) => fmtTime(u.start) },
       { label: t('end'), fmt: (u) => fmtTime(u.end) },
       { label: t('run_time'), num: true, fmt: (u) => fmtHours(u.run_seconds / 3600) + ' h' },
@@ -111,7 +111,7 @@ export async function usage(view, params) {
 export async function charges(view, params) {
   const month = params.get('month') || thisMonth();
   const path = '/charges' + qs({ month });
-  const items = await apiAll(path);
+  const [items, names] = await Promise.all([apiAll(path), instrumentNames()]);
   const form = h('form', { class: 'row' }, field(t('month'), select('month', lastMonths(12).reverse().map((m) => [m, m]), month)));
   form.addEventListener('change', () => { location.hash = '#/charges?month=' + new FormData(form).get('month'); });
   const sum = (k) => items.reduce((s, c) => s + (c[k] || 0), 0);
@@ -122,7 +122,7 @@ export async function charges(view, params) {
       h('div', { class: 'kpi' }, h('div', { class: 'v' }, fmtMoney(sum('payable'))), h('div', { class: 'k' }, t('payable')))),
     table(t('statement_of', { month }), [
       { label: t('date'), fmt: (c) => fmtTime(c.at) },
-      { label: t('instrument'), key: 'instrument' },
+      { label: t('instrument'), fmt: (c) => names[c.instrument] || c.instrument },
       { label: t('kind'), fmt: (c) => t('chargekind_' + c.kind) },
       { label: t('category'), fmt: (c) => t('cat_' + c.category) },
       { label: t('minutes'), key: 'minutes', num: true },

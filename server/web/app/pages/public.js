@@ -1,7 +1,7 @@
 // public.js - what everyone sees without logging in: the open catalog, an instrument's page
 // with its live state, the platform's published sharing figures; and the login form.
 import { api, state, h, clear, msg, errorText, table, fmtTime, fmtMoney, fmtHours, fmtPct,
-  badge, field, select, kpi, link, thisYear, qs } from '../core.js';
+  badge, field, select, kpi, link, thisYear, qs, forgetNames } from '../core.js';
 import { t, lang } from '../i18n.js';
 import { home } from '../main.js';
 
@@ -158,6 +158,7 @@ export async function login(view, params) {
     try {
       await api('/login', { method: 'POST', body: { username: v.username, password: v.password } });
       state.me = await api('/me');
+      forgetNames();
       location.hash = '#' + (next && next.startsWith('/') ? next : home());
     } catch (err) {
       clear(out, msg('error', err.status === 401 || err.status === 403 ? t('login_failed') : errorText(err)));
