@@ -47,8 +47,8 @@ function metricColumns(by, names = {}) {
   } else {
     cols.push({ label: t('owner_type'), fmt: (r) => link('#/metrics' + qs({ by: 'org', p: cur.p }), t('orgtype_' + r.org_type)) });
   }
+  if (by !== 'instrument') cols.push({ label: t('instruments'), key: 'instruments', num: true });
   cols.push(
-    { label: t('instruments'), key: 'instruments', num: true },
     { label: t('effective_hours'), num: true, fmt: (r) => evidenceLink(r, fmtHours(r.effective_hours)) },
     { label: t('external_hours'), num: true, fmt: (r) => fmtHours(r.external_hours) },
     { label: t('rated_hours'), num: true, fmt: (r) => fmtHours(r.rated_hours) },
