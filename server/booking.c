@@ -46,12 +46,15 @@ int booking_rules_parse(const json_t *obj, struct booking_rules *r, char *why, s
     json_object_foreach((json_t *)obj, key, v)
     {
         size_t i;
-        if (strcmp(key, "approval_external") == 0) {
+        if (strcmp(key, "approval_external") == 0 || strcmp(key, "requires_qualification") == 0) {
             if (!json_is_boolean(v)) {
-                snprintf(why, len, "booking.approval_external must be true or false");
+                snprintf(why, len, "booking.%s must be true or false", key);
                 return LS_ERR_INVAL;
             }
-            r->approval_external = json_is_true(v);
+            if (key[0] == 'a')
+                r->approval_external = json_is_true(v);
+            else
+                r->requires_qualification = json_is_true(v);
             continue;
         }
         for (i = 0; i < NRULES; i++)
@@ -84,8 +87,10 @@ json_t *booking_rules_json(const struct booking_rules *r)
         json_object_set_new(
             o, rule_keys[i].key,
             json_integer(*(const int *)(const void *)((const char *)r + rule_keys[i].offset)));
-    if (o)
+    if (o) {
         json_object_set_new(o, "approval_external", json_boolean(r->approval_external));
+        json_object_set_new(o, "requires_qualification", json_boolean(r->requires_qualification));
+    }
     return o;
 }
 
@@ -296,6 +301,12 @@ const char *booking_check(const struct booking_rules *r, const struct service_ho
     if (q->future_count >= r->max_future_bookings) {
         snprintf(msg, len, "at most %d future bookings per user", r->max_future_bookings);
         return "max_future_bookings";
+    }
+    if (r->requires_qualification && !q->qualified) {
+        snprintf(msg, len,
+                 "only users qualified on this instrument operate it themselves: ask its "
+                 "manager for training, or to book assisted use for you");
+        return "qualification";
     }
     return NULL;
 }

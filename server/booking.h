@@ -16,15 +16,16 @@
 #include "store.h"
 
 struct booking_rules {
-    int min_minutes;           /* shortest booking (15) */
-    int max_minutes;           /* longest booking (480) */
-    int slot_minutes;          /* start and end on this grid from local midnight (15) */
-    int horizon_days;          /* how far ahead one may book (90) */
-    int min_notice_minutes;    /* how soon before the start one may book (60) */
-    int cancel_notice_minutes; /* users may cancel until this long before the start (1440) */
-    int cancel_grace_minutes;  /* ... and, whatever the notice, this long after booking (15) */
-    int approval_external;     /* 1: bookings by external users wait for a manager (1) */
-    int max_future_bookings;   /* pending or confirmed future bookings per user (10) */
+    int min_minutes;            /* shortest booking (15) */
+    int max_minutes;            /* longest booking (480) */
+    int slot_minutes;           /* start and end on this grid from local midnight (15) */
+    int horizon_days;           /* how far ahead one may book (90) */
+    int min_notice_minutes;     /* how soon before the start one may book (60) */
+    int cancel_notice_minutes;  /* users may cancel until this long before the start (1440) */
+    int cancel_grace_minutes;   /* ... and, whatever the notice, this long after booking (15) */
+    int approval_external;      /* 1: bookings by external users wait for a manager (1) */
+    int max_future_bookings;    /* pending or confirmed future bookings per user (10) */
+    int requires_qualification; /* 1: only qualified users book for self-operation (0) */
 };
 
 #define SERVICE_WINDOWS_MAX 4
@@ -57,11 +58,13 @@ struct booking_request {
     int external;         /* the user belongs to another organisation than the owner */
     int64_t future_count; /* the user's pending or confirmed bookings ending after now */
     int privileged;       /* a manager of the owner or an admin: rules do not apply */
+    int qualified;        /* the user is qualified on the instrument for the whole booking */
 };
 
 /* NULL when the booking keeps the rules; otherwise the name of the first rule it breaks
  * ("in_past", "min_duration", "max_duration", "slot", "min_notice", "horizon",
- * "service_hours", "max_future_bookings") with a sentence in msg. */
+ * "service_hours", "max_future_bookings", "qualification") with a sentence in msg. A privileged
+ * booking (assisted use, a walk-in recorded) keeps none of them. */
 const char *booking_check(const struct booking_rules *r, const struct service_hours *h,
                           const struct booking_request *q, char *msg, size_t len);
 

@@ -35,6 +35,7 @@ route_fn route_charges_list, route_statement, route_statement_close, route_vouch
     route_voucher_create;
 /* routes_catalog.c */
 route_fn route_catalog;
+route_fn route_qualifications_list, route_qualification_grant, route_qualification_revoke;
 /* routes_metrics.c */
 route_fn route_metrics, route_evaluation, route_collaboration, route_figures;
 /* routes_readings.c */

@@ -229,7 +229,8 @@ int route_booking_create(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_DB, "database busy");
         goto out;
     }
-    if (store_booking_future_count(req->st, b.user_id, q.now_ms, &q.future_count)) {
+    if (store_booking_future_count(req->st, b.user_id, q.now_ms, &q.future_count) ||
+        store_qualified(req->st, instrument, b.user_id, b.start_ms, b.end_ms, &q.qualified)) {
         http_error(resp, LS_ERR_DB, "cannot count bookings");
         goto out;
     }

@@ -143,6 +143,12 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX users_username_nocase ON users(username COLLATE NOCASE);",
     /* 9: what an instrument does, for the catalog */
     "ALTER TABLE instruments ADD COLUMN description TEXT NOT NULL DEFAULT '';",
+    /* 10: who may operate an instrument themselves (上机培训), and its interlock policy */
+    "CREATE TABLE qualifications("
+    " instrument TEXT NOT NULL REFERENCES instruments(id), user_id INTEGER NOT NULL"
+    " REFERENCES users(id), since_ms INTEGER NOT NULL, by_user INTEGER NOT NULL,"
+    " expires_ms INTEGER, PRIMARY KEY(instrument, user_id));"
+    "CREATE INDEX qualifications_user ON qualifications(user_id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

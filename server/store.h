@@ -205,6 +205,32 @@ struct interval {
 int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
                struct interval **out, size_t *n);
 
+/* --- Qualifications (store_qualifications.c) ------------------------------------------------ */
+
+struct qualification {
+    char instrument[LS_ID_MAX];
+    int64_t user_id;
+    int64_t since_ms;   /* from when */
+    int64_t by_user;    /* who qualified them */
+    int64_t expires_ms; /* INT64_MAX: no expiry */
+};
+
+/* Record (or replace) that user_id may operate instrument from since_ms until expires_ms
+ * (INT64_MAX for none). LS_ERR_DB. */
+int store_qualification_put(struct store *st, const struct qualification *q);
+/* LS_ERR_NOTFOUND when there was none. */
+int store_qualification_delete(struct store *st, const char *instrument, int64_t user_id);
+/* One (LS_ERR_NOTFOUND). */
+int store_qualification_get(struct store *st, const char *instrument, int64_t user_id,
+                            struct qualification *out);
+/* Those of instrument (user_id 0: everyone's), by user; *out allocated (caller frees with
+ * free()), *n its length. */
+int store_qualifications_list(struct store *st, const char *instrument, int64_t user_id,
+                              struct qualification **out, size_t *n);
+/* *yes = 1 when user_id is qualified on instrument through all of [from_ms, to_ms). */
+int store_qualified(struct store *st, const char *instrument, int64_t user_id, int64_t from_ms,
+                    int64_t to_ms, int *yes);
+
 /* --- Outages ------------------------------------------------------------------------------ */
 int store_outage_insert(struct store *st, const char *instrument, int64_t start_ms, int64_t end_ms,
                         const char *kind, const char *note, int64_t by, int64_t *id);

@@ -63,6 +63,14 @@ static void defaults_and_parse_errors(void **state)
     assert_int_equal(r.min_minutes, 30);
     assert_false(r.approval_external);
     json_decref(j);
+    j = json_pack("{s:b}", "requires_qualification", 1);
+    assert_int_equal(booking_rules_parse(j, &r, why, sizeof(why)), LS_OK);
+    assert_true(r.requires_qualification);
+    json_decref(j);
+    j = json_pack("{s:i}", "requires_qualification", 1);
+    assert_int_equal(booking_rules_parse(j, &r, why, sizeof(why)), LS_ERR_INVAL);
+    assert_non_null(strstr(why, "booking.requires_qualification must be true or false"));
+    json_decref(j);
     j = json_pack("{s:i}", "colour", 1);
     assert_int_equal(booking_rules_parse(j, &r, why, sizeof(why)), LS_ERR_INVAL);
     assert_non_null(strstr(why, "booking.colour is not a booking rule"));
@@ -128,6 +136,18 @@ static void rule_boundaries(void **state)
     q = req_at(nine - 30 * 86400000LL, nine - 30 * 86400000LL + 5 * M);
     q.privileged = 1;
     assert_string_equal(verdict(&r, &h, &q), "ok");
+    /* qualification: required only when the instrument says so; assisted use is privileged */
+    q = req_at(nine, nine + 30 * M);
+    assert_false(r.requires_qualification);
+    assert_string_equal(verdict(&r, &h, &q), "ok");
+    r.requires_qualification = 1;
+    assert_string_equal(verdict(&r, &h, &q), "qualification");
+    q.qualified = 1;
+    assert_string_equal(verdict(&r, &h, &q), "ok");
+    q.qualified = 0;
+    q.privileged = 1;
+    assert_string_equal(verdict(&r, &h, &q), "ok");
+    r.requires_qualification = 0;
     /* Saturday is closed by default */
     q = req_at(TUE_MIDNIGHT_MS + 4 * 86400000LL + 9 * H, TUE_MIDNIGHT_MS + 4 * 86400000LL + 10 * H);
     assert_string_equal(verdict(&r, &h, &q), "service_hours");
