@@ -37,6 +37,7 @@ int booking_rules_parse(const json_t *obj, struct booking_rules *r, char *why, s
     for (size_t i = 0; i < NRULES; i++)
         *(int *)(void *)((char *)r + rule_keys[i].offset) = rule_keys[i].def;
     r->approval_external = 1;
+    r->requires_qualification = 0;
     if (!obj || json_is_null(obj))
         return LS_OK;
     if (!json_is_object(obj)) {
