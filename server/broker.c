@@ -278,6 +278,21 @@ struct broker {
     json_t *responses; /* its answer, once it came */
 };
 
+int broker_publish(struct broker *b, const char *topic, const char *payload, int retain)
+{
+    int connected;
+
+    if (!b)
+        return LS_ERR_TIMEOUT;
+    pthread_mutex_lock(&b->lock);
+    connected = b->connected;
+    pthread_mutex_unlock(&b->lock);
+    if (!connected || mosquitto_publish(b->mosq, NULL, topic, (int)strlen(payload), payload, 1,
+                                        retain ? true : false) != MOSQ_ERR_SUCCESS)
+        return LS_ERR_TIMEOUT;
+    return LS_OK;
+}
+
 void broker_gateway_user(const char *id, char *user)
 {
     snprintf(user, BROKER_USER_MAX, BROKER_GW_USER_PREFIX "%s", id);

@@ -75,6 +75,11 @@ int broker_gateway_password(struct broker *b, const char *id, const char *passwo
 /* Enable or disable the account; disabling disconnects it at once. */
 int broker_gateway_enable(struct broker *b, const char *id, int enabled);
 
+/* Publish payload on topic as the server (QoS 1; retained when retain): the interlock commands.
+ * LS_OK when queued, LS_ERR_TIMEOUT when not connected (the caller sends it again later). Any
+ * thread. */
+int broker_publish(struct broker *b, const char *topic, const char *payload, int retain);
+
 /* The path of mosquitto's dynamic-security plugin: [mqtt] dynsec_plugin, or the first of the
  * usual places that exists; NULL when none. Borrowed. */
 const char *broker_plugin_path(const struct srv_config *cfg);

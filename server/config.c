@@ -70,6 +70,8 @@ static const struct ls_conf_key keys[] = {
     /* A full outbox of the default outbox_max_rows can thin at most that many heartbeats. */
     {"ingest", "max_thinned", LS_CONF_I64, M(max_thinned), 0, 1e9, "10000000", NULL},
     {"ingest", "queue_max_mb", LS_CONF_I64, M(queue_max_mb), 1, 4096, "64", NULL},
+    /* five seconds: a relay follows a booking's edge within a poll or two of the gateway */
+    {"interlock", "period_s", LS_CONF_INT, M(interlock_period_s), 1, 3600, "5", NULL},
     {"metrics", "merge_gap_s", LS_CONF_INT, M(merge_gap_s), 0, 86400, "120", NULL},
     {"metrics", "no_show_min_run_s", LS_CONF_INT, M(no_show_min_run_s), 0, 86400, "300", NULL},
     {"metrics", "idle_utilization", LS_CONF_DOUBLE, M(idle_utilization), 0, 10, "0.1", NULL},

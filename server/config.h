@@ -37,6 +37,8 @@ struct srv_config {
     int max_past_days;    /* a reading older than its instrument's creation minus this: refused */
     int64_t max_thinned;  /* seqs a batch's range claim may declare thinned, at most */
     int64_t queue_max_mb; /* bytes waiting for the store worker, at most */
+    /* [interlock] */
+    int interlock_period_s; /* how often desired relay states are computed and sent */
     /* [metrics] */
     int merge_gap_s;
     int no_show_min_run_s;

@@ -147,6 +147,11 @@ static void handle_status(struct ingest *in, const struct msg *m)
         snprintf(what, sizeof(what), "a status of gateway %s, not registered or disabled",
                  m->gateway);
         refused(in, TRUST_UNKNOWN_GATEWAY, 1, what);
+    } else {
+        /* the relays as the gateway read them back (issue 12) */
+        for (size_t i = 0; i < s.interlock_count; i++)
+            store_interlock_actual(in->st, m->gateway, s.interlock_ids[i], s.interlock_on[i],
+                                   ls_now_ms());
     }
     ls_status_release(&s);
 }

@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "broker.h"
+#include "commands.h"
 #include "config.h"
 #include "http.h"
 #include "ingest.h"
@@ -51,11 +52,45 @@ static void usage(FILE *f)
 }
 
 /* Ingest counters for /metrics/prometheus. */
+/* What /metrics/prometheus adds to the HTTP figures: ingest's and the interlock service's. */
+struct services {
+    struct ingest *in;
+    struct commands *cmds;
+};
+
+static void interlock_metrics(struct commands *c, struct ls_buf *b)
+{
+    struct commands_stats s;
+
+    commands_get_stats(c, &s);
+    ls_buf_printf(b,
+                  "# HELP labshare_interlock_commands_total Interlock commands published.\n"
+                  "# TYPE labshare_interlock_commands_total counter\n"
+                  "labshare_interlock_commands_total %llu\n"
+                  "# HELP labshare_interlock_command_failures_total Publishes the broker did not "
+                  "take (sent again).\n"
+                  "# TYPE labshare_interlock_command_failures_total counter\n"
+                  "labshare_interlock_command_failures_total %llu\n"
+                  "# HELP labshare_interlock_instruments Instruments by interlock policy.\n"
+                  "# TYPE labshare_interlock_instruments gauge\n"
+                  "labshare_interlock_instruments{mode=\"enforce\"} %llu\n"
+                  "labshare_interlock_instruments{mode=\"monitor\"} %llu\n"
+                  "# HELP labshare_interlock_disagreements Instruments whose reported relay "
+                  "differs from the desired state.\n"
+                  "# TYPE labshare_interlock_disagreements gauge\n"
+                  "labshare_interlock_disagreements %llu\n",
+                  (unsigned long long)s.sent, (unsigned long long)s.failed,
+                  (unsigned long long)s.enforced, (unsigned long long)s.monitored,
+                  (unsigned long long)s.disagreeing);
+}
+
 static void ingest_metrics(void *arg, struct ls_buf *b)
 {
+    struct services *sv = arg;
     struct ingest_stats s;
 
-    ingest_get_stats(arg, &s);
+    interlock_metrics(sv->cmds, b);
+    ingest_get_stats(sv->in, &s);
     ls_buf_printf(
         b,
         "# HELP labshare_ingest_batches_total Reading batches stored.\n"
@@ -183,6 +218,8 @@ int main(int argc, char **argv)
     struct srv_config cfg;
     struct ingest *in = NULL;
     struct http *http = NULL;
+    struct commands *cmds = NULL;
+    struct services services = {NULL, NULL};
     struct store *st = NULL;
     char err[600];
     sigset_t old_set;
@@ -264,7 +301,11 @@ int main(int argc, char **argv)
         goto out;
     if (store_open(cfg.db, &broker_st) || broker_start(&cfg, disabled_gateways, broker_st, &broker))
         goto out;
-    if (http_start(&cfg, broker, ingest_metrics, in, &http))
+    if (commands_start(&cfg, broker, &cmds))
+        goto out;
+    services.in = in;
+    services.cmds = cmds;
+    if (http_start(&cfg, broker, ingest_metrics, &services, &http))
         goto out;
     ls_info("labshare-server %s ready: database %s, broker %s:%d", LS_VERSION, cfg.db,
             cfg.mqtt_host, cfg.mqtt_port);
@@ -274,6 +315,7 @@ int main(int argc, char **argv)
     status = 0;
 out:
     http_stop(http);
+    commands_stop(cmds);
     broker_stop(broker);
     store_close(broker_st);
     ingest_stop(in);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "booking.h"
+#include "interlock.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/wire.h"
@@ -193,6 +194,12 @@ static json_t *instrument_fields(struct http_resp *resp, const json_t *body, int
             FAIL("%s", why);
         json_object_set_new(out, "booking", booking_rules_json(&rules));
     }
+    if ((v = json_object_get(body, "interlock")) || create) {
+        struct interlock_policy il;
+        if (interlock_policy_parse(v, &il, why, sizeof(why)))
+            FAIL("%s", why);
+        json_object_set_new(out, "interlock", interlock_policy_json(&il));
+    }
     if ((v = json_object_get(body, "service_hours")) || create) {
         if (service_hours_parse(v, &hours, why, sizeof(why)))
             FAIL("%s", why);
@@ -262,12 +269,37 @@ static int load_instrument(struct http_req *req, struct http_resp *resp, json_t 
     return LS_OK;
 }
 
+/* The relay: what the server wants (and why), and what the gateway last reported. */
+static json_t *interlock_state_json(const struct interlock_row *r)
+{
+    char until[40], computed[40], at[40];
+
+    http_time_format(r->computed_at, computed, sizeof(computed));
+    if (r->until_ms != INT64_MAX)
+        http_time_format(r->until_ms, until, sizeof(until));
+    if (r->actual_at)
+        http_time_format(r->actual_at, at, sizeof(at));
+    return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:o, s:o, s:o}", "desired",
+                     r->desired ? "enable" : "disable", "reason", r->reason, "booking",
+                     r->booking ? json_integer(r->booking) : json_null(), "until",
+                     r->until_ms != INT64_MAX ? json_string(until) : json_null(), "version",
+                     (json_int_t)r->version, "computed_at", computed, "actual",
+                     r->actual < 0 ? json_null() : json_string(r->actual ? "enable" : "disable"),
+                     "actual_at", r->actual_at ? json_string(at) : json_null(), "agrees",
+                     r->actual < 0 ? json_null() : json_boolean(r->actual == r->desired));
+}
+
 int route_instrument_get(struct http_req *req, struct http_resp *resp)
 {
     json_t *o = NULL;
+    struct interlock_row row;
 
     if (load_instrument(req, resp, &o))
         return LS_OK;
+    if (store_interlock_get(req->st, req->params[0], &row) == LS_OK)
+        json_object_set_new(o, "interlock_state", interlock_state_json(&row));
+    else
+        json_object_set_new(o, "interlock_state", json_null());
     return http_json(resp, 200, o);
 }
 
@@ -351,7 +383,7 @@ static void merge_patch(json_t *target, const json_t *patch)
  * value and null removes one (its default then applies); the whole result is validated. */
 static void merge_nested(json_t *body, const json_t *current)
 {
-    static const char *const nested[] = {"booking", "billing", "service_hours"};
+    static const char *const nested[] = {"booking", "billing", "service_hours", "interlock"};
 
     for (size_t i = 0; i < sizeof(nested) / sizeof(nested[0]); i++) {
         json_t *patch = json_object_get(body, nested[i]);

@@ -149,6 +149,13 @@ static const char *const migrations[] = {
     " REFERENCES users(id), since_ms INTEGER NOT NULL, by_user INTEGER NOT NULL,"
     " expires_ms INTEGER, PRIMARY KEY(instrument, user_id));"
     "CREATE INDEX qualifications_user ON qualifications(user_id);",
+    /* 11: the interlock policy of an instrument, and the last command version sent */
+    "ALTER TABLE instruments ADD COLUMN interlock TEXT NOT NULL DEFAULT '{}';"
+    "CREATE TABLE interlock_version(id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT "
+    "NULL);"
+    "CREATE TABLE interlock_state(instrument TEXT PRIMARY KEY, gateway TEXT, mode TEXT NOT NULL,"
+    " desired INTEGER NOT NULL, reason TEXT NOT NULL, booking INTEGER, until_ms INTEGER,"
+    " version INTEGER, computed_at INTEGER NOT NULL, actual INTEGER, actual_at INTEGER);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -205,6 +205,51 @@ struct interval {
 int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
                struct interval **out, size_t *n);
 
+/* --- Interlock (store_interlock.c) ------------------------------------------------------------ */
+
+struct booking_span {
+    int64_t id;
+    int64_t start_ms, end_ms;
+};
+
+/* Confirmed bookings of instrument overlapping [from, to); *out allocated (caller frees). */
+int store_confirmed_spans(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
+                          struct booking_span **out, size_t *n);
+/* Outages of instrument overlapping [from, to); *out allocated (caller frees). */
+int store_outage_spans(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
+                       struct interval **out, size_t *n);
+/* The newest reading's state (*running), and the time of the newest reading not running
+ * (*idle_at, 0 when none). No reading: not running, idle_at 0. */
+int store_meter_activity(struct store *st, const char *instrument, int *running, int64_t *idle_at);
+/* A new command version: above every version handed out before, on this database (kept across
+ * restarts), and at least now_ms so that versions of a restored database still grow. */
+int store_interlock_next_version(struct store *st, int64_t now_ms, int64_t *version);
+
+struct interlock_row {
+    char instrument[LS_ID_MAX];
+    char gateway[LS_ID_MAX];
+    char mode[16];
+    int desired;
+    char reason[16];
+    int64_t booking;  /* 0: none */
+    int64_t until_ms; /* INT64_MAX: none */
+    int64_t version;  /* of the command that carried it; 0 when none was sent (monitor) */
+    int64_t computed_at;
+    int actual;        /* -1 when the gateway has not reported it */
+    int64_t actual_at; /* 0 when never */
+};
+
+/* Keep what the server wants of instrument's relay (the actual state is left as it is). */
+int store_interlock_put(struct store *st, const struct interlock_row *r);
+/* What gateway reports of the relay of instrument: kept only when the instrument's commands go
+ * to that gateway (another gateway cannot speak for it). */
+int store_interlock_actual(struct store *st, const char *gateway, const char *instrument,
+                           int actual, int64_t at_ms);
+/* One instrument's row (LS_ERR_NOTFOUND). */
+int store_interlock_get(struct store *st, const char *instrument, struct interlock_row *out);
+/* Drop the rows of instruments whose policy is none now. */
+int store_interlock_forget(struct store *st, const char *instrument);
+
 /* --- Qualifications (store_qualifications.c) ------------------------------------------------ */
 
 struct qualification {

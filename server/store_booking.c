@@ -15,7 +15,8 @@
 
 #define INSTRUMENT_JSON                                                                            \
     "json_object('id', id, 'name', name, 'org_id', org_id, 'category', category, 'location',"      \
-    " location, 'description', description, 'value_yuan', value_yuan, 'rated_hours', "             \
+    " location, 'description', description, 'interlock', json(interlock), 'value_yuan', "          \
+    "value_yuan, 'rated_hours', "                                                                  \
     "rated_hours, 'public',"                                                                       \
     " json(CASE public WHEN 1 THEN 'true' ELSE 'false' END), 'gateway', gateway, 'booking',"       \
     " json(booking), 'billing', json(billing), 'service_hours', json(service_hours), 'joined',"    \
@@ -31,7 +32,7 @@ static void bind_json(sqlite3_stmt *q, int col, const json_t *v)
         sqlite3_bind_text(q, col, "{}", -1, SQLITE_STATIC);
 }
 
-/* Bind the instrument columns of obj to parameters 1..13. */
+/* Bind the instrument columns of obj to parameters 1..14. */
 static void bind_instrument(sqlite3_stmt *q, const json_t *obj)
 {
     const json_t *gw = json_object_get(obj, "gateway");
@@ -58,15 +59,15 @@ int store_instrument_create(struct store *st, const json_t *obj)
 {
     sqlite3_stmt *q = store_stmt(st, "INSERT INTO instruments(id, name, org_id, category,"
                                      " location, value_yuan, rated_hours, public, gateway,"
-                                     " booking, billing, service_hours, description, created_at)"
-                                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                     " booking, billing, service_hours, description, interlock,"
+                                     " created_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 
     if (!q)
         return LS_ERR_DB;
     bind_instrument(q, obj);
     /* joined_ms: when it joined the platform, given for an instrument migrated from an older
      * system; now otherwise */
-    sqlite3_bind_int64(q, 14,
+    sqlite3_bind_int64(q, 15,
                        json_is_integer(json_object_get(obj, "joined_ms"))
                            ? json_integer_value(json_object_get(obj, "joined_ms"))
                            : ls_now_ms());
@@ -78,7 +79,8 @@ int store_instrument_update(struct store *st, const char *id, const json_t *patc
     sqlite3_stmt *q = store_stmt(st, "UPDATE instruments SET id = ?1, name = ?2, org_id = ?3,"
                                      " category = ?4, location = ?5, value_yuan = ?6,"
                                      " rated_hours = ?7, public = ?8, gateway = ?9, booking = ?10,"
-                                     " billing = ?11, service_hours = ?12, description = ?13"
+                                     " billing = ?11, service_hours = ?12, description = ?13,"
+                                     " interlock = ?14"
                                      " WHERE id = ?1");
     json_t *cur = NULL;
     int rc = store_instrument_get(st, id, &cur);

@@ -469,6 +469,12 @@ char *ls_status_encode(const struct ls_status *s)
     if (s->outbox >= 0)
         rc |= json_object_set_new(o, "outbox", json_integer(s->outbox));
     rc |= json_object_set_new(o, "outbox_full", json_boolean(s->outbox_full));
+    if (s->interlock_count) {
+        json_t *il = json_object();
+        for (size_t i = 0; il && i < s->interlock_count; i++)
+            rc |= json_object_set_new(il, s->interlock_ids[i], json_boolean(s->interlock_on[i]));
+        rc |= il ? json_object_set_new(o, "interlock", il) : -1;
+    }
     if (rc) {
         json_decref(o);
         return NULL;
@@ -479,8 +485,13 @@ char *ls_status_encode(const struct ls_status *s)
 void ls_status_release(struct ls_status *s)
 {
     free(s->instruments);
+    free(s->interlock_ids);
+    free(s->interlock_on);
     s->instruments = NULL;
+    s->interlock_ids = NULL;
+    s->interlock_on = NULL;
     s->instrument_count = 0;
+    s->interlock_count = 0;
 }
 
 int ls_status_decode(const char *payload, size_t len, struct ls_status *out, char *err,
@@ -540,10 +551,40 @@ int ls_status_decode(const char *payload, size_t len, struct ls_status *out, cha
             snprintf(st.instruments[i], LS_ID_MAX, "%s", id);
         }
     }
+    v = json_object_get(root, "interlock");
+    if (v) {
+        const char *key;
+        json_t *on;
+        size_t k = 0;
+        if (!json_is_object(v) || json_object_size(v) > 10000) {
+            rc = fail(&e, "field 'interlock' must be an object of at most 10000 instruments");
+            goto out;
+        }
+        st.interlock_ids = calloc(json_object_size(v) + 1, sizeof(*st.interlock_ids));
+        st.interlock_on = calloc(json_object_size(v) + 1, sizeof(*st.interlock_on));
+        if (!st.interlock_ids || !st.interlock_on) {
+            rc = LS_ERR_NOMEM;
+            goto out;
+        }
+        json_object_foreach(v, key, on)
+        {
+            if (!ls_id_valid(key) || !json_is_boolean(on)) {
+                rc = fail(&e, "interlock: each entry must be an instrument id and true or false");
+                goto out;
+            }
+            snprintf(st.interlock_ids[k], LS_ID_MAX, "%s", key);
+            st.interlock_on[k++] = json_is_true(on);
+        }
+        st.interlock_count = k;
+    }
     *out = st;
     st.instruments = NULL;
+    st.interlock_ids = NULL;
+    st.interlock_on = NULL;
 out:
     free(st.instruments);
+    free(st.interlock_ids);
+    free(st.interlock_on);
     json_decref(root);
     return rc;
 }

@@ -77,6 +77,11 @@ struct ls_status {
     int outbox_full; /* 1 when the outbox refuses new readings */
     size_t instrument_count;
     char (*instruments)[LS_ID_MAX]; /* owned; free with ls_status_release() */
+    /* "interlock" (issue 12, optional): {"<instrument>": true|false, ...}, the relay of each
+     * instrument the gateway controls as it last read it back (true = enabled). */
+    size_t interlock_count;
+    char (*interlock_ids)[LS_ID_MAX]; /* owned */
+    int *interlock_on;                /* owned */
 };
 
 /* --- Names --------------------------------------------------------------------------- */

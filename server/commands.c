@@ -1,0 +1,323 @@
+#include "commands.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "interlock.h"
+#include "store.h"
+#include "labshare/log.h"
+#include "labshare/num.h"
+#include "labshare/rc.h"
+#include "labshare/wire.h"
+#include "labshare/banned.h"
+
+/* Bookings and outages within a day of now are all that can decide the relay's state now. */
+#define NEAR_MS (86400000LL)
+/* The same command again once a minute: a gateway that missed one catches up. */
+#define REFRESH_MS 60000
+#define MAX_GATEWAYS 256
+
+struct sent {
+    char gateway[LS_ID_MAX];
+    char *body; /* the instruments array as sent, to see whether anything changed */
+    int64_t at_mono;
+};
+
+struct commands {
+    const struct srv_config *cfg;
+    struct broker *broker;
+    struct store *st;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int stopping;
+    struct commands_stats stats;
+    struct sent sent[MAX_GATEWAYS];
+    size_t nsent;
+};
+
+static struct sent *sent_for(struct commands *c, const char *gw)
+{
+    for (size_t i = 0; i < c->nsent; i++)
+        if (strcmp(c->sent[i].gateway, gw) == 0)
+            return &c->sent[i];
+    if (c->nsent == MAX_GATEWAYS)
+        return NULL;
+    snprintf(c->sent[c->nsent].gateway, LS_ID_MAX, "%s", gw);
+    return &c->sent[c->nsent++];
+}
+
+/* The desired state of one instrument now, into d. */
+static int desire(struct commands *c, const char *id, const struct interlock_policy *p, int64_t now,
+                  struct interlock_desired *d)
+{
+    struct booking_span *bs = NULL;
+    struct interval *os = NULL;
+    size_t nb = 0, no = 0;
+    struct interlock_booking *b = NULL;
+    struct interlock_span *o = NULL;
+    struct interlock_input in;
+    int rc;
+
+    memset(&in, 0, sizeof(in));
+    rc = store_confirmed_spans(c->st, id, now - NEAR_MS, now + NEAR_MS, &bs, &nb);
+    if (rc == LS_OK)
+        rc = store_outage_spans(c->st, id, now - NEAR_MS, now + NEAR_MS, &os, &no);
+    if (rc == LS_OK)
+        rc = store_meter_activity(c->st, id, &in.running, &in.idle_at_ms);
+    b = calloc(nb ? nb : 1, sizeof(*b));
+    o = calloc(no ? no : 1, sizeof(*o));
+    if (rc == LS_OK && (!b || !o))
+        rc = LS_ERR_NOMEM;
+    if (rc == LS_OK) {
+        for (size_t i = 0; i < nb; i++) {
+            b[i].id = bs[i].id;
+            b[i].start_ms = bs[i].start_ms;
+            b[i].end_ms = bs[i].end_ms;
+        }
+        for (size_t i = 0; i < no; i++) {
+            o[i].start_ms = os[i].start_ms;
+            o[i].end_ms = os[i].end_ms;
+        }
+        in.now_ms = now;
+        in.bookings = b;
+        in.nbookings = nb;
+        in.outages = o;
+        in.noutages = no;
+        /* walk-up by badge is decided by the policy; recognising the badge is left for later */
+        interlock_desire(p, &in, d);
+    }
+    free(bs);
+    free(os);
+    free(b);
+    free(o);
+    return rc;
+}
+
+static json_t *command_entry(const char *id, const struct interlock_desired *d)
+{
+    json_t *e =
+        json_pack("{s:s, s:s}", "instrument", id, "interlock", d->enable ? "enable" : "disable");
+
+    if (e && d->enable) {
+        json_object_set_new(e, "booking", json_integer(d->booking));
+        json_object_set_new(e, "end", json_integer(d->end_ms));
+        json_object_set_new(e, "until", json_integer(d->until_ms));
+    }
+    return e;
+}
+
+/* Publish gateway gw's commands (the instruments array cmds, stolen) when they changed or are
+ * due again; set *version to what was sent (0 when nothing). */
+static void send(struct commands *c, const char *gw, json_t *cmds, int64_t now, int64_t *version)
+{
+    struct sent *s = sent_for(c, gw);
+    char *body = json_dumps(cmds, JSON_COMPACT | JSON_SORT_KEYS), *payload = NULL;
+    char topic[LS_ID_MAX + 32];
+    int64_t v = 0, mono = ls_mono_ms();
+    json_t *msg = NULL;
+
+    *version = 0;
+    if (!s || !body)
+        goto out;
+    if (s->body && strcmp(s->body, body) == 0 && mono - s->at_mono < REFRESH_MS)
+        goto out;
+    if (store_interlock_next_version(c->st, now, &v))
+        goto out;
+    msg = json_pack("{s:I, s:O}", "version", (json_int_t)v, "instruments", cmds);
+    payload = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    snprintf(topic, sizeof(topic), "labshare/v1/gw/%s/cmd", gw);
+    if (!payload || broker_publish(c->broker, topic, payload, 1) != LS_OK) {
+        pthread_mutex_lock(&c->lock);
+        c->stats.failed++;
+        pthread_mutex_unlock(&c->lock);
+        goto out;
+    }
+    if (!s->body || strcmp(s->body, body) != 0)
+        ls_info("interlock: gateway %s: command version %lld: %s", gw, (long long)v, body);
+    free(s->body);
+    s->body = body;
+    body = NULL;
+    s->at_mono = mono;
+    *version = v;
+    pthread_mutex_lock(&c->lock);
+    c->stats.sent++;
+    pthread_mutex_unlock(&c->lock);
+out:
+    free(body);
+    free(payload);
+    json_decref(msg);
+    json_decref(cmds);
+}
+
+static void one_period(struct commands *c)
+{
+    json_t *all = NULL, *inst, *bygw = json_object();
+    int64_t total = 0, now = ls_now_ms();
+    uint64_t enforced = 0, monitored = 0, disagreeing = 0;
+    size_t i;
+
+    if (!bygw || store_instrument_list(c->st, 0, 0, 1000000, 0, &all, &total))
+        goto out;
+    /* every gateway that had commands gets its list again, empty when none is enforced now */
+    for (size_t k = 0; k < c->nsent; k++)
+        json_object_set_new(bygw, c->sent[k].gateway, json_array());
+    json_array_foreach(all, i, inst)
+    {
+        const char *id = json_string_value(json_object_get(inst, "id"));
+        const char *gw = json_string_value(json_object_get(inst, "gateway"));
+        struct interlock_policy p;
+        struct interlock_desired d;
+        struct interlock_row row, old;
+        char why[160];
+
+        if (interlock_policy_parse(json_object_get(inst, "interlock"), &p, why, sizeof(why)) ||
+            p.mode == INTERLOCK_NONE) {
+            store_interlock_forget(c->st, id);
+            continue;
+        }
+        if (desire(c, id, &p, now, &d))
+            continue;
+        memset(&row, 0, sizeof(row));
+        snprintf(row.instrument, sizeof(row.instrument), "%s", id);
+        snprintf(row.gateway, sizeof(row.gateway), "%s", gw ? gw : "");
+        snprintf(row.mode, sizeof(row.mode), "%s", interlock_mode_name(p.mode));
+        snprintf(row.reason, sizeof(row.reason), "%s", interlock_reason_name(d.reason));
+        row.desired = d.enable;
+        row.booking = d.booking;
+        row.until_ms = d.until_ms;
+        row.computed_at = now;
+        if (store_interlock_get(c->st, id, &old) == LS_OK) {
+            row.version = old.version;
+            /* a disagreement: the gateway reports the other state since before the last change
+             * of mind had time to reach it (two periods) */
+            if (old.actual >= 0 && old.actual != d.enable && old.desired == d.enable &&
+                now - old.actual_at < 5LL * c->cfg->interlock_period_s * 1000)
+                disagreeing++;
+        }
+        if (p.mode == INTERLOCK_ENFORCE && gw) {
+            json_t *list = json_object_get(bygw, gw);
+            if (!list) {
+                list = json_array();
+                json_object_set_new(bygw, gw, list);
+            }
+            json_array_append_new(list, command_entry(id, &d));
+            enforced++;
+        } else {
+            monitored++;
+        }
+        store_interlock_put(c->st, &row);
+    }
+    {
+        const char *gw;
+        json_t *list;
+        void *tmp;
+        json_object_foreach_safe(bygw, tmp, gw, list)
+        {
+            int64_t v = 0;
+            send(c, gw, json_incref(list), now, &v);
+            if (v) {
+                size_t k;
+                json_t *e;
+                json_array_foreach(list, k, e)
+                {
+                    struct interlock_row row;
+                    const char *id = json_string_value(json_object_get(e, "instrument"));
+                    if (store_interlock_get(c->st, id, &row) == LS_OK) {
+                        row.version = v;
+                        store_interlock_put(c->st, &row);
+                    }
+                }
+            }
+        }
+    }
+    pthread_mutex_lock(&c->lock);
+    c->stats.enforced = enforced;
+    c->stats.monitored = monitored;
+    c->stats.disagreeing = disagreeing;
+    pthread_mutex_unlock(&c->lock);
+out:
+    json_decref(all);
+    json_decref(bygw);
+}
+
+static void *thread_main(void *arg)
+{
+    struct commands *c = arg;
+
+    for (;;) {
+        struct timespec until;
+        pthread_mutex_lock(&c->lock);
+        if (c->stopping) {
+            pthread_mutex_unlock(&c->lock);
+            break;
+        }
+        pthread_mutex_unlock(&c->lock);
+        one_period(c);
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += c->cfg->interlock_period_s;
+        pthread_mutex_lock(&c->lock);
+        if (!c->stopping)
+            pthread_cond_timedwait(&c->wake, &c->lock, &until);
+        pthread_mutex_unlock(&c->lock);
+    }
+    return NULL;
+}
+
+int commands_start(const struct srv_config *cfg, struct broker *broker, struct commands **out)
+{
+    struct commands *c = calloc(1, sizeof(*c));
+    pthread_condattr_t attr;
+
+    *out = NULL;
+    if (!c)
+        return LS_ERR_NOMEM;
+    c->cfg = cfg;
+    c->broker = broker;
+    if (store_open(cfg->db, &c->st)) {
+        free(c);
+        return LS_ERR_DB;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (pthread_create(&c->thread, NULL, thread_main, c)) {
+        store_close(c->st);
+        free(c);
+        return LS_ERR_NOMEM;
+    }
+    *out = c;
+    return LS_OK;
+}
+
+void commands_stop(struct commands *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->stopping = 1;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->thread, NULL);
+    for (size_t i = 0; i < c->nsent; i++)
+        free(c->sent[i].body);
+    store_close(c->st);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->wake);
+    free(c);
+}
+
+void commands_get_stats(struct commands *c, struct commands_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->lock);
+}

@@ -1,0 +1,230 @@
+/* store_interlock.c - what the interlock service reads (bookings, outages, the meter's recent
+ * activity) and keeps (the desired and reported relay states, the command version). */
+#include "store.h"
+#include "store_int.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "labshare/grow.h"
+#include "labshare/rc.h"
+#include "labshare/wire.h"
+#include "labshare/banned.h"
+
+/* Rows of q (bound already) of three integers into an array of elem-sized records, each filled
+ * by put(record, a, b, c). */
+static int spans(sqlite3_stmt *q, void **out, size_t *n, size_t elem,
+                 void (*put)(void *rec, int64_t a, int64_t b, int64_t c))
+{
+    char *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int step;
+
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            char *nv = realloc(v, ncap * elem);
+            if (!nv) {
+                free(v);
+                sqlite3_reset(q);
+                return LS_ERR_NOMEM;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        put(v + cnt * elem, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
+            sqlite3_column_int64(q, 2));
+        cnt++;
+    }
+    sqlite3_reset(q);
+    if (step != SQLITE_DONE) {
+        free(v);
+        return LS_ERR_DB;
+    }
+    *out = v;
+    *n = cnt;
+    return LS_OK;
+}
+
+static void put_booking(void *rec, int64_t a, int64_t b, int64_t c)
+{
+    struct booking_span *s = rec;
+
+    s->id = a;
+    s->start_ms = b;
+    s->end_ms = c;
+}
+
+static void put_interval(void *rec, int64_t a, int64_t b, int64_t c)
+{
+    struct interval *s = rec;
+
+    (void)c;
+    s->start_ms = a;
+    s->end_ms = b;
+}
+
+int store_confirmed_spans(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
+                          struct booking_span **out, size_t *n)
+{
+    sqlite3_stmt *q =
+        store_stmt(st, "SELECT id, start_ms, end_ms FROM bookings WHERE instrument = ?"
+                       " AND status = 'confirmed' AND end_ms > ? AND start_ms < ?"
+                       " ORDER BY start_ms");
+
+    *out = NULL;
+    *n = 0;
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    sqlite3_bind_int64(q, 2, from_ms);
+    sqlite3_bind_int64(q, 3, to_ms);
+    return spans(q, (void **)out, n, sizeof(**out), put_booking);
+}
+
+int store_outage_spans(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
+                       struct interval **out, size_t *n)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT start_ms, end_ms, 0 FROM outages WHERE instrument = ?"
+                                     " AND end_ms > ? AND start_ms < ? ORDER BY start_ms");
+
+    *out = NULL;
+    *n = 0;
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    sqlite3_bind_int64(q, 2, from_ms);
+    sqlite3_bind_int64(q, 3, to_ms);
+    return spans(q, (void **)out, n, sizeof(**out), put_interval);
+}
+
+int store_meter_activity(struct store *st, const char *instrument, int *running, int64_t *idle_at)
+{
+    enum ls_state state;
+    int64_t ts;
+    sqlite3_stmt *q;
+    int rc = store_last_reading(st, instrument, &ts, &state), step;
+
+    *running = 0;
+    *idle_at = 0;
+    if (rc == LS_ERR_NOTFOUND)
+        return LS_OK;
+    if (rc)
+        return rc;
+    *running = state == LS_STATE_RUNNING;
+    q = store_stmt(st, "SELECT max(ts) FROM readings WHERE instrument = ? AND state != ?");
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    sqlite3_bind_int(q, 2, LS_STATE_RUNNING);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW)
+        *idle_at = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return step == SQLITE_ROW ? LS_OK : LS_ERR_DB;
+}
+
+int store_interlock_next_version(struct store *st, int64_t now_ms, int64_t *version)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "INSERT INTO interlock_version(id, version) VALUES(1, ?1) ON CONFLICT(id) DO UPDATE"
+            " SET version = max(version + 1, ?1) RETURNING version");
+    int step;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, now_ms);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW)
+        *version = sqlite3_column_int64(q, 0);
+    while (step == SQLITE_ROW)
+        step = sqlite3_step(q);
+    sqlite3_reset(q);
+    return step == SQLITE_DONE ? LS_OK : LS_ERR_DB;
+}
+
+int store_interlock_put(struct store *st, const struct interlock_row *r)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "INSERT INTO interlock_state(instrument, gateway, mode, desired, reason, booking,"
+            " until_ms, version, computed_at) VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(instrument)"
+            " DO UPDATE SET gateway = excluded.gateway, mode = excluded.mode, desired ="
+            " excluded.desired, reason = excluded.reason, booking = excluded.booking, until_ms ="
+            " excluded.until_ms, version = excluded.version, computed_at = excluded.computed_at");
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, r->instrument);
+    store_bind_text(q, 2, r->gateway[0] ? r->gateway : NULL);
+    store_bind_text(q, 3, r->mode);
+    sqlite3_bind_int(q, 4, r->desired);
+    store_bind_text(q, 5, r->reason);
+    if (r->booking)
+        sqlite3_bind_int64(q, 6, r->booking);
+    else
+        sqlite3_bind_null(q, 6);
+    if (r->until_ms != INT64_MAX)
+        sqlite3_bind_int64(q, 7, r->until_ms);
+    else
+        sqlite3_bind_null(q, 7);
+    sqlite3_bind_int64(q, 8, r->version);
+    sqlite3_bind_int64(q, 9, r->computed_at);
+    return store_write_rc(st, q);
+}
+
+int store_interlock_actual(struct store *st, const char *gateway, const char *instrument,
+                           int actual, int64_t at_ms)
+{
+    sqlite3_stmt *q = store_stmt(st, "UPDATE interlock_state SET actual = ?, actual_at = ?"
+                                     " WHERE instrument = ? AND gateway = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int(q, 1, actual);
+    sqlite3_bind_int64(q, 2, at_ms);
+    store_bind_text(q, 3, instrument);
+    store_bind_text(q, 4, gateway);
+    return store_write_rc(st, q);
+}
+
+int store_interlock_get(struct store *st, const char *instrument, struct interlock_row *out)
+{
+    sqlite3_stmt *q = store_stmt(
+        st, "SELECT instrument, coalesce(gateway, ''), mode, desired, reason, coalesce(booking,"
+            " 0), coalesce(until_ms, 9223372036854775807), coalesce(version, 0), computed_at,"
+            " coalesce(actual, -1), coalesce(actual_at, 0) FROM interlock_state"
+            " WHERE instrument = ?");
+    int step;
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        snprintf(out->instrument, sizeof(out->instrument), "%s", sqlite3_column_text(q, 0));
+        snprintf(out->gateway, sizeof(out->gateway), "%s", sqlite3_column_text(q, 1));
+        snprintf(out->mode, sizeof(out->mode), "%s", sqlite3_column_text(q, 2));
+        out->desired = sqlite3_column_int(q, 3);
+        snprintf(out->reason, sizeof(out->reason), "%s", sqlite3_column_text(q, 4));
+        out->booking = sqlite3_column_int64(q, 5);
+        out->until_ms = sqlite3_column_int64(q, 6);
+        out->version = sqlite3_column_int64(q, 7);
+        out->computed_at = sqlite3_column_int64(q, 8);
+        out->actual = sqlite3_column_int(q, 9);
+        out->actual_at = sqlite3_column_int64(q, 10);
+    }
+    sqlite3_reset(q);
+    return step == SQLITE_ROW ? LS_OK : step == SQLITE_DONE ? LS_ERR_NOTFOUND : LS_ERR_DB;
+}
+
+int store_interlock_forget(struct store *st, const char *instrument)
+{
+    sqlite3_stmt *q = store_stmt(st, "DELETE FROM interlock_state WHERE instrument = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    return store_write_rc(st, q);
+}
