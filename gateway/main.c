@@ -16,6 +16,7 @@
 #include "mqtt_in.h"
 #include "outbox.h"
 #include "poller.h"
+#include "relay.h"
 #include "uplink.h"
 #include "labshare/cli.h"
 #include "labshare/log.h"
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
     struct mqtt_in *mqtt = NULL;
     sigset_t old_set;
     struct uplink *up = NULL;
+    struct relays *relays = NULL;
+    char relay_path[GW_STR_MAX + 16];
     char err[700];
 
     memset(&cfg, 0, sizeof(cfg));
@@ -141,9 +144,12 @@ int main(int argc, char **argv)
 
     if (outbox_open(cfg.outbox, cfg.outbox_max_rows, cfg.outbox_max_mb * 1024 * 1024, &ob))
         goto out;
-    if (uplink_start(&cfg, ob, &up))
+    snprintf(relay_path, sizeof(relay_path), "%s.interlock", cfg.outbox);
+    if (relays_open(relay_path, &relays))
         goto out;
-    if (pollers_start(&cfg, ob, &pollers))
+    if (uplink_start(&cfg, ob, relays, &up))
+        goto out;
+    if (pollers_start(&cfg, ob, relays, &pollers))
         goto out;
     if (mqtt_in_start(&cfg, ob, &mqtt))
         goto out;
@@ -168,6 +174,7 @@ out:
     if (ob)
         ls_info("outbox keeps %lld readings for the next start", (long long)outbox_count(ob));
     outbox_free(ob);
+    relays_free(relays);
     mosquitto_lib_cleanup();
     gw_config_release(&cfg);
     return status;

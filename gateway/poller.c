@@ -11,6 +11,7 @@
 
 #include "derive.h"
 #include "plan.h"
+#include "relay.h"
 #include "tracker.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
@@ -28,8 +29,11 @@ struct dev_state {
     struct tracker tracker;
     int derived; /* no state register: state (and maybe run time) from power */
     struct derive derive;
-    int64_t next_ms; /* monotonic time of the next poll */
-    int failing;     /* logged as failing; cleared (and logged) on the next success */
+    int64_t next_ms;   /* monotonic time of the next poll */
+    int failing;       /* logged as failing; cleared (and logged) on the next success */
+    int polled;        /* the last poll answered */
+    int running;       /* ... and said the meter runs */
+    int relay_failing; /* a relay write or read-back failed (logged once) */
 };
 
 struct worker {
@@ -56,6 +60,7 @@ struct worker {
 struct pollers {
     const struct gw_config *cfg;
     struct outbox *ob;
+    struct relays *relays;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int stopping;
@@ -202,6 +207,7 @@ static void poll_device(struct worker *w, struct dev_state *ds, int64_t mono)
     for (int i = 0; i < GW_FIELD_COUNT; i++)
         rp[i] = w->regs + (size_t)i * w->regwords;
     memset(r, 0, sizeof(*r));
+    ds->polled = 0;
     if (read_plan(w, ds, rp)) {
         ds->failing = 1;
         endpoint_fail(w, mono);
@@ -219,6 +225,8 @@ static void poll_device(struct worker *w, struct dev_state *ds, int64_t mono)
     if (ds->failing)
         ls_info("%s: answering again", ds->dev->id);
     ds->failing = 0;
+    ds->polled = 1;
+    ds->running = r->state == LS_STATE_RUNNING;
     w->backoff_ms = 0;
     if (ds->derived)
         derive_apply(&ds->derive, r, mono);
@@ -228,6 +236,41 @@ static void poll_device(struct worker *w, struct dev_state *ds, int64_t mono)
     w->pend_mono[w->npend] = mono;
     w->pend_ds[w->npend] = ds;
     w->npend++;
+}
+
+/* Put the device's interlock relay in the state the commands want, read it back, report it. A
+ * failure is logged once and tried again at the next poll. */
+static void apply_relay(struct worker *w, struct dev_state *ds)
+{
+    struct relays *rs = w->owner->relays;
+    const char *id = ds->dev->id;
+    uint8_t bit = 0;
+    int want;
+
+    if (!rs || !ds->polled)
+        return;
+    want = relays_want(rs, id, ls_now_ms(), ds->running);
+    if (want < 0)
+        return;
+    modbus_set_slave(w->ctx, ds->dev->unit);
+    if (modbus_read_bits(w->ctx, LS_COIL_INTERLOCK, 1, &bit) != 1)
+        goto fail;
+    if (bit != want) {
+        if (modbus_write_bit(w->ctx, LS_COIL_INTERLOCK, want) != 1 ||
+            modbus_read_bits(w->ctx, LS_COIL_INTERLOCK, 1, &bit) != 1 || bit != want)
+            goto fail;
+        ls_info("%s: interlock relay %s (read back)", id, want ? "enabled" : "disabled");
+    }
+    if (ds->relay_failing)
+        ls_info("%s: interlock relay answering again", id);
+    ds->relay_failing = 0;
+    relays_actual(rs, id, bit);
+    return;
+fail:
+    if (!ds->relay_failing)
+        ls_warn("%s: cannot %s the interlock relay: %s; trying again at each poll", id,
+                want ? "enable" : "disable", modbus_strerror(errno));
+    ds->relay_failing = 1;
 }
 
 /* Commit the readings of this poll round together: one fsync for the round, not per reading. */
@@ -282,8 +325,11 @@ static void *worker_main(void *arg)
                 ds->failing = 1;
                 endpoint_fail(w, mono);
             }
-            if (w->connected)
+            if (w->connected) {
                 poll_device(w, ds, mono);
+                if (w->connected)
+                    apply_relay(w, ds);
+            }
             mono = ls_mono_ms();
         }
         flush_pending(w);
@@ -319,7 +365,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct pollers **out)
+int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct relays *relays,
+                  struct pollers **out)
 {
     struct pollers *p = calloc(1, sizeof(*p));
     pthread_condattr_t ca;
@@ -329,6 +376,7 @@ int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct pollers
         return LS_ERR_NOMEM;
     p->cfg = cfg;
     p->ob = ob;
+    p->relays = relays;
     pthread_mutex_init(&p->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

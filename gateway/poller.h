@@ -13,8 +13,12 @@
 
 struct pollers;
 
-/* Start workers for every Modbus device of cfg (borrowed: must outlive the workers). */
-int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct pollers **out);
+/* Start workers for every Modbus device of cfg (borrowed: must outlive the workers). After each
+ * poll a worker puts the device's interlock relay (coil 0) in the state relays wants (borrowed,
+ * may be NULL: relays are left alone), reads it back and reports it (relay.h). */
+struct relays;
+int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct relays *relays,
+                  struct pollers **out);
 
 /* Ask every worker to stop after its current poll and join them. Frees p. */
 void pollers_stop(struct pollers *p);

@@ -1,5 +1,7 @@
 #include "uplink.h"
 
+#include "relay.h"
+
 #include <mosquitto.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -31,7 +33,8 @@ struct uplink {
     int64_t published_max; /* highest seq this process has published: no ack may go beyond */
     pthread_cond_t wake;   /* signalled on a new reading, an ack, a (re)connect */
     int woken;
-    char topic_readings[128], topic_ack[128], topic_status[128];
+    char topic_readings[128], topic_ack[128], topic_status[128], topic_cmd[128];
+    struct relays *relays;
     struct ls_reading *batch;
 };
 
@@ -51,6 +54,13 @@ static char *status_payload(struct uplink *u, int online)
         return NULL;
     for (size_t i = 0; i < st.instrument_count; i++)
         snprintf(st.instruments[i], LS_ID_MAX, "%s", u->cfg->devices[i].id);
+    if (u->relays && online) {
+        st.interlock_ids = calloc(st.instrument_count + 1, LS_ID_MAX);
+        st.interlock_on = calloc(st.instrument_count + 1, sizeof(int));
+        if (st.interlock_ids && st.interlock_on)
+            st.interlock_count =
+                relays_report(u->relays, st.interlock_ids, st.interlock_on, st.instrument_count);
+    }
     s = ls_status_encode(&st);
     ls_status_release(&st);
     return s;
@@ -73,6 +83,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     }
     ls_info("uplink: connected to %s:%d", u->cfg->host, u->cfg->port);
     mosquitto_subscribe(mosq, NULL, u->topic_ack, 1);
+    /* the server's command is retained: on every (re)connect the newest comes at once */
+    if (u->relays)
+        mosquitto_subscribe(mosq, NULL, u->topic_cmd, 1);
     pthread_mutex_lock(&u->lock);
     u->connected = 1;
     /* Whatever was in flight may be lost: resend everything not acked (the server stores
@@ -115,6 +128,20 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     char why[200];
 
     (void)mosq;
+    if (u->relays && strcmp(m->topic, u->topic_cmd) == 0) {
+        int64_t v = 0;
+        int rc = relays_command(u->relays, m->payload, (size_t)m->payloadlen, &v, why, sizeof(why));
+        if (rc == LS_OK || rc == LS_ERR_IO)
+            ls_info("uplink: interlock command version %lld applied%s%s", (long long)v,
+                    rc ? ": " : "", rc ? why : "");
+        else
+            ls_warn("uplink: interlock command refused: %s", why);
+        pthread_mutex_lock(&u->lock);
+        u->status_due = 1; /* report the relays soon */
+        wake_locked(u);
+        pthread_mutex_unlock(&u->lock);
+        return;
+    }
     if (strcmp(m->topic, u->topic_ack) != 0)
         return;
     if (m->retain) {
@@ -147,7 +174,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     pthread_mutex_unlock(&u->lock);
 }
 
-int uplink_start(const struct gw_config *cfg, struct outbox *ob, struct uplink **out)
+int uplink_start(const struct gw_config *cfg, struct outbox *ob, struct relays *relays,
+                 struct uplink **out)
 {
     struct uplink *u = calloc(1, sizeof(*u));
     char client_id[LS_ID_MAX + 16];
@@ -172,6 +200,8 @@ int uplink_start(const struct gw_config *cfg, struct outbox *ob, struct uplink *
     ls_topic(u->topic_readings, sizeof(u->topic_readings), cfg->id, LS_TOPIC_READINGS);
     ls_topic(u->topic_ack, sizeof(u->topic_ack), cfg->id, LS_TOPIC_ACK);
     ls_topic(u->topic_status, sizeof(u->topic_status), cfg->id, LS_TOPIC_STATUS);
+    ls_topic(u->topic_cmd, sizeof(u->topic_cmd), cfg->id, LS_TOPIC_CMD);
+    u->relays = relays;
     snprintf(client_id, sizeof(client_id), "labshare-gw-%s", cfg->id);
     u->mosq = mosquitto_new(client_id, true, u);
     if (!u->mosq)

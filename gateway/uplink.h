@@ -22,7 +22,11 @@ struct uplink;
 
 /* Create and start connecting (in the background; a broker that is down is retried). cfg and
  * ob are borrowed and must outlive the uplink. */
-int uplink_start(const struct gw_config *cfg, struct outbox *ob, struct uplink **out);
+/* relays (borrowed, may be NULL) takes the interlock commands of the cmd topic and gives the
+ * relays read back for the status. */
+struct relays;
+int uplink_start(const struct gw_config *cfg, struct outbox *ob, struct relays *relays,
+                 struct uplink **out);
 
 /* Apply the acks received, send what the window allows, detect stalled acks, republish status
  * when the backlog changed (at most once a second). Call in a loop with uplink_wait(). */

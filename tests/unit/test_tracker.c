@@ -1,7 +1,7 @@
 /* Unit tests of what becomes a reading: the tracker (gateway/tracker.c) and register decoding
  * into readings (poller_decode in gateway/poller.c). */
 // LINK: gateway/tracker.c gateway/poller.c gateway/plan.c
-// LINK: gateway/config.c gateway/outbox.c gateway/derive.c
+// LINK: gateway/config.c gateway/outbox.c gateway/derive.c gateway/relay.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
