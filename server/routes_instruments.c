@@ -13,9 +13,9 @@
 #include "labshare/banned.h"
 
 static const char *const instrument_keys[] = {
-    "id",         "name",          "org_id", "category",    "location",
-    "value_yuan", "rated_hours",   "public", "gateway",     "booking",
-    "billing",    "service_hours", "joined", "description", NULL};
+    "id",          "name",        "org_id",    "category", "location", "value_yuan",
+    "rated_hours", "public",      "gateway",   "booking",  "billing",  "service_hours",
+    "joined",      "description", "interlock", NULL};
 
 /* Validate a billing object (SPEC 7) into a complete one with defaults. NULL and a reason. */
 static json_t *billing_normalise(const json_t *in, char *why, size_t len)

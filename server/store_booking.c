@@ -53,6 +53,7 @@ static void bind_instrument(sqlite3_stmt *q, const json_t *obj)
                     json_is_string(json_object_get(obj, "description"))
                         ? json_string_value(json_object_get(obj, "description"))
                         : "");
+    bind_json(q, 14, json_object_get(obj, "interlock"));
 }
 
 int store_instrument_create(struct store *st, const json_t *obj)

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The interlock relay (issue 12) through real components: the server's desired state, its command
+# on the broker, the gateway writing coil 0 of a simulated meter over Modbus TCP — read back with
+# mbpoll from the simulator, not through LabShare. A booking enables the instrument at its lead
+# time and disables it at its end; an outage disables it; a replayed old command (published as
+# the server's own account) enables nothing; the gateway killed with SIGKILL mid-booking comes
+# back to the right state; with the server down across the end, the gateway still disables on
+# time; monitor mode computes and sends nothing.
+. "$(dirname "$0")/lib.sh"
+
+SERVER_EXTRA_INI=$'[interlock]\nperiod_s = 1'
+start_broker
+start_server
+register_gateway gw-il
+bind_instruments gw-il icp-il
+cat >"$T/idle.txt" <<'SC'
+0 state=idle
+SC
+SIM_PORT=$(free_port)
+start sim "$BIN/labshare-meter-sim" --modbus-tcp "127.0.0.1:$SIM_PORT" --instrument icp-il \
+    --scenario "$T/idle.txt"
+wait_for 10 port_open "$SIM_PORT" || fail "simulator did not start"
+cat >"$T/gw.ini" <<CONF
+[gateway]
+id = gw-il
+outbox = $T/outbox.db
+heartbeat_s = 5
+[uplink]
+host = 127.0.0.1
+port = $MQTT_PORT
+username = $(gw_user gw-il)
+password = $(gw_pass gw-il)
+[modbus:icp-il]
+tcp = 127.0.0.1:$SIM_PORT
+poll_ms = 200
+timeout_ms = 200
+CONF
+start gateway "$BIN/labshare-gateway" -c "$T/gw.ini"
+# the relay as the meter has it (register 12), read by a third party
+relay() { mbpoll_regs -m tcp -p "$SIM_PORT" -a 1 -r 13 -c 1 127.0.0.1; }
+relay_is() { [ "$(relay)" = "$1" ]; }
+wait_for 10 relay_is 1 || fail "the meter's relay does not start closed: $(relay)"
+pass "without a policy the relay is left as the meter starts it (enabled)"
+
+api_patch() { curl -sS -X PATCH -H "Authorization: Bearer $TOKEN" -d "$2" "$API/api/v1/instruments/$1"; }
+out=$(api_patch icp-il '{"interlock": {"mode": "enforce", "lead_min": 0, "overrun_grace_min": 1}}')
+grep -q '"mode": *"enforce"' <<<"$out" || fail "policy not taken: $out"
+[ "$(status PATCH /api/v1/instruments/icp-il -H "Authorization: Bearer $TOKEN" -d '{"interlock": {"mode": "strict"}}')" = 400 ] ||
+    fail "a bad policy was taken"
+wait_for 10 relay_is 0 || fail "enforce without a booking did not open the relay: $(relay)"
+state() { api /api/v1/instruments/icp-il | json "j['interlock_state']$1"; }
+agrees() { [ "$(state "['agrees']")" = True ] && [ "$(state "['desired']")" = "$1" ]; }
+wait_for 10 agrees disable || fail "API: $(api /api/v1/instruments/icp-il)"
+pass "enforce: no booking, relay disabled; the API shows desired and reported states agreeing"
+
+# a booking a few seconds ahead (an admin records it outside the grid)
+user=$(api "/api/v1/users?limit=1" | json 'j["items"][0]["id"]')
+book() { # START_S END_S: a confirmed booking from now+START to now+END seconds
+    python3 - "$1" "$2" <<PY
+import json, sys, time, urllib.request
+now = time.time()
+iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int((t % 1) * 1000)
+body = {"instrument": "icp-il", "user_id": $user, "start": iso(now + float(sys.argv[1])), "end": iso(now + float(sys.argv[2]))}
+req = urllib.request.Request("$API/api/v1/bookings", data=json.dumps(body).encode(), method="POST",
+                             headers={"Authorization": "Bearer $TOKEN"})
+print(json.load(urllib.request.urlopen(req))["id"])
+PY
+}
+mqtt_sub -t 'labshare/v1/gw/gw-il/cmd' -v >"$T/cmd.log" 2>&1 &
+PIDS+=($!)
+b1=$(book 4 12) || fail "booking failed"
+sleep 2
+relay_is 0 || fail "enabled before the booking's start"
+wait_for 6 relay_is 1 || fail "not enabled at the booking's start: $(relay)"
+pass "a booking enables the relay at its start (lead 0), not before"
+grep -q "\"interlock\":\"enable\",\"until\"" "$T/cmd.log" || grep -q '"interlock":"enable"' "$T/cmd.log" ||
+    fail "no enable command on the wire: $(cat "$T/cmd.log")"
+old_enable=$(grep '"enable"' "$T/cmd.log" | head -1 | cut -d' ' -f2-)
+wait_for 12 relay_is 0 || fail "not disabled at the booking's end: $(relay)"
+pass "the relay is disabled at the booking's end (the meter idle)"
+
+# replay the old enable command as the server's own account: older than what was applied
+mosquitto_pub -p "$MQTT_PORT" -u "$MQTT_USER" -P "$MQTT_PASS" -q 1 -t labshare/v1/gw/gw-il/cmd -m "$old_enable"
+wait_for 5 grep -q "interlock command refused: version .* is not newer" "$T/gateway.log" ||
+    fail "the replay was not refused: $(tail -5 "$T/gateway.log")"
+sleep 1
+relay_is 0 || fail "a replayed command enabled the relay"
+pass "a replayed old command is refused and enables nothing"
+
+# the gateway killed mid-booking comes back and holds the state
+b2=$(book 2 40) || fail "booking failed"
+wait_for 6 relay_is 1 || fail "second booking not enabled"
+kill9 gateway
+start gateway "$BIN/labshare-gateway" -c "$T/gw.ini"
+wait_for 10 grep -q "interlock command version .* applied\|restored from" "$T/gateway.log" || fail "gateway did not take the command again"
+sleep 1
+relay_is 1 || fail "after a SIGKILL and restart mid-booking the relay is not enabled"
+pass "gateway killed with SIGKILL mid-booking: back with the relay enabled"
+
+# an outage inside the booking disables it; its deletion enables it again
+now_iso() { python3 -c "import time,sys; t=time.time()+float(sys.argv[1]); print(time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t))+'Z')" "$1"; }
+out=$(curl -sS -X POST -H "Authorization: Bearer $TOKEN" -d "{\"start\": \"$(now_iso -1)\", \"end\": \"$(now_iso 600)\", \"kind\": \"breakdown\"}" "$API/api/v1/instruments/icp-il/outages")
+oid=$(json 'j["id"]' <<<"$out") || fail "outage: $out"
+wait_for 6 relay_is 0 || fail "an outage did not disable the relay"
+pass "an outage disables the relay"
+# (the outage cancelled the booking; a new one after it)
+[ "$(status DELETE "/api/v1/instruments/icp-il/outages/$oid" -H "Authorization: Bearer $TOKEN")" = 200 ] || fail "outage delete"
+
+# the server down across a booking's end: the gateway ends it by itself
+b3=$(book 1 8) || fail "booking failed"
+wait_for 6 relay_is 1 || fail "third booking not enabled"
+kill9 server
+wait_for 12 relay_is 0 || fail "with the server down the relay stayed enabled past the end: $(relay)"
+pass "the server down across the end: the gateway disables the relay at the end by itself"
+start server "$BIN/labshare-server" -c "$T/server.ini"
+wait_for 10 curl -sf "$API/healthz" || fail "server did not come back"
+
+# monitor: computed and shown, nothing sent; the gateway releases the relay
+api_patch icp-il '{"interlock": {"mode": "monitor"}}' >/dev/null
+wait_for 10 relay_is 1 || fail "monitor mode did not release the relay"
+[ "$(state "['desired']")" = disable ] || fail "monitor: desired state not computed: $(api /api/v1/instruments/icp-il)"
+pass "monitor: the desired state is computed and shown, nothing is sent, the gateway releases the relay"
+api /metrics/prometheus | grep -q '^labshare_interlock_commands_total [1-9]' || fail "no command count"
+api /metrics/prometheus | grep -q '^labshare_interlock_instruments{mode="monitor"} 1' || fail "no monitor count"
+pass "prometheus counts commands and policies"
+echo "$CHECKS checks passed"
