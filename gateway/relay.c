@@ -16,11 +16,16 @@
 
 struct relay {
     char id[LS_ID_MAX];
-    int controlled; /* in the newest command */
+    int controlled;     /* in the newest command */
+    int was_controlled; /* ... and in the one before (while a command is applied) */
     int enable;
     int64_t end_ms, until_ms;
     int64_t booking;
     int actual; /* -1: not read back yet */
+    /* A disable that arrived while the relay was enabled (not for an outage): a measurement the
+     * gateway sees running may finish until this time (the until it was enabled with). The
+     * server's view of the meter lags the gateway's; a run is never cut for that. */
+    int64_t hold_until;
 };
 
 struct relays {
@@ -100,15 +105,26 @@ static int apply(struct relays *rs, const char *payload, size_t len, int check_v
                  (long long)rs->version);
         goto out;
     }
-    for (size_t k = 0; k < rs->n; k++)
+    for (size_t k = 0; k < rs->n; k++) {
+        rs->r[k].was_controlled = rs->r[k].controlled;
         rs->r[k].controlled = 0;
+    }
     json_array_foreach(list, i, e)
     {
         struct relay *r = find(rs, json_string_value(json_object_get(e, "instrument")), 1);
         if (!r)
             continue;
+        int was_on = r->was_controlled && r->enable, enable;
+        int64_t old_until = r->until_ms;
+        const char *why = json_string_value(json_object_get(e, "reason"));
+        enable = strcmp(json_string_value(json_object_get(e, "interlock")), "enable") == 0;
+        r->hold_until = !enable && was_on && !(why && strcmp(why, "outage") == 0)
+                            ? old_until
+                            : (enable ? 0 : r->hold_until);
+        if (why && strcmp(why, "outage") == 0)
+            r->hold_until = 0;
         r->controlled = 1;
-        r->enable = strcmp(json_string_value(json_object_get(e, "interlock")), "enable") == 0;
+        r->enable = enable;
         r->end_ms = r->until_ms = 0;
         r->booking = json_integer_value(json_object_get(e, "booking"));
         if (r->enable) {
@@ -206,10 +222,17 @@ int relays_want(struct relays *rs, const char *instrument, int64_t now_ms, int r
     r = find(rs, instrument, 0);
     if (r && !r->controlled)
         want = r->actual == 1 ? -1 : 1; /* released: enabled once, then left alone */
-    else if (r)
+    else if (r) {
         /* enabled only while the command allows: never past until, and from the end only
          * while a measurement runs */
         want = r->enable && now_ms < r->until_ms && (now_ms < r->end_ms || running);
+        /* a run that was going when the disable came finishes (within its grace); once the
+         * meter is idle the hold is over for good */
+        if (!want && r->hold_until && running && now_ms < r->hold_until && r->actual == 1)
+            want = 1;
+        else if (!running || now_ms >= r->hold_until)
+            r->hold_until = 0;
+    }
     pthread_mutex_unlock(&rs->lock);
     return want;
 }

@@ -102,6 +102,10 @@ static json_t *command_entry(const char *id, const struct interlock_desired *d)
     json_t *e =
         json_pack("{s:s, s:s}", "instrument", id, "interlock", d->enable ? "enable" : "disable");
 
+    /* why it is off: an outage stops even a running measurement, anything else lets a run the
+     * gateway sees going finish within the grace it was given */
+    if (e && !d->enable)
+        json_object_set_new(e, "reason", json_string(interlock_reason_name(d->reason)));
     if (e && d->enable) {
         json_object_set_new(e, "booking", json_integer(d->booking));
         json_object_set_new(e, "end", json_integer(d->end_ms));

@@ -12,7 +12,7 @@ SERVER_EXTRA_INI=$'[interlock]\nperiod_s = 1'
 start_broker
 start_server
 register_gateway gw-il
-bind_instruments gw-il icp-il
+bind_instruments gw-il icp-il nmr-ov
 cat >"$T/idle.txt" <<'SC'
 0 state=idle
 SC
@@ -20,6 +20,18 @@ SIM_PORT=$(free_port)
 start sim "$BIN/labshare-meter-sim" --modbus-tcp "127.0.0.1:$SIM_PORT" --instrument icp-il \
     --scenario "$T/idle.txt"
 wait_for 10 port_open "$SIM_PORT" || fail "simulator did not start"
+# a second meter whose user starts a long measurement 25 s from now, inside a booking that ends
+# at 30 s: it must not be cut; the run ends at 45 s, and then the relay opens
+cat >"$T/overrun.txt" <<'SC'
+0 state=idle
+25 state=running badge=5
+45 state=idle badge=0
+SC
+OV_PORT=$(free_port)
+start sim-ov "$BIN/labshare-meter-sim" --modbus-tcp "127.0.0.1:$OV_PORT" --instrument nmr-ov \
+    --scenario "$T/overrun.txt"
+OV_T0=$(date +%s.%N)
+wait_for 10 port_open "$OV_PORT" || fail "second simulator did not start"
 cat >"$T/gw.ini" <<CONF
 [gateway]
 id = gw-il
@@ -32,6 +44,10 @@ username = $(gw_user gw-il)
 password = $(gw_pass gw-il)
 [modbus:icp-il]
 tcp = 127.0.0.1:$SIM_PORT
+poll_ms = 200
+timeout_ms = 200
+[modbus:nmr-ov]
+tcp = 127.0.0.1:$OV_PORT
 poll_ms = 200
 timeout_ms = 200
 CONF
@@ -55,17 +71,23 @@ pass "enforce: no booking, relay disabled; the API shows desired and reported st
 
 # a booking a few seconds ahead (an admin records it outside the grid)
 user=$(api "/api/v1/users?limit=1" | json 'j["items"][0]["id"]')
-book() { # START_S END_S: a confirmed booking from now+START to now+END seconds
-    python3 - "$1" "$2" <<PY
+book() { # START_S END_S [INSTRUMENT [T0]]: a confirmed booking from T0+START to T0+END seconds
+    python3 - "$1" "$2" "${3:-icp-il}" "${4:-}" <<PY
 import json, sys, time, urllib.request
-now = time.time()
+now = float(sys.argv[4]) if sys.argv[4] else time.time()
 iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int((t % 1) * 1000)
-body = {"instrument": "icp-il", "user_id": $user, "start": iso(now + float(sys.argv[1])), "end": iso(now + float(sys.argv[2]))}
+body = {"instrument": sys.argv[3], "user_id": $user, "start": iso(now + float(sys.argv[1])), "end": iso(now + float(sys.argv[2]))}
 req = urllib.request.Request("$API/api/v1/bookings", data=json.dumps(body).encode(), method="POST",
                              headers={"Authorization": "Bearer $TOKEN"})
 print(json.load(urllib.request.urlopen(req))["id"])
 PY
 }
+# the overrun meter: enforce with a minute's grace, booked from 20 s to 30 s after its start;
+# its relay sampled every 0.3 s from now on
+api_patch nmr-ov '{"interlock": {"mode": "enforce", "lead_min": 0, "overrun_grace_min": 1}}' >/dev/null
+book 20 30 nmr-ov "$OV_T0" >/dev/null || fail "overrun booking failed"
+( while :; do echo "$(date +%s.%N) $(mbpoll_regs -m tcp -p "$OV_PORT" -a 1 -r 1 -c 13 127.0.0.1 | cut -d' ' -f1,13)"; sleep 0.3; done ) >"$T/overrun.log" 2>/dev/null &
+PIDS+=($!)
 mqtt_sub -t 'labshare/v1/gw/gw-il/cmd' -v >"$T/cmd.log" 2>&1 &
 PIDS+=($!)
 b1=$(book 4 12) || fail "booking failed"
@@ -115,6 +137,26 @@ pass "the server down across the end: the gateway disables the relay at the end 
 start server "$BIN/labshare-server" -c "$T/server.ini"
 wait_for 10 curl -sf "$API/healthz" || fail "server did not come back"
 
+# the overrun: running at the booking's end, not cut; disabled once the run is over
+wait_for 60 python3 -c "import time,sys; sys.exit(0 if time.time() > float(sys.argv[1]) + 49 else 1)" "$OV_T0"
+python3 - "$T/overrun.log" "$OV_T0" <<'PY' || fail "overrun: $(cat "$T/overrun.log" | tail -40)"
+import sys
+t0 = float(sys.argv[2])
+rows = []
+for line in open(sys.argv[1]):
+    p = line.split()
+    if len(p) == 3:
+        rows.append((float(p[0]) - t0, int(p[1]), int(p[2])))  # seconds, state, relay
+def during(a, b):
+    return [r for r in rows if a <= r[0] < b]
+assert during(15, 19) and all(r[2] == 0 for r in during(15, 19)), "enabled before the booking: %s" % during(0, 19)
+assert all(r[2] == 1 for r in during(22, 44)), "relay not held from the start through the overrun: %s" % during(22, 44)
+assert any(r[1] == 2 for r in during(31, 44)), "the measurement did not run past the booking's end"
+assert all(r[2] == 0 for r in during(48, 49.5)), "not disabled after the run: %s" % during(44, 50)
+print("overrun held from 30 s to the end of the run at 45 s, then disabled")
+PY
+pass "a running measurement is not cut at the booking's end; the relay opens when it goes idle"
+
 # monitor: computed and shown, nothing sent; the gateway releases the relay
 api_patch icp-il '{"interlock": {"mode": "monitor"}}' >/dev/null
 wait_for 10 relay_is 1 || fail "monitor mode did not release the relay"
@@ -122,5 +164,6 @@ wait_for 10 relay_is 1 || fail "monitor mode did not release the relay"
 pass "monitor: the desired state is computed and shown, nothing is sent, the gateway releases the relay"
 api /metrics/prometheus | grep -q '^labshare_interlock_commands_total [1-9]' || fail "no command count"
 api /metrics/prometheus | grep -q '^labshare_interlock_instruments{mode="monitor"} 1' || fail "no monitor count"
+api /metrics/prometheus | grep -q '^labshare_interlock_instruments{mode="enforce"} 1' || fail "no enforce count"
 pass "prometheus counts commands and policies"
 echo "$CHECKS checks passed"

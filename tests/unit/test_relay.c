@@ -66,6 +66,34 @@ static void time_limits_hold_without_the_server(void **state)
     relays_free(r);
 }
 
+/* The server's view of the meter lags: a disable that comes while the gateway sees a run going
+ * lets it finish within the grace it had, an outage's does not. */
+static void a_late_disable_never_cuts_a_run(void **state)
+{
+    struct relays *r;
+    const int64_t until = 1800005400000LL;
+
+    (void)state;
+    relays_open(NULL, &r);
+    cmd(r, enable_v5);
+    relays_actual(r, "icp-ms-01", 1);
+    assert_int_equal(cmd(r, "{\"version\": 6, \"instruments\": [{\"instrument\": \"icp-ms-01\","
+                            " \"interlock\": \"disable\", \"reason\": \"no_booking\"}]}"),
+                     LS_OK);
+    assert_int_equal(relays_want(r, "icp-ms-01", T, 1), 1);        /* running: held */
+    assert_int_equal(relays_want(r, "icp-ms-01", until, 1), 0);    /* not past the grace */
+    assert_int_equal(relays_want(r, "icp-ms-01", T, 0), 0);        /* idle: off ... */
+    assert_int_equal(relays_want(r, "icp-ms-01", T + 1000, 1), 0); /* ... for good */
+    /* an outage stops a run */
+    cmd(r, "{\"version\": 7, \"instruments\": [{\"instrument\": \"icp-ms-01\", \"interlock\":"
+           " \"enable\", \"booking\": 8, \"end\": 1800003600000, \"until\": 1800005400000}]}");
+    relays_actual(r, "icp-ms-01", 1);
+    cmd(r, "{\"version\": 8, \"instruments\": [{\"instrument\": \"icp-ms-01\", \"interlock\":"
+           " \"disable\", \"reason\": \"outage\"}]}");
+    assert_int_equal(relays_want(r, "icp-ms-01", T, 1), 0);
+    relays_free(r);
+}
+
 static void malformed_changes_nothing(void **state)
 {
     struct relays *r;
@@ -138,6 +166,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(versions_only_grow),
         cmocka_unit_test(time_limits_hold_without_the_server),
+        cmocka_unit_test(a_late_disable_never_cuts_a_run),
         cmocka_unit_test(malformed_changes_nothing),
         cmocka_unit_test(released_and_reported),
         cmocka_unit_test(kept_across_a_restart),
