@@ -392,7 +392,7 @@ int main(int argc, char **argv)
         struct sim_instrument *in = &sim.ins[i];
         if (in->transport == SIM_MQTT) {
             link_of[i] = find_or_make_link(&sim, in);
-            if (link_of[i] < 0)
+            if (link_of[i] < 0 || mqtt_meter_listen(sim.links[link_of[i]], in))
                 goto out;
             continue;
         }

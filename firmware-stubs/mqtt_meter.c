@@ -1,6 +1,8 @@
 #include "mqtt_meter.h"
 
+#include <jansson.h>
 #include <mosquitto.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,20 +11,55 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
+#define LISTEN_MAX 64
+
 struct mqtt_link {
     struct mosquitto *mosq;
     char name[300];
+    pthread_mutex_t lock; /* guards what follows: the network thread writes, ticks read */
+    size_t nlisten;
+    struct {
+        char topic[300];
+        const struct sim_instrument *in;
+        int pending; /* -1 none, else the relay asked for */
+    } listen[LISTEN_MAX];
 };
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+{
+    struct mqtt_link *l = obj;
+    json_error_t je;
+    json_t *root, *v;
+
+    (void)mosq;
+    root = json_loadb(m->payload, (size_t)m->payloadlen, 0, &je);
+    v = json_object_get(root, "interlock");
+    pthread_mutex_lock(&l->lock);
+    for (size_t i = 0; i < l->nlisten; i++)
+        if (strcmp(l->listen[i].topic, m->topic) == 0) {
+            if (json_is_boolean(v))
+                l->listen[i].pending = json_is_true(v);
+            else
+                ls_warn("%s: ignoring a command that is not {\"interlock\": true|false}",
+                        l->listen[i].in->meter.id);
+        }
+    pthread_mutex_unlock(&l->lock);
+    json_decref(root);
+}
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
     struct mqtt_link *l = obj;
 
-    (void)mosq;
-    if (rc)
+    if (rc) {
         ls_warn("mqtt %s: connection refused: %s", l->name, mosquitto_connack_string(rc));
-    else
-        ls_info("mqtt %s: connected", l->name);
+        return;
+    }
+    ls_info("mqtt %s: connected", l->name);
+    pthread_mutex_lock(&l->lock);
+    for (size_t i = 0; i < l->nlisten; i++)
+        mosquitto_subscribe(mosq, NULL, l->listen[i].topic, 1);
+    pthread_mutex_unlock(&l->lock);
 }
 
 int mqtt_link_new(const char *host, int port, struct mqtt_link **out)
@@ -33,12 +70,14 @@ int mqtt_link_new(const char *host, int port, struct mqtt_link **out)
     if (!l)
         return LS_ERR_NOMEM;
     snprintf(l->name, sizeof(l->name), "%s:%d", host, port);
+    pthread_mutex_init(&l->lock, NULL);
     l->mosq = mosquitto_new(NULL, true, l);
     if (!l->mosq) {
         free(l);
         return LS_ERR_NOMEM;
     }
     mosquitto_connect_callback_set(l->mosq, on_connect);
+    mosquitto_message_callback_set(l->mosq, on_message);
     mosquitto_reconnect_delay_set(l->mosq, 1, 10, true);
     rc = mosquitto_connect_async(l->mosq, host, port, 30);
     if (rc)
@@ -61,7 +100,55 @@ void mqtt_link_free(struct mqtt_link *l)
     mosquitto_disconnect(l->mosq);
     mosquitto_loop_stop(l->mosq, false);
     mosquitto_destroy(l->mosq);
+    pthread_mutex_destroy(&l->lock);
     free(l);
+}
+
+int mqtt_meter_listen(struct mqtt_link *l, struct sim_instrument *in)
+{
+    size_t i;
+
+    pthread_mutex_lock(&l->lock);
+    if (l->nlisten == LISTEN_MAX) {
+        pthread_mutex_unlock(&l->lock);
+        return LS_ERR_FULL;
+    }
+    i = l->nlisten++;
+    snprintf(l->listen[i].topic, sizeof(l->listen[i].topic), "instruments/%s/cmd", in->meter.id);
+    l->listen[i].in = in;
+    l->listen[i].pending = -1;
+    mosquitto_subscribe(l->mosq, NULL, l->listen[i].topic, 1); /* when already connected */
+    pthread_mutex_unlock(&l->lock);
+    return LS_OK;
+}
+
+/* The relay command waiting for in, -1 when none (taken). */
+static int take_command(struct mqtt_link *l, const struct sim_instrument *in)
+{
+    int v = -1;
+
+    pthread_mutex_lock(&l->lock);
+    for (size_t i = 0; i < l->nlisten; i++)
+        if (l->listen[i].in == in) {
+            v = l->listen[i].pending;
+            l->listen[i].pending = -1;
+        }
+    pthread_mutex_unlock(&l->lock);
+    return v;
+}
+
+/* The meter payload with the relay's state added ("interlock", an extension of SPEC 3.1). */
+static char *payload_of(const struct ls_reading *r, int interlock)
+{
+    char *base = ls_meter_encode(r), *out = NULL;
+    json_error_t je;
+    json_t *o = base ? json_loads(base, 0, &je) : NULL;
+
+    if (o && json_object_set_new(o, "interlock", json_boolean(interlock)) == 0)
+        out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    free(base);
+    return out;
 }
 
 static int changed(const struct ls_reading *a, const struct ls_reading *b)
@@ -76,11 +163,21 @@ int mqtt_meter_tick(struct mqtt_link *l, struct sim_instrument *in, int64_t now_
     char *payload;
     int rc;
 
+    {
+        int cmd = take_command(l, in);
+        if (cmd >= 0) {
+            if (cmd != in->meter.interlock)
+                ls_info("%s: interlock %s by an MQTT command", in->meter.id,
+                        cmd ? "enabled" : "disabled");
+            meter_set_interlock(&in->meter, cmd, now_ms);
+            force = 1; /* the payload confirms it */
+        }
+    }
     meter_to_reading(&in->meter, now_ms, &r);
     if (!force && in->published_once && now_ms < in->next_publish_ms &&
         !changed(&r, &in->last_published))
         return 0;
-    payload = ls_meter_encode(&r);
+    payload = payload_of(&r, in->meter.interlock);
     if (!payload)
         return 0;
     rc = mosquitto_publish(l->mosq, NULL, in->topic, (int)strlen(payload), payload, 1, false);

@@ -20,4 +20,9 @@ void mqtt_link_free(struct mqtt_link *l);
  * is up, or always when force is set. Returns 1 when published. */
 int mqtt_meter_tick(struct mqtt_link *l, struct sim_instrument *in, int64_t now_ms, int force);
 
+/* Listen for in's interlock commands on instruments/<id>/cmd ({"interlock": true|false}, the
+ * relay of an MQTT-native meter): applied at the next tick, which then publishes the payload
+ * with its "interlock" field. LS_ERR_FULL past 64 instruments on a link. */
+int mqtt_meter_listen(struct mqtt_link *l, struct sim_instrument *in);
+
 #endif /* LS_MQTT_METER_H */

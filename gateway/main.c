@@ -151,13 +151,14 @@ int main(int argc, char **argv)
         goto out;
     if (pollers_start(&cfg, ob, relays, &pollers))
         goto out;
-    if (mqtt_in_start(&cfg, ob, &mqtt))
+    if (mqtt_in_start(&cfg, ob, relays, &mqtt))
         goto out;
     ls_cli_unblock_stop(&old_set);
     ls_info("gateway %s running with %zu instrument%s (version %s)", cfg.id, cfg.device_count,
             cfg.device_count == 1 ? "" : "s", LS_VERSION);
     while (!ls_stop_requested) {
         uplink_tick(up);
+        mqtt_in_tick(mqtt);
         /* Woken at once by a new reading or an ack; the timeout only paces the ack timeout,
          * status updates and noticing SIGTERM. */
         uplink_wait(up, 250);

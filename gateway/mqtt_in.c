@@ -1,10 +1,12 @@
 #include "mqtt_in.h"
 
+#include <jansson.h>
 #include <mosquitto.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "relay.h"
 #include "tracker.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
@@ -15,6 +17,11 @@ struct mqtt_dev {
     const struct gw_device *dev;
     struct tracker tracker;
     int bad; /* the last payload was refused (logged once until a good one) */
+    /* the relay (under owner->lock): as the meter last said, -1 unknown; its run state */
+    int actual;
+    int running;
+    int64_t cmd_mono; /* when a command was last sent (0: never) */
+    char cmd_topic[GW_STR_MAX + 8];
 };
 
 struct broker {
@@ -28,6 +35,7 @@ struct broker {
 struct mqtt_in {
     const struct gw_config *cfg;
     struct outbox *ob;
+    struct relays *relays;
     size_t count;
     struct broker *brokers;
     pthread_mutex_t lock;
@@ -75,6 +83,24 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     if (md->bad)
         ls_info("%s: good payloads again", md->dev->id);
     md->bad = 0;
+    {
+        /* the relay as the meter reports it ("interlock", beside the fields of SPEC 3.1) */
+        json_error_t je;
+        json_t *root = json_loadb(msg->payload, (size_t)msg->payloadlen, 0, &je);
+        json_t *il = json_object_get(root, "interlock");
+        pthread_mutex_lock(&b->owner->lock);
+        md->running = r.state == LS_STATE_RUNNING;
+        if (json_is_boolean(il)) {
+            if (md->actual != json_is_true(il) && md->cmd_mono)
+                ls_info("%s: interlock relay %s (the meter confirms)", md->dev->id,
+                        json_is_true(il) ? "enabled" : "disabled");
+            md->actual = json_is_true(il);
+        }
+        pthread_mutex_unlock(&b->owner->lock);
+        if (json_is_boolean(il) && b->owner->relays)
+            relays_actual(b->owner->relays, md->dev->id, json_is_true(il));
+        json_decref(root);
+    }
     snprintf(r.instrument, sizeof(r.instrument), "%s", md->dev->id);
     /* The meter's own time when it sends one; ours otherwise. */
     if (!(r.has & LS_HAS_TS))
@@ -86,7 +112,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         tracker_sent(&md->tracker, &r, mono);
 }
 
-int mqtt_in_start(const struct gw_config *cfg, struct outbox *ob, struct mqtt_in **out)
+int mqtt_in_start(const struct gw_config *cfg, struct outbox *ob, struct relays *relays,
+                  struct mqtt_in **out)
 {
     struct mqtt_in *m;
     int rc;
@@ -97,6 +124,7 @@ int mqtt_in_start(const struct gw_config *cfg, struct outbox *ob, struct mqtt_in
         return LS_ERR_NOMEM;
     m->cfg = cfg;
     m->ob = ob;
+    m->relays = relays;
     pthread_mutex_init(&m->lock, NULL);
     m->brokers = calloc(cfg->device_count ? cfg->device_count : 1, sizeof(*m->brokers));
     if (!m->brokers)
@@ -122,6 +150,16 @@ int mqtt_in_start(const struct gw_config *cfg, struct outbox *ob, struct mqtt_in
         b->devs = nd;
         memset(&nd[b->count], 0, sizeof(*nd));
         nd[b->count].dev = d;
+        nd[b->count].actual = -1;
+        {
+            size_t tl = strlen(d->topic);
+            if (tl > 6 && strcmp(d->topic + tl - 6, "/meter") == 0)
+                snprintf(nd[b->count].cmd_topic, sizeof(nd[b->count].cmd_topic), "%.*s/cmd",
+                         (int)(tl - 6), d->topic);
+            else
+                snprintf(nd[b->count].cmd_topic, sizeof(nd[b->count].cmd_topic), "%s/cmd",
+                         d->topic);
+        }
         tracker_init(&nd[b->count].tracker, cfg->heartbeat_s);
         b->count++;
     }
@@ -187,6 +225,36 @@ void mqtt_in_stop(struct mqtt_in *m)
     free(m->brokers);
     pthread_mutex_destroy(&m->lock);
     free(m);
+}
+
+void mqtt_in_tick(struct mqtt_in *m)
+{
+    int64_t now = ls_now_ms(), mono = ls_mono_ms();
+
+    if (!m || !m->relays)
+        return;
+    for (size_t k = 0; k < m->count; k++) {
+        struct broker *b = &m->brokers[k];
+        for (size_t i = 0; i < b->count; i++) {
+            struct mqtt_dev *md = &b->devs[i];
+            int want, send;
+            pthread_mutex_lock(&m->lock);
+            want = relays_want(m->relays, md->dev->id, now, md->running);
+            send = want >= 0 && want != md->actual && mono - md->cmd_mono >= 1000;
+            if (send)
+                md->cmd_mono = mono;
+            pthread_mutex_unlock(&m->lock);
+            if (send) {
+                const char *p = want ? "{\"interlock\":true}" : "{\"interlock\":false}";
+                if (mosquitto_publish(b->mosq, NULL, md->cmd_topic, (int)strlen(p), p, 1, false) ==
+                    MOSQ_ERR_SUCCESS)
+                    ls_info("%s: interlock %s asked on %s", md->dev->id,
+                            want ? "enable" : "disable", md->cmd_topic);
+                else
+                    ls_warn("%s: cannot send the interlock command; trying again", md->dev->id);
+            }
+        }
+    }
 }
 
 unsigned long mqtt_in_rejected(struct mqtt_in *m)

@@ -40,7 +40,9 @@ assert last["run_seconds"] == 2, last
 ts = [m["ts"] for m in msgs]
 assert ts == sorted(ts), ts
 for m in msgs:
-    assert set(m) == {"ts", "state", "run_seconds", "energy_wh", "power_w", "samples", "badge"}, m
+    # SPEC 3.1's fields, and the relay's state (issue 12's extension)
+    assert set(m) == {"ts", "state", "run_seconds", "energy_wh", "power_w", "samples", "badge", "interlock"}, m
+    assert m["interlock"] is True, m
 # changes are published at once, and at least one more at the 1 s interval
 assert len(msgs) >= 4, len(msgs)
 print(len(msgs), "payloads", states)
