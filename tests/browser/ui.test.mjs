@@ -390,6 +390,31 @@ test('a manager sees the dashboard charts with the year of data, and edits an in
   await page.fill('input[name="sh.sat"]', '');
   await page.click('#instrument-form button[type=submit]');
   await page.waitForSelector('#toast .msg.success');
+  // the interlock in monitor mode: the desired state is computed and shown
+  await page.selectOption('select[name="il.mode"]', 'monitor');
+  await page.click('#instrument-form button[type=submit]');
+  await page.waitForSelector('#toast .msg.success');
+  assert.equal((await admin('/instruments/xrd-01')).body.interlock.mode, 'monitor');
+  for (let i = 0; i < 40 && !(await page.locator('#relay .kpi').count()); i++) {
+    await page.waitForTimeout(500);
+    await open(page, '/instrument-edit?id=xrd-01');
+  }
+  assert.match(await page.textContent('#relay'), /(Enabled|Disabled)Desired/, 'the relay state is shown');
+  // a qualification: recorded in a dialog, listed, withdrawn
+  await page.click('#new-qualification');
+  await page.selectOption('dialog select[name=user_id]', { label: (await page.locator('dialog select[name=user_id] option', { hasText: 'dr.li' }).textContent()) });
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('#qualifications tbody tr:has-text("李")');
+  const q = (await admin('/instruments/xrd-01/qualifications')).body.items;
+  assert.equal(q.length, 1, 'the qualification was recorded');
+  await page.locator('#qualifications tbody tr').first().locator('button.danger').click();
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('#toast .msg.success');
+  assert.equal((await admin('/instruments/xrd-01/qualifications')).body.items.length, 0, 'and withdrawn');
+  await page.waitForSelector('main[data-page="/instrument-edit"]:not([aria-busy])');
+  await page.selectOption('select[name="il.mode"]', 'none');
+  await page.click('#instrument-form button[type=submit]');
+  await page.waitForSelector('#toast .msg.success');
   await axe(page, 'instrument edit');
   // an outage: created, shown, deleted
   await page.click('#new-outage');

@@ -101,7 +101,13 @@ export async function instrumentEdit(view, params) {
       field(t('description'), h('textarea', { name: 'description', rows: 3, maxlength: 2000, class: 'wide' }, inst.description || '')))),
     h('fieldset', null, h('legend', null, t('rules')), h('div', { class: 'row' },
       RULES.map((k) => field(t('rulekey_' + k), num('booking.' + k, b[k], { min: 0 }))),
-      field(t('rulekey_approval_external'), select('booking.approval_external', [['true', t('yes')], ['false', t('no')]], String(!!b.approval_external))))),
+      field(t('rulekey_approval_external'), select('booking.approval_external', [['true', t('yes')], ['false', t('no')]], String(!!b.approval_external))),
+      field(t('rulekey_requires_qualification'), select('booking.requires_qualification', [['true', t('yes')], ['false', t('no')]], String(!!b.requires_qualification))))),
+    h('fieldset', null, h('legend', null, t('interlock')), h('p', { class: 'muted' }, t('interlock_hint')), h('div', { class: 'row' },
+      field(t('interlock_mode'), select('il.mode', ['none', 'monitor', 'enforce'].map((m) => [m, t('ilmode_' + m)]), (inst.interlock || {}).mode || 'none')),
+      field(t('interlock_lead'), num('il.lead_min', (inst.interlock || {}).lead_min ?? 10, { min: 0, max: 1440 })),
+      field(t('interlock_grace'), num('il.overrun_grace_min', (inst.interlock || {}).overrun_grace_min ?? 30, { min: 0, max: 1440 })),
+      field(t('interlock_walkup'), select('il.walkup', [['false', t('no')], ['true', t('yes')]], String(!!(inst.interlock || {}).walkup))))),
     h('fieldset', null, h('legend', null, t('prices')), h('div', { class: 'row' },
       field(t('billing_basis'), select('billing.basis', [['metered', t('basis_metered')], ['booked', t('basis_booked')]], bill.basis || 'metered')),
       ['internal', 'academic', 'industry'].map((c) => field(t('rate_of', { cat: t('cat_' + c) }), money('rate.' + c, rates[c]))),
@@ -117,7 +123,10 @@ export async function instrumentEdit(view, params) {
     const v = Object.fromEntries(new FormData(form).entries());
     try {
       const body = { name: v.name, category: v.category, location: v.location, description: v.description, public: v.public === 'true',
-        booking: { approval_external: v['booking.approval_external'] === 'true' },
+        booking: { approval_external: v['booking.approval_external'] === 'true',
+          requires_qualification: v['booking.requires_qualification'] === 'true' },
+        interlock: { mode: v['il.mode'], lead_min: +v['il.lead_min'], overrun_grace_min: +v['il.overrun_grace_min'],
+          walkup: v['il.walkup'] === 'true' },
         billing: { basis: v['billing.basis'], rates: {} }, service_hours: {} };
       if (v.value_yuan !== '') body.value_yuan = +v.value_yuan;
       if (v.rated_hours !== '') body.rated_hours = +v.rated_hours;
@@ -140,7 +149,65 @@ export async function instrumentEdit(view, params) {
     } catch (err) { clear(out, msg('error', errorText(err))); }
   });
   clear(view, h('h1', null, isNew ? t('new_instrument') : t('edit_x', { name: inst.name })), form);
-  if (!isNew) view.append(await outagesSection(inst));
+  if (!isNew) {
+    view.append(relaySection(inst));
+    view.append(await qualificationsSection(inst));
+    view.append(await outagesSection(inst));
+  }
+}
+
+// What the server wants of the relay and what the gateway last read back.
+function relaySection(inst) {
+  const s = inst.interlock_state;
+  const sec = h('section', { id: 'relay' }, h('h2', null, t('relay_state')));
+  if (!s) {
+    sec.append(h('p', { class: 'muted' }, t('relay_none')));
+    return sec;
+  }
+  sec.append(h('div', { class: 'kpis' },
+    kpi(t('relay_desired'), t('relay_' + s.desired)),
+    kpi(t('relay_actual'), s.actual ? t('relay_' + s.actual) : t('relay_unknown')),
+    kpi(t('relay_reason'), t('ilreason_' + s.reason) + (s.booking ? ` #${s.booking}` : '')),
+    kpi(t('relay_agrees'), s.agrees === null ? '–' : s.agrees ? t('yes') : t('no'))),
+  h('p', { class: 'muted' }, t('relay_when', { computed: fmtTime(s.computed_at), actual: s.actual_at ? fmtTime(s.actual_at) : '–' })));
+  return sec;
+}
+
+// Who may operate it themselves: recorded with the date and an optional expiry.
+async function qualificationsSection(inst) {
+  const path = `/instruments/${encodeURIComponent(inst.id)}/qualifications`;
+  const [items, users] = await Promise.all([apiAll(path), apiAll('/users').catch(() => [])]);
+  const name = Object.fromEntries(users.map((u) => [u.id, u.display_name || u.username]));
+  const grant = async () => {
+    const v = await ask(t('new_qualification'), [
+      field(t('user'), select('user_id', users.filter((u) => u.role !== 'auditor').map((u) => [u.id, `${u.display_name || u.username} (${u.username})`]))),
+      field(t('expires'), h('input', { type: 'date', name: 'expires' }))], { submit: t('save') });
+    if (!v) return;
+    try {
+      const body = { user_id: +v.user_id };
+      if (v.expires) body.expires = v.expires;
+      await api(path, { method: 'POST', body });
+      toast('success', t('saved'));
+      route();
+    } catch (e) { toast('error', errorText(e)); }
+  };
+  const revoke = (q) => async () => {
+    if (!(await ask(t('revoke_q', { who: name[q.user_id] || q.user_id }), h('p', null, inst.name), { submit: t('revoke'), danger: true }))) return;
+    try {
+      await api(`${path}/${q.user_id}`, { method: 'DELETE' });
+      toast('success', t('deleted'));
+      route();
+    } catch (e) { toast('error', errorText(e)); }
+  };
+  return h('section', { id: 'qualifications' }, h('h2', null, t('qualifications')),
+    h('p', null, h('button', { type: 'button', class: 'secondary', id: 'new-qualification', onclick: grant }, t('new_qualification'))),
+    table(t('qualifications'), [
+      { label: t('user'), fmt: (q) => name[q.user_id] || String(q.user_id) },
+      { label: t('since_date'), fmt: (q) => fmtTime(q.since) },
+      { label: t('qualified_by'), fmt: (q) => name[q.by] || String(q.by) },
+      { label: t('expires'), fmt: (q) => q.expires ? fmtTime(q.expires) : t('no_expiry') },
+      { label: t('actions'), fmt: (q) => h('button', { type: 'button', class: 'danger', onclick: revoke(q) }, t('revoke')) },
+    ], items, { csv: path }));
 }
 
 async function outagesSection(inst) {
