@@ -26,6 +26,14 @@ struct sent {
     int64_t at_mono;
 };
 
+/* A walk-up under way: recorded as an after-the-fact booking when it ends. */
+struct walkup {
+    char instrument[LS_ID_MAX];
+    int64_t user_id;
+    int64_t start_ms;
+};
+#define MAX_WALKUPS 256
+
 struct commands {
     const struct srv_config *cfg;
     struct broker *broker;
@@ -37,6 +45,8 @@ struct commands {
     struct commands_stats stats;
     struct sent sent[MAX_GATEWAYS];
     size_t nsent;
+    struct walkup walkups[MAX_WALKUPS];
+    size_t nwalkups;
 };
 
 static struct sent *sent_for(struct commands *c, const char *gw)
@@ -52,7 +62,7 @@ static struct sent *sent_for(struct commands *c, const char *gw)
 
 /* The desired state of one instrument now, into d. */
 static int desire(struct commands *c, const char *id, const struct interlock_policy *p, int64_t now,
-                  struct interlock_desired *d)
+                  struct interlock_desired *d, int64_t *badge_user)
 {
     struct booking_span *bs = NULL;
     struct interval *os = NULL;
@@ -68,6 +78,11 @@ static int desire(struct commands *c, const char *id, const struct interlock_pol
         rc = store_outage_spans(c->st, id, now - NEAR_MS, now + NEAR_MS, &os, &no);
     if (rc == LS_OK)
         rc = store_meter_activity(c->st, id, &in.running, &in.idle_at_ms);
+    *badge_user = 0;
+    if (rc == LS_OK && p->walkup && store_meter_badge_user(c->st, id, badge_user) == LS_OK &&
+        *badge_user &&
+        store_qualified(c->st, id, *badge_user, now, now + 1, &in.walkup_badge) != LS_OK)
+        in.walkup_badge = 0;
     b = calloc(nb ? nb : 1, sizeof(*b));
     o = calloc(no ? no : 1, sizeof(*o));
     if (rc == LS_OK && (!b || !o))
@@ -87,7 +102,6 @@ static int desire(struct commands *c, const char *id, const struct interlock_pol
         in.nbookings = nb;
         in.outages = o;
         in.noutages = no;
-        /* walk-up by badge is decided by the policy; recognising the badge is left for later */
         interlock_desire(p, &in, d);
     }
     free(bs);
@@ -95,6 +109,68 @@ static int desire(struct commands *c, const char *id, const struct interlock_pol
     free(b);
     free(o);
     return rc;
+}
+
+/* A qualified walk-up begins (audited) or ends (recorded as an after-the-fact booking, audited):
+ * the service's own records, actor "interlock". */
+static void walkup_edges(struct commands *c, const char *id, const struct interlock_desired *d,
+                         int64_t user, int64_t now)
+{
+    struct walkup *w = NULL;
+    size_t i;
+    char object[LS_ID_MAX + 32];
+
+    for (i = 0; i < c->nwalkups && !w; i++)
+        if (strcmp(c->walkups[i].instrument, id) == 0)
+            w = &c->walkups[i];
+    if (d->reason == IL_ON_WALKUP && !w && c->nwalkups < MAX_WALKUPS) {
+        json_t *after = json_pack("{s:s, s:I}", "instrument", id, "user_id", (json_int_t)user);
+        w = &c->walkups[c->nwalkups++];
+        snprintf(w->instrument, sizeof(w->instrument), "%s", id);
+        w->user_id = user;
+        w->start_ms = now;
+        snprintf(object, sizeof(object), "instrument/%s", id);
+        if (store_begin(c->st) == LS_OK) {
+            if (store_audit_append(c->st, now, "interlock", "interlock.walkup", object, NULL,
+                                   after) == LS_OK)
+                store_commit(c->st);
+            else
+                store_rollback(c->st);
+        }
+        json_decref(after);
+        ls_info("interlock: %s enabled for a walk-up by user %lld", id, (long long)user);
+    } else if (d->reason != IL_ON_WALKUP && w) {
+        struct booking b;
+        memset(&b, 0, sizeof(b));
+        snprintf(b.instrument, sizeof(b.instrument), "%s", id);
+        b.user_id = w->user_id;
+        snprintf(b.project, sizeof(b.project), "walk-in");
+        b.start_ms = w->start_ms;
+        b.end_ms = now > w->start_ms ? now : w->start_ms + 1;
+        snprintf(b.status, sizeof(b.status), "confirmed");
+        snprintf(b.reason, sizeof(b.reason), "walk-up by badge");
+        b.created_at = now;
+        if (store_begin(c->st) == LS_OK) {
+            json_t *after = NULL;
+            int rc = store_booking_insert(c->st, &b);
+            if (rc == LS_OK) {
+                after = json_pack("{s:I, s:s, s:I, s:I, s:I}", "id", (json_int_t)b.id, "instrument",
+                                  id, "user_id", (json_int_t)b.user_id, "start_ms",
+                                  (json_int_t)b.start_ms, "end_ms", (json_int_t)b.end_ms);
+                snprintf(object, sizeof(object), "booking/%lld", (long long)b.id);
+                rc = store_audit_append(c->st, now, "interlock", "booking.walkin", object, NULL,
+                                        after);
+            }
+            if (rc == LS_OK)
+                store_commit(c->st);
+            else
+                store_rollback(c->st);
+            json_decref(after);
+            ls_info("interlock: %s walk-up by user %lld recorded as booking %lld", id,
+                    (long long)b.user_id, (long long)b.id);
+        }
+        *w = c->walkups[--c->nwalkups];
+    }
 }
 
 static json_t *command_entry(const char *id, const struct interlock_desired *d)
@@ -183,8 +259,10 @@ static void one_period(struct commands *c)
             store_interlock_forget(c->st, id);
             continue;
         }
-        if (desire(c, id, &p, now, &d))
+        int64_t badge_user = 0;
+        if (desire(c, id, &p, now, &d, &badge_user))
             continue;
+        walkup_edges(c, id, &d, badge_user, now);
         memset(&row, 0, sizeof(row));
         snprintf(row.instrument, sizeof(row.instrument), "%s", id);
         snprintf(row.gateway, sizeof(row.gateway), "%s", gw ? gw : "");

@@ -221,6 +221,9 @@ int store_outage_spans(struct store *st, const char *instrument, int64_t from_ms
 /* The newest reading's state (*running), and the time of the newest reading not running
  * (*idle_at, 0 when none). No reading: not running, idle_at 0. */
 int store_meter_activity(struct store *st, const char *instrument, int *running, int64_t *idle_at);
+/* The user whose badge the newest reading of instrument shows (the badge's user when it
+ * arrived), 0 when no badge is logged in or it belongs to nobody. */
+int store_meter_badge_user(struct store *st, const char *instrument, int64_t *user_id);
 /* A new command version: above every version handed out before, on this database (kept across
  * restarts), and at least now_ms so that versions of a restored database still grow. */
 int store_interlock_next_version(struct store *st, int64_t now_ms, int64_t *version);

@@ -126,6 +126,23 @@ int store_meter_activity(struct store *st, const char *instrument, int *running,
     return step == SQLITE_ROW ? LS_OK : LS_ERR_DB;
 }
 
+int store_meter_badge_user(struct store *st, const char *instrument, int64_t *user_id)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT coalesce(badge, 0), coalesce(badge_user, 0) FROM"
+                                     " readings WHERE instrument = ? ORDER BY ts DESC LIMIT 1");
+    int step;
+
+    *user_id = 0;
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0)
+        *user_id = sqlite3_column_int64(q, 1);
+    sqlite3_reset(q);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? LS_OK : LS_ERR_DB;
+}
+
 int store_interlock_next_version(struct store *st, int64_t now_ms, int64_t *version)
 {
     sqlite3_stmt *q = store_stmt(
