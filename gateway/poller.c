@@ -250,12 +250,12 @@ static void apply_relay(struct worker *w, struct dev_state *ds)
     if (!rs || !ds->polled)
         return;
     want = relays_want(rs, id, ls_now_ms(), ds->running);
-    if (want < 0)
+    if (want < 0 && !relays_observed(rs, id))
         return;
     modbus_set_slave(w->ctx, ds->dev->unit);
     if (modbus_read_bits(w->ctx, LS_COIL_INTERLOCK, 1, &bit) != 1)
         goto fail;
-    if (bit != want) {
+    if (want >= 0 && bit != want) {
         if (modbus_write_bit(w->ctx, LS_COIL_INTERLOCK, want) != 1 ||
             modbus_read_bits(w->ctx, LS_COIL_INTERLOCK, 1, &bit) != 1 || bit != want)
             goto fail;
@@ -269,7 +269,10 @@ static void apply_relay(struct worker *w, struct dev_state *ds)
 fail:
     if (!ds->relay_failing)
         ls_warn("%s: cannot %s the interlock relay: %s; trying again at each poll", id,
-                want ? "enable" : "disable", modbus_strerror(errno));
+                want < 0 ? "read"
+                : want   ? "enable"
+                         : "disable",
+                modbus_strerror(errno));
     ds->relay_failing = 1;
 }
 

@@ -18,6 +18,8 @@ struct relay {
     char id[LS_ID_MAX];
     int controlled;     /* in the newest command */
     int was_controlled; /* ... and in the one before (while a command is applied) */
+    int observe;        /* monitor: read back and reported, never written */
+    int released;       /* no longer enforced: enabled once (the meter's default), then alone */
     int enable;
     int64_t end_ms, until_ms;
     int64_t booking;
@@ -90,8 +92,10 @@ static int apply(struct relays *rs, const char *payload, size_t len, int check_v
         const char *id = json_string_value(json_object_get(e, "instrument"));
         const char *il = json_string_value(json_object_get(e, "interlock"));
         int64_t t;
-        if (!id || !ls_id_valid(id) || !il || (strcmp(il, "enable") && strcmp(il, "disable"))) {
-            snprintf(err, errlen, "instruments[%zu]: an instrument id and enable or disable", i);
+        if (!id || !ls_id_valid(id) || !il ||
+            (strcmp(il, "enable") && strcmp(il, "disable") && strcmp(il, "observe"))) {
+            snprintf(err, errlen,
+                     "instruments[%zu]: an instrument id and enable, disable or observe", i);
             goto out;
         }
         if (strcmp(il, "enable") == 0 && (field_ms(e, "until", &t) || field_ms(e, "end", &t))) {
@@ -106,7 +110,7 @@ static int apply(struct relays *rs, const char *payload, size_t len, int check_v
         goto out;
     }
     for (size_t k = 0; k < rs->n; k++) {
-        rs->r[k].was_controlled = rs->r[k].controlled;
+        rs->r[k].was_controlled = rs->r[k].controlled && !rs->r[k].observe;
         rs->r[k].controlled = 0;
     }
     json_array_foreach(list, i, e)
@@ -124,6 +128,13 @@ static int apply(struct relays *rs, const char *payload, size_t len, int check_v
         if (why && strcmp(why, "outage") == 0)
             r->hold_until = 0;
         r->controlled = 1;
+        r->observe = strcmp(json_string_value(json_object_get(e, "interlock")), "observe") == 0;
+        if (r->observe) {
+            r->hold_until = 0;
+            r->released |= r->was_controlled; /* from enforce to monitor */
+        } else {
+            r->released = 0;
+        }
         r->enable = enable;
         r->end_ms = r->until_ms = 0;
         r->booking = json_integer_value(json_object_get(e, "booking"));
@@ -132,6 +143,9 @@ static int apply(struct relays *rs, const char *payload, size_t len, int check_v
             field_ms(e, "until", &r->until_ms);
         }
     }
+    for (size_t k = 0; k < rs->n; k++)
+        if (!rs->r[k].controlled && rs->r[k].was_controlled)
+            rs->r[k].released = 1; /* left out: released */
     rs->version = v;
     *version = v;
     rc = LS_OK;
@@ -220,8 +234,12 @@ int relays_want(struct relays *rs, const char *instrument, int64_t now_ms, int r
 
     pthread_mutex_lock(&rs->lock);
     r = find(rs, instrument, 0);
-    if (r && !r->controlled)
-        want = r->actual == 1 ? -1 : 1; /* released: enabled once, then left alone */
+    if (r && r->released && r->actual == 1)
+        r->released = 0;
+    if (r && r->released)
+        want = 1; /* released: enabled once, then left alone */
+    else if (r && (!r->controlled || r->observe))
+        want = -1;
     else if (r) {
         /* enabled only while the command allows: never past until, and from the end only
          * while a measurement runs */
@@ -254,13 +272,25 @@ size_t relays_report(struct relays *rs, char (*ids)[LS_ID_MAX], int *on, size_t 
 
     pthread_mutex_lock(&rs->lock);
     for (size_t i = 0; i < rs->n && n < max; i++) {
-        if (rs->r[i].actual < 0 || !rs->r[i].controlled)
+        if (rs->r[i].actual < 0 || !rs->r[i].controlled) /* observed ones included */
             continue;
         snprintf(ids[n], LS_ID_MAX, "%s", rs->r[i].id);
         on[n++] = rs->r[i].actual;
     }
     pthread_mutex_unlock(&rs->lock);
     return n;
+}
+
+int relays_observed(struct relays *rs, const char *instrument)
+{
+    struct relay *r;
+    int yes;
+
+    pthread_mutex_lock(&rs->lock);
+    r = find(rs, instrument, 0);
+    yes = r && r->controlled;
+    pthread_mutex_unlock(&rs->lock);
+    return yes;
 }
 
 int64_t relays_version(struct relays *rs)

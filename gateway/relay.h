@@ -44,6 +44,10 @@ void relays_actual(struct relays *r, const char *instrument, int on);
 /* The relays read back so far, for the status message: up to max ids and states. */
 size_t relays_report(struct relays *r, char (*ids)[LS_ID_MAX], int *on, size_t max);
 
+/* 1 when instrument is named in the newest command (enforced or observed): its relay is read
+ * back and reported even when nothing is to be written. */
+int relays_observed(struct relays *r, const char *instrument);
+
 int64_t relays_version(struct relays *r);
 
 #endif /* LS_GW_RELAY_H */

@@ -289,6 +289,16 @@ static void one_period(struct commands *c)
             json_array_append_new(list, command_entry(id, &d));
             enforced++;
         } else {
+            /* monitor: the gateway reads the relay back and reports it, and writes nothing */
+            if (gw) {
+                json_t *list = json_object_get(bygw, gw);
+                if (!list) {
+                    list = json_array();
+                    json_object_set_new(bygw, gw, list);
+                }
+                json_array_append_new(
+                    list, json_pack("{s:s, s:s}", "instrument", id, "interlock", "observe"));
+            }
             monitored++;
         }
         store_interlock_put(c->st, &row);

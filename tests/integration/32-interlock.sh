@@ -161,7 +161,13 @@ pass "a running measurement is not cut at the booking's end; the relay opens whe
 api_patch icp-il '{"interlock": {"mode": "monitor"}}' >/dev/null
 wait_for 10 relay_is 1 || fail "monitor mode did not release the relay"
 [ "$(state "['desired']")" = disable ] || fail "monitor: desired state not computed: $(api /api/v1/instruments/icp-il)"
-pass "monitor: the desired state is computed and shown, nothing is sent, the gateway releases the relay"
+# unbooked use is possible and on record: the relay, read back, disagrees with the desired state
+disagrees() { [ "$(state "['agrees']")" = False ] && [ "$(state "['actual']")" = enable ]; }
+wait_for 10 disagrees || fail "monitor: the disagreement is not shown: $(api /api/v1/instruments/icp-il)"
+disagreement_counted() { api /metrics/prometheus | grep -q '^labshare_interlock_disagreements [1-9]'; }
+wait_for 10 disagreement_counted || fail "monitor: the disagreement is not counted"
+grep -q '"instrument":"icp-il","interlock":"observe"' "$T/cmd.log" || fail "monitor: no observe entry: $(tail -3 "$T/cmd.log")"
+pass "monitor: computed and shown, nothing written; the relay read back disagrees and is counted"
 api /metrics/prometheus | grep -q '^labshare_interlock_commands_total [1-9]' || fail "no command count"
 api /metrics/prometheus | grep -q '^labshare_interlock_instruments{mode="monitor"} 1' || fail "no monitor count"
 api /metrics/prometheus | grep -q '^labshare_interlock_instruments{mode="enforce"} 1' || fail "no enforce count"

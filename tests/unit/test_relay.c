@@ -139,6 +139,31 @@ static void released_and_reported(void **state)
     relays_free(r);
 }
 
+/* monitor: observed relays are read back and reported, never written; from enforce to monitor
+ * the relay is released first */
+static void observed_not_written(void **state)
+{
+    struct relays *r;
+    char ids[2][LS_ID_MAX];
+    int on[2];
+
+    (void)state;
+    relays_open(NULL, &r);
+    cmd(r, disable_v6);
+    relays_actual(r, "icp-ms-01", 0);
+    assert_int_equal(cmd(r, "{\"version\": 7, \"instruments\": [{\"instrument\": \"icp-ms-01\","
+                            " \"interlock\": \"observe\"}]}"),
+                     LS_OK);
+    assert_int_equal(relays_want(r, "icp-ms-01", T, 0), 1); /* released once */
+    relays_actual(r, "icp-ms-01", 1);
+    assert_int_equal(relays_want(r, "icp-ms-01", T, 0), -1); /* then observed only */
+    assert_true(relays_observed(r, "icp-ms-01"));
+    assert_false(relays_observed(r, "sem-01"));
+    assert_int_equal(relays_report(r, ids, on, 2), 1);
+    assert_int_equal(on[0], 1);
+    relays_free(r);
+}
+
 static void kept_across_a_restart(void **state)
 {
     char path[] = "/tmp/labshare-relay-XXXXXX";
@@ -169,6 +194,7 @@ int main(void)
         cmocka_unit_test(a_late_disable_never_cuts_a_run),
         cmocka_unit_test(malformed_changes_nothing),
         cmocka_unit_test(released_and_reported),
+        cmocka_unit_test(observed_not_written),
         cmocka_unit_test(kept_across_a_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
