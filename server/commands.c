@@ -130,13 +130,8 @@ static void walkup_edges(struct commands *c, const char *id, const struct interl
         w->user_id = user;
         w->start_ms = now;
         snprintf(object, sizeof(object), "instrument/%s", id);
-        if (store_begin(c->st) == LS_OK) {
-            if (store_audit_append(c->st, now, "interlock", "interlock.walkup", object, NULL,
-                                   after) == LS_OK)
-                store_commit(c->st);
-            else
-                store_rollback(c->st);
-        }
+        /* in the period's transaction */
+        store_audit_append(c->st, now, "interlock", "interlock.walkup", object, NULL, after);
         json_decref(after);
         ls_info("interlock: %s enabled for a walk-up by user %lld", id, (long long)user);
     } else if (d->reason != IL_ON_WALKUP && w) {
@@ -150,7 +145,7 @@ static void walkup_edges(struct commands *c, const char *id, const struct interl
         snprintf(b.status, sizeof(b.status), "confirmed");
         snprintf(b.reason, sizeof(b.reason), "walk-up by badge");
         b.created_at = now;
-        if (store_begin(c->st) == LS_OK) {
+        {
             json_t *after = NULL;
             int rc = store_booking_insert(c->st, &b);
             if (rc == LS_OK) {
@@ -161,13 +156,10 @@ static void walkup_edges(struct commands *c, const char *id, const struct interl
                 rc = store_audit_append(c->st, now, "interlock", "booking.walkin", object, NULL,
                                         after);
             }
-            if (rc == LS_OK)
-                store_commit(c->st);
-            else
-                store_rollback(c->st);
             json_decref(after);
-            ls_info("interlock: %s walk-up by user %lld recorded as booking %lld", id,
-                    (long long)b.user_id, (long long)b.id);
+            if (rc == LS_OK)
+                ls_info("interlock: %s walk-up by user %lld recorded as booking %lld", id,
+                        (long long)b.user_id, (long long)b.id);
         }
         *w = c->walkups[--c->nwalkups];
     }
@@ -242,6 +234,10 @@ static void one_period(struct commands *c)
 
     if (!bygw || store_instrument_list(c->st, 0, 0, 1000000, 0, &all, &total))
         goto out;
+    /* the period's writes in one transaction: one fsync, not one per instrument, so ingest's
+     * commits (and the gateways' acks) do not queue behind the service */
+    if (store_begin(c->st))
+        goto out;
     /* every gateway that had commands gets its list again, empty when none is enforced now */
     for (size_t k = 0; k < c->nsent; k++)
         json_object_set_new(bygw, c->sent[k].gateway, json_array());
@@ -256,7 +252,8 @@ static void one_period(struct commands *c)
 
         if (interlock_policy_parse(json_object_get(inst, "interlock"), &p, why, sizeof(why)) ||
             p.mode == INTERLOCK_NONE) {
-            store_interlock_forget(c->st, id);
+            if (store_interlock_get(c->st, id, &old) == LS_OK)
+                store_interlock_forget(c->st, id); /* a policy just turned off */
             continue;
         }
         int64_t badge_user = 0;
@@ -303,6 +300,8 @@ static void one_period(struct commands *c)
         }
         store_interlock_put(c->st, &row);
     }
+    if (store_commit(c->st))
+        store_rollback(c->st);
     {
         const char *gw;
         json_t *list;

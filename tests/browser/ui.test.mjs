@@ -64,6 +64,13 @@ async function login(page, user) {
   await page.waitForSelector('#logout', { timeout: 10000 });
 }
 
+// Click a submit and wait for its own success message (not an earlier one still on screen).
+async function submitAndWait(page, selector) {
+  await page.evaluate(() => document.getElementById('toast').replaceChildren());
+  await page.click(selector);
+  await page.waitForSelector('#toast .msg.success');
+}
+
 async function axe(page, name) {
   await page.evaluate(AXE);
   const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
@@ -380,20 +387,17 @@ test('a manager sees the dashboard charts with the year of data, and edits an in
   await shot(page, 'dashboard-en');
   await open(page, '/instrument-edit?id=xrd-01');
   await page.fill('input[name="sh.sat"]', '09:00-12:00');
-  await page.click('#instrument-form button[type=submit]');
-  await page.waitForSelector('#toast .msg.success');
+  await submitAndWait(page, '#instrument-form button[type=submit]');
   const inst = (await admin('/instruments/xrd-01')).body;
   assert.deepEqual(inst.service_hours.sat, [['09:00', '12:00']], 'the service hours were saved');
   await page.fill('input[name="sh.sat"]', 'all day');
   await page.click('#instrument-form button[type=submit]');
   await page.waitForSelector('#instrument-form .msg.error');
   await page.fill('input[name="sh.sat"]', '');
-  await page.click('#instrument-form button[type=submit]');
-  await page.waitForSelector('#toast .msg.success');
+  await submitAndWait(page, '#instrument-form button[type=submit]');
   // the interlock in monitor mode: the desired state is computed and shown
   await page.selectOption('select[name="il.mode"]', 'monitor');
-  await page.click('#instrument-form button[type=submit]');
-  await page.waitForSelector('#toast .msg.success');
+  await submitAndWait(page, '#instrument-form button[type=submit]');
   assert.equal((await admin('/instruments/xrd-01')).body.interlock.mode, 'monitor');
   for (let i = 0; i < 40 && !(await page.locator('#relay .kpi').count()); i++) {
     await page.waitForTimeout(500);
@@ -413,8 +417,7 @@ test('a manager sees the dashboard charts with the year of data, and edits an in
   assert.equal((await admin('/instruments/xrd-01/qualifications')).body.items.length, 0, 'and withdrawn');
   await page.waitForSelector('main[data-page="/instrument-edit"]:not([aria-busy])');
   await page.selectOption('select[name="il.mode"]', 'none');
-  await page.click('#instrument-form button[type=submit]');
-  await page.waitForSelector('#toast .msg.success');
+  await submitAndWait(page, '#instrument-form button[type=submit]');
   await axe(page, 'instrument edit');
   // an outage: created, shown, deleted
   await page.click('#new-outage');
