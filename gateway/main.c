@@ -169,15 +169,7 @@ out:
     mqtt_in_stop(mqtt);
     pollers_stop(pollers);
     if (up) {
-        /* A clean stop: what the last polls read is sent, and its ack awaited a little while
-         * (two seconds at most, and only with the broker there), so the outbox is left empty
-         * when the server is reachable. What is not acked stays for the next start. */
-        int64_t until = ls_mono_ms() + 2000;
         uplink_tick(up);
-        while (ob && outbox_count(ob) > 0 && uplink_connected(up) && ls_mono_ms() < until) {
-            uplink_wait(up, 100);
-            uplink_tick(up);
-        }
         uplink_stop(up);
     }
     if (ob)

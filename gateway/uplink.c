@@ -336,16 +336,6 @@ void uplink_wait(struct uplink *u, int max_ms)
     pthread_mutex_unlock(&u->lock);
 }
 
-int uplink_connected(struct uplink *u)
-{
-    int c;
-
-    pthread_mutex_lock(&u->lock);
-    c = u->connected;
-    pthread_mutex_unlock(&u->lock);
-    return c;
-}
-
 void uplink_stop(struct uplink *u)
 {
     char *s;

@@ -38,7 +38,4 @@ void uplink_wait(struct uplink *u, int max_ms);
 /* Publish the offline status, disconnect cleanly and free u. */
 void uplink_stop(struct uplink *u);
 
-/* 1 while connected to the broker. Any thread. */
-int uplink_connected(struct uplink *u);
-
 #endif /* LS_GW_UPLINK_H */
