@@ -118,23 +118,21 @@ static int apply(struct relays *rs, const char *payload, size_t len, int check_v
         struct relay *r = find(rs, json_string_value(json_object_get(e, "instrument")), 1);
         if (!r)
             continue;
-        int was_on = r->was_controlled && r->enable, enable;
-        int64_t old_until = r->until_ms;
+        const char *il = json_string_value(json_object_get(e, "interlock"));
         const char *why = json_string_value(json_object_get(e, "reason"));
-        enable = strcmp(json_string_value(json_object_get(e, "interlock")), "enable") == 0;
-        r->hold_until = !enable && was_on && !(why && strcmp(why, "outage") == 0)
-                            ? old_until
-                            : (enable ? 0 : r->hold_until);
-        if (why && strcmp(why, "outage") == 0)
-            r->hold_until = 0;
+        int was_on = r->was_controlled && r->enable;
+        int enable = strcmp(il, "enable") == 0;
+        int outage = why && strcmp(why, "outage") == 0;
+
         r->controlled = 1;
-        r->observe = strcmp(json_string_value(json_object_get(e, "interlock")), "observe") == 0;
-        if (r->observe) {
+        r->observe = strcmp(il, "observe") == 0;
+        /* a disable (not an outage's) that finds the relay on holds a run until the old until;
+         * an enable, an outage or monitoring ends any hold */
+        if (enable || outage || r->observe)
             r->hold_until = 0;
-            r->released |= r->was_controlled; /* from enforce to monitor */
-        } else {
-            r->released = 0;
-        }
+        else if (was_on)
+            r->hold_until = r->until_ms;
+        r->released = r->observe && (r->released || r->was_controlled);
         r->enable = enable;
         r->end_ms = r->until_ms = 0;
         r->booking = json_integer_value(json_object_get(e, "booking"));

@@ -225,6 +225,18 @@ out:
     json_decref(cmds);
 }
 
+/* Append entry (stolen) to gateway gw's list in bygw. */
+static void add_entry(json_t *bygw, const char *gw, json_t *entry)
+{
+    json_t *list = json_object_get(bygw, gw);
+
+    if (!list) {
+        list = json_array();
+        json_object_set_new(bygw, gw, list);
+    }
+    json_array_append_new(list, entry);
+}
+
 static void one_period(struct commands *c)
 {
     json_t *all = NULL, *inst, *bygw = json_object();
@@ -278,24 +290,13 @@ static void one_period(struct commands *c)
                 disagreeing++;
         }
         if (p.mode == INTERLOCK_ENFORCE && gw) {
-            json_t *list = json_object_get(bygw, gw);
-            if (!list) {
-                list = json_array();
-                json_object_set_new(bygw, gw, list);
-            }
-            json_array_append_new(list, command_entry(id, &d));
+            add_entry(bygw, gw, command_entry(id, &d));
             enforced++;
         } else {
             /* monitor: the gateway reads the relay back and reports it, and writes nothing */
-            if (gw) {
-                json_t *list = json_object_get(bygw, gw);
-                if (!list) {
-                    list = json_array();
-                    json_object_set_new(bygw, gw, list);
-                }
-                json_array_append_new(
-                    list, json_pack("{s:s, s:s}", "instrument", id, "interlock", "observe"));
-            }
+            if (gw)
+                add_entry(bygw, gw,
+                          json_pack("{s:s, s:s}", "instrument", id, "interlock", "observe"));
             monitored++;
         }
         store_interlock_put(c->st, &row);
@@ -310,19 +311,8 @@ static void one_period(struct commands *c)
         {
             int64_t v = 0;
             send(c, gw, json_incref(list), now, &v);
-            if (v) {
-                size_t k;
-                json_t *e;
-                json_array_foreach(list, k, e)
-                {
-                    struct interlock_row row;
-                    const char *id = json_string_value(json_object_get(e, "instrument"));
-                    if (store_interlock_get(c->st, id, &row) == LS_OK) {
-                        row.version = v;
-                        store_interlock_put(c->st, &row);
-                    }
-                }
-            }
+            if (v) /* the rows of the gateway's instruments name the command that carried them */
+                store_interlock_set_version(c->st, gw, v);
         }
     }
     pthread_mutex_lock(&c->lock);

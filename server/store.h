@@ -248,6 +248,8 @@ int store_interlock_put(struct store *st, const struct interlock_row *r);
  * to that gateway (another gateway cannot speak for it). */
 int store_interlock_actual(struct store *st, const char *gateway, const char *instrument,
                            int actual, int64_t at_ms);
+/* The command version that carried the states of gateway's instruments. */
+int store_interlock_set_version(struct store *st, const char *gateway, int64_t version);
 /* One instrument's row (LS_ERR_NOTFOUND). */
 int store_interlock_get(struct store *st, const char *instrument, struct interlock_row *out);
 /* Drop the rows of instruments whose policy is none now. */

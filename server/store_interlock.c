@@ -206,6 +206,17 @@ int store_interlock_actual(struct store *st, const char *gateway, const char *in
     return store_write_rc(st, q);
 }
 
+int store_interlock_set_version(struct store *st, const char *gateway, int64_t version)
+{
+    sqlite3_stmt *q = store_stmt(st, "UPDATE interlock_state SET version = ? WHERE gateway = ?");
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, version);
+    store_bind_text(q, 2, gateway);
+    return store_write_rc(st, q);
+}
+
 int store_interlock_get(struct store *st, const char *instrument, struct interlock_row *out)
 {
     sqlite3_stmt *q = store_stmt(
