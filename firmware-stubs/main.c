@@ -68,6 +68,8 @@ static void usage(FILE *f)
             "  --garbage-rate P        answer a share P of requests with corrupt bytes\n"
             "  --delay-ms N            answer every request N ms late\n"
             "  --drop[=P]              close the connection on a share P (0.05) of requests\n"
+            "  --relay-fault F         refuse: a write of the interlock relay gets exception 4;\n"
+            "                          stuck: it is acknowledged but the relay does not move\n"
             "\n"
             "  --log-level LEVEL       debug, info, warn or error (info)\n"
             "  --help, --version\n");
@@ -92,6 +94,7 @@ enum {
     OPT_TOPIC,
     OPT_INTERVAL,
     OPT_FAIL,
+    OPT_RELAY_FAULT,
     OPT_GARBAGE,
     OPT_DELAY,
     OPT_DROP
@@ -135,6 +138,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                                          {"garbage-rate", required_argument, NULL, OPT_GARBAGE},
                                          {"delay-ms", required_argument, NULL, OPT_DELAY},
                                          {"drop", optional_argument, NULL, OPT_DROP},
+                                         {"relay-fault", required_argument, NULL, OPT_RELAY_FAULT},
                                          LS_CLI_COMMON_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     struct sim_spec *s = &o->spec;
@@ -238,6 +242,14 @@ static int parse_args(int argc, char **argv, struct options *o)
             *dst = p;
             break;
         }
+        case OPT_RELAY_FAULT:
+            if (strcmp(optarg, "refuse") == 0)
+                o->faults.relay_fault = MB_RELAY_REFUSE;
+            else if (strcmp(optarg, "stuck") == 0)
+                o->faults.relay_fault = MB_RELAY_STUCK;
+            else
+                return bad("--relay-fault", optarg, "refuse or stuck");
+            break;
         case OPT_DELAY:
             if (ls_parse_int(optarg, 0, 600000, &o->faults.delay_ms))
                 return bad("--delay-ms", optarg, "0 to 600000");

@@ -265,11 +265,21 @@ static void answer(struct mb_endpoint *e, int slot, struct sim_instrument *in, c
         modbus_reply_exception(e->ctx, adu, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
         return;
     }
+    if ((fc == 5 || fc == 15) && e->faults.relay_fault == MB_RELAY_REFUSE) {
+        ls_info("%s: refusing a write of the interlock relay (--relay-fault refuse)", in->meter.id);
+        modbus_reply_exception(e->ctx, adu, MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE);
+        return;
+    }
     coil_before = in->map->nb_bits ? in->map->tab_bits[LS_COIL_INTERLOCK] : 0;
     rc = modbus_reply(e->ctx, adu, len, in->map);
     if (rc < 0 && !e->rtu) {
         conn_close(e, slot);
         return;
+    }
+    if (e->faults.relay_fault == MB_RELAY_STUCK && in->map->nb_bits &&
+        in->map->tab_bits[LS_COIL_INTERLOCK] != coil_before) {
+        ls_info("%s: the interlock relay does not move (--relay-fault stuck)", in->meter.id);
+        in->map->tab_bits[LS_COIL_INTERLOCK] = coil_before;
     }
     if (in->map->nb_bits && in->map->tab_bits[LS_COIL_INTERLOCK] != coil_before) {
         meter_set_interlock(&in->meter, in->map->tab_bits[LS_COIL_INTERLOCK], now_ms);

@@ -18,11 +18,16 @@
 
 #include "sim.h"
 
+enum { MB_RELAY_SOUND = 0, MB_RELAY_REFUSE, MB_RELAY_STUCK };
+
 struct mb_faults {
     double fail_rate;    /* share of requests answered with exception 4 (server failure) */
     double garbage_rate; /* share answered with corrupt bytes */
     double drop_rate;    /* share for which the connection is closed (RTU: no answer) */
     int delay_ms;        /* every answer this late */
+    /* the interlock relay: 0 sound; MB_RELAY_REFUSE answers a write of it with exception 4;
+     * MB_RELAY_STUCK acknowledges the write but the relay does not move (welded contacts) */
+    int relay_fault;
     uint64_t seed;
 };
 

@@ -137,20 +137,6 @@ static int take_command(struct mqtt_link *l, const struct sim_instrument *in)
     return v;
 }
 
-/* The meter payload with the relay's state added ("interlock", an extension of SPEC 3.1). */
-static char *payload_of(const struct ls_reading *r, int interlock)
-{
-    char *base = ls_meter_encode(r), *out = NULL;
-    json_error_t je;
-    json_t *o = base ? json_loads(base, 0, &je) : NULL;
-
-    if (o && json_object_set_new(o, "interlock", json_boolean(interlock)) == 0)
-        out = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    free(base);
-    return out;
-}
-
 static int changed(const struct ls_reading *a, const struct ls_reading *b)
 {
     return a->state != b->state || a->badge != b->badge || a->samples != b->samples ||
@@ -177,7 +163,10 @@ int mqtt_meter_tick(struct mqtt_link *l, struct sim_instrument *in, int64_t now_
     if (!force && in->published_once && now_ms < in->next_publish_ms &&
         !changed(&r, &in->last_published))
         return 0;
-    payload = payload_of(&r, in->meter.interlock);
+    /* the relay's state rides along ("interlock", an extension of SPEC 3.1) */
+    r.interlock = in->meter.interlock ? 1 : 0;
+    r.has |= LS_HAS_INTERLOCK;
+    payload = ls_meter_encode(&r);
     if (!payload)
         return 0;
     rc = mosquitto_publish(l->mosq, NULL, in->topic, (int)strlen(payload), payload, 1, false);

@@ -1,6 +1,5 @@
 #include "mqtt_in.h"
 
-#include <jansson.h>
 #include <mosquitto.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,7 +19,8 @@ struct mqtt_dev {
     /* the relay (under owner->lock): as the meter last said, -1 unknown; its run state */
     int actual;
     int running;
-    int64_t cmd_mono; /* when a command was last sent (0: never) */
+    int64_t cmd_mono;       /* when a command was last sent (0: never) */
+    int64_t cmd_backoff_ms; /* unconfirmed: the wait before the next send; 0 when confirmed */
     char cmd_topic[GW_STR_MAX + 8];
 };
 
@@ -83,24 +83,18 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     if (md->bad)
         ls_info("%s: good payloads again", md->dev->id);
     md->bad = 0;
-    {
-        /* the relay as the meter reports it ("interlock", beside the fields of SPEC 3.1) */
-        json_error_t je;
-        json_t *root = json_loadb(msg->payload, (size_t)msg->payloadlen, 0, &je);
-        json_t *il = json_object_get(root, "interlock");
-        pthread_mutex_lock(&b->owner->lock);
-        md->running = r.state == LS_STATE_RUNNING;
-        if (json_is_boolean(il)) {
-            if (md->actual != json_is_true(il) && md->cmd_mono)
-                ls_info("%s: interlock relay %s (the meter confirms)", md->dev->id,
-                        json_is_true(il) ? "enabled" : "disabled");
-            md->actual = json_is_true(il);
-        }
-        pthread_mutex_unlock(&b->owner->lock);
-        if (json_is_boolean(il) && b->owner->relays)
-            relays_actual(b->owner->relays, md->dev->id, json_is_true(il));
-        json_decref(root);
+    /* the relay as the meter reports it ("interlock", beside the fields of SPEC 3.1) */
+    pthread_mutex_lock(&b->owner->lock);
+    md->running = r.state == LS_STATE_RUNNING;
+    if (r.has & LS_HAS_INTERLOCK) {
+        if (md->actual != (int)r.interlock && md->cmd_mono)
+            ls_info("%s: interlock relay %s (the meter confirms)", md->dev->id,
+                    r.interlock ? "enabled" : "disabled");
+        md->actual = (int)r.interlock;
     }
+    pthread_mutex_unlock(&b->owner->lock);
+    if ((r.has & LS_HAS_INTERLOCK) && b->owner->relays)
+        relays_actual(b->owner->relays, md->dev->id, (int)r.interlock);
     snprintf(r.instrument, sizeof(r.instrument), "%s", md->dev->id);
     /* The meter's own time when it sends one; ours otherwise. */
     if (!(r.has & LS_HAS_TS))
@@ -237,21 +231,44 @@ void mqtt_in_tick(struct mqtt_in *m)
         struct broker *b = &m->brokers[k];
         for (size_t i = 0; i < b->count; i++) {
             struct mqtt_dev *md = &b->devs[i];
-            int want, send;
+            int want, send, retry = 0, settled = 0;
             pthread_mutex_lock(&m->lock);
             want = relays_want(m->relays, md->dev->id, now, md->running);
-            send = want >= 0 && want != md->actual && mono - md->cmd_mono >= 1000;
-            if (send)
+            send = want >= 0 && want != md->actual &&
+                   (!md->cmd_backoff_ms || mono - md->cmd_mono >= md->cmd_backoff_ms);
+            if (send) {
+                /* unconfirmed sends are repeated after 1 s, 2 s, 4 s ... up to 10 s */
+                retry = md->cmd_backoff_ms > 0;
+                md->cmd_backoff_ms = !retry                       ? 1000
+                                     : md->cmd_backoff_ms >= 5000 ? 10000
+                                                                  : md->cmd_backoff_ms * 2;
                 md->cmd_mono = mono;
+            } else if (md->cmd_backoff_ms && (want < 0 || want == md->actual)) {
+                md->cmd_backoff_ms = 0; /* confirmed by the meter, or no longer wanted */
+                settled = 1;
+            }
             pthread_mutex_unlock(&m->lock);
+            if (settled)
+                relays_fault(m->relays, md->dev->id, NULL);
             if (send) {
                 const char *p = want ? "{\"interlock\":true}" : "{\"interlock\":false}";
-                if (mosquitto_publish(b->mosq, NULL, md->cmd_topic, (int)strlen(p), p, 1, false) ==
-                    MOSQ_ERR_SUCCESS)
+                char why[LS_FAULT_MAX];
+                int rc =
+                    mosquitto_publish(b->mosq, NULL, md->cmd_topic, (int)strlen(p), p, 1, false);
+                if (rc != MOSQ_ERR_SUCCESS) {
+                    snprintf(why, sizeof(why), "cannot %s: publish on %.60s failed: %s",
+                             want ? "enable" : "disable", md->cmd_topic, mosquitto_strerror(rc));
+                    ls_warn("%s: %s; trying again", md->dev->id, why);
+                    relays_fault(m->relays, md->dev->id, why);
+                } else if (retry) {
+                    snprintf(why, sizeof(why), "cannot %s: the meter has not confirmed on %.60s",
+                             want ? "enable" : "disable", md->dev->topic);
+                    relays_fault(m->relays, md->dev->id, why);
+                    ls_warn("%s: %s; asking again", md->dev->id, why);
+                } else {
                     ls_info("%s: interlock %s asked on %s", md->dev->id,
                             want ? "enable" : "disable", md->cmd_topic);
-                else
-                    ls_warn("%s: cannot send the interlock command; trying again", md->dev->id);
+                }
             }
         }
     }

@@ -32,7 +32,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS readings("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, instrument TEXT NOT NULL, ts INTEGER NOT NULL,"
     " state INTEGER NOT NULL, run_seconds INTEGER, energy_wh INTEGER, power_w REAL,"
-    " samples INTEGER, badge INTEGER, cause INTEGER NOT NULL);"
+    " samples INTEGER, badge INTEGER, cause INTEGER NOT NULL, interlock INTEGER);"
     /* For thinning: the first and last reading of each instrument. */
     "CREATE INDEX IF NOT EXISTS readings_instrument ON readings(instrument, seq);"
     /* Run time summed by the gateway for meters without a counter. */
@@ -103,6 +103,15 @@ int outbox_open(const char *path, int64_t max_rows, int64_t max_bytes, struct ou
         db_fail(ob, path);
         goto fail;
     }
+    /* An outbox of a gateway before issue 12 has no interlock column: add it (its rows keep
+     * NULL, no relay state). */
+    if (scalar(ob, "SELECT count(*) FROM pragma_table_info('readings') WHERE name = 'interlock'") ==
+            0 &&
+        sqlite3_exec(ob->db, "ALTER TABLE readings ADD COLUMN interlock INTEGER", NULL, NULL,
+                     NULL) != SQLITE_OK) {
+        db_fail(ob, "add the interlock column");
+        goto fail;
+    }
     ob->epoch = meta_get(ob, "epoch", 0);
     if (ob->epoch == 0) {
         ob->epoch = new_epoch();
@@ -117,9 +126,9 @@ int outbox_open(const char *path, int64_t max_rows, int64_t max_bytes, struct ou
     ob->acked = meta_get(ob, "acked", 0);
     ob->last_seq = scalar(ob, "SELECT seq FROM sqlite_sequence WHERE name = 'readings'");
     ob->count = scalar(ob, "SELECT count(*) FROM readings");
-    if (sqlite3_prepare_v2(ob->db,
-                           "INSERT INTO readings(" LS_READING_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?)",
-                           -1, &ob->ins, NULL) ||
+    if (sqlite3_prepare_v2(
+            ob->db, "INSERT INTO readings(" LS_READING_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?,?)", -1,
+            &ob->ins, NULL) ||
         sqlite3_prepare_v2(ob->db,
                            "SELECT seq, " LS_READING_COLUMNS " FROM readings WHERE seq > ?"
                            " ORDER BY seq LIMIT ?",

@@ -22,6 +22,9 @@
  * connect attempt twice a minute at most. */
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
+/* A relay that cannot be put right is tried again after the poll interval, then twice that and so
+ * on up to this. */
+#define RELAY_BACKOFF_MAX_MS 10000
 
 struct dev_state {
     const struct gw_device *dev;
@@ -29,11 +32,13 @@ struct dev_state {
     struct tracker tracker;
     int derived; /* no state register: state (and maybe run time) from power */
     struct derive derive;
-    int64_t next_ms;   /* monotonic time of the next poll */
-    int failing;       /* logged as failing; cleared (and logged) on the next success */
-    int polled;        /* the last poll answered */
-    int running;       /* ... and said the meter runs */
-    int relay_failing; /* a relay write or read-back failed (logged once) */
+    int64_t next_ms;          /* monotonic time of the next poll */
+    int failing;              /* logged as failing; cleared (and logged) on the next success */
+    int polled;               /* the last poll answered */
+    int running;              /* ... and said the meter runs */
+    int relay_failing;        /* a relay write or read-back failed (logged once) */
+    int64_t relay_retry_mono; /* after a relay failure, not tried again before this */
+    int64_t relay_backoff_ms;
 };
 
 struct worker {
@@ -198,6 +203,92 @@ static int read_plan(struct worker *w, struct dev_state *ds, uint16_t *const *re
     return LS_OK;
 }
 
+/* Put the device's interlock relay in the state the commands want and read it back: returns
+ * the relay as read (1/0, also when it could not be changed), or -1 when it is not under
+ * command, could not be read, or is waiting for its next try. A failure
+ * is logged once, reported in the status (relays_fault) and tried again with a backoff that
+ * doubles from the poll interval up to RELAY_BACKOFF_MAX_MS. */
+static int apply_relay(struct worker *w, struct dev_state *ds, int64_t mono)
+{
+    struct relays *rs = w->owner->relays;
+    const char *id = ds->dev->id;
+    uint8_t bit = 0;
+    int want, wrote = 0, known = 0; /* known: bit holds the relay as just read */
+    char why[LS_FAULT_MAX];
+
+    if (!rs)
+        return -1;
+    want = relays_want(rs, id, ls_now_ms(), ds->running);
+    if (want < 0 && !relays_observed(rs, id))
+        return -1;
+    if (ds->relay_failing && mono < ds->relay_retry_mono)
+        return -1;
+    modbus_set_slave(w->ctx, ds->dev->unit);
+    if (modbus_read_bits(w->ctx, LS_COIL_INTERLOCK, 1, &bit) != 1) {
+        snprintf(why, sizeof(why), "cannot read coil %d: %s", LS_COIL_INTERLOCK,
+                 modbus_strerror(errno));
+        goto fail;
+    }
+    known = 1;
+    if (want >= 0 && bit != want) {
+        wrote = 1;
+        if (modbus_write_bit(w->ctx, LS_COIL_INTERLOCK, want) != 1) {
+            snprintf(why, sizeof(why), "cannot %s: write of coil %d refused: %s",
+                     want ? "enable" : "disable", LS_COIL_INTERLOCK, modbus_strerror(errno));
+            goto fail;
+        }
+        if (modbus_read_bits(w->ctx, LS_COIL_INTERLOCK, 1, &bit) != 1) {
+            known = 0;
+            snprintf(why, sizeof(why), "cannot read coil %d back: %s", LS_COIL_INTERLOCK,
+                     modbus_strerror(errno));
+            goto fail;
+        }
+        if (bit != want) {
+            snprintf(why, sizeof(why), "cannot %s: coil %d reads back %s after the write",
+                     want ? "enable" : "disable", LS_COIL_INTERLOCK, bit ? "enabled" : "disabled");
+            goto fail;
+        }
+    }
+    if (wrote)
+        ls_info("%s: interlock relay %s (read back)", id, want ? "enabled" : "disabled");
+    if (ds->relay_failing)
+        ls_info("%s: interlock relay answering again", id);
+    ds->relay_failing = 0;
+    ds->relay_backoff_ms = 0;
+    relays_actual(rs, id, bit);
+    relays_fault(rs, id, NULL);
+    return bit;
+fail:
+    ds->relay_backoff_ms = ds->relay_backoff_ms ? ds->relay_backoff_ms * 2 : ds->dev->poll_ms;
+    if (ds->relay_backoff_ms > RELAY_BACKOFF_MAX_MS)
+        ds->relay_backoff_ms = RELAY_BACKOFF_MAX_MS;
+    ds->relay_retry_mono = mono + ds->relay_backoff_ms;
+    if (!ds->relay_failing)
+        ls_warn("%s: interlock relay: %s; trying again with backoff", id, why);
+    ds->relay_failing = 1;
+    relays_fault(rs, id, why);
+    if (known)
+        relays_actual(rs, id, bit); /* the relay is in the other state: the server shows it */
+    /* a timeout leaves libmodbus out of step (see endpoint_fail); a Modbus exception or a wrong
+     * read-back does not */
+    else if (errno < MODBUS_ENOBASE)
+        endpoint_fail(w, mono);
+    return known ? bit : -1;
+}
+
+/* The meter did not answer: a relay under command cannot be put right either. */
+static void relay_unreachable(struct worker *w, struct dev_state *ds)
+{
+    struct relays *rs = w->owner->relays;
+    char why[LS_FAULT_MAX];
+
+    if (!rs || (relays_want(rs, ds->dev->id, ls_now_ms(), ds->running) < 0 &&
+                !relays_observed(rs, ds->dev->id)))
+        return;
+    snprintf(why, sizeof(why), "meter unreachable: %s", modbus_strerror(errno));
+    relays_fault(rs, ds->dev->id, why);
+}
+
 static void poll_device(struct worker *w, struct dev_state *ds, int64_t mono)
 {
     uint16_t *rp[GW_FIELD_COUNT];
@@ -210,6 +301,7 @@ static void poll_device(struct worker *w, struct dev_state *ds, int64_t mono)
     ds->polled = 0;
     if (read_plan(w, ds, rp)) {
         ds->failing = 1;
+        relay_unreachable(w, ds);
         endpoint_fail(w, mono);
         return;
     }
@@ -222,58 +314,35 @@ static void poll_device(struct worker *w, struct dev_state *ds, int64_t mono)
         endpoint_fail(w, mono);
         return;
     }
-    if (ds->failing)
+    if (ds->failing) {
         ls_info("%s: answering again", ds->dev->id);
+        ds->relay_retry_mono = 0; /* the meter is back: try its relay at once */
+    }
     ds->failing = 0;
     ds->polled = 1;
     ds->running = r->state == LS_STATE_RUNNING;
     w->backoff_ms = 0;
     if (ds->derived)
         derive_apply(&ds->derive, r, mono);
+    /* the relay's state is part of the reading (a change of it is a change reading) */
+    {
+        int on = apply_relay(w, ds, mono);
+        if (on < 0 && ds->tracker.have_sent && (ds->tracker.last_sent.has & LS_HAS_INTERLOCK) &&
+            ds->relay_failing) {
+            /* not read this time (backoff): keep the last state rather than report a change */
+            on = (int)ds->tracker.last_sent.interlock;
+        }
+        if (on >= 0) {
+            r->interlock = on;
+            r->has |= LS_HAS_INTERLOCK;
+        }
+    }
     if (!tracker_observe(&ds->tracker, r, mono))
         return;
     w->pend_run[w->npend] = ds->derived ? derive_run_to_keep(&ds->derive) : -1;
     w->pend_mono[w->npend] = mono;
     w->pend_ds[w->npend] = ds;
     w->npend++;
-}
-
-/* Put the device's interlock relay in the state the commands want, read it back, report it. A
- * failure is logged once and tried again at the next poll. */
-static void apply_relay(struct worker *w, struct dev_state *ds)
-{
-    struct relays *rs = w->owner->relays;
-    const char *id = ds->dev->id;
-    uint8_t bit = 0;
-    int want;
-
-    if (!rs || !ds->polled)
-        return;
-    want = relays_want(rs, id, ls_now_ms(), ds->running);
-    if (want < 0 && !relays_observed(rs, id))
-        return;
-    modbus_set_slave(w->ctx, ds->dev->unit);
-    if (modbus_read_bits(w->ctx, LS_COIL_INTERLOCK, 1, &bit) != 1)
-        goto fail;
-    if (want >= 0 && bit != want) {
-        if (modbus_write_bit(w->ctx, LS_COIL_INTERLOCK, want) != 1 ||
-            modbus_read_bits(w->ctx, LS_COIL_INTERLOCK, 1, &bit) != 1 || bit != want)
-            goto fail;
-        ls_info("%s: interlock relay %s (read back)", id, want ? "enabled" : "disabled");
-    }
-    if (ds->relay_failing)
-        ls_info("%s: interlock relay answering again", id);
-    ds->relay_failing = 0;
-    relays_actual(rs, id, bit);
-    return;
-fail:
-    if (!ds->relay_failing)
-        ls_warn("%s: cannot %s the interlock relay: %s; trying again at each poll", id,
-                want < 0 ? "read"
-                : want   ? "enable"
-                         : "disable",
-                modbus_strerror(errno));
-    ds->relay_failing = 1;
 }
 
 /* Commit the readings of this poll round together: one fsync for the round, not per reading. */
@@ -328,11 +397,8 @@ static void *worker_main(void *arg)
                 ds->failing = 1;
                 endpoint_fail(w, mono);
             }
-            if (w->connected) {
+            if (w->connected)
                 poll_device(w, ds, mono);
-                if (w->connected)
-                    apply_relay(w, ds);
-            }
             mono = ls_mono_ms();
         }
         flush_pending(w);

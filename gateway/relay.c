@@ -28,6 +28,7 @@ struct relay {
      * gateway sees running may finish until this time (the until it was enabled with). The
      * server's view of the meter lags the gateway's; a run is never cut for that. */
     int64_t hold_until;
+    char fault[LS_FAULT_MAX]; /* why the relay cannot be put right; "" when it can */
 };
 
 struct relays {
@@ -36,6 +37,7 @@ struct relays {
     int64_t version;
     struct relay r[RELAYS_MAX];
     size_t n;
+    uint64_t changes; /* grows at each change of what relays_report() gives */
 };
 
 static struct relay *find(struct relays *rs, const char *id, int add)
@@ -259,24 +261,58 @@ void relays_actual(struct relays *rs, const char *instrument, int on)
 
     pthread_mutex_lock(&rs->lock);
     r = find(rs, instrument, 0);
-    if (r)
+    if (r && r->actual != on) {
         r->actual = on;
+        rs->changes++;
+    }
     pthread_mutex_unlock(&rs->lock);
 }
 
-size_t relays_report(struct relays *rs, char (*ids)[LS_ID_MAX], int *on, size_t max)
+void relays_fault(struct relays *rs, const char *instrument, const char *why)
+{
+    char text[LS_FAULT_MAX];
+    struct relay *r;
+    size_t k = 0;
+
+    /* printable ASCII only: the text goes into the status, and from there to the server */
+    for (const char *c = why ? why : ""; *c && k < sizeof(text) - 1; c++)
+        text[k++] = (*c >= 0x20 && *c <= 0x7e) ? *c : '?';
+    text[k] = 0;
+    pthread_mutex_lock(&rs->lock);
+    r = find(rs, instrument, 0);
+    if (r && strcmp(r->fault, text) != 0) {
+        memcpy(r->fault, text, k + 1);
+        rs->changes++;
+    }
+    pthread_mutex_unlock(&rs->lock);
+}
+
+size_t relays_report(struct relays *rs, struct relay_report *out, size_t max)
 {
     size_t n = 0;
 
     pthread_mutex_lock(&rs->lock);
     for (size_t i = 0; i < rs->n && n < max; i++) {
-        if (rs->r[i].actual < 0 || !rs->r[i].controlled) /* observed ones included */
+        const struct relay *r = &rs->r[i];
+        if (!r->controlled || (r->actual < 0 && !r->fault[0])) /* observed ones included */
             continue;
-        snprintf(ids[n], LS_ID_MAX, "%s", rs->r[i].id);
-        on[n++] = rs->r[i].actual;
+        snprintf(out[n].id, LS_ID_MAX, "%s", r->id);
+        out[n].on = r->actual;
+        snprintf(out[n].fault, sizeof(out[n].fault), "%s", r->fault);
+        n++;
     }
     pthread_mutex_unlock(&rs->lock);
     return n;
+}
+
+uint64_t relays_changes(struct relays *rs)
+{
+    uint64_t v;
+
+    pthread_mutex_lock(&rs->lock);
+    v = rs->changes;
+    pthread_mutex_unlock(&rs->lock);
+    return v;
 }
 
 int relays_observed(struct relays *rs, const char *instrument)

@@ -41,8 +41,24 @@ int relays_want(struct relays *r, const char *instrument, int64_t now_ms, int ru
  * is forgotten. */
 void relays_actual(struct relays *r, const char *instrument, int on);
 
-/* The relays read back so far, for the status message: up to max ids and states. */
-size_t relays_report(struct relays *r, char (*ids)[LS_ID_MAX], int *on, size_t max);
+/* Why instrument's relay cannot be put in the state wanted (the meter unreachable, a write
+ * refused, a wrong read-back, no confirmation), or NULL / "" once it is: reported in the
+ * status until cleared. Non-printable bytes become '?'; longer texts are cut. */
+void relays_fault(struct relays *r, const char *instrument, const char *why);
+
+struct relay_report {
+    char id[LS_ID_MAX];
+    int on;                   /* as last read back; -1 not yet */
+    char fault[LS_FAULT_MAX]; /* "" when none */
+};
+
+/* The instruments under command with a read-back state or a fault, for the status message: up
+ * to max of them. */
+size_t relays_report(struct relays *r, struct relay_report *out, size_t max);
+
+/* A counter that grows whenever what relays_report() gives changes: the uplink publishes the
+ * status again when it moved. */
+uint64_t relays_changes(struct relays *r);
 
 /* 1 when instrument is named in the newest command (enforced or observed): its relay is read
  * back and reported even when nothing is to be written. */

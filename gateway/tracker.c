@@ -18,6 +18,14 @@ static int counter_reset(const struct ls_reading *prev, const struct ls_reading 
            ((prev->has & r->has & LS_HAS_SAMPLES) && r->samples < prev->samples);
 }
 
+/* The relay state came, went or changed (issue 12: a change of it is a reading). */
+static int interlock_changed(const struct ls_reading *prev, const struct ls_reading *r)
+{
+    unsigned a = prev->has & LS_HAS_INTERLOCK, b = r->has & LS_HAS_INTERLOCK;
+
+    return a != b || (a && prev->interlock != r->interlock);
+}
+
 int tracker_observe(struct tracker *t, struct ls_reading *r, int64_t mono_ms)
 {
     int send = 0;
@@ -27,6 +35,7 @@ int tracker_observe(struct tracker *t, struct ls_reading *r, int64_t mono_ms)
         send = 1;
     } else if (r->state != t->last_sent.state ||
                ((r->has | t->last_sent.has) & LS_HAS_BADGE && r->badge != t->last_sent.badge) ||
+               interlock_changed(&t->last_sent, r) ||
                (t->have_seen && counter_reset(&t->last_seen, r))) {
         /* Compared with the last reading sent, so a change refused by a full outbox is
          * retried on the next poll rather than forgotten. */

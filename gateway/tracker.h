@@ -1,8 +1,8 @@
 /*
  * tracker.h - decides which polled values become readings (SPEC 3.2): the first one after
- * start (boot), every state change, badge change and counter reset (change), and otherwise a
- * heartbeat every heartbeat interval. Not thread-safe: one per instrument, owned by the
- * worker that polls it.
+ * start (boot), every state change, badge change, interlock relay change and counter reset
+ * (change), and otherwise a heartbeat every heartbeat interval. Not thread-safe: one per
+ * instrument, owned by the worker that polls it.
  */
 #ifndef LS_GW_TRACKER_H
 #define LS_GW_TRACKER_H

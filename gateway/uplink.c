@@ -28,10 +28,11 @@ struct uplink {
     int64_t status_ms;    /* monotonic time of the last status publish */
     int64_t status_count; /* outbox count in that status */
     int status_full;
-    int status_due;        /* publish status at the next tick */
-    int64_t ack_pending;   /* highest ack received, applied to the outbox at the next tick */
-    int64_t published_max; /* highest seq this process has published: no ack may go beyond */
-    pthread_cond_t wake;   /* signalled on a new reading, an ack, a (re)connect */
+    uint64_t status_relays; /* relays_changes() in that status */
+    int status_due;         /* publish status at the next tick */
+    int64_t ack_pending;    /* highest ack received, applied to the outbox at the next tick */
+    int64_t published_max;  /* highest seq this process has published: no ack may go beyond */
+    pthread_cond_t wake;    /* signalled on a new reading, an ack, a (re)connect */
     int woken;
     char topic_readings[128], topic_ack[128], topic_status[128], topic_cmd[128];
     struct relays *relays;
@@ -55,11 +56,24 @@ static char *status_payload(struct uplink *u, int online)
     for (size_t i = 0; i < st.instrument_count; i++)
         snprintf(st.instruments[i], LS_ID_MAX, "%s", u->cfg->devices[i].id);
     if (u->relays && online) {
-        st.interlock_ids = calloc(st.instrument_count + 1, LS_ID_MAX);
-        st.interlock_on = calloc(st.instrument_count + 1, sizeof(int));
-        if (st.interlock_ids && st.interlock_on)
-            st.interlock_count =
-                relays_report(u->relays, st.interlock_ids, st.interlock_on, st.instrument_count);
+        struct relay_report *rep = calloc(st.instrument_count + 1, sizeof(*rep));
+        size_t n = rep ? relays_report(u->relays, rep, st.instrument_count) : 0;
+        st.interlock_ids = calloc(n + 1, LS_ID_MAX);
+        st.interlock_on = calloc(n + 1, sizeof(int));
+        st.fault_ids = calloc(n + 1, LS_ID_MAX);
+        st.faults = calloc(n + 1, LS_FAULT_MAX);
+        for (size_t i = 0;
+             st.interlock_ids && st.interlock_on && st.fault_ids && st.faults && i < n; i++) {
+            if (rep[i].on >= 0) {
+                snprintf(st.interlock_ids[st.interlock_count], LS_ID_MAX, "%s", rep[i].id);
+                st.interlock_on[st.interlock_count++] = rep[i].on;
+            }
+            if (rep[i].fault[0]) {
+                snprintf(st.fault_ids[st.fault_count], LS_ID_MAX, "%s", rep[i].id);
+                snprintf(st.faults[st.fault_count++], LS_FAULT_MAX, "%s", rep[i].fault);
+            }
+        }
+        free(rep);
     }
     s = ls_status_encode(&st);
     ls_status_release(&st);
@@ -260,6 +274,7 @@ static void publish_status(struct uplink *u, int64_t now)
         u->status_ms = now;
         u->status_count = outbox_count(u->ob);
         u->status_full = outbox_full(u->ob);
+        u->status_relays = u->relays ? relays_changes(u->relays) : 0;
         u->status_due = 0;
     }
     free(s);
@@ -311,7 +326,8 @@ void uplink_tick(struct uplink *u)
             u->published_max = u->sent_upto;
     }
     if (u->status_due ||
-        ((outbox_count(u->ob) != u->status_count || outbox_full(u->ob) != u->status_full) &&
+        ((outbox_count(u->ob) != u->status_count || outbox_full(u->ob) != u->status_full ||
+          (u->relays && relays_changes(u->relays) != u->status_relays)) &&
          now - u->status_ms >= STATUS_MIN_INTERVAL_MS))
         publish_status(u, now);
 out:

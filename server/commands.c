@@ -241,7 +241,7 @@ static void one_period(struct commands *c)
 {
     json_t *all = NULL, *inst, *bygw = json_object();
     int64_t total = 0, now = ls_now_ms();
-    uint64_t enforced = 0, monitored = 0, disagreeing = 0;
+    uint64_t enforced = 0, monitored = 0, disagreeing = 0, faulty = 0;
     size_t i;
 
     if (!bygw || store_instrument_list(c->st, 0, 0, 1000000, 0, &all, &total))
@@ -288,6 +288,8 @@ static void one_period(struct commands *c)
             if (old.actual >= 0 && old.actual != d.enable && old.desired == d.enable &&
                 now - old.actual_at < 5LL * c->cfg->interlock_period_s * 1000)
                 disagreeing++;
+            if (old.fault[0])
+                faulty++;
         }
         if (p.mode == INTERLOCK_ENFORCE && gw) {
             add_entry(bygw, gw, command_entry(id, &d));
@@ -319,6 +321,7 @@ static void one_period(struct commands *c)
     c->stats.enforced = enforced;
     c->stats.monitored = monitored;
     c->stats.disagreeing = disagreeing;
+    c->stats.faulty = faulty;
     pthread_mutex_unlock(&c->lock);
 out:
     json_decref(all);

@@ -29,6 +29,7 @@ struct commands_stats {
     uint64_t enforced;    /* instruments under enforce, last period */
     uint64_t monitored;   /* instruments under monitor, last period */
     uint64_t disagreeing; /* instruments whose reported relay differs from the desired state */
+    uint64_t faulty;      /* instruments whose gateway reports it cannot put the relay right */
 };
 
 /* Start the service thread on its own store connection. broker is borrowed (may be NULL: then

@@ -152,6 +152,13 @@ static void handle_status(struct ingest *in, const struct msg *m)
         for (size_t i = 0; i < s.interlock_count; i++)
             store_interlock_actual(in->st, m->gateway, s.interlock_ids[i], s.interlock_on[i],
                                    ls_now_ms());
+        /* ... and those it cannot put right (an offline status says nothing of them) */
+        if (s.online && store_interlock_faults(in->st, m->gateway, s.fault_ids, s.faults,
+                                               s.fault_count, ls_now_ms()) == LS_OK) {
+            for (size_t i = 0; i < s.fault_count; i++)
+                ls_warn("ingest: gateway %s cannot put the relay of %s right: %s", m->gateway,
+                        s.fault_ids[i], s.faults[i]);
+        }
     }
     ls_status_release(&s);
 }

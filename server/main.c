@@ -78,10 +78,14 @@ static void interlock_metrics(struct commands *c, struct ls_buf *b)
                   "# HELP labshare_interlock_disagreements Instruments whose reported relay "
                   "differs from the desired state.\n"
                   "# TYPE labshare_interlock_disagreements gauge\n"
-                  "labshare_interlock_disagreements %llu\n",
+                  "labshare_interlock_disagreements %llu\n"
+                  "# HELP labshare_interlock_faults Instruments whose gateway reports it cannot "
+                  "put the relay in the desired state (meter unreachable, write refused).\n"
+                  "# TYPE labshare_interlock_faults gauge\n"
+                  "labshare_interlock_faults %llu\n",
                   (unsigned long long)s.sent, (unsigned long long)s.failed,
                   (unsigned long long)s.enforced, (unsigned long long)s.monitored,
-                  (unsigned long long)s.disagreeing);
+                  (unsigned long long)s.disagreeing, (unsigned long long)s.faulty);
 }
 
 static void ingest_metrics(void *arg, struct ls_buf *b)

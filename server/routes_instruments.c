@@ -272,21 +272,32 @@ static int load_instrument(struct http_req *req, struct http_resp *resp, json_t 
 /* The relay: what the server wants (and why), and what the gateway last reported. */
 static json_t *interlock_state_json(const struct interlock_row *r)
 {
-    char until[40], computed[40], at[40];
+    char until[40], computed[40], at[40], since[40];
+    json_t *o;
 
     http_time_format(r->computed_at, computed, sizeof(computed));
     if (r->until_ms != INT64_MAX)
         http_time_format(r->until_ms, until, sizeof(until));
     if (r->actual_at)
         http_time_format(r->actual_at, at, sizeof(at));
-    return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:o, s:o, s:o}", "desired",
-                     r->desired ? "enable" : "disable", "reason", r->reason, "booking",
-                     r->booking ? json_integer(r->booking) : json_null(), "until",
-                     r->until_ms != INT64_MAX ? json_string(until) : json_null(), "version",
-                     (json_int_t)r->version, "computed_at", computed, "actual",
-                     r->actual < 0 ? json_null() : json_string(r->actual ? "enable" : "disable"),
-                     "actual_at", r->actual_at ? json_string(at) : json_null(), "agrees",
-                     r->actual < 0 ? json_null() : json_boolean(r->actual == r->desired));
+    o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:o, s:o, s:o}", "desired",
+                  r->desired ? "enable" : "disable", "reason", r->reason, "booking",
+                  r->booking ? json_integer(r->booking) : json_null(), "until",
+                  r->until_ms != INT64_MAX ? json_string(until) : json_null(), "version",
+                  (json_int_t)r->version, "computed_at", computed, "actual",
+                  r->actual < 0 ? json_null() : json_string(r->actual ? "enable" : "disable"),
+                  "actual_at", r->actual_at ? json_string(at) : json_null(), "agrees",
+                  r->actual < 0 ? json_null() : json_boolean(r->actual == r->desired));
+    /* what stops the gateway from putting the relay right, as it reports it */
+    if (o && r->fault[0]) {
+        http_time_format(r->fault_since, since, sizeof(since));
+        json_object_set_new(o, "fault", json_string(r->fault));
+        json_object_set_new(o, "fault_since", json_string(since));
+    } else if (o) {
+        json_object_set_new(o, "fault", json_null());
+        json_object_set_new(o, "fault_since", json_null());
+    }
+    return o;
 }
 
 int route_instrument_get(struct http_req *req, struct http_resp *resp)

@@ -35,6 +35,8 @@ static json_t *reading_json(const struct reading_row *row)
     json_object_set_new(o, "samples",
                         r->has & LS_HAS_SAMPLES ? json_integer(r->samples) : json_null());
     json_object_set_new(o, "badge", r->has & LS_HAS_BADGE ? json_integer(r->badge) : json_null());
+    json_object_set_new(o, "interlock",
+                        r->has & LS_HAS_INTERLOCK ? json_boolean(r->interlock) : json_null());
     if (row->refused[0])
         json_object_set_new(o, "refused", json_string(row->refused));
     return o;

@@ -156,6 +156,11 @@ static const char *const migrations[] = {
     "CREATE TABLE interlock_state(instrument TEXT PRIMARY KEY, gateway TEXT, mode TEXT NOT NULL,"
     " desired INTEGER NOT NULL, reason TEXT NOT NULL, booking INTEGER, until_ms INTEGER,"
     " version INTEGER, computed_at INTEGER NOT NULL, actual INTEGER, actual_at INTEGER);",
+    /* 12: the relay state in readings, and a relay the gateway cannot put right */
+    "ALTER TABLE readings ADD COLUMN interlock INTEGER;"
+    "ALTER TABLE readings_refused ADD COLUMN interlock INTEGER;"
+    "ALTER TABLE interlock_state ADD COLUMN fault TEXT;"
+    "ALTER TABLE interlock_state ADD COLUMN fault_since INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -251,7 +256,7 @@ int store_open(const char *path, struct store **out)
     if (store_prepare(st,
                       "INSERT OR IGNORE INTO readings(gateway, epoch, seq, " LS_READING_COLUMNS
                       ", received_at, badge_user) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
-                      "?13, CASE WHEN ?11 IS NULL THEN NULL ELSE"
+                      "?13,?14, CASE WHEN ?11 IS NULL THEN NULL ELSE"
                       " coalesce((SELECT id FROM users WHERE badge = ?11), 0) END)",
                       &st->ins_reading) ||
         store_prepare(st,
@@ -284,7 +289,7 @@ int store_open(const char *path, struct store **out)
             st,
             "INSERT OR IGNORE INTO readings_refused(gateway, epoch, seq, " LS_READING_COLUMNS
             ", received_at, reason)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
             &st->ins_refused) ||
         store_prepare(st,
                       "SELECT " LS_READING_COLUMNS " FROM readings WHERE gateway = ? AND epoch = ?"
@@ -556,7 +561,7 @@ static int judge(struct store *st, const struct ls_batch *b, const struct ls_rea
     return LS_OK;
 }
 
-/* Bind (gateway, epoch, seq), the reading and its receive time to parameters 1..13 of s, the
+/* Bind (gateway, epoch, seq), the reading and its receive time to parameters 1..14 of s, the
  * same in readings and readings_refused. */
 static void bind_received(sqlite3_stmt *s, const struct ls_batch *b, const struct ls_reading *r,
                           int64_t received_ms)
@@ -566,7 +571,7 @@ static void bind_received(sqlite3_stmt *s, const struct ls_batch *b, const struc
     sqlite3_bind_int64(s, 2, b->epoch);
     sqlite3_bind_int64(s, 3, r->seq);
     ls_reading_bind(s, 4, r);
-    sqlite3_bind_int64(s, 13, received_ms);
+    sqlite3_bind_int64(s, 4 + LS_READING_COLUMN_COUNT, received_ms);
 }
 
 static int refuse(struct store *st, const struct ls_batch *b, const struct ls_reading *r,
@@ -575,7 +580,8 @@ static int refuse(struct store *st, const struct ls_batch *b, const struct ls_re
     sqlite3_stmt *s = st->ins_refused;
 
     bind_received(s, b, r, received_ms);
-    sqlite3_bind_text(s, 14, trust_cause_name((enum trust_cause)cause), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5 + LS_READING_COLUMN_COUNT, trust_cause_name((enum trust_cause)cause), -1,
+                      SQLITE_STATIC);
     return store_step_done(st, s);
 }
 
@@ -880,9 +886,10 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
         row->epoch = sqlite3_column_int64(s, 1);
         r->seq = sqlite3_column_int64(s, 2);
         ls_reading_column(s, 3, r);
-        row->received_ms = sqlite3_column_int64(s, 12);
-        if (sqlite3_column_type(s, 13) != SQLITE_NULL)
-            snprintf(row->refused, sizeof(row->refused), "%s", sqlite3_column_text(s, 13));
+        row->received_ms = sqlite3_column_int64(s, 3 + LS_READING_COLUMN_COUNT);
+        if (sqlite3_column_type(s, 4 + LS_READING_COLUMN_COUNT) != SQLITE_NULL)
+            snprintf(row->refused, sizeof(row->refused), "%s",
+                     sqlite3_column_text(s, 4 + LS_READING_COLUMN_COUNT));
     }
     if (step != SQLITE_DONE) {
         store_db_fail(st, "list readings");

@@ -238,8 +238,10 @@ struct interlock_row {
     int64_t until_ms; /* INT64_MAX: none */
     int64_t version;  /* of the command that carried it; 0 when none was sent (monitor) */
     int64_t computed_at;
-    int actual;        /* -1 when the gateway has not reported it */
-    int64_t actual_at; /* 0 when never */
+    int actual;               /* -1 when the gateway has not reported it */
+    int64_t actual_at;        /* 0 when never */
+    char fault[LS_FAULT_MAX]; /* why the gateway cannot put the relay right; "" when none */
+    int64_t fault_since;      /* 0 when none */
 };
 
 /* Keep what the server wants of instrument's relay (the actual state is left as it is). */
@@ -248,6 +250,11 @@ int store_interlock_put(struct store *st, const struct interlock_row *r);
  * to that gateway (another gateway cannot speak for it). */
 int store_interlock_actual(struct store *st, const char *gateway, const char *instrument,
                            int actual, int64_t at_ms);
+/* What an online gateway's status says of its relays that it cannot put right: the n
+ * instruments ids[] have faults[] (kept since the first report of each), every other instrument
+ * whose commands go to gateway has none. In one transaction. */
+int store_interlock_faults(struct store *st, const char *gateway, char (*ids)[LS_ID_MAX],
+                           char (*faults)[LS_FAULT_MAX], size_t n, int64_t at_ms);
 /* The command version that carried the states of gateway's instruments. */
 int store_interlock_set_version(struct store *st, const char *gateway, int64_t version);
 /* One instrument's row (LS_ERR_NOTFOUND). */

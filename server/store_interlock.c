@@ -206,6 +206,62 @@ int store_interlock_actual(struct store *st, const char *gateway, const char *in
     return store_write_rc(st, q);
 }
 
+int store_interlock_faults(struct store *st, const char *gateway, char (*ids)[LS_ID_MAX],
+                           char (*faults)[LS_FAULT_MAX], size_t n, int64_t at_ms)
+{
+    sqlite3_stmt *clear = store_stmt(st, "UPDATE interlock_state SET fault = NULL, fault_since ="
+                                         " NULL WHERE gateway = ? AND fault IS NOT NULL");
+    sqlite3_stmt *set =
+        store_stmt(st, "UPDATE interlock_state SET fault = ?1, fault_since = coalesce(?4, ?3)"
+                       " WHERE instrument = ?2 AND gateway = ?5");
+    sqlite3_stmt *since =
+        store_stmt(st, "SELECT fault_since FROM interlock_state WHERE instrument = ? AND"
+                       " gateway = ? AND fault IS NOT NULL");
+    int64_t *kept = NULL;
+    int rc = LS_ERR_DB;
+
+    if (!clear || !set || !since)
+        return LS_ERR_DB;
+    kept = calloc(n + 1, sizeof(*kept));
+    if (!kept)
+        return LS_ERR_NOMEM;
+    /* a fault still reported keeps the time it was first reported */
+    for (size_t i = 0; i < n; i++) {
+        store_bind_text(since, 1, ids[i]);
+        store_bind_text(since, 2, gateway);
+        int step = sqlite3_step(since);
+        if (step == SQLITE_ROW)
+            kept[i] = sqlite3_column_int64(since, 0);
+        sqlite3_reset(since);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            goto out;
+    }
+    if (store_begin(st))
+        goto out;
+    store_bind_text(clear, 1, gateway);
+    if (store_write_rc(st, clear))
+        goto rollback;
+    for (size_t i = 0; i < n; i++) {
+        store_bind_text(set, 1, faults[i]);
+        store_bind_text(set, 2, ids[i]);
+        sqlite3_bind_int64(set, 3, at_ms);
+        if (kept[i])
+            sqlite3_bind_int64(set, 4, kept[i]);
+        else
+            sqlite3_bind_null(set, 4);
+        store_bind_text(set, 5, gateway);
+        if (store_write_rc(st, set))
+            goto rollback;
+    }
+    rc = store_commit(st);
+    goto out;
+rollback:
+    store_rollback(st);
+out:
+    free(kept);
+    return rc;
+}
+
 int store_interlock_set_version(struct store *st, const char *gateway, int64_t version)
 {
     sqlite3_stmt *q = store_stmt(st, "UPDATE interlock_state SET version = ? WHERE gateway = ?");
@@ -222,7 +278,8 @@ int store_interlock_get(struct store *st, const char *instrument, struct interlo
     sqlite3_stmt *q = store_stmt(
         st, "SELECT instrument, coalesce(gateway, ''), mode, desired, reason, coalesce(booking,"
             " 0), coalesce(until_ms, 9223372036854775807), coalesce(version, 0), computed_at,"
-            " coalesce(actual, -1), coalesce(actual_at, 0) FROM interlock_state"
+            " coalesce(actual, -1), coalesce(actual_at, 0), coalesce(fault, ''),"
+            " coalesce(fault_since, 0) FROM interlock_state"
             " WHERE instrument = ?");
     int step;
 
@@ -242,6 +299,8 @@ int store_interlock_get(struct store *st, const char *instrument, struct interlo
         out->computed_at = sqlite3_column_int64(q, 8);
         out->actual = sqlite3_column_int(q, 9);
         out->actual_at = sqlite3_column_int64(q, 10);
+        snprintf(out->fault, sizeof(out->fault), "%s", sqlite3_column_text(q, 11));
+        out->fault_since = sqlite3_column_int64(q, 12);
     }
     sqlite3_reset(q);
     return step == SQLITE_ROW ? LS_OK : step == SQLITE_DONE ? LS_ERR_NOTFOUND : LS_ERR_DB;

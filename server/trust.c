@@ -65,6 +65,7 @@ int trust_same_reading(const struct ls_reading *a, const struct ls_reading *b)
            (!(h & LS_HAS_ENERGY_WH) || a->energy_wh == b->energy_wh) &&
            (!(h & LS_HAS_SAMPLES) || a->samples == b->samples) &&
            (!(h & LS_HAS_BADGE) || a->badge == b->badge) &&
+           (!(h & LS_HAS_INTERLOCK) || a->interlock == b->interlock) &&
            /* stored as a REAL: exact for the doubles the decoder produced */
            (!(h & LS_HAS_POWER_W) || a->power_w == b->power_w);
 }

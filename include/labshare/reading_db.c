@@ -42,6 +42,10 @@ void ls_reading_bind(sqlite3_stmt *s, int first, const struct ls_reading *r)
         }
     }
     sqlite3_bind_int(s, first + 8, (int)r->cause);
+    if (r->has & LS_HAS_INTERLOCK)
+        sqlite3_bind_int(s, first + 9, r->interlock ? 1 : 0);
+    else
+        sqlite3_bind_null(s, first + 9);
 }
 
 void ls_reading_column(sqlite3_stmt *s, int first, struct ls_reading *r)
@@ -70,4 +74,8 @@ void ls_reading_column(sqlite3_stmt *s, int first, struct ls_reading *r)
         }
     }
     r->cause = (enum ls_cause)sqlite3_column_int(s, first + 8);
+    if (sqlite3_column_type(s, first + 9) != SQLITE_NULL) {
+        r->interlock = sqlite3_column_int(s, first + 9) ? 1 : 0;
+        r->has |= LS_HAS_INTERLOCK;
+    }
 }

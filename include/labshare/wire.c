@@ -236,6 +236,13 @@ static int decode_fields(json_t *o, struct ls_reading *r, int ts_required, struc
             return fail(e, "field 'power_w' out of range");
         r->has |= LS_HAS_POWER_W;
     }
+    v = json_object_get(o, "interlock");
+    if (v && !json_is_null(v)) {
+        if (!json_is_boolean(v))
+            return fail(e, "field 'interlock' must be true or false");
+        r->interlock = json_is_true(v);
+        r->has |= LS_HAS_INTERLOCK;
+    }
     return LS_OK;
 }
 
@@ -255,6 +262,8 @@ static int encode_fields(json_t *o, const struct ls_reading *r)
         rc |= json_object_set_new(o, "samples", json_integer(r->samples));
     if (r->has & LS_HAS_BADGE)
         rc |= json_object_set_new(o, "badge", json_integer(r->badge));
+    if (r->has & LS_HAS_INTERLOCK)
+        rc |= json_object_set_new(o, "interlock", json_boolean(r->interlock));
     return rc ? LS_ERR_NOMEM : LS_OK;
 }
 
@@ -475,6 +484,12 @@ char *ls_status_encode(const struct ls_status *s)
             rc |= json_object_set_new(il, s->interlock_ids[i], json_boolean(s->interlock_on[i]));
         rc |= il ? json_object_set_new(o, "interlock", il) : -1;
     }
+    if (s->fault_count) {
+        json_t *f = json_object();
+        for (size_t i = 0; f && i < s->fault_count; i++)
+            rc |= json_object_set_new(f, s->fault_ids[i], json_string(s->faults[i]));
+        rc |= f ? json_object_set_new(o, "interlock_faults", f) : -1;
+    }
     if (rc) {
         json_decref(o);
         return NULL;
@@ -487,11 +502,28 @@ void ls_status_release(struct ls_status *s)
     free(s->instruments);
     free(s->interlock_ids);
     free(s->interlock_on);
+    free(s->fault_ids);
+    free(s->faults);
     s->instruments = NULL;
     s->interlock_ids = NULL;
     s->interlock_on = NULL;
+    s->fault_ids = NULL;
+    s->faults = NULL;
     s->instrument_count = 0;
     s->interlock_count = 0;
+    s->fault_count = 0;
+}
+
+/* A fault text as a gateway may send it: 1 .. LS_FAULT_MAX - 1 bytes of printable ASCII, so it
+ * is safe in a log line, a CSV cell and the web UI. */
+static int fault_text_valid(const char *t)
+{
+    size_t n = 0;
+
+    for (; t[n]; n++)
+        if ((unsigned char)t[n] < 0x20 || (unsigned char)t[n] > 0x7e)
+            return 0;
+    return n > 0 && n < LS_FAULT_MAX;
 }
 
 int ls_status_decode(const char *payload, size_t len, struct ls_status *out, char *err,
@@ -577,14 +609,49 @@ int ls_status_decode(const char *payload, size_t len, struct ls_status *out, cha
         }
         st.interlock_count = k;
     }
+    v = json_object_get(root, "interlock_faults");
+    if (v) {
+        const char *key;
+        json_t *why;
+        size_t k = 0;
+        if (!json_is_object(v) || json_object_size(v) > 10000) {
+            rc =
+                fail(&e, "field 'interlock_faults' must be an object of at most 10000 instruments");
+            goto out;
+        }
+        st.fault_ids = calloc(json_object_size(v) + 1, sizeof(*st.fault_ids));
+        st.faults = calloc(json_object_size(v) + 1, sizeof(*st.faults));
+        if (!st.fault_ids || !st.faults) {
+            rc = LS_ERR_NOMEM;
+            goto out;
+        }
+        json_object_foreach(v, key, why)
+        {
+            if (!ls_id_valid(key) || !json_is_string(why) ||
+                !fault_text_valid(json_string_value(why))) {
+                rc = fail(&e,
+                          "interlock_faults: each entry must be an instrument id and a text of"
+                          " 1 to %d printable ASCII characters",
+                          LS_FAULT_MAX - 1);
+                goto out;
+            }
+            snprintf(st.fault_ids[k], LS_ID_MAX, "%s", key);
+            snprintf(st.faults[k++], LS_FAULT_MAX, "%s", json_string_value(why));
+        }
+        st.fault_count = k;
+    }
     *out = st;
     st.instruments = NULL;
     st.interlock_ids = NULL;
     st.interlock_on = NULL;
+    st.fault_ids = NULL;
+    st.faults = NULL;
 out:
     free(st.instruments);
     free(st.interlock_ids);
     free(st.interlock_on);
+    free(st.fault_ids);
+    free(st.faults);
     json_decref(root);
     return rc;
 }

@@ -18,6 +18,7 @@
 #define LS_PAYLOAD_MAX (1024 * 1024)       /* bytes of any one MQTT payload we decode */
 #define LS_JSON_INT_MAX 9007199254740991LL /* 2^53 - 1: exact in every JSON reader */
 #define LS_TS_MAX 32503680000000LL         /* year 3000 in epoch ms */
+#define LS_FAULT_MAX 128                   /* bytes of an interlock fault text, with the NUL */
 
 /* Instrument state; the numbers are the codes of the meter's state register. */
 enum ls_state { LS_STATE_OFF = 0, LS_STATE_IDLE = 1, LS_STATE_RUNNING = 2, LS_STATE_FAULT = 3 };
@@ -32,7 +33,8 @@ enum ls_has {
     LS_HAS_POWER_W = 1 << 2,
     LS_HAS_SAMPLES = 1 << 3,
     LS_HAS_BADGE = 1 << 4,
-    LS_HAS_TS = 1 << 5 /* only meaningful for the meter payload, where ts is optional */
+    LS_HAS_TS = 1 << 5, /* only meaningful for the meter payload, where ts is optional */
+    LS_HAS_INTERLOCK = 1 << 6
 };
 
 /* One reading: a meter payload (seq = 0, no instrument, no cause) or a gateway reading. */
@@ -46,6 +48,9 @@ struct ls_reading {
     double power_w;
     int64_t samples;
     int64_t badge;
+    /* "interlock" (issue 12, optional): the relay as the meter or the gateway read it back,
+     * 1 enabled, 0 disabled; a change of it is a change reading */
+    int64_t interlock;
     unsigned has; /* enum ls_has bits */
     enum ls_cause cause;
 };
@@ -82,6 +87,12 @@ struct ls_status {
     size_t interlock_count;
     char (*interlock_ids)[LS_ID_MAX]; /* owned */
     int *interlock_on;                /* owned */
+    /* "interlock_faults" (issue 12, optional): {"<instrument>": "<why>", ...}, the relays the
+     * gateway cannot put in the commanded state (meter unreachable, write refused, read back
+     * wrong) and keeps trying with backoff. */
+    size_t fault_count;
+    char (*fault_ids)[LS_ID_MAX]; /* owned */
+    char (*faults)[LS_FAULT_MAX]; /* owned */
 };
 
 /* --- Names --------------------------------------------------------------------------- */

@@ -48,4 +48,28 @@ n=$(grep -c "interlock disabled by an MQTT command" "$T/sim.log")
 more() { [ "$(grep -c "interlock disabled by an MQTT command" "$T/sim.log")" -gt "$n" ]; }
 wait_for 10 more || fail "not disabled at the booking's end"
 pass "MQTT-native: disabled at the booking's end"
+il_readings() { readings_json lcms-il | json "[r.get('interlock') for r in j['items']]"; }
+il_both() { il_readings | grep -q True && il_readings | grep -q False; }
+wait_for 10 il_both || fail "the meter's relay state is not in the readings: $(il_readings)"
+pass "MQTT-native: the relay state the meter reports is in the stored readings"
+
+# a meter that does not confirm: the command is repeated with backoff and the fault reported
+stop sim
+body=$(python3 -c "
+import json, time
+now = time.time()
+iso = lambda t: time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t)) + '.%03dZ' % int((t % 1) * 1000)
+print(json.dumps({'instrument': 'lcms-il', 'user_id': $user, 'start': iso(now + 1), 'end': iso(now + 60)}))")
+[ "$(status POST /api/v1/bookings -H "Authorization: Bearer $TOKEN" -d "$body")" = 201 ] || fail "booking: $(cat "$T/last-body")"
+fault_has() { state "['fault'] or ''" | grep -q "$1"; }
+wait_for 15 fault_has "the meter has not confirmed" || fail "an unconfirmed command is not reported: $(api /api/v1/instruments/lcms-il)"
+sleep 6
+asks=$(grep -c '^instruments/lcms-il/cmd {"interlock":true}' "$T/edge-wire.log")
+[ "$asks" -ge 2 ] && [ "$asks" -le 6 ] || fail "$asks enable commands in ~8 s: not a backoff"
+pass "MQTT-native: an unconfirmed command is asked again with backoff ($asks times) and reported"
+start sim "$BIN/labshare-meter-sim" --mqtt "127.0.0.1:$EDGE_PORT" --instrument lcms-il \
+    --scenario "$T/idle.txt" --interval 1
+cleared() { [ "$(state "['fault']")" = None ] && [ "$(state "['agrees']")" = True ]; }
+wait_for 20 cleared || fail "the fault is not cleared once the meter confirms: $(api /api/v1/instruments/lcms-il)"
+pass "MQTT-native: the meter's confirmation clears the fault"
 echo "$CHECKS checks passed"

@@ -4,7 +4,8 @@
 # recorded as an after-the-fact booking when the badge logs out, both audited.
 . "$(dirname "$0")/lib.sh"
 
-SERVER_EXTRA_INI=$'[interlock]\nperiod_s = 1'
+# a walk-in of a few seconds is real use here (the platform's default no-show rule wants 5 min)
+SERVER_EXTRA_INI=$'[interlock]\nperiod_s = 1\n[metrics]\nno_show_min_run_s = 1'
 start_broker
 start_server
 register_gateway gw-wu
@@ -15,12 +16,15 @@ qualified=$(mkuser dr.walk 4101) || fail "user"
 mkuser dr.nowalk 4102 >/dev/null || fail "user"
 [ "$(status POST /api/v1/instruments/sem-wu/qualifications -H "Authorization: Bearer $TOKEN" -d "{\"user_id\": $qualified}")" = 201 ] ||
     fail "qualification: $(cat "$T/last-body")"
-# an unqualified badge at 4 s, logged out at 7 s; the qualified one from 10 s to 16 s
+# an unqualified badge at 4 s, logged out at 7 s; the qualified one from 10 s to 16 s, measuring
+# from 11 s to 14 s
 cat >"$T/walk.txt" <<'SC'
 0 state=idle
 4 badge=4102
 7 badge=0
 10 badge=4101
+11 state=running
+14 state=idle
 16 badge=0
 SC
 curl -sS -X PATCH -H "Authorization: Bearer $TOKEN" \
@@ -56,13 +60,17 @@ assert after and all(r[2] == 0 for r in after), "not disabled after the badge le
 print("unqualified: off; qualified: on from ~10 s to ~16 s; off after")
 PY
 pass "walk-up: a qualified badge enables the instrument outside bookings, an unqualified one does not"
-b=$(api "/api/v1/bookings?instrument=sem-wu" | json '[x for x in j["items"] if x["project"] == "walk-in"]')
+walkin() { api "/api/v1/bookings?instrument=sem-wu" | json '[x for x in j["items"] if x["project"] == "walk-in"]'; }
+settled() { walkin | grep -q "'status': 'completed'"; }
+wait_for 20 settled || fail "the walk-in was not settled as completed: $(walkin)"
+b=$(walkin)
 python3 - "$b" "$qualified" <<'PY' || fail "walk-in booking: $b"
 import ast, sys
 items = ast.literal_eval(sys.argv[1])
 assert len(items) == 1, items
 w = items[0]
-assert w["user_id"] == int(sys.argv[2]) and w["status"] in ("confirmed", "completed") and w["reason"] == "walk-up by badge", w
+assert w["user_id"] == int(sys.argv[2]) and w["status"] == "completed" and w["reason"] == "walk-up by badge", w
+assert 2 <= w["metered_seconds"] <= 4, w  # the measurement from 11 s to 14 s
 PY
 audit=$(api "/api/v1/audit-log?actor=interlock" | json '[r["action"] for r in j["items"]]')
 [ "$audit" = "['interlock.walkup', 'booking.walkin']" ] || fail "audit: $audit"

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,45 @@ static void fetch_round_trips_fields(void **state)
     /* limit */
     assert_int_equal(outbox_fetch(ob, 0, got, 1, &n), LS_OK);
     assert_int_equal(n, 1);
+    outbox_free(ob);
+}
+
+/* the relay state (issue 12) round-trips, and an outbox written before it gains the column
+ * with its unsent rows kept */
+static void interlock_column_added_to_an_old_outbox(void **state)
+{
+    struct outbox *ob;
+    struct ls_reading r = reading("icp", 5000), got[4];
+    sqlite3 *db;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(
+            db,
+            "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+            "INSERT INTO meta VALUES('epoch', 77), ('acked', 0);"
+            "CREATE TABLE readings(seq INTEGER PRIMARY KEY AUTOINCREMENT, instrument TEXT"
+            " NOT NULL, ts INTEGER NOT NULL, state INTEGER NOT NULL, run_seconds INTEGER,"
+            " energy_wh INTEGER, power_w REAL, samples INTEGER, badge INTEGER, cause"
+            " INTEGER NOT NULL);"
+            "INSERT INTO readings(instrument, ts, state, cause) VALUES('old', 1000, 1, 2);",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(outbox_open(path, 100, 0, &ob), LS_OK);
+    assert_int_equal(outbox_epoch(ob), 77);
+    r.has |= LS_HAS_INTERLOCK;
+    r.interlock = 1;
+    assert_int_equal(outbox_append(ob, &r, -1), LS_OK);
+    assert_int_equal(outbox_fetch(ob, 0, got, 4, &n), LS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[0].instrument, "old");
+    assert_false(got[0].has & LS_HAS_INTERLOCK);
+    assert_int_equal(got[1].seq, 2);
+    assert_true(got[1].has & LS_HAS_INTERLOCK);
+    assert_int_equal(got[1].interlock, 1);
     outbox_free(ob);
 }
 
@@ -275,6 +315,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(seq_starts_at_one_and_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(new_file_new_epoch, setup, teardown),
         cmocka_unit_test_setup_teardown(fetch_round_trips_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(interlock_column_added_to_an_old_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(ack_is_clamped_and_monotonic, setup, teardown),
         cmocka_unit_test_setup_teardown(full_outbox_refuses_and_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(full_outbox_thins_redundant_heartbeats, setup, teardown),

@@ -120,22 +120,65 @@ static void malformed_changes_nothing(void **state)
 static void released_and_reported(void **state)
 {
     struct relays *r;
-    char ids[4][LS_ID_MAX];
-    int on[4];
+    struct relay_report rep[4];
+    uint64_t changes;
 
     (void)state;
     relays_open(NULL, &r);
     cmd(r, disable_v6);
+    changes = relays_changes(r);
     relays_actual(r, "icp-ms-01", 0);
-    assert_int_equal(relays_report(r, ids, on, 4), 1);
-    assert_string_equal(ids[0], "icp-ms-01");
-    assert_int_equal(on[0], 0);
+    assert_true(relays_changes(r) > changes);
+    changes = relays_changes(r);
+    relays_actual(r, "icp-ms-01", 0); /* the same again: nothing to report anew */
+    assert_true(relays_changes(r) == changes);
+    assert_int_equal(relays_report(r, rep, 4), 1);
+    assert_string_equal(rep[0].id, "icp-ms-01");
+    assert_int_equal(rep[0].on, 0);
+    assert_string_equal(rep[0].fault, "");
     /* left out of a newer command: enabled once (the meter's default), then left alone */
     assert_int_equal(cmd(r, "{\"version\": 7, \"instruments\": []}"), LS_OK);
     assert_int_equal(relays_want(r, "icp-ms-01", T, 0), 1);
     relays_actual(r, "icp-ms-01", 1);
     assert_int_equal(relays_want(r, "icp-ms-01", T, 0), -1);
-    assert_int_equal(relays_report(r, ids, on, 4), 0);
+    assert_int_equal(relays_report(r, rep, 4), 0);
+    relays_free(r);
+}
+
+/* a relay that cannot be put right is reported with its reason until it is, in printable ASCII
+ * only, and cut to what the status carries */
+static void faults_reported_until_cleared(void **state)
+{
+    struct relays *r;
+    struct relay_report rep[2];
+    char longer[400];
+    uint64_t changes;
+
+    (void)state;
+    relays_open(NULL, &r);
+    cmd(r, disable_v6);
+    changes = relays_changes(r);
+    relays_fault(r, "icp-ms-01", "meter unreachable:\nConnection refused");
+    assert_true(relays_changes(r) > changes);
+    /* reported before any read-back: the server learns why there is none */
+    assert_int_equal(relays_report(r, rep, 2), 1);
+    assert_int_equal(rep[0].on, -1);
+    assert_string_equal(rep[0].fault, "meter unreachable:?Connection refused");
+    changes = relays_changes(r);
+    relays_fault(r, "icp-ms-01", "meter unreachable:\nConnection refused");
+    assert_true(relays_changes(r) == changes);
+    memset(longer, 'x', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = 0;
+    relays_fault(r, "icp-ms-01", longer);
+    assert_int_equal(relays_report(r, rep, 2), 1);
+    assert_int_equal(strlen(rep[0].fault), LS_FAULT_MAX - 1);
+    relays_fault(r, "sem-01", "not under command: not kept");
+    assert_int_equal(relays_report(r, rep, 2), 1);
+    relays_actual(r, "icp-ms-01", 0);
+    relays_fault(r, "icp-ms-01", NULL);
+    assert_int_equal(relays_report(r, rep, 2), 1);
+    assert_int_equal(rep[0].on, 0);
+    assert_string_equal(rep[0].fault, "");
     relays_free(r);
 }
 
@@ -144,8 +187,7 @@ static void released_and_reported(void **state)
 static void observed_not_written(void **state)
 {
     struct relays *r;
-    char ids[2][LS_ID_MAX];
-    int on[2];
+    struct relay_report rep[2];
 
     (void)state;
     relays_open(NULL, &r);
@@ -159,8 +201,8 @@ static void observed_not_written(void **state)
     assert_int_equal(relays_want(r, "icp-ms-01", T, 0), -1); /* then observed only */
     assert_true(relays_observed(r, "icp-ms-01"));
     assert_false(relays_observed(r, "sem-01"));
-    assert_int_equal(relays_report(r, ids, on, 2), 1);
-    assert_int_equal(on[0], 1);
+    assert_int_equal(relays_report(r, rep, 2), 1);
+    assert_int_equal(rep[0].on, 1);
     relays_free(r);
 }
 
@@ -194,6 +236,7 @@ int main(void)
         cmocka_unit_test(a_late_disable_never_cuts_a_run),
         cmocka_unit_test(malformed_changes_nothing),
         cmocka_unit_test(released_and_reported),
+        cmocka_unit_test(faults_reported_until_cleared),
         cmocka_unit_test(observed_not_written),
         cmocka_unit_test(kept_across_a_restart),
     };

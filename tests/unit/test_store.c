@@ -459,6 +459,47 @@ static void conflicting_repeat_is_kept_out(void **state)
     store_close(st);
 }
 
+/* the relay state of a reading (issue 12) is stored, read back, and part of its identity */
+static void interlock_state_is_kept_and_compared(void **state)
+{
+    struct store *st;
+    struct ingest_result res;
+    int64_t seqs[] = {1, 2, 3};
+    struct ls_batch b = batch("gw", 1, seqs, 3), f = batch("gw", 1, seqs, 3);
+    struct reading_query q = {NULL, INT64_MIN, INT64_MAX, 10, 0, 0};
+    struct reading_row *rows;
+    size_t n;
+    int64_t total;
+
+    (void)state;
+    open_trusting(&st);
+    b.readings[0].has |= LS_HAS_INTERLOCK;
+    b.readings[0].interlock = 1;
+    b.readings[1].has |= LS_HAS_INTERLOCK;
+    b.readings[1].interlock = 0;
+    f.readings[0].has |= LS_HAS_INTERLOCK;
+    f.readings[0].interlock = 0; /* the same reading claiming the relay was off */
+    f.readings[1].has |= LS_HAS_INTERLOCK;
+    f.readings[1].interlock = 0;
+    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    assert_int_equal(res.stored, 3);
+    assert_int_equal(store_ingest_batch(st, &f, 2, &res), LS_OK);
+    assert_int_equal(res.refused[TRUST_CONFLICTING_REPEAT], 1);
+    assert_int_equal(res.duplicates, 2);
+    assert_int_equal(store_readings_list(st, &q, &rows, &n, &total), LS_OK);
+    assert_int_equal(n, 3);
+    assert_true(rows[0].r.has & LS_HAS_INTERLOCK);
+    assert_int_equal(rows[0].r.interlock, 1);
+    assert_true(rows[1].r.has & LS_HAS_INTERLOCK);
+    assert_int_equal(rows[1].r.interlock, 0);
+    assert_false(rows[2].r.has & LS_HAS_INTERLOCK);
+    assert_int_equal(rows[2].received_ms, 1); /* the columns after the reading's are in place */
+    free(rows);
+    ls_batch_release(&b);
+    ls_batch_release(&f);
+    store_close(st);
+}
+
 static void range_claims_longer_than_thinning_explains_are_refused(void **state)
 {
     struct store *st;
@@ -551,6 +592,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             unbound_bad_time_and_bad_value_are_refused_the_rest_stored_and_acked, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicting_repeat_is_kept_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(interlock_state_is_kept_and_compared, setup, teardown),
         cmocka_unit_test_setup_teardown(range_claims_longer_than_thinning_explains_are_refused,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(badge_user_is_frozen_at_arrival, setup, teardown),

@@ -92,6 +92,31 @@ static void refused_change_is_retried(void **state)
     assert_int_equal(r.cause, LS_CAUSE_CHANGE);
 }
 
+/* the relay's state (issue 12): a change of it, its first report and its loss are changes */
+static void interlock_change_is_a_change(void **state)
+{
+    struct tracker t;
+    struct ls_reading r;
+    enum ls_cause c;
+
+    (void)state;
+    tracker_init(&t, 60);
+    step(&t, r_of(LS_STATE_IDLE, 0, 0), 0, &c);
+    r = r_of(LS_STATE_IDLE, 0, 0);
+    r.has |= LS_HAS_INTERLOCK;
+    r.interlock = 0;
+    assert_true(step(&t, r, 1000, &c)); /* now under command: its state is news */
+    assert_int_equal(c, LS_CAUSE_CHANGE);
+    assert_false(step(&t, r, 2000, &c));
+    r.interlock = 1;
+    assert_true(step(&t, r, 3000, &c));
+    assert_int_equal(c, LS_CAUSE_CHANGE);
+    assert_false(step(&t, r, 4000, &c));
+    r.has &= ~(unsigned)LS_HAS_INTERLOCK;
+    assert_true(step(&t, r, 5000, &c)); /* released: no state any more */
+    assert_false(step(&t, r, 6000, &c));
+}
+
 static void decode_labshare_map(void **state)
 {
     struct gw_device d;
@@ -170,6 +195,7 @@ int main(void)
         cmocka_unit_test(boot_change_heartbeat),
         cmocka_unit_test(counter_reset_is_a_change),
         cmocka_unit_test(refused_change_is_retried),
+        cmocka_unit_test(interlock_change_is_a_change),
         cmocka_unit_test(decode_labshare_map),
         cmocka_unit_test(decode_power_meter_little_endian_floats),
     };

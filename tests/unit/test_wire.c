@@ -62,6 +62,42 @@ static void batch_round_trip(void **state)
     free(s);
 }
 
+/* the relay state (issue 12) is optional, a boolean, and survives the trip both ways */
+static void interlock_field(void **state)
+{
+    struct ls_reading in[2] = {sample(1), sample(2)}, r;
+    struct ls_batch b;
+    char err[200];
+    char *s;
+
+    (void)state;
+    in[0].interlock = 1;
+    in[0].has |= LS_HAS_INTERLOCK;
+    in[1].interlock = 0;
+    in[1].has |= LS_HAS_INTERLOCK;
+    s = ls_batch_encode("gw-1", 42, -1, in, 2);
+    assert_non_null(strstr(s, "\"interlock\":true"));
+    assert_non_null(strstr(s, "\"interlock\":false"));
+    assert_int_equal(ls_batch_decode(s, strlen(s), &b, err, sizeof(err)), LS_OK);
+    assert_true(b.readings[0].has & LS_HAS_INTERLOCK);
+    assert_int_equal(b.readings[0].interlock, 1);
+    assert_true(b.readings[1].has & LS_HAS_INTERLOCK);
+    assert_int_equal(b.readings[1].interlock, 0);
+    ls_batch_release(&b);
+    free(s);
+    assert_int_equal(
+        ls_meter_decode("{\"state\":\"idle\",\"interlock\":null}", 33, &r, err, sizeof(err)),
+        LS_OK);
+    assert_false(r.has & LS_HAS_INTERLOCK);
+    assert_int_equal(
+        ls_meter_decode("{\"state\":\"idle\",\"interlock\":1}", 30, &r, err, sizeof(err)),
+        LS_ERR_INVAL);
+    assert_non_null(strstr(err, "interlock"));
+    assert_int_equal(
+        ls_meter_decode("{\"state\":\"idle\",\"interlock\":\"on\"}", 33, &r, err, sizeof(err)),
+        LS_ERR_INVAL);
+}
+
 static void batch_after(void **state)
 {
     struct ls_reading in[2] = {sample(5), sample(9)};
@@ -263,6 +299,49 @@ static void ack_and_status(void **state)
     ls_status_release(&back);
     free(s);
     assert_int_not_equal(ls_status_decode("{\"online\":1}", 12, &back, err, sizeof(err)), LS_OK);
+    /* relay states and faults (issue 12) */
+    {
+        char il_ids[1][LS_ID_MAX] = {"a"}, f_ids[1][LS_ID_MAX] = {"b-2"};
+        char faults[1][LS_FAULT_MAX] = {"meter unreachable: Connection refused"};
+        int on[1] = {1};
+        st.interlock_count = 1;
+        st.interlock_ids = il_ids;
+        st.interlock_on = on;
+        st.fault_count = 1;
+        st.fault_ids = f_ids;
+        st.faults = faults;
+        s = ls_status_encode(&st);
+        assert_int_equal(ls_status_decode(s, strlen(s), &back, err, sizeof(err)), LS_OK);
+        assert_int_equal(back.interlock_count, 1);
+        assert_string_equal(back.interlock_ids[0], "a");
+        assert_int_equal(back.interlock_on[0], 1);
+        assert_int_equal(back.fault_count, 1);
+        assert_string_equal(back.fault_ids[0], "b-2");
+        assert_string_equal(back.faults[0], "meter unreachable: Connection refused");
+        ls_status_release(&back);
+        free(s);
+    }
+    {
+        static const char *const bad[] = {
+            "{\"online\":true,\"interlock_faults\":[\"x\"]}",
+            "{\"online\":true,\"interlock_faults\":{\"a\":1}}",
+            "{\"online\":true,\"interlock_faults\":{\"a\":\"\"}}",
+            "{\"online\":true,\"interlock_faults\":{\"a\":\"line\\nbreak\"}}",
+            "{\"online\":true,\"interlock_faults\":{\"a\":\"\u00e9\"}}",
+            "{\"online\":true,\"interlock_faults\":{\"../a\":\"x\"}}",
+        };
+        char big[400];
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+            assert_int_equal(ls_status_decode(bad[i], strlen(bad[i]), &back, err, sizeof(err)),
+                             LS_ERR_INVAL);
+        snprintf(big, sizeof(big), "{\"online\":true,\"interlock_faults\":{\"a\":\"%0*d\"}}",
+                 LS_FAULT_MAX, 0);
+        assert_int_equal(ls_status_decode(big, strlen(big), &back, err, sizeof(err)), LS_ERR_INVAL);
+        snprintf(big, sizeof(big), "{\"online\":true,\"interlock_faults\":{\"a\":\"%0*d\"}}",
+                 LS_FAULT_MAX - 1, 0);
+        assert_int_equal(ls_status_decode(big, strlen(big), &back, err, sizeof(err)), LS_OK);
+        ls_status_release(&back);
+    }
     assert_int_not_equal(ls_status_decode("{\"online\":true,\"instruments\":[\"../x\"]}", 37, &back,
                                           err, sizeof(err)),
                          LS_OK);
@@ -304,7 +383,7 @@ int main(void)
         cmocka_unit_test(batch_after),      cmocka_unit_test(batch_rejections),
         cmocka_unit_test(batch_too_many),   cmocka_unit_test(payload_too_big),
         cmocka_unit_test(meter_payload),    cmocka_unit_test(ack_and_status),
-        cmocka_unit_test(topics_and_ids),
+        cmocka_unit_test(topics_and_ids),   cmocka_unit_test(interlock_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -209,6 +209,7 @@ export async function readings(view, params) {
       { label: t('samples'), key: 'samples', num: true },
       { label: t('power_w'), num: true, fmt: (r) => fmtNum(r.power_w) },
       { label: t('badge'), key: 'badge', num: true },
+      { label: t('relay'), fmt: (r) => (r.interlock === null || r.interlock === undefined ? '' : t(r.interlock ? 'relay_enable' : 'relay_disable')) },
       { label: t('gateway_seq'), fmt: (r) => `${r.gateway} ${r.epoch}/${r.seq}` },
       { label: t('received_at'), fmt: (r) => fmtTime(r.received_at) },
     ], items.filter((r) => r.ts >= from && r.ts < to), { csv: path }));

@@ -170,6 +170,11 @@ function relaySection(inst) {
     kpi(t('relay_reason'), t('ilreason_' + s.reason) + (s.booking ? ` #${s.booking}` : '')),
     kpi(t('relay_agrees'), s.agrees === null ? '–' : s.agrees ? t('yes') : t('no'))),
   h('p', { class: 'muted' }, t('relay_when', { computed: fmtTime(s.computed_at), actual: s.actual_at ? fmtTime(s.actual_at) : '–' })));
+  // the gateway's own words for why it cannot put the relay right (printable ASCII, as text)
+  if (s.fault) {
+    sec.append(h('p', { class: 'msg error', role: 'alert' },
+      t('relay_fault', { since: fmtTime(s.fault_since) }), ' ', h('code', null, s.fault)));
+  }
   return sec;
 }
 

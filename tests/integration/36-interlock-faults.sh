@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Interlock evidence and faults (issue 12) through real components over Modbus TCP: the relay's
+# state is a field of every reading the gateway sends once the relay is under command, and a
+# change of it is a change reading stored by the server. A relay the gateway cannot put right —
+# a write refused by the meter, a relay that does not move, a meter that does not answer — is
+# tried again with a growing backoff (not at every poll), reported in the gateway's status, shown
+# by the server (interlock_state.fault, labshare_interlock_faults) and cleared once it is right.
+. "$(dirname "$0")/lib.sh"
+
+SERVER_EXTRA_INI=$'[interlock]\nperiod_s = 1'
+start_broker
+start_server
+register_gateway gw-f
+bind_instruments gw-f icp-f
+printf '0 state=idle\n' >"$T/idle.txt"
+SIM_PORT=$(free_port)
+sim() { # [FAULT]: (re)start the meter on the same port, with --relay-fault FAULT if given
+    start sim "$BIN/labshare-meter-sim" --modbus-tcp "127.0.0.1:$SIM_PORT" --instrument icp-f \
+        --scenario "$T/idle.txt" ${1:+--relay-fault "$1"}
+    wait_for 10 port_open "$SIM_PORT" || fail "simulator did not start"
+}
+sim refuse
+gateway_ini "$T/gw.ini" gw-f "heartbeat_s = 60"
+cat >>"$T/gw.ini" <<CONF
+[modbus:icp-f]
+tcp = 127.0.0.1:$SIM_PORT
+poll_ms = 200
+timeout_ms = 200
+CONF
+start gateway "$BIN/labshare-gateway" -c "$T/gw.ini"
+relay() { mbpoll_regs -m tcp -p "$SIM_PORT" -a 1 -r 13 -c 1 127.0.0.1; }
+state() { api /api/v1/instruments/icp-f | json "j['interlock_state']$1"; }
+fault_has() { state "['fault'] or ''" | grep -q "$1"; }
+faults_counted() { api /metrics/prometheus | grep -q "^labshare_interlock_faults $1\$"; }
+wait_for 10 have_readings icp-f 1 || fail "no reading arrived"
+
+curl -sS -X PATCH -H "Authorization: Bearer $TOKEN" \
+    -d '{"interlock": {"mode": "enforce", "lead_min": 0}}' "$API/api/v1/instruments/icp-f" >/dev/null
+# 1. the meter refuses the write: the relay stays enabled and the server learns why
+wait_for 15 fault_has "write of coil 0 refused" ||
+    fail "a refused write is not reported: $(api /api/v1/instruments/icp-f)"
+[ "$(relay)" = 1 ] || fail "the relay moved although the meter refused: $(relay)"
+[ "$(state "['desired']")" = disable ] || fail "desired: $(state "['desired']")"
+[ -n "$(state "['fault_since']")" ] || fail "no fault_since"
+wait_for 5 faults_counted 1 || fail "the fault is not counted: $(api /metrics/prometheus | grep interlock)"
+pass "a refused relay write is reported: API fault and fault_since, prometheus count"
+# retried with backoff: from the poll interval (0.2 s) doubling to 10 s, so within 8 s about
+# 6 tries (0.2+0.4+0.8+1.6+3.2 s), where one per poll would be 40
+n0=$(grep -c "refusing a write of the interlock relay" "$T/sim.log")
+sleep 8
+tries=$(($(grep -c "refusing a write of the interlock relay" "$T/sim.log") - n0))
+[ "$tries" -ge 1 ] && [ "$tries" -le 8 ] || fail "$tries write attempts in 8 s: not a backoff"
+[ "$(grep -c "interlock relay: cannot disable" "$T/gateway.log")" = 1 ] ||
+    fail "the failure is not logged once: $(grep -c "interlock relay: cannot disable" "$T/gateway.log")"
+pass "the refused write is tried again with backoff ($tries tries in 8 s), logged once"
+# the relay's state rides in the readings: read back enabled, under command
+reading_il() { readings_json icp-f | json "[r.get('interlock') for r in j['items']]"; }
+reading_il | grep -q True || fail "no reading carries the relay state: $(reading_il)"
+pass "readings carry the relay state as read back"
+
+# 2. a relay that does not move: the write is acknowledged, the read-back says otherwise
+stop sim
+sim stuck
+wait_for 20 fault_has "reads back enabled after the write" ||
+    fail "a stuck relay is not reported: $(state "['fault']")"
+[ "$(relay)" = 1 ] || fail "the stuck relay moved: $(relay)"
+pass "a relay that does not move is reported (read back after the write)"
+
+# 3. the meter does not answer at all
+kill9 sim
+wait_for 20 fault_has "meter unreachable" || fail "an unreachable meter is not reported: $(state "['fault']")"
+pass "an unreachable meter is reported as the reason the relay cannot be put right"
+
+# 4. a sound meter again: the relay is put right, the fault is cleared, the change is a reading
+sim
+relay_is() { [ "$(relay)" = "$1" ]; }
+wait_for 40 relay_is 0 || fail "the relay was not disabled once the meter answered: $(relay)"
+cleared() { [ "$(state "['fault']")" = None ] && [ "$(state "['agrees']")" = True ]; }
+wait_for 10 cleared || fail "the fault is not cleared: $(api /api/v1/instruments/icp-f)"
+wait_for 5 faults_counted 0 || fail "the fault count did not drop"
+pass "a sound meter: the relay is disabled, read back, the fault cleared and no longer counted"
+changed_off() {
+    readings_json icp-f | json "any(r['cause'] == 'change' and r.get('interlock') is False for r in j['items'])" |
+        grep -q True
+}
+wait_for 10 changed_off || fail "the relay's change is not a change reading: $(readings_json icp-f)"
+# the relay state is in the evidence the server keeps, in order: enabled before, disabled after
+seq=$(readings_json icp-f | json "[r.get('interlock') for r in j['items'] if r.get('interlock') is not None]")
+python3 - "$seq" <<'PY' || fail "relay states out of order in the readings: $seq"
+import ast, sys
+s = ast.literal_eval(sys.argv[1])
+assert True in s and s[-1] is False and s.index(False) > s.index(True), s
+PY
+pass "the relay's change is a change reading, stored by the server with the state"
+echo "$CHECKS checks passed"
