@@ -252,6 +252,7 @@ static void answer(struct mb_endpoint *e, int slot, struct sim_instrument *in, c
     int offset = e->rtu ? 1 : 7; /* of the function code */
     int fc = adu[offset];
     uint8_t coil_before;
+    uint16_t reg_before;
     int rc;
 
     if (!e->rtu)
@@ -260,26 +261,44 @@ static void answer(struct mb_endpoint *e, int slot, struct sim_instrument *in, c
         modbus_reply_exception(e->ctx, adu, MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE);
         return;
     }
-    /* A meter's registers are read-only; only the interlock coil can be written. */
-    if (fc != 1 && fc != 2 && fc != 3 && fc != 4 && fc != 5 && fc != 15) {
+    /* A meter's registers are read-only; only the interlock relay can be written: coil 0, or
+     * register 12 alone (function 6, or 16 for that one register) for a gateway that drives the
+     * relay through a holding register. */
+    if (fc != 1 && fc != 2 && fc != 3 && fc != 4 && fc != 5 && fc != 6 && fc != 15 && fc != 16) {
         modbus_reply_exception(e->ctx, adu, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
         return;
     }
-    if ((fc == 5 || fc == 15) && e->faults.relay_fault == MB_RELAY_REFUSE) {
+    if (fc == 6 || fc == 16) {
+        int addr = (adu[offset + 1] << 8) | adu[offset + 2];
+        int count = fc == 16 ? (adu[offset + 3] << 8) | adu[offset + 4] : 1;
+        if (!in->map->nb_registers || addr != LS_REG_INTERLOCK || count != 1) {
+            modbus_reply_exception(e->ctx, adu, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
+            return;
+        }
+    }
+    if ((fc == 5 || fc == 6 || fc == 15 || fc == 16) && e->faults.relay_fault == MB_RELAY_REFUSE) {
         ls_info("%s: refusing a write of the interlock relay (--relay-fault refuse)", in->meter.id);
         modbus_reply_exception(e->ctx, adu, MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE);
         return;
     }
     coil_before = in->map->nb_bits ? in->map->tab_bits[LS_COIL_INTERLOCK] : 0;
+    reg_before = in->map->nb_registers ? in->map->tab_registers[LS_REG_INTERLOCK] : 0;
     rc = modbus_reply(e->ctx, adu, len, in->map);
     if (rc < 0 && !e->rtu) {
         conn_close(e, slot);
         return;
     }
     if (e->faults.relay_fault == MB_RELAY_STUCK && in->map->nb_bits &&
-        in->map->tab_bits[LS_COIL_INTERLOCK] != coil_before) {
+        (in->map->tab_bits[LS_COIL_INTERLOCK] != coil_before ||
+         in->map->tab_registers[LS_REG_INTERLOCK] != reg_before)) {
         ls_info("%s: the interlock relay does not move (--relay-fault stuck)", in->meter.id);
         in->map->tab_bits[LS_COIL_INTERLOCK] = coil_before;
+        in->map->tab_registers[LS_REG_INTERLOCK] = reg_before;
+    }
+    if (in->map->nb_registers && in->map->tab_registers[LS_REG_INTERLOCK] != reg_before) {
+        /* written through register 12: the relay follows (any non-zero value enables) */
+        in->map->tab_bits[LS_COIL_INTERLOCK] = in->map->tab_registers[LS_REG_INTERLOCK] ? 1 : 0;
+        in->map->tab_registers[LS_REG_INTERLOCK] = in->map->tab_bits[LS_COIL_INTERLOCK];
     }
     if (in->map->nb_bits && in->map->tab_bits[LS_COIL_INTERLOCK] != coil_before) {
         meter_set_interlock(&in->meter, in->map->tab_bits[LS_COIL_INTERLOCK], now_ms);

@@ -59,6 +59,29 @@ static int parse_parity(const struct ls_conf_key *k, void *base, const char *val
     return LS_OK;
 }
 
+/* The interlock relay: "co:N" (a coil), "hr:N" (a holding register, 1 = enabled) or "none". */
+static int parse_relay(const struct ls_conf_key *k, void *base, const char *value, char *err,
+                       size_t errlen)
+{
+    struct gw_device *d = base;
+    int addr = 0;
+
+    (void)k;
+    d->relay_none = strcmp(value, "none") == 0;
+    if (d->relay_none)
+        return LS_OK;
+    if ((strncmp(value, "co:", 3) && strncmp(value, "hr:", 3)) ||
+        ls_parse_int(value + 3, 0, 65535, &addr)) {
+        snprintf(err, errlen,
+                 "'%s' is not co:N (a coil), hr:N (a holding register) or none, N from 0 to 65535",
+                 value);
+        return LS_ERR_INVAL;
+    }
+    d->relay_table = value[0] == 'c' ? LS_TABLE_CO : LS_TABLE_HR;
+    d->relay_addr = addr;
+    return LS_OK;
+}
+
 /* A field spec; the key's size member holds the enum gw_field. */
 static int parse_field(const struct ls_conf_key *k, void *base, const char *value, char *err,
                        size_t errlen)
@@ -105,6 +128,8 @@ static const struct ls_conf_key keys[] = {
     {"modbus:", "poll_ms", LS_CONF_INT, DEV(poll_ms), 50, 3600000, "1000", NULL},
     {"modbus:", "timeout_ms", LS_CONF_INT, DEV(timeout_ms), 10, 60000, "500", NULL},
     {"modbus:", "word_order", LS_CONF_CUSTOM, DEV(word_order), 0, 0, "big", parse_order},
+    /* SPEC 2: coil 0 is the interlock relay */
+    {"modbus:", "relay", LS_CONF_CUSTOM, DEV(relay_addr), 0, 0, "co:0", parse_relay},
     FIELD("state", GW_F_STATE),
     FIELD("run_seconds", GW_F_RUN_SECONDS),
     FIELD("energy_wh", GW_F_ENERGY_WH),
@@ -434,6 +459,11 @@ void gw_config_print_plan(const struct gw_config *cfg, FILE *f)
         if (!d->field_present[GW_F_STATE])
             fprintf(f, "  state from power: start %g W, stop %g W, min on %d s, min off %d s\n",
                     d->start_w, d->stop_w, d->min_on_s, d->min_off_s);
+        if (d->relay_none)
+            fprintf(f, "  interlock relay: none\n");
+        else
+            fprintf(f, "  interlock relay: %s %d\n",
+                    d->relay_table == LS_TABLE_CO ? "coil" : "holding register", d->relay_addr);
     }
 }
 

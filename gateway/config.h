@@ -51,6 +51,11 @@ struct gw_device {
     enum ls_word_order word_order;
     int field_present[GW_FIELD_COUNT];
     struct ls_field_spec fields[GW_FIELD_COUNT];
+    /* the interlock relay (issue 12): a coil or a holding register written 1/0 and read back;
+     * relay_none when the meter has none */
+    int relay_none;
+    enum ls_reg_table relay_table; /* LS_TABLE_CO or LS_TABLE_HR */
+    int relay_addr;
     double start_w, stop_w; /* power thresholds for meters with no state register; 0 = unset */
     int min_on_s, min_off_s;
     /* MQTT-native: the topic, and the edge broker's credentials and TLS files ("" = none) */

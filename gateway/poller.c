@@ -203,17 +203,44 @@ static int read_plan(struct worker *w, struct dev_state *ds, uint16_t *const *re
     return LS_OK;
 }
 
+/* The relay as the meter has it: 1/0 into *on; -1 when it did not answer. */
+static int relay_read(struct worker *w, const struct gw_device *d, int *on)
+{
+    uint8_t bit;
+    uint16_t reg;
+
+    if (d->relay_table == LS_TABLE_CO) {
+        if (modbus_read_bits(w->ctx, d->relay_addr, 1, &bit) != 1)
+            return -1;
+        *on = bit ? 1 : 0;
+    } else {
+        if (modbus_read_registers(w->ctx, d->relay_addr, 1, &reg) != 1)
+            return -1;
+        *on = reg ? 1 : 0;
+    }
+    return 0;
+}
+
+static int relay_write(struct worker *w, const struct gw_device *d, int on)
+{
+    return (d->relay_table == LS_TABLE_CO
+                ? modbus_write_bit(w->ctx, d->relay_addr, on)
+                : modbus_write_register(w->ctx, d->relay_addr, on ? 1 : 0)) == 1
+               ? 0
+               : -1;
+}
+
 /* Put the device's interlock relay in the state the commands want and read it back: returns
  * the relay as read (1/0, also when it could not be changed), or -1 when it is not under
- * command, could not be read, or is waiting for its next try. A failure
- * is logged once, reported in the status (relays_fault) and tried again with a backoff that
- * doubles from the poll interval up to RELAY_BACKOFF_MAX_MS. */
+ * command, could not be read, or is waiting for its next try. A failure is logged once,
+ * reported in the status (relays_fault) and tried again with a backoff that doubles from the
+ * poll interval up to RELAY_BACKOFF_MAX_MS. */
 static int apply_relay(struct worker *w, struct dev_state *ds, int64_t mono)
 {
     struct relays *rs = w->owner->relays;
-    const char *id = ds->dev->id;
-    uint8_t bit = 0;
-    int want, wrote = 0, known = 0; /* known: bit holds the relay as just read */
+    const struct gw_device *d = ds->dev;
+    const char *id = d->id, *what = d->relay_table == LS_TABLE_CO ? "coil" : "holding register";
+    int want, on = 0, wrote = 0, known = 0; /* known: on holds the relay as just read */
     char why[LS_FAULT_MAX];
 
     if (!rs)
@@ -221,31 +248,38 @@ static int apply_relay(struct worker *w, struct dev_state *ds, int64_t mono)
     want = relays_want(rs, id, ls_now_ms(), ds->running);
     if (want < 0 && !relays_observed(rs, id))
         return -1;
+    if (d->relay_none) {
+        /* nothing to write or read: said once, and the server shows it */
+        relays_fault(rs, id,
+                     "no interlock relay on this meter (relay = none in the gateway's"
+                     " config)");
+        return -1;
+    }
     if (ds->relay_failing && mono < ds->relay_retry_mono)
         return -1;
-    modbus_set_slave(w->ctx, ds->dev->unit);
-    if (modbus_read_bits(w->ctx, LS_COIL_INTERLOCK, 1, &bit) != 1) {
-        snprintf(why, sizeof(why), "cannot read coil %d: %s", LS_COIL_INTERLOCK,
+    modbus_set_slave(w->ctx, d->unit);
+    if (relay_read(w, d, &on)) {
+        snprintf(why, sizeof(why), "cannot read %s %d: %s", what, d->relay_addr,
                  modbus_strerror(errno));
         goto fail;
     }
     known = 1;
-    if (want >= 0 && bit != want) {
+    if (want >= 0 && on != want) {
         wrote = 1;
-        if (modbus_write_bit(w->ctx, LS_COIL_INTERLOCK, want) != 1) {
-            snprintf(why, sizeof(why), "cannot %s: write of coil %d refused: %s",
-                     want ? "enable" : "disable", LS_COIL_INTERLOCK, modbus_strerror(errno));
+        if (relay_write(w, d, want)) {
+            snprintf(why, sizeof(why), "cannot %s: write of %s %d refused: %s",
+                     want ? "enable" : "disable", what, d->relay_addr, modbus_strerror(errno));
             goto fail;
         }
-        if (modbus_read_bits(w->ctx, LS_COIL_INTERLOCK, 1, &bit) != 1) {
+        if (relay_read(w, d, &on)) {
             known = 0;
-            snprintf(why, sizeof(why), "cannot read coil %d back: %s", LS_COIL_INTERLOCK,
+            snprintf(why, sizeof(why), "cannot read %s %d back: %s", what, d->relay_addr,
                      modbus_strerror(errno));
             goto fail;
         }
-        if (bit != want) {
-            snprintf(why, sizeof(why), "cannot %s: coil %d reads back %s after the write",
-                     want ? "enable" : "disable", LS_COIL_INTERLOCK, bit ? "enabled" : "disabled");
+        if (on != want) {
+            snprintf(why, sizeof(why), "cannot %s: %s %d reads back %s after the write",
+                     want ? "enable" : "disable", what, d->relay_addr, on ? "enabled" : "disabled");
             goto fail;
         }
     }
@@ -255,11 +289,11 @@ static int apply_relay(struct worker *w, struct dev_state *ds, int64_t mono)
         ls_info("%s: interlock relay answering again", id);
     ds->relay_failing = 0;
     ds->relay_backoff_ms = 0;
-    relays_actual(rs, id, bit);
+    relays_actual(rs, id, on);
     relays_fault(rs, id, NULL);
-    return bit;
+    return on;
 fail:
-    ds->relay_backoff_ms = ds->relay_backoff_ms ? ds->relay_backoff_ms * 2 : ds->dev->poll_ms;
+    ds->relay_backoff_ms = ds->relay_backoff_ms ? ds->relay_backoff_ms * 2 : d->poll_ms;
     if (ds->relay_backoff_ms > RELAY_BACKOFF_MAX_MS)
         ds->relay_backoff_ms = RELAY_BACKOFF_MAX_MS;
     ds->relay_retry_mono = mono + ds->relay_backoff_ms;
@@ -268,12 +302,12 @@ fail:
     ds->relay_failing = 1;
     relays_fault(rs, id, why);
     if (known)
-        relays_actual(rs, id, bit); /* the relay is in the other state: the server shows it */
+        relays_actual(rs, id, on); /* the relay is in the other state: the server shows it */
     /* a timeout leaves libmodbus out of step (see endpoint_fail); a Modbus exception or a wrong
      * read-back does not */
     else if (errno < MODBUS_ENOBASE)
         endpoint_fail(w, mono);
-    return known ? bit : -1;
+    return known ? on : -1;
 }
 
 /* The meter did not answer: a relay under command cannot be put right either. */

@@ -40,6 +40,14 @@ wait_for 5 grep -q "interlock open: ignoring state=running" "$T/sim.log" || fail
 [ "$(tcp | cut -d' ' -f1)" = 1 ] || fail "started running with the interlock open: $(tcp)"
 [ "$(tcp | cut -d' ' -f11)" = 7 ] || fail "the rest of the step (badge=7) was not applied"
 pass "interlock coil written by a client blocks the scenario's run"
+# the relay through register 12 (for gateways configured with relay = hr:12); any other register
+# stays read-only
+mbpoll -1 -m tcp -p "$PORT" -a 1 -t 4 -r 13 127.0.0.1 1 >/dev/null || fail "register 12 write failed"
+[ "$(mbpoll_regs -m tcp -p "$PORT" -a 1 -t 0 -r 1 -c 1 127.0.0.1)" = 1 ] ||
+    fail "the coil does not follow register 12"
+if mbpoll -1 -m tcp -p "$PORT" -a 1 -t 4 -r 1 127.0.0.1 5 >/dev/null 2>&1; then fail "register 0 was writable"; fi
+[ "$(tcp | cut -d' ' -f1)" = 1 ] || fail "a refused write changed the state: $(tcp)"
+pass "the relay can be written through register 12; other registers are read-only"
 exec 5<&-
 
 stop sim

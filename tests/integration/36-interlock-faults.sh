@@ -11,7 +11,7 @@ SERVER_EXTRA_INI=$'[interlock]\nperiod_s = 1'
 start_broker
 start_server
 register_gateway gw-f
-bind_instruments gw-f icp-f
+bind_instruments gw-f icp-f icp-h icp-n
 printf '0 state=idle\n' >"$T/idle.txt"
 SIM_PORT=$(free_port)
 sim() { # [FAULT]: (re)start the meter on the same port, with --relay-fault FAULT if given
@@ -20,13 +20,27 @@ sim() { # [FAULT]: (re)start the meter on the same port, with --relay-fault FAUL
     wait_for 10 port_open "$SIM_PORT" || fail "simulator did not start"
 }
 sim refuse
+# a meter whose relay is driven through holding register 12, and one with no relay at all
+H_PORT=$(free_port)
+start sim-h "$BIN/labshare-meter-sim" --modbus-tcp "127.0.0.1:$H_PORT" --instrument icp-h \
+    --scenario "$T/idle.txt"
+N_PORT=$(free_port)
+start sim-n "$BIN/labshare-meter-sim" --modbus-tcp "127.0.0.1:$N_PORT" --instrument icp-n \
+    --scenario "$T/idle.txt"
+wait_for 10 port_open "$H_PORT" && wait_for 10 port_open "$N_PORT" || fail "simulators did not start"
 gateway_ini "$T/gw.ini" gw-f "heartbeat_s = 60"
-cat >>"$T/gw.ini" <<CONF
-[modbus:icp-f]
-tcp = 127.0.0.1:$SIM_PORT
-poll_ms = 200
-timeout_ms = 200
-CONF
+for d in "icp-f $SIM_PORT co:0" "icp-h $H_PORT hr:12" "icp-n $N_PORT none"; do
+    set -- $d
+    printf '[modbus:%s]\ntcp = 127.0.0.1:%s\npoll_ms = 200\ntimeout_ms = 200\nrelay = %s\n' "$1" "$2" "$3" >>"$T/gw.ini"
+done
+"$BIN/labshare-gateway" -c "$T/gw.ini" --check | grep -q "interlock relay: holding register 12" ||
+    fail "--check does not show the relay: $("$BIN/labshare-gateway" -c "$T/gw.ini" --check)"
+printf '[modbus:x]\ntcp = 127.0.0.1:1\nrelay = ir:3\n' >"$T/bad.ini"
+cat "$T/gw.ini" "$T/bad.ini" >"$T/bad-gw.ini"
+if "$BIN/labshare-gateway" -c "$T/bad-gw.ini" --check >"$T/bad.out" 2>&1; then fail "relay = ir:3 taken"; fi
+grep -q "bad-gw.ini:[0-9]*: .*not co:N (a coil), hr:N (a holding register) or none" "$T/bad.out" ||
+    fail "no clear error for a bad relay: $(cat "$T/bad.out")"
+pass "the relay is configured per meter (coil, holding register or none), a bad one refused with file:line"
 start gateway "$BIN/labshare-gateway" -c "$T/gw.ini"
 relay() { mbpoll_regs -m tcp -p "$SIM_PORT" -a 1 -r 13 -c 1 127.0.0.1; }
 state() { api /api/v1/instruments/icp-f | json "j['interlock_state']$1"; }
@@ -34,8 +48,12 @@ fault_has() { state "['fault'] or ''" | grep -q "$1"; }
 faults_counted() { api /metrics/prometheus | grep -q "^labshare_interlock_faults $1\$"; }
 wait_for 10 have_readings icp-f 1 || fail "no reading arrived"
 
-curl -sS -X PATCH -H "Authorization: Bearer $TOKEN" \
-    -d '{"interlock": {"mode": "enforce", "lead_min": 0}}' "$API/api/v1/instruments/icp-f" >/dev/null
+enforce() {
+    curl -sS -X PATCH -H "Authorization: Bearer $TOKEN" \
+        -d '{"interlock": {"mode": "enforce", "lead_min": 0}}' "$API/api/v1/instruments/$1" >/dev/null
+}
+enforce icp-f
+enforce icp-h
 # 1. the meter refuses the write: the relay stays enabled and the server learns why
 wait_for 15 fault_has "write of coil 0 refused" ||
     fail "a refused write is not reported: $(api /api/v1/instruments/icp-f)"
@@ -92,4 +110,18 @@ s = ast.literal_eval(sys.argv[1])
 assert True in s and s[-1] is False and s.index(False) > s.index(True), s
 PY
 pass "the relay's change is a change reading, stored by the server with the state"
+
+# the meter with a holding-register relay: disabled through register 12, read back by a third party
+h_relay_is() { [ "$(mbpoll_regs -m tcp -p "$H_PORT" -a 1 -r 13 -c 1 127.0.0.1)" = "$1" ]; }
+wait_for 10 h_relay_is 0 || fail "the register-12 relay was not disabled"
+grep -q "icp-h: interlock disabled by a Modbus write" "$T/sim-h.log" || fail "no write seen by the meter"
+h_agrees() { [ "$(api /api/v1/instruments/icp-h | json "j['interlock_state']['agrees']")" = True ]; }
+wait_for 10 h_agrees || fail "icp-h: $(api /api/v1/instruments/icp-h)"
+pass "a relay on holding register 12 is written and read back"
+# a meter without a relay cannot be enforced: the server is told so
+enforce icp-n
+n_fault() { api /api/v1/instruments/icp-n | json "j['interlock_state']['fault'] or ''" | grep -q "no interlock relay"; }
+wait_for 10 n_fault || fail "icp-n: $(api /api/v1/instruments/icp-n)"
+wait_for 5 faults_counted 1 || fail "icp-n's fault is not counted"
+pass "enforcing a meter configured without a relay is reported as a fault"
 echo "$CHECKS checks passed"

@@ -64,6 +64,18 @@ static void minimal_config_gets_defaults(void **state)
     for (int f = 0; f < GW_FIELD_COUNT; f++)
         assert_true(cfg.devices[0].field_present[f]);
     assert_int_equal(cfg.devices[0].fields[GW_F_POWER_W].address, 5);
+    /* the relay of SPEC 2: coil 0 */
+    assert_false(cfg.devices[0].relay_none);
+    assert_int_equal(cfg.devices[0].relay_table, LS_TABLE_CO);
+    assert_int_equal(cfg.devices[0].relay_addr, 0);
+    gw_config_release(&cfg);
+    snprintf(text, sizeof(text),
+             "%s[modbus:a]\ntcp = h:1\nrelay = hr:65535\n[modbus:b]\ntcp = h:2\nrelay = none\n",
+             head);
+    assert_int_equal(load(text, &cfg, err, sizeof(err)), LS_OK);
+    assert_int_equal(cfg.devices[0].relay_table, LS_TABLE_HR);
+    assert_int_equal(cfg.devices[0].relay_addr, 65535);
+    assert_true(cfg.devices[1].relay_none);
     gw_config_release(&cfg);
 }
 
@@ -107,6 +119,10 @@ static void errors_name_the_line(void **state)
         {"[modbus:a]\ntcp = h:1\nstate = hr:1:u9\n", 8, "type"},
         {"[modbus:a]\ntcp = h:1\nword_order = middle\n", 8, "big or little"},
         {"[modbus:a]\ntcp = h:1\nparity = X\n", 8, "N, E or O"},
+        {"[modbus:a]\ntcp = h:1\nrelay = ir:1\n", 8, "not co:N (a coil), hr:N"},
+        {"[modbus:a]\ntcp = h:1\nrelay = co:65536\n", 8, "N from 0 to 65535"},
+        {"[modbus:a]\ntcp = h:1\nrelay = co:-1\n", 8, "relay"},
+        {"[modbus:a]\ntcp = h:1\nrelay = hr:\n", 8, "relay"},
         {"[modbus:a/b]\ntcp = h:1\n", 7, "valid instrument id"},
         {"[weird]\nx = 1\n", 7, "unknown section"},
         {"[modbus:a]\ntcp = h:1\n[modbus:a]\ntcp = h:2\n", 9, "twice"},
