@@ -383,3 +383,8 @@ int booking_needs_consent(int caller_is_admin, int64_t caller_id, int64_t caller
 {
     return !caller_is_admin && user_id != caller_id && user_org != caller_org;
 }
+
+int qualification_covers(int64_t since_ms, int64_t expires_ms, int64_t from_ms, int64_t to_ms)
+{
+    return since_ms <= from_ms && to_ms <= expires_ms && from_ms < to_ms;
+}

@@ -68,6 +68,11 @@ struct booking_request {
 const char *booking_check(const struct booking_rules *r, const struct service_hours *h,
                           const struct booking_request *q, char *msg, size_t len);
 
+/* 1 when a qualification held from since_ms until expires_ms (the first instant it no longer
+ * holds; INT64_MAX for none) covers all of [from_ms, to_ms): a booking must lie inside it, and a
+ * walk-up at t asks for [t, t + 1). Pure. */
+int qualification_covers(int64_t since_ms, int64_t expires_ms, int64_t from_ms, int64_t to_ms);
+
 enum booking_action { BOOKING_APPROVE = 0, BOOKING_REJECT, BOOKING_CANCEL, BOOKING_RATE };
 
 /* The status after action on a booking in status, or NULL with a reason in msg when the

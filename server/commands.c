@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "booking.h"
 #include "interlock.h"
 #include "store.h"
 #include "labshare/log.h"
@@ -80,9 +81,12 @@ static int desire(struct commands *c, const char *id, const struct interlock_pol
         rc = store_meter_activity(c->st, id, &in.running, &in.idle_at_ms);
     *badge_user = 0;
     if (rc == LS_OK && p->walkup && store_meter_badge_user(c->st, id, badge_user) == LS_OK &&
-        *badge_user &&
-        store_qualified(c->st, id, *badge_user, now, now + 1, &in.walkup_badge) != LS_OK)
-        in.walkup_badge = 0;
+        *badge_user) {
+        /* a walk-up at now: the badge's user qualified at this instant */
+        struct qualification q;
+        in.walkup_badge = store_qualification_get(c->st, id, *badge_user, &q) == LS_OK &&
+                          qualification_covers(q.since_ms, q.expires_ms, now, now + 1);
+    }
     b = calloc(nb ? nb : 1, sizeof(*b));
     o = calloc(no ? no : 1, sizeof(*o));
     if (rc == LS_OK && (!b || !o))

@@ -229,8 +229,15 @@ int route_booking_create(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_DB, "database busy");
         goto out;
     }
-    if (store_booking_future_count(req->st, b.user_id, q.now_ms, &q.future_count) ||
-        store_qualified(req->st, instrument, b.user_id, b.start_ms, b.end_ms, &q.qualified)) {
+    rc = store_booking_future_count(req->st, b.user_id, q.now_ms, &q.future_count);
+    if (rc == LS_OK) {
+        struct qualification ql;
+        rc = store_qualification_get(req->st, instrument, b.user_id, &ql);
+        q.qualified =
+            rc == LS_OK && qualification_covers(ql.since_ms, ql.expires_ms, b.start_ms, b.end_ms);
+        rc = rc == LS_ERR_NOTFOUND ? LS_OK : rc;
+    }
+    if (rc) {
         http_error(resp, LS_ERR_DB, "cannot count bookings");
         goto out;
     }

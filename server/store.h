@@ -284,9 +284,6 @@ int store_qualification_get(struct store *st, const char *instrument, int64_t us
  * free()), *n its length. */
 int store_qualifications_list(struct store *st, const char *instrument, int64_t user_id,
                               struct qualification **out, size_t *n);
-/* *yes = 1 when user_id is qualified on instrument through all of [from_ms, to_ms). */
-int store_qualified(struct store *st, const char *instrument, int64_t user_id, int64_t from_ms,
-                    int64_t to_ms, int *yes);
 
 /* --- Outages ------------------------------------------------------------------------------ */
 int store_outage_insert(struct store *st, const char *instrument, int64_t start_ms, int64_t end_ms,

@@ -105,18 +105,3 @@ int store_qualifications_list(struct store *st, const char *instrument, int64_t 
     *n = cnt;
     return LS_OK;
 }
-
-int store_qualified(struct store *st, const char *instrument, int64_t user_id, int64_t from_ms,
-                    int64_t to_ms, int *yes)
-{
-    struct qualification ql;
-    int rc = store_qualification_get(st, instrument, user_id, &ql);
-
-    *yes = 0;
-    if (rc == LS_ERR_NOTFOUND)
-        return LS_OK;
-    if (rc)
-        return rc;
-    *yes = ql.since_ms <= from_ms && ql.expires_ms >= to_ms;
-    return LS_OK;
-}

@@ -247,14 +247,31 @@ static void subtract(void **state)
     }
 }
 
+/* a qualification's edges: a booking must lie inside it; a walk-up at t asks for [t, t + 1) */
+static void qualification_edges(void **state)
+{
+    const int64_t since = 1000000, expires = 2000000;
+
+    (void)state;
+    assert_true(qualification_covers(since, expires, since, expires));
+    assert_false(qualification_covers(since, expires, since - 1, expires));
+    assert_false(qualification_covers(since, expires, since, expires + 1));
+    assert_true(qualification_covers(since, INT64_MAX, since, INT64_MAX));
+    /* walk-up: qualified from its first instant, no longer at its expiry */
+    assert_false(qualification_covers(since, expires, since - 1, since));
+    assert_true(qualification_covers(since, expires, since, since + 1));
+    assert_true(qualification_covers(since, expires, expires - 1, expires));
+    assert_false(qualification_covers(since, expires, expires, expires + 1));
+    /* an empty span is no use */
+    assert_false(qualification_covers(since, expires, since + 5, since + 5));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(defaults_and_parse_errors),
-        cmocka_unit_test(rule_boundaries),
-        cmocka_unit_test(service_hours_across_midnight),
-        cmocka_unit_test(status_machine),
-        cmocka_unit_test(subtract),
+        cmocka_unit_test(qualification_edges), cmocka_unit_test(defaults_and_parse_errors),
+        cmocka_unit_test(rule_boundaries),     cmocka_unit_test(service_hours_across_midnight),
+        cmocka_unit_test(status_machine),      cmocka_unit_test(subtract),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
