@@ -1,22 +1,42 @@
 #include "auth.h"
 
-#include <pthread.h>
+#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "throttle.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
 #define TOKEN_PREFIX "lst_"
 
+/* Login throttling (throttle.h): by account name (lower-cased, whether or not it exists, so
+ * throttling does not tell which do) and by address. */
+static struct throttle *logins;
+/* What an unknown user's password is checked against: as slow as a real check. */
+static char dummy_hash[AUTH_HASH_LEN];
+
 int auth_init(void)
 {
-    return sodium_init() < 0 ? LS_ERR_IO : LS_OK;
+    char pw[33];
+    unsigned char raw[16];
+
+    if (sodium_init() < 0)
+        return LS_ERR_IO;
+    if (!logins)
+        logins = throttle_new(16384, 16384);
+    if (!logins)
+        return LS_ERR_NOMEM;
+    /* a random password nobody knows, hashed as a real one is */
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(pw, sizeof(pw), raw, sizeof(raw));
+    return dummy_hash[0] || auth_password_hash(pw, dummy_hash) == LS_OK ? LS_OK : LS_ERR_NOMEM;
 }
 
-int auth_token_issue(struct store *st, int64_t user_id, const char *kind, char out[AUTH_TOKEN_LEN])
+int auth_token_issue(struct store *st, int64_t user_id, const char *kind, int64_t expires_ms,
+                     char out[AUTH_TOKEN_LEN], int64_t *id)
 {
     unsigned char raw[32], hash[crypto_hash_sha256_BYTES];
     int rc;
@@ -25,7 +45,7 @@ int auth_token_issue(struct store *st, int64_t user_id, const char *kind, char o
     memcpy(out, TOKEN_PREFIX, 4);
     sodium_bin2hex(out + 4, AUTH_TOKEN_LEN - 4, raw, sizeof(raw));
     crypto_hash_sha256(hash, (const unsigned char *)out, strlen(out));
-    rc = store_token_add(st, user_id, hash, kind, ls_now_ms());
+    rc = store_token_add(st, user_id, hash, kind, ls_now_ms(), expires_ms, id);
     sodium_memzero(raw, sizeof(raw));
     if (rc)
         sodium_memzero(out, AUTH_TOKEN_LEN);
@@ -140,76 +160,43 @@ int auth_feed(struct store *st, const char *token, char *kind, char *subject)
     return store_feed_lookup(st, h, kind, subject);
 }
 
-/* Recent login failures, by user name and by address: a small table, oldest entries reused. */
-#define THROTTLE_SLOTS 1024
-
-static struct {
-    char key[80];
-    int fails;
-    int64_t first_ms;
-} throttle[THROTTLE_SLOTS];
-static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int slot_of(const char *key, int create, int64_t now_ms)
+static void account_key(const char *username, char *out, size_t len)
 {
-    int oldest = 0;
+    size_t i = 0;
 
-    for (int i = 0; i < THROTTLE_SLOTS; i++) {
-        if (strcmp(throttle[i].key, key) == 0) {
-            if (now_ms - throttle[i].first_ms > (int64_t)AUTH_FAIL_WINDOW_S * 1000) {
-                throttle[i].fails = 0;
-                throttle[i].first_ms = now_ms;
-            }
-            return i;
-        }
-        if (throttle[i].first_ms < throttle[oldest].first_ms)
-            oldest = i;
-    }
-    if (!create)
-        return -1;
-    snprintf(throttle[oldest].key, sizeof(throttle[oldest].key), "%s", key);
-    throttle[oldest].fails = 0;
-    throttle[oldest].first_ms = now_ms;
-    return oldest;
+    for (; username[i] && i + 1 < len; i++)
+        out[i] = (char)tolower((unsigned char)username[i]);
+    out[i] = 0;
 }
 
-int auth_throttled(const char *username, const char *addr, int64_t now_ms)
+int auth_login_wait(const char *username, const char *addr, int64_t now_ms)
 {
-    char k1[80], k2[80];
-    int i, j, out;
+    char k[72];
 
-    snprintf(k1, sizeof(k1), "u:%.70s", username);
-    snprintf(k2, sizeof(k2), "a:%.70s", addr);
-    pthread_mutex_lock(&throttle_lock);
-    i = slot_of(k1, 0, now_ms);
-    j = slot_of(k2, 0, now_ms);
-    out = (i >= 0 && throttle[i].fails >= AUTH_FAILS_MAX) ||
-          (j >= 0 && throttle[j].fails >= AUTH_FAILS_MAX);
-    pthread_mutex_unlock(&throttle_lock);
-    return out;
+    account_key(username, k, sizeof(k));
+    return logins ? throttle_wait(logins, k, addr, now_ms) : 0;
 }
 
 void auth_login_failed(const char *username, const char *addr, int64_t now_ms)
 {
-    char k1[80], k2[80];
+    char k[72];
 
-    snprintf(k1, sizeof(k1), "u:%.70s", username);
-    snprintf(k2, sizeof(k2), "a:%.70s", addr);
-    pthread_mutex_lock(&throttle_lock);
-    throttle[slot_of(k1, 1, now_ms)].fails++;
-    throttle[slot_of(k2, 1, now_ms)].fails++;
-    pthread_mutex_unlock(&throttle_lock);
+    account_key(username, k, sizeof(k));
+    if (logins)
+        throttle_failed(logins, k, addr, now_ms);
 }
 
 void auth_login_succeeded(const char *username)
 {
-    char k1[80];
-    int i;
+    char k[72];
 
-    snprintf(k1, sizeof(k1), "u:%.70s", username);
-    pthread_mutex_lock(&throttle_lock);
-    i = slot_of(k1, 0, ls_now_ms());
-    if (i >= 0)
-        throttle[i].fails = 0;
-    pthread_mutex_unlock(&throttle_lock);
+    account_key(username, k, sizeof(k));
+    if (logins)
+        throttle_succeeded(logins, k);
+}
+
+int auth_password_verify_dummy(const char *password)
+{
+    auth_password_verify(dummy_hash, password);
+    return LS_ERR_AUTH;
 }

@@ -15,8 +15,10 @@
 /* Initialise libsodium. LS_ERR_IO when it cannot (no entropy source). Call once in main(). */
 int auth_init(void);
 
-/* Make a new token for user_id, store its hash, and write the token text into out. */
-int auth_token_issue(struct store *st, int64_t user_id, const char *kind, char out[AUTH_TOKEN_LEN]);
+/* Make a new token for user_id that expires at expires_ms (0: never), store its hash, and write
+ * the token text into out. */
+int auth_token_issue(struct store *st, int64_t user_id, const char *kind, int64_t expires_ms,
+                     char out[AUTH_TOKEN_LEN], int64_t *id);
 
 /* Resolve an "Authorization" header value ("Bearer <token>") to its user. LS_ERR_AUTH when
  * missing, malformed or unknown. */
@@ -49,12 +51,13 @@ int auth_feed_new(struct store *st, const char *kind, const char *subject, int64
 /* kind ("user"/"instrument") and subject of a feed token. LS_ERR_NOTFOUND. */
 int auth_feed(struct store *st, const char *token, char *kind, char *subject);
 
-/* Login throttling: at most AUTH_FAILS_MAX failures per user name and per client address in
- * AUTH_FAIL_WINDOW_S; beyond, auth_throttled() says so until the window passes. Thread-safe. */
-#define AUTH_FAILS_MAX 5
-#define AUTH_FAIL_WINDOW_S 300
-int auth_throttled(const char *username, const char *addr, int64_t now_ms);
+/* Login throttling (throttle.h) by account name and client address: 0 when a login may be
+ * tried now, otherwise the seconds to wait (Retry-After). Thread-safe. */
+int auth_login_wait(const char *username, const char *addr, int64_t now_ms);
 void auth_login_failed(const char *username, const char *addr, int64_t now_ms);
 void auth_login_succeeded(const char *username);
+/* For a user that does not exist: a check as slow as a real one, so the answer's time does not
+ * tell. Always LS_ERR_AUTH. */
+int auth_password_verify_dummy(const char *password);
 
 #endif /* LS_SRV_AUTH_H */

@@ -72,6 +72,8 @@ static const struct ls_conf_key keys[] = {
     {"ingest", "queue_max_mb", LS_CONF_I64, M(queue_max_mb), 1, 4096, "64", NULL},
     /* five seconds: a relay follows a booking's edge within a poll or two of the gateway */
     {"interlock", "period_s", LS_CONF_INT, M(interlock_period_s), 1, 3600, "5", NULL},
+    /* an API token lives 90 days unless its owner asks for less (or, up to ten years, more) */
+    {"auth", "token_days", LS_CONF_INT, M(token_days), 1, 3650, "90", NULL},
     {"metrics", "merge_gap_s", LS_CONF_INT, M(merge_gap_s), 0, 86400, "120", NULL},
     {"metrics", "no_show_min_run_s", LS_CONF_INT, M(no_show_min_run_s), 0, 86400, "300", NULL},
     {"metrics", "idle_utilization", LS_CONF_DOUBLE, M(idle_utilization), 0, 10, "0.1", NULL},
@@ -131,15 +133,20 @@ static int handler(void *user, const char *section, const char *name, const char
 
 int srv_config_load(const char *path, struct srv_config *cfg, char *err, size_t errlen)
 {
-    static const char *const sections[] = {"server", "mqtt", "ingest", "metrics", "evaluation"};
     struct parse_state ps;
     int rc;
 
     memset(cfg, 0, sizeof(*cfg));
     memset(&ps, 0, sizeof(ps));
     ps.cfg = cfg;
-    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-        ls_conf_defaults(keys, NKEYS, sections[i], cfg);
+    /* the defaults of every section of the table, each section once */
+    for (size_t i = 0; i < NKEYS; i++) {
+        int first = 1;
+        for (size_t j = 0; j < i && first; j++)
+            first = strcmp(keys[j].section, keys[i].section) != 0;
+        if (first)
+            ls_conf_defaults(keys, NKEYS, keys[i].section, cfg);
+    }
     rc = ls_conf_parse_file(path, handler, &ps, ps.err, err, errlen);
     if (rc)
         return rc;

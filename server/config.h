@@ -39,6 +39,8 @@ struct srv_config {
     int64_t queue_max_mb; /* bytes waiting for the store worker, at most */
     /* [interlock] */
     int interlock_period_s; /* how often desired relay states are computed and sent */
+    /* [auth] */
+    int token_days; /* an API token lasts this long unless it says otherwise */
     /* [metrics] */
     int merge_gap_s;
     int no_show_min_run_s;

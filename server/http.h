@@ -50,6 +50,7 @@ struct http_resp {
     char set_cookie[256];          /* a Set-Cookie header, when not empty */
     char set_cookie2[256];         /* a second one (the CSRF cookie of a login) */
     char content_disposition[128]; /* e.g. attachment; filename="x.csv", when not empty */
+    int retry_after;               /* seconds, for a Retry-After header; 0 = none */
 };
 
 /* Start serving cfg->listen_host:listen_port. LS_ERR_IO with a logged reason. */

@@ -21,6 +21,7 @@
 #include "trust.h"
 #include "labshare/cli.h"
 #include "labshare/log.h"
+#include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/version.h"
 #include "labshare/banned.h"
@@ -198,7 +199,8 @@ static int cmd_admin_token(const struct srv_config *cfg)
         return 1;
     rc = store_admin_ensure(st, &uid);
     if (!rc)
-        rc = auth_token_issue(st, uid, "admin-token", token);
+        rc = auth_token_issue(st, uid, "admin-token",
+                              ls_now_ms() + (int64_t)cfg->token_days * 86400 * 1000, token, NULL);
     store_close(st);
     if (rc) {
         fprintf(stderr, "labshare-server: cannot issue a token: %s\n", ls_strerror((enum ls_rc)rc));

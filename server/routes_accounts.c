@@ -298,19 +298,27 @@ out:
 
 int route_user_update(struct http_req *req, struct http_resp *resp)
 {
-    static const char *const keys[] = {"username", "display_name", "org_id", "role",
-                                       "badge",    "password",     NULL};
+    static const char *const keys[] = {"username", "display_name", "org_id",        "role",
+                                       "badge",    "password",     "revoke_tokens", NULL};
     struct user_fields f;
     char hash[AUTH_HASH_LEN], object[40];
-    json_t *body = NULL, *before = NULL, *after = NULL;
-    int64_t id, org;
-    int rc, self;
+    json_t *body = NULL, *before = NULL, *after = NULL, *extra = NULL, *v;
+    int64_t id, org, ended = 0, revoked = 0, left = 0;
+    int rc, self, revoke_tokens = 0;
 
     if (route_id_param(req, resp, 0, &id))
         return LS_OK;
     if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys) ||
         user_fields(resp, body, &f, hash))
         goto out;
+    if ((v = json_object_get(body, "revoke_tokens"))) {
+        if (!json_is_boolean(v) || !json_object_get(body, "password")) {
+            http_error(resp, LS_ERR_INVAL,
+                       "revoke_tokens: true or false, and only with a new password");
+            goto out;
+        }
+        revoke_tokens = json_is_true(v);
+    }
     rc = store_user_get(req->st, id, &before);
     if (rc) {
         http_error(resp, rc, "no user %lld", (long long)id);
@@ -338,6 +346,11 @@ int route_user_update(struct http_req *req, struct http_resp *resp)
         goto out;
     }
     rc = store_user_update(req->st, id, &f);
+    /* a new password ends the user's other sessions (the caller's own stays), and on request
+     * the API tokens too: whoever knew the old one is out */
+    if (rc == LS_OK && f.password_hash)
+        rc = store_user_end_sessions(req->st, id, self ? req->who.cred_hash : NULL, revoke_tokens,
+                                     &ended, &revoked, &left);
     if (rc == LS_OK)
         rc = store_user_get(req->st, id, &after);
     if (rc) {
@@ -349,9 +362,16 @@ int route_user_update(struct http_req *req, struct http_resp *resp)
         goto out;
     }
     snprintf(object, sizeof(object), "user/%lld", (long long)id);
-    if (f.password_hash)
+    if (f.password_hash) {
         json_object_set_new(after, "password_changed", json_true());
-    http_commit_audited(req, resp, "user.update", object, before, after, 200);
+        json_object_set_new(after, "sessions_ended", json_integer(ended));
+        json_object_set_new(after, "tokens_revoked", json_integer(revoked));
+        if (left)
+            extra = json_pack("{s:I, s:s}", "tokens_kept", (json_int_t)left, "hint",
+                              "API tokens still work; send revoke_tokens: true with the password"
+                              " to end them too, or DELETE /tokens/{id}");
+    }
+    http_commit_audited_reply(req, resp, "user.update", object, before, after, extra, 200);
     before = NULL;
 out:
     json_decref(before);

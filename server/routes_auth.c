@@ -2,6 +2,7 @@
 #include "routes.h"
 
 #include <stdio.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "auth.h"
@@ -26,7 +27,7 @@ int route_login(struct http_req *req, struct http_resp *resp)
     const char *user, *pass;
     json_t *body = NULL;
     int64_t now = ls_now_ms();
-    int rc;
+    int rc, wait;
 
     if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
         goto out;
@@ -36,9 +37,10 @@ int route_login(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_INVAL, "username and password are required strings");
         goto out;
     }
-    if (auth_throttled(user, req->addr, now)) {
-        http_error(resp, HTTP_TOO_MANY, "too many failed logins; try again in %d minutes",
-                   AUTH_FAIL_WINDOW_S / 60);
+    wait = auth_login_wait(user, req->addr, now);
+    if (wait) {
+        resp->retry_after = wait;
+        http_error(resp, HTTP_TOO_MANY, "too many failed logins; try again in %d seconds", wait);
         goto out;
     }
     rc = store_user_login(req->st, user, &p, hash, sizeof(hash));
@@ -46,13 +48,14 @@ int route_login(struct http_req *req, struct http_resp *resp)
         http_error(resp, rc, "cannot check the login");
         goto out;
     }
-    /* Verify even for an unknown user, against nothing, so timing does not tell them apart. */
-    if (rc || auth_password_verify(hash, pass)) {
+    /* An unknown user is checked against a dummy hash: the answer takes as long. */
+    if (rc ? auth_password_verify_dummy(pass) : auth_password_verify(hash, pass)) {
         auth_login_failed(user, req->addr, now);
         http_error(resp, LS_ERR_AUTH, "wrong username or password");
         goto out;
     }
     auth_login_succeeded(user);
+    store_tokens_purge(req->st, now, NULL); /* expired sessions and tokens go */
     if (auth_session_new(req->st, p.user_id, cookie, csrf)) {
         http_error(resp, LS_ERR_DB, "cannot open a session");
         goto out;
@@ -73,26 +76,61 @@ out:
     return LS_OK;
 }
 
+/* Logout ends the credential it was called with: the session of the cookie, or the bearer
+ * token (which stops working at once). */
 int route_logout(struct http_req *req, struct http_resp *resp)
 {
-    const char *cookie = http_cookie(req, "ls_session");
-
-    if (cookie)
-        auth_forget(req->st, cookie);
-    snprintf(resp->set_cookie, sizeof(resp->set_cookie),
-             "ls_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    snprintf(resp->set_cookie2, sizeof(resp->set_cookie2),
-             "ls_csrf=; Path=/; SameSite=Strict; Max-Age=0");
-    return http_json(resp, 200, json_pack("{s:b}", "logged_out", 1));
+    if (store_token_delete(req->st, req->who.cred_hash))
+        return http_error(resp, LS_ERR_DB, "cannot end the session");
+    if (req->who.session) {
+        snprintf(resp->set_cookie, sizeof(resp->set_cookie),
+                 "ls_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+        snprintf(resp->set_cookie2, sizeof(resp->set_cookie2),
+                 "ls_csrf=; Path=/; SameSite=Strict; Max-Age=0");
+    }
+    return http_json(resp, 200,
+                     json_pack("{s:b, s:s}", "logged_out", 1, "revoked",
+                               req->who.session ? "session" : "token"));
 }
 
+/* POST /tokens {"expires_days"?}: a new API token, shown once; it expires after the platform's
+ * [auth] token_days unless the body asks for another lifetime (1 to 3650 days). Audited. */
 int route_token_new(struct http_req *req, struct http_resp *resp)
 {
-    char token[AUTH_TOKEN_LEN];
+    static const char *const keys[] = {"expires_days", NULL};
+    char token[AUTH_TOKEN_LEN], object[48], until[40];
+    json_t *body = NULL, *v;
+    int64_t days = req->cfg->token_days, now = ls_now_ms(), expires, id = 0;
 
-    if (auth_token_issue(req->st, req->who.user_id, "api", token))
-        return http_error(resp, LS_ERR_DB, "cannot issue a token");
-    return http_created(resp, json_pack("{s:s}", "token", token));
+    if (req->body.len && (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys)))
+        goto out;
+    if ((v = json_object_get(body, "expires_days"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3650) {
+            http_error(resp, LS_ERR_INVAL, "expires_days: a whole number of days from 1 to 3650");
+            goto out;
+        }
+        days = json_integer_value(v);
+    }
+    expires = now + days * 86400 * 1000;
+    if (store_begin(req->st)) {
+        http_error(resp, LS_ERR_DB, "database busy");
+        goto out;
+    }
+    if (auth_token_issue(req->st, req->who.user_id, "api", expires, token, &id)) {
+        store_rollback(req->st);
+        http_error(resp, LS_ERR_DB, "cannot issue a token");
+        goto out;
+    }
+    http_time_format(expires, until, sizeof(until));
+    snprintf(object, sizeof(object), "token/%lld", (long long)id);
+    http_commit_audited_reply(
+        req, resp, "token.create", object, NULL,
+        json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "kind", "api", "expires", until),
+        json_pack("{s:s}", "token", token), 201);
+    sodium_memzero(token, sizeof(token));
+out:
+    json_decref(body);
+    return LS_OK;
 }
 
 int route_me(struct http_req *req, struct http_resp *resp)

@@ -161,6 +161,17 @@ static const char *const migrations[] = {
     "ALTER TABLE readings_refused ADD COLUMN interlock INTEGER;"
     "ALTER TABLE interlock_state ADD COLUMN fault TEXT;"
     "ALTER TABLE interlock_state ADD COLUMN fault_since INTEGER;",
+    /* 13: a token's id is never handed out again (GET/DELETE /tokens/{id} and the audit name
+     * tokens by it), and expiry is looked up by an index */
+    "CREATE TABLE tokens_new(id INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB NOT NULL UNIQUE,"
+    " user_id INTEGER NOT NULL REFERENCES users(id), kind TEXT NOT NULL, created_at INTEGER NOT"
+    " NULL, expires_at INTEGER, csrf_hash BLOB);"
+    "INSERT INTO tokens_new(id, hash, user_id, kind, created_at, expires_at, csrf_hash)"
+    " SELECT rowid, hash, user_id, kind, created_at, expires_at, csrf_hash FROM tokens;"
+    "DROP TABLE tokens;"
+    "ALTER TABLE tokens_new RENAME TO tokens;"
+    "CREATE INDEX tokens_expires ON tokens(expires_at) WHERE expires_at IS NOT NULL;"
+    "CREATE INDEX tokens_user ON tokens(user_id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -936,19 +947,27 @@ out:
 }
 
 int store_token_add(struct store *st, int64_t user_id, const unsigned char hash[32],
-                    const char *kind, int64_t now_ms)
+                    const char *kind, int64_t now_ms, int64_t expires_ms, int64_t *id)
 {
     sqlite3_stmt *q = NULL;
     int rc;
 
-    if (store_prepare(st, "INSERT INTO tokens(hash, user_id, kind, created_at) VALUES(?,?,?,?)",
+    if (store_prepare(st,
+                      "INSERT INTO tokens(hash, user_id, kind, created_at, expires_at)"
+                      " VALUES(?,?,?,?,?)",
                       &q))
         return LS_ERR_DB;
     sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, user_id);
     sqlite3_bind_text(q, 3, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 4, now_ms);
+    if (expires_ms > 0)
+        sqlite3_bind_int64(q, 5, expires_ms);
+    else
+        sqlite3_bind_null(q, 5);
     rc = sqlite3_step(q) == SQLITE_DONE ? LS_OK : store_db_fail(st, "add token");
+    if (rc == LS_OK && id)
+        *id = sqlite3_last_insert_rowid(st->db);
     sqlite3_finalize(q);
     return rc;
 }
@@ -977,6 +996,57 @@ int store_token_delete(struct store *st, const unsigned char hash[32])
         return LS_ERR_DB;
     sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
     return store_step_done(st, q);
+}
+
+int store_tokens_purge(struct store *st, int64_t now_ms, int64_t *n)
+{
+    sqlite3_stmt *q = store_stmt(st, "DELETE FROM tokens WHERE expires_at IS NOT NULL AND"
+                                     " expires_at <= ?");
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, now_ms);
+    rc = store_write_rc(st, q);
+    if (n)
+        *n = rc == LS_OK ? sqlite3_changes(st->db) : 0;
+    return rc;
+}
+
+/* Run q (?1 user, ?2 the hash to keep or NULL); *n rows went. */
+static int delete_but(struct store *st, sqlite3_stmt *q, int64_t user_id, const unsigned char *keep,
+                      int64_t *n)
+{
+    sqlite3_bind_int64(q, 1, user_id);
+    if (keep)
+        sqlite3_bind_blob(q, 2, keep, 32, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 2);
+    if (store_write_rc(st, q))
+        return LS_ERR_DB;
+    *n = sqlite3_changes(st->db);
+    return LS_OK;
+}
+
+int store_user_end_sessions(struct store *st, int64_t user_id, const unsigned char *keep,
+                            int tokens_too, int64_t *sessions, int64_t *tokens,
+                            int64_t *tokens_left)
+{
+    sqlite3_stmt *s = store_stmt(st, "DELETE FROM tokens WHERE user_id = ?1 AND kind = 'session'"
+                                     " AND (?2 IS NULL OR hash <> ?2)");
+    sqlite3_stmt *t = store_stmt(st, "DELETE FROM tokens WHERE user_id = ?1 AND kind <> 'session'"
+                                     " AND (?2 IS NULL OR hash <> ?2)");
+    sqlite3_stmt *left =
+        store_stmt(st, "SELECT count(*) FROM tokens WHERE user_id = ? AND kind <> 'session'");
+
+    *sessions = *tokens = *tokens_left = 0;
+    if (!s || !t || !left)
+        return LS_ERR_DB;
+    if (delete_but(st, s, user_id, keep, sessions) ||
+        (tokens_too && delete_but(st, t, user_id, keep, tokens)))
+        return LS_ERR_DB;
+    sqlite3_bind_int64(left, 1, user_id);
+    return store_int_one(st, left, tokens_left);
 }
 
 int store_begin(struct store *st)

@@ -414,7 +414,9 @@ struct principal {
     int64_t org_id; /* 0 when none */
     char org_type[16];
     unsigned char csrf_hash[32]; /* sessions: the hash of their CSRF token */
-    int session; /* 1 when authenticated by a session cookie (writes need the CSRF token) */
+    int session;     /* 1 when authenticated by a session cookie (writes need the CSRF token) */
+    int64_t cred_id; /* the session's or token's id (tokens: as GET /tokens says) */
+    unsigned char cred_hash[32]; /* ... and its SHA-256: logout forgets exactly this one */
 };
 
 /* Create the admin user if absent; *user_id is its id. */
@@ -423,7 +425,15 @@ int store_admin_ensure(struct store *st, int64_t *user_id);
 /* Remember a token by its SHA-256 (the token itself is never stored). A session also keeps the
  * hash of its CSRF token (csrf_hash, or NULL) and expires at expires_ms (0 = never). */
 int store_token_add(struct store *st, int64_t user_id, const unsigned char hash[32],
-                    const char *kind, int64_t now_ms);
+                    const char *kind, int64_t now_ms, int64_t expires_ms, int64_t *id);
+/* Delete the sessions and tokens that expired by now_ms; *n how many (may be NULL). */
+int store_tokens_purge(struct store *st, int64_t now_ms, int64_t *n);
+/* End user_id's sessions but the one whose hash is keep (NULL: all), and with tokens_too its API
+ * tokens as well; *sessions and *tokens say how many went, *tokens_left how many API tokens
+ * stay. */
+int store_user_end_sessions(struct store *st, int64_t user_id, const unsigned char *keep,
+                            int tokens_too, int64_t *sessions, int64_t *tokens,
+                            int64_t *tokens_left);
 int store_session_add(struct store *st, int64_t user_id, const unsigned char hash[32],
                       const unsigned char csrf_hash[32], int64_t now_ms, int64_t expires_ms);
 int store_token_delete(struct store *st, const unsigned char hash[32]);

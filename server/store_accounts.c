@@ -197,7 +197,7 @@ int store_user_login(struct store *st, const char *username, struct principal *p
 int store_token_lookup(struct store *st, const unsigned char hash[32], struct principal *p)
 {
     static const char sql[] =
-        PRINCIPAL_COLS "t.csrf_hash, t.kind FROM tokens t JOIN users u ON u.id = t.user_id"
+        PRINCIPAL_COLS "t.csrf_hash, t.kind, t.rowid FROM tokens t JOIN users u ON u.id = t.user_id"
                        " LEFT JOIN orgs o ON o.id = u.org_id WHERE t.hash = ?"
                        " AND (t.expires_at IS NULL OR t.expires_at > strftime('%s','now') * 1000)";
     sqlite3_stmt *q = store_stmt(st, sql);
@@ -212,6 +212,8 @@ int store_token_lookup(struct store *st, const unsigned char hash[32], struct pr
         if (sqlite3_column_bytes(q, 5) == 32)
             memcpy(p->csrf_hash, sqlite3_column_blob(q, 5), 32);
         p->session = strcmp((const char *)sqlite3_column_text(q, 6), "session") == 0;
+        p->cred_id = sqlite3_column_int64(q, 7);
+        memcpy(p->cred_hash, hash, 32);
         rc = LS_OK;
     } else if (step != SQLITE_DONE) {
         rc = store_db_fail(st, "token lookup");

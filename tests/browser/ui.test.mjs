@@ -358,7 +358,8 @@ test('a manager approves and rejects with a reason; the researcher reads the rea
   await page.locator('tr', { hasText: `reject me ${who}` }).locator('button[data-reject]').click();
   await page.fill('dialog textarea[name=reason]', 'instrument reserved for calibration');
   await page.click('dialog button[type=submit]');
-  await page.waitForSelector('#toast .msg.success');
+  // the approval's toast may still be up: wait for the rejected request to leave the list
+  await page.locator('tr', { hasText: `reject me ${who}` }).waitFor({ state: 'detached' });
   assert.equal((await eng(`/bookings/${r1.body.id}`)).body.status, 'confirmed');
   assert.equal((await eng(`/bookings/${r2.body.id}`)).body.status, 'cancelled');
   await page.context().close();

@@ -93,12 +93,18 @@ assert s.post("/api/v1/logout")[0] == 200
 assert s.get("/api/v1/me")[0] == 401             # the session is gone
 print("CSRF and logout: ok")
 
-# login throttling: 5 failures per user name, then 429 even with the right password
+# login throttling: after 5 failures for a user name, a short wait (Retry-After), then the right
+# password works (tests/integration/63-http-accounts.sh goes further)
+import time
 t = Api(os.environ["API"])
 for i in range(5):
     assert t.login("eng.xu", "wrong password %d" % i)[0] == 401
 st, ans = t.login("eng.xu", PASSWORD)
 assert st == 429 and ans["error"] == "too_many_requests", (st, ans)
+wait = int(t.last_headers["Retry-After"])
+assert 1 <= wait <= 2, wait
+time.sleep(wait)
+assert t.login("eng.xu", PASSWORD)[0] == 200
 print("throttling: ok")
 PY
 pass "bad input refused with clear errors and no change; CSRF, logout and throttling"

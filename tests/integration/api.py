@@ -4,18 +4,33 @@ Used by the NN-*.sh scripts as `python3 tests/integration/api.py` helpers: it ta
 real labshare-server over HTTP on loopback, nothing is mocked.
 """
 import datetime
+import http.client
 import json
 import os
 import urllib.error
 import urllib.request
 
 
+class _SourceHandler(urllib.request.HTTPHandler):
+    """Connects from a chosen loopback address (127.0.0.0/8 is all ours), so a test can be many
+    clients."""
+
+    def __init__(self, source):
+        super().__init__()
+        self.source = source
+
+    def http_open(self, req):
+        return self.do_open(lambda host, **kw: http.client.HTTPConnection(
+            host, source_address=(self.source, 0), **kw), req)
+
+
 class Api:
-    def __init__(self, base, token=None):
+    def __init__(self, base, token=None, source=None):
         self.base = base.rstrip("/")
         self.token = token
         self.cookie = None
         self.csrf = None
+        self.opener = urllib.request.build_opener(_SourceHandler(source)) if source else None
 
     def call(self, method, path, body=None, raw=None, headers=None):
         """Returns (status, parsed JSON or text)."""
@@ -30,7 +45,8 @@ class Api:
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with (self.opener.open(req, timeout=30) if self.opener
+                  else urllib.request.urlopen(req, timeout=30)) as r:
                 status, text, hdrs = r.status, r.read().decode(), r.headers
         except urllib.error.HTTPError as e:
             status, text, hdrs = e.code, e.read().decode(), e.headers

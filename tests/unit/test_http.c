@@ -75,6 +75,10 @@ static void server_config(void **state)
     assert_int_equal(cfg.merge_gap_s, 60);
     assert_int_equal(cfg.no_show_min_run_s, 300); /* default */
     assert_string_equal(cfg.timezone, "Asia/Shanghai");
+    /* every section's defaults, also of sections the file does not name */
+    assert_int_equal(cfg.interlock_period_s, 5);
+    assert_int_equal(cfg.token_days, 90);
+    assert_int_equal(cfg.max_future_s, 300);
     f = fopen(path, "w");
     fputs("[server]\ndb = x.db\n\n[mqtt]\nport = 99999\n", f);
     fclose(f);

@@ -271,7 +271,7 @@ static void tokens_are_stored_hashed(void **state)
     assert_int_equal(store_admin_ensure(st, &uid), LS_OK);
     assert_int_equal(store_admin_ensure(st, &uid2), LS_OK);
     assert_int_equal(uid, uid2); /* created once */
-    assert_int_equal(auth_token_issue(st, uid, "test", tok), LS_OK);
+    assert_int_equal(auth_token_issue(st, uid, "test", 0, tok, NULL), LS_OK);
     assert_int_equal(strlen(tok), AUTH_TOKEN_LEN - 1);
     snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
     assert_int_equal(auth_bearer(st, hdr, &p), LS_OK);
