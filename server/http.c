@@ -953,7 +953,8 @@ static void flatten(json_t *flat, const json_t *o, const char *prefix)
     }
 }
 
-/* Append v to b as one CSV field (RFC 4180: quoted when it holds a comma, quote or newline). */
+/* Append v to b as one CSV field (RFC 4180: quoted when it holds a comma, quote or newline, or
+ * when it is text neutralised against formula injection). */
 static int csv_field(struct ls_buf *b, const json_t *v)
 {
     struct ls_buf cell;
@@ -968,7 +969,14 @@ static int csv_field(struct ls_buf *b, const json_t *v)
         return LS_ERR_NOMEM;
     }
     s = cell.data ? cell.data : "";
-    if (strpbrk(s, ",\"\r\n")) {
+    /* OWASP's rule against formula injection: text that a spreadsheet would read as a formula
+     * (= + - @, a tab or a carriage return first) gets a leading apostrophe; numbers stay. */
+    if ((json_is_string(v) || json_is_array(v)) && s[0] && strchr("=+-@\t\r", s[0])) {
+        rc |= ls_buf_adds(b, "\"'");
+        for (const char *p = s; *p && !rc; p++)
+            rc |= *p == '"' ? ls_buf_adds(b, "\"\"") : ls_buf_add(b, p, 1);
+        rc |= ls_buf_adds(b, "\"");
+    } else if (strpbrk(s, ",\"\r\n")) {
         rc |= ls_buf_adds(b, "\"");
         for (const char *p = s; *p && !rc; p++)
             rc |= *p == '"' ? ls_buf_adds(b, "\"\"") : ls_buf_add(b, p, 1);

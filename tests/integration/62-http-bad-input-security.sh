@@ -76,6 +76,25 @@ assert bad == 0, bad
 assert snapshot() == before, "bad input changed something"
 print(len(cases) + 1, "bad requests refused, nothing changed")
 
+# CSV against formula injection (OWASP): text cells starting with = + - @ tab CR are prefixed
+# with an apostrophe in every CSV; numbers keep their sign
+import csv, io
+a.expect(201, "POST", "/api/v1/instruments", {
+    "id": "csv-inj", "name": '=HYPERLINK("http://evil.example","click")', "org_id": ids["ECUT"],
+    "category": "@SUM(A1:A9)", "location": "+1+2", "description": "-3+4"})
+st, text = a.call("GET", "/api/v1/catalog?format=csv")
+assert st == 200, st
+rows = list(csv.DictReader(io.StringIO(text)))
+r = [x for x in rows if x["id"] == "csv-inj"][0]
+assert r["name"] == "\'=HYPERLINK(\"http://evil.example\",\"click\")", r["name"]
+assert r["category"] == "'@SUM(A1:A9)" and r["location"] == "'+1+2" and r["description"] == "'-3+4", r
+assert r["value_yuan"] in ("0", "0.0"), r["value_yuan"]
+st, text = a.call("GET", "/api/v1/instruments?format=csv")
+assert "'=HYPERLINK" in text and '\n=HYPERLINK' not in text and ',=' not in text, text[:300]
+# JSON answers keep the text as it is
+assert a.expect(200, "GET", "/api/v1/instruments/csv-inj")["name"].startswith("=HYPERLINK")
+print("CSV: formula-leading cells neutralised")
+
 # CSRF: a cookie session must send the token for writes
 s = Api(os.environ["API"])
 assert s.login("dr.li", PASSWORD)[0] == 200
