@@ -50,6 +50,9 @@ static const struct ls_conf_key keys[] = {
     {"server", "platform_name", LS_CONF_STR, M(platform_name), 0, 0, "LabShare", NULL},
     /* "" = http://<listen> */
     {"server", "public_url", LS_CONF_STR, M(public_url), 0, 0, "", NULL},
+    /* HTTPS (libmicrohttpd with GnuTLS) when both are given: PEM files */
+    {"server", "certfile", LS_CONF_STR, M(certfile), 0, 0, "", NULL},
+    {"server", "keyfile", LS_CONF_STR, M(keyfile), 0, 0, "", NULL},
     /* "" = the web folder beside the program's (build/web for build/bin/labshare-server) */
     {"server", "web_root", LS_CONF_STR, M(web_root), 0, 0, "", NULL},
     /* Four HTTP threads keep two cores busy while some wait on SQLite's fsync. */
@@ -152,8 +155,13 @@ int srv_config_load(const char *path, struct srv_config *cfg, char *err, size_t 
         return rc;
     if (!cfg->web_root[0])
         default_web_root(cfg->web_root, sizeof(cfg->web_root));
+    if ((cfg->certfile[0] != 0) != (cfg->keyfile[0] != 0)) {
+        snprintf(err, errlen, "%s: [server] certfile and keyfile go together", path);
+        return LS_ERR_INVAL;
+    }
     if (!cfg->public_url[0])
-        snprintf(cfg->public_url, sizeof(cfg->public_url), "http://%.200s:%d",
+        snprintf(cfg->public_url, sizeof(cfg->public_url), "%s://%.200s:%d",
+                 cfg->certfile[0] ? "https" : "http",
                  strcmp(cfg->listen_host, "0.0.0.0") == 0 ? "localhost" : cfg->listen_host,
                  cfg->listen_port);
     {

@@ -21,6 +21,8 @@ struct srv_config {
     char platform_name[SRV_STR_MAX];
     char public_url[SRV_STR_MAX]; /* how people reach the server, for absolute links */
     char web_root[SRV_STR_MAX];   /* the UI's files (web.h) */
+    char certfile[SRV_STR_MAX];   /* HTTPS when given (PEM), with keyfile */
+    char keyfile[SRV_STR_MAX];
     int http_threads;
     /* [mqtt] */
     char mqtt_host[SRV_STR_MAX];

@@ -1,6 +1,8 @@
 #include "http.h"
 
+#include <errno.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -150,6 +152,8 @@ struct http {
     void (*metrics_text)(void *arg, struct ls_buf *out);
     void *metrics_arg;
     struct web *web; /* the UI's files, read once at start */
+    int tls;         /* HTTPS: cookies are Secure, answers carry HSTS */
+    char *cert_pem, *key_pem;
 };
 
 /* The server's http, for the prometheus route (one server per process). */
@@ -518,6 +522,24 @@ static void dispatch(struct http *h, struct http_req *req, struct http_resp *res
     "form-action 'self'; frame-ancestors 'none'"
 #define API_CSP "default-src 'none'; frame-ancestors 'none'"
 
+/* Under HTTPS: browsers keep to HTTPS for a year (HSTS). */
+static void add_tls_headers(struct MHD_Response *r)
+{
+    if (the_http && the_http->tls)
+        MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
+}
+
+/* A Set-Cookie header; Secure under HTTPS, so the browser never sends it in clear. */
+static void add_cookie(struct MHD_Response *r, const char *cookie)
+{
+    char c[300];
+
+    if (!cookie[0])
+        return;
+    snprintf(c, sizeof(c), "%s%s", cookie, the_http && the_http->tls ? "; Secure" : "");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, c);
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *resp)
 {
     struct MHD_Response *r;
@@ -538,10 +560,9 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "Content-Security-Policy", API_CSP);
-    if (resp->set_cookie[0])
-        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie);
-    if (resp->set_cookie2[0])
-        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie2);
+    add_cookie(r, resp->set_cookie);
+    add_cookie(r, resp->set_cookie2);
+    add_tls_headers(r);
     if (resp->content_disposition[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, resp->content_disposition);
     if (resp->retry_after > 0) {
@@ -691,6 +712,7 @@ static enum MHD_Result send_web(struct MHD_Connection *conn, const struct web_fi
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+    add_tls_headers(r);
     ret = MHD_queue_response(conn, not_modified ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
@@ -768,6 +790,31 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     ls_warn("http: %s", msg);
 }
 
+/* A PEM file, read whole (at most 1 MiB), NUL-terminated; NULL with a logged reason. */
+static char *read_pem(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0;
+
+    if (!f) {
+        ls_error("http: cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    buf = malloc((size_t)1024 * 1024 + 1);
+    if (buf) {
+        n = fread(buf, 1, (size_t)1024 * 1024, f);
+        buf[n] = 0;
+        if (ferror(f) || n == 0 || !feof(f) || !strstr(buf, "-----BEGIN ")) {
+            ls_error("http: %s is not a PEM file of at most 1 MiB", path);
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
 int http_start(const struct srv_config *cfg, struct broker *broker,
                void (*metrics_text)(void *arg, struct ls_buf *out), void *metrics_arg,
                struct http **out)
@@ -799,26 +846,54 @@ int http_start(const struct srv_config *cfg, struct broker *broker,
         ls_error("http: cannot resolve %s: %s", cfg->listen_host, gai_strerror(gai));
         goto fail;
     }
-    h->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-            (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-        (uint16_t)cfg->listen_port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+    if (cfg->certfile[0]) {
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            ls_error("http: this libmicrohttpd has no TLS support; [server] certfile needs it");
+            freeaddrinfo(ai);
+            goto fail;
+        }
+        h->cert_pem = read_pem(cfg->certfile);
+        h->key_pem = read_pem(cfg->keyfile);
+        if (!h->cert_pem || !h->key_pem) {
+            freeaddrinfo(ai);
+            goto fail;
+        }
+        h->tls = 1;
+    }
+    {
+        struct MHD_OptionItem tls_opts[] = {
+            {h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->cert_pem},
+            {MHD_OPTION_HTTPS_MEM_KEY, 0, h->key_pem},
+            {MHD_OPTION_END, 0, NULL},
+        };
+        h->d = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (h->tls ? MHD_USE_TLS : 0),
+            (uint16_t)cfg->listen_port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+            on_mhd_log, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+            (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY, tls_opts,
+            MHD_OPTION_END);
+    }
     freeaddrinfo(ai);
     if (!h->d) {
-        ls_error("http: cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
+        ls_error("http: cannot listen on %s:%d%s", cfg->listen_host, cfg->listen_port,
+                 h->tls ? " with TLS (is the key the certificate's, both PEM?)" : "");
         goto fail;
     }
-    ls_info("http: listening on http://%s:%d/", cfg->listen_host, cfg->listen_port);
+    ls_info("http: listening on %s://%s:%d/", h->tls ? "https" : "http", cfg->listen_host,
+            cfg->listen_port);
     *out = h;
     return LS_OK;
 fail:
     pthread_mutex_destroy(&h->lock);
     web_free(h->web);
+    free(h->cert_pem);
+    if (h->key_pem)
+        sodium_memzero(h->key_pem, strlen(h->key_pem));
+    free(h->key_pem);
     free(h);
     return LS_ERR_IO;
 }
@@ -832,6 +907,10 @@ void http_stop(struct http *h)
         store_close(h->stores[i]);
     pthread_mutex_destroy(&h->lock);
     web_free(h->web);
+    free(h->cert_pem);
+    if (h->key_pem)
+        sodium_memzero(h->key_pem, strlen(h->key_pem));
+    free(h->key_pem);
     free(h);
 }
 
