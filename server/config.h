@@ -21,6 +21,8 @@ struct srv_config {
     char platform_name[SRV_STR_MAX];
     char public_url[SRV_STR_MAX]; /* how people reach the server, for absolute links */
     char web_root[SRV_STR_MAX];   /* the UI's files (web.h) */
+    int max_connections;          /* HTTP connections at once */
+    int max_per_address;          /* ... from one address (IPv6: a /64) */
     char certfile[SRV_STR_MAX];   /* HTTPS when given (PEM), with keyfile */
     char keyfile[SRV_STR_MAX];
     int http_threads;

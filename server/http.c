@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "routes.h"
+#include "conn_guard.h"
 #include "web.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
@@ -23,8 +24,6 @@
 
 /* Idle connections are closed after 20 s: libmicrohttpd's default is never. */
 #define CONN_TIMEOUT_S 20
-#define CONN_LIMIT 1000
-#define PER_IP_LIMIT 64
 /* Per-connection buffer for headers and the read buffer. */
 #define CONN_MEMORY 65536
 #define MAX_STORES 128
@@ -154,6 +153,11 @@ struct http {
     struct web *web; /* the UI's files, read once at start */
     int tls;         /* HTTPS: cookies are Secure, answers carry HSTS */
     char *cert_pem, *key_pem;
+    /* slow and greedy clients (conn_guard.h), swept by their own thread */
+    struct conn_guard *guard;
+    pthread_t sweeper;
+    int sweeper_running, stopping;
+    pthread_cond_t wake;
 };
 
 /* The server's http, for the prometheus route (one server per process). */
@@ -652,6 +656,22 @@ int route_prometheus(struct http_req *req, struct http_resp *resp)
                             (unsigned long long)total);
     }
     pthread_mutex_unlock(&h->lock);
+    {
+        struct conn_guard_stats gs;
+        conn_guard_stats(h->guard, &gs);
+        rc |= ls_buf_printf(
+            &b,
+            "# HELP labshare_http_connections_cut_total Connections shut for trickling their "
+            "request, by what was slow.\n# TYPE labshare_http_connections_cut_total counter\n"
+            "labshare_http_connections_cut_total{slow=\"headers\"} %llu\n"
+            "labshare_http_connections_cut_total{slow=\"body\"} %llu\n"
+            "# HELP labshare_http_connections_refused_total Connections refused to an address "
+            "holding its share.\n# TYPE labshare_http_connections_refused_total counter\n"
+            "labshare_http_connections_refused_total{limit=\"address\"} %llu\n"
+            "labshare_http_connections_refused_total{limit=\"fair_share\"} %llu\n",
+            (unsigned long long)gs.cut_headers, (unsigned long long)gs.cut_body,
+            (unsigned long long)gs.refused_address, (unsigned long long)gs.refused_fair);
+    }
     if (h->metrics_text)
         h->metrics_text(h->metrics_arg, &b);
     if (rc) {
@@ -718,6 +738,15 @@ static enum MHD_Result send_web(struct MHD_Connection *conn, const struct web_fi
     return ret;
 }
 
+/* The guard's record of a connection (set when it began), or NULL. */
+static struct guarded *guarded_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -736,15 +765,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         ls_buf_init(&req->body, HTTP_BODY_MAX);
         *con_cls = req;
+        conn_guard_headers_done(h->guard, guarded_of(conn), ls_mono_ms());
         return MHD_YES;
     }
     if (*upload_data_size) {
+        conn_guard_body(h->guard, guarded_of(conn), *upload_data_size);
         /* Past the cap, keep reading (and discarding) so the client gets a clean 413. */
         if (!req->body_too_big && ls_buf_add(&req->body, upload_data, *upload_data_size))
             req->body_too_big = 1;
         *upload_data_size = 0;
         return MHD_YES;
     }
+    conn_guard_handling(h->guard, guarded_of(conn));
     if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) && !is_api_path(url)) {
         const struct web_file *f = web_find(h->web, url);
         if (f)
@@ -769,10 +801,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct http_req *req = *con_cls;
+    struct http *h = cls;
 
-    (void)cls;
-    (void)conn;
     (void)toe;
+    conn_guard_answered(h->guard, guarded_of(conn), ls_mono_ms());
     if (!req)
         return;
     ls_buf_release(&req->body);
@@ -788,6 +820,59 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
     ls_warn("http: %s", msg);
+}
+
+/* A connection offered: refused when its address holds its share (conn_guard.h). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    struct http *h = cls;
+    char text[64];
+
+    if (getnameinfo(addr, len, text, sizeof(text), NULL, 0, NI_NUMERICHOST) != 0)
+        text[0] = 0;
+    return conn_guard_admit(h->guard, text) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http *h = cls;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        char addr[64];
+        client_addr(conn, addr, sizeof(addr));
+        *socket_context = fd ? conn_guard_open(h->guard, fd->connect_fd, addr, ls_mono_ms()) : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        conn_guard_close(h->guard, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* Cut trickling connections twice a second. */
+static void *sweep_main(void *arg)
+{
+    struct http *h = arg;
+
+    pthread_mutex_lock(&h->lock);
+    while (!h->stopping) {
+        struct timespec until;
+        pthread_mutex_unlock(&h->lock);
+        if (conn_guard_sweep(h->guard, ls_mono_ms()))
+            ls_info("http: cut a connection that trickled its request");
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 500 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&h->lock);
+        if (!h->stopping)
+            pthread_cond_timedwait(&h->wake, &h->lock, &until);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
 }
 
 /* A PEM file, read whole (at most 1 MiB), NUL-terminated; NULL with a logged reason. */
@@ -836,6 +921,10 @@ int http_start(const struct srv_config *cfg, struct broker *broker,
     }
     the_http = h;
     pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->wake, NULL);
+    h->guard = conn_guard_new((size_t)cfg->max_connections, (size_t)cfg->max_per_address);
+    if (!h->guard)
+        goto fail;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -869,13 +958,13 @@ int http_start(const struct srv_config *cfg, struct broker *broker,
         h->d = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                 (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (h->tls ? MHD_USE_TLS : 0),
-            (uint16_t)cfg->listen_port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+            (uint16_t)cfg->listen_port, on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
             on_mhd_log, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
             (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-            (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY, tls_opts,
-            MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_ARRAY,
+            tls_opts, MHD_OPTION_END);
     }
     freeaddrinfo(ai);
     if (!h->d) {
@@ -885,10 +974,14 @@ int http_start(const struct srv_config *cfg, struct broker *broker,
     }
     ls_info("http: listening on %s://%s:%d/", h->tls ? "https" : "http", cfg->listen_host,
             cfg->listen_port);
+    if (pthread_create(&h->sweeper, NULL, sweep_main, h) == 0)
+        h->sweeper_running = 1;
     *out = h;
     return LS_OK;
 fail:
     pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->wake);
+    conn_guard_free(h->guard);
     web_free(h->web);
     free(h->cert_pem);
     if (h->key_pem)
@@ -902,10 +995,18 @@ void http_stop(struct http *h)
 {
     if (!h)
         return;
+    pthread_mutex_lock(&h->lock);
+    h->stopping = 1;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+    if (h->sweeper_running)
+        pthread_join(h->sweeper, NULL);
     MHD_stop_daemon(h->d);
     for (size_t i = 0; i < h->store_count; i++)
         store_close(h->stores[i]);
     pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->wake);
+    conn_guard_free(h->guard);
     web_free(h->web);
     free(h->cert_pem);
     if (h->key_pem)
