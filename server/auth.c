@@ -177,22 +177,31 @@ int auth_login_wait(const char *username, const char *addr, int64_t now_ms)
     return logins ? throttle_wait(logins, k, addr, now_ms) : 0;
 }
 
+static _Atomic uint64_t logins_ok, logins_failed;
+
 void auth_login_failed(const char *username, const char *addr, int64_t now_ms)
 {
     char k[72];
 
+    logins_failed++;
     account_key(username, k, sizeof(k));
     if (logins)
         throttle_failed(logins, k, addr, now_ms);
 }
 
-void auth_login_succeeded(const char *username)
+int auth_login_succeeded(const char *username)
 {
     char k[72];
 
+    logins_ok++;
     account_key(username, k, sizeof(k));
-    if (logins)
-        throttle_succeeded(logins, k);
+    return logins ? throttle_succeeded(logins, k) : 0;
+}
+
+void auth_login_counts(uint64_t *ok, uint64_t *failed)
+{
+    *ok = logins_ok;
+    *failed = logins_failed;
 }
 
 int auth_password_verify_dummy(const char *password)

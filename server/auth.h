@@ -55,7 +55,10 @@ int auth_feed(struct store *st, const char *token, char *kind, char *subject);
  * tried now, otherwise the seconds to wait (Retry-After). Thread-safe. */
 int auth_login_wait(const char *username, const char *addr, int64_t now_ms);
 void auth_login_failed(const char *username, const char *addr, int64_t now_ms);
-void auth_login_succeeded(const char *username);
+/* ... and how many failures the account had since its last success. */
+int auth_login_succeeded(const char *username);
+/* Logins so far, for /metrics/prometheus. */
+void auth_login_counts(uint64_t *ok, uint64_t *failed);
 /* For a user that does not exist: a check as slow as a real one, so the answer's time does not
  * tell. Always LS_ERR_AUTH. */
 int auth_password_verify_dummy(const char *password);

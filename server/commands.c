@@ -121,6 +121,7 @@ static void walkup_edges(struct commands *c, const char *id, const struct interl
                          int64_t user, int64_t now)
 {
     struct walkup *w = NULL;
+    struct audit_actor il_actor = audit_system("interlock");
     size_t i;
     char object[LS_ID_MAX + 32];
 
@@ -135,7 +136,7 @@ static void walkup_edges(struct commands *c, const char *id, const struct interl
         w->start_ms = now;
         snprintf(object, sizeof(object), "instrument/%s", id);
         /* in the period's transaction */
-        store_audit_append(c->st, now, "interlock", "interlock.walkup", object, NULL, after);
+        store_audit_append(c->st, now, &il_actor, "interlock.walkup", object, NULL, after);
         json_decref(after);
         ls_info("interlock: %s enabled for a walk-up by user %lld", id, (long long)user);
     } else if (d->reason != IL_ON_WALKUP && w) {
@@ -157,7 +158,7 @@ static void walkup_edges(struct commands *c, const char *id, const struct interl
                                   id, "user_id", (json_int_t)b.user_id, "start_ms",
                                   (json_int_t)b.start_ms, "end_ms", (json_int_t)b.end_ms);
                 snprintf(object, sizeof(object), "booking/%lld", (long long)b.id);
-                rc = store_audit_append(c->st, now, "interlock", "booking.walkin", object, NULL,
+                rc = store_audit_append(c->st, now, &il_actor, "booking.walkin", object, NULL,
                                         after);
             }
             json_decref(after);

@@ -658,6 +658,14 @@ int route_prometheus(struct http_req *req, struct http_resp *resp)
     pthread_mutex_unlock(&h->lock);
     {
         struct conn_guard_stats gs;
+        uint64_t ok, failed;
+        auth_login_counts(&ok, &failed);
+        rc |= ls_buf_printf(&b,
+                            "# HELP labshare_logins_total Logins by result.\n"
+                            "# TYPE labshare_logins_total counter\n"
+                            "labshare_logins_total{result=\"success\"} %llu\n"
+                            "labshare_logins_total{result=\"failure\"} %llu\n",
+                            (unsigned long long)ok, (unsigned long long)failed);
         conn_guard_stats(h->guard, &gs);
         rc |= ls_buf_printf(
             &b,
@@ -1079,8 +1087,13 @@ int http_manages(const struct http_req *req, int64_t org_id)
 int http_audit(struct http_req *req, const char *action, const char *object, const json_t *before,
                const json_t *after)
 {
-    return store_audit_append(req->st, ls_now_ms(), req->who.username, action, object, before,
-                              after);
+    struct audit_actor who = {req->who.session ? "user" : "token", "", req->who.user_id,
+                              req->who.username};
+
+    /* a session acts as its user; a bearer token as itself, on behalf of its owner */
+    snprintf(who.id, sizeof(who.id), "%lld",
+             (long long)(req->who.session ? req->who.user_id : req->who.cred_id));
+    return store_audit_append(req->st, ls_now_ms(), &who, action, object, before, after);
 }
 
 int http_created(struct http_resp *resp, json_t *obj)

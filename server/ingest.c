@@ -130,6 +130,36 @@ static void publish_ack(struct ingest *in, const char *gw, int64_t epoch, int64_
     free(payload);
 }
 
+/* Keep a gateway's status; a change between online and offline is audited (actor: the gateway,
+ * or the broker's will in its name), in the same transaction. */
+static int record_status(struct ingest *in, const char *gateway, const struct ls_status *s)
+{
+    struct audit_actor who = {"gateway", "", 0, NULL};
+    char object[LS_ID_MAX + 16];
+    int was = -1, rc;
+    int64_t now = ls_now_ms();
+
+    if (store_begin(in->st))
+        return LS_ERR_DB;
+    rc = store_gateway_online(in->st, gateway, &was);
+    if (rc == LS_OK)
+        rc = store_gateway_status(in->st, gateway, s, now);
+    if (rc == LS_OK && was != s->online) {
+        json_t *after = json_pack("{s:b, s:s, s:I}", "online", s->online, "version", s->version,
+                                  "outbox", (json_int_t)s->outbox);
+        snprintf(who.id, sizeof(who.id), "%s", gateway);
+        snprintf(object, sizeof(object), "gateway/%s", gateway);
+        rc = store_audit_append(in->st, now, &who, s->online ? "gateway.online" : "gateway.offline",
+                                object, NULL, after);
+        json_decref(after);
+    }
+    if (rc) {
+        store_rollback(in->st);
+        return rc;
+    }
+    return store_commit(in->st);
+}
+
 static void handle_status(struct ingest *in, const struct msg *m)
 {
     struct ls_status s;
@@ -143,7 +173,7 @@ static void handle_status(struct ingest *in, const struct msg *m)
         count(in, &in->stats.rejected, 1);
         return;
     }
-    if (store_gateway_status(in->st, m->gateway, &s, ls_now_ms()) == LS_ERR_NOTFOUND) {
+    if (record_status(in, m->gateway, &s) == LS_ERR_NOTFOUND) {
         snprintf(what, sizeof(what), "a status of gateway %s, not registered or disabled",
                  m->gateway);
         refused(in, TRUST_UNKNOWN_GATEWAY, 1, what);

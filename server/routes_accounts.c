@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth.h"
 #include "labshare/num.h"
@@ -198,6 +199,17 @@ static int valid_username(const char *s)
     return s && strlen(s) >= 3 && ls_id_valid(s);
 }
 
+/* A name of a system part (store.h's AUDIT_RESERVED_NAMES), in any case. */
+static int reserved_name(const char *name)
+{
+    static const char *const reserved[] = AUDIT_RESERVED_NAMES;
+
+    for (size_t i = 0; reserved[i]; i++)
+        if (strcasecmp(name, reserved[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Read the user fields of body into f (hashing a password). 400 in resp on a bad value. */
 static int user_fields(struct http_resp *resp, const json_t *body, struct user_fields *f,
                        char hash[AUTH_HASH_LEN])
@@ -212,6 +224,12 @@ static int user_fields(struct http_resp *resp, const json_t *body, struct user_f
     f->username = opt_string(body, "username", 63, &bad);
     if (bad || (f->username && !valid_username(f->username)))
         return http_error(resp, LS_ERR_INVAL, "username: 3-63 of A-Z a-z 0-9 . _ -"), LS_ERR_INVAL;
+    if (f->username && reserved_name(f->username))
+        return http_error(resp, LS_ERR_INVAL,
+                          "username: '%s' is reserved for a part of the system (the audit log "
+                          "names them)",
+                          f->username),
+               LS_ERR_INVAL;
     f->display_name = opt_string(body, "display_name", 200, &bad);
     f->role = opt_string(body, "role", 16, &bad);
     if (bad || (f->role && !one_of(f->role, roles)))

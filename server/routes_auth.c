@@ -27,7 +27,10 @@ int route_login(struct http_req *req, struct http_resp *resp)
     const char *user, *pass;
     json_t *body = NULL;
     int64_t now = ls_now_ms();
-    int rc, wait;
+    int rc, wait, failures;
+    struct audit_actor who = {"user", "", 0, NULL};
+    char object[40];
+    json_t *after;
 
     if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
         goto out;
@@ -54,12 +57,23 @@ int route_login(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_AUTH, "wrong username or password");
         goto out;
     }
-    auth_login_succeeded(user);
+    failures = auth_login_succeeded(user);
     store_tokens_purge(req->st, now, NULL); /* expired sessions and tokens go */
-    if (auth_session_new(req->st, p.user_id, cookie, csrf)) {
+    /* the session and the login's audit record (with the failures before it) together */
+    who.user = p.user_id;
+    who.name = p.username;
+    snprintf(who.id, sizeof(who.id), "%lld", (long long)p.user_id);
+    snprintf(object, sizeof(object), "user/%lld", (long long)p.user_id);
+    after = json_pack("{s:s, s:i}", "address", req->addr, "failures_before", failures);
+    if (store_begin(req->st) || auth_session_new(req->st, p.user_id, cookie, csrf) ||
+        store_audit_append(req->st, now, &who, "login", object, NULL, after) ||
+        store_commit(req->st)) {
+        store_rollback(req->st);
+        json_decref(after);
         http_error(resp, LS_ERR_DB, "cannot open a session");
         goto out;
     }
+    json_decref(after);
     snprintf(resp->set_cookie, sizeof(resp->set_cookie),
              "ls_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d", cookie,
              AUTH_SESSION_S);

@@ -172,6 +172,10 @@ static const char *const migrations[] = {
     "ALTER TABLE tokens_new RENAME TO tokens;"
     "CREATE INDEX tokens_expires ON tokens(expires_at) WHERE expires_at IS NOT NULL;"
     "CREATE INDEX tokens_user ON tokens(user_id);",
+    /* 14: who did it, as a principal (issue 13): user, token, gateway or system part */
+    "ALTER TABLE audit ADD COLUMN actor_kind TEXT;"
+    "ALTER TABLE audit ADD COLUMN actor_id TEXT;"
+    "ALTER TABLE audit ADD COLUMN actor_user INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

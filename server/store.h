@@ -91,6 +91,8 @@ int store_last_reading(struct store *st, const char *instrument, int64_t *ts_ms,
 
 /* Record the status message (online, version, backlog) of a registered, enabled gateway,
  * received at now_ms. LS_ERR_NOTFOUND (nothing written) for any other gateway. */
+/* *online = the gateway's online flag as last recorded (-1 when never). LS_ERR_NOTFOUND. */
+int store_gateway_online(struct store *st, const char *gateway, int *online);
 int store_gateway_status(struct store *st, const char *gateway, const struct ls_status *s,
                          int64_t now_ms);
 /* Register gateway id (enabled). LS_ERR_CONFLICT when it is registered already. In the
@@ -387,10 +389,29 @@ int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind
 /* --- Gateways ----------------------------------------------------------------------------- */
 
 /* --- Audit log ---------------------------------------------------------------------------- */
+/* Who did it (issue 13): the principal by kind and id, the user behind it, and a name to read.
+ * kind "user" (a session: id = the user's id), "token" (an API token: id = the token's id,
+ * user = its owner), "gateway" (id = the gateway's id) or "system" (id = the part: "metering",
+ * "interlock"); name is the user name or the id. The names of system parts are reserved: no
+ * user may take them (AUDIT_RESERVED_NAMES). */
+struct audit_actor {
+    const char *kind;
+    char id[64];
+    int64_t user; /* 0: none */
+    const char *name;
+};
+#define AUDIT_RESERVED_NAMES                                                                       \
+    {                                                                                              \
+        "system", "metering", "interlock", "ingest", "gateway", "labshare", NULL                   \
+    }
+/* The actor of a system part. */
+struct audit_actor audit_system(const char *part);
+
 /* Append a record in the caller's transaction: SPEC 8, hash = SHA-256 over the record and the
  * previous record's hash. before/after may be NULL; they are not stolen. */
-int store_audit_append(struct store *st, int64_t at_ms, const char *actor, const char *action,
-                       const char *object, const json_t *before, const json_t *after);
+int store_audit_append(struct store *st, int64_t at_ms, const struct audit_actor *who,
+                       const char *action, const char *object, const json_t *before,
+                       const json_t *after);
 struct audit_filter {
     int64_t from_ms, to_ms;
     const char *object; /* e.g. "booking/12"; NULL = any */

@@ -14,13 +14,18 @@
 
 /* hex SHA-256 over the canonical text of a record: a JSON object with sorted keys holding every
  * field, before and after as the exact text stored (so no re-encoding can change the hash). */
+/* The principal (kind, id, user) is part of it since schema 14; records written before have none
+ * and hash as they did. */
 static int record_hash(int64_t seq, int64_t at, const char *actor, const char *action,
                        const char *object, const char *before, const char *after,
-                       const char *prev_hash, char hex[65])
+                       const char *prev_hash, const char *kind, const char *id, int64_t user,
+                       char hex[65])
 {
-    json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s?, s:s?, s:s}", "seq", (json_int_t)seq,
-                          "at", (json_int_t)at, "actor", actor, "action", action, "object", object,
-                          "before", before, "after", after, "prev_hash", prev_hash);
+    json_t *o =
+        json_pack("{s:I, s:I, s:s, s:s, s:s, s:s?, s:s?, s:s, s:s*, s:s*, s:o*}", "seq",
+                  (json_int_t)seq, "at", (json_int_t)at, "actor", actor, "action", action, "object",
+                  object, "before", before, "after", after, "prev_hash", prev_hash, "actor_kind",
+                  kind, "actor_id", id, "actor_user", user > 0 ? json_integer(user) : NULL);
     unsigned char h[crypto_hash_sha256_BYTES];
     char *text;
 
@@ -36,12 +41,23 @@ static int record_hash(int64_t seq, int64_t at, const char *actor, const char *a
     return LS_OK;
 }
 
-int store_audit_append(struct store *st, int64_t at_ms, const char *actor, const char *action,
-                       const char *object, const json_t *before, const json_t *after)
+struct audit_actor audit_system(const char *part)
+{
+    struct audit_actor a = {"system", "", 0, part};
+
+    snprintf(a.id, sizeof(a.id), "%s", part);
+    return a;
+}
+
+int store_audit_append(struct store *st, int64_t at_ms, const struct audit_actor *who,
+                       const char *action, const char *object, const json_t *before,
+                       const json_t *after)
 {
     sqlite3_stmt *last = store_stmt(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
     sqlite3_stmt *ins = store_stmt(st, "INSERT INTO audit(seq, at, actor, action, object, before,"
-                                       " after, prev_hash, hash) VALUES(?,?,?,?,?,?,?,?,?)");
+                                       " after, prev_hash, hash, actor_kind, actor_id, actor_user)"
+                                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+    const char *actor = who->name && who->name[0] ? who->name : who->id;
     char prev[65] = ZERO_HASH, hash[65];
     char *b = NULL, *a = NULL;
     int64_t seq = 1;
@@ -61,7 +77,8 @@ int store_audit_append(struct store *st, int64_t at_ms, const char *actor, const
         b = json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS);
     if (after)
         a = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS);
-    rc = record_hash(seq, at_ms, actor, action, object, b, a, prev, hash);
+    rc = record_hash(seq, at_ms, actor, action, object, b, a, prev, who->kind, who->id, who->user,
+                     hash);
     if (rc == LS_OK) {
         sqlite3_bind_int64(ins, 1, seq);
         sqlite3_bind_int64(ins, 2, at_ms);
@@ -72,6 +89,12 @@ int store_audit_append(struct store *st, int64_t at_ms, const char *actor, const
         store_bind_text(ins, 7, a);
         store_bind_text(ins, 8, prev);
         store_bind_text(ins, 9, hash);
+        store_bind_text(ins, 10, who->kind);
+        store_bind_text(ins, 11, who->id);
+        if (who->user > 0)
+            sqlite3_bind_int64(ins, 12, who->user);
+        else
+            sqlite3_bind_null(ins, 12);
         rc = store_step_done(st, ins);
     }
     if (rc == LS_OK) {
@@ -98,7 +121,8 @@ int store_audit_list(struct store *st, const struct audit_filter *f, json_t **it
     " actor = ?6) AND (?7 IS NULL OR action = ?7 OR action LIKE ?7 || '.%')"
     sqlite3_stmt *q = store_stmt(
         st, "SELECT json_object('seq', seq, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', at / 1000.0,"
-            " 'unixepoch'), 'actor', actor, 'action', action, 'object', object, 'before',"
+            " 'unixepoch'), 'actor', actor, 'actor_kind', actor_kind, 'actor_id', actor_id,"
+            " 'actor_user', actor_user, 'action', action, 'object', object, 'before',"
             " json(before), 'after', json(after), 'prev_hash', prev_hash, 'hash', hash)" AUDIT_WHERE
             " ORDER BY seq LIMIT ?3 OFFSET ?4");
     sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" AUDIT_WHERE);
@@ -125,7 +149,8 @@ int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, c
                        size_t len)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT seq, at, actor, action, object, before, after,"
-                                     " prev_hash, hash FROM audit ORDER BY seq");
+                                     " prev_hash, hash, actor_kind, actor_id,"
+                                     " coalesce(actor_user, 0) FROM audit ORDER BY seq");
     char prev[65] = ZERO_HASH, hash[65];
     int64_t expect = 1;
     int step;
@@ -152,11 +177,12 @@ int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, c
             *first_bad = seq;
             break;
         }
-        if (record_hash(seq, sqlite3_column_int64(q, 1), (const char *)sqlite3_column_text(q, 2),
-                        (const char *)sqlite3_column_text(q, 3),
-                        (const char *)sqlite3_column_text(q, 4),
-                        (const char *)sqlite3_column_text(q, 5),
-                        (const char *)sqlite3_column_text(q, 6), prev, hash) ||
+        if (record_hash(
+                seq, sqlite3_column_int64(q, 1), (const char *)sqlite3_column_text(q, 2),
+                (const char *)sqlite3_column_text(q, 3), (const char *)sqlite3_column_text(q, 4),
+                (const char *)sqlite3_column_text(q, 5), (const char *)sqlite3_column_text(q, 6),
+                prev, (const char *)sqlite3_column_text(q, 9),
+                (const char *)sqlite3_column_text(q, 10), sqlite3_column_int64(q, 11), hash) ||
             !stored_hash || strcmp(hash, stored_hash) != 0) {
             snprintf(why, len, "record %lld was changed: its hash does not match its content",
                      (long long)seq);

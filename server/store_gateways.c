@@ -12,6 +12,20 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
+int store_gateway_online(struct store *st, const char *gateway, int *online)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT coalesce(online, -1) FROM gateways WHERE id = ?");
+    int64_t v = -1;
+    int rc;
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, gateway);
+    rc = store_int_one(st, q, &v);
+    *online = (int)v;
+    return rc;
+}
+
 int store_gateway_status(struct store *st, const char *gateway, const struct ls_status *s,
                          int64_t now_ms)
 {

@@ -192,7 +192,8 @@ static int settle_bookings(struct store *st, const char *instrument, int64_t sin
             json_t *before = json_pack("{s:s, s:I}", "status", status, "metered_seconds", old);
             json_t *after = json_pack("{s:s, s:I}", "status", next, "metered_seconds", metered);
             snprintf(object, sizeof(object), "booking/%lld", (long long)id);
-            rc = store_audit_append(st, ls_now_ms(), "metering",
+            struct audit_actor metering = audit_system("metering");
+            rc = store_audit_append(st, ls_now_ms(), &metering,
                                     strcmp(next, "completed") == 0 ? "booking.complete"
                                                                    : "booking.no_show",
                                     object, before, after);

@@ -204,13 +204,17 @@ void throttle_failed(struct throttle *t, const char *account, const char *addr, 
     pthread_mutex_unlock(&t->lock);
 }
 
-void throttle_succeeded(struct throttle *t, const char *account)
+int throttle_succeeded(struct throttle *t, const char *account)
 {
     struct entry *e;
+    int fails = 0;
 
     pthread_mutex_lock(&t->lock);
     e = find(&t->accounts, account, 0, INT64_MIN / 2);
-    if (e)
+    if (e) {
+        fails = e->fails;
         memset(e, 0, sizeof(*e));
+    }
     pthread_mutex_unlock(&t->lock);
+    return fails;
 }

@@ -39,8 +39,8 @@ void throttle_free(struct throttle *t);
 int throttle_wait(struct throttle *t, const char *account, const char *addr, int64_t now_ms);
 /* A wrong password (or a made-up account: account NULL) from addr. */
 void throttle_failed(struct throttle *t, const char *account, const char *addr, int64_t now_ms);
-/* The right password: the account's failures are forgotten. */
-void throttle_succeeded(struct throttle *t, const char *account);
+/* The right password: the account's failures are forgotten; how many there were. */
+int throttle_succeeded(struct throttle *t, const char *account);
 
 /* The key an address is counted under: IPv4 as is, IPv6 by its first 64 bits. */
 void throttle_addr_key(const char *addr, char *out, size_t len);

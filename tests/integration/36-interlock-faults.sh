@@ -124,4 +124,11 @@ n_fault() { api /api/v1/instruments/icp-n | json "j['interlock_state']['fault'] 
 wait_for 10 n_fault || fail "icp-n: $(api /api/v1/instruments/icp-n)"
 wait_for 5 faults_counted 1 || fail "icp-n's fault is not counted"
 pass "enforcing a meter configured without a relay is reported as a fault"
+# the gateway's coming and going is audited with the gateway as the actor
+stop gateway
+gw_audit() { api "/api/v1/audit-log?action=gateway&limit=100" | json "[(r['action'], r['actor_kind'], r['actor_id']) for r in j['items']]"; }
+offline_seen() { gw_audit | grep -q "'gateway.offline', 'gateway', 'gw-f'"; }
+wait_for 10 offline_seen || fail "gateway status changes not audited: $(gw_audit)"
+gw_audit | grep -q "'gateway.online', 'gateway', 'gw-f'" || fail "no online record: $(gw_audit)"
+pass "the gateway going online and offline is audited, the gateway named as the actor"
 echo "$CHECKS checks passed"

@@ -119,6 +119,23 @@ assert db.execute("SELECT count(*) FROM tokens WHERE id = ?", (t4["id"],)).fetch
 assert db.execute("SELECT max(id) FROM tokens").fetchone()[0] > t4["id"]  # ids are not reused
 assert db.execute("SELECT count(*) FROM tokens WHERE expires_at <= 1000").fetchone()[0] == 0
 print("expired credentials are purged")
+
+# 9. the audit log names principals: a session's user, a token (with its owner), and a login
+#    with the failures before it; system names cannot be taken by users
+logins = a.get("/api/v1/audit-log?action=login&limit=1000")[1]["items"]
+chen = [r for r in logins if r["actor"] == "mgr.chen"][0]
+assert chen["actor_kind"] == "user" and chen["actor_id"] == str(ids["mgr.chen"]), chen
+assert chen["after"]["failures_before"] == 5 and chen["after"]["address"].startswith("127.0."), chen
+created = a.get("/api/v1/audit-log?action=org.create&limit=10")[1]["items"][0]
+assert created["actor_kind"] == "token" and created["actor_user"] == 1 and created["actor"] == "admin", created
+tok = a.get("/api/v1/audit-log?action=token.create&limit=10")[1]["items"][0]
+assert tok["actor_kind"] == "user" and tok["actor_id"] == str(ids["dr.li"]), tok
+for name in ("metering", "Interlock", "SYSTEM", "gateway"):
+    st, ans = a.post("/api/v1/users", {"username": name, "org_id": ids["ECUT"], "role": "researcher",
+                                       "password": "a long enough password"})
+    assert st == 400 and "reserved" in ans["message"], (name, st, ans)
+assert a.get("/api/v1/audit-log/verify")[1]["ok"] is True
+print("audit records name principals; system names are reserved; the chain verifies")
 PY
 pass "accounts: throttling, enumeration, tokens, logout, password change, purge"
 echo "$CHECKS checks passed"

@@ -303,10 +303,17 @@ static void audit_chain_detects_tampering(void **state)
         "DELETE FROM audit WHERE seq = 2",
         "DELETE FROM audit WHERE seq = 3",
         "UPDATE audit SET actor = 'someone-else' WHERE seq = 1",
+        /* the principal is covered too: a user's act passed off as the system's */
+        "UPDATE audit SET actor_kind = 'system', actor_id = 'metering' WHERE seq = 3",
+        "UPDATE audit SET actor_user = 1 WHERE seq = 3",
+        /* ... and so is a principal stripped off */
+        "UPDATE audit SET actor_kind = NULL, actor_id = NULL, actor_user = NULL WHERE seq = 2",
     };
-    static const int64_t first_bad[] = {2, 3, 3, 1};
+    static const int64_t first_bad[] = {2, 3, 3, 1, 3, 3, 2};
     static const char *const reason[] = {"was changed", "record 2 is missing", "were deleted",
+                                         "was changed", "was changed",         "was changed",
                                          "was changed"};
+    struct audit_actor admin = {"user", "1", 1, "admin"}, li = {"token", "7", 4, "dr.li"};
 
     (void)state;
     for (size_t t = 0; t < sizeof(tamper) / sizeof(tamper[0]); t++) {
@@ -319,11 +326,11 @@ static void audit_chain_detects_tampering(void **state)
         unlink(path);
         open_trusting(&st);
         assert_int_equal(store_begin(st), LS_OK);
-        assert_int_equal(store_audit_append(st, 1000, "admin", "org.create", "org/1", NULL, a),
+        assert_int_equal(store_audit_append(st, 1000, &admin, "org.create", "org/1", NULL, a),
                          LS_OK);
-        assert_int_equal(store_audit_append(st, 2000, "admin", "org.update", "org/1", a, a), LS_OK);
-        assert_int_equal(
-            store_audit_append(st, 3000, "dr.li", "booking.create", "booking/1", NULL, a), LS_OK);
+        assert_int_equal(store_audit_append(st, 2000, &admin, "org.update", "org/1", a, a), LS_OK);
+        assert_int_equal(store_audit_append(st, 3000, &li, "booking.create", "booking/1", NULL, a),
+                         LS_OK);
         assert_int_equal(store_commit(st), LS_OK);
         assert_int_equal(store_audit_verify(st, &checked, &bad, why, sizeof(why)), LS_OK);
         assert_int_equal(checked, 3);
