@@ -15,7 +15,7 @@ PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium libi
 DEB_PKGS := build-essential pkg-config libmodbus-dev libmosquitto-dev mosquitto \
 	mosquitto-clients libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libjansson-dev \
 	libinih-dev libsodium-dev libical-dev libssl-dev openssl socat mbpoll curl python3 python3-icalendar tzdata wrk \
-	clang-format chromium fonts-wqy-microhei
+	clang-format chromium fonts-wqy-microhei clang libclang-rt-14-dev
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wundef -Wimplicit-fallthrough -Wjump-misses-init
@@ -39,6 +39,7 @@ GATEWAY_SRC := $(wildcard gateway/*.c)
 SIM_SRC := $(wildcard firmware-stubs/*.c)
 SERVER_LIB_SRC := $(filter-out server/main.c,$(SERVER_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 # Objects are rebuilt when the flags change (e.g. SANITIZE on or off).
 FLAGS_STAMP := $(BUILD)/.flags
@@ -49,8 +50,9 @@ $(shell mkdir -p $(BUILD); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW
 obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
 PROGRAMS := $(BIN)/labshare-server $(BIN)/labshare-gateway $(BIN)/labshare-meter-sim
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all deps run test unit integration bench format format-check clean web
+.PHONY: all deps run test unit integration bench format format-check clean web fuzz fuzz-build
 all: $(PROGRAMS) web
 
 # The web UI (server/web) with its npm packages, assembled into build/web, which the server
@@ -101,6 +103,24 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB) $(call obj,$(SERVER_SRC) $(GATEWAY_SRC)
 		$(patsubst %.c,$(OBJ)/%.o,$(subst ALL_SERVER,$(SERVER_LIB_SRC),$(shell sed -n 's|^// LINK: ||p' $<))) \
 		$(LIB) $(LDLIBS)
 
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c): clang with the fuzzer, ASan and UBSan, each built
+# from its harness, the sources its "// LINK:" lines name and the common library, all
+# instrumented. `make fuzz FUZZ_SECONDS=N` runs each for N seconds (tests/fuzz/run.sh).
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -pthread \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 60
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(LIB_SRC) $(SERVER_SRC) $(GATEWAY_SRC) \
+		$(SIM_SRC) $(wildcard include/labshare/*.h server/*.h gateway/*.h firmware-stubs/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(shell sed -n 's|^// LINK: *||p' $<) \
+		$(LIB_SRC) $(LDLIBS)
+
+fuzz-build: deps $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 # Install the Debian packages the build, the tests and the demo need. Idempotent and quiet
 # when all are there.
 deps:
@@ -127,7 +147,7 @@ run: deps
 	@bash server/demo/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_BINS)
 	@bash tests/run.sh
 
 unit: $(UNIT_BINS)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs LabShare's tests: cmocka unit tests (build/tests/test_*) and the black-box integration
 # scripts (tests/integration/NN-area-what.sh), then prints "N passed, N failed".
-#   bash tests/run.sh [unit|integration|all] [PATTERN]
+#   bash tests/run.sh [unit|fuzz|integration|all] [PATTERN]
 set -u
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -34,6 +34,15 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
         [ -z "$pattern" ] || [[ "$t" == *$pattern* ]] || continue
         # a test whose binary is missing (it did not build) fails, it is not skipped
         run_one "unit/$(basename "$t")" "$t"
+    done
+fi
+if [ "$what" = fuzz ] || [ "$what" = all ]; then
+    # each libFuzzer harness for a few seconds on its seeds (make fuzz runs them longer)
+    for f in build/fuzz/fuzz_*; do
+        n=$(basename "$f")
+        n=${n#fuzz_}
+        [ -z "$pattern" ] || [[ "$n" == *$pattern* ]] || continue
+        run_one "fuzz/$n" bash tests/fuzz/run.sh "${FUZZ_SECONDS:-3}" "$n"
     done
 fi
 if [ "$what" = integration ] || [ "$what" = all ]; then
