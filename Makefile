@@ -15,7 +15,7 @@ PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium libi
 DEB_PKGS := build-essential pkg-config libmodbus-dev libmosquitto-dev mosquitto \
 	mosquitto-clients libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libjansson-dev \
 	libinih-dev libsodium-dev libical-dev libssl-dev openssl socat mbpoll curl python3 python3-icalendar tzdata wrk \
-	clang-format chromium fonts-wqy-microhei clang libclang-rt-14-dev
+	clang-format chromium fonts-wqy-microhei clang libclang-rt-14-dev fiu-utils libfiu-dev
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wundef -Wimplicit-fallthrough -Wjump-misses-init

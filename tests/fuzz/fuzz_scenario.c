@@ -2,7 +2,7 @@
  * (firmware-stubs/fleet.c) parsers from arbitrary text; a scenario that parses is played. */
 // LINK: firmware-stubs/scenario.c firmware-stubs/fleet.c firmware-stubs/meter.c
 // LINK: firmware-stubs/duty.c firmware-stubs/statefile.c firmware-stubs/mb_server.c
-// firmware-stubs/sim.c
+// LINK: firmware-stubs/sim.c
 #include <stdlib.h>
 #include <string.h>
 
