@@ -286,6 +286,12 @@ int outbox_append_many(struct outbox *ob, struct ls_reading *r, const int64_t *d
     if (rc || sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         if (!rc)
             rc = db_fail(ob, "append commit");
+        /* a full disk is a full outbox: reported in the status until an append works again */
+        if ((sqlite3_extended_errcode(ob->db) & 0xff) == SQLITE_FULL) {
+            if (!ob->full)
+                ls_error("outbox: the disk is FULL: new readings are refused until there is room");
+            ob->full = 1;
+        }
         sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
         ob->count = count_before;
         goto out;
