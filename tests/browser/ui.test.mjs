@@ -64,9 +64,14 @@ async function login(page, user) {
   await page.waitForSelector('#logout', { timeout: 10000 });
 }
 
+// Take earlier messages off the screen, so that a wait for one finds the next action's own.
+async function clearToast(page) {
+  await page.evaluate(() => document.getElementById('toast').replaceChildren());
+}
+
 // Click a submit and wait for its own success message (not an earlier one still on screen).
 async function submitAndWait(page, selector) {
-  await page.evaluate(() => document.getElementById('toast').replaceChildren());
+  await clearToast(page);
   await page.click(selector);
   await page.waitForSelector('#toast .msg.success');
 }
@@ -278,6 +283,7 @@ test('a researcher books by dragging, meets a conflict, and cancels', async () =
   assert.equal(await dlg.locator('input[name=start]').inputValue(), `${wall(mine).date}T${String(wall(mine).hour).padStart(2, '0')}:00`);
   await shot(page, 'booking-confirm-en');
   await dlg.locator('input[name=project]').fill('browser test');
+  await clearToast(page);
   await page.click('#book-confirm');
   await page.waitForSelector('#toast .msg.success');
   assert.match(await page.textContent('#toast'), /Booking #\d+ is confirmed/);
@@ -299,6 +305,7 @@ test('a researcher books by dragging, meets a conflict, and cancels', async () =
   await axe(page, 'my bookings');
   await shot(page, 'bookings-en');
   await row.locator('button[data-cancel]').click();
+  await clearToast(page);
   await page.click('dialog button[type=submit]');
   await page.waitForSelector('#toast .msg.success');
   await open(page, '/bookings?status=cancelled');
@@ -414,7 +421,8 @@ test('a manager sees the dashboard charts with the year of data, and edits an in
   assert.equal(q.length, 1, 'the qualification was recorded');
   await page.locator('#qualifications tbody tr').first().locator('button.danger').click();
   await page.click('dialog button[type=submit]');
-  await page.waitForSelector('#toast .msg.success');
+  // the recording's toast may still be up: wait for the row to leave the table
+  await page.locator('#qualifications tbody tr:has-text("李")').waitFor({ state: 'detached' });
   assert.equal((await admin('/instruments/xrd-01/qualifications')).body.items.length, 0, 'and withdrawn');
   await page.waitForSelector('main[data-page="/instrument-edit"]:not([aria-busy])');
   await page.selectOption('select[name="il.mode"]', 'none');
@@ -432,6 +440,7 @@ test('a manager sees the dashboard charts with the year of data, and edits an in
   assert.equal(outs.length, 1, 'the outage was recorded');
   assert.equal(outs[0].start, new Date(Date.parse(`${day}T05:00:00Z`)).toISOString(), 'at 13:00 in the platform zone');
   await page.locator('#outages tr', { hasText: 'browser test outage' }).locator('button.danger').click();
+  await clearToast(page);
   await page.click('dialog button[type=submit]');
   await page.waitForSelector('#toast .msg.success');
   await page.waitForSelector('main[data-page="/instrument-edit"]:not([aria-busy])');
