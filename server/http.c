@@ -1259,19 +1259,23 @@ int http_commit_audited_reply(struct http_req *req, struct http_resp *resp, cons
 {
     int rc = http_audit(req, action, object, before, after);
 
+    json_decref(before);
+    /* the answer is made before the commit: a change is never committed and then answered with
+     * an error because the answer could not be made (out of memory) */
+    if (rc == LS_OK && reply_extra && json_object_update(after, reply_extra))
+        rc = LS_ERR_NOMEM;
+    json_decref(reply_extra);
+    if (rc == LS_OK)
+        rc = http_json(resp, status, after);
+    else
+        json_decref(after);
     if (rc == LS_OK)
         rc = store_commit(req->st);
-    json_decref(before);
     if (rc) {
         store_rollback(req->st);
-        json_decref(after);
-        json_decref(reply_extra);
         return http_error(resp, rc, "cannot record the change");
     }
-    if (reply_extra)
-        json_object_update(after, reply_extra);
-    json_decref(reply_extra);
-    return http_json(resp, status, after);
+    return LS_OK;
 }
 
 int http_commit_audited(struct http_req *req, struct http_resp *resp, const char *action,

@@ -21,16 +21,34 @@ static int record_hash(int64_t seq, int64_t at, const char *actor, const char *a
                        const char *prev_hash, const char *kind, const char *id, int64_t user,
                        char hex[65])
 {
-    json_t *o =
-        json_pack("{s:I, s:I, s:s, s:s, s:s, s:s?, s:s?, s:s, s:s*, s:s*, s:o*}", "seq",
-                  (json_int_t)seq, "at", (json_int_t)at, "actor", actor, "action", action, "object",
-                  object, "before", before, "after", after, "prev_hash", prev_hash, "actor_kind",
-                  kind, "actor_id", id, "actor_user", user > 0 ? json_integer(user) : NULL);
+    /* built key by key, every allocation checked: jansson's optional pack formats would turn a
+     * failed allocation into a missing or null field, and the hash would cover other content
+     * than the row keeps */
+    json_t *o = json_object();
     unsigned char h[crypto_hash_sha256_BYTES];
     char *text;
+    int bad = !o;
 
-    if (!o)
+    if (!bad) {
+        bad |= json_object_set_new(o, "seq", json_integer(seq));
+        bad |= json_object_set_new(o, "at", json_integer(at));
+        bad |= json_object_set_new(o, "actor", json_string(actor));
+        bad |= json_object_set_new(o, "action", json_string(action));
+        bad |= json_object_set_new(o, "object", json_string(object));
+        bad |= json_object_set_new(o, "before", before ? json_string(before) : json_null());
+        bad |= json_object_set_new(o, "after", after ? json_string(after) : json_null());
+        bad |= json_object_set_new(o, "prev_hash", json_string(prev_hash));
+        if (kind)
+            bad |= json_object_set_new(o, "actor_kind", json_string(kind));
+        if (id)
+            bad |= json_object_set_new(o, "actor_id", json_string(id));
+        if (user > 0)
+            bad |= json_object_set_new(o, "actor_user", json_integer(user));
+    }
+    if (bad) {
+        json_decref(o);
         return LS_ERR_NOMEM;
+    }
     text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     if (!text)
@@ -77,6 +95,12 @@ int store_audit_append(struct store *st, int64_t at_ms, const struct audit_actor
         b = json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS);
     if (after)
         a = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS);
+    /* out of memory: no record rather than one without its content */
+    if ((before && !b) || (after && !a)) {
+        free(b);
+        free(a);
+        return LS_ERR_NOMEM;
+    }
     rc = record_hash(seq, at_ms, actor, action, object, b, a, prev, who->kind, who->id, who->user,
                      hash);
     if (rc == LS_OK) {

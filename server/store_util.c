@@ -43,6 +43,8 @@ int store_json_rows(struct store *st, sqlite3_stmt *s, json_t *arr)
 {
     int step, rc = LS_OK;
 
+    if (store_bind_failed(st, s))
+        return LS_ERR_NOMEM;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(s, 0);
         json_t *o = text ? json_loads(text, 0, NULL) : NULL;
@@ -59,9 +61,11 @@ int store_json_rows(struct store *st, sqlite3_stmt *s, json_t *arr)
 
 int store_json_one(struct store *st, sqlite3_stmt *s, json_t **out)
 {
+    *out = NULL;
+    if (store_bind_failed(st, s))
+        return LS_ERR_NOMEM;
     int step = sqlite3_step(s), rc = LS_OK;
 
-    *out = NULL;
     if (step == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(s, 0);
         *out = text ? json_loads(text, 0, NULL) : NULL;
@@ -89,6 +93,8 @@ int store_json_by_id(struct store *st, const char *sql, int64_t id, json_t **out
 
 int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out)
 {
+    if (store_bind_failed(st, s))
+        return LS_ERR_NOMEM;
     int step = sqlite3_step(s), rc = LS_OK;
 
     if (step == SQLITE_ROW)
@@ -101,16 +107,32 @@ int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out)
     return rc;
 }
 
+/* A text bind that failed (SQLite could not copy it: out of memory) on this thread since the last
+ * step: the parameter would be NULL, and the statement must not run. */
+static _Thread_local int bind_failed;
+
 void store_bind_text(sqlite3_stmt *s, int col, const char *v)
 {
-    if (v)
-        sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(s, col);
+    if ((v ? sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, col)) !=
+        SQLITE_OK)
+        bind_failed = 1;
+}
+
+int store_bind_failed(struct store *st, sqlite3_stmt *q)
+{
+    if (!bind_failed)
+        return 0;
+    bind_failed = 0;
+    sqlite3_reset(q);
+    ls_error("store: a value could not be bound (out of memory): %s not run", sqlite3_sql(q));
+    (void)st;
+    return 1;
 }
 
 int store_write_rc(struct store *st, sqlite3_stmt *q)
 {
+    if (store_bind_failed(st, q))
+        return LS_ERR_NOMEM;
     int step = sqlite3_step(q), ext = sqlite3_extended_errcode(st->db);
 
     sqlite3_reset(q);
