@@ -8,6 +8,7 @@
 #include "relay.h"
 #include "tracker.h"
 #include "labshare/log.h"
+#include "labshare/mqtt_loop.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
@@ -27,6 +28,7 @@ struct mqtt_dev {
 struct broker {
     struct mqtt_in *owner;
     struct mosquitto *mosq;
+    struct ls_mqtt_loop *loop;     /* its network thread (mqtt_loop.h) */
     const struct gw_device *first; /* host and port */
     size_t count;
     struct mqtt_dev *devs;
@@ -187,10 +189,9 @@ int mqtt_in_start(const struct gw_config *cfg, struct outbox *ob, struct relays 
         if (rc)
             ls_warn("mqtt %s:%d: not reachable yet (%s); retrying", b->first->host, b->first->port,
                     mosquitto_strerror(rc));
-        rc = mosquitto_loop_start(b->mosq);
+        rc = ls_mqtt_loop_start(b->mosq, "mqtt", &b->loop);
         if (rc) {
-            ls_error("mqtt %s:%d: cannot start the network thread: %s", b->first->host,
-                     b->first->port, mosquitto_strerror(rc));
+            ls_error("mqtt %s:%d: cannot start the network thread", b->first->host, b->first->port);
             mqtt_in_stop(m);
             return LS_ERR_IO;
         }
@@ -210,8 +211,7 @@ void mqtt_in_stop(struct mqtt_in *m)
     for (size_t k = 0; k < m->count; k++) {
         struct broker *b = &m->brokers[k];
         if (b->mosq) {
-            mosquitto_disconnect(b->mosq);
-            mosquitto_loop_stop(b->mosq, false);
+            ls_mqtt_loop_stop(b->loop, 1);
             mosquitto_destroy(b->mosq);
         }
         free(b->devs);

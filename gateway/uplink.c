@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "labshare/log.h"
+#include "labshare/mqtt_loop.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/version.h"
@@ -21,6 +22,7 @@ struct uplink {
     const struct gw_config *cfg;
     struct outbox *ob;
     struct mosquitto *mosq;
+    struct ls_mqtt_loop *loop; /* its network thread (mqtt_loop.h) */
     pthread_mutex_t lock;
     int connected;
     int64_t sent_upto;    /* highest seq published since the last (re)connect or resend */
@@ -244,9 +246,8 @@ int uplink_start(const struct gw_config *cfg, struct outbox *ob, struct relays *
     if (rc != MOSQ_ERR_SUCCESS)
         ls_warn("uplink: cannot reach %s:%d yet (%s); will keep trying", cfg->host, cfg->port,
                 mosquitto_strerror(rc));
-    rc = mosquitto_loop_start(u->mosq);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        ls_error("uplink: cannot start the MQTT thread: %s", mosquitto_strerror(rc));
+    if (ls_mqtt_loop_start(u->mosq, "uplink", &u->loop)) {
+        ls_error("uplink: cannot start the MQTT thread");
         goto fail;
     }
     outbox_set_notify(ob, on_new_reading, u);
@@ -368,8 +369,7 @@ void uplink_stop(struct uplink *u)
         }
     }
     pthread_mutex_unlock(&u->lock);
-    mosquitto_disconnect(u->mosq);
-    mosquitto_loop_stop(u->mosq, false);
+    ls_mqtt_loop_stop(u->loop, 1);
     mosquitto_destroy(u->mosq);
     free(u->batch);
     pthread_cond_destroy(&u->wake);

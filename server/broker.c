@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "labshare/log.h"
+#include "labshare/mqtt_loop.h"
 #include "labshare/rc.h"
 #include "labshare/wire.h"
 #include "labshare/banned.h"
@@ -266,6 +267,7 @@ int broker_config_write(const struct srv_config *cfg, const char *dir, int *kept
 struct broker {
     const struct srv_config *cfg;
     struct mosquitto *mosq;
+    struct ls_mqtt_loop *loop; /* its network thread (mqtt_loop.h) */
     char **(*disabled_ids)(void *arg, size_t *n);
     void *arg;
     pthread_mutex_t call; /* one command in flight */
@@ -439,7 +441,7 @@ int broker_start(const struct srv_config *cfg, char **(*disabled_ids)(void *arg,
     if (rc)
         ls_warn("broker: cannot reach %s:%d yet (%s); will keep trying", cfg->mqtt_host,
                 cfg->mqtt_port, mosquitto_strerror(rc));
-    if (mosquitto_loop_start(b->mosq) != MOSQ_ERR_SUCCESS)
+    if (ls_mqtt_loop_start(b->mosq, "broker", &b->loop))
         goto fail;
     *out = b;
     return LS_OK;
@@ -457,8 +459,7 @@ void broker_stop(struct broker *b)
 {
     if (!b)
         return;
-    mosquitto_disconnect(b->mosq);
-    mosquitto_loop_stop(b->mosq, false);
+    ls_mqtt_loop_stop(b->loop, 1);
     mosquitto_destroy(b->mosq);
     json_decref(b->responses);
     pthread_cond_destroy(&b->answered);

@@ -8,6 +8,7 @@
 
 #include "store.h"
 #include "labshare/log.h"
+#include "labshare/mqtt_loop.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/wire.h"
@@ -36,7 +37,8 @@ struct msg {
 struct ingest {
     const struct srv_config *cfg;
     struct mosquitto *mosq;
-    struct store *st; /* used only by the worker thread */
+    struct ls_mqtt_loop *loop; /* its network thread (mqtt_loop.h) */
+    struct store *st;          /* used only by the worker thread */
     pthread_t worker;
     int worker_started;
     pthread_mutex_t lock; /* guards the queue, stopping and the stats */
@@ -400,9 +402,9 @@ int ingest_start(const struct srv_config *cfg, struct ingest **out)
     if (rc)
         ls_warn("ingest: cannot reach %s:%d yet (%s); will keep trying", cfg->mqtt_host,
                 cfg->mqtt_port, mosquitto_strerror(rc));
-    rc = mosquitto_loop_start(in->mosq);
+    rc = ls_mqtt_loop_start(in->mosq, "ingest", &in->loop);
     if (rc) {
-        ls_error("ingest: cannot start the MQTT thread: %s", mosquitto_strerror(rc));
+        ls_error("ingest: cannot start the MQTT thread");
         goto fail;
     }
     *out = in;
@@ -429,8 +431,7 @@ void ingest_stop(struct ingest *in)
         pthread_join(in->worker, NULL);
     }
     if (in->mosq) {
-        mosquitto_disconnect(in->mosq);
-        mosquitto_loop_stop(in->mosq, false);
+        ls_mqtt_loop_stop(in->loop, 1);
         mosquitto_destroy(in->mosq);
     }
     while (in->head) {

@@ -12,6 +12,23 @@
 
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
+/* The canonical text of v (compact, sorted keys), or NULL. Read back and compared: jansson 2.14,
+ * out of memory in the middle of a dump, can return a text with a key missing instead of failing
+ * (seen with injected malloc failures), and a record must never keep or hash such a text. */
+static char *dump_checked(const json_t *v)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_t *back = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    int same = back && json_equal(back, v);
+
+    json_decref(back);
+    if (!same) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 /* hex SHA-256 over the canonical text of a record: a JSON object with sorted keys holding every
  * field, before and after as the exact text stored (so no re-encoding can change the hash). */
 /* The principal (kind, id, user) is part of it since schema 14; records written before have none
@@ -49,7 +66,7 @@ static int record_hash(int64_t seq, int64_t at, const char *actor, const char *a
         json_decref(o);
         return LS_ERR_NOMEM;
     }
-    text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    text = dump_checked(o);
     json_decref(o);
     if (!text)
         return LS_ERR_NOMEM;
@@ -92,9 +109,9 @@ int store_audit_append(struct store *st, int64_t at_ms, const struct audit_actor
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return store_db_fail(st, "audit tail");
     if (before)
-        b = json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS);
+        b = dump_checked(before);
     if (after)
-        a = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS);
+        a = dump_checked(after);
     /* out of memory: no record rather than one without its content */
     if ((before && !b) || (after && !a)) {
         free(b);
