@@ -143,12 +143,12 @@ int auth_forget(struct store *st, const char *token)
 }
 
 int auth_feed_new(struct store *st, const char *kind, const char *subject, int64_t by,
-                  char out[AUTH_TOKEN_LEN])
+                  char out[AUTH_TOKEN_LEN], int64_t *id)
 {
     unsigned char h[32];
 
     make_token(out, h);
-    return store_feed_add(st, h, kind, subject, by);
+    return store_feed_add(st, h, kind, subject, by, id);
 }
 
 int auth_feed(struct store *st, const char *token, char *kind, char *subject)

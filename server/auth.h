@@ -47,7 +47,7 @@ int auth_forget(struct store *st, const char *token);
 
 /* A new calendar feed token (AUTH_TOKEN_LEN) for a user's or an instrument's bookings. */
 int auth_feed_new(struct store *st, const char *kind, const char *subject, int64_t by,
-                  char out[AUTH_TOKEN_LEN]);
+                  char out[AUTH_TOKEN_LEN], int64_t *id);
 /* kind ("user"/"instrument") and subject of a feed token. LS_ERR_NOTFOUND. */
 int auth_feed(struct store *st, const char *token, char *kind, char *subject);
 

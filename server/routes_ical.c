@@ -22,7 +22,8 @@ int route_feed_create(struct http_req *req, struct http_resp *resp)
     static const char *const keys[] = {"kind", "instrument", NULL};
     json_t *body = NULL, *inst = NULL;
     const char *kind, *subject;
-    char token[AUTH_TOKEN_LEN], url[SRV_STR_MAX + 128], uid[32];
+    char token[AUTH_TOKEN_LEN], url[SRV_STR_MAX + 128], uid[32], object[40];
+    int64_t id = 0;
 
     if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
         goto out;
@@ -48,12 +49,22 @@ int route_feed_create(struct http_req *req, struct http_resp *resp)
                    "\"instrument\": its id)");
         goto out;
     }
-    if (auth_feed_new(req->st, kind, subject, req->who.user_id, token)) {
+    if (store_begin(req->st)) {
+        http_error(resp, LS_ERR_DB, "database busy");
+        goto out;
+    }
+    if (auth_feed_new(req->st, kind, subject, req->who.user_id, token, &id)) {
+        store_rollback(req->st);
         http_error(resp, LS_ERR_DB, "cannot create the feed");
         goto out;
     }
+    /* audited without its secret URL, which only the answer carries */
     snprintf(url, sizeof(url), "%s/ical/%s.ics", req->cfg->public_url, token);
-    http_created(resp, json_pack("{s:s, s:s, s:s}", "kind", kind, "subject", subject, "url", url));
+    snprintf(object, sizeof(object), "feed/%lld", (long long)id);
+    http_commit_audited_reply(
+        req, resp, "feed.create", object, NULL,
+        json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "kind", kind, "subject", subject),
+        json_pack("{s:s}", "url", url), 201);
 out:
     json_decref(inst);
     json_decref(body);

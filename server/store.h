@@ -381,8 +381,9 @@ int store_secrets_list(struct store *st, int feeds, int64_t user_id, json_t **it
 int store_secret_delete(struct store *st, int feeds, int64_t user_id, int64_t id);
 
 /* --- Calendar feeds --------------------------------------------------------------------- */
+/* *id: the new feed's id (as GET /feeds lists it). */
 int store_feed_add(struct store *st, const unsigned char hash[32], const char *kind,
-                   const char *subject, int64_t by);
+                   const char *subject, int64_t by, int64_t *id);
 /* kind and subject (LS_ID_MAX bytes) of a feed token hash. LS_ERR_NOTFOUND. */
 int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind, char *subject);
 

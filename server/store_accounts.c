@@ -223,8 +223,10 @@ int store_token_lookup(struct store *st, const unsigned char hash[32], struct pr
 }
 
 int store_feed_add(struct store *st, const unsigned char hash[32], const char *kind,
-                   const char *subject, int64_t by)
+                   const char *subject, int64_t by, int64_t *id)
 {
+    int rc;
+
     sqlite3_stmt *q = store_stmt(st, "INSERT INTO feeds(hash, kind, subject, created_by,"
                                      " created_at) VALUES(?, ?, ?, ?, ?)");
 
@@ -235,7 +237,9 @@ int store_feed_add(struct store *st, const unsigned char hash[32], const char *k
     store_bind_text(q, 3, subject);
     sqlite3_bind_int64(q, 4, by);
     sqlite3_bind_int64(q, 5, ls_now_ms());
-    return store_write_rc(st, q);
+    rc = store_write_rc(st, q);
+    *id = rc == LS_OK ? sqlite3_last_insert_rowid(st->db) : 0;
+    return rc;
 }
 
 int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind, char *subject)

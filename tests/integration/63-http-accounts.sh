@@ -134,6 +134,11 @@ for name in ("metering", "Interlock", "SYSTEM", "gateway"):
     st, ans = a.post("/api/v1/users", {"username": name, "org_id": ids["ECUT"], "role": "researcher",
                                        "password": "a long enough password"})
     assert st == 400 and "reserved" in ans["message"], (name, st, ans)
+st, feed = li.post("/api/v1/feeds", {"kind": "user"})
+assert st == 201 and "/ical/lst_" in feed["url"], (st, feed)
+fa = a.get("/api/v1/audit-log?action=feed.create&limit=10")[1]["items"]
+assert fa and fa[-1]["after"]["kind"] == "user" and fa[-1]["actor"] == "dr.li", fa
+assert feed["url"].split("/ical/")[1][:20] not in str(fa), "the feed's secret is in the audit log"
 assert a.get("/api/v1/audit-log/verify")[1]["ok"] is True
 print("audit records name principals; system names are reserved; the chain verifies")
 PY
