@@ -99,6 +99,12 @@ kill -0 "$gpid" || fail "the gateway died of its I/O errors"
 fiu-ctrl -c "disable name=posix/io/rw/pwrite" "$gpid"
 sleep 2
 pass "gateway outbox I/O errors: the gateway lives and goes on"
+# ... and 0.2 % of its allocations fail for a few seconds
+fiu-ctrl -c "enable_random name=libc/mm/malloc,probability=0.002" "$gpid" || fail "fiu-ctrl malloc"
+sleep 4
+fiu-ctrl -c "disable name=libc/mm/malloc" "$gpid"
+kill -0 "$gpid" || fail "the gateway died of allocation failures"
+pass "gateway allocation failures: the gateway lives and goes on"
 
 # 3. a few more readings, then drain and check exactly once, and both databases intact
 n_now=$(count_readings m1)
