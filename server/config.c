@@ -59,7 +59,7 @@ static const struct ls_conf_key keys[] = {
     {"server", "http_threads", LS_CONF_INT, M(http_threads), 1, 64, "4", NULL},
     /* descriptors: 1000 leaves room below the usual limit of 1024 for the rest */
     {"server", "max_connections", LS_CONF_INT, M(max_connections), 4, 100000, "1000", NULL},
-    {"server", "max_connections_per_address", LS_CONF_INT, M(max_per_address), 1, 100000, "32",
+    {"server", "max_connections_per_address", LS_CONF_INT, M(max_per_address), 1, 100000, "256",
      NULL},
     {"mqtt", "host", LS_CONF_STR, M(mqtt_host), 0, 0, "127.0.0.1", NULL},
     {"mqtt", "port", LS_CONF_INT, M(mqtt_port), 1, 65535, "1883", NULL},
