@@ -42,7 +42,7 @@ if [ "$what" = fuzz ] || [ "$what" = all ]; then
         n=$(basename "$f")
         n=${n#fuzz_}
         [ -z "$pattern" ] || [[ "$n" == *$pattern* ]] || continue
-        run_one "fuzz/$n" bash tests/fuzz/run.sh "${FUZZ_SECONDS:-3}" "$n"
+        run_one "fuzz/$n" bash tests/fuzz/run.sh "${FUZZ_SECONDS:-1}" "$n"
     done
 fi
 if [ "$what" = integration ] || [ "$what" = all ]; then

@@ -72,10 +72,10 @@ wait_for 30 moved || fail "acks did not resume after the fault ($(acked))"
     fail "the write that failed is there"
 pass "the server recovers when the fault stops: acks resume, writes work, the failed write left nothing"
 
-# 1b. allocation failures in the server (0.2 % of mallocs) under a stream of writes: each answer
+# 1b. allocation failures in the server (0.2 % of mallocs) under 200 writes: each answer
 #     is a 201 for a change that is there, or an error for one that is not; the audit chain holds
 ok201=0
-for i in $(seq 1 300); do
+for i in $(seq 1 200); do
     [ $i = 1 ] && fiu-ctrl -c "enable_random name=libc/mm/malloc,probability=0.002" "$spid"
     c=$(curl -s -o "$T/m.out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -X POST \
         -d "{\"name\": \"under pressure $i\", \"type\": \"university\"}" "$API/api/v1/orgs")
@@ -84,13 +84,13 @@ done
 fiu-ctrl -c "disable name=libc/mm/malloc" "$spid"
 kill -0 "$spid" || fail "the server died of allocation failures"
 there=$(sqlite3 "$T/server.db" "SELECT count(*) FROM orgs WHERE name LIKE 'under pressure %'")
-[ "$ok201" -gt 50 ] && [ "$ok201" -lt 300 ] || fail "$ok201 of 300 succeeded: the faults did not bite or bit everything"
+[ "$ok201" -gt 30 ] && [ "$ok201" -lt 200 ] || fail "$ok201 of 200 succeeded: the faults did not bite or bit everything"
 # (not asserted: that exactly the 201s are there. Once in a few runs one is missing by name:
 # jansson 2.14 can decode a request body wrongly when an allocation fails, see the README)
 [ "$(api /api/v1/audit-log/verify | json 'j["ok"]')" = True ] || fail "audit chain after allocation failures: $(api /api/v1/audit-log/verify)"
 [ "$(status POST /api/v1/orgs -H "Authorization: Bearer $TOKEN" -d '{"name": "After the pressure", "type": "university"}')" = 201 ] ||
     fail "writes did not recover after allocation failures: $(cat "$T/last-body")"
-pass "allocation failures: $ok201 of 300 writes answered 201 ($there found by name), the audit chain verifies, writes recover"
+pass "allocation failures: $ok201 of 200 writes answered 201 ($there found by name), the audit chain verifies, writes recover"
 
 # 2. the gateway's outbox writes fail
 fiu-ctrl -c "enable name=posix/io/rw/pwrite" "$gpid" || fail "fiu-ctrl on the gateway"
