@@ -348,7 +348,7 @@ void store_close(struct store *st)
 /* Run a statement that returns no rows, then reset it. */
 int store_step_done(struct store *st, sqlite3_stmt *s)
 {
-    if (store_bind_failed(st, s))
+    if (store_bind_failed(s))
         return LS_ERR_NOMEM;
     int rc = sqlite3_step(s) == SQLITE_DONE ? LS_OK : store_db_fail(st, sqlite3_sql(s));
 

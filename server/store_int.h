@@ -61,7 +61,7 @@ int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out);
 void store_bind_text(sqlite3_stmt *s, int col, const char *v);
 /* 1 (and q reset, the failure logged and forgotten) when a store_bind_text() on this thread
  * failed since the last check: the statement must not run. The step helpers here check it. */
-int store_bind_failed(struct store *st, sqlite3_stmt *q);
+int store_bind_failed(sqlite3_stmt *q);
 
 /* Step a write and reset it: LS_OK, LS_ERR_CONFLICT for a UNIQUE or PRIMARY KEY violation,
  * LS_ERR_INVAL for a FOREIGN KEY or CHECK violation (the caller's input), LS_ERR_DB otherwise. */

@@ -43,7 +43,7 @@ int store_json_rows(struct store *st, sqlite3_stmt *s, json_t *arr)
 {
     int step, rc = LS_OK;
 
-    if (store_bind_failed(st, s))
+    if (store_bind_failed(s))
         return LS_ERR_NOMEM;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(s, 0);
@@ -62,7 +62,7 @@ int store_json_rows(struct store *st, sqlite3_stmt *s, json_t *arr)
 int store_json_one(struct store *st, sqlite3_stmt *s, json_t **out)
 {
     *out = NULL;
-    if (store_bind_failed(st, s))
+    if (store_bind_failed(s))
         return LS_ERR_NOMEM;
     int step = sqlite3_step(s), rc = LS_OK;
 
@@ -93,7 +93,7 @@ int store_json_by_id(struct store *st, const char *sql, int64_t id, json_t **out
 
 int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out)
 {
-    if (store_bind_failed(st, s))
+    if (store_bind_failed(s))
         return LS_ERR_NOMEM;
     int step = sqlite3_step(s), rc = LS_OK;
 
@@ -118,20 +118,19 @@ void store_bind_text(sqlite3_stmt *s, int col, const char *v)
         bind_failed = 1;
 }
 
-int store_bind_failed(struct store *st, sqlite3_stmt *q)
+int store_bind_failed(sqlite3_stmt *q)
 {
     if (!bind_failed)
         return 0;
     bind_failed = 0;
     sqlite3_reset(q);
     ls_error("store: a value could not be bound (out of memory): %s not run", sqlite3_sql(q));
-    (void)st;
     return 1;
 }
 
 int store_write_rc(struct store *st, sqlite3_stmt *q)
 {
-    if (store_bind_failed(st, q))
+    if (store_bind_failed(q))
         return LS_ERR_NOMEM;
     int step = sqlite3_step(q), ext = sqlite3_extended_errcode(st->db);
 

@@ -111,18 +111,12 @@ n_now=$(count_readings m1)
 more() { [ "$(count_readings m1)" -ge $((n_now + 5)) ]; }
 wait_for 20 more || fail "readings did not flow again after the gateway's fault"
 kill9 sim
-drained() { [ "$(sqlite3 "$T/gw-io.db" 'SELECT count(*) FROM readings')" -eq 0 ]; }
-wait_for 60 drained || fail "outbox did not drain: $(sqlite3 "$T/gw-io.db" 'SELECT count(*) FROM readings') left"
+drain "$T/gw-io.db"
 kill -TERM "$gpid"
 wait_for 10 bash -c "! kill -0 $gpid 2>/dev/null" || fail "gateway did not stop"
-last=$(sqlite3 "$T/gw-io.db" "SELECT seq FROM sqlite_sequence WHERE name='readings'")
-read -r n lo hi distinct <<<"$(sqlite3 -separator ' ' "$T/server.db" \
-    "SELECT count(*), min(seq), max(seq), count(DISTINCT seq) FROM readings WHERE gateway='gw-io'")"
-echo "gateway took $last readings; server holds $n (seq $lo..$hi, $distinct distinct)"
-[ "$last" -gt 15 ] || fail "too few readings ($last)"
-[ "$n" -eq "$last" ] && [ "$lo" -eq 1 ] && [ "$hi" -eq "$last" ] && [ "$distinct" -eq "$last" ] ||
-    fail "not exactly once: $n rows, seq $lo..$hi, $distinct distinct, $last taken"
-pass "every seq 1..$last stored exactly once through the faults"
+exactly_once gw-io "$T/gw-io.db"
+[ "$LAST" -gt 15 ] || fail "too few readings ($LAST)"
+pass "every seq 1..$LAST stored exactly once through the faults"
 [ "$(api /api/v1/audit-log/verify | json 'j["ok"]')" = True ] || fail "audit chain: $(api /api/v1/audit-log/verify)"
 stop server
 [ "$(sqlite3 "$T/server.db" 'PRAGMA integrity_check')" = ok ] || fail "server database damaged"

@@ -31,9 +31,9 @@ wait_for 10 grep -q "interlock command version" "$T/gateway.log" || fail "no com
 
 # the server goes; the gateway keeps publishing into the broker's queue for the server's session
 kill9 server
-sleep 5
-backlog=$(sqlite3 "$T/gw-am.db" 'SELECT count(*) FROM readings')
-[ "$backlog" -gt 3 ] || fail "no backlog built up ($backlog)"
+backlog_built() { [ "$(outbox_rows "$T/gw-am.db")" -gt 3 ]; }
+wait_for 20 backlog_built || fail "no backlog built up ($(outbox_rows "$T/gw-am.db"))"
+backlog=$(outbox_rows "$T/gw-am.db")
 # the broker stops (saving its queue, retained messages and sessions) and comes back with that
 # file deleted
 stop broker
@@ -48,14 +48,8 @@ wait_for 20 more_cmd || fail "the command was not published again after the brok
 pass "the server publishes the interlock command again to a broker that forgot it"
 
 kill9 sim
-drained() { [ "$(sqlite3 "$T/gw-am.db" 'SELECT count(*) FROM readings')" -eq 0 ]; }
-wait_for 60 drained || fail "outbox did not drain: $(sqlite3 "$T/gw-am.db" 'SELECT count(*) FROM readings') left"
+drain "$T/gw-am.db"
 stop gateway
-last=$(sqlite3 "$T/gw-am.db" "SELECT seq FROM sqlite_sequence WHERE name='readings'")
-read -r n lo hi distinct <<<"$(sqlite3 -separator ' ' "$T/server.db" \
-    "SELECT count(*), min(seq), max(seq), count(DISTINCT seq) FROM readings WHERE gateway='gw-am'")"
-echo "gateway took $last readings; server holds $n (seq $lo..$hi, $distinct distinct)"
-[ "$n" -eq "$last" ] && [ "$lo" -eq 1 ] && [ "$hi" -eq "$last" ] && [ "$distinct" -eq "$last" ] ||
-    fail "not exactly once: $n rows, seq $lo..$hi, $distinct distinct, $last taken"
-pass "every seq 1..$last stored exactly once although the broker forgot its queue; outbox empty"
+exactly_once gw-am "$T/gw-am.db"
+pass "every seq 1..$LAST stored exactly once although the broker forgot its queue; outbox empty"
 echo "$CHECKS checks passed"

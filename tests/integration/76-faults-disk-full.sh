@@ -73,17 +73,11 @@ pass "the gateway takes readings again once there is room"
 
 # 3. exactly once, and both databases intact
 kill9 sim
-drained() { [ "$(sqlite3 "$T/gwdisk/outbox.db" 'SELECT count(*) FROM readings')" -eq 0 ]; }
-wait_for 60 drained || fail "outbox did not drain"
+drain "$T/gwdisk/outbox.db"
 stop gateway
-last=$(sqlite3 "$T/gwdisk/outbox.db" "SELECT seq FROM sqlite_sequence WHERE name='readings'")
-read -r n lo hi distinct <<<"$(sqlite3 -separator ' ' "$T/srvdisk/server.db" \
-    "SELECT count(*), min(seq), max(seq), count(DISTINCT seq) FROM readings WHERE gateway='gw-df'")"
-echo "gateway took $last readings; server holds $n (seq $lo..$hi, $distinct distinct)"
-[ "$n" -eq "$last" ] && [ "$lo" -eq 1 ] && [ "$hi" -eq "$last" ] && [ "$distinct" -eq "$last" ] ||
-    fail "not exactly once: $n rows, seq $lo..$hi, $distinct distinct, $last taken"
+exactly_once gw-df "$T/gwdisk/outbox.db" "$T/srvdisk/server.db"
 stop server
 [ "$(sqlite3 "$T/srvdisk/server.db" 'PRAGMA integrity_check')" = ok ] || fail "server database damaged"
 [ "$(sqlite3 "$T/gwdisk/outbox.db" 'PRAGMA integrity_check')" = ok ] || fail "outbox damaged"
-pass "every seq 1..$last stored exactly once; both databases pass integrity_check"
+pass "every seq 1..$LAST stored exactly once; both databases pass integrity_check"
 echo "$CHECKS checks passed"

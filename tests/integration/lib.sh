@@ -227,6 +227,25 @@ readings_json() { api "/api/v1/readings?instrument=$1&limit=10000"; }
 count_readings() { api "/api/v1/readings?instrument=$1&limit=1" | json 'j["total"]'; }
 have_readings() { [ "$(count_readings "$1")" -ge "$2" ]; }
 
+# outbox_rows OUTBOX_DB: readings waiting in a gateway's outbox.
+outbox_rows() { sqlite3 "$1" 'SELECT count(*) FROM readings'; }
+# drain OUTBOX_DB: wait (60 s) until the server has acked everything in the outbox.
+drain() {
+    outbox_empty() { [ "$(outbox_rows "$1")" -eq 0 ]; }
+    wait_for 60 outbox_empty "$1" || fail "outbox did not drain: $(outbox_rows "$1") left"
+}
+# exactly_once GATEWAY OUTBOX_DB [SERVER_DB]: the server holds every seq 1..N the gateway took
+# exactly once (N, the outbox's last seq, goes to LAST).
+exactly_once() {
+    local n lo hi distinct
+    LAST=$(sqlite3 "$2" "SELECT seq FROM sqlite_sequence WHERE name='readings'")
+    read -r n lo hi distinct <<<"$(sqlite3 -separator ' ' "${3:-$T/server.db}" \
+        "SELECT count(*), min(seq), max(seq), count(DISTINCT seq) FROM readings WHERE gateway='$1'")"
+    echo "gateway took $LAST readings; server holds $n (seq $lo..$hi, $distinct distinct)"
+    [ "$n" -eq "$LAST" ] && [ "$lo" -eq 1 ] && [ "$hi" -eq "$LAST" ] && [ "$distinct" -eq "$LAST" ] ||
+        fail "not exactly once: $n rows, seq $lo..$hi, $distinct distinct, $LAST taken"
+}
+
 # gateway_ini FILE ID [extra [gateway] lines...]: the common head of a gateway config.
 gateway_ini() {
     local file=$1 id=$2; shift 2
