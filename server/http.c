@@ -13,12 +13,14 @@
 #include <time.h>
 
 #include "auth.h"
+#include "requests.h"
 #include "routes.h"
 #include "conn_guard.h"
 #include "web.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/wire.h"
 #include "labshare/banned.h"
 
@@ -220,81 +222,6 @@ const char *http_query(struct http_req *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-void http_time_format(int64_t ms, char *buf, size_t len)
-{
-    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    int frac = (int)(ms - (int64_t)t * 1000);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-}
-
-int http_time_parse(const char *s, int64_t *ms)
-{
-    struct tm tm;
-    const char *p;
-    int64_t frac = 0, scale = 1000, off_s = 0;
-    int date_only = 0;
-    time_t t;
-
-    memset(&tm, 0, sizeof(tm));
-    p = strptime(s, "%Y-%m-%d", &tm);
-    if (!p || (p - s) != 10)
-        return LS_ERR_INVAL;
-    if (*p == '\0') {
-        date_only = 1; /* midnight in the platform's time zone (TZ, set at start) */
-        goto done;
-    }
-    if (*p != 'T' && *p != 't')
-        return LS_ERR_INVAL;
-    s = p + 1;
-    p = strptime(s, "%H:%M:%S", &tm);
-    if (!p || (p - s) != 8)
-        return LS_ERR_INVAL;
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return LS_ERR_INVAL;
-        for (; *p >= '0' && *p <= '9'; p++) {
-            if (scale > 1) {
-                scale /= 10;
-                frac += (*p - '0') * scale;
-            }
-        }
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int hh, mm;
-        char h[3] = {0}, m[3] = {0};
-        if (strlen(p) != 6 || p[3] != ':')
-            return LS_ERR_INVAL;
-        memcpy(h, p + 1, 2);
-        memcpy(m, p + 4, 2);
-        if (ls_parse_int(h, 0, 23, &hh) || ls_parse_int(m, 0, 59, &mm))
-            return LS_ERR_INVAL;
-        off_s = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
-        p += 6;
-    } else {
-        return LS_ERR_INVAL;
-    }
-    if (*p)
-        return LS_ERR_INVAL;
-done:
-    /* strptime accepts 2026-02-31; normalise and compare to refuse it. */
-    {
-        struct tm check = tm;
-        check.tm_isdst = -1;
-        t = date_only ? mktime(&check) : timegm(&check);
-        if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon)
-            return LS_ERR_INVAL;
-    }
-    *ms = ((int64_t)t - off_s) * 1000 + frac;
-    return LS_OK;
-}
-
 int http_list_args(struct http_req *req, struct http_resp *resp, int64_t def, int64_t max,
                    int64_t *limit, int64_t *offset, int64_t *from_ms, int64_t *to_ms)
 {
@@ -313,11 +240,11 @@ int http_list_args(struct http_req *req, struct http_resp *resp, int64_t def, in
         http_error(resp, LS_ERR_INVAL, "offset must be a whole number, 0 or more");
         return LS_ERR_INVAL;
     }
-    if ((v = http_query(req, "from")) && http_time_parse(v, from_ms)) {
+    if ((v = http_query(req, "from")) && ls_time_parse(v, from_ms)) {
         http_error(resp, LS_ERR_INVAL, "from must be an RFC 3339 time or a YYYY-MM-DD date");
         return LS_ERR_INVAL;
     }
-    if ((v = http_query(req, "to")) && http_time_parse(v, to_ms)) {
+    if ((v = http_query(req, "to")) && ls_time_parse(v, to_ms)) {
         http_error(resp, LS_ERR_INVAL, "to must be an RFC 3339 time or a YYYY-MM-DD date");
         return LS_ERR_INVAL;
     }
@@ -348,7 +275,7 @@ int http_month_range(const char *month, int64_t *from_ms, int64_t *to_ms)
         return LS_ERR_INVAL;
     snprintf(first, sizeof(first), "%04d-%02d-01", y, m);
     snprintf(next, sizeof(next), "%04d-%02d-01", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
-    return http_time_parse(first, from_ms) || http_time_parse(next, to_ms) ? LS_ERR_INVAL : LS_OK;
+    return ls_time_parse(first, from_ms) || ls_time_parse(next, to_ms) ? LS_ERR_INVAL : LS_OK;
 }
 
 struct query_check {
@@ -1050,21 +977,10 @@ int http_body_json(struct http_req *req, struct http_resp *resp, json_t **out)
 
 int http_only_keys(struct http_resp *resp, const json_t *obj, const char *const *keys)
 {
-    const char *key;
-    json_t *v;
+    char why[100];
 
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        size_t i;
-        (void)v;
-        for (i = 0; keys[i]; i++)
-            if (strcmp(key, keys[i]) == 0)
-                break;
-        if (!keys[i]) {
-            http_error(resp, LS_ERR_INVAL, "unknown field '%.64s'", key);
-            return LS_ERR_INVAL;
-        }
-    }
+    if (req_only_keys(obj, keys, why, sizeof(why)))
+        return http_error(resp, LS_ERR_INVAL, "%s", why), LS_ERR_INVAL;
     return LS_OK;
 }
 

@@ -128,10 +128,4 @@ int http_list_args(struct http_req *req, struct http_resp *resp, int64_t def, in
 /* [from, to) of month "YYYY-MM" in the platform time zone, as epoch ms. LS_ERR_INVAL. */
 int http_month_range(const char *month, int64_t *from_ms, int64_t *to_ms);
 
-/* Format epoch ms as RFC 3339 UTC ("2026-11-27T10:00:00.123Z") into buf (>= 32 bytes). */
-void http_time_format(int64_t ms, char *buf, size_t len);
-/* Parse an RFC 3339 time (Z or +hh:mm offset, optional fraction) or a YYYY-MM-DD date
- * (midnight in the platform time zone). */
-int http_time_parse(const char *s, int64_t *ms);
-
 #endif /* LS_SRV_HTTP_H */

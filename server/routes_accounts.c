@@ -3,40 +3,13 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "auth.h"
+#include "requests.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/wire.h"
 #include "labshare/banned.h"
-
-static const char *const org_types[] = {"government", "enterprise", "university", "institute",
-                                        NULL};
-static const char *const roles[] = {"researcher", "manager", "auditor", "admin", NULL};
-
-static int one_of(const char *s, const char *const *set)
-{
-    for (size_t i = 0; s && set[i]; i++)
-        if (strcmp(s, set[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* A string member of at most max characters: NULL when absent; *bad set when it is there but
- * not a string or too long or empty. */
-static const char *opt_string(const json_t *o, const char *key, size_t max, int *bad)
-{
-    json_t *v = json_object_get(o, key);
-
-    if (!v)
-        return NULL;
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) {
-        *bad = 1;
-        return NULL;
-    }
-    return json_string_value(v);
-}
 
 /* --- Organisations ---------------------------------------------------------------------- */
 
@@ -72,22 +45,17 @@ int route_org_get(struct http_req *req, struct http_resp *resp)
 
 static int org_write(struct http_req *req, struct http_resp *resp, int64_t id)
 {
-    static const char *const keys[] = {"name", "type", NULL};
     json_t *body = NULL, *before = NULL, *after = NULL;
     const char *name, *type;
-    char object[40];
-    int bad = 0, rc;
+    char object[40], why[200];
+    int rc;
 
     if (!http_is_admin(req))
         return http_error(resp, LS_ERR_DENIED, "only an admin manages organisations");
-    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
+    if (http_body_json(req, resp, &body))
         goto out;
-    name = opt_string(body, "name", 200, &bad);
-    type = opt_string(body, "type", 20, &bad);
-    if (bad || (type && !one_of(type, org_types)) || (!id && (!name || !type))) {
-        http_error(resp, LS_ERR_INVAL,
-                   "name (1-200 characters) and type (government, "
-                   "enterprise, university or institute) are required");
+    if (req_org(body, !id, &name, &type, why, sizeof(why))) {
+        http_error(resp, LS_ERR_INVAL, "%s", why);
         goto out;
     }
     if (store_begin(req->st)) {
@@ -194,83 +162,26 @@ int route_user_get(struct http_req *req, struct http_resp *resp)
     return http_json(resp, 200, u);
 }
 
-static int valid_username(const char *s)
+/* Decode a user's body into u, hashing its password into hash. A 400 (or 500) in resp. */
+static int user_request(struct http_resp *resp, const json_t *body, int create,
+                        struct user_request *u, char hash[AUTH_HASH_LEN])
 {
-    return s && strlen(s) >= 3 && ls_id_valid(s);
-}
+    char why[200];
 
-/* A name of a system part (store.h's AUDIT_RESERVED_NAMES), in any case. */
-static int reserved_name(const char *name)
-{
-    static const char *const reserved[] = AUDIT_RESERVED_NAMES;
-
-    for (size_t i = 0; reserved[i]; i++)
-        if (strcasecmp(name, reserved[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Read the user fields of body into f (hashing a password). 400 in resp on a bad value. */
-static int user_fields(struct http_resp *resp, const json_t *body, struct user_fields *f,
-                       char hash[AUTH_HASH_LEN])
-{
-    json_t *v;
-    int bad = 0;
-    const char *pw;
-
-    memset(f, 0, sizeof(*f));
-    f->org_id = -1;
-    f->badge = -2;
-    f->username = opt_string(body, "username", 63, &bad);
-    if (bad || (f->username && !valid_username(f->username)))
-        return http_error(resp, LS_ERR_INVAL, "username: 3-63 of A-Z a-z 0-9 . _ -"), LS_ERR_INVAL;
-    if (f->username && reserved_name(f->username))
-        return http_error(resp, LS_ERR_INVAL,
-                          "username: '%s' is reserved for a part of the system (the audit log "
-                          "names them)",
-                          f->username),
-               LS_ERR_INVAL;
-    f->display_name = opt_string(body, "display_name", 200, &bad);
-    f->role = opt_string(body, "role", 16, &bad);
-    if (bad || (f->role && !one_of(f->role, roles)))
-        return http_error(resp, LS_ERR_INVAL, "role: researcher, manager, auditor or admin"),
-               LS_ERR_INVAL;
-    if ((v = json_object_get(body, "org_id"))) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1)
-            return http_error(resp, LS_ERR_INVAL, "org_id must be an organisation id"),
-                   LS_ERR_INVAL;
-        f->org_id = json_integer_value(v);
-    }
-    if ((v = json_object_get(body, "badge"))) {
-        if (json_is_null(v))
-            f->badge = -1;
-        else if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-                 json_integer_value(v) > 4294967295LL)
-            return http_error(resp, LS_ERR_INVAL,
-                              "badge must be a number from 1 to 4294967295 "
-                              "or null"),
-                   LS_ERR_INVAL;
-        else
-            f->badge = json_integer_value(v);
-    }
-    if ((v = json_object_get(body, "password"))) {
-        pw = json_string_value(v);
-        if (!pw || strlen(pw) < AUTH_PASSWORD_MIN || strlen(pw) > AUTH_PASSWORD_MAX)
-            return http_error(resp, LS_ERR_INVAL, "password: %d to %d characters",
-                              AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX),
-                   LS_ERR_INVAL;
-        if (auth_password_hash(pw, hash))
+    if (req_user(body, create, u, why, sizeof(why)))
+        return http_error(resp, LS_ERR_INVAL, "%s", why), LS_ERR_INVAL;
+    if (u->password) {
+        if (auth_password_hash(u->password, hash))
             return http_error(resp, LS_ERR_NOMEM, "cannot hash the password"), LS_ERR_NOMEM;
-        f->password_hash = hash;
+        u->f.password_hash = hash;
     }
     return LS_OK;
 }
 
 int route_user_create(struct http_req *req, struct http_resp *resp)
 {
-    static const char *const keys[] = {"username", "display_name", "org_id", "role",
-                                       "badge",    "password",     NULL};
-    struct user_fields f;
+    struct user_request u;
+    struct user_fields *f = &u.f;
     char hash[AUTH_HASH_LEN], object[40];
     json_t *body = NULL, *after = NULL, *org = NULL;
     int64_t id = 0;
@@ -278,26 +189,21 @@ int route_user_create(struct http_req *req, struct http_resp *resp)
 
     if (!http_is_admin(req) && strcmp(req->who.role, "manager") != 0)
         return http_error(resp, LS_ERR_DENIED, "only admins and managers create users");
-    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys) ||
-        user_fields(resp, body, &f, hash))
+    if (http_body_json(req, resp, &body) || user_request(resp, body, 1, &u, hash))
         goto out;
-    if (!f.username || !f.role || f.org_id < 1 || !f.password_hash) {
-        http_error(resp, LS_ERR_INVAL, "username, org_id, role and password are required");
-        goto out;
-    }
-    if (!http_is_admin(req) && (f.org_id != req->who.org_id || strcmp(f.role, "researcher"))) {
+    if (!http_is_admin(req) && (f->org_id != req->who.org_id || strcmp(f->role, "researcher"))) {
         http_error(resp, LS_ERR_DENIED, "managers create researchers of their own organisation");
         goto out;
     }
-    if (store_org_get(req->st, f.org_id, &org)) {
-        http_error(resp, LS_ERR_INVAL, "no organisation %lld", (long long)f.org_id);
+    if (store_org_get(req->st, f->org_id, &org)) {
+        http_error(resp, LS_ERR_INVAL, "no organisation %lld", (long long)f->org_id);
         goto out;
     }
     if (store_begin(req->st)) {
         http_error(resp, LS_ERR_DB, "database busy");
         goto out;
     }
-    rc = store_user_create(req->st, &f, &id);
+    rc = store_user_create(req->st, f, &id);
     if (rc == LS_OK)
         rc = store_user_get(req->st, id, &after);
     if (rc) {
@@ -316,27 +222,17 @@ out:
 
 int route_user_update(struct http_req *req, struct http_resp *resp)
 {
-    static const char *const keys[] = {"username", "display_name", "org_id",        "role",
-                                       "badge",    "password",     "revoke_tokens", NULL};
-    struct user_fields f;
+    struct user_request u;
+    struct user_fields *f = &u.f;
     char hash[AUTH_HASH_LEN], object[40];
-    json_t *body = NULL, *before = NULL, *after = NULL, *extra = NULL, *v;
+    json_t *body = NULL, *before = NULL, *after = NULL, *extra = NULL;
     int64_t id, org, ended = 0, revoked = 0, left = 0;
-    int rc, self, revoke_tokens = 0;
+    int rc, self;
 
     if (route_id_param(req, resp, 0, &id))
         return LS_OK;
-    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys) ||
-        user_fields(resp, body, &f, hash))
+    if (http_body_json(req, resp, &body) || user_request(resp, body, 0, &u, hash))
         goto out;
-    if ((v = json_object_get(body, "revoke_tokens"))) {
-        if (!json_is_boolean(v) || !json_object_get(body, "password")) {
-            http_error(resp, LS_ERR_INVAL,
-                       "revoke_tokens: true or false, and only with a new password");
-            goto out;
-        }
-        revoke_tokens = json_is_true(v);
-    }
     rc = store_user_get(req->st, id, &before);
     if (rc) {
         http_error(resp, rc, "no user %lld", (long long)id);
@@ -351,7 +247,7 @@ int route_user_update(struct http_req *req, struct http_resp *resp)
             http_error(resp, LS_ERR_DENIED, "you may not change this user");
             goto out;
         }
-        if (f.role || f.org_id != -1 || f.username || (!manager && f.badge != -2)) {
+        if (f->role || f->org_id != -1 || f->username || (!manager && f->badge != -2)) {
             http_error(resp, LS_ERR_DENIED,
                        "only an admin changes a user's name, role or "
                        "organisation%s",
@@ -363,11 +259,11 @@ int route_user_update(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_DB, "database busy");
         goto out;
     }
-    rc = store_user_update(req->st, id, &f);
+    rc = store_user_update(req->st, id, f);
     /* a new password ends the user's other sessions (the caller's own stays), and on request
      * the API tokens too: whoever knew the old one is out */
-    if (rc == LS_OK && f.password_hash)
-        rc = store_user_end_sessions(req->st, id, self ? req->who.cred_hash : NULL, revoke_tokens,
+    if (rc == LS_OK && f->password_hash)
+        rc = store_user_end_sessions(req->st, id, self ? req->who.cred_hash : NULL, u.revoke_tokens,
                                      &ended, &revoked, &left);
     if (rc == LS_OK)
         rc = store_user_get(req->st, id, &after);
@@ -380,7 +276,7 @@ int route_user_update(struct http_req *req, struct http_resp *resp)
         goto out;
     }
     snprintf(object, sizeof(object), "user/%lld", (long long)id);
-    if (f.password_hash) {
+    if (f->password_hash) {
         json_object_set_new(after, "password_changed", json_true());
         json_object_set_new(after, "sessions_ended", json_integer(ended));
         json_object_set_new(after, "tokens_revoked", json_integer(revoked));

@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/banned.h"
 
 int route_id_param(struct http_req *req, struct http_resp *resp, int i, int64_t *id)
@@ -135,7 +136,7 @@ int route_token_new(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_DB, "cannot issue a token");
         goto out;
     }
-    http_time_format(expires, until, sizeof(until));
+    ls_time_format(expires, until, sizeof(until));
     snprintf(object, sizeof(object), "token/%lld", (long long)id);
     http_commit_audited_reply(
         req, resp, "token.create", object, NULL,

@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "requests.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/wire.h"
 #include "labshare/banned.h"
 
@@ -176,35 +178,21 @@ int route_vouchers_list(struct http_req *req, struct http_resp *resp)
 
 int route_voucher_create(struct http_req *req, struct http_resp *resp)
 {
-    static const char *const keys[] = {"org_id",     "percent",  "annual_cap",
-                                       "valid_from", "valid_to", NULL};
     json_t *body = NULL, *after = NULL, *org = NULL;
-    const char *from, *to;
-    int64_t ms, id, org_id, pct, cap;
-    char object[40];
+    struct voucher_request v;
+    int64_t id;
+    char object[40], why[200];
     int rc;
 
     if (!http_is_admin(req))
         return http_error(resp, LS_ERR_DENIED, "only an admin grants vouchers");
-    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
+    if (http_body_json(req, resp, &body))
         goto out;
-    org_id = json_integer_value(json_object_get(body, "org_id"));
-    pct = json_integer_value(json_object_get(body, "percent"));
-    cap = json_integer_value(json_object_get(body, "annual_cap"));
-    from = json_string_value(json_object_get(body, "valid_from"));
-    to = json_string_value(json_object_get(body, "valid_to"));
-    if (!json_is_integer(json_object_get(body, "org_id")) ||
-        !json_is_integer(json_object_get(body, "percent")) || pct < 1 || pct > 100 ||
-        !json_is_integer(json_object_get(body, "annual_cap")) || cap < 0 || !from ||
-        strlen(from) != 10 || http_time_parse(from, &ms) || !to || strlen(to) != 10 ||
-        http_time_parse(to, &ms) || strcmp(from, to) > 0) {
-        http_error(resp, LS_ERR_INVAL,
-                   "org_id, percent (1-100), annual_cap (fen, 0 or more), "
-                   "valid_from and valid_to (YYYY-MM-DD, in order) are "
-                   "required");
+    if (req_voucher(body, &v, why, sizeof(why))) {
+        http_error(resp, LS_ERR_INVAL, "%s", why);
         goto out;
     }
-    if (store_org_get(req->st, org_id, &org) ||
+    if (store_org_get(req->st, v.org_id, &org) ||
         strcmp(json_string_value(json_object_get(org, "type")), "enterprise") != 0) {
         http_error(resp, LS_ERR_INVAL, "innovation vouchers go to enterprises");
         goto out;
@@ -213,7 +201,8 @@ int route_voucher_create(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_DB, "database busy");
         goto out;
     }
-    rc = store_voucher_create(req->st, org_id, pct, cap, from, to, &id);
+    rc = store_voucher_create(req->st, v.org_id, v.percent, v.annual_cap, v.valid_from, v.valid_to,
+                              &id);
     if (rc == LS_OK)
         rc = store_voucher_get(req->st, id, &after);
     if (rc) {

@@ -7,8 +7,10 @@
 
 #include "billing.h"
 #include "booking.h"
+#include "requests.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/wire.h"
 #include "labshare/banned.h"
 
@@ -46,8 +48,8 @@ static void add_terms(struct http_req *req, json_t *o, const json_t *inst)
                                json_integer_value(json_object_get(inst, "org_id")),
                            json_string_value(json_object_get(who, "org_type")));
     json_object_set_new(o, "category", json_string(billing_category_name(cat)));
-    if (http_time_parse(json_string_value(json_object_get(o, "start")), &start) ||
-        http_time_parse(json_string_value(json_object_get(o, "end")), &end) ||
+    if (ls_time_parse(json_string_value(json_object_get(o, "start")), &start) ||
+        ls_time_parse(json_string_value(json_object_get(o, "end")), &end) ||
         billing_booking(&t, cat, (end - start) / 1000, (end - start) / 1000, 0, 0, &c))
         return;
     json_object_set_new(o, "expected_charge", json_integer(c.amount));
@@ -137,52 +139,31 @@ static int rule_error(struct http_resp *resp, const char *rule, const char *msg)
 
 int route_booking_create(struct http_req *req, struct http_resp *resp)
 {
-    static const char *const keys[] = {"instrument", "start", "end", "project", "user_id", NULL};
-    json_t *body = NULL, *inst = NULL, *after = NULL, *v;
+    json_t *body = NULL, *inst = NULL, *after = NULL;
     struct booking_rules rules;
     struct service_hours hours;
     struct booking_request q;
     struct principal target;
     struct booking b;
-    const char *instrument, *s, *rule;
+    const char *instrument, *rule;
     char why[200], object[40];
     int64_t owner, conflict = 0, outage_conflict = 0;
     struct interval *busy = NULL;
     size_t nbusy = 0;
     int rc;
 
-    memset(&b, 0, sizeof(b));
     memset(&q, 0, sizeof(q));
     if (http_is_auditor(req))
         return http_error(resp, LS_ERR_DENIED, "auditors read; they do not book");
-    if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
+    if (http_body_json(req, resp, &body))
         goto out;
-    instrument = json_string_value(json_object_get(body, "instrument"));
-    if (!instrument || !ls_id_valid(instrument)) {
-        http_error(resp, LS_ERR_INVAL, "instrument (an instrument id) is required");
-        goto out;
-    }
-    if (!(s = json_string_value(json_object_get(body, "start"))) ||
-        http_time_parse(s, &b.start_ms) || !(s = json_string_value(json_object_get(body, "end"))) ||
-        http_time_parse(s, &b.end_ms) || b.end_ms <= b.start_ms) {
-        http_error(resp, LS_ERR_INVAL, "start and end are required RFC 3339 times, start first");
+    if (req_booking_create(body, &b, why, sizeof(why))) {
+        http_error(resp, LS_ERR_INVAL, "%s", why);
         goto out;
     }
-    if ((v = json_object_get(body, "project"))) {
-        if (!json_is_string(v) || json_string_length(v) > 200) {
-            http_error(resp, LS_ERR_INVAL, "project must be text of at most 200 characters");
-            goto out;
-        }
-        snprintf(b.project, sizeof(b.project), "%s", json_string_value(v));
-    }
-    b.user_id = req->who.user_id;
-    if ((v = json_object_get(body, "user_id"))) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1) {
-            http_error(resp, LS_ERR_INVAL, "user_id must be a user id");
-            goto out;
-        }
-        b.user_id = json_integer_value(v);
-    }
+    instrument = b.instrument;
+    if (!b.user_id)
+        b.user_id = req->who.user_id;
     rc = store_instrument_get(req->st, instrument, &inst);
     if (rc) {
         http_error(resp, rc, "no instrument '%s'", instrument);
@@ -212,7 +193,6 @@ int route_booking_create(struct http_req *req, struct http_resp *resp)
     q.end_ms = b.end_ms;
     q.now_ms = ls_now_ms();
     q.external = target.org_id != owner;
-    snprintf(b.instrument, sizeof(b.instrument), "%s", instrument);
     snprintf(b.status, sizeof(b.status), "%s",
              q.external && rules.approval_external && !q.privileged ? "pending" : "confirmed");
     if (booking_needs_consent(http_is_admin(req), req->who.user_id, req->who.org_id, b.user_id,
@@ -300,8 +280,8 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
     struct booking_rules rules;
     const char *next, *comment = NULL;
     char why[200], object[40], act[40];
-    int64_t id, owner, score = 0;
-    int rc, own, manages;
+    int64_t id, owner;
+    int rc, own, manages, score = 0;
 
     if (route_id_param(req, resp, 0, &id))
         return LS_OK;
@@ -339,34 +319,20 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
         return http_error(resp, LS_ERR_DENIED, "you may not %s this booking", names[action]);
     if ((action == BOOKING_REJECT || action == BOOKING_CANCEL) && req->body.len > 0) {
         /* an optional {"reason": "..."}: the text people read, kept with the status */
-        static const char *const keys[] = {"reason", NULL};
-        json_t *v;
-        if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
+        if (http_body_json(req, resp, &body))
             goto out;
-        v = json_object_get(body, "reason");
-        if (v && (!json_is_string(v) || json_string_length(v) > 500)) {
-            http_error(resp, LS_ERR_INVAL, "reason must be text of at most 500 characters");
+        if (req_booking_reason(body, &comment, why, sizeof(why))) {
+            http_error(resp, LS_ERR_INVAL, "%s", why);
             goto out;
         }
-        comment = json_string_value(v);
     }
     if (action == BOOKING_RATE) {
-        static const char *const keys[] = {"score", "comment", NULL};
-        json_t *v;
-        if (http_body_json(req, resp, &body) || http_only_keys(resp, body, keys))
+        if (http_body_json(req, resp, &body))
             goto out;
-        v = json_object_get(body, "score");
-        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 5) {
-            http_error(resp, LS_ERR_INVAL, "score must be a whole number from 1 to 5");
+        if (req_booking_rating(body, &score, &comment, why, sizeof(why))) {
+            http_error(resp, LS_ERR_INVAL, "%s", why);
             goto out;
         }
-        score = json_integer_value(v);
-        v = json_object_get(body, "comment");
-        if (v && (!json_is_string(v) || json_string_length(v) > 1000)) {
-            http_error(resp, LS_ERR_INVAL, "comment must be text of at most 1000 characters");
-            goto out;
-        }
-        comment = json_string_value(v);
         if (b.rating) {
             http_error(resp, LS_ERR_CONFLICT, "this booking is rated already");
             goto out;
@@ -410,7 +376,7 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
         rc = store_booking_json(req->st, id, &before);
         if (rc == LS_OK)
             rc = action == BOOKING_RATE
-                     ? store_booking_rate(req->st, id, (int)score, comment)
+                     ? store_booking_rate(req->st, id, score, comment)
                      : store_booking_set_status(req->st, id, next, base ? reason : NULL);
     }
     if (rc == LS_OK && action != BOOKING_RATE)

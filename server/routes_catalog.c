@@ -10,6 +10,7 @@
 #include "labshare/wire.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/banned.h"
 
 /* Free slots are listed for the next two weeks. */
@@ -31,7 +32,7 @@ static void add_live(struct store *st, const char *id, int64_t now, json_t *row)
         json_object_set_new(row, "last_reading", json_null());
         return;
     }
-    http_time_format(ts, when, sizeof(when));
+    ls_time_format(ts, when, sizeof(when));
     json_object_set_new(
         row, "state",
         json_string(now - ts > CATALOG_OFFLINE_MS ? "offline" : ls_state_name(state)));
@@ -99,8 +100,8 @@ int route_catalog(struct http_req *req, struct http_resp *resp)
             interval_subtract(win, nw, busy, nb, &free_iv, &nf) == LS_OK) {
             for (size_t k = 0; k < nf; k++) {
                 free_h += (double)(free_iv[k].end_ms - free_iv[k].start_ms) / 3600000.0;
-                http_time_format(free_iv[k].start_ms, a, sizeof(a));
-                http_time_format(free_iv[k].end_ms, b, sizeof(b));
+                ls_time_format(free_iv[k].start_ms, a, sizeof(a));
+                ls_time_format(free_iv[k].end_ms, b, sizeof(b));
                 json_array_append_new(slots, json_pack("{s:s, s:s}", "start", a, "end", b));
             }
         }

@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/wire.h"
 #include "labshare/banned.h"
 
@@ -125,8 +126,8 @@ int route_ical(struct http_req *req, struct http_resp *resp)
                      *json_string_value(json_object_get(inst, "location")) ? ", " : "",
                      json_string_value(json_object_get(inst, "location")));
         json_decref(inst);
-        http_time_parse(json_string_value(json_object_get(v, "start")), &s);
-        http_time_parse(json_string_value(json_object_get(v, "end")), &e);
+        ls_time_parse(json_string_value(json_object_get(v, "start")), &s);
+        ls_time_parse(json_string_value(json_object_get(v, "end")), &e);
         snprintf(uid, sizeof(uid), "booking-%lld@labshare",
                  (long long)json_integer_value(json_object_get(v, "id")));
         if (strcmp(kind, "user") == 0)

@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/banned.h"
 
 /* Local midnight of 1 January of year (platform time zone). */
@@ -101,8 +102,8 @@ static json_t *compute_for(struct http_req *req, int64_t from, int64_t to, const
             continue;
         if (strcmp(by, "instrument") == 0) {
             char link[300], a[40], b[40];
-            http_time_format(from, a, sizeof(a));
-            http_time_format(to, b, sizeof(b));
+            ls_time_format(from, a, sizeof(a));
+            ls_time_format(to, b, sizeof(b));
             snprintf(link, sizeof(link), "/api/v1/usage?instrument=%s&from=%s&to=%s",
                      groups[g].instrument, a, b);
             json_object_set_new(m, "instrument", json_string(groups[g].instrument));
@@ -111,8 +112,8 @@ static json_t *compute_for(struct http_req *req, int64_t from, int64_t to, const
             json_object_set_new(m, "org", json_string(groups[g].org_name));
         } else if (strcmp(by, "org") == 0) {
             char link[300], a[40], b[40];
-            http_time_format(from, a, sizeof(a));
-            http_time_format(to, b, sizeof(b));
+            ls_time_format(from, a, sizeof(a));
+            ls_time_format(to, b, sizeof(b));
             snprintf(link, sizeof(link), "/api/v1/metrics?by=instrument&org=%lld&from=%s&to=%s",
                      (long long)groups[g].org_id, a, b);
             json_object_set_new(m, "org_id", json_integer(groups[g].org_id));
@@ -273,8 +274,8 @@ int route_figures(struct http_req *req, struct http_resp *resp)
         json_t *all =
             json_array_size(platform) ? json_incref(json_array_get(platform, 0)) : json_object();
         json_decref(platform);
-        http_time_format(from, a, sizeof(a));
-        http_time_format(to, b, sizeof(b));
+        ls_time_format(from, a, sizeof(a));
+        ls_time_format(to, b, sizeof(b));
         return http_json(resp, 200,
                          json_pack("{s:i, s:s, s:s, s:o, s:o}", "year", year, "from", a, "to", b,
                                    "platform", all, "by_owner_type", types));

@@ -10,15 +10,16 @@
 #include "auth.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/banned.h"
 
 static json_t *qualification_json(const struct qualification *q)
 {
     char since[40], until[40];
 
-    http_time_format(q->since_ms, since, sizeof(since));
+    ls_time_format(q->since_ms, since, sizeof(since));
     if (q->expires_ms != INT64_MAX)
-        http_time_format(q->expires_ms, until, sizeof(until));
+        ls_time_format(q->expires_ms, until, sizeof(until));
     return json_pack("{s:s, s:I, s:s, s:I, s:o}", "instrument", q->instrument, "user_id",
                      (json_int_t)q->user_id, "since", since, "by", (json_int_t)q->by_user,
                      "expires", q->expires_ms == INT64_MAX ? json_null() : json_string(until));
@@ -70,7 +71,7 @@ static int time_field(struct http_resp *resp, const json_t *body, const char *ke
     *out = def;
     if (!v || json_is_null(v))
         return LS_OK;
-    if (!json_is_string(v) || http_time_parse(json_string_value(v), out)) {
+    if (!json_is_string(v) || ls_time_parse(json_string_value(v), out)) {
         http_error(resp, LS_ERR_INVAL, "%s must be an RFC 3339 time or a YYYY-MM-DD date", key);
         return LS_ERR_INVAL;
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/wire.h"
 #include "labshare/banned.h"
 
@@ -18,8 +19,8 @@ static json_t *reading_json(const struct reading_row *row)
     char ts[40], rx[40];
     json_t *o;
 
-    http_time_format(r->ts, ts, sizeof(ts));
-    http_time_format(row->received_ms, rx, sizeof(rx));
+    ls_time_format(r->ts, ts, sizeof(ts));
+    ls_time_format(row->received_ms, rx, sizeof(rx));
     o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s}", "gateway", row->gateway, "epoch",
                   (json_int_t)row->epoch, "seq", (json_int_t)r->seq, "instrument", r->instrument,
                   "ts", ts, "state", ls_state_name(r->state), "cause", ls_cause_name(r->cause),

@@ -13,6 +13,7 @@
 #include "../../server/config.h"
 #include "../../server/http.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 
 static void times(void **state)
 {
@@ -20,26 +21,26 @@ static void times(void **state)
     char buf[40];
 
     (void)state;
-    assert_int_equal(http_time_parse("2026-11-27T10:00:00Z", &ms), LS_OK);
+    assert_int_equal(ls_time_parse("2026-11-27T10:00:00Z", &ms), LS_OK);
     assert_int_equal(ms, 1795773600000LL);
-    http_time_format(ms, buf, sizeof(buf));
+    ls_time_format(ms, buf, sizeof(buf));
     assert_string_equal(buf, "2026-11-27T10:00:00.000Z");
-    assert_int_equal(http_time_parse("2026-11-27T18:00:00.25+08:00", &ms), LS_OK);
+    assert_int_equal(ls_time_parse("2026-11-27T18:00:00.25+08:00", &ms), LS_OK);
     assert_int_equal(ms, 1795773600250LL);
-    assert_int_equal(http_time_parse("2026-11-27", &ms), LS_OK);
+    assert_int_equal(ls_time_parse("2026-11-27", &ms), LS_OK);
     assert_int_equal(ms, 1795737600000LL);
-    assert_int_equal(http_time_parse("1969-12-31T23:59:59.5Z", &ms), LS_OK);
+    assert_int_equal(ls_time_parse("1969-12-31T23:59:59.5Z", &ms), LS_OK);
     assert_int_equal(ms, -500);
-    http_time_format(-500, buf, sizeof(buf));
+    ls_time_format(-500, buf, sizeof(buf));
     assert_string_equal(buf, "1969-12-31T23:59:59.500Z");
     /* refused */
-    assert_int_not_equal(http_time_parse("2026-02-30", &ms), LS_OK);
-    assert_int_not_equal(http_time_parse("2026-11-27T10:00:00", &ms), LS_OK); /* no zone */
-    assert_int_not_equal(http_time_parse("2026-11-27T10:00Z", &ms), LS_OK);
-    assert_int_not_equal(http_time_parse("2026-11-27 junk", &ms), LS_OK);
-    assert_int_not_equal(http_time_parse("2026-11-27T10:00:00+8", &ms), LS_OK);
-    assert_int_not_equal(http_time_parse("2026-1-2", &ms), LS_OK);
-    assert_int_not_equal(http_time_parse("", &ms), LS_OK);
+    assert_int_not_equal(ls_time_parse("2026-02-30", &ms), LS_OK);
+    assert_int_not_equal(ls_time_parse("2026-11-27T10:00:00", &ms), LS_OK); /* no zone */
+    assert_int_not_equal(ls_time_parse("2026-11-27T10:00Z", &ms), LS_OK);
+    assert_int_not_equal(ls_time_parse("2026-11-27 junk", &ms), LS_OK);
+    assert_int_not_equal(ls_time_parse("2026-11-27T10:00:00+8", &ms), LS_OK);
+    assert_int_not_equal(ls_time_parse("2026-1-2", &ms), LS_OK);
+    assert_int_not_equal(ls_time_parse("", &ms), LS_OK);
 }
 
 static void status_table(void **state)

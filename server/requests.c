@@ -1,0 +1,564 @@
+/* requests.c - the API's request bodies decoded and checked: see requests.h. */
+#include "requests.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "booking.h"
+#include "interlock.h"
+#include "labshare/rc.h"
+#include "labshare/timefmt.h"
+#include "labshare/wire.h"
+#include "labshare/banned.h"
+
+static const char *const instrument_keys[] = {
+    "id",          "name",        "org_id",    "category", "location", "value_yuan",
+    "rated_hours", "public",      "gateway",   "booking",  "billing",  "service_hours",
+    "joined",      "description", "interlock", NULL};
+static const char *const org_types[] = {"government", "enterprise", "university", "institute",
+                                        NULL};
+static const char *const roles[] = {"researcher", "manager", "auditor", "admin", NULL};
+
+/* LS_ERR_INVAL with the reason in why. */
+__attribute__((format(printf, 3, 4))) static int bad(char *why, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+    return LS_ERR_INVAL;
+}
+
+static int one_of(const char *s, const char *const *set)
+{
+    for (size_t i = 0; s && set[i]; i++)
+        if (strcmp(s, set[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* A string member of 1..max bytes: NULL when absent; *wrong set when it is there but not a
+ * string, empty or too long. */
+static const char *opt_string(const json_t *o, const char *key, size_t max, int *wrong)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!v)
+        return NULL;
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) {
+        *wrong = 1;
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* An optional text member of at most max bytes (empty allowed): LS_ERR_INVAL otherwise. */
+static int opt_text(const json_t *o, const char *key, size_t max, const char **out, char *why,
+                    size_t len)
+{
+    json_t *v = json_object_get(o, key);
+
+    *out = NULL;
+    if (!v)
+        return LS_OK;
+    if (!json_is_string(v) || json_string_length(v) > max)
+        return bad(why, len, "%s must be text of at most %zu characters", key, max);
+    *out = json_string_value(v);
+    return LS_OK;
+}
+
+/* Common to every decoder: an object with only the members keys names. */
+static int object_of(const json_t *body, const char *const *keys, char *why, size_t len)
+{
+    if (!json_is_object(body))
+        return bad(why, len, "the body must be a JSON object");
+    return req_only_keys(body, keys, why, len);
+}
+
+int req_only_keys(const json_t *obj, const char *const *keys, char *why, size_t len)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        (void)v;
+        if (!one_of(key, keys))
+            return bad(why, len, "unknown field '%.64s'", key);
+    }
+    return LS_OK;
+}
+
+/* --- Bookings ----------------------------------------------------------------------------- */
+
+int req_booking_create(const json_t *body, struct booking *b, char *why, size_t len)
+{
+    static const char *const keys[] = {"instrument", "start", "end", "project", "user_id", NULL};
+    const char *instrument, *s, *project;
+    json_t *v;
+
+    memset(b, 0, sizeof(*b));
+    if (object_of(body, keys, why, len))
+        return LS_ERR_INVAL;
+    instrument = json_string_value(json_object_get(body, "instrument"));
+    if (!instrument || !ls_id_valid(instrument))
+        return bad(why, len, "instrument (an instrument id) is required");
+    if (!(s = json_string_value(json_object_get(body, "start"))) ||
+        ls_time_parse(s, &b->start_ms) || !(s = json_string_value(json_object_get(body, "end"))) ||
+        ls_time_parse(s, &b->end_ms) || b->end_ms <= b->start_ms)
+        return bad(why, len, "start and end are required RFC 3339 times, start first");
+    if (opt_text(body, "project", 200, &project, why, len))
+        return LS_ERR_INVAL;
+    if ((v = json_object_get(body, "user_id"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1)
+            return bad(why, len, "user_id must be a user id");
+        b->user_id = json_integer_value(v);
+    }
+    snprintf(b->instrument, sizeof(b->instrument), "%s", instrument);
+    snprintf(b->project, sizeof(b->project), "%s", project ? project : "");
+    return LS_OK;
+}
+
+int req_booking_reason(const json_t *body, const char **reason, char *why, size_t len)
+{
+    static const char *const keys[] = {"reason", NULL};
+
+    *reason = NULL;
+    if (!body)
+        return LS_OK;
+    if (object_of(body, keys, why, len))
+        return LS_ERR_INVAL;
+    return opt_text(body, "reason", 500, reason, why, len);
+}
+
+int req_booking_rating(const json_t *body, int *score, const char **comment, char *why, size_t len)
+{
+    static const char *const keys[] = {"score", "comment", NULL};
+    json_t *v;
+
+    *comment = NULL;
+    if (object_of(body, keys, why, len))
+        return LS_ERR_INVAL;
+    v = json_object_get(body, "score");
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 5)
+        return bad(why, len, "score must be a whole number from 1 to 5");
+    *score = (int)json_integer_value(v);
+    return opt_text(body, "comment", 1000, comment, why, len);
+}
+
+/* --- Organisations and users ------------------------------------------------------------- */
+
+int req_org(const json_t *body, int create, const char **name, const char **type, char *why,
+            size_t len)
+{
+    static const char *const keys[] = {"name", "type", NULL};
+    int wrong = 0;
+
+    if (object_of(body, keys, why, len))
+        return LS_ERR_INVAL;
+    *name = opt_string(body, "name", 200, &wrong);
+    *type = opt_string(body, "type", 20, &wrong);
+    if (wrong || (*type && !one_of(*type, org_types)) || (create && (!*name || !*type)))
+        return bad(why, len,
+                   "name (1-200 characters) and type (government, enterprise, university or "
+                   "institute) are required");
+    return LS_OK;
+}
+
+/* A name of a system part (store.h's AUDIT_RESERVED_NAMES), in any case. */
+static int reserved_name(const char *name)
+{
+    static const char *const reserved[] = AUDIT_RESERVED_NAMES;
+
+    for (size_t i = 0; reserved[i]; i++)
+        if (strcasecmp(name, reserved[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int req_user(const json_t *body, int create, struct user_request *out, char *why, size_t len)
+{
+    static const char *const create_keys[] = {"username", "display_name", "org_id", "role",
+                                              "badge",    "password",     NULL};
+    static const char *const update_keys[] = {"username", "display_name", "org_id",        "role",
+                                              "badge",    "password",     "revoke_tokens", NULL};
+    struct user_fields *f = &out->f;
+    json_t *v;
+    int wrong = 0;
+
+    memset(out, 0, sizeof(*out));
+    f->org_id = -1;
+    f->badge = -2;
+    if (object_of(body, create ? create_keys : update_keys, why, len))
+        return LS_ERR_INVAL;
+    f->username = opt_string(body, "username", 63, &wrong);
+    if (wrong || (f->username && (strlen(f->username) < 3 || !ls_id_valid(f->username))))
+        return bad(why, len, "username: 3-63 of A-Z a-z 0-9 . _ -");
+    if (f->username && reserved_name(f->username))
+        return bad(why, len,
+                   "username: '%s' is reserved for a part of the system (the audit log names "
+                   "them)",
+                   f->username);
+    f->display_name = opt_string(body, "display_name", 200, &wrong);
+    if (wrong)
+        return bad(why, len, "display_name: 1-200 characters");
+    f->role = opt_string(body, "role", 16, &wrong);
+    if (wrong || (f->role && !one_of(f->role, roles)))
+        return bad(why, len, "role: researcher, manager, auditor or admin");
+    if ((v = json_object_get(body, "org_id"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1)
+            return bad(why, len, "org_id must be an organisation id");
+        f->org_id = json_integer_value(v);
+    }
+    if ((v = json_object_get(body, "badge"))) {
+        if (json_is_null(v))
+            f->badge = -1;
+        else if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                 json_integer_value(v) > 4294967295LL)
+            return bad(why, len, "badge must be a number from 1 to 4294967295 or null");
+        else
+            f->badge = json_integer_value(v);
+    }
+    if ((v = json_object_get(body, "password"))) {
+        const char *pw = json_string_value(v);
+        if (!pw || strlen(pw) != json_string_length(v) || strlen(pw) < AUTH_PASSWORD_MIN ||
+            strlen(pw) > AUTH_PASSWORD_MAX)
+            return bad(why, len, "password: %d to %d characters", AUTH_PASSWORD_MIN,
+                       AUTH_PASSWORD_MAX);
+        out->password = pw;
+    }
+    if ((v = json_object_get(body, "revoke_tokens"))) {
+        if (!json_is_boolean(v) || !out->password)
+            return bad(why, len, "revoke_tokens: true or false, and only with a new password");
+        out->revoke_tokens = json_is_true(v);
+    }
+    if (create && (!f->username || !f->role || f->org_id < 1 || !out->password))
+        return bad(why, len, "username, org_id, role and password are required");
+    return LS_OK;
+}
+
+/* --- Instruments ------------------------------------------------------------------------ */
+
+/* Validate a billing object (SPEC 7) into a complete one with defaults. NULL and a reason. */
+static json_t *billing_normalise(const json_t *in, char *why, size_t len)
+{
+    static const char *const keys[] = {"basis", "increment_min", "minimum_min", "no_show_fraction",
+                                       "rates", "per_sample",    NULL};
+    static const char *const rate_keys[] = {"internal", "academic", "industry"};
+    const char *basis = "metered", *key;
+    json_t *out, *rates, *v;
+    json_int_t inc = 15, minimum = 0, per_sample = 0, r[3] = {0, 0, 0};
+    double ns = 0.5;
+
+    if (in && !json_is_object(in)) {
+        snprintf(why, len, "billing must be an object");
+        return NULL;
+    }
+    json_object_foreach((json_t *)in, key, v)
+    {
+        size_t i;
+        for (i = 0; keys[i] && strcmp(keys[i], key); i++)
+            ;
+        if (!keys[i]) {
+            snprintf(why, len, "billing.%.40s is not a billing setting", key);
+            return NULL;
+        }
+    }
+    if ((v = json_object_get(in, "basis"))) {
+        basis = json_string_value(v);
+        if (!basis ||
+            (strcmp(basis, "booked") && strcmp(basis, "metered") && strcmp(basis, "max"))) {
+            snprintf(why, len, "billing.basis must be booked, metered or max");
+            return NULL;
+        }
+    }
+#define INT_IN(name, var, lo, hi)                                                                  \
+    if ((v = json_object_get(in, name))) {                                                         \
+        if (!json_is_integer(v) || json_integer_value(v) < (lo) || json_integer_value(v) > (hi)) { \
+            snprintf(why, len, "billing." name " must be a whole number from %lld to %lld",        \
+                     (long long)(lo), (long long)(hi));                                            \
+            return NULL;                                                                           \
+        }                                                                                          \
+        var = json_integer_value(v);                                                               \
+    }
+    INT_IN("increment_min", inc, 1, 1440)
+    INT_IN("minimum_min", minimum, 0, 1440)
+    INT_IN("per_sample", per_sample, 0, 100000000)
+    if ((v = json_object_get(in, "no_show_fraction"))) {
+        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1) {
+            snprintf(why, len, "billing.no_show_fraction must be a number from 0 to 1");
+            return NULL;
+        }
+        ns = json_number_value(v);
+    }
+    if ((rates = json_object_get(in, "rates"))) {
+        if (!json_is_object(rates)) {
+            snprintf(why, len, "billing.rates must be an object");
+            return NULL;
+        }
+        json_object_foreach(rates, key, v)
+        {
+            size_t i;
+            for (i = 0; i < 3 && strcmp(rate_keys[i], key); i++)
+                ;
+            if (i == 3 || !json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > 100000000) {
+                snprintf(why, len,
+                         "billing.rates: internal, academic and industry are whole "
+                         "amounts of fen per hour from 0 to 100000000");
+                return NULL;
+            }
+            r[i] = json_integer_value(v);
+        }
+    }
+    out = json_pack("{s:s, s:I, s:I, s:f, s:{s:I, s:I, s:I}, s:I}", "basis", basis, "increment_min",
+                    inc, "minimum_min", minimum, "no_show_fraction", ns, "rates", "internal", r[0],
+                    "academic", r[1], "industry", r[2], "per_sample", per_sample);
+    if (!out)
+        snprintf(why, len, "out of memory");
+    return out;
+}
+
+int req_instrument(const json_t *body, int create, int64_t now_ms, json_t **result, char *why,
+                   size_t len)
+{
+    json_t *out, *v;
+    struct booking_rules rules;
+    struct service_hours hours;
+
+    *result = NULL;
+    if (!json_is_object(body))
+        return bad(why, len, "the body must be a JSON object");
+    if (req_only_keys(body, instrument_keys, why, len))
+        return LS_ERR_INVAL;
+    if (!(out = json_object()))
+        return bad(why, len, "out of memory"), LS_ERR_NOMEM;
+/* a nested parser wrote its reason into why already */
+#define FAIL_KEPT()                                                                                \
+    do {                                                                                           \
+        json_decref(out);                                                                          \
+        return LS_ERR_INVAL;                                                                       \
+    } while (0)
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        snprintf(why, len, __VA_ARGS__);                                                           \
+        json_decref(out);                                                                          \
+        return LS_ERR_INVAL;                                                                       \
+    } while (0)
+    if (create) {
+        const char *id = json_string_value(json_object_get(body, "id"));
+        if (!id || !ls_id_valid(id))
+            FAIL("id is required: 1-63 of A-Z a-z 0-9 . _ -");
+        json_object_set_new(out, "id", json_string(id));
+    } else if (json_object_get(body, "id")) {
+        FAIL("an instrument's id cannot change");
+    }
+    if ((v = json_object_get(body, "name")) || create) {
+        if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 200)
+            FAIL("name is required: 1-200 characters");
+        json_object_set(out, "name", v);
+    }
+    if ((v = json_object_get(body, "org_id")) || create) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1)
+            FAIL("org_id (the owner organisation) is required");
+        json_object_set(out, "org_id", v);
+    }
+    for (int k = 0; k < 2; k++) {
+        const char *key = k ? "location" : "category";
+        if ((v = json_object_get(body, key))) {
+            if (!json_is_string(v) || json_string_length(v) > 100)
+                FAIL("%s must be text of at most 100 characters", key);
+            json_object_set(out, key, v);
+        } else if (create) {
+            json_object_set_new(out, key, json_string(""));
+        }
+    }
+    /* what it does, for the catalog: a paragraph, not a document */
+    if ((v = json_object_get(body, "description")) && json_is_null(v)) {
+        json_object_set_new(out, "description", json_string("")); /* null removes it */
+    } else if (v) {
+        if (!json_is_string(v) || json_string_length(v) > 2000)
+            FAIL("description must be text of at most 2000 bytes");
+        json_object_set(out, "description", v);
+    } else if (create) {
+        json_object_set_new(out, "description", json_string(""));
+    }
+    if ((v = json_object_get(body, "value_yuan"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > 1000000000000LL)
+            FAIL("value_yuan must be a whole number of yuan, 0 or more");
+        json_object_set(out, "value_yuan", v);
+    } else if (create) {
+        json_object_set_new(out, "value_yuan", json_integer(0));
+    }
+    if ((v = json_object_get(body, "rated_hours"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 8760)
+            FAIL("rated_hours must be hours per year from 1 to 8760 (1400 by default, 800 for "
+                 "special-purpose instruments)");
+        json_object_set(out, "rated_hours", v);
+    } else if (create) {
+        json_object_set_new(out, "rated_hours", json_integer(1400));
+    }
+    if ((v = json_object_get(body, "public"))) {
+        if (!json_is_boolean(v))
+            FAIL("public must be true or false");
+        json_object_set(out, "public", v);
+    } else if (create) {
+        json_object_set_new(out, "public", json_true());
+    }
+    if ((v = json_object_get(body, "joined"))) {
+        int64_t ms;
+        if (!create)
+            FAIL("joined is set when an instrument is registered");
+        if (!json_is_string(v) || ls_time_parse(json_string_value(v), &ms) || ms > now_ms)
+            FAIL("joined must be an RFC 3339 time or a date, not in the future (an instrument "
+                 "migrated from an older system)");
+        json_object_set_new(out, "joined_ms", json_integer(ms));
+    }
+    if ((v = json_object_get(body, "gateway"))) {
+        if (!json_is_null(v) && (!json_is_string(v) || !ls_id_valid(json_string_value(v))))
+            FAIL("gateway must be a gateway id or null");
+        json_object_set(out, "gateway", v);
+    }
+    if ((v = json_object_get(body, "booking")) || create) {
+        if (booking_rules_parse(v, &rules, why, len))
+            FAIL_KEPT();
+        json_object_set_new(out, "booking", booking_rules_json(&rules));
+    }
+    if ((v = json_object_get(body, "interlock")) || create) {
+        struct interlock_policy il;
+        if (interlock_policy_parse(v, &il, why, len))
+            FAIL_KEPT();
+        json_object_set_new(out, "interlock", interlock_policy_json(&il));
+    }
+    if ((v = json_object_get(body, "service_hours")) || create) {
+        if (service_hours_parse(v, &hours, why, len))
+            FAIL_KEPT();
+        json_object_set_new(out, "service_hours", service_hours_json(&hours));
+    }
+    if ((v = json_object_get(body, "billing")) || create) {
+        json_t *b = billing_normalise(v, why, len);
+        if (!b)
+            FAIL_KEPT();
+        json_object_set_new(out, "billing", b);
+    }
+#undef FAIL
+#undef FAIL_KEPT
+    *result = out;
+    return LS_OK;
+}
+
+/* JSON merge patch (RFC 7386) of patch into target, in place: objects merge key by key, at
+ * every depth; null removes a key; anything else replaces. */
+static void merge_patch(json_t *target, const json_t *patch)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)patch, key, v)
+    {
+        json_t *t = json_object_get(target, key);
+        if (json_is_null(v)) {
+            json_object_del(target, key);
+        } else if (json_is_object(v) && json_is_object(t)) {
+            merge_patch(t, v);
+        } else if (json_is_object(v)) {
+            json_t *fresh = json_object();
+            merge_patch(fresh, v); /* drops the nulls inside */
+            json_object_set_new(target, key, fresh);
+        } else {
+            json_object_set(target, key, v);
+        }
+    }
+}
+
+void req_instrument_merge(json_t *body, const json_t *current)
+{
+    static const char *const nested[] = {"booking", "billing", "service_hours", "interlock"};
+
+    for (size_t i = 0; i < sizeof(nested) / sizeof(nested[0]); i++) {
+        json_t *patch = json_object_get(body, nested[i]);
+        json_t *merged;
+        if (!json_is_object(patch))
+            continue; /* absent, or not an object: validation says what is wrong */
+        merged = json_deep_copy(json_object_get(current, nested[i]));
+        if (!json_is_object(merged)) {
+            json_decref(merged);
+            merged = json_object();
+        }
+        merge_patch(merged, patch);
+        json_object_set_new(body, nested[i], merged);
+    }
+}
+
+/* --- Outages and vouchers ----------------------------------------------------------------- */
+
+int req_outage(const json_t *body, const json_t *cur, struct outage_request *out, char *why,
+               size_t len)
+{
+    static const char *const keys[] = {"start", "end", "kind", "note", NULL};
+    const json_t *src;
+    const char *s;
+
+    memset(out, 0, sizeof(*out));
+    if (object_of(body, keys, why, len))
+        return LS_ERR_INVAL;
+    src = json_object_get(body, "start") ? body : cur;
+    s = json_string_value(json_object_get(src, "start"));
+    if (!s || ls_time_parse(s, &out->start_ms))
+        goto wrong;
+    src = json_object_get(body, "end") ? body : cur;
+    s = json_string_value(json_object_get(src, "end"));
+    if (!s || ls_time_parse(s, &out->end_ms) || out->end_ms <= out->start_ms)
+        goto wrong;
+    src = json_object_get(body, "kind") ? body : cur;
+    out->kind = json_string_value(json_object_get(src, "kind"));
+    if (!out->kind || (strcmp(out->kind, "maintenance") && strcmp(out->kind, "breakdown")))
+        goto wrong;
+    src = json_object_get(body, "note") ? body : cur;
+    out->note = json_object_get(src, "note") ? json_string_value(json_object_get(src, "note")) : "";
+    if (!out->note || json_string_length(json_object_get(src, "note")) > 500)
+        goto wrong;
+    return LS_OK;
+wrong:
+    return bad(why, len,
+               "start and end (RFC 3339, start before end), kind (maintenance or breakdown) and "
+               "an optional note (at most 500 characters) are required");
+}
+
+/* A YYYY-MM-DD date that exists. */
+static int is_date(const char *s)
+{
+    int64_t ms;
+
+    return s && strlen(s) == 10 && ls_time_parse(s, &ms) == LS_OK;
+}
+
+int req_voucher(const json_t *body, struct voucher_request *out, char *why, size_t len)
+{
+    static const char *const keys[] = {"org_id",     "percent",  "annual_cap",
+                                       "valid_from", "valid_to", NULL};
+    const json_t *org = json_object_get(body, "org_id"), *pct = json_object_get(body, "percent"),
+                 *cap = json_object_get(body, "annual_cap");
+
+    memset(out, 0, sizeof(*out));
+    if (object_of(body, keys, why, len))
+        return LS_ERR_INVAL;
+    out->valid_from = json_string_value(json_object_get(body, "valid_from"));
+    out->valid_to = json_string_value(json_object_get(body, "valid_to"));
+    if (!json_is_integer(org) || json_integer_value(org) < 1 || !json_is_integer(pct) ||
+        json_integer_value(pct) < 1 || json_integer_value(pct) > 100 || !json_is_integer(cap) ||
+        json_integer_value(cap) < 0 || !is_date(out->valid_from) || !is_date(out->valid_to) ||
+        strcmp(out->valid_from, out->valid_to) > 0)
+        return bad(why, len,
+                   "org_id, percent (1-100), annual_cap (fen, 0 or more), valid_from and "
+                   "valid_to (YYYY-MM-DD, in order) are required");
+    out->org_id = json_integer_value(org);
+    out->percent = json_integer_value(pct);
+    out->annual_cap = json_integer_value(cap);
+    return LS_OK;
+}

@@ -1,0 +1,137 @@
+/* libFuzzer harness: every request-body decoder of the HTTP API's writes (server/requests.c) -
+ * bookings (create, reason, rating), organisations, users (create and change), instruments
+ * (create, and a change merged into a registered instrument first, with the nested booking
+ * rules, billing terms with rates, service hours and interlock policy), outages (create and a
+ * change of a recorded one) and vouchers - on arbitrary bytes parsed as JSON the way the server
+ * does (http_body_json). The first byte picks the decoder. What is accepted must hold: times in
+ * order, ranges kept, and an instrument's normalised columns accepted again as a change. */
+// LINK: server/requests.c server/booking.c server/interlock.c
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../server/requests.h"
+#include "fuzz_common.h"
+#include "labshare/rc.h"
+
+FUZZ_QUIET_LOGS
+
+#define NOW_MS 1796054400000LL
+
+static void check(int ok)
+{
+    if (!ok)
+        abort(); /* an accepted request broke an invariant: a finding */
+}
+
+/* cols, as a change of an instrument, decodes again to the same columns. */
+static void check_idempotent(const json_t *cols)
+{
+    json_t *again = json_deep_copy(cols), *cols2 = NULL;
+    char why[200];
+
+    if (!again)
+        return;
+    json_object_del(again, "id");
+    json_object_del(again, "joined_ms");
+    json_object_del(again, "joined");
+    check(req_instrument(again, 0, NOW_MS, &cols2, why, sizeof(why)) == LS_OK);
+    json_object_del((json_t *)cols2, "id");
+    {
+        json_t *c = json_deep_copy(cols);
+        json_object_del(c, "id");
+        json_object_del(c, "joined_ms");
+        check(json_equal(c, cols2));
+        json_decref(c);
+    }
+    json_decref(cols2);
+    json_decref(again);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    json_error_t je;
+    json_t *o, *cols = NULL;
+    char why[200];
+
+    if (size == 0 || size > 65536)
+        return 0;
+    o = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES, &je);
+    if (!o)
+        return 0;
+    switch (data[0] % 10) {
+    case 0: {
+        struct booking b;
+        if (req_booking_create(o, &b, why, sizeof(why)) == LS_OK)
+            check(b.end_ms > b.start_ms && b.user_id >= 0 && b.instrument[0] &&
+                  strlen(b.project) <= 200);
+        break;
+    }
+    case 1: {
+        const char *reason;
+        int score;
+        if (req_booking_reason(o, &reason, why, sizeof(why)) == LS_OK)
+            check(!reason || strlen(reason) <= 500);
+        if (req_booking_rating(o, &score, &reason, why, sizeof(why)) == LS_OK)
+            check(score >= 1 && score <= 5);
+        break;
+    }
+    case 2: {
+        const char *name, *type;
+        if (req_org(o, data[0] & 0x80, &name, &type, why, sizeof(why)) == LS_OK)
+            check(!name || (strlen(name) >= 1 && strlen(name) <= 200));
+        break;
+    }
+    case 3: {
+        struct user_request u;
+        if (req_user(o, data[0] & 0x80, &u, why, sizeof(why)) == LS_OK)
+            check((!u.password || strlen(u.password) >= 12) && u.f.badge >= -2 &&
+                  u.f.badge <= 4294967295LL && (u.f.org_id == -1 || u.f.org_id >= 1));
+        break;
+    }
+    case 4:
+        if (req_instrument(o, 1, NOW_MS, &cols, why, sizeof(why)) == LS_OK) {
+            check(json_object_get(cols, "billing") && json_object_get(cols, "booking"));
+            check_idempotent(cols);
+        }
+        break;
+    case 5: {
+        /* a change: merged into a registered instrument's settings first, as PATCH does */
+        json_t *cur = NULL, *reg = json_pack("{s:s, s:s, s:i, s:{s:s, s:{s:i}}}", "id", "ms-1",
+                                             "name", "MS", "org_id", 1, "billing", "basis",
+                                             "booked", "rates", "industry", 900);
+        if (reg && req_instrument(reg, 1, NOW_MS, &cur, why, sizeof(why)) == LS_OK &&
+            json_is_object(o)) {
+            req_instrument_merge(o, cur);
+            if (req_instrument(o, 0, NOW_MS, &cols, why, sizeof(why)) == LS_OK)
+                check_idempotent(cols);
+        }
+        json_decref(cur);
+        json_decref(reg);
+        break;
+    }
+    case 6:
+    case 7: {
+        struct outage_request r;
+        json_t *cur =
+            data[0] % 10 == 7
+                ? json_pack("{s:s, s:s, s:s, s:s}", "start", "2026-12-01T08:00:00Z", "end",
+                            "2026-12-01T12:00:00Z", "kind", "breakdown", "note", "")
+                : NULL;
+        if (req_outage(o, cur, &r, why, sizeof(why)) == LS_OK)
+            check(r.end_ms > r.start_ms && r.kind && r.note && strlen(r.note) <= 500);
+        json_decref(cur);
+        break;
+    }
+    default: {
+        struct voucher_request v;
+        if (req_voucher(o, &v, why, sizeof(why)) == LS_OK)
+            check(v.percent >= 1 && v.percent <= 100 && v.annual_cap >= 0 &&
+                  strcmp(v.valid_from, v.valid_to) <= 0);
+        break;
+    }
+    }
+    json_decref(cols);
+    json_decref(o);
+    return 0;
+}
