@@ -181,10 +181,9 @@ json_t *service_hours_json(const struct service_hours *h)
             snprintf(b, sizeof(b), "%02d:%02d", h->to[d][i] / 60, h->to[d][i] % 60);
             json_array_append_new(arr, json_pack("[s, s]", a, b));
         }
-        if (h->count[d])
-            json_object_set_new(o, day_names[d], arr);
-        else
-            json_decref(arr);
+        /* every day, closed ones as []: an empty object would read back as the default hours,
+         * reopening an instrument closed all week (found by fuzz_requests) */
+        json_object_set_new(o, day_names[d], arr);
     }
     return o;
 }

@@ -45,6 +45,7 @@ json_t *booking_rules_json(const struct booking_rules *r);
 /* Parse {"mon": [["08:00", "18:00"]], ...} (NULL or {} = Monday to Friday 08:00-18:00).
  * Windows of a day must be ordered and not overlap. */
 int service_hours_parse(const json_t *obj, struct service_hours *h, char *why, size_t len);
+/* h as JSON with all seven days, a closed one as [] (so it parses back to h). */
 json_t *service_hours_json(const struct service_hours *h);
 
 /* The windows of service hours meeting [from, to), in epoch ms, clipped to it, in order;

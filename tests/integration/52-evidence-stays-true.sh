@@ -76,6 +76,20 @@ b4, af = (json.loads(x) if isinstance(x, str) else x for x in (first["before"], 
 assert b4["billing"]["rates"]["academic"] == 40000 and af["billing"]["rates"]["academic"] == 45000, first
 print("PATCH merge: ok")
 
+# an instrument closed every day stays closed (it was saved as {} and read back as the default
+# Monday-to-Friday hours, taking bookings; found by fuzz_requests)
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+out = a.expect(201, "POST", "/api/v1/instruments", {"id": "closed-01", "name": "Closed", "org_id": ids["NCU"],
+                                                  "service_hours": {d: [] for d in days},
+                                                  "booking": {"min_notice_minutes": 0}})
+assert out["service_hours"] == {d: [] for d in days}, out["service_hours"]
+monday = datetime.date.today() + datetime.timedelta(days=7 - datetime.date.today().weekday())
+start = "%sT10:00:00+08:00" % monday.isoformat()
+bad = user("dr.zhang").expect(422, "POST", "/api/v1/bookings", {"instrument": "closed-01", "start": start,
+                                                                "end": start.replace("T10:", "T11:")})
+assert bad["rule"] == "service_hours", bad
+print("closed all week: ok")
+
 # --- a session never mixes users; the badge's user is the one at arrival ----------------------
 a.expect(200, "PATCH", "/api/v1/users/%d" % ids["dr.li"], {"badge": 1042})
 a.expect(200, "PATCH", "/api/v1/users/%d" % ids["dr.zhang"], {"badge": 2002})

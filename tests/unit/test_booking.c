@@ -196,6 +196,35 @@ static void service_hours_across_midnight(void **state)
     json_decref(j);
 }
 
+/* Found by fuzz_requests: a schedule closed all week was written as {} and read back as the
+ * default hours (Monday to Friday 08:00-18:00), so a closed instrument took bookings. What
+ * service_hours_json writes parses back to the same schedule. */
+static void service_hours_round_trip(void **state)
+{
+    static const char *const cases[] = {"{\"mon\": []}", "{}",
+                                        "{\"sat\": [[\"09:00\", \"12:00\"]]}",
+                                        "{\"mon\": [[\"00:00\", \"24:00\"]], \"sun\": [[\"08:00\", "
+                                        "\"09:00\"], [\"10:00\", \"11:00\"]]}",
+                                        NULL};
+    char why[200];
+    (void)state;
+
+    for (size_t i = 0; cases[i]; i++) {
+        struct service_hours h, back;
+        json_t *in = json_loads(cases[i], 0, NULL), *out;
+        assert_int_equal(service_hours_parse(in, &h, why, sizeof(why)), LS_OK);
+        out = service_hours_json(&h);
+        assert_int_equal(json_object_size(out), 7);
+        assert_int_equal(service_hours_parse(out, &back, why, sizeof(why)), LS_OK);
+        assert_memory_equal(&h, &back, sizeof(h));
+        if (i == 0) /* closed all week: no window on any day */
+            for (int d = 0; d < 7; d++)
+                assert_int_equal(back.count[d], 0);
+        json_decref(out);
+        json_decref(in);
+    }
+}
+
 static void status_machine(void **state)
 {
     static const char *const statuses[] = {"pending", "confirmed", "cancelled", "completed",
@@ -269,9 +298,10 @@ static void qualification_edges(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(qualification_edges), cmocka_unit_test(defaults_and_parse_errors),
-        cmocka_unit_test(rule_boundaries),     cmocka_unit_test(service_hours_across_midnight),
-        cmocka_unit_test(status_machine),      cmocka_unit_test(subtract),
+        cmocka_unit_test(qualification_edges),      cmocka_unit_test(defaults_and_parse_errors),
+        cmocka_unit_test(rule_boundaries),          cmocka_unit_test(service_hours_across_midnight),
+        cmocka_unit_test(status_machine),           cmocka_unit_test(subtract),
+        cmocka_unit_test(service_hours_round_trip),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
