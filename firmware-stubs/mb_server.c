@@ -408,6 +408,7 @@ static void tcp_frames(struct mb_endpoint *e, int slot, int64_t now_ms)
         unsigned l = (unsigned)(c->buf[4] << 8 | c->buf[5]);
         size_t total = 6 + l;
         uint8_t adu[ADU_MAX];
+        int want;
 
         if (proto != 0 || l < 2 || total > ADU_MAX) {
             ls_warn("%s: not Modbus TCP from a client; closing it", e->name);
@@ -419,6 +420,18 @@ static void tcp_frames(struct mb_endpoint *e, int slot, int64_t now_ms)
         memcpy(adu, c->buf, total);
         memmove(c->buf, c->buf + total, c->len - total);
         c->len -= total;
+        /* The PDU must be as long as its function code says (the RTU rule, without the CRC):
+         * libmodbus answers from the byte counts inside it, and a header that says less would
+         * have it read past the request - a write of the relay taking stale bytes. A function
+         * code we do not know is answered (illegal function) by handle_frame. */
+        want = mb_rtu_request_length(adu + 6, total - 6);
+        if (want >= 0 && (want == 0 || (size_t)want - 2 != total - 6)) {
+            ls_warn("%s: a request whose length does not match its function code; closing the "
+                    "client",
+                    e->name);
+            conn_close(e, slot);
+            return;
+        }
         handle_frame(e, slot, adu, (int)total, now_ms);
     }
 }

@@ -48,6 +48,23 @@ mbpoll -1 -m tcp -p "$PORT" -a 1 -t 4 -r 13 127.0.0.1 1 >/dev/null || fail "regi
 if mbpoll -1 -m tcp -p "$PORT" -a 1 -t 4 -r 1 127.0.0.1 5 >/dev/null 2>&1; then fail "register 0 was writable"; fi
 [ "$(tcp | cut -d' ' -f1)" = 1 ] || fail "a refused write changed the state: $(tcp)"
 pass "the relay can be written through register 12; other registers are read-only"
+# A request whose header says less than its function code needs: a "write register 12" (function
+# 16) cut after the register count. It is not answered (the connection closes), and the relay
+# keeps its state; libmodbus would have taken the value from bytes past the request.
+out=$(python3 - "$PORT" <<'PY'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+s.sendall(struct.pack(">HHHB", 9, 0, 6, 1) + bytes([16, 0, 12, 0, 1]))
+try:
+    print("closed" if s.recv(100) == b"" else "answered")
+except socket.timeout:
+    print("silent")
+PY
+)
+[ "$out" = closed ] || fail "a short write request was $out, not refused by closing"
+[ "$(mbpoll_regs -m tcp -p "$PORT" -a 1 -t 0 -r 1 -c 1 127.0.0.1)" = 1 ] || fail "the relay moved"
+grep -q "does not match its function code" "$T/sim.log" || fail "the simulator did not say why"
+pass "a request shorter than its function code says is refused (the connection closes)"
 exec 5<&-
 
 stop sim
