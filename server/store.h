@@ -368,7 +368,9 @@ int store_statement(struct store *st, int64_t org_id, int owner, const char *mon
  * charges). */
 int store_charges_totals(struct store *st, int64_t *gross, int64_t *voucher);
 int store_month_close(struct store *st, const char *month, const char *by);
-int store_month_closed(struct store *st, const char *month);
+/* Whether month ("YYYY-MM") is closed: *closed 1 or 0 with LS_OK; LS_ERR_DB when it cannot be
+ * told (*closed 0 then, which is not "open"). */
+int store_month_closed(struct store *st, const char *month, int *closed);
 int store_voucher_create(struct store *st, int64_t org_id, int64_t percent, int64_t cap,
                          const char *valid_from, const char *valid_to, int64_t *id);
 int store_voucher_list(struct store *st, json_t **items, int64_t *total);

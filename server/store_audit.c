@@ -243,11 +243,14 @@ int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, c
 
         if (!head)
             return LS_ERR_DB;
-        if (sqlite3_step(head) == SQLITE_ROW) {
+        step = store_step_row(st, head, "audit head");
+        if (step > 0) {
             head_seq = sqlite3_column_int64(head, 0);
             snprintf(head_hash, sizeof(head_hash), "%s", sqlite3_column_text(head, 1));
         }
         sqlite3_reset(head);
+        if (step < 0)
+            return LS_ERR_DB; /* cannot tell, which is not "records were deleted" */
         if (head_seq != expect - 1 || strcmp(head_hash, prev) != 0) {
             snprintf(why, len,
                      "the log ends at record %lld but its head says %lld: records "

@@ -14,31 +14,41 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
-int store_month_closed(struct store *st, const char *month)
+int store_month_closed(struct store *st, const char *month, int *closed)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT 1 FROM closed_months WHERE month = ?");
     int64_t v;
+    int rc;
 
+    *closed = 0;
     if (!q)
-        return 0;
+        return LS_ERR_DB;
     store_bind_text(q, 1, month);
-    return store_int_one(st, q, &v) == LS_OK;
+    rc = store_int_one(st, q, &v);
+    if (rc == LS_ERR_NOTFOUND)
+        return LS_OK;
+    if (rc == LS_OK)
+        *closed = 1;
+    return rc;
 }
 
-/* The first open month at or after month. */
-static void open_month(struct store *st, char month[16])
+/* The first open month at or after month (in place). LS_ERR_DB when it cannot be told. */
+static int open_month(struct store *st, char month[16])
 {
-    int y, m;
+    int y, m, closed = 1, rc;
 
-    for (int guard = 0; guard < 1200 && store_month_closed(st, month); guard++) {
+    for (int guard = 0; guard < 1200; guard++) {
+        if ((rc = store_month_closed(st, month, &closed)) || !closed)
+            return rc;
         if (sscanf(month, "%4d-%2d", &y, &m) != 2)
-            return;
+            return LS_ERR_INVAL;
         if (++m > 12) {
             m = 1;
             y++;
         }
         snprintf(month, 16, "%04d-%02d", y % 10000, m % 100);
     }
+    return LS_ERR_INVAL; /* a hundred years closed ahead: not a ledger */
 }
 
 /* What a source should cost now. */
@@ -52,7 +62,8 @@ struct desired {
 };
 
 /* The applicable voucher of org at day for an instrument of owner: its id, percent and what is
- * left of its cap in year. 0 when none. */
+ * left of its cap in year. 0 when none, -1 when it cannot be told (the line is not written:
+ * charged in full, it would be wrong). */
 static int64_t voucher_for(struct store *st, int64_t org_id, int64_t owner, const char *day,
                            int year, int64_t *percent, int64_t *left)
 {
@@ -65,16 +76,22 @@ static int64_t voucher_for(struct store *st, int64_t org_id, int64_t owner, cons
     int64_t id = 0;
 
     if (!q)
-        return 0;
+        return -1;
     snprintf(y, sizeof(y), "%04d", year % 10000);
     sqlite3_bind_int64(q, 1, org_id);
     sqlite3_bind_int64(q, 2, owner);
     store_bind_text(q, 3, day);
     store_bind_text(q, 4, y);
-    if (sqlite3_step(q) == SQLITE_ROW) {
+    switch (store_step_row(st, q, "the voucher of a line")) {
+    case 1:
         id = sqlite3_column_int64(q, 0);
         *percent = sqlite3_column_int64(q, 1);
         *left = sqlite3_column_int64(q, 2);
+        break;
+    case 0:
+        break;
+    default:
+        id = -1;
     }
     sqlite3_reset(q);
     return id;
@@ -97,6 +114,8 @@ static int insert_line(struct store *st, const struct desired *d, const char *ki
         return LS_ERR_DB;
     billing_month(d->at_ms, m, day, &year);
     vid = voucher_for(st, d->org_id, d->owner_org, day, year, &percent, &left);
+    if (vid < 0)
+        return LS_ERR_DB;
     if (vid && amount > 0)
         voucher = billing_voucher(amount, percent, left);
     else if (vid && amount < 0) /* a refund gives back the voucher share, floor towards zero */
@@ -139,17 +158,22 @@ static int settle(struct store *st, const struct desired *d, int64_t *added)
     sqlite3_stmt *fix = store_stmt(st, "DELETE FROM charges WHERE id = ?");
     int64_t have = 0, lines = 0, first = 0;
     char month[16], first_month[16] = "";
+    int first_closed = 1, rc;
 
     if (!q || !fix)
         return LS_ERR_DB;
     store_bind_text(q, 1, d->source);
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        have = sqlite3_column_int64(q, 0);
-        lines = sqlite3_column_int64(q, 1);
-        first = sqlite3_column_int64(q, 2);
-        if (sqlite3_column_text(q, 3))
-            snprintf(first_month, sizeof(first_month), "%s", sqlite3_column_text(q, 3));
+    /* an aggregate: always one row, so none is an error - never "no lines yet", which would
+     * charge the source a second time */
+    if (store_step_row(st, q, "charge lines of a source") != 1) {
+        sqlite3_reset(q);
+        return LS_ERR_DB;
     }
+    have = sqlite3_column_int64(q, 0);
+    lines = sqlite3_column_int64(q, 1);
+    first = sqlite3_column_int64(q, 2);
+    if (sqlite3_column_text(q, 3))
+        snprintf(first_month, sizeof(first_month), "%s", sqlite3_column_text(q, 3));
     sqlite3_reset(q);
     if (have == d->c.amount && lines > 0)
         return LS_OK;
@@ -157,14 +181,20 @@ static int settle(struct store *st, const struct desired *d, int64_t *added)
         return LS_OK;
     billing_month(d->at_ms, month, NULL, NULL);
     if (lines == 0) {
-        int closed = store_month_closed(st, month);
-        open_month(st, month);
+        int closed;
+        rc = store_month_closed(st, month, &closed);
+        if (rc == LS_OK)
+            rc = open_month(st, month);
+        if (rc)
+            return rc;
         (*added)++;
         return insert_line(st, d, closed ? "adjustment" : "charge", month, d->c.amount,
                            d->c.minutes, d->c.samples, d->c.sample_fee);
     }
     /* one line in a month still open: replace it (its voucher share is recomputed) */
-    if (lines == 1 && !store_month_closed(st, first_month)) {
+    if (lines == 1 && (rc = store_month_closed(st, first_month, &first_closed)))
+        return rc;
+    if (lines == 1 && !first_closed) {
         sqlite3_bind_int64(fix, 1, first);
         if (store_step_done(st, fix))
             return LS_ERR_DB;
@@ -177,7 +207,8 @@ static int settle(struct store *st, const struct desired *d, int64_t *added)
     }
     /* otherwise the books of a closed month stay as they are: the difference is an adjustment
      * in the first open month */
-    open_month(st, month);
+    if ((rc = open_month(st, month)))
+        return rc;
     (*added)++;
     return insert_line(st, d, "adjustment", month, d->c.amount - have, 0, 0, 0);
 }
@@ -223,7 +254,7 @@ int store_billing_sync(struct store *st, int64_t *added)
     sqlite3_stmt *qs = store_stmt(st, "SELECT DISTINCT source FROM charges");
     struct desired *v = NULL, **by_source = NULL;
     size_t n = 0, cap = 0;
-    int rc = LS_OK;
+    int rc = LS_OK, row = 0;
 
     *added = 0;
     if (!qb || !qu || !qs)
@@ -235,7 +266,7 @@ int store_billing_sync(struct store *st, int64_t *added)
             goto out;                                                                              \
         }                                                                                          \
     } while (0)
-    while (sqlite3_step(qb) == SQLITE_ROW) {
+    while ((row = store_step_row(st, qb, "bookings to charge")) > 0) {
         struct billing_terms t;
         json_t *bj = json_loads((const char *)sqlite3_column_text(qb, 6), 0, NULL);
         struct desired *d;
@@ -272,7 +303,11 @@ int store_billing_sync(struct store *st, int64_t *added)
         json_decref(bj);
     }
     sqlite3_reset(qb);
-    while (sqlite3_step(qu) == SQLITE_ROW) {
+    if (row < 0) {
+        rc = LS_ERR_DB; /* an error is not the end of the bookings: nothing is settled */
+        goto out;
+    }
+    while ((row = store_step_row(st, qu, "unbooked use to charge")) > 0) {
         struct billing_terms t;
         json_t *bj = json_loads((const char *)sqlite3_column_text(qu, 9), 0, NULL);
         struct desired *d;
@@ -306,6 +341,10 @@ int store_billing_sync(struct store *st, int64_t *added)
         json_decref(bj);
     }
     sqlite3_reset(qu);
+    if (row < 0) {
+        rc = LS_ERR_DB;
+        goto out;
+    }
     if (n) /* qsort's array may not be NULL, even empty */
         qsort(v, n, sizeof(*v), cmp_at);
     for (size_t i = 0; rc == LS_OK && i < n; i++)
@@ -320,7 +359,7 @@ int store_billing_sync(struct store *st, int64_t *added)
     if (n)
         qsort(by_source, n, sizeof(*by_source), cmp_source);
     /* sources that no longer cost anything (a no-show corrected, a booking removed) */
-    while (rc == LS_OK && sqlite3_step(qs) == SQLITE_ROW) {
+    while (rc == LS_OK && (row = store_step_row(st, qs, "charged sources")) > 0) {
         struct desired key, *kp = &key;
         snprintf(key.source, sizeof(key.source), "%s", sqlite3_column_text(qs, 0));
         if (!bsearch(&kp, by_source, n, sizeof(*by_source), cmp_source)) {
@@ -333,7 +372,10 @@ int store_billing_sync(struct store *st, int64_t *added)
             snprintf(z.source, sizeof(z.source), "%s", src);
             if (qz) {
                 store_bind_text(qz, 1, src);
-                if (sqlite3_step(qz) == SQLITE_ROW) {
+                int first = store_step_row(st, qz, "the first line of a source");
+                if (first < 0)
+                    rc = LS_ERR_DB;
+                if (first > 0) {
                     z.org_id = sqlite3_column_int64(qz, 0);
                     z.user_id = sqlite3_column_int64(qz, 1);
                     snprintf(z.instrument, sizeof(z.instrument), "%s", sqlite3_column_text(qz, 2));
@@ -344,10 +386,13 @@ int store_billing_sync(struct store *st, int64_t *added)
                 sqlite3_reset(qz);
             }
             snprintf(z.description, sizeof(z.description), "correction: %s no longer charged", src);
-            rc = settle(st, &z, added);
+            if (rc == LS_OK)
+                rc = settle(st, &z, added);
         }
     }
     sqlite3_reset(qs);
+    if (rc == LS_OK && row < 0)
+        rc = LS_ERR_DB;
 out:
     free(by_source);
     free(v);
@@ -405,6 +450,7 @@ int store_statement(struct store *st, int64_t org_id, int owner, const char *mon
                                      " org_id = ?1 END) AND month = ?2");
     json_t *lines = json_array();
     int64_t gross = 0, voucher = 0;
+    int closed;
 
     *out = NULL;
     if (!q || !t || !lines) {
@@ -421,15 +467,20 @@ int store_statement(struct store *st, int64_t org_id, int owner, const char *mon
     sqlite3_bind_int64(t, 1, org_id);
     store_bind_text(t, 2, month);
     sqlite3_bind_int(t, 3, owner);
-    if (sqlite3_step(t) == SQLITE_ROW) {
-        gross = sqlite3_column_int64(t, 0);
-        voucher = sqlite3_column_int64(t, 1);
+    /* totals: one row always; none is an error, not a statement of zero */
+    if (store_step_row(st, t, "statement totals") != 1 ||
+        store_month_closed(st, month, &closed) != LS_OK) {
+        sqlite3_reset(t);
+        json_decref(lines);
+        return LS_ERR_DB;
     }
+    gross = sqlite3_column_int64(t, 0);
+    voucher = sqlite3_column_int64(t, 1);
     sqlite3_reset(t);
     *out = json_pack("{s:I, s:s, s:s, s:b, s:o, s:I, s:I, s:I}", "org_id", (json_int_t)org_id,
-                     "kind", owner ? "revenue" : "payer", "month", month, "closed",
-                     store_month_closed(st, month), "lines", lines, "gross", (json_int_t)gross,
-                     "voucher", (json_int_t)voucher, "payable", (json_int_t)(gross - voucher));
+                     "kind", owner ? "revenue" : "payer", "month", month, "closed", closed, "lines",
+                     lines, "gross", (json_int_t)gross, "voucher", (json_int_t)voucher, "payable",
+                     (json_int_t)(gross - voucher));
     return *out ? LS_OK : LS_ERR_NOMEM;
 }
 
@@ -438,7 +489,7 @@ int store_charges_totals(struct store *st, int64_t *gross, int64_t *voucher)
     sqlite3_stmt *t = store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0)"
                                      " FROM charges");
 
-    if (!t || sqlite3_step(t) != SQLITE_ROW) {
+    if (!t || store_step_row(st, t, "charge totals") != 1) {
         if (t)
             sqlite3_reset(t);
         return LS_ERR_DB;
@@ -454,9 +505,13 @@ int store_month_close(struct store *st, const char *month, const char *by)
     sqlite3_stmt *q = store_stmt(st, "INSERT INTO closed_months(month, closed_at, closed_by)"
                                      " VALUES(?, ?, ?)");
 
+    int closed, rc;
+
     if (!q)
         return LS_ERR_DB;
-    if (store_month_closed(st, month))
+    if ((rc = store_month_closed(st, month, &closed)))
+        return rc;
+    if (closed)
         return LS_ERR_CONFLICT;
     store_bind_text(q, 1, month);
     sqlite3_bind_int64(q, 2, ls_now_ms());

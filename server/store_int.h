@@ -54,6 +54,10 @@ int store_json_one(struct store *st, sqlite3_stmt *s, json_t **out);
  * (caller decrefs), LS_ERR_NOTFOUND when there is no row. */
 int store_json_by_id(struct store *st, const char *sql, int64_t id, json_t **out);
 
+/* Step a query for its next row: 1 for a row, 0 at the end (SQLITE_DONE), -1 on an error (logged
+ * for what): a loop over rows stops at both, and an error is not the end of the data. Does not
+ * reset s. */
+int store_step_row(struct store *st, sqlite3_stmt *s, const char *what);
 /* Step s for one integer (first column): LS_ERR_NOTFOUND when no row. Resets s. */
 int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out);
 

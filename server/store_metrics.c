@@ -51,6 +51,7 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
                                       " ORDER BY instrument, start_ms");
     struct metric_raw *v = NULL, *m;
     size_t cnt = 0, cap = 0;
+    int row;
     char last[LS_ID_MAX] = "";
     int64_t cover_end = 0;
 
@@ -58,7 +59,7 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
     *n = 0;
     if (!qi || !qu || !qb || !qo)
         return LS_ERR_DB;
-    while (sqlite3_step(qi) == SQLITE_ROW) {
+    while ((row = store_step_row(st, qi, "metrics: instruments")) > 0) {
         if (LS_GROW(v, cap, cnt + 1)) {
             sqlite3_reset(qi);
             free(v);
@@ -77,9 +78,11 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
         m->public_count = m->is_public;
     }
     sqlite3_reset(qi);
+    if (row < 0)
+        goto fail;
     sqlite3_bind_int64(qu, 1, from_ms);
     sqlite3_bind_int64(qu, 2, to_ms);
-    while (sqlite3_step(qu) == SQLITE_ROW) {
+    while ((row = store_step_row(st, qu, "metrics: usage")) > 0) {
         if (!(m = find(v, cnt, (const char *)sqlite3_column_text(qu, 0))))
             continue;
         m->effective_ms = sqlite3_column_double(qu, 1);
@@ -87,9 +90,11 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
         m->inside_ms = sqlite3_column_double(qu, 3);
     }
     sqlite3_reset(qu);
+    if (row < 0)
+        goto fail;
     sqlite3_bind_int64(qb, 1, from_ms);
     sqlite3_bind_int64(qb, 2, to_ms);
-    while (sqlite3_step(qb) == SQLITE_ROW) {
+    while ((row = store_step_row(st, qb, "metrics: bookings")) > 0) {
         if (!(m = find(v, cnt, (const char *)sqlite3_column_text(qb, 0))))
             continue;
         m->booked_ms = sqlite3_column_int64(qb, 1);
@@ -99,6 +104,8 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
         m->rating_count = sqlite3_column_int64(qb, 5);
     }
     sqlite3_reset(qb);
+    if (row < 0)
+        goto fail;
     {
         sqlite3_stmt *qc = store_stmt(st, "SELECT instrument, sum(amount), sum(voucher) FROM"
                                           " charges WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY"
@@ -109,18 +116,20 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
         }
         sqlite3_bind_int64(qc, 1, from_ms);
         sqlite3_bind_int64(qc, 2, to_ms);
-        while (sqlite3_step(qc) == SQLITE_ROW) {
+        while ((row = store_step_row(st, qc, "metrics: charges")) > 0) {
             if (!(m = find(v, cnt, (const char *)sqlite3_column_text(qc, 0))))
                 continue;
             m->revenue = sqlite3_column_int64(qc, 1);
             m->voucher = sqlite3_column_int64(qc, 2);
         }
         sqlite3_reset(qc);
+        if (row < 0)
+            goto fail;
     }
     /* the union of each instrument's outage windows: overlapping outages count once */
     sqlite3_bind_int64(qo, 1, from_ms);
     sqlite3_bind_int64(qo, 2, to_ms);
-    while (sqlite3_step(qo) == SQLITE_ROW) {
+    while ((row = store_step_row(st, qo, "metrics: outages")) > 0) {
         const char *id = (const char *)sqlite3_column_text(qo, 0);
         int64_t s = sqlite3_column_int64(qo, 1), e = sqlite3_column_int64(qo, 2);
         if (!(m = find(v, cnt, id)))
@@ -137,9 +146,14 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
             cover_end = e;
     }
     sqlite3_reset(qo);
+    if (row < 0)
+        goto fail;
     *out = v;
     *n = cnt;
     return LS_OK;
+fail: /* an error is not the end of the rows: no figures rather than wrong ones */
+    free(v);
+    return LS_ERR_DB;
 }
 
 int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t **items)

@@ -84,13 +84,15 @@ static int split_session(struct store *st, const char *instrument, const struct 
     struct usage_booking b[64];
     size_t nb = 0;
     int64_t badge_user = 0;
+    int row = 0;
 
     if (!qb || !qu)
         return LS_ERR_DB;
     store_bind_text(qb, 1, instrument);
     sqlite3_bind_int64(qb, 2, s->end_ms > s->start_ms ? s->end_ms : s->start_ms + 1);
     sqlite3_bind_int64(qb, 3, s->start_ms);
-    while (nb < sizeof(b) / sizeof(b[0]) && sqlite3_step(qb) == SQLITE_ROW) {
+    while (nb < sizeof(b) / sizeof(b[0]) &&
+           (row = store_step_row(st, qb, "the bookings of a session")) > 0) {
         b[nb].id = sqlite3_column_int64(qb, 0);
         b[nb].user_id = sqlite3_column_int64(qb, 1);
         b[nb].start_ms = sqlite3_column_int64(qb, 2);
@@ -98,12 +100,17 @@ static int split_session(struct store *st, const char *instrument, const struct 
         nb++;
     }
     sqlite3_reset(qb);
+    if (row < 0)
+        return LS_ERR_DB; /* not "no booking": the session would be counted as unbooked use */
     if (s->badge > 0 && s->badge_user >= 0) {
         badge_user = s->badge_user;
     } else if (s->badge > 0) {
         sqlite3_bind_int64(qu, 1, s->badge);
-        if (store_int_one(st, qu, &badge_user) != LS_OK)
-            badge_user = 0;
+        row = store_int_one(st, qu, &badge_user);
+        if (row == LS_ERR_NOTFOUND)
+            badge_user = 0; /* a badge nobody holds */
+        else if (row)
+            return row;
     }
     return usage_split(s, b, nb, badge_user, parts, nparts);
 }
@@ -216,7 +223,7 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
     struct usage_session *s = NULL;
     size_t nr = 0, ns = 0;
     int64_t s0 = since_ms;
-    int rc;
+    int rc, row;
 
     sqlite3_stmt *qo = store_stmt(st, "SELECT session_start, session_end, coalesce(badge, 0),"
                                       " sum(run_ms), sum(energy_wh), sum(samples) FROM usage"
@@ -232,13 +239,19 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
     sqlite3_bind_int64(q, 2, since_ms - merge_gap_ms);
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL &&
-        sqlite3_column_int64(q, 0) < s0)
+    if ((row = store_step_row(st, q, "where usage starts")) > 0 &&
+        sqlite3_column_type(q, 0) != SQLITE_NULL && sqlite3_column_int64(q, 0) < s0)
         s0 = sqlite3_column_int64(q, 0);
     sqlite3_reset(q);
+    if (row < 0)
+        return LS_ERR_DB;
     memset(&open_s, 0, sizeof(open_s));
     store_bind_text(qo, 1, instrument);
-    if (sqlite3_step(qo) == SQLITE_ROW) {
+    if ((row = store_step_row(st, qo, "the open session")) < 0) {
+        sqlite3_reset(qo);
+        return LS_ERR_DB;
+    }
+    if (row > 0) {
         open_s.start_ms = sqlite3_column_int64(qo, 0);
         open_s.end_ms = sqlite3_column_int64(qo, 1);
         open_s.badge = sqlite3_column_int64(qo, 2);
@@ -278,9 +291,12 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
     }
     store_bind_text(qp, 1, instrument);
     sqlite3_bind_int64(qp, 2, s0);
-    if (sqlite3_step(qp) == SQLITE_ROW && sqlite3_column_type(qp, 0) != SQLITE_NULL)
+    if ((row = store_step_row(st, qp, "the reading before")) > 0 &&
+        sqlite3_column_type(qp, 0) != SQLITE_NULL)
         prev_ts = sqlite3_column_int64(qp, 0);
     sqlite3_reset(qp);
+    if (row < 0 && rc == LS_OK)
+        rc = LS_ERR_DB;
     if (rc == LS_OK) {
         store_bind_text(del, 1, instrument);
         sqlite3_bind_int64(del, 2, s0);
@@ -312,13 +328,13 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
                                       " session_start, start_ms");
     char(*ids)[LS_ID_MAX] = NULL;
     size_t nids = 0, idcap = 0;
-    int rc = LS_OK;
+    int rc = LS_OK, row = 0;
 
     *rows = 0;
     *diffs = 0;
     if (!qi || !qu)
         return LS_ERR_DB;
-    while (sqlite3_step(qi) == SQLITE_ROW) {
+    while ((row = store_step_row(st, qi, "instruments with readings")) > 0) {
         if (LS_GROW(ids, idcap, nids + 1)) {
             rc = LS_ERR_NOMEM;
             break;
@@ -326,6 +342,8 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
         snprintf(ids[nids++], LS_ID_MAX, "%s", sqlite3_column_text(qi, 0));
     }
     sqlite3_reset(qi);
+    if (row < 0)
+        rc = LS_ERR_DB; /* not "no more instruments": the check would pass having checked none */
     for (size_t k = 0; rc == LS_OK && k < nids; k++) {
         struct usage_reading *r = NULL;
         struct usage_session *s = NULL;
@@ -341,8 +359,11 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
             rc = split_session(st, ids[k], &s[i], &p, &np);
             for (size_t j = 0; rc == LS_OK && j < np; j++) {
                 (*rows)++;
-                if (sqlite3_step(qu) != SQLITE_ROW ||
-                    sqlite3_column_int64(qu, 0) != s[i].start_ms ||
+                if ((row = store_step_row(st, qu, "stored usage")) < 0) {
+                    rc = LS_ERR_DB; /* an error is not a difference, nor the end of the rows */
+                    break;
+                }
+                if (row == 0 || sqlite3_column_int64(qu, 0) != s[i].start_ms ||
                     sqlite3_column_int64(qu, 1) != p[j].start_ms ||
                     sqlite3_column_int64(qu, 2) != p[j].end_ms ||
                     sqlite3_column_int64(qu, 3) != p[j].run_ms ||
@@ -357,8 +378,12 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
             }
             free(p);
         }
-        if (rc == LS_OK && sqlite3_step(qu) == SQLITE_ROW)
-            (*diffs)++; /* rows stored that the readings do not give */
+        if (rc == LS_OK && (row = store_step_row(st, qu, "stored usage")) != 0) {
+            if (row < 0)
+                rc = LS_ERR_DB;
+            else
+                (*diffs)++; /* rows stored that the readings do not give */
+        }
         sqlite3_reset(qu);
         free(r);
         free(s);

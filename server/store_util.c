@@ -91,6 +91,21 @@ int store_json_by_id(struct store *st, const char *sql, int64_t id, json_t **out
     return store_json_one(st, q, out);
 }
 
+int store_step_row(struct store *st, sqlite3_stmt *s, const char *what)
+{
+    int step;
+
+    if (store_bind_failed(s))
+        return -1;
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        return 1;
+    if (step == SQLITE_DONE)
+        return 0;
+    store_db_fail(st, what);
+    return -1;
+}
+
 int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out)
 {
     if (store_bind_failed(s))
