@@ -1012,6 +1012,37 @@ int http_audit(struct http_req *req, const char *action, const char *object, con
     return store_audit_append(req->st, ls_now_ms(), &who, action, object, before, after);
 }
 
+static int reply_json(void *arg, const json_t *after)
+{
+    struct http_reply *r = arg;
+
+    return http_json(r->resp, r->status, json_incref((json_t *)after));
+}
+
+void http_service(struct http_req *req, struct http_resp *resp, unsigned status, struct service *sv,
+                  struct http_reply *reply)
+{
+    service_init(sv, req->st, &req->who, (int64_t)req->cfg->merge_gap_s * 1000,
+                 req->cfg->no_show_min_run_s);
+    reply->resp = resp;
+    reply->status = status;
+    sv->reply = reply_json;
+    sv->reply_arg = reply;
+}
+
+int http_outcome_error(struct http_resp *resp, const struct outcome *out)
+{
+    if (out->rule)
+        return http_json(
+            resp, 422,
+            json_pack("{s:s, s:s, s:s}", "error", "rule", "rule", out->rule, "message", out->why));
+    if (out->rc == LS_ERR_CONFLICT && out->conflict)
+        return http_json(resp, 409,
+                         json_pack("{s:s, s:s, s:I}", "error", "conflict", "message", out->why,
+                                   "conflict", (json_int_t)out->conflict));
+    return http_error(resp, out->rc, "%s", out->why);
+}
+
 int http_created(struct http_resp *resp, json_t *obj)
 {
     return http_json(resp, 201, obj);

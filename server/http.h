@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "service.h"
 #include "store.h"
 #include "labshare/buf.h"
 
@@ -103,6 +104,20 @@ int http_commit_audited(struct http_req *req, struct http_resp *resp, const char
 int http_commit_audited_reply(struct http_req *req, struct http_resp *resp, const char *action,
                               const char *object, json_t *before, json_t *after,
                               json_t *reply_extra, unsigned status);
+
+/* A service call (service.h) on behalf of req's caller: *sv set up with the platform's usage
+ * settings and a reply hook that answers status with the object before the write commits
+ * (*reply is its state, kept by the caller until the call returns). */
+struct http_reply {
+    struct http_resp *resp;
+    unsigned status;
+};
+void http_service(struct http_req *req, struct http_resp *resp, unsigned status, struct service *sv,
+                  struct http_reply *reply);
+/* The answer to a service outcome that is not LS_OK: 422 naming a broken rule, 409 with the
+ * booking in the way, else the status of out->rc with out->why. LS_ERR_NOMEM when even that
+ * cannot be made. */
+int http_outcome_error(struct http_resp *resp, const struct outcome *out);
 
 /* 201/200 with the object, or the error for rc. Steals obj. */
 int http_created(struct http_resp *resp, json_t *obj);

@@ -8,6 +8,7 @@
 #include "booking.h"
 #include "interlock.h"
 #include "requests.h"
+#include "service.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"
@@ -280,28 +281,6 @@ int route_outages_list(struct http_req *req, struct http_resp *resp)
     return http_list(req, resp, items, total, "outages");
 }
 
-/* Cancel (audited) the bookings the outage [start, end) covers; their ids into *ids. */
-static int cancel_covered(struct http_req *req, int64_t start, int64_t end, json_t **ids)
-{
-    int64_t *cancelled = NULL;
-    size_t n = 0;
-    int rc = store_outage_cancel_bookings(req->st, req->params[0], start, end, &cancelled, &n);
-
-    *ids = json_array();
-    for (size_t i = 0; rc == LS_OK && i < n; i++) {
-        char bo[40];
-        json_t *bj = NULL;
-        snprintf(bo, sizeof(bo), "booking/%lld", (long long)cancelled[i]);
-        rc = store_booking_json(req->st, cancelled[i], &bj);
-        if (rc == LS_OK)
-            rc = http_audit(req, "booking.cancel_by_outage", bo, NULL, bj);
-        json_decref(bj);
-        json_array_append_new(*ids, json_integer(cancelled[i]));
-    }
-    free(cancelled);
-    return rc;
-}
-
 /* The instrument of the path, if the caller manages it: *inst, or an error in resp. */
 static int managed_instrument(struct http_req *req, struct http_resp *resp, json_t **inst)
 {
@@ -313,53 +292,6 @@ static int managed_instrument(struct http_req *req, struct http_resp *resp, json
         http_error(resp, LS_ERR_DENIED, "only the owner's managers and admins record outages");
         return LS_ERR_DENIED;
     }
-    return LS_OK;
-}
-
-int route_outage_create(struct http_req *req, struct http_resp *resp)
-{
-    json_t *body = NULL, *inst = NULL, *after = NULL, *ids = NULL;
-    struct outage_request o;
-    int64_t id;
-    char object[40], why[200];
-    int rc;
-
-    if (managed_instrument(req, resp, &inst))
-        return LS_OK;
-    if (http_body_json(req, resp, &body))
-        goto out;
-    if (req_outage(body, NULL, &o, why, sizeof(why))) {
-        http_error(resp, LS_ERR_INVAL, "%s", why);
-        goto out;
-    }
-    if (store_begin(req->st)) {
-        http_error(resp, LS_ERR_DB, "database busy");
-        goto out;
-    }
-    rc = store_outage_insert(req->st, req->params[0], o.start_ms, o.end_ms, o.kind, o.note,
-                             req->who.user_id, &id);
-    if (rc == LS_OK)
-        rc = cancel_covered(req, o.start_ms, o.end_ms, &ids);
-    if (rc == LS_OK)
-        rc = store_outage_json(req->st, id, &after);
-    if (rc == LS_OK) {
-        snprintf(object, sizeof(object), "outage/%lld", (long long)id);
-        rc = http_audit(req, "outage.create", object, NULL, after);
-        json_object_set(after, "cancelled_bookings", ids);
-    }
-    if (rc == LS_OK)
-        rc = store_commit(req->st);
-    if (rc) {
-        store_rollback(req->st);
-        json_decref(after);
-        http_error(resp, rc, "cannot record the outage");
-        goto out;
-    }
-    http_created(resp, after);
-out:
-    json_decref(ids);
-    json_decref(body);
-    json_decref(inst);
     return LS_OK;
 }
 
@@ -379,47 +311,45 @@ static int path_outage(struct http_req *req, struct http_resp *resp, int64_t *id
     return LS_OK;
 }
 
-int route_outage_update(struct http_req *req, struct http_resp *resp)
+/* Record (change 0) or change an outage: the instrument and, for a change, the outage of the
+ * path, then the body (a change keeps the fields it does not give). */
+static int outage_write(struct http_req *req, struct http_resp *resp, int change)
 {
-    json_t *body = NULL, *inst = NULL, *before = NULL, *after = NULL, *ids = NULL;
     struct outage_request o;
-    int64_t id;
-    char object[40], why[200];
-    int rc;
+    struct http_reply reply;
+    struct service sv;
+    struct outcome out;
+    json_t *inst = NULL, *before = NULL, *body = NULL;
+    char why[200];
+    int64_t id = 0;
 
     if (managed_instrument(req, resp, &inst))
         return LS_OK;
-    if (path_outage(req, resp, &id, &before) || http_body_json(req, resp, &body))
+    if ((change && path_outage(req, resp, &id, &before)) || http_body_json(req, resp, &body))
         goto out;
     if (req_outage(body, before, &o, why, sizeof(why))) {
         http_error(resp, LS_ERR_INVAL, "%s", why);
         goto out;
     }
-    if (store_begin(req->st)) {
-        http_error(resp, LS_ERR_DB, "database busy");
-        goto out;
-    }
-    /* what it had cancelled stays cancelled; what it now covers is cancelled too */
-    rc = store_outage_update(req->st, id, o.start_ms, o.end_ms, o.kind, o.note);
-    if (rc == LS_OK)
-        rc = cancel_covered(req, o.start_ms, o.end_ms, &ids);
-    if (rc == LS_OK)
-        rc = store_outage_json(req->st, id, &after);
-    if (rc) {
-        store_rollback(req->st);
-        http_error(resp, rc, "cannot change the outage");
-        goto out;
-    }
-    json_object_set(after, "cancelled_bookings", ids);
-    snprintf(object, sizeof(object), "outage/%lld", (long long)id);
-    http_commit_audited(req, resp, "outage.update", object, before, after, 200);
-    before = NULL;
+    http_service(req, resp, change ? 200 : 201, &sv, &reply);
+    if (outage_record(&sv, req->params[0], id, &o, &out))
+        http_outcome_error(resp, &out);
+    outcome_free(&out);
 out:
-    json_decref(ids);
-    json_decref(before);
     json_decref(body);
+    json_decref(before);
     json_decref(inst);
     return LS_OK;
+}
+
+int route_outage_create(struct http_req *req, struct http_resp *resp)
+{
+    return outage_write(req, resp, 0);
+}
+
+int route_outage_update(struct http_req *req, struct http_resp *resp)
+{
+    return outage_write(req, resp, 1);
 }
 
 int route_outage_delete(struct http_req *req, struct http_resp *resp)

@@ -59,7 +59,10 @@ cases = [
     ("GET", "/api/v1/instruments/icp-ms-01/availability?from=2030-01-01&to=2031-01-01", None, 400),
     ("GET", "/api/v1/audit-log?format=xml", None, 400),
     ("POST", "/api/v1/instruments/icp-ms-01/outages", json.dumps({"start": "2030-01-01T00:00:00Z", "end": "2030-01-01T01:00:00Z", "kind": "holiday"}).encode(), 400),
-    ("POST", "/api/v1/bookings/1/rating", json.dumps({"score": 9}).encode(), 404),
+    # the body is checked before the booking is looked up: a bad one is a 400 whether or not the
+    # booking exists (which tells nothing about it)
+    ("POST", "/api/v1/bookings/1/rating", json.dumps({"score": 9}).encode(), 400),
+    ("POST", "/api/v1/bookings/999999/rating", json.dumps({"score": 5}).encode(), 404),
 ]
 bad = 0
 for method, path, raw, want in cases:

@@ -1,0 +1,71 @@
+/*
+ * service.h - the platform's writes, as the domain knows them: book, approve, reject, cancel
+ * and rate a booking; record, change and remove an outage. Each is one function that checks
+ * who may do it (the permission table in README.md), applies the pure rules (booking.h), does
+ * it in one transaction of the store with its audit record, and says what became of it. The
+ * HTTP routes only decode the request (requests.h), call one of these and render the outcome;
+ * nothing here knows HTTP.
+ *
+ * Not thread-safe per store: one service call at a time on a store connection (each HTTP
+ * worker has its own).
+ */
+#ifndef LS_SRV_SERVICE_H
+#define LS_SRV_SERVICE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "booking.h"
+#include "requests.h"
+#include "store.h"
+
+/* Who asks, on what, and the platform's settings a write needs. */
+struct service {
+    struct store *st;
+    const struct principal *who; /* the authenticated caller */
+    struct audit_actor actor;    /* how the audit log names them */
+    int64_t now_ms;
+    int64_t merge_gap_ms;      /* usage: readings closer than this are one session */
+    int64_t no_show_min_run_s; /* usage: less run time than this in a booking is a no-show */
+    /* Called with the object as it will be once committed, after its audit record and before
+     * the commit; a failure (the answer could not be made) rolls the write back, so nothing is
+     * committed that was answered with an error. May be NULL. */
+    int (*reply)(void *arg, const json_t *after);
+    void *reply_arg;
+};
+
+/* What became of a write. */
+struct outcome {
+    int rc;            /* LS_OK, else LS_ERR_NOTFOUND, _DENIED, _INVAL, _CONFLICT, _DB, _NOMEM */
+    const char *rule;  /* LS_ERR_INVAL by a broken rule: its name (a 422), else NULL */
+    char why[300];     /* what people read when rc is not LS_OK */
+    int64_t conflict;  /* LS_ERR_CONFLICT of a slot: the booking in the way, else 0 */
+    json_t *after;     /* LS_OK: the object as it is now (the caller's reference) */
+    json_t *cancelled; /* outages: the ids of the bookings they cancelled (the caller's) */
+};
+
+/* Fill in sv for caller who on st (actor, now) with the platform's usage settings. */
+void service_init(struct service *sv, struct store *st, const struct principal *who,
+                  int64_t merge_gap_ms, int64_t no_show_min_run_s);
+/* Release what out holds. */
+void outcome_free(struct outcome *out);
+
+/* A booking (its instrument, start_ms, end_ms, project and user_id, 0 for the caller): checked
+ * against the instrument's rules, service hours, outages and every booking that holds a slot,
+ * inside one write transaction, so two can never overlap; one made for a time already metered
+ * takes over that usage. The status is pending when the instrument approves external users or
+ * another organisation must consent, else confirmed. */
+int booking_create(const struct service *sv, const struct booking *req, struct outcome *out);
+
+/* A transition of booking id by the status machine: approve, reject, cancel (comment: an
+ * optional reason) or rate (score 1..5, comment optional). */
+int booking_transition(const struct service *sv, int64_t id, enum booking_action action,
+                       const char *comment, int score, struct outcome *out);
+
+/* Record (id 0) or change (id of an outage of instrument) an outage of instrument; the bookings
+ * it covers are cancelled (each audited) and listed in out->cancelled. The caller must manage
+ * the instrument's owner. */
+int outage_record(const struct service *sv, const char *instrument, int64_t id,
+                  const struct outage_request *o, struct outcome *out);
+
+#endif /* LS_SRV_SERVICE_H */
