@@ -171,15 +171,13 @@ static const struct {
     int rc;
     unsigned status;
 } status_table[] = {
-    {LS_OK, 200},           {LS_ERR_INVAL, 400},    {LS_ERR_AUTH, 401},   {LS_ERR_DENIED, 403},
-    {LS_ERR_NOTFOUND, 404}, {LS_ERR_CONFLICT, 409}, {LS_ERR_TOOBIG, 413}, {LS_ERR_RULE, 422},
-    {LS_ERR_FULL, 503},     {LS_ERR_TIMEOUT, 504},
+    {LS_OK, 200},           {LS_ERR_INVAL, 400},  {LS_ERR_AUTH, 401},     {LS_ERR_DENIED, 403},
+    {LS_ERR_NOTFOUND, 404}, {LS_ERR_METHOD, 405}, {LS_ERR_CONFLICT, 409}, {LS_ERR_TOOBIG, 413},
+    {LS_ERR_RULE, 422},     {LS_ERR_LIMIT, 429},  {LS_ERR_FULL, 503},     {LS_ERR_TIMEOUT, 504},
 };
 
 unsigned http_status_of(int rc)
 {
-    if (rc == HTTP_TOO_MANY)
-        return HTTP_TOO_MANY;
     for (size_t i = 0; i < sizeof(status_table) / sizeof(status_table[0]); i++)
         if (status_table[i].rc == rc)
             return status_table[i].status;
@@ -210,11 +208,8 @@ int http_error(struct http_resp *resp, int rc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return http_json(
-        resp, http_status_of(rc),
-        json_pack("{s:s, s:s}", "error",
-                  rc == HTTP_TOO_MANY ? "too_many_requests" : ls_rc_name((enum ls_rc)rc), "message",
-                  msg));
+    return http_json(resp, http_status_of(rc),
+                     json_pack("{s:s, s:s}", "error", ls_rc_name((enum ls_rc)rc), "message", msg));
 }
 
 const char *http_query(struct http_req *req, const char *name)
@@ -420,9 +415,7 @@ static void dispatch(struct http *h, struct http_req *req, struct http_resp *res
     }
     if (!found) {
         if (path_known)
-            http_json(resp, 405,
-                      json_pack("{s:s, s:s}", "error", "method_not_allowed", "message",
-                                "method not allowed on this path"));
+            http_error(resp, LS_ERR_METHOD, "method not allowed on this path");
         else
             http_error(resp, LS_ERR_NOTFOUND, "no such path");
         return;
@@ -1030,16 +1023,21 @@ void http_service(struct http_req *req, struct http_resp *resp, unsigned status,
     sv->reply_arg = reply;
 }
 
+int http_rule_error(struct http_resp *resp, const char *rule, const char *msg)
+{
+    return http_json(resp, http_status_of(LS_ERR_RULE),
+                     json_pack("{s:s, s:s, s:s}", "error", ls_rc_name(LS_ERR_RULE), "rule", rule,
+                               "message", msg));
+}
+
 int http_outcome_error(struct http_resp *resp, const struct outcome *out)
 {
     if (out->rule)
-        return http_json(
-            resp, 422,
-            json_pack("{s:s, s:s, s:s}", "error", "rule", "rule", out->rule, "message", out->why));
+        return http_rule_error(resp, out->rule, out->why);
     if (out->rc == LS_ERR_CONFLICT && out->conflict)
-        return http_json(resp, 409,
-                         json_pack("{s:s, s:s, s:I}", "error", "conflict", "message", out->why,
-                                   "conflict", (json_int_t)out->conflict));
+        return http_json(resp, http_status_of(LS_ERR_CONFLICT),
+                         json_pack("{s:s, s:s, s:I}", "error", ls_rc_name(LS_ERR_CONFLICT),
+                                   "message", out->why, "conflict", (json_int_t)out->conflict));
     return http_error(resp, out->rc, "%s", out->why);
 }
 

@@ -17,9 +17,6 @@
 #include "store.h"
 #include "labshare/buf.h"
 
-/* Too many failed logins: a status, passed where an ls_rc goes (http_error). */
-#define HTTP_TOO_MANY 429
-
 /* Largest request body accepted; larger ones get 413 without being read into memory. */
 #define HTTP_BODY_MAX (256 * 1024)
 #define HTTP_MAX_PARAMS 4
@@ -118,6 +115,8 @@ void http_service(struct http_req *req, struct http_resp *resp, unsigned status,
  * booking in the way, else the status of out->rc with out->why. LS_ERR_NOMEM when even that
  * cannot be made. */
 int http_outcome_error(struct http_resp *resp, const struct outcome *out);
+/* 422 {"error": "rule", "rule": rule, "message": msg}: a business rule is broken. */
+int http_rule_error(struct http_resp *resp, const char *rule, const char *msg);
 
 /* 201/200 with the object, or the error for rc. Steals obj. */
 int http_created(struct http_resp *resp, json_t *obj);

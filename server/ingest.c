@@ -222,7 +222,8 @@ static void handle_group(struct ingest *in, struct msg **msgs, size_t n)
         }
         nb++;
     }
-    if (nb && store_ingest_batches(in->st, b, nb, ls_now_ms(), res) != LS_OK) {
+    if (nb && ingest_store_batches(in->st, b, nb, ls_now_ms(), (int64_t)in->cfg->merge_gap_s * 1000,
+                                   in->cfg->no_show_min_run_s, res) != LS_OK) {
         /* Not acked: the gateways resend after their ack timeout. */
         count(in, &in->stats.db_errors, nb);
     } else if (nb) {
@@ -353,6 +354,71 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     pthread_mutex_unlock(&in->lock);
 }
 
+struct inst_ts {
+    const char *instrument;
+    int64_t ts;
+};
+
+static int cmp_inst_ts(const void *a, const void *b)
+{
+    const struct inst_ts *x = a, *y = b;
+    int c = strcmp(x->instrument, y->instrument);
+
+    return c ? c : (x->ts < y->ts ? -1 : x->ts > y->ts);
+}
+
+/* Refresh the usage of every instrument of the batches, from its earliest new reading. */
+static int refresh_usage(struct store *st, const struct ls_batch *b, size_t n, int64_t merge_gap_ms,
+                         int64_t no_show_min_run_s)
+{
+    struct inst_ts *v;
+    size_t cnt = 0, total = 0;
+    int rc = LS_OK;
+
+    for (size_t i = 0; i < n; i++)
+        total += b[i].count;
+    if (total == 0)
+        return LS_OK;
+    v = malloc(total * sizeof(*v));
+    if (!v)
+        return LS_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < b[i].count; k++) {
+            v[cnt].instrument = b[i].readings[k].instrument;
+            v[cnt++].ts = b[i].readings[k].ts;
+        }
+    /* sorted by instrument then time: the first of each run is its earliest new reading */
+    qsort(v, cnt, sizeof(*v), cmp_inst_ts);
+    for (size_t i = 0; rc == LS_OK && i < cnt; i++) {
+        if (i > 0 && strcmp(v[i].instrument, v[i - 1].instrument) == 0)
+            continue;
+        rc = store_usage_refresh(st, v[i].instrument, v[i].ts, merge_gap_ms, no_show_min_run_s);
+    }
+    free(v);
+    return rc;
+}
+
+int ingest_store_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
+                         int64_t merge_gap_ms, int64_t no_show_min_run_s, struct ingest_result *res)
+{
+    int rc = store_begin(st);
+
+    if (rc == LS_OK)
+        rc = store_readings_insert(st, b, n, received_ms, res);
+    if (rc == LS_OK)
+        rc = refresh_usage(st, b, n, merge_gap_ms, no_show_min_run_s);
+    /* With synchronous=FULL the batches are on disk when COMMIT returns: only then may the
+     * gateways be told to forget them. */
+    if (rc == LS_OK)
+        rc = store_commit(st);
+    if (rc) {
+        store_rollback(st);
+        memset(res, 0, n * sizeof(*res));
+        return LS_ERR_DB;
+    }
+    return LS_OK;
+}
+
 int ingest_start(const struct srv_config *cfg, struct ingest **out)
 {
     struct ingest *in = calloc(1, sizeof(*in));
@@ -366,7 +432,6 @@ int ingest_start(const struct srv_config *cfg, struct ingest **out)
     pthread_cond_init(&in->more, NULL);
     if (store_open(cfg->db, &in->st))
         goto fail;
-    store_set_usage(in->st, (int64_t)cfg->merge_gap_s * 1000, cfg->no_show_min_run_s);
     {
         struct trust_limits lim = {(int64_t)cfg->max_future_s * 1000,
                                    (int64_t)cfg->max_past_days * 86400 * 1000, cfg->max_thinned};

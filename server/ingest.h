@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "store.h"
 #include "trust.h"
 
 struct ingest;
@@ -25,6 +26,14 @@ struct ingest_stats {
     uint64_t queued_bytes;               /* bytes waiting for the store worker now */
     int connected;
 };
+
+/* Store one group of batches in one transaction: their readings and acks (store.h), then the
+ * usage of every instrument they have readings of, from its earliest new one (sessions merged
+ * across gaps up to merge_gap_ms; no_show_min_run_s for bookings that ended). res[i] says how
+ * far each batch's gateway may be acked; on LS_ERR_DB nothing is stored and res is zeroed. */
+int ingest_store_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
+                         int64_t merge_gap_ms, int64_t no_show_min_run_s,
+                         struct ingest_result *res);
 
 /* Connect (in the background, retrying) and start ingesting. cfg is borrowed. */
 int ingest_start(const struct srv_config *cfg, struct ingest **out);

@@ -44,7 +44,7 @@ int route_login(struct http_req *req, struct http_resp *resp)
     wait = auth_login_wait(user, req->addr, now);
     if (wait) {
         resp->retry_after = wait;
-        http_error(resp, HTTP_TOO_MANY, "too many failed logins; try again in %d seconds", wait);
+        http_error(resp, LS_ERR_LIMIT, "too many failed logins; try again in %d seconds", wait);
         goto out;
     }
     rc = store_user_login(req->st, user, &p, hash, sizeof(hash));

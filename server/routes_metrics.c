@@ -209,9 +209,7 @@ int route_evaluation(struct http_req *req, struct http_resp *resp)
         return LS_OK;
     /* a year that ended before the platform's first instrument is not graded */
     if (store_first_instrument(req->st, &first) == LS_OK && year_start(year + 1) <= first)
-        return http_json(resp, 422,
-                         json_pack("{s:s, s:s, s:s}", "error", "rule", "rule", "before_platform",
-                                   "message", "the platform had no instrument that year"));
+        return http_rule_error(resp, "before_platform", "the platform had no instrument that year");
     items = compute(req, year_start(year), year_start(year + 1), by, org, req->cfg);
     if (!items)
         return http_error(resp, LS_ERR_DB, "cannot compute the evaluation");

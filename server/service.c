@@ -51,9 +51,9 @@ __attribute__((format(printf, 3, 4))) static int fail(struct outcome *out, int r
 
 static int broken_rule(struct outcome *out, const char *rule)
 {
-    out->rc = LS_ERR_INVAL;
+    out->rc = LS_ERR_RULE;
     out->rule = rule;
-    return LS_ERR_INVAL; /* out->why holds the rule's own words */
+    return LS_ERR_RULE; /* out->why holds the rule's own words */
 }
 
 static int is_role(const struct principal *who, const char *role)
@@ -78,8 +78,7 @@ static int may_read(const struct principal *who, const struct booking *b, int64_
 static int finish(const struct service *sv, const char *action, const char *object,
                   const json_t *before, struct outcome *out)
 {
-    int rc = store_audit_append(sv->st, sv->now_ms, &sv->actor, action, object, before,
-                                out->after);
+    int rc = store_audit_append(sv->st, sv->now_ms, &sv->actor, action, object, before, out->after);
 
     if (rc == LS_OK && sv->reply)
         rc = sv->reply(sv->reply_arg, out->after);
@@ -104,8 +103,7 @@ static int instrument_rules(const struct service *sv, const char *id, int64_t *o
 
     if (rc) {
         json_decref(inst);
-        return fail(out, rc, rc == LS_ERR_NOTFOUND ? "no instrument '%s'" : "cannot read '%s'",
-                    id);
+        return fail(out, rc, rc == LS_ERR_NOTFOUND ? "no instrument '%s'" : "cannot read '%s'", id);
     }
     *owner = json_integer_value(json_object_get(inst, "org_id"));
     *is_public = json_is_true(json_object_get(inst, "public"));
@@ -188,8 +186,8 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
         fail(out, LS_ERR_CONFLICT, "the slot overlaps another booking");
         goto out;
     }
-    if (rc == LS_OK && (rc = store_busy(sv->st, b.instrument, b.start_ms, b.end_ms, &busy,
-                                        &nbusy)) == LS_OK &&
+    if (rc == LS_OK &&
+        (rc = store_busy(sv->st, b.instrument, b.start_ms, b.end_ms, &busy, &nbusy)) == LS_OK &&
         nbusy > 0) {
         /* no booking overlaps, so what is busy is an outage */
         snprintf(out->why, sizeof(out->why), "the instrument is out of service then");
@@ -333,8 +331,8 @@ static int cancel_covered(const struct service *sv, const char *instrument, int6
         snprintf(bo, sizeof(bo), "booking/%lld", (long long)cancelled[i]);
         rc = store_booking_json(sv->st, cancelled[i], &bj);
         if (rc == LS_OK)
-            rc = store_audit_append(sv->st, sv->now_ms, &sv->actor, "booking.cancel_by_outage",
-                                    bo, NULL, bj);
+            rc = store_audit_append(sv->st, sv->now_ms, &sv->actor, "booking.cancel_by_outage", bo,
+                                    NULL, bj);
         json_decref(bj);
         if (rc == LS_OK && json_array_append_new(out->cancelled, json_integer(cancelled[i])))
             rc = LS_ERR_NOMEM;
@@ -385,8 +383,8 @@ int outage_record(const struct service *sv, const char *instrument, int64_t id,
     snprintf(object, sizeof(object), "outage/%lld", (long long)id);
     /* the answer lists what was cancelled; the audit record is the outage itself (each
      * cancellation has its own) */
-    rc = store_audit_append(sv->st, sv->now_ms, &sv->actor, before ? "outage.update" : "outage.create",
-                            object, before, out->after);
+    rc = store_audit_append(sv->st, sv->now_ms, &sv->actor,
+                            before ? "outage.update" : "outage.create", object, before, out->after);
     if (rc == LS_OK && json_object_set(out->after, "cancelled_bookings", out->cancelled))
         rc = LS_ERR_NOMEM;
     if (rc == LS_OK && sv->reply)

@@ -36,8 +36,8 @@ struct service {
 
 /* What became of a write. */
 struct outcome {
-    int rc;            /* LS_OK, else LS_ERR_NOTFOUND, _DENIED, _INVAL, _CONFLICT, _DB, _NOMEM */
-    const char *rule;  /* LS_ERR_INVAL by a broken rule: its name (a 422), else NULL */
+    int rc;            /* LS_OK, else LS_ERR_NOTFOUND, _DENIED, _INVAL, _RULE, _CONFLICT, _DB ... */
+    const char *rule;  /* LS_ERR_RULE: the name of the rule broken, else NULL */
     char why[300];     /* what people read when rc is not LS_OK */
     int64_t conflict;  /* LS_ERR_CONFLICT of a slot: the booking in the way, else 0 */
     json_t *after;     /* LS_OK: the object as it is now (the caller's reference) */

@@ -251,7 +251,6 @@ int store_open(const char *path, struct store **out)
 
     if (!st)
         return LS_ERR_NOMEM;
-    st->usage_gap_ms = -1;
     if (sqlite3_open_v2(path, &st->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
@@ -725,64 +724,12 @@ static int update_ack(struct store *st, const char *gw, int64_t epoch, int64_t r
     return store_step_done(st, st->gw_seen);
 }
 
-void store_set_usage(struct store *st, int64_t merge_gap_ms, int64_t no_show_min_run_s)
-{
-    st->usage_gap_ms = merge_gap_ms;
-    st->usage_no_show_s = no_show_min_run_s;
-}
-
-struct inst_ts {
-    const char *instrument;
-    int64_t ts;
-};
-
-static int cmp_inst_ts(const void *a, const void *b)
-{
-    const struct inst_ts *x = a, *y = b;
-    int c = strcmp(x->instrument, y->instrument);
-
-    return c ? c : (x->ts < y->ts ? -1 : x->ts > y->ts);
-}
-
-/* Refresh the usage of every instrument of the batches, from its earliest new reading. */
-static int refresh_usage(struct store *st, const struct ls_batch *b, size_t n)
-{
-    struct inst_ts *v;
-    size_t cnt = 0, total = 0;
-    int rc = LS_OK;
-
-    for (size_t i = 0; i < n; i++)
-        total += b[i].count;
-    if (total == 0)
-        return LS_OK;
-    v = malloc(total * sizeof(*v));
-    if (!v)
-        return LS_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < b[i].count; k++) {
-            v[cnt].instrument = b[i].readings[k].instrument;
-            v[cnt++].ts = b[i].readings[k].ts;
-        }
-    /* sorted by instrument then time: the first of each run is its earliest new reading */
-    qsort(v, cnt, sizeof(*v), cmp_inst_ts);
-    for (size_t i = 0; rc == LS_OK && i < cnt; i++) {
-        if (i > 0 && strcmp(v[i].instrument, v[i - 1].instrument) == 0)
-            continue;
-        rc = store_usage_refresh(st, v[i].instrument, v[i].ts, st->usage_gap_ms,
-                                 st->usage_no_show_s);
-    }
-    free(v);
-    return rc;
-}
-
-int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
-                         struct ingest_result *res)
+int store_readings_insert(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
+                          struct ingest_result *res)
 {
     int rc = LS_OK;
 
     memset(res, 0, n * sizeof(*res));
-    if (store_exec(st, "BEGIN IMMEDIATE"))
-        return LS_ERR_DB;
     rc = binding_cache_check(st);
     for (size_t i = 0; i < n && rc == LS_OK; i++)
         rc = insert_batch(st, &b[i], received_ms, &res[i]);
@@ -804,15 +751,28 @@ int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, i
                 res[i].upto = res[k].upto;
                 break;
             }
-    if (rc == LS_OK && st->usage_gap_ms >= 0)
-        rc = refresh_usage(st, b, n);
+    if (rc)
+        memset(res, 0, n * sizeof(*res));
+    return rc ? LS_ERR_DB : LS_OK;
+}
+
+int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
+                         struct ingest_result *res)
+{
+    int rc = store_begin(st);
+
+    if (rc == LS_OK)
+        rc = store_readings_insert(st, b, n, received_ms, res);
     /* With synchronous=FULL the batches are on disk when COMMIT returns: only then may the
      * gateways be told to forget them. */
-    if (rc == LS_OK && store_exec(st, "COMMIT") == LS_OK)
-        return LS_OK;
-    store_exec(st, "ROLLBACK");
-    memset(res, 0, n * sizeof(*res));
-    return LS_ERR_DB;
+    if (rc == LS_OK)
+        rc = store_commit(st);
+    if (rc) {
+        store_rollback(st);
+        memset(res, 0, n * sizeof(*res));
+        return LS_ERR_DB;
+    }
+    return LS_OK;
 }
 
 int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t received_ms,

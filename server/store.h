@@ -54,9 +54,14 @@ int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t recei
                        struct ingest_result *res);
 
 /* Store n batches in one transaction (group commit: one fsync for all); res[i] as above, the
- * upto of each batch's (gateway, epoch) after all of them. On LS_ERR_DB nothing is stored. */
+ * upto of each batch's (gateway, epoch) after all of them. On LS_ERR_DB nothing is stored.
+ * Usage is not refreshed: ingest does that (ingest_store_batches). */
 int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
                          struct ingest_result *res);
+/* The same inside the caller's write transaction (store_begin; the caller commits, or rolls back
+ * on an error, when res is zeroed). */
+int store_readings_insert(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
+                          struct ingest_result *res);
 
 struct reading_row {
     struct ls_reading r;
@@ -310,10 +315,6 @@ int store_outage_cancel_bookings(struct store *st, const char *instrument, int64
  * Call it in the transaction that stored the readings or changed the bookings. */
 int store_usage_refresh(struct store *st, const char *instrument, int64_t since_ms,
                         int64_t merge_gap_ms, int64_t no_show_min_run_s);
-
-/* Have store_ingest_batches() refresh the usage of the instruments it stores readings of, in
- * the same transaction (off until called). */
-void store_set_usage(struct store *st, int64_t merge_gap_ms, int64_t no_show_min_run_s);
 
 /* Recompute every instrument's usage from all its readings and compare it with what is stored:
  * *diffs rows differ (0 = the incremental result is exact). With replace set, store the

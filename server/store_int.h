@@ -24,8 +24,6 @@ struct store {
         sqlite3_stmt *s;
     } cache[STORE_CACHE];
     size_t ncache;
-    int64_t usage_gap_ms; /* < 0: ingest does not refresh usage */
-    int64_t usage_no_show_s;
     struct trust_limits trust;      /* what ingest believes (SPEC 3.3) */
     struct binding_cache *bindings; /* instruments' gateways, for ingest (store.c) */
 };

@@ -18,6 +18,8 @@ static const struct {
     [LS_ERR_DENIED] = {"forbidden", "not allowed"},
     [LS_ERR_RULE] = {"rule", "rule broken"},
     [LS_ERR_TOOBIG] = {"too_big", "input too large"},
+    [LS_ERR_LIMIT] = {"too_many_requests", "too many attempts; try again later"},
+    [LS_ERR_METHOD] = {"method_not_allowed", "method not allowed"},
 };
 
 const char *ls_strerror(enum ls_rc rc)

@@ -23,6 +23,8 @@ enum ls_rc {
     LS_ERR_DENIED,   /* authenticated but not allowed */
     LS_ERR_RULE,     /* a business rule is broken */
     LS_ERR_TOOBIG,   /* input exceeds a size limit */
+    LS_ERR_LIMIT,    /* too many attempts: try again later (login throttling) */
+    LS_ERR_METHOD,   /* the operation does not apply to the object (HTTP: the method) */
     LS_RC_COUNT
 };
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../server/ingest.h"
 #include "../../server/store.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
@@ -156,8 +157,6 @@ static double ours_store(const char *path, int batches, int64_t *upto, int with_
             exit(1);
         sqlite3_close(db);
     }
-    if (with_usage)
-        store_set_usage(st, 120000, 300);
     memset(&b, 0, sizeof(b));
     snprintf(b.gateway, sizeof(b.gateway), "gw-bench");
     b.epoch = 1;
@@ -167,7 +166,10 @@ static double ours_store(const char *path, int batches, int64_t *upto, int with_
     for (int k = 0; k < batches; k++) {
         for (int i = 0; i < BATCH; i++)
             fill(&b.readings[i], ++seq);
-        store_ingest_batch(st, &b, ls_now_ms(), &res);
+        if (with_usage) /* as the server's ingest does: readings, acks and usage, one commit */
+            ingest_store_batches(st, &b, 1, ls_now_ms(), 120000, 300, &res);
+        else
+            store_ingest_batch(st, &b, ls_now_ms(), &res);
     }
     t0 = now_s() - t0;
     *upto = res.upto;
