@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -104,6 +105,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     ls_log_init("fuzz", LS_LOG_OFF);
+    signal(SIGPIPE, SIG_IGN); /* as the simulator does (ls_cli_install_signals): a closed peer
+                               * is an error to handle, not the end of the process */
     if (mb_endpoint_new_tcp("127.0.0.1", 0, NULL, &ends[0]) ||
         mb_endpoint_new_tcp("127.0.0.1", 0, &faults, &ends[1]))
         die("mb_endpoint_new_tcp");
