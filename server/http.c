@@ -1005,11 +1005,17 @@ int http_audit(struct http_req *req, const char *action, const char *object, con
     return store_audit_append(req->st, ls_now_ms(), &who, action, object, before, after);
 }
 
-static int reply_json(void *arg, const json_t *after)
+static int reply_json(void *arg, const json_t *after, const json_t *extra)
 {
     struct http_reply *r = arg;
+    json_t *answer = extra ? json_copy((json_t *)after) : json_incref((json_t *)after);
 
-    return http_json(r->resp, r->status, json_incref((json_t *)after));
+    /* extra: keys for the answer only (a shallow copy keeps them out of the audited object) */
+    if (!answer || (extra && json_object_update(answer, (json_t *)extra))) {
+        json_decref(answer);
+        return LS_ERR_NOMEM;
+    }
+    return http_json(r->resp, r->status, answer);
 }
 
 void http_service(struct http_req *req, struct http_resp *resp, unsigned status, struct service *sv,

@@ -562,3 +562,49 @@ int req_voucher(const json_t *body, struct voucher_request *out, char *why, size
     out->annual_cap = json_integer_value(cap);
     return LS_OK;
 }
+
+/* --- Gateways ----------------------------------------------------------------------------- */
+
+int req_gateway_create(const json_t *body, struct gateway_request *out, char *why, size_t len)
+{
+    static const char *const keys[] = {"id", "name", "org_id", NULL};
+    json_t *v;
+
+    memset(out, 0, sizeof(*out));
+    if (object_of(body, keys, why, len))
+        return LS_ERR_INVAL;
+    out->id = json_string_value(json_object_get(body, "id"));
+    if (!out->id || !ls_id_valid(out->id) || strlen(out->id) < 3)
+        return bad(why, len, "id is required: 3-63 letters, digits, '.', '_' or '-'");
+    v = json_object_get(body, "name");
+    out->name = v ? json_string_value(v) : out->id;
+    if (!out->name || !out->name[0] ||
+        json_string_length(v ? v : json_object_get(body, "id")) > 200)
+        return bad(why, len, "name must be a text of 1-200 characters");
+    if ((v = json_object_get(body, "org_id")) && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1)
+            return bad(why, len, "org_id must be an organisation id");
+        out->org_id = json_integer_value(v);
+    }
+    return LS_OK;
+}
+
+int req_gateway_update(const json_t *body, const char **name, int *enabled, char *why, size_t len)
+{
+    static const char *const keys[] = {"name", "disabled", NULL};
+    json_t *v;
+
+    *name = NULL;
+    *enabled = -1;
+    if (object_of(body, keys, why, len))
+        return LS_ERR_INVAL;
+    if ((v = json_object_get(body, "name")) &&
+        (!(*name = json_string_value(v)) || !(*name)[0] || json_string_length(v) > 200))
+        return bad(why, len, "name must be a text of 1-200 characters");
+    if ((v = json_object_get(body, "disabled"))) {
+        if (!json_is_boolean(v))
+            return bad(why, len, "disabled must be true or false");
+        *enabled = json_is_true(v) ? 0 : 1;
+    }
+    return LS_OK;
+}

@@ -76,4 +76,15 @@ struct voucher_request {
 };
 int req_voucher(const json_t *body, struct voucher_request *out, char *why, size_t len);
 
+/* POST /gateways: id (3-63 of the id characters), name (default: the id), org_id (0: none
+ * given). */
+struct gateway_request {
+    const char *id, *name;
+    int64_t org_id;
+};
+int req_gateway_create(const json_t *body, struct gateway_request *out, char *why, size_t len);
+/* PATCH /gateways/{id}: name (1-200 characters, or NULL) and disabled into *enabled (0 when
+ * disabled is true, 1 when false, -1 when not given). */
+int req_gateway_update(const json_t *body, const char **name, int *enabled, char *why, size_t len);
+
 #endif /* LS_SRV_REQUESTS_H */

@@ -32,13 +32,14 @@ void outcome_free(struct outcome *out)
 {
     json_decref(out->after);
     json_decref(out->cancelled);
+    json_decref(out->extra);
     out->after = NULL;
     out->cancelled = NULL;
+    out->extra = NULL;
 }
 
 /* out says rc with a reason; returns rc. */
-__attribute__((format(printf, 3, 4))) static int fail(struct outcome *out, int rc, const char *fmt,
-                                                      ...)
+int service_fail(struct outcome *out, int rc, const char *fmt, ...)
 {
     va_list ap;
 
@@ -56,37 +57,36 @@ static int broken_rule(struct outcome *out, const char *rule)
     return LS_ERR_RULE; /* out->why holds the rule's own words */
 }
 
-static int is_role(const struct principal *who, const char *role)
+int principal_is(const struct principal *who, const char *role)
 {
     return strcmp(who->role, role) == 0;
 }
 
-/* Admins, and managers of org. */
-static int manages(const struct principal *who, int64_t org)
+int principal_manages(const struct principal *who, int64_t org)
 {
-    return is_role(who, "admin") || (is_role(who, "manager") && org > 0 && who->org_id == org);
+    return principal_is(who, "admin") ||
+           (principal_is(who, "manager") && org > 0 && who->org_id == org);
 }
 
 /* May who see booking b of an instrument of owner? */
 static int may_read(const struct principal *who, const struct booking *b, int64_t owner)
 {
-    return is_role(who, "admin") || is_role(who, "auditor") || b->user_id == who->user_id ||
-           manages(who, owner);
+    return principal_is(who, "admin") || principal_is(who, "auditor") ||
+           b->user_id == who->user_id || principal_manages(who, owner);
 }
 
-/* The audit record of the write, the answer, then the commit: LS_OK, or rolled back. */
-static int finish(const struct service *sv, const char *action, const char *object,
-                  const json_t *before, struct outcome *out)
+int service_finish(const struct service *sv, const char *action, const char *object,
+                   const json_t *before, struct outcome *out)
 {
     int rc = store_audit_append(sv->st, sv->now_ms, &sv->actor, action, object, before, out->after);
 
     if (rc == LS_OK && sv->reply)
-        rc = sv->reply(sv->reply_arg, out->after);
+        rc = sv->reply(sv->reply_arg, out->after, out->extra);
     if (rc == LS_OK)
         rc = store_commit(sv->st);
     if (rc) {
         store_rollback(sv->st);
-        return fail(out, rc, "cannot record the change");
+        return service_fail(out, rc, "cannot record the change");
     }
     out->rc = LS_OK;
     return LS_OK;
@@ -103,7 +103,8 @@ static int instrument_rules(const struct service *sv, const char *id, int64_t *o
 
     if (rc) {
         json_decref(inst);
-        return fail(out, rc, rc == LS_ERR_NOTFOUND ? "no instrument '%s'" : "cannot read '%s'", id);
+        return service_fail(out, rc,
+                            rc == LS_ERR_NOTFOUND ? "no instrument '%s'" : "cannot read '%s'", id);
     }
     *owner = json_integer_value(json_object_get(inst, "org_id"));
     *is_public = json_is_true(json_object_get(inst, "public"));
@@ -112,7 +113,7 @@ static int instrument_rules(const struct service *sv, const char *id, int64_t *o
         rc = service_hours_parse(json_object_get(inst, "service_hours"), hours, why, sizeof(why));
     json_decref(inst);
     if (rc)
-        return fail(out, LS_ERR_DB, "the instrument's rules are damaged: %s", why);
+        return service_fail(out, LS_ERR_DB, "the instrument's rules are damaged: %s", why);
     return LS_OK;
 }
 
@@ -133,19 +134,20 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
 
     memset(out, 0, sizeof(*out));
     memset(&q, 0, sizeof(q));
-    if (is_role(who, "auditor"))
-        return fail(out, LS_ERR_DENIED, "auditors read; they do not book");
+    if (principal_is(who, "auditor"))
+        return service_fail(out, LS_ERR_DENIED, "auditors read; they do not book");
     if (!b.user_id)
         b.user_id = who->user_id;
     if (instrument_rules(sv, b.instrument, &owner, &is_public, &rules, &hours, out))
         return out->rc;
-    q.privileged = manages(who, owner);
+    q.privileged = principal_manages(who, owner);
     if (b.user_id != who->user_id && !q.privileged)
-        return fail(out, LS_ERR_DENIED, "only the owner's managers and admins book for others");
+        return service_fail(out, LS_ERR_DENIED,
+                            "only the owner's managers and admins book for others");
     if (!q.privileged && !is_public && who->org_id != owner)
-        return fail(out, LS_ERR_NOTFOUND, "no instrument '%s'", b.instrument);
+        return service_fail(out, LS_ERR_NOTFOUND, "no instrument '%s'", b.instrument);
     if (store_user_principal(sv->st, b.user_id, &target))
-        return fail(out, LS_ERR_INVAL, "no user %lld", (long long)b.user_id);
+        return service_fail(out, LS_ERR_INVAL, "no user %lld", (long long)b.user_id);
     q.start_ms = b.start_ms;
     q.end_ms = b.end_ms;
     q.now_ms = sv->now_ms;
@@ -153,7 +155,7 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
     snprintf(b.status, sizeof(b.status), "%s",
              q.external && rules.approval_external && !q.privileged ? "pending" : "confirmed");
     b.reason[0] = '\0';
-    if (booking_needs_consent(is_role(who, "admin"), who->user_id, who->org_id, b.user_id,
+    if (booking_needs_consent(principal_is(who, "admin"), who->user_id, who->org_id, b.user_id,
                               target.org_id)) {
         /* a manager booking for someone of another organisation: that organisation pays, so it
          * agrees first (SPEC 7) - after-the-fact records too */
@@ -164,7 +166,7 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
     b.created_at = sv->now_ms;
     /* From here to the insert, one write transaction: nobody else can book in between. */
     if (store_begin(sv->st))
-        return fail(out, LS_ERR_DB, "database busy");
+        return service_fail(out, LS_ERR_DB, "database busy");
     rc = store_booking_future_count(sv->st, b.user_id, q.now_ms, &q.future_count);
     if (rc == LS_OK) {
         struct qualification ql;
@@ -174,7 +176,7 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
         rc = rc == LS_ERR_NOTFOUND ? LS_OK : rc;
     }
     if (rc) {
-        fail(out, LS_ERR_DB, "cannot count bookings");
+        service_fail(out, LS_ERR_DB, "cannot count bookings");
         goto out;
     }
     if ((rule = booking_check(&rules, &hours, &q, out->why, sizeof(out->why)))) {
@@ -183,7 +185,7 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
     }
     rc = store_booking_overlap(sv->st, b.instrument, b.start_ms, b.end_ms, 0, &out->conflict);
     if (rc == LS_ERR_CONFLICT) {
-        fail(out, LS_ERR_CONFLICT, "the slot overlaps another booking");
+        service_fail(out, LS_ERR_CONFLICT, "the slot overlaps another booking");
         goto out;
     }
     if (rc == LS_OK &&
@@ -195,7 +197,7 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
         goto out;
     }
     if (rc) {
-        fail(out, rc, "cannot check the slot");
+        service_fail(out, rc, "cannot check the slot");
         goto out;
     }
     rc = store_booking_insert(sv->st, &b);
@@ -206,11 +208,12 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
     if (rc == LS_OK)
         rc = store_booking_json(sv->st, b.id, &out->after);
     if (rc) {
-        fail(out, rc, "cannot save the booking");
+        service_fail(out, rc, "cannot save the booking");
         goto out;
     }
     snprintf(object, sizeof(object), "booking/%lld", (long long)b.id);
-    finish(sv, b.start_ms < q.now_ms ? "booking.record" : "booking.create", object, NULL, out);
+    service_finish(sv, b.start_ms < q.now_ms ? "booking.record" : "booking.create", object, NULL,
+                   out);
 out:
     if (out->rc)
         store_rollback(sv->st); /* nothing when finish() rolled back already */
@@ -234,11 +237,11 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
     memset(out, 0, sizeof(*out));
     rc = store_booking_get(sv->st, id, &b);
     if (rc)
-        return fail(out, rc, "no booking %lld", (long long)id);
+        return service_fail(out, rc, "no booking %lld", (long long)id);
     if (instrument_rules(sv, b.instrument, &owner, &is_public, &rules, NULL, out))
         return out->rc;
     own = b.user_id == who->user_id;
-    may_decide = manages(who, owner);
+    may_decide = principal_manages(who, owner);
     if (strcmp(b.status, "pending") == 0 && strcmp(b.reason, BOOKING_AWAITS_CONSENT) == 0) {
         /* awaiting the booked user's side: the user, a manager of their organisation or an
          * admin answers it (they may see it for that), not the instrument's manager who made
@@ -246,27 +249,27 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
         struct principal target;
         int their_side;
         if (store_user_principal(sv->st, b.user_id, &target))
-            return fail(out, LS_ERR_DB, "cannot read the booking's user");
-        their_side = own || is_role(who, "admin") ||
-                     (is_role(who, "manager") && who->org_id == target.org_id);
+            return service_fail(out, LS_ERR_DB, "cannot read the booking's user");
+        their_side = own || principal_is(who, "admin") ||
+                     (principal_is(who, "manager") && who->org_id == target.org_id);
         if (!their_side && !may_read(who, &b, owner))
-            return fail(out, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
+            return service_fail(out, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
         if (action == BOOKING_APPROVE || action == BOOKING_REJECT) {
             if (!their_side)
-                return fail(out, LS_ERR_DENIED,
-                            "this booking waits for its user, or a manager of their "
-                            "organisation, to agree");
+                return service_fail(out, LS_ERR_DENIED,
+                                    "this booking waits for its user, or a manager of their "
+                                    "organisation, to agree");
             may_decide = 1;
         }
     } else if (!may_read(who, &b, owner)) {
-        return fail(out, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
+        return service_fail(out, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
     }
-    if (is_role(who, "auditor") ||
+    if (principal_is(who, "auditor") ||
         ((action == BOOKING_APPROVE || action == BOOKING_REJECT) && !may_decide) ||
         (action == BOOKING_CANCEL && !own && !may_decide) || (action == BOOKING_RATE && !own))
-        return fail(out, LS_ERR_DENIED, "you may not %s this booking", names[action]);
+        return service_fail(out, LS_ERR_DENIED, "you may not %s this booking", names[action]);
     if (action == BOOKING_RATE && b.rating)
-        return fail(out, LS_ERR_CONFLICT, "this booking is rated already");
+        return service_fail(out, LS_ERR_CONFLICT, "this booking is rated already");
     if (!(next = booking_next_status(b.status, action, out->why, sizeof(out->why))))
         return broken_rule(out, "status");
     /* a grace after booking: a slip of the hand is undone even inside the notice */
@@ -280,7 +283,7 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
         return broken_rule(out, "cancel_notice");
     }
     if (store_begin(sv->st))
-        return fail(out, LS_ERR_DB, "database busy");
+        return service_fail(out, LS_ERR_DB, "database busy");
     {
         const char *base = action == BOOKING_REJECT ? "rejected"
                            : action == BOOKING_CANCEL
@@ -304,11 +307,11 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
     if (rc) {
         store_rollback(sv->st);
         json_decref(before);
-        return fail(out, rc, "cannot save the booking");
+        return service_fail(out, rc, "cannot save the booking");
     }
     snprintf(object, sizeof(object), "booking/%lld", (long long)id);
     snprintf(act, sizeof(act), "booking.%s", names[action]);
-    rc = finish(sv, act, object, before, out);
+    rc = service_finish(sv, act, object, before, out);
     json_decref(before);
     return rc;
 }
@@ -353,17 +356,18 @@ int outage_record(const struct service *sv, const char *instrument, int64_t id,
     memset(out, 0, sizeof(*out));
     if (instrument_rules(sv, instrument, &owner, &is_public, &rules, NULL, out))
         return out->rc;
-    if (!manages(sv->who, owner))
-        return fail(out, LS_ERR_DENIED, "only the owner's managers and admins record outages");
+    if (!principal_manages(sv->who, owner))
+        return service_fail(out, LS_ERR_DENIED,
+                            "only the owner's managers and admins record outages");
     if (store_begin(sv->st))
-        return fail(out, LS_ERR_DB, "database busy");
+        return service_fail(out, LS_ERR_DB, "database busy");
     if (id) {
         rc = store_outage_json(sv->st, id, &before);
         if (rc == LS_OK &&
             strcmp(json_string_value(json_object_get(before, "instrument")), instrument) != 0)
             rc = LS_ERR_NOTFOUND;
         if (rc) {
-            fail(out, rc, "no outage %lld of '%.64s'", (long long)id, instrument);
+            service_fail(out, rc, "no outage %lld of '%.64s'", (long long)id, instrument);
             goto out;
         }
         /* what it had cancelled stays cancelled; what it now covers is cancelled too */
@@ -377,7 +381,7 @@ int outage_record(const struct service *sv, const char *instrument, int64_t id,
     if (rc == LS_OK)
         rc = store_outage_json(sv->st, id, &out->after);
     if (rc) {
-        fail(out, rc, before ? "cannot change the outage" : "cannot record the outage");
+        service_fail(out, rc, before ? "cannot change the outage" : "cannot record the outage");
         goto out;
     }
     snprintf(object, sizeof(object), "outage/%lld", (long long)id);
@@ -388,11 +392,11 @@ int outage_record(const struct service *sv, const char *instrument, int64_t id,
     if (rc == LS_OK && json_object_set(out->after, "cancelled_bookings", out->cancelled))
         rc = LS_ERR_NOMEM;
     if (rc == LS_OK && sv->reply)
-        rc = sv->reply(sv->reply_arg, out->after);
+        rc = sv->reply(sv->reply_arg, out->after, NULL);
     if (rc == LS_OK)
         rc = store_commit(sv->st);
     if (rc)
-        fail(out, rc, "cannot record the change");
+        service_fail(out, rc, "cannot record the change");
 out:
     if (out->rc)
         store_rollback(sv->st);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "booking.h"
+#include "broker.h"
 #include "requests.h"
 #include "store.h"
 
@@ -28,9 +29,10 @@ struct service {
     int64_t merge_gap_ms;      /* usage: readings closer than this are one session */
     int64_t no_show_min_run_s; /* usage: less run time than this in a booking is a no-show */
     /* Called with the object as it will be once committed, after its audit record and before
-     * the commit; a failure (the answer could not be made) rolls the write back, so nothing is
-     * committed that was answered with an error. May be NULL. */
-    int (*reply)(void *arg, const json_t *after);
+     * the commit, and with what is for the answer only (extra: a secret shown once, never
+     * audited; NULL when none); a failure (the answer could not be made) rolls the write back,
+     * so nothing is committed that was answered with an error. May be NULL. */
+    int (*reply)(void *arg, const json_t *after, const json_t *extra);
     void *reply_arg;
 };
 
@@ -42,6 +44,7 @@ struct outcome {
     int64_t conflict;  /* LS_ERR_CONFLICT of a slot: the booking in the way, else 0 */
     json_t *after;     /* LS_OK: the object as it is now (the caller's reference) */
     json_t *cancelled; /* outages: the ids of the bookings they cancelled (the caller's) */
+    json_t *extra;     /* for the answer only, never audited (gateway credentials), or NULL */
 };
 
 /* Fill in sv for caller who on st (actor, now) with the platform's usage settings. */
@@ -49,6 +52,17 @@ void service_init(struct service *sv, struct store *st, const struct principal *
                   int64_t merge_gap_ms, int64_t no_show_min_run_s);
 /* Release what out holds. */
 void outcome_free(struct outcome *out);
+/* out says rc with the reason fmt; returns rc (for the service modules). */
+__attribute__((format(printf, 3, 4))) int service_fail(struct outcome *out, int rc, const char *fmt,
+                                                       ...);
+/* Whether who has role; whether who manages organisation org (admins: every one). */
+int principal_is(const struct principal *who, const char *role);
+int principal_manages(const struct principal *who, int64_t org);
+/* The end of every write (for the service modules): the audit record of action on object
+ * (before, and out->after), the reply, then the commit; LS_OK, or rolled back with out saying
+ * why. */
+int service_finish(const struct service *sv, const char *action, const char *object,
+                   const json_t *before, struct outcome *out);
 
 /* A booking (its instrument, start_ms, end_ms, project and user_id, 0 for the caller): checked
  * against the instrument's rules, service hours, outages and every booking that holds a slot,
@@ -67,5 +81,25 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
  * the instrument's owner. */
 int outage_record(const struct service *sv, const char *instrument, int64_t id,
                   const struct outage_request *o, struct outcome *out);
+
+/* --- Gateways (service_gateways.c) ------------------------------------------------------
+ * Each gateway has its own MQTT account on the broker, issued here and shown once. The broker
+ * is asked first and the database written only when it has confirmed, so the API never shows
+ * credentials the broker does not know; a lock-out is written to the database first (ingest
+ * refuses the gateway's readings at once) and then sent to the broker, which the server
+ * repeats whenever it reconnects. A broker that does not confirm is LS_ERR_FULL. */
+
+/* Register g (admins; managers for their own organisation, which an org_id of 0 means). The
+ * answer carries the broker credentials (extra). server_user is the server's own MQTT account,
+ * which no gateway may take. */
+int gateway_register(const struct service *sv, struct broker *broker, const char *server_user,
+                     const struct gateway_request *g, struct outcome *out);
+/* A new password for gateway id (enabled), shown once; the old one stops working at once. */
+int gateway_rotate(const struct service *sv, struct broker *broker, const char *id,
+                   struct outcome *out);
+/* Rename (name, or NULL) and/or enable (1) or disable (0; -1 keeps) gateway id. A disabled
+ * gateway is kept, locked out: its readings stay evidence. */
+int gateway_change(const struct service *sv, struct broker *broker, const char *id,
+                   const char *name, int enabled, struct outcome *out);
 
 #endif /* LS_SRV_SERVICE_H */

@@ -2,9 +2,10 @@
  * bookings (create, reason, rating), organisations, users (create and change), instruments
  * (create, and a change merged into a registered instrument first, with the nested booking
  * rules, billing terms with rates, service hours and interlock policy), outages (create and a
- * change of a recorded one) and vouchers - on arbitrary bytes parsed as JSON the way the server
- * does (http_body_json). The first byte picks the decoder. What is accepted must hold: times in
- * order, ranges kept, and an instrument's normalised columns accepted again as a change. */
+ * change of a recorded one), vouchers and gateways (registration and change) - on arbitrary bytes
+ * parsed as JSON the way the server does (http_body_json). The first byte picks the decoder. What
+ * is accepted must hold: times in order, ranges kept, and an instrument's normalised columns
+ * accepted again as a change. */
 // LINK: server/requests.c server/booking.c server/interlock.c
 #include <jansson.h>
 #include <stdlib.h>
@@ -59,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES, &je);
     if (!o)
         return 0;
-    switch (data[0] % 10) {
+    switch (data[0] % 11) {
     case 0: {
         struct booking b;
         if (req_booking_create(o, &b, why, sizeof(why)) == LS_OK)
@@ -114,13 +115,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 7: {
         struct outage_request r;
         json_t *cur =
-            data[0] % 10 == 7
+            data[0] % 11 == 7
                 ? json_pack("{s:s, s:s, s:s, s:s}", "start", "2026-12-01T08:00:00Z", "end",
                             "2026-12-01T12:00:00Z", "kind", "breakdown", "note", "")
                 : NULL;
         if (req_outage(o, cur, &r, why, sizeof(why)) == LS_OK)
             check(r.end_ms > r.start_ms && r.kind && r.note && strlen(r.note) <= 500);
         json_decref(cur);
+        break;
+    }
+    case 9: {
+        struct gateway_request g;
+        const char *name;
+        int enabled;
+        if (req_gateway_create(o, &g, why, sizeof(why)) == LS_OK)
+            check(strlen(g.id) >= 3 && g.name && strlen(g.name) >= 1 && strlen(g.name) <= 200 &&
+                  g.org_id >= 0);
+        if (req_gateway_update(o, &name, &enabled, why, sizeof(why)) == LS_OK)
+            check((!name || (name[0] && strlen(name) <= 200)) && enabled >= -1 && enabled <= 1);
         break;
     }
     default: {

@@ -420,6 +420,49 @@ static void vouchers(void **state)
         "refused");
 }
 
+static void gateways(void **state)
+{
+    struct gateway_request g;
+    const char *name;
+    int enabled;
+    json_t *o;
+    (void)state;
+
+    o = J("{\"id\": \"gw-lab-1\"}");
+    assert_int_equal(req_gateway_create(o, &g, why, sizeof(why)), LS_OK);
+    assert_string_equal(g.name, "gw-lab-1"); /* the id when no name is given */
+    assert_int_equal(g.org_id, 0);
+    json_decref(o);
+    o = J("{\"id\": \"gw\"}");
+    assert_int_equal(req_gateway_create(o, &g, why, sizeof(why)), LS_ERR_INVAL);
+    assert_string_equal(why, "id is required: 3-63 letters, digits, '.', '_' or '-'");
+    json_decref(o);
+    o = J("{\"id\": \"gw-1\", \"name\": \"\"}");
+    assert_int_equal(req_gateway_create(o, &g, why, sizeof(why)), LS_ERR_INVAL);
+    assert_string_equal(why, "name must be a text of 1-200 characters");
+    json_decref(o);
+    o = J("{\"id\": \"gw-1\", \"org_id\": null}");
+    assert_int_equal(req_gateway_create(o, &g, why, sizeof(why)), LS_OK);
+    json_decref(o);
+    o = J("{\"id\": \"gw-1\", \"password\": \"mine\"}");
+    assert_int_equal(req_gateway_create(o, &g, why, sizeof(why)), LS_ERR_INVAL);
+    assert_string_equal(why, "unknown field 'password'");
+    json_decref(o);
+    o = J("{\"disabled\": true}");
+    assert_int_equal(req_gateway_update(o, &name, &enabled, why, sizeof(why)), LS_OK);
+    assert_int_equal(enabled, 0);
+    assert_null(name);
+    json_decref(o);
+    o = J("{\"disabled\": \"yes\"}");
+    assert_int_equal(req_gateway_update(o, &name, &enabled, why, sizeof(why)), LS_ERR_INVAL);
+    json_decref(o);
+    o = J("{\"name\": \"Lab 2\"}");
+    assert_int_equal(req_gateway_update(o, &name, &enabled, why, sizeof(why)), LS_OK);
+    assert_string_equal(name, "Lab 2");
+    assert_int_equal(enabled, -1);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +470,7 @@ int main(void)
         cmocka_unit_test(users),          cmocka_unit_test(orgs),
         cmocka_unit_test(instruments),    cmocka_unit_test(instrument_merge),
         cmocka_unit_test(outages),        cmocka_unit_test(vouchers),
+        cmocka_unit_test(gateways),
     };
     int failed = cmocka_run_group_tests(tests, setup, NULL);
 
