@@ -5,28 +5,21 @@
 #include <string.h>
 
 #include "requests.h"
+#include "service.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"
 #include "labshare/wire.h"
 #include "labshare/banned.h"
 
-/* Bring charge lines up to date with the evidence (idempotent). Charge lines are derived from
- * audited bookings and stored readings, so bringing them up to date on a read writes no audit
- * record (a read never does). */
+/* Charge lines brought up to date before they are read (service_billing.c). */
 static int sync(struct http_req *req, struct http_resp *resp)
 {
-    int64_t added = 0;
-    int rc = store_begin(req->st);
+    int64_t added;
+    int rc = charges_sync(req->st, &added);
 
-    if (rc == LS_OK)
-        rc = store_billing_sync(req->st, &added);
-    if (rc == LS_OK)
-        rc = store_commit(req->st);
-    if (rc) {
-        store_rollback(req->st);
+    if (rc)
         http_error(resp, LS_ERR_DB, "cannot bring the charges up to date");
-    }
     return rc;
 }
 
@@ -138,27 +131,17 @@ int route_statement(struct http_req *req, struct http_resp *resp)
 int route_statement_close(struct http_req *req, struct http_resp *resp)
 {
     const char *month = http_query(req, "month");
-    char object[40];
-    json_t *after;
-    int rc;
+    struct http_reply reply;
+    struct service sv;
+    struct outcome out;
 
-    if (!http_is_admin(req))
-        return http_error(resp, LS_ERR_DENIED, "only an admin closes a month");
     if (!valid_month(month))
         return http_error(resp, LS_ERR_INVAL, "month (YYYY-MM) is required");
-    if (sync(req, resp))
-        return LS_OK;
-    if (store_begin(req->st))
-        return http_error(resp, LS_ERR_DB, "database busy");
-    rc = store_month_close(req->st, month, req->who.username);
-    if (rc) {
-        store_rollback(req->st);
-        return http_error(
-            resp, rc, rc == LS_ERR_CONFLICT ? "%s is closed already" : "cannot close %s", month);
-    }
-    after = json_pack("{s:s, s:b}", "month", month, "closed", 1);
-    snprintf(object, sizeof(object), "month/%s", month);
-    return http_commit_audited(req, resp, "statements.close", object, NULL, after, 200);
+    http_service(req, resp, 200, &sv, &reply);
+    if (month_close(&sv, month, &out))
+        http_outcome_error(resp, &out);
+    outcome_free(&out);
+    return LS_OK;
 }
 
 int route_vouchers_list(struct http_req *req, struct http_resp *resp)

@@ -82,6 +82,17 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
 int outage_record(const struct service *sv, const char *instrument, int64_t id,
                   const struct outage_request *o, struct outcome *out);
 
+/* --- Billing (service_billing.c) ------------------------------------------------------- */
+
+/* Bring the charge lines up to date with the evidence, in one transaction of its own (*added:
+ * lines written). Idempotent; derived from audited bookings and stored readings, so it writes
+ * no audit record (reads call it). */
+int charges_sync(struct store *st, int64_t *added);
+/* Close month ("YYYY-MM", checked by the caller; admins only): its lines brought up to date and
+ * the month closed in one transaction, audited; later corrections become adjustments in the
+ * first open month. LS_ERR_CONFLICT when it is closed already. */
+int month_close(const struct service *sv, const char *month, struct outcome *out);
+
 /* --- Gateways (service_gateways.c) ------------------------------------------------------
  * Each gateway has its own MQTT account on the broker, issued here and shown once. The broker
  * is asked first and the database written only when it has confirmed, so the API never shows
