@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plan.h"
 #include "labshare/conf.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -434,37 +433,6 @@ void gw_config_release(struct gw_config *cfg)
     free(cfg->devices);
     cfg->devices = NULL;
     cfg->device_count = 0;
-}
-
-void gw_config_print_plan(const struct gw_config *cfg, FILE *f)
-{
-    fprintf(f, "gateway %s: outbox %s, uplink %s:%d, heartbeat %d s, batches of %d\n", cfg->id,
-            cfg->outbox, cfg->host, cfg->port, cfg->heartbeat_s, cfg->batch_max);
-    for (size_t i = 0; i < cfg->device_count; i++) {
-        const struct gw_device *d = &cfg->devices[i];
-        struct plan p;
-
-        if (d->kind == GW_DEV_MQTT) {
-            fprintf(f, "[mqtt:%s] broker %s:%d topic %s\n", d->id, d->host, d->port, d->topic);
-            continue;
-        }
-        if (d->kind == GW_DEV_MODBUS_TCP)
-            fprintf(f, "[modbus:%s] tcp %s:%d", d->id, d->host, d->port);
-        else
-            fprintf(f, "[modbus:%s] rtu %s %d %s", d->id, d->rtu, d->baud, d->parity);
-        fprintf(f, " unit %d, poll %d ms, timeout %d ms, word order %s\n", d->unit, d->poll_ms,
-                d->timeout_ms, ls_word_order_name(d->word_order));
-        plan_build(d, &p);
-        plan_print(&p, d, f);
-        if (!d->field_present[GW_F_STATE])
-            fprintf(f, "  state from power: start %g W, stop %g W, min on %d s, min off %d s\n",
-                    d->start_w, d->stop_w, d->min_on_s, d->min_off_s);
-        if (d->relay_none)
-            fprintf(f, "  interlock relay: none\n");
-        else
-            fprintf(f, "  interlock relay: %s %d\n",
-                    d->relay_table == LS_TABLE_CO ? "coil" : "holding register", d->relay_addr);
-    }
 }
 
 int gw_config_check_table(void)

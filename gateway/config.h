@@ -104,9 +104,6 @@ size_t gw_config_connections(const struct gw_config *cfg);
 /* The name of a field ("state", "power_w", ...). */
 const char *gw_field_name(enum gw_field f);
 
-/* Print each device's resolved read plan (for --check) to f. */
-void gw_config_print_plan(const struct gw_config *cfg, FILE *f);
-
 /* For tests: walk the table and check that every default parses within its bounds. Returns the
  * number of bad entries, with a message per entry on stderr. */
 int gw_config_check_table(void);

@@ -15,6 +15,7 @@
 #include "import.h"
 #include "mqtt_in.h"
 #include "outbox.h"
+#include "plan.h"
 #include "poller.h"
 #include "relay.h"
 #include "uplink.h"

@@ -35,4 +35,7 @@ void plan_build(const struct gw_device *d, struct plan *p);
 /* Print the requests and what each field decodes from, indented, for --check. */
 void plan_print(const struct plan *p, const struct gw_device *d, FILE *f);
 
+/* Print each device's resolved read plan (for --check) to f. */
+void gw_config_print_plan(const struct gw_config *cfg, FILE *f);
+
 #endif /* LS_GW_PLAN_H */

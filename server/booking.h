@@ -13,7 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
+/* A span of time [start_ms, end_ms), epoch ms. */
+struct interval {
+    int64_t start_ms, end_ms;
+};
 
 struct booking_rules {
     int min_minutes;            /* shortest booking (15) */

@@ -46,9 +46,8 @@ int month_close(const struct service *sv, const char *month, struct outcome *out
         rc = LS_ERR_NOMEM;
     if (rc) {
         store_rollback(sv->st);
-        return service_fail(out, rc,
-                            rc == LS_ERR_CONFLICT ? "%s is closed already" : "cannot close %s",
-                            month);
+        return service_fail(
+            out, rc, rc == LS_ERR_CONFLICT ? "%s is closed already" : "cannot close %s", month);
     }
     snprintf(object, sizeof(object), "month/%s", month);
     return service_finish(sv, "statements.close", object, NULL, out);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "booking.h"
 #include "labshare/wire.h"
 #include "trust.h"
 
@@ -204,9 +205,6 @@ int store_booking_list(struct store *st, const struct booking_filter *f, json_t 
                        int64_t *total);
 
 /* An interval [start, end). */
-struct interval {
-    int64_t start_ms, end_ms;
-};
 /* Busy intervals of instrument overlapping [from, to): pending and confirmed bookings, and
  * outages. *out is allocated (caller frees), sorted by start. */
 int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
