@@ -34,7 +34,7 @@ LDLIBS += $(PKG_LIBS) -lm -pthread
 
 LIB := $(BUILD)/lib/liblabshare.a
 LIB_SRC := $(wildcard include/labshare/*.c)
-SERVER_SRC := $(wildcard server/*.c)
+SERVER_SRC := $(wildcard server/*.c server/http/*.c)
 GATEWAY_SRC := $(wildcard gateway/*.c)
 SIM_SRC := $(wildcard firmware-stubs/*.c)
 SERVER_LIB_SRC := $(filter-out server/main.c,$(SERVER_SRC))
@@ -111,7 +111,7 @@ FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -pthread \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_SECONDS ?= 60
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(LIB_SRC) $(SERVER_SRC) $(GATEWAY_SRC) \
-		$(SIM_SRC) $(wildcard include/labshare/*.h server/*.h gateway/*.h firmware-stubs/*.h)
+		$(SIM_SRC) $(wildcard include/labshare/*.h server/*.h server/http/*.h gateway/*.h firmware-stubs/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(shell sed -n 's|^// LINK: *||p' $<) \
 		$(LIB_SRC) $(LDLIBS)

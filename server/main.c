@@ -15,7 +15,7 @@
 #include "broker.h"
 #include "commands.h"
 #include "config.h"
-#include "http.h"
+#include "http/http.h"
 #include "ingest.h"
 #include "store.h"
 #include "trust.h"

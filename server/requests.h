@@ -7,7 +7,7 @@
  * checks types, ranges and sizes, and returns LS_OK with the request in *out, or LS_ERR_INVAL
  * with the reason for the 400 in why (len bytes; the reason names the field). Strings in *out
  * are borrowed from body and live as long as it does. Who may do it and whether what it names
- * exists is the handler's (routes_*.c).
+ * exists is the handler's (http/routes_*.c).
  *
  * The libFuzzer harness tests/fuzz/fuzz_requests.c feeds every decoder arbitrary JSON; the
  * unit test is tests/unit/test_requests.c.

@@ -1,7 +1,7 @@
-/* Unit tests of the HTTP connection guard (server/conn_guard.c) with a driven clock and real
+/* Unit tests of the HTTP connection guard (server/http/conn_guard.c) with a driven clock and real
  * sockets (socketpair): the header deadline, the minimum body rate, the per-address share and
  * the fair share near the limit. */
-// LINK: server/conn_guard.c server/throttle.c
+// LINK: server/http/conn_guard.c server/throttle.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../server/conn_guard.h"
+#include "../../server/http/conn_guard.h"
 
 /* 1 when the far end of pair was shut down by the guard (reading gives EOF at once). */
 static int was_cut(int far)

@@ -1,4 +1,4 @@
-/* Unit tests of the HTTP helpers (server/http.c): time formats, the status table; and the
+/* Unit tests of the HTTP helpers (server/http/http.c): time formats, the status table; and the
  * server config table (server/config.c). */
 // LINK: ALL_SERVER
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "../../server/config.h"
-#include "../../server/http.h"
+#include "../../server/http/http.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"
 

@@ -1,6 +1,6 @@
-/* Unit tests of the web UI's file table (server/web.c): what is loaded and what is not, gzip
+/* Unit tests of the web UI's file table (server/http/web.c): what is loaded and what is not, gzip
  * siblings, ETags that follow the content, and that no request path reaches outside it. */
-// LINK: server/web.c
+// LINK: server/http/web.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../server/web.h"
+#include "../../server/http/web.h"
 #include "labshare/rc.h"
 
 static char root[64];

@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker.h"
-#include "requests.h"
-#include "service.h"
+#include "../broker.h"
+#include "../requests.h"
+#include "../service.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"

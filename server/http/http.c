@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "auth.h"
-#include "requests.h"
+#include "../auth.h"
+#include "../requests.h"
 #include "routes.h"
 #include "conn_guard.h"
 #include "web.h"

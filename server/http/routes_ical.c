@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "../auth.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"

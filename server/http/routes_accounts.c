@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auth.h"
-#include "requests.h"
+#include "../auth.h"
+#include "../requests.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/wire.h"

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "billing.h"
-#include "booking.h"
-#include "requests.h"
-#include "service.h"
+#include "../billing.h"
+#include "../booking.h"
+#include "../requests.h"
+#include "../service.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "requests.h"
-#include "service.h"
+#include "../requests.h"
+#include "../service.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"

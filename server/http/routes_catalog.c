@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "booking.h"
+#include "../booking.h"
 #include "labshare/wire.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"

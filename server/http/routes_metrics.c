@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "metrics.h"
+#include "../metrics.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "throttle.h"
+#include "../throttle.h"
 #include "labshare/banned.h"
 
 enum phase { PH_HEADERS = 0, PH_BODY, PH_HANDLING, PH_CUT };

@@ -5,7 +5,7 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "auth.h"
+#include "../auth.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"

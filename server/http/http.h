@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "service.h"
-#include "store.h"
+#include "../config.h"
+#include "../service.h"
+#include "../store.h"
 #include "labshare/buf.h"
 
 /* Largest request body accepted; larger ones get 413 without being read into memory. */
