@@ -147,7 +147,7 @@ run: deps
 	@bash server/demo/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_BINS)
+	@$(MAKE) -j$$(nproc) --no-print-directory all $(UNIT_BINS) $(FUZZ_BINS)
 	@bash tests/run.sh
 
 unit: $(UNIT_BINS)

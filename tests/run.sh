@@ -46,10 +46,42 @@ if [ "$what" = fuzz ] || [ "$what" = all ]; then
     done
 fi
 if [ "$what" = integration ] || [ "$what" = all ]; then
+    # JOBS scripts at a time (default 2: most of them wait on processes, timers and sockets, not
+    # on the CPU); a script whose header says "# serial" runs alone, after what runs has ended
+    # (those that load the machine, or measure how it copes with load). Each result line is
+    # printed as its script ends.
+    jobs_max=${JOBS:-2}
+    resdir=$(mktemp -d)
+    running=0
+    reap() { # wait for one script to end
+        wait -n 2>/dev/null || true
+        running=$((running - 1))
+    }
     for t in tests/integration/[0-9][0-9]-*.sh; do
         [ -z "$pattern" ] || [[ "$t" == *$pattern* ]] || continue
-        run_one "integration/$(basename "$t")" timeout 300 bash "$t"
+        name="integration/$(basename "$t")"
+        if grep -q '^# serial' "$t"; then
+            while [ "$running" -gt 0 ]; do reap; done
+            run_one "$name" timeout 300 bash "$t"
+            continue
+        fi
+        while [ "$running" -ge "$jobs_max" ]; do reap; done
+        (
+            passed=0 failed=0 failures=()
+            run_one "$name" timeout 300 bash "$t"
+            echo "$passed $failed" >"$resdir/$(basename "$t").result"
+        ) &
+        running=$((running + 1))
     done
+    while [ "$running" -gt 0 ]; do reap; done
+    for r in "$resdir"/*.result; do
+        [ -e "$r" ] || continue
+        read -r p f <"$r"
+        passed=$((passed + p))
+        failed=$((failed + f))
+        [ "$f" -eq 0 ] || failures+=("integration/$(basename "$r" .result)")
+    done
+    rm -rf "$resdir"
 fi
 echo
 if [ ${#failures[@]} -gt 0 ]; then

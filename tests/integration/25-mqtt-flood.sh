@@ -3,6 +3,7 @@
 # ([ingest] queue_max_mb), so its memory stays bounded; what it cannot queue is dropped unacked
 # and counted, the rest refused as malformed; nothing is stored, and the server still ingests
 # honest readings afterwards.
+# serial (tests/run.sh runs it alone): it floods the server on purpose
 . "$(dirname "$0")/lib.sh"
 
 # Under AddressSanitizer freed memory sits in a quarantine (256 MB by default): keep it small so

@@ -4,6 +4,7 @@
 # approval; the status machine and its permissions; outages cancel what they cover and block
 # booking; availability; iCalendar feeds parsed by a real iCalendar library; and hundreds of
 # concurrent overlapping requests of which exactly one wins.
+# serial (tests/run.sh runs it alone): its 32 concurrent clients load both cores
 . "$(dirname "$0")/lib.sh"
 
 start_broker

@@ -5,6 +5,7 @@
 # body trickled below the minimum rate is cut; an address holding its share gets no more
 # connections, and near the limit an address gets only a fair share, while others are served
 # throughout.
+# serial (tests/run.sh runs it alone): it measures how the server copes with load
 . "$(dirname "$0")/lib.sh"
 
 start_broker

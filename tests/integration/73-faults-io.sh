@@ -6,6 +6,7 @@
 # keeps what it could not store and refuses nothing it had; when the fault stops, everything
 # recovers: every seq 1..N the gateway took is stored exactly once, the outbox drains, both
 # databases pass PRAGMA integrity_check and the audit chain verifies.
+# serial (tests/run.sh runs it alone): it builds the plain programs and injects faults
 . "$(dirname "$0")/lib.sh"
 
 command -v fiu-run >/dev/null || fail "fiu-run is not installed (make deps installs fiu-utils)"

@@ -4,6 +4,7 @@
 # booking answered 201 is in the database afterwards with its times (durable before the answer),
 # no two bookings that hold the slot overlap, the audit chain verifies and PRAGMA
 # integrity_check passes.
+# serial (tests/run.sh runs it alone): its booking storm loads both cores
 . "$(dirname "$0")/lib.sh"
 
 start_broker

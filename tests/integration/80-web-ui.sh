@@ -2,6 +2,7 @@
 # The web UI in a real browser: the demo (a few months of platform life) on free ports, and
 # tests/browser/ui.test.mjs driving Debian's chromium through playwright-core (npm, from the
 # committed lock file) as each role would. Screenshots go to build/screenshots/.
+# serial (tests/run.sh runs it alone): Chromium loads both cores
 . "$(dirname "$0")/lib.sh"
 
 [ -x /usr/bin/chromium ] || fail "Debian's chromium is not installed (make deps installs it)"
