@@ -323,12 +323,42 @@ static json_t *billing_normalise(const json_t *in, char *why, size_t len)
     return out;
 }
 
+/* The nested settings of an instrument's body (create: all, with their defaults; a change:
+ * those given), each validated and normalised into out. LS_ERR_INVAL with the reason. */
+static int nested_settings(const json_t *body, int create, json_t *out, char *why, size_t len)
+{
+    struct booking_rules rules;
+    struct service_hours hours;
+    struct interlock_policy il;
+    json_t *v, *b;
+
+    if ((v = json_object_get(body, "booking")) || create) {
+        if (booking_rules_parse(v, &rules, why, len))
+            return LS_ERR_INVAL;
+        json_object_set_new(out, "booking", booking_rules_json(&rules));
+    }
+    if ((v = json_object_get(body, "interlock")) || create) {
+        if (interlock_policy_parse(v, &il, why, len))
+            return LS_ERR_INVAL;
+        json_object_set_new(out, "interlock", interlock_policy_json(&il));
+    }
+    if ((v = json_object_get(body, "service_hours")) || create) {
+        if (service_hours_parse(v, &hours, why, len))
+            return LS_ERR_INVAL;
+        json_object_set_new(out, "service_hours", service_hours_json(&hours));
+    }
+    if ((v = json_object_get(body, "billing")) || create) {
+        if (!(b = billing_normalise(v, why, len)))
+            return LS_ERR_INVAL;
+        json_object_set_new(out, "billing", b);
+    }
+    return LS_OK;
+}
+
 int req_instrument(const json_t *body, int create, int64_t now_ms, json_t **result, char *why,
                    size_t len)
 {
     json_t *out, *v;
-    struct booking_rules rules;
-    struct service_hours hours;
 
     *result = NULL;
     if (!json_is_object(body))
@@ -424,28 +454,8 @@ int req_instrument(const json_t *body, int create, int64_t now_ms, json_t **resu
             FAIL("gateway must be a gateway id or null");
         json_object_set(out, "gateway", v);
     }
-    if ((v = json_object_get(body, "booking")) || create) {
-        if (booking_rules_parse(v, &rules, why, len))
-            FAIL_KEPT();
-        json_object_set_new(out, "booking", booking_rules_json(&rules));
-    }
-    if ((v = json_object_get(body, "interlock")) || create) {
-        struct interlock_policy il;
-        if (interlock_policy_parse(v, &il, why, len))
-            FAIL_KEPT();
-        json_object_set_new(out, "interlock", interlock_policy_json(&il));
-    }
-    if ((v = json_object_get(body, "service_hours")) || create) {
-        if (service_hours_parse(v, &hours, why, len))
-            FAIL_KEPT();
-        json_object_set_new(out, "service_hours", service_hours_json(&hours));
-    }
-    if ((v = json_object_get(body, "billing")) || create) {
-        json_t *b = billing_normalise(v, why, len);
-        if (!b)
-            FAIL_KEPT();
-        json_object_set_new(out, "billing", b);
-    }
+    if (nested_settings(body, create, out, why, len))
+        FAIL_KEPT();
 #undef FAIL
 #undef FAIL_KEPT
     *result = out;

@@ -227,9 +227,10 @@ static int cmp_at(const void *a, const void *b)
     return x->at_ms < y->at_ms ? -1 : x->at_ms > y->at_ms ? 1 : strcmp(x->source, y->source);
 }
 
-int store_billing_sync(struct store *st, int64_t *added)
+/* What each completed or no-show booking should cost, appended to *v (*n of *cap). */
+static int desired_bookings(struct store *st, struct desired **v, size_t *n, size_t *cap)
 {
-    sqlite3_stmt *qb = store_stmt(
+    sqlite3_stmt *q = store_stmt(
         st, "SELECT b.id, b.instrument, b.user_id, coalesce(u.org_id, 0), coalesce(o.type, ''),"
             " i.org_id, " TERMS_AT(
                 "b.instrument",
@@ -241,7 +242,64 @@ int store_billing_sync(struct store *st, int64_t *added)
                               "users u ON u.id ="
                               " b.user_id LEFT JOIN orgs o ON o.id = u.org_id WHERE b.status IN"
                               " ('completed','no_show')");
-    sqlite3_stmt *qu =
+    int row;
+
+    if (!q)
+        return LS_ERR_DB;
+#define GROW()                                                                                     \
+    do {                                                                                           \
+        if (LS_GROW(*v, *cap, *n + 1)) {                                                           \
+            json_decref(bj);                                                                       \
+            sqlite3_reset(q);                                                                      \
+            return LS_ERR_NOMEM;                                                                   \
+        }                                                                                          \
+    } while (0)
+    while ((row = store_step_row(st, q, "bookings to charge")) > 0) {
+        struct billing_terms t;
+        json_t *bj = json_loads((const char *)sqlite3_column_text(q, 6), 0, NULL);
+        struct desired *d;
+        enum billing_category cat;
+
+        GROW();
+        d = &(*v)[*n];
+        memset(d, 0, sizeof(*d));
+        d->booking_id = sqlite3_column_int64(q, 0);
+        snprintf(d->source, sizeof(d->source), "booking/%lld", (long long)d->booking_id);
+        snprintf(d->instrument, sizeof(d->instrument), "%s", sqlite3_column_text(q, 1));
+        d->user_id = sqlite3_column_int64(q, 2);
+        d->org_id = sqlite3_column_int64(q, 3);
+        d->owner_org = sqlite3_column_int64(q, 5);
+        d->at_ms = sqlite3_column_int64(q, 8);
+        cat = billing_category(d->org_id == d->owner_org, (const char *)sqlite3_column_text(q, 4));
+        snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
+        if (billing_terms_parse(bj, &t) == LS_OK) {
+            int no_show = strcmp((const char *)sqlite3_column_text(q, 10), "no_show") == 0;
+            if (billing_booking(
+                    &t, cat, (sqlite3_column_int64(q, 8) - sqlite3_column_int64(q, 7)) / 1000,
+                    sqlite3_column_int64(q, 9), sqlite3_column_int64(q, 11), no_show, &d->c)) {
+                ls_error("billing: the charge of booking %lld does not fit in 64 bits: not "
+                         "charged",
+                         (long long)d->booking_id);
+                json_decref(bj);
+                continue;
+            }
+            snprintf(d->description, sizeof(d->description), "%s %s booking %lld (%.100s)",
+                     no_show ? "no-show of" : "use of", d->instrument, (long long)d->booking_id,
+                     sqlite3_column_text(q, 12));
+            (*n)++;
+        }
+        json_decref(bj);
+    }
+#undef GROW
+    sqlite3_reset(q);
+    /* an error is not the end of the bookings: nothing is settled */
+    return row < 0 ? LS_ERR_DB : LS_OK;
+}
+
+/* What each closed session of unbooked (badge) use should cost, appended to *v. */
+static int desired_unbooked(struct store *st, struct desired **v, size_t *n, size_t *cap)
+{
+    sqlite3_stmt *q =
         store_stmt(st, "SELECT u.instrument, u.start_ms, u.end_ms, u.run_ms, u.samples, u.user_id,"
                        " coalesce(usr.org_id, 0), coalesce(o.type, ''), i.org_id,"
                        " " TERMS_AT("u.instrument",
@@ -251,83 +309,39 @@ int store_billing_sync(struct store *st, int64_t *added)
                                                   " u.user_id LEFT JOIN orgs o ON o.id = "
                                                   "usr.org_id WHERE u.attribution = 'badge' AND"
                                                   " u.open = 0");
-    sqlite3_stmt *qs = store_stmt(st, "SELECT DISTINCT source FROM charges");
-    struct desired *v = NULL, **by_source = NULL;
-    size_t n = 0, cap = 0;
-    int rc = LS_OK, row = 0;
+    int row;
 
-    *added = 0;
-    if (!qb || !qu || !qs)
+    if (!q)
         return LS_ERR_DB;
 #define GROW()                                                                                     \
     do {                                                                                           \
-        if (LS_GROW(v, cap, n + 1)) {                                                              \
-            rc = LS_ERR_NOMEM;                                                                     \
-            goto out;                                                                              \
+        if (LS_GROW(*v, *cap, *n + 1)) {                                                           \
+            json_decref(bj);                                                                       \
+            sqlite3_reset(q);                                                                      \
+            return LS_ERR_NOMEM;                                                                   \
         }                                                                                          \
     } while (0)
-    while ((row = store_step_row(st, qb, "bookings to charge")) > 0) {
+    while ((row = store_step_row(st, q, "unbooked use to charge")) > 0) {
         struct billing_terms t;
-        json_t *bj = json_loads((const char *)sqlite3_column_text(qb, 6), 0, NULL);
+        json_t *bj = json_loads((const char *)sqlite3_column_text(q, 9), 0, NULL);
         struct desired *d;
         enum billing_category cat;
 
         GROW();
-        d = &v[n];
+        d = &(*v)[*n];
         memset(d, 0, sizeof(*d));
-        d->booking_id = sqlite3_column_int64(qb, 0);
-        snprintf(d->source, sizeof(d->source), "booking/%lld", (long long)d->booking_id);
-        snprintf(d->instrument, sizeof(d->instrument), "%s", sqlite3_column_text(qb, 1));
-        d->user_id = sqlite3_column_int64(qb, 2);
-        d->org_id = sqlite3_column_int64(qb, 3);
-        d->owner_org = sqlite3_column_int64(qb, 5);
-        d->at_ms = sqlite3_column_int64(qb, 8);
-        cat = billing_category(d->org_id == d->owner_org, (const char *)sqlite3_column_text(qb, 4));
-        snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
-        if (billing_terms_parse(bj, &t) == LS_OK) {
-            int no_show = strcmp((const char *)sqlite3_column_text(qb, 10), "no_show") == 0;
-            if (billing_booking(
-                    &t, cat, (sqlite3_column_int64(qb, 8) - sqlite3_column_int64(qb, 7)) / 1000,
-                    sqlite3_column_int64(qb, 9), sqlite3_column_int64(qb, 11), no_show, &d->c)) {
-                ls_error("billing: the charge of booking %lld does not fit in 64 bits: not "
-                         "charged",
-                         (long long)d->booking_id);
-                json_decref(bj);
-                continue;
-            }
-            snprintf(d->description, sizeof(d->description), "%s %s booking %lld (%.100s)",
-                     no_show ? "no-show of" : "use of", d->instrument, (long long)d->booking_id,
-                     sqlite3_column_text(qb, 12));
-            n++;
-        }
-        json_decref(bj);
-    }
-    sqlite3_reset(qb);
-    if (row < 0) {
-        rc = LS_ERR_DB; /* an error is not the end of the bookings: nothing is settled */
-        goto out;
-    }
-    while ((row = store_step_row(st, qu, "unbooked use to charge")) > 0) {
-        struct billing_terms t;
-        json_t *bj = json_loads((const char *)sqlite3_column_text(qu, 9), 0, NULL);
-        struct desired *d;
-        enum billing_category cat;
-
-        GROW();
-        d = &v[n];
-        memset(d, 0, sizeof(*d));
-        snprintf(d->instrument, sizeof(d->instrument), "%s", sqlite3_column_text(qu, 0));
+        snprintf(d->instrument, sizeof(d->instrument), "%s", sqlite3_column_text(q, 0));
         snprintf(d->source, sizeof(d->source), "usage/%s/%lld", d->instrument,
-                 (long long)sqlite3_column_int64(qu, 1));
-        d->at_ms = sqlite3_column_int64(qu, 2);
-        d->user_id = sqlite3_column_int64(qu, 5);
-        d->org_id = sqlite3_column_int64(qu, 6);
-        d->owner_org = sqlite3_column_int64(qu, 8);
-        cat = billing_category(d->org_id == d->owner_org, (const char *)sqlite3_column_text(qu, 7));
+                 (long long)sqlite3_column_int64(q, 1));
+        d->at_ms = sqlite3_column_int64(q, 2);
+        d->user_id = sqlite3_column_int64(q, 5);
+        d->org_id = sqlite3_column_int64(q, 6);
+        d->owner_org = sqlite3_column_int64(q, 8);
+        cat = billing_category(d->org_id == d->owner_org, (const char *)sqlite3_column_text(q, 7));
         snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
         if (billing_terms_parse(bj, &t) == LS_OK) {
-            if (billing_unbooked(&t, cat, sqlite3_column_int64(qu, 3) / 1000,
-                                 sqlite3_column_int64(qu, 4), &d->c)) {
+            if (billing_unbooked(&t, cat, sqlite3_column_int64(q, 3) / 1000,
+                                 sqlite3_column_int64(q, 4), &d->c)) {
                 ls_error("billing: the charge of %s does not fit in 64 bits: not charged",
                          d->source);
                 json_decref(bj);
@@ -335,30 +349,25 @@ int store_billing_sync(struct store *st, int64_t *added)
             }
             snprintf(d->description, sizeof(d->description),
                      "use of %s without a booking (badge) (%.100s)", d->instrument,
-                     sqlite3_column_text(qu, 10));
-            n++;
+                     sqlite3_column_text(q, 10));
+            (*n)++;
         }
         json_decref(bj);
     }
-    sqlite3_reset(qu);
-    if (row < 0) {
-        rc = LS_ERR_DB;
-        goto out;
-    }
-    if (n) /* qsort's array may not be NULL, even empty */
-        qsort(v, n, sizeof(*v), cmp_at);
-    for (size_t i = 0; rc == LS_OK && i < n; i++)
-        rc = settle(st, &v[i], added);
-    by_source = malloc((n ? n : 1) * sizeof(*by_source));
-    if (!by_source) {
-        rc = LS_ERR_NOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        by_source[i] = &v[i];
-    if (n)
-        qsort(by_source, n, sizeof(*by_source), cmp_source);
-    /* sources that no longer cost anything (a no-show corrected, a booking removed) */
+#undef GROW
+    sqlite3_reset(q);
+    return row < 0 ? LS_ERR_DB : LS_OK;
+}
+
+/* Settle to nothing the sources charged before that cost nothing now (a no-show corrected, a
+ * booking removed): every source of a charge line not among v (n, sorted by source). */
+static int correct_gone(struct store *st, struct desired **by_source, size_t n, int64_t *added)
+{
+    sqlite3_stmt *qs = store_stmt(st, "SELECT DISTINCT source FROM charges");
+    int rc = LS_OK, row = 0;
+
+    if (!qs)
+        return LS_ERR_DB;
     while (rc == LS_OK && (row = store_step_row(st, qs, "charged sources")) > 0) {
         struct desired key, *kp = &key;
         snprintf(key.source, sizeof(key.source), "%s", sqlite3_column_text(qs, 0));
@@ -391,9 +400,32 @@ int store_billing_sync(struct store *st, int64_t *added)
         }
     }
     sqlite3_reset(qs);
-    if (rc == LS_OK && row < 0)
-        rc = LS_ERR_DB;
-out:
+    return rc == LS_OK && row < 0 ? LS_ERR_DB : rc;
+}
+
+int store_billing_sync(struct store *st, int64_t *added)
+{
+    struct desired *v = NULL, **by_source = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+
+    *added = 0;
+    rc = desired_bookings(st, &v, &n, &cap);
+    if (rc == LS_OK)
+        rc = desired_unbooked(st, &v, &n, &cap);
+    if (rc == LS_OK && n) /* qsort's array may not be NULL, even empty */
+        qsort(v, n, sizeof(*v), cmp_at);
+    for (size_t i = 0; rc == LS_OK && i < n; i++)
+        rc = settle(st, &v[i], added);
+    if (rc == LS_OK && !(by_source = malloc((n ? n : 1) * sizeof(*by_source))))
+        rc = LS_ERR_NOMEM;
+    if (rc == LS_OK) {
+        for (size_t i = 0; i < n; i++)
+            by_source[i] = &v[i];
+        if (n)
+            qsort(by_source, n, sizeof(*by_source), cmp_source);
+        rc = correct_gone(st, by_source, n, added);
+    }
     free(by_source);
     free(v);
     return rc;

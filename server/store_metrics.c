@@ -24,6 +24,71 @@ static struct metric_raw *find(struct metric_raw *v, size_t n, const char *id)
     return NULL;
 }
 
+/* The revenue and voucher share of the charges of [from_ms, to_ms), per instrument of v. */
+static int add_charges(struct store *st, struct metric_raw *v, size_t cnt, int64_t from_ms,
+                       int64_t to_ms)
+{
+    sqlite3_stmt *qc = store_stmt(st, "SELECT instrument, sum(amount), sum(voucher) FROM"
+                                      " charges WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY"
+                                      " instrument");
+    struct metric_raw *m;
+    int row;
+
+    if (!qc)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(qc, 1, from_ms);
+    sqlite3_bind_int64(qc, 2, to_ms);
+    while ((row = store_step_row(st, qc, "metrics: charges")) > 0) {
+        if (!(m = find(v, cnt, (const char *)sqlite3_column_text(qc, 0))))
+            continue;
+        m->revenue = sqlite3_column_int64(qc, 1);
+        m->voucher = sqlite3_column_int64(qc, 2);
+    }
+    sqlite3_reset(qc);
+    if (row < 0)
+        return LS_ERR_DB;
+    return LS_OK;
+}
+
+/* The outage time of [from_ms, to_ms) per instrument of v: the union of its outage windows, so
+ * overlapping outages count once. */
+static int add_outages(struct store *st, struct metric_raw *v, size_t cnt, int64_t from_ms,
+                       int64_t to_ms)
+{
+    sqlite3_stmt *qo = store_stmt(st, "SELECT instrument, max(start_ms, ?1), min(end_ms, ?2)"
+                                      " FROM outages WHERE end_ms > ?1 AND start_ms < ?2"
+                                      " ORDER BY instrument, start_ms");
+    struct metric_raw *m;
+    char last[LS_ID_MAX] = "";
+    int64_t cover_end = 0;
+    int row;
+
+    if (!qo)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(qo, 1, from_ms);
+    sqlite3_bind_int64(qo, 2, to_ms);
+    while ((row = store_step_row(st, qo, "metrics: outages")) > 0) {
+        const char *id = (const char *)sqlite3_column_text(qo, 0);
+        int64_t s = sqlite3_column_int64(qo, 1), e = sqlite3_column_int64(qo, 2);
+        if (!(m = find(v, cnt, id)))
+            continue;
+        if (strcmp(id, last) != 0) {
+            snprintf(last, sizeof(last), "%s", id);
+            cover_end = INT64_MIN;
+        }
+        if (s < cover_end)
+            s = cover_end;
+        if (e > s)
+            m->outage_ms += e - s;
+        if (e > cover_end)
+            cover_end = e;
+    }
+    sqlite3_reset(qo);
+    if (row < 0)
+        return LS_ERR_DB;
+    return LS_OK;
+}
+
 int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct metric_raw **out,
                       size_t *n)
 {
@@ -46,18 +111,13 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
             " sum(end_ms >= ?1 AND end_ms < ?2 AND rating IS NOT NULL) FROM bookings WHERE"
             " status IN ('confirmed','completed','no_show') AND end_ms > ?1 AND start_ms < ?2"
             " GROUP BY instrument");
-    sqlite3_stmt *qo = store_stmt(st, "SELECT instrument, max(start_ms, ?1), min(end_ms, ?2)"
-                                      " FROM outages WHERE end_ms > ?1 AND start_ms < ?2"
-                                      " ORDER BY instrument, start_ms");
     struct metric_raw *v = NULL, *m;
     size_t cnt = 0, cap = 0;
     int row;
-    char last[LS_ID_MAX] = "";
-    int64_t cover_end = 0;
 
     *out = NULL;
     *n = 0;
-    if (!qi || !qu || !qb || !qo)
+    if (!qi || !qu || !qb)
         return LS_ERR_DB;
     while ((row = store_step_row(st, qi, "metrics: instruments")) > 0) {
         if (LS_GROW(v, cap, cnt + 1)) {
@@ -106,47 +166,7 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
     sqlite3_reset(qb);
     if (row < 0)
         goto fail;
-    {
-        sqlite3_stmt *qc = store_stmt(st, "SELECT instrument, sum(amount), sum(voucher) FROM"
-                                          " charges WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY"
-                                          " instrument");
-        if (!qc) {
-            free(v);
-            return LS_ERR_DB;
-        }
-        sqlite3_bind_int64(qc, 1, from_ms);
-        sqlite3_bind_int64(qc, 2, to_ms);
-        while ((row = store_step_row(st, qc, "metrics: charges")) > 0) {
-            if (!(m = find(v, cnt, (const char *)sqlite3_column_text(qc, 0))))
-                continue;
-            m->revenue = sqlite3_column_int64(qc, 1);
-            m->voucher = sqlite3_column_int64(qc, 2);
-        }
-        sqlite3_reset(qc);
-        if (row < 0)
-            goto fail;
-    }
-    /* the union of each instrument's outage windows: overlapping outages count once */
-    sqlite3_bind_int64(qo, 1, from_ms);
-    sqlite3_bind_int64(qo, 2, to_ms);
-    while ((row = store_step_row(st, qo, "metrics: outages")) > 0) {
-        const char *id = (const char *)sqlite3_column_text(qo, 0);
-        int64_t s = sqlite3_column_int64(qo, 1), e = sqlite3_column_int64(qo, 2);
-        if (!(m = find(v, cnt, id)))
-            continue;
-        if (strcmp(id, last) != 0) {
-            snprintf(last, sizeof(last), "%s", id);
-            cover_end = INT64_MIN;
-        }
-        if (s < cover_end)
-            s = cover_end;
-        if (e > s)
-            m->outage_ms += e - s;
-        if (e > cover_end)
-            cover_end = e;
-    }
-    sqlite3_reset(qo);
-    if (row < 0)
+    if (add_charges(st, v, cnt, from_ms, to_ms) || add_outages(st, v, cnt, from_ms, to_ms))
         goto fail;
     *out = v;
     *n = cnt;
