@@ -227,6 +227,16 @@ static int cmp_at(const void *a, const void *b)
     return x->at_ms < y->at_ms ? -1 : x->at_ms > y->at_ms ? 1 : strcmp(x->source, y->source);
 }
 
+/* A new zeroed slot at the end of *v (*n used of *cap; the caller counts it when it keeps it),
+ * or NULL when out of memory. */
+static struct desired *next_desired(struct desired **v, size_t *n, size_t *cap)
+{
+    if (LS_GROW(*v, *cap, *n + 1))
+        return NULL;
+    memset(&(*v)[*n], 0, sizeof(**v));
+    return &(*v)[*n];
+}
+
 /* What each completed or no-show booking should cost, appended to *v (*n of *cap). */
 static int desired_bookings(struct store *st, struct desired **v, size_t *n, size_t *cap)
 {
@@ -246,23 +256,17 @@ static int desired_bookings(struct store *st, struct desired **v, size_t *n, siz
 
     if (!q)
         return LS_ERR_DB;
-#define GROW()                                                                                     \
-    do {                                                                                           \
-        if (LS_GROW(*v, *cap, *n + 1)) {                                                           \
-            json_decref(bj);                                                                       \
-            sqlite3_reset(q);                                                                      \
-            return LS_ERR_NOMEM;                                                                   \
-        }                                                                                          \
-    } while (0)
     while ((row = store_step_row(st, q, "bookings to charge")) > 0) {
         struct billing_terms t;
         json_t *bj = json_loads((const char *)sqlite3_column_text(q, 6), 0, NULL);
-        struct desired *d;
+        struct desired *d = next_desired(v, n, cap);
         enum billing_category cat;
 
-        GROW();
-        d = &(*v)[*n];
-        memset(d, 0, sizeof(*d));
+        if (!d) {
+            json_decref(bj);
+            sqlite3_reset(q);
+            return LS_ERR_NOMEM;
+        }
         d->booking_id = sqlite3_column_int64(q, 0);
         snprintf(d->source, sizeof(d->source), "booking/%lld", (long long)d->booking_id);
         snprintf(d->instrument, sizeof(d->instrument), "%s", sqlite3_column_text(q, 1));
@@ -290,7 +294,6 @@ static int desired_bookings(struct store *st, struct desired **v, size_t *n, siz
         }
         json_decref(bj);
     }
-#undef GROW
     sqlite3_reset(q);
     /* an error is not the end of the bookings: nothing is settled */
     return row < 0 ? LS_ERR_DB : LS_OK;
@@ -313,23 +316,17 @@ static int desired_unbooked(struct store *st, struct desired **v, size_t *n, siz
 
     if (!q)
         return LS_ERR_DB;
-#define GROW()                                                                                     \
-    do {                                                                                           \
-        if (LS_GROW(*v, *cap, *n + 1)) {                                                           \
-            json_decref(bj);                                                                       \
-            sqlite3_reset(q);                                                                      \
-            return LS_ERR_NOMEM;                                                                   \
-        }                                                                                          \
-    } while (0)
     while ((row = store_step_row(st, q, "unbooked use to charge")) > 0) {
         struct billing_terms t;
         json_t *bj = json_loads((const char *)sqlite3_column_text(q, 9), 0, NULL);
-        struct desired *d;
+        struct desired *d = next_desired(v, n, cap);
         enum billing_category cat;
 
-        GROW();
-        d = &(*v)[*n];
-        memset(d, 0, sizeof(*d));
+        if (!d) {
+            json_decref(bj);
+            sqlite3_reset(q);
+            return LS_ERR_NOMEM;
+        }
         snprintf(d->instrument, sizeof(d->instrument), "%s", sqlite3_column_text(q, 0));
         snprintf(d->source, sizeof(d->source), "usage/%s/%lld", d->instrument,
                  (long long)sqlite3_column_int64(q, 1));
@@ -354,7 +351,6 @@ static int desired_unbooked(struct store *st, struct desired **v, size_t *n, siz
         }
         json_decref(bj);
     }
-#undef GROW
     sqlite3_reset(q);
     return row < 0 ? LS_ERR_DB : LS_OK;
 }
