@@ -8,6 +8,7 @@
 #include "labshare/num.h"
 #include "labshare/grow.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/banned.h"
 
 static const struct {
@@ -386,4 +387,36 @@ int booking_needs_consent(int caller_is_admin, int64_t caller_id, int64_t caller
 int qualification_covers(int64_t since_ms, int64_t expires_ms, int64_t from_ms, int64_t to_ms)
 {
     return since_ms <= from_ms && to_ms <= expires_ms && from_ms < to_ms;
+}
+
+/* text, or JSON null when absent */
+static json_t *text_or_null(int present, const char *text)
+{
+    return present ? json_string(text) : json_null();
+}
+
+json_t *booking_view_json(const struct booking_view *v)
+{
+    const struct booking *b = &v->b;
+    const struct booking_requester *r = &v->requester;
+    char start[40], end[40], created[40];
+    json_t *who;
+
+    ls_time_format(b->start_ms, start, sizeof(start));
+    ls_time_format(b->end_ms, end, sizeof(end));
+    ls_time_format(b->created_at, created, sizeof(created));
+    who = json_pack("{s:s, s:s, s:o, s:o, s:o}", "username", r->username, "display_name",
+                    r->display_name, "org_id", r->org_id ? json_integer(r->org_id) : json_null(),
+                    "org", text_or_null(r->org_id != 0, r->org), "org_type",
+                    text_or_null(r->org_id != 0, r->org_type));
+    if (!who)
+        return NULL;
+    return json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s, s:o, s:o, s:o}", "id",
+                     (json_int_t)b->id, "instrument", b->instrument, "user_id",
+                     (json_int_t)b->user_id, "project", b->project, "start", start, "end", end,
+                     "status", b->status, "reason", text_or_null(b->has_reason, b->reason),
+                     "metered_seconds", (json_int_t)b->metered_seconds, "created_by",
+                     (json_int_t)b->created_by, "created_at", created, "rating",
+                     b->rating ? json_integer(b->rating) : json_null(), "comment",
+                     text_or_null(b->has_comment, b->comment), "requester", who);
 }

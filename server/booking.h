@@ -13,6 +13,47 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "labshare/wire.h"
+
+/* A booking as stored (SPEC 5, 7). Texts are complete: project <= 200 bytes, reason <= 600
+ * ("rejected: " and a 500-byte reason), comment <= 1000. */
+struct booking {
+    int64_t id;
+    char instrument[LS_ID_MAX];
+    int64_t user_id;
+    char project[256];
+    int64_t start_ms, end_ms;
+    char status[16]; /* pending, confirmed, cancelled, completed, no_show */
+    char reason[640];
+    int has_reason; /* 0: no reason (null in JSON) */
+    int64_t metered_seconds;
+    int64_t created_by;
+    int64_t created_at;
+    int rating; /* 0 = none */
+    char comment[1024];
+    int has_comment;
+};
+
+/* Who a booking is for, as its readers see them. */
+struct booking_requester {
+    char username[64];
+    char display_name[256];
+    int64_t org_id; /* 0: none (null in JSON) */
+    char org[256];
+    char org_type[16];
+};
+
+/* A booking with its requester: what the API shows of it. */
+struct booking_view {
+    struct booking b;
+    struct booking_requester requester;
+};
+
+/* v as the API's JSON object (SPEC 5): id, instrument, user_id, project, start, end, status,
+ * reason, metered_seconds, created_by, created_at, rating, comment, requester. NULL when out of
+ * memory. */
+json_t *booking_view_json(const struct booking_view *v);
+
 /* A span of time [start_ms, end_ms), epoch ms. */
 struct interval {
     int64_t start_ms, end_ms;

@@ -117,6 +117,18 @@ static int instrument_rules(const struct service *sv, const char *id, int64_t *o
     return LS_OK;
 }
 
+/* Booking id as the API and the audit log show it: *out (the caller's). */
+static int booking_as_json(struct store *st, int64_t id, json_t **out)
+{
+    struct booking_view v;
+    int rc = store_booking_view(st, id, &v);
+
+    if (rc)
+        return rc;
+    *out = booking_view_json(&v);
+    return *out ? LS_OK : LS_ERR_NOMEM;
+}
+
 int booking_create(const struct service *sv, const struct booking *req, struct outcome *out)
 {
     const struct principal *who = sv->who;
@@ -206,7 +218,7 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
         rc = store_usage_refresh(sv->st, b.instrument, b.start_ms, sv->merge_gap_ms,
                                  sv->no_show_min_run_s);
     if (rc == LS_OK)
-        rc = store_booking_json(sv->st, b.id, &out->after);
+        rc = booking_as_json(sv->st, b.id, &out->after);
     if (rc) {
         service_fail(out, rc, "cannot save the booking");
         goto out;
@@ -293,7 +305,7 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
             snprintf(reason, sizeof(reason), "%s: %s", base, comment);
         else
             snprintf(reason, sizeof(reason), "%s", base ? base : "");
-        rc = store_booking_json(sv->st, id, &before);
+        rc = booking_as_json(sv->st, id, &before);
         if (rc == LS_OK)
             rc = action == BOOKING_RATE
                      ? store_booking_rate(sv->st, id, score, comment)
@@ -303,7 +315,7 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
         rc = store_usage_refresh(sv->st, b.instrument, b.start_ms, sv->merge_gap_ms,
                                  sv->no_show_min_run_s);
     if (rc == LS_OK)
-        rc = store_booking_json(sv->st, id, &out->after);
+        rc = booking_as_json(sv->st, id, &out->after);
     if (rc) {
         store_rollback(sv->st);
         json_decref(before);
@@ -332,7 +344,7 @@ static int cancel_covered(const struct service *sv, const char *instrument, int6
         char bo[40];
         json_t *bj = NULL;
         snprintf(bo, sizeof(bo), "booking/%lld", (long long)cancelled[i]);
-        rc = store_booking_json(sv->st, cancelled[i], &bj);
+        rc = booking_as_json(sv->st, cancelled[i], &bj);
         if (rc == LS_OK)
             rc = store_audit_append(sv->st, sv->now_ms, &sv->actor, "booking.cancel_by_outage", bo,
                                     NULL, bj);

@@ -166,19 +166,6 @@ int store_instrument_list(struct store *st, int64_t org_id, int public_only, int
                           int64_t offset, json_t **items, int64_t *total);
 
 /* --- Bookings ----------------------------------------------------------------------------- */
-struct booking {
-    int64_t id;
-    char instrument[LS_ID_MAX];
-    int64_t user_id;
-    char project[256];
-    int64_t start_ms, end_ms;
-    char status[16];
-    char reason[64];
-    int64_t metered_seconds;
-    int64_t created_by;
-    int64_t created_at;
-    int rating; /* 0 = none */
-};
 
 /* The id of a pending or confirmed booking of instrument overlapping [start, end) other than
  * exclude_id into *conflict: LS_ERR_CONFLICT; LS_OK when none. Touching ends do not overlap. */
@@ -186,7 +173,8 @@ int store_booking_overlap(struct store *st, const char *instrument, int64_t star
                           int64_t end_ms, int64_t exclude_id, int64_t *conflict);
 int store_booking_insert(struct store *st, struct booking *b); /* sets b->id */
 int store_booking_get(struct store *st, int64_t id, struct booking *b);
-int store_booking_json(struct store *st, int64_t id, json_t **out);
+/* The booking with its requester. LS_ERR_NOTFOUND. */
+int store_booking_view(struct store *st, int64_t id, struct booking_view *v);
 int store_booking_set_status(struct store *st, int64_t id, const char *status, const char *reason);
 int store_booking_rate(struct store *st, int64_t id, int score, const char *comment);
 /* Pending or confirmed bookings of user_id ending after now_ms. */
@@ -201,10 +189,11 @@ struct booking_filter {
     int64_t user_org;       /* > 0: only bookings of users of this org */
     int64_t limit, offset;
 };
-int store_booking_list(struct store *st, const struct booking_filter *f, json_t **items,
-                       int64_t *total);
+/* The bookings f selects, by start: *items (the caller frees; NULL when none), *n of them,
+ * *total of all that match (beyond limit and offset). */
+int store_booking_list(struct store *st, const struct booking_filter *f,
+                       struct booking_view **items, size_t *n, int64_t *total);
 
-/* An interval [start, end). */
 /* Busy intervals of instrument overlapping [from, to): pending and confirmed bookings, and
  * outages. *out is allocated (caller frees), sorted by start. */
 int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,

@@ -134,19 +134,49 @@ int store_instrument_list(struct store *st, int64_t org_id, int public_only, int
 
 /* --- Bookings ----------------------------------------------------------------------------- */
 
-#define BOOKING_JSON                                                                               \
-    "json_object('id', b.id, 'instrument', b.instrument, 'user_id', b.user_id, 'project',"         \
-    " b.project, 'start', " TIME("b.start_ms") ", 'end', " TIME(                                   \
-        "b.end_ms") ", 'status',"                                                                  \
-                    " b.status, 'reason', b.reason, 'metered_seconds', b.metered_seconds, "        \
-                    "'created_by',"                                                                \
-                    " b.created_by, 'created_at', " TIME(                                          \
-                        "b.created_at") ", 'rating', b.rating, 'comment',"                         \
-                                        " b.comment, 'requester', (SELECT json_object("            \
-                                        "'username', u.username, 'display_name',"                  \
-                                        " u.display_name, 'org_id', u.org_id, 'org', o.name,"      \
-                                        " 'org_type', o.type) FROM users u LEFT JOIN orgs o"       \
-                                        " ON o.id = u.org_id WHERE u.id = b.user_id))"
+/* The columns of a booking_view, in read_view()'s order (b: bookings, u: users, o: orgs). */
+#define BOOKING_COLUMNS                                                                            \
+    "b.id, b.instrument, b.user_id, b.project, b.start_ms, b.end_ms, b.status, b.reason,"          \
+    " b.metered_seconds, b.created_by, b.created_at, coalesce(b.rating, 0), b.comment,"            \
+    " u.username, u.display_name, coalesce(u.org_id, 0), coalesce(o.name, ''),"                    \
+    " coalesce(o.type, '')"
+#define BOOKING_FROM                                                                               \
+    " FROM bookings b JOIN users u ON u.id = b.user_id LEFT JOIN orgs o ON o.id = u.org_id"
+
+static void copy_text(char *dst, size_t len, sqlite3_stmt *q, int col)
+{
+    const unsigned char *t = sqlite3_column_text(q, col);
+
+    snprintf(dst, len, "%s", t ? (const char *)t : "");
+}
+
+/* The row q is on (BOOKING_COLUMNS) into *v. */
+static void read_view(sqlite3_stmt *q, struct booking_view *v)
+{
+    struct booking *b = &v->b;
+
+    memset(v, 0, sizeof(*v));
+    b->id = sqlite3_column_int64(q, 0);
+    copy_text(b->instrument, sizeof(b->instrument), q, 1);
+    b->user_id = sqlite3_column_int64(q, 2);
+    copy_text(b->project, sizeof(b->project), q, 3);
+    b->start_ms = sqlite3_column_int64(q, 4);
+    b->end_ms = sqlite3_column_int64(q, 5);
+    copy_text(b->status, sizeof(b->status), q, 6);
+    b->has_reason = sqlite3_column_type(q, 7) != SQLITE_NULL;
+    copy_text(b->reason, sizeof(b->reason), q, 7);
+    b->metered_seconds = sqlite3_column_int64(q, 8);
+    b->created_by = sqlite3_column_int64(q, 9);
+    b->created_at = sqlite3_column_int64(q, 10);
+    b->rating = sqlite3_column_int(q, 11);
+    b->has_comment = sqlite3_column_type(q, 12) != SQLITE_NULL;
+    copy_text(b->comment, sizeof(b->comment), q, 12);
+    copy_text(v->requester.username, sizeof(v->requester.username), q, 13);
+    copy_text(v->requester.display_name, sizeof(v->requester.display_name), q, 14);
+    v->requester.org_id = sqlite3_column_int64(q, 15);
+    copy_text(v->requester.org, sizeof(v->requester.org), q, 16);
+    copy_text(v->requester.org_type, sizeof(v->requester.org_type), q, 17);
+}
 
 int store_booking_overlap(struct store *st, const char *instrument, int64_t start_ms,
                           int64_t end_ms, int64_t exclude_id, int64_t *conflict)
@@ -192,43 +222,29 @@ int store_booking_insert(struct store *st, struct booking *b)
     return rc;
 }
 
-int store_booking_get(struct store *st, int64_t id, struct booking *b)
+int store_booking_view(struct store *st, int64_t id, struct booking_view *v)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT id, instrument, user_id, project, start_ms, end_ms,"
-                                     " status, coalesce(reason, ''), metered_seconds, created_by,"
-                                     " created_at, coalesce(rating, 0) FROM bookings WHERE id = ?");
-    int step, rc = LS_OK;
+    sqlite3_stmt *q = store_stmt(st, "SELECT " BOOKING_COLUMNS BOOKING_FROM " WHERE b.id = ?");
+    int row;
 
     if (!q)
         return LS_ERR_DB;
     sqlite3_bind_int64(q, 1, id);
-    step = sqlite3_step(q);
-    if (step == SQLITE_ROW) {
-        memset(b, 0, sizeof(*b));
-        b->id = sqlite3_column_int64(q, 0);
-        snprintf(b->instrument, sizeof(b->instrument), "%s", sqlite3_column_text(q, 1));
-        b->user_id = sqlite3_column_int64(q, 2);
-        snprintf(b->project, sizeof(b->project), "%s", sqlite3_column_text(q, 3));
-        b->start_ms = sqlite3_column_int64(q, 4);
-        b->end_ms = sqlite3_column_int64(q, 5);
-        snprintf(b->status, sizeof(b->status), "%s", sqlite3_column_text(q, 6));
-        snprintf(b->reason, sizeof(b->reason), "%s", sqlite3_column_text(q, 7));
-        b->metered_seconds = sqlite3_column_int64(q, 8);
-        b->created_by = sqlite3_column_int64(q, 9);
-        b->created_at = sqlite3_column_int64(q, 10);
-        b->rating = sqlite3_column_int(q, 11);
-    } else if (step == SQLITE_DONE) {
-        rc = LS_ERR_NOTFOUND;
-    } else {
-        rc = store_db_fail(st, "booking");
-    }
+    row = store_step_row(st, q, "booking");
+    if (row > 0)
+        read_view(q, v);
     sqlite3_reset(q);
-    return rc;
+    return row > 0 ? LS_OK : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
 }
 
-int store_booking_json(struct store *st, int64_t id, json_t **out)
+int store_booking_get(struct store *st, int64_t id, struct booking *b)
 {
-    return store_json_by_id(st, "SELECT " BOOKING_JSON " FROM bookings b WHERE b.id = ?", id, out);
+    struct booking_view v;
+    int rc = store_booking_view(st, id, &v);
+
+    if (rc == LS_OK)
+        *b = v.b;
+    return rc;
 }
 
 int store_booking_set_status(struct store *st, int64_t id, const char *status, const char *reason)
@@ -267,21 +283,23 @@ int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms
     return store_int_one(st, q, n);
 }
 
-int store_booking_list(struct store *st, const struct booking_filter *f, json_t **items,
-                       int64_t *total)
+int store_booking_list(struct store *st, const struct booking_filter *f,
+                       struct booking_view **items, size_t *n, int64_t *total)
 {
 #define BOOKING_WHERE                                                                              \
-    " FROM bookings b JOIN instruments i ON i.id = b.instrument WHERE (?1 = 0 OR b.user_id ="      \
-    " ?1) AND (?2 = 0 OR i.org_id = ?2) AND (?3 IS NULL OR b.instrument = ?3) AND b.end_ms > ?4"   \
-    " AND b.start_ms < ?5 AND (?8 IS NULL OR b.status = ?8) AND (?9 = 0 OR b.user_id IN"           \
-    " (SELECT id FROM users WHERE org_id = ?9))"
-    sqlite3_stmt *q = store_stmt(st, "SELECT " BOOKING_JSON BOOKING_WHERE
+    " JOIN instruments i ON i.id = b.instrument WHERE (?1 = 0 OR b.user_id = ?1) AND (?2 = 0 OR"   \
+    " i.org_id = ?2) AND (?3 IS NULL OR b.instrument = ?3) AND b.end_ms > ?4 AND b.start_ms < ?5"  \
+    " AND (?8 IS NULL OR b.status = ?8) AND (?9 = 0 OR u.org_id = ?9)"
+    sqlite3_stmt *q = store_stmt(st, "SELECT " BOOKING_COLUMNS BOOKING_FROM BOOKING_WHERE
                                      " ORDER BY b.start_ms, b.id LIMIT ?6 OFFSET ?7");
-    sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" BOOKING_WHERE);
+    sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" BOOKING_FROM BOOKING_WHERE);
     sqlite3_stmt *both[2] = {q, c};
+    size_t cap = 0;
+    int row;
 
-    *items = json_array();
-    if (!q || !c || !*items)
+    *items = NULL;
+    *n = 0;
+    if (!q || !c)
         return LS_ERR_DB;
     for (int k = 0; k < 2; k++) {
         sqlite3_bind_int64(both[k], 1, f->user_id > 0 ? f->user_id : 0);
@@ -294,9 +312,21 @@ int store_booking_list(struct store *st, const struct booking_filter *f, json_t 
     }
     sqlite3_bind_int64(q, 6, f->limit);
     sqlite3_bind_int64(q, 7, f->offset);
-    if (store_json_rows(st, q, *items))
+    while ((row = store_step_row(st, q, "bookings")) > 0) {
+        if (LS_GROW(*items, cap, *n + 1)) {
+            row = -1;
+            break;
+        }
+        read_view(q, &(*items)[(*n)++]);
+    }
+    sqlite3_reset(q);
+    if (row < 0 || store_int_one(st, c, total) != LS_OK) {
+        free(*items);
+        *items = NULL;
+        *n = 0;
         return LS_ERR_DB;
-    return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
+    }
+    return LS_OK;
 }
 
 int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,

@@ -51,8 +51,10 @@ int route_bookings_list(struct http_req *req, struct http_resp *resp)
     static const char *const statuses[] = {"pending",   "confirmed", "cancelled",
                                            "completed", "no_show",   NULL};
     struct booking_filter f;
+    struct booking_view *views = NULL;
     json_t *items = NULL, *o, *inst = NULL;
     int64_t total = 0;
+    size_t n = 0;
     const char *v;
     size_t i;
 
@@ -77,13 +79,16 @@ int route_bookings_list(struct http_req *req, struct http_resp *resp)
     }
     if ((v = http_query(req, "org")) && ls_parse_i64(v, 1, INT64_MAX, &f.user_org))
         return http_error(resp, LS_ERR_INVAL, "org must be an organisation id (the user's)");
-    if (store_booking_list(req->st, &f, &items, &total)) {
-        json_decref(items);
+    if (store_booking_list(req->st, &f, &views, &n, &total))
         return http_error(resp, LS_ERR_DB, "cannot list bookings");
-    }
-    json_array_foreach(items, i, o)
-    {
-        const char *id = json_string_value(json_object_get(o, "instrument"));
+    items = json_array();
+    for (i = 0; items && i < n; i++) {
+        const char *id = views[i].b.instrument;
+        if (!(o = booking_view_json(&views[i])) || json_array_append_new(items, o)) {
+            json_decref(items);
+            items = NULL;
+            break;
+        }
         if (!inst || strcmp(json_string_value(json_object_get(inst, "id")), id) != 0) {
             json_decref(inst);
             inst = NULL;
@@ -91,33 +96,35 @@ int route_bookings_list(struct http_req *req, struct http_resp *resp)
         }
         add_terms(req, o, inst);
     }
+    free(views);
     json_decref(inst);
+    if (!items)
+        return http_error(resp, LS_ERR_NOMEM, "cannot list bookings");
     return http_list(req, resp, items, total, "bookings");
 }
 
 int route_booking_get(struct http_req *req, struct http_resp *resp)
 {
-    struct booking b;
+    struct booking_view v;
     json_t *o = NULL, *inst = NULL;
     int64_t id;
     int rc;
 
     if (route_id_param(req, resp, 0, &id))
         return LS_OK;
-    rc = store_booking_get(req->st, id, &b);
+    rc = store_booking_view(req->st, id, &v);
     if (rc)
         return http_error(resp, rc, "no booking %lld", (long long)id);
     /* the instrument once: its owner decides who may read, its terms give the expected charge */
-    store_instrument_get(req->st, b.instrument, &inst);
-    if (!may_read(req, &b, json_integer_value(json_object_get(inst, "org_id")))) {
+    store_instrument_get(req->st, v.b.instrument, &inst);
+    if (!may_read(req, &v.b, json_integer_value(json_object_get(inst, "org_id")))) {
         json_decref(inst);
         return http_error(resp, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
     }
-    rc = store_booking_json(req->st, id, &o);
-    if (rc == LS_OK)
+    if ((o = booking_view_json(&v)))
         add_terms(req, o, inst);
     json_decref(inst);
-    return rc ? http_error(resp, rc, "cannot read booking") : http_json(resp, 200, o);
+    return o ? http_json(resp, 200, o) : http_error(resp, LS_ERR_NOMEM, "cannot read booking");
 }
 
 int route_booking_create(struct http_req *req, struct http_resp *resp)

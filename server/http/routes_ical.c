@@ -82,10 +82,10 @@ int route_ical(struct http_req *req, struct http_resp *resp)
     char token[AUTH_TOKEN_LEN + 8], kind[16], subject[LS_ID_MAX], uid[96], summary[400];
     struct booking_filter f;
     icalcomponent *cal = NULL;
-    json_t *items = NULL, *v;
+    struct booking_view *items = NULL;
     int64_t total = 0, now = ls_now_ms();
     char *text;
-    size_t len = strlen(req->params[0]), i;
+    size_t len = strlen(req->params[0]), n = 0;
 
     /* the path is /ical/<token>.ics */
     if (len < 5 || len >= sizeof(token) || strcmp(req->params[0] + len - 4, ".ics") != 0)
@@ -102,18 +102,15 @@ int route_ical(struct http_req *req, struct http_resp *resp)
         f.user_id = strtoll(subject, NULL, 10);
     else
         f.instrument = subject;
-    if (store_booking_list(req->st, &f, &items, &total)) {
-        json_decref(items);
+    if (store_booking_list(req->st, &f, &items, &n, &total))
         return http_error(resp, LS_ERR_DB, "cannot read bookings");
-    }
     cal = icalcomponent_vanew(ICAL_VCALENDAR_COMPONENT, icalproperty_new_version("2.0"),
                               icalproperty_new_prodid("-//LabShare//Instrument bookings//EN"),
                               icalproperty_new_calscale("GREGORIAN"), (void *)0);
-    json_array_foreach(items, i, v)
-    {
-        const char *status = json_string_value(json_object_get(v, "status"));
-        const char *iid = json_string_value(json_object_get(v, "instrument"));
-        int64_t s = 0, e = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct booking *b = &items[i].b;
+        const char *status = b->status, *iid = b->instrument;
+        int64_t s = b->start_ms, e = b->end_ms;
         icalcomponent *ev;
         json_t *inst = NULL;
         char location[300];
@@ -126,15 +123,10 @@ int route_ical(struct http_req *req, struct http_resp *resp)
                      *json_string_value(json_object_get(inst, "location")) ? ", " : "",
                      json_string_value(json_object_get(inst, "location")));
         json_decref(inst);
-        ls_time_parse(json_string_value(json_object_get(v, "start")), &s);
-        ls_time_parse(json_string_value(json_object_get(v, "end")), &e);
-        snprintf(uid, sizeof(uid), "booking-%lld@labshare",
-                 (long long)json_integer_value(json_object_get(v, "id")));
+        snprintf(uid, sizeof(uid), "booking-%lld@labshare", (long long)b->id);
         if (strcmp(kind, "user") == 0)
-            snprintf(summary, sizeof(summary), "%s booking%s%.200s",
-                     json_string_value(json_object_get(v, "instrument")),
-                     *json_string_value(json_object_get(v, "project")) ? ": " : "",
-                     json_string_value(json_object_get(v, "project")));
+            snprintf(summary, sizeof(summary), "%s booking%s%.200s", b->instrument,
+                     b->project[0] ? ": " : "", b->project);
         else
             snprintf(summary, sizeof(summary), "Booked (%s)", status);
         ev = icalcomponent_vanew(
@@ -149,7 +141,7 @@ int route_ical(struct http_req *req, struct http_resp *resp)
             icalcomponent_add_property(ev, icalproperty_new_location(location));
         icalcomponent_add_component(cal, ev);
     }
-    json_decref(items);
+    free(items);
     text = icalcomponent_as_ical_string_r(cal);
     icalcomponent_free(cal);
     if (!text)
