@@ -225,6 +225,48 @@ static void service_hours_round_trip(void **state)
     }
 }
 
+/* A booking as the API shows it: absent texts and numbers are null, times RFC 3339 UTC with
+ * milliseconds, the requester's organisation null for a user without one. */
+static void booking_json_shape(void **state)
+{
+    struct booking_view v;
+    json_t *o;
+    char *text;
+    (void)state;
+
+    memset(&v, 0, sizeof(v));
+    v.b.id = 7;
+    snprintf(v.b.instrument, sizeof(v.b.instrument), "nmr-600");
+    v.b.user_id = 3;
+    v.b.start_ms = TUE_MIDNIGHT_MS;
+    v.b.end_ms = TUE_MIDNIGHT_MS + H + 5;
+    snprintf(v.b.status, sizeof(v.b.status), "confirmed");
+    v.b.created_at = TUE_MIDNIGHT_MS - 1;
+    snprintf(v.requester.username, sizeof(v.requester.username), "admin");
+    o = booking_view_json(&v);
+    text = json_dumps(o, JSON_COMPACT);
+    assert_string_equal(
+        text, "{\"id\":7,\"instrument\":\"nmr-600\",\"user_id\":3,\"project\":\"\",\"start\":"
+              "\"2026-11-30T16:00:00.000Z\",\"end\":\"2026-11-30T17:00:00.005Z\",\"status\":"
+              "\"confirmed\",\"reason\":null,\"metered_seconds\":0,\"created_by\":0,"
+              "\"created_at\":\"2026-11-30T15:59:59.999Z\",\"rating\":null,\"comment\":null,"
+              "\"requester\":{\"username\":\"admin\",\"display_name\":\"\",\"org_id\":null,"
+              "\"org\":null,\"org_type\":null}}");
+    free(text);
+    json_decref(o);
+    v.b.has_reason = 1;
+    snprintf(v.b.reason, sizeof(v.b.reason), "rejected: no slot");
+    v.b.rating = 4;
+    v.requester.org_id = 2;
+    snprintf(v.requester.org, sizeof(v.requester.org), "NCU");
+    o = booking_view_json(&v);
+    assert_string_equal(json_string_value(json_object_get(o, "reason")), "rejected: no slot");
+    assert_int_equal(json_integer_value(json_object_get(o, "rating")), 4);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "requester"), "org")),
+                        "NCU");
+    json_decref(o);
+}
+
 static void status_machine(void **state)
 {
     static const char *const statuses[] = {"pending", "confirmed", "cancelled", "completed",
@@ -301,7 +343,7 @@ int main(void)
         cmocka_unit_test(qualification_edges),      cmocka_unit_test(defaults_and_parse_errors),
         cmocka_unit_test(rule_boundaries),          cmocka_unit_test(service_hours_across_midnight),
         cmocka_unit_test(status_machine),           cmocka_unit_test(subtract),
-        cmocka_unit_test(service_hours_round_trip),
+        cmocka_unit_test(service_hours_round_trip), cmocka_unit_test(booking_json_shape),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
