@@ -420,3 +420,14 @@ json_t *booking_view_json(const struct booking_view *v)
                      b->rating ? json_integer(b->rating) : json_null(), "comment",
                      text_or_null(b->has_comment, b->comment), "requester", who);
 }
+
+json_t *outage_json(const struct outage *o)
+{
+    char start[40], end[40];
+
+    ls_time_format(o->start_ms, start, sizeof(start));
+    ls_time_format(o->end_ms, end, sizeof(end));
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I}", "id", (json_int_t)o->id, "instrument",
+                     o->instrument, "start", start, "end", end, "kind", o->kind, "note", o->note,
+                     "created_by", (json_int_t)o->created_by);
+}

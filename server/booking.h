@@ -54,6 +54,18 @@ struct booking_view {
  * memory. */
 json_t *booking_view_json(const struct booking_view *v);
 
+/* An outage of an instrument (SPEC 5): maintenance or breakdown, with a note of <= 500 bytes. */
+struct outage {
+    int64_t id;
+    char instrument[LS_ID_MAX];
+    int64_t start_ms, end_ms;
+    char kind[16];
+    char note[512];
+    int64_t created_by;
+};
+/* o as the API's JSON object: id, instrument, start, end, kind, note, created_by. */
+json_t *outage_json(const struct outage *o);
+
 /* A span of time [start_ms, end_ms), epoch ms. */
 struct interval {
     int64_t start_ms, end_ms;

@@ -356,6 +356,18 @@ static int cancel_covered(const struct service *sv, const char *instrument, int6
     return rc;
 }
 
+/* Outage id as the API and the audit log show it: *out (the caller's). */
+static int outage_as_json(struct store *st, int64_t id, json_t **out)
+{
+    struct outage o;
+    int rc = store_outage_get(st, id, &o);
+
+    if (rc)
+        return rc;
+    *out = outage_json(&o);
+    return *out ? LS_OK : LS_ERR_NOMEM;
+}
+
 int outage_record(const struct service *sv, const char *instrument, int64_t id,
                   const struct outage_request *o, struct outcome *out)
 {
@@ -374,10 +386,12 @@ int outage_record(const struct service *sv, const char *instrument, int64_t id,
     if (store_begin(sv->st))
         return service_fail(out, LS_ERR_DB, "database busy");
     if (id) {
-        rc = store_outage_json(sv->st, id, &before);
-        if (rc == LS_OK &&
-            strcmp(json_string_value(json_object_get(before, "instrument")), instrument) != 0)
+        struct outage was;
+        rc = store_outage_get(sv->st, id, &was);
+        if (rc == LS_OK && strcmp(was.instrument, instrument) != 0)
             rc = LS_ERR_NOTFOUND;
+        if (rc == LS_OK && !(before = outage_json(&was)))
+            rc = LS_ERR_NOMEM;
         if (rc) {
             service_fail(out, rc, "no outage %lld of '%.64s'", (long long)id, instrument);
             goto out;
@@ -391,7 +405,7 @@ int outage_record(const struct service *sv, const char *instrument, int64_t id,
     if (rc == LS_OK)
         rc = cancel_covered(sv, instrument, o->start_ms, o->end_ms, out);
     if (rc == LS_OK)
-        rc = store_outage_json(sv->st, id, &out->after);
+        rc = outage_as_json(sv->st, id, &out->after);
     if (rc) {
         service_fail(out, rc, before ? "cannot change the outage" : "cannot record the outage");
         goto out;

@@ -282,13 +282,16 @@ int store_qualifications_list(struct store *st, const char *instrument, int64_t 
 /* --- Outages ------------------------------------------------------------------------------ */
 int store_outage_insert(struct store *st, const char *instrument, int64_t start_ms, int64_t end_ms,
                         const char *kind, const char *note, int64_t by, int64_t *id);
-int store_outage_json(struct store *st, int64_t id, json_t **out);
+/* Outage id. LS_ERR_NOTFOUND. */
+int store_outage_get(struct store *st, int64_t id, struct outage *o);
 /* Change or remove outage id (LS_ERR_NOTFOUND). Bookings it cancelled stay cancelled. */
 int store_outage_update(struct store *st, int64_t id, int64_t start_ms, int64_t end_ms,
                         const char *kind, const char *note);
 int store_outage_delete(struct store *st, int64_t id);
+/* The outages of instrument overlapping [from, to), by start: *items (the caller frees; NULL
+ * when none), *n of them. */
 int store_outage_list(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
-                      json_t **items, int64_t *total);
+                      struct outage **items, size_t *n);
 /* Cancel the pending and confirmed bookings an outage covers (reason "outage"); their ids into
  * *ids (caller frees), *n of them. */
 int store_outage_cancel_bookings(struct store *st, const char *instrument, int64_t start_ms,

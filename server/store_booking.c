@@ -369,9 +369,19 @@ int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_
 
 /* --- Outages ------------------------------------------------------------------------------ */
 
-#define OUTAGE_JSON                                                                                \
-    "json_object('id', id, 'instrument', instrument, 'start', " TIME("start_ms") ", 'end', " TIME( \
-        "end_ms") ", 'kind', kind, 'note', note, 'created_by', created_by)"
+#define OUTAGE_COLUMNS "id, instrument, start_ms, end_ms, kind, note, created_by"
+
+static void read_outage(sqlite3_stmt *q, struct outage *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->id = sqlite3_column_int64(q, 0);
+    copy_text(o->instrument, sizeof(o->instrument), q, 1);
+    o->start_ms = sqlite3_column_int64(q, 2);
+    o->end_ms = sqlite3_column_int64(q, 3);
+    copy_text(o->kind, sizeof(o->kind), q, 4);
+    copy_text(o->note, sizeof(o->note), q, 5);
+    o->created_by = sqlite3_column_int64(q, 6);
+}
 
 int store_outage_insert(struct store *st, const char *instrument, int64_t start_ms, int64_t end_ms,
                         const char *kind, const char *note, int64_t by, int64_t *id)
@@ -421,26 +431,50 @@ int store_outage_delete(struct store *st, int64_t id)
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
-int store_outage_json(struct store *st, int64_t id, json_t **out)
+int store_outage_get(struct store *st, int64_t id, struct outage *o)
 {
-    return store_json_by_id(st, "SELECT " OUTAGE_JSON " FROM outages WHERE id = ?", id, out);
+    sqlite3_stmt *q = store_stmt(st, "SELECT " OUTAGE_COLUMNS " FROM outages WHERE id = ?");
+    int row;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    row = store_step_row(st, q, "outage");
+    if (row > 0)
+        read_outage(q, o);
+    sqlite3_reset(q);
+    return row > 0 ? LS_OK : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
 }
 
 int store_outage_list(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
-                      json_t **items, int64_t *total)
+                      struct outage **items, size_t *n)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " OUTAGE_JSON " FROM outages WHERE instrument = ?"
+    sqlite3_stmt *q = store_stmt(st, "SELECT " OUTAGE_COLUMNS " FROM outages WHERE instrument = ?"
                                      " AND end_ms > ? AND start_ms < ? ORDER BY start_ms");
+    size_t cap = 0;
+    int row;
 
-    *items = json_array();
-    if (!q || !*items)
+    *items = NULL;
+    *n = 0;
+    if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
     sqlite3_bind_int64(q, 2, from_ms);
     sqlite3_bind_int64(q, 3, to_ms);
-    if (store_json_rows(st, q, *items))
+    while ((row = store_step_row(st, q, "outages")) > 0) {
+        if (LS_GROW(*items, cap, *n + 1)) {
+            row = -1;
+            break;
+        }
+        read_outage(q, &(*items)[(*n)++]);
+    }
+    sqlite3_reset(q);
+    if (row < 0) {
+        free(*items);
+        *items = NULL;
+        *n = 0;
         return LS_ERR_DB;
-    *total = (int64_t)json_array_size(*items);
+    }
     return LS_OK;
 }
 

@@ -266,19 +266,28 @@ out:
 
 int route_outages_list(struct http_req *req, struct http_resp *resp)
 {
-    json_t *inst = NULL, *items = NULL;
-    int64_t limit, offset, from, to, total = 0;
+    json_t *inst = NULL, *items;
+    struct outage *v = NULL;
+    int64_t limit, offset, from, to;
+    size_t n = 0;
 
     if (load_instrument(req, resp, &inst))
         return LS_OK;
     json_decref(inst);
     if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to))
         return LS_OK;
-    if (store_outage_list(req->st, req->params[0], from, to, &items, &total)) {
-        json_decref(items);
+    if (store_outage_list(req->st, req->params[0], from, to, &v, &n))
         return http_error(resp, LS_ERR_DB, "cannot list outages");
-    }
-    return http_list(req, resp, items, total, "outages");
+    items = json_array();
+    for (size_t i = 0; items && i < n; i++)
+        if (json_array_append_new(items, outage_json(&v[i]))) {
+            json_decref(items);
+            items = NULL;
+        }
+    free(v);
+    if (!items)
+        return http_error(resp, LS_ERR_NOMEM, "cannot list outages");
+    return http_list(req, resp, items, (int64_t)n, "outages");
 }
 
 /* The instrument of the path, if the caller manages it: *inst, or an error in resp. */
@@ -300,10 +309,11 @@ static int path_outage(struct http_req *req, struct http_resp *resp, int64_t *id
 {
     if (route_id_param(req, resp, 1, id))
         return LS_ERR_NOTFOUND;
-    if (store_outage_json(req->st, *id, o) != LS_OK ||
-        strcmp(json_string_value(json_object_get(*o, "instrument")), req->params[0]) != 0) {
-        json_decref(*o);
-        *o = NULL;
+    struct outage was;
+
+    *o = NULL;
+    if (store_outage_get(req->st, *id, &was) != LS_OK ||
+        strcmp(was.instrument, req->params[0]) != 0 || !(*o = outage_json(&was))) {
         http_error(resp, LS_ERR_NOTFOUND, "no outage %lld of '%.64s'", (long long)*id,
                    req->params[0]);
         return LS_ERR_NOTFOUND;
