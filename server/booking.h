@@ -49,11 +49,6 @@ struct booking_view {
     struct booking_requester requester;
 };
 
-/* v as the API's JSON object (SPEC 5): id, instrument, user_id, project, start, end, status,
- * reason, metered_seconds, created_by, created_at, rating, comment, requester. NULL when out of
- * memory. */
-json_t *booking_view_json(const struct booking_view *v);
-
 /* An outage of an instrument (SPEC 5): maintenance or breakdown, with a note of <= 500 bytes. */
 struct outage {
     int64_t id;
@@ -63,8 +58,6 @@ struct outage {
     char note[512];
     int64_t created_by;
 };
-/* o as the API's JSON object: id, instrument, start, end, kind, note, created_by. */
-json_t *outage_json(const struct outage *o);
 
 /* A span of time [start_ms, end_ms), epoch ms. */
 struct interval {

@@ -132,8 +132,17 @@ void store_rollback(struct store *st);
 /* Objects are JSON as the API shows them (caller decrefs). */
 int store_org_create(struct store *st, const char *name, const char *type, int64_t *id);
 int store_org_update(struct store *st, int64_t id, const char *name, const char *type);
-int store_org_get(struct store *st, int64_t id, json_t **out);
-int store_org_list(struct store *st, int64_t limit, int64_t offset, json_t **items, int64_t *total);
+struct org {
+    int64_t id;
+    char name[256];
+    char type[16]; /* government, enterprise, university, institute */
+};
+/* Organisation id. LS_ERR_NOTFOUND. */
+int store_org_get(struct store *st, int64_t id, struct org *o);
+/* Organisations by id from offset, at most limit: *items (the caller frees), *n, and *total of
+ * them all. */
+int store_org_list(struct store *st, int64_t limit, int64_t offset, struct org **items, size_t *n,
+                   int64_t *total);
 
 /* --- Users -------------------------------------------------------------------------------- */
 struct user_fields {
@@ -364,8 +373,16 @@ int store_month_close(struct store *st, const char *month, const char *by);
 int store_month_closed(struct store *st, const char *month, int *closed);
 int store_voucher_create(struct store *st, int64_t org_id, int64_t percent, int64_t cap,
                          const char *valid_from, const char *valid_to, int64_t *id);
-int store_voucher_list(struct store *st, json_t **items, int64_t *total);
-int store_voucher_get(struct store *st, int64_t id, json_t **out);
+/* An innovation voucher (SPEC 7): a share of an enterprise's charges, capped per year. */
+struct voucher {
+    int64_t id, org_id, percent, annual_cap;
+    char valid_from[16], valid_to[16]; /* YYYY-MM-DD */
+    int64_t used;                      /* what its lines have taken, all years */
+};
+/* Every voucher by id: *items (the caller frees), *n. */
+int store_voucher_list(struct store *st, struct voucher **items, size_t *n);
+/* Voucher id. LS_ERR_NOTFOUND. */
+int store_voucher_get(struct store *st, int64_t id, struct voucher *v);
 
 /* --- One's own secrets: API and session tokens (feeds = 0) or calendar feeds (1) -------
  * Listed without the secret (stored hashed anyway), by id; deleted by id, one's own only

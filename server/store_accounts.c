@@ -3,8 +3,10 @@
 #include "store_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "labshare/grow.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
@@ -13,8 +15,6 @@ static int count_of(struct store *st, sqlite3_stmt *q, int64_t *total)
 {
     return store_int_one(st, q, total) == LS_ERR_NOTFOUND ? (*total = 0, LS_OK) : LS_OK;
 }
-
-#define ORG_JSON "json_object('id', id, 'name', name, 'type', type)"
 
 int store_org_create(struct store *st, const char *name, const char *type, int64_t *id)
 {
@@ -44,22 +44,58 @@ int store_org_update(struct store *st, int64_t id, const char *name, const char 
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
-int store_org_get(struct store *st, int64_t id, json_t **out)
+static void read_org(sqlite3_stmt *q, struct org *o)
 {
-    return store_json_by_id(st, "SELECT " ORG_JSON " FROM orgs WHERE id = ?", id, out);
+    memset(o, 0, sizeof(*o));
+    o->id = sqlite3_column_int64(q, 0);
+    snprintf(o->name, sizeof(o->name), "%s", sqlite3_column_text(q, 1));
+    snprintf(o->type, sizeof(o->type), "%s", sqlite3_column_text(q, 2));
 }
 
-int store_org_list(struct store *st, int64_t limit, int64_t offset, json_t **items, int64_t *total)
+int store_org_get(struct store *st, int64_t id, struct org *o)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " ORG_JSON " FROM orgs ORDER BY id LIMIT ? OFFSET ?");
-    sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM orgs");
+    sqlite3_stmt *q = store_stmt(st, "SELECT id, name, type FROM orgs WHERE id = ?");
+    int row;
 
-    *items = json_array();
-    if (!q || !c || !*items)
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    if ((row = store_step_row(st, q, "organisation")) > 0)
+        read_org(q, o);
+    sqlite3_reset(q);
+    return row > 0 ? LS_OK : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
+}
+
+int store_org_list(struct store *st, int64_t limit, int64_t offset, struct org **items, size_t *n,
+                   int64_t *total)
+{
+    sqlite3_stmt *q =
+        store_stmt(st, "SELECT id, name, type FROM orgs ORDER BY id LIMIT ? OFFSET ?");
+    sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM orgs");
+    size_t cap = 0;
+    int row;
+
+    *items = NULL;
+    *n = 0;
+    if (!q || !c)
         return LS_ERR_DB;
     sqlite3_bind_int64(q, 1, limit);
     sqlite3_bind_int64(q, 2, offset);
-    return store_json_rows(st, q, *items) || count_of(st, c, total) ? LS_ERR_DB : LS_OK;
+    while ((row = store_step_row(st, q, "organisations")) > 0) {
+        if (LS_GROW(*items, cap, *n + 1)) {
+            row = -1;
+            break;
+        }
+        read_org(q, &(*items)[(*n)++]);
+    }
+    sqlite3_reset(q);
+    if (row < 0 || count_of(st, c, total)) {
+        free(*items);
+        *items = NULL;
+        *n = 0;
+        return LS_ERR_DB;
+    }
+    return LS_OK;
 }
 
 #define USER_JSON                                                                                  \

@@ -568,23 +568,59 @@ int store_voucher_create(struct store *st, int64_t org_id, int64_t percent, int6
     return rc;
 }
 
-#define VOUCHER_JSON                                                                               \
-    "json_object('id', id, 'org_id', org_id, 'percent', percent, 'annual_cap', annual_cap,"        \
-    " 'valid_from', valid_from, 'valid_to', valid_to, 'used', coalesce((SELECT sum(voucher)"       \
-    " FROM charges c WHERE c.voucher_id = vouchers.id), 0))"
+#define VOUCHER_COLUMNS                                                                            \
+    "id, org_id, percent, annual_cap, valid_from, valid_to, coalesce((SELECT sum(voucher) FROM"    \
+    " charges c WHERE c.voucher_id = vouchers.id), 0)"
 
-int store_voucher_list(struct store *st, json_t **items, int64_t *total)
+static void read_voucher(sqlite3_stmt *q, struct voucher *v)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " VOUCHER_JSON " FROM vouchers ORDER BY id");
+    memset(v, 0, sizeof(*v));
+    v->id = sqlite3_column_int64(q, 0);
+    v->org_id = sqlite3_column_int64(q, 1);
+    v->percent = sqlite3_column_int64(q, 2);
+    v->annual_cap = sqlite3_column_int64(q, 3);
+    snprintf(v->valid_from, sizeof(v->valid_from), "%s", sqlite3_column_text(q, 4));
+    snprintf(v->valid_to, sizeof(v->valid_to), "%s", sqlite3_column_text(q, 5));
+    v->used = sqlite3_column_int64(q, 6);
+}
 
-    *items = json_array();
-    if (!q || !*items || store_json_rows(st, q, *items))
+int store_voucher_list(struct store *st, struct voucher **items, size_t *n)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " VOUCHER_COLUMNS " FROM vouchers ORDER BY id");
+    size_t cap = 0;
+    int row;
+
+    *items = NULL;
+    *n = 0;
+    if (!q)
         return LS_ERR_DB;
-    *total = (int64_t)json_array_size(*items);
+    while ((row = store_step_row(st, q, "vouchers")) > 0) {
+        if (LS_GROW(*items, cap, *n + 1)) {
+            row = -1;
+            break;
+        }
+        read_voucher(q, &(*items)[(*n)++]);
+    }
+    sqlite3_reset(q);
+    if (row < 0) {
+        free(*items);
+        *items = NULL;
+        *n = 0;
+        return LS_ERR_DB;
+    }
     return LS_OK;
 }
 
-int store_voucher_get(struct store *st, int64_t id, json_t **out)
+int store_voucher_get(struct store *st, int64_t id, struct voucher *v)
 {
-    return store_json_by_id(st, "SELECT " VOUCHER_JSON " FROM vouchers WHERE id = ?", id, out);
+    sqlite3_stmt *q = store_stmt(st, "SELECT " VOUCHER_COLUMNS " FROM vouchers WHERE id = ?");
+    int row;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    if ((row = store_step_row(st, q, "voucher")) > 0)
+        read_voucher(q, v);
+    sqlite3_reset(q);
+    return row > 0 ? LS_OK : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
 }

@@ -2,9 +2,11 @@
 #include "routes.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../auth.h"
+#include "../records.h"
 #include "../requests.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -16,23 +18,32 @@
 int route_orgs_list(struct http_req *req, struct http_resp *resp)
 {
     int64_t limit, offset, from, to, total = 0;
-    json_t *items = NULL;
+    struct org *v = NULL;
+    json_t *items;
+    size_t n = 0;
     int rc;
 
     if (http_list_args(req, resp, 100, 1000, &limit, &offset, &from, &to))
         return LS_OK;
-    rc = store_org_list(req->st, limit, offset, &items, &total);
-    if (rc) {
-        json_decref(items);
+    rc = store_org_list(req->st, limit, offset, &v, &n, &total);
+    if (rc)
         return http_error(resp, rc, "cannot list organisations");
-    }
+    items = json_array();
+    for (size_t i = 0; items && i < n; i++)
+        if (json_array_append_new(items, org_json(&v[i]))) {
+            json_decref(items);
+            items = NULL;
+        }
+    free(v);
+    if (!items)
+        return http_error(resp, LS_ERR_NOMEM, "cannot list organisations");
     return http_list(req, resp, items, total, "orgs");
 }
 
 int route_org_get(struct http_req *req, struct http_resp *resp)
 {
+    struct org o;
     int64_t id;
-    json_t *o = NULL;
     int rc;
 
     if (route_id_param(req, resp, 0, &id))
@@ -40,7 +51,7 @@ int route_org_get(struct http_req *req, struct http_resp *resp)
     rc = store_org_get(req->st, id, &o);
     if (rc)
         return http_error(resp, rc, "no organisation %lld", (long long)id);
-    return http_json(resp, 200, o);
+    return http_json(resp, 200, org_json(&o));
 }
 
 static int org_write(struct http_req *req, struct http_resp *resp, int64_t id)
@@ -48,6 +59,7 @@ static int org_write(struct http_req *req, struct http_resp *resp, int64_t id)
     json_t *body = NULL, *before = NULL, *after = NULL;
     const char *name, *type;
     char object[40], why[200];
+    struct org o;
     int rc;
 
     if (!http_is_admin(req))
@@ -63,14 +75,18 @@ static int org_write(struct http_req *req, struct http_resp *resp, int64_t id)
         goto out;
     }
     if (id) {
-        rc = store_org_get(req->st, id, &before);
+        rc = store_org_get(req->st, id, &o);
+        if (rc == LS_OK && !(before = org_json(&o)))
+            rc = LS_ERR_NOMEM;
         if (rc == LS_OK)
             rc = store_org_update(req->st, id, name, type);
     } else {
         rc = store_org_create(req->st, name, type, &id);
     }
     if (rc == LS_OK)
-        rc = store_org_get(req->st, id, &after);
+        rc = store_org_get(req->st, id, &o);
+    if (rc == LS_OK && !(after = org_json(&o)))
+        rc = LS_ERR_NOMEM;
     if (rc) {
         store_rollback(req->st);
         json_decref(before);
@@ -183,7 +199,8 @@ int route_user_create(struct http_req *req, struct http_resp *resp)
     struct user_request u;
     struct user_fields *f = &u.f;
     char hash[AUTH_HASH_LEN], object[40];
-    json_t *body = NULL, *after = NULL, *org = NULL;
+    json_t *body = NULL, *after = NULL;
+    struct org org;
     int64_t id = 0;
     int rc;
 
@@ -215,7 +232,6 @@ int route_user_create(struct http_req *req, struct http_resp *resp)
     snprintf(object, sizeof(object), "user/%lld", (long long)id);
     http_commit_audited(req, resp, "user.create", object, NULL, after, 201);
 out:
-    json_decref(org);
     json_decref(body);
     return LS_OK;
 }

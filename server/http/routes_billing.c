@@ -2,9 +2,11 @@
 #include "routes.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../requests.h"
+#include "../records.h"
 #include "../service.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -146,22 +148,32 @@ int route_statement_close(struct http_req *req, struct http_resp *resp)
 
 int route_vouchers_list(struct http_req *req, struct http_resp *resp)
 {
-    json_t *items = NULL;
-    int64_t total = 0;
+    struct voucher *v = NULL;
+    json_t *items;
+    size_t n = 0;
 
     if (strcmp(req->who.role, "researcher") == 0)
         return http_error(resp, LS_ERR_DENIED, "vouchers are for managers, auditors and admins");
-    if (store_voucher_list(req->st, &items, &total)) {
-        json_decref(items);
+    if (store_voucher_list(req->st, &v, &n))
         return http_error(resp, LS_ERR_DB, "cannot list vouchers");
-    }
+    items = json_array();
+    for (size_t i = 0; items && i < n; i++)
+        if (json_array_append_new(items, voucher_json(&v[i]))) {
+            json_decref(items);
+            items = NULL;
+        }
+    free(v);
+    if (!items)
+        return http_error(resp, LS_ERR_NOMEM, "cannot list vouchers");
     with_currency(req, items);
-    return http_list(req, resp, items, total, "vouchers");
+    return http_list(req, resp, items, (int64_t)n, "vouchers");
 }
 
 int route_voucher_create(struct http_req *req, struct http_resp *resp)
 {
-    json_t *body = NULL, *after = NULL, *org = NULL;
+    json_t *body = NULL, *after = NULL;
+    struct voucher made;
+    struct org org;
     struct voucher_request v;
     int64_t id;
     char object[40], why[200];
@@ -175,8 +187,7 @@ int route_voucher_create(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_INVAL, "%s", why);
         goto out;
     }
-    if (store_org_get(req->st, v.org_id, &org) ||
-        strcmp(json_string_value(json_object_get(org, "type")), "enterprise") != 0) {
+    if (store_org_get(req->st, v.org_id, &org) || strcmp(org.type, "enterprise") != 0) {
         http_error(resp, LS_ERR_INVAL, "innovation vouchers go to enterprises");
         goto out;
     }
@@ -187,7 +198,9 @@ int route_voucher_create(struct http_req *req, struct http_resp *resp)
     rc = store_voucher_create(req->st, v.org_id, v.percent, v.annual_cap, v.valid_from, v.valid_to,
                               &id);
     if (rc == LS_OK)
-        rc = store_voucher_get(req->st, id, &after);
+        rc = store_voucher_get(req->st, id, &made);
+    if (rc == LS_OK && !(after = voucher_json(&made)))
+        rc = LS_ERR_NOMEM;
     if (rc) {
         store_rollback(req->st);
         http_error(resp, rc, "cannot save the voucher");
@@ -196,7 +209,6 @@ int route_voucher_create(struct http_req *req, struct http_resp *resp)
     snprintf(object, sizeof(object), "voucher/%lld", (long long)id);
     http_commit_audited(req, resp, "voucher.create", object, NULL, after, 201);
 out:
-    json_decref(org);
     json_decref(body);
     return LS_OK;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../billing.h"
+#include "../records.h"
 #include "../booking.h"
 #include "../requests.h"
 #include "../service.h"

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "../booking.h"
+#include "../records.h"
 #include "labshare/wire.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -81,6 +82,7 @@ int route_catalog(struct http_req *req, struct http_resp *resp)
     json_array_foreach(all, i, inst)
     {
         json_t *org = NULL, *rates, *slots = json_array(), *row;
+        struct org owner;
         struct service_hours hours;
         struct interval *win = NULL, *busy = NULL, *free_iv = NULL;
         size_t nw = 0, nb = 0, nf = 0;
@@ -90,7 +92,9 @@ int route_catalog(struct http_req *req, struct http_resp *resp)
 
         if (category && strcasecmp(category, json_string_value(json_object_get(inst, "category"))))
             goto next;
-        store_org_get(req->st, json_integer_value(json_object_get(inst, "org_id")), &org);
+        if (store_org_get(req->st, json_integer_value(json_object_get(inst, "org_id")), &owner) ==
+            LS_OK)
+            org = org_json(&owner);
         if (!matches(inst, org, q))
             goto next;
         if (service_hours_parse(json_object_get(inst, "service_hours"), &hours, why, sizeof(why)) ==

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../booking.h"
+#include "../records.h"
 #include "../interlock.h"
 #include "../requests.h"
 #include "../service.h"
@@ -116,8 +117,9 @@ int route_instrument_get(struct http_req *req, struct http_resp *resp)
 
 int route_instrument_create(struct http_req *req, struct http_resp *resp)
 {
-    json_t *body = NULL, *cols = NULL, *after = NULL, *org = NULL;
+    json_t *body = NULL, *cols = NULL, *after = NULL;
     char object[LS_ID_MAX + 16], why[200];
+    struct org org;
     int64_t org_id;
     int rc;
 
@@ -161,7 +163,6 @@ int route_instrument_create(struct http_req *req, struct http_resp *resp)
              json_string_value(json_object_get(cols, "id")));
     http_commit_audited(req, resp, "instrument.create", object, NULL, after, 201);
 out:
-    json_decref(org);
     json_decref(cols);
     json_decref(body);
     return LS_OK;

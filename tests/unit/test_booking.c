@@ -1,6 +1,6 @@
 /* Unit tests of the booking rules (server/booking.c) at every boundary, the status machine,
  * service hours across day boundaries in the platform time zone, and interval arithmetic. */
-// LINK: server/booking.c
+// LINK: server/booking.c server/records.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../../server/booking.h"
+#include "../../server/records.h"
 #include "labshare/rc.h"
 
 /* 2026-12-01 (a Tuesday) 00:00 in Asia/Shanghai = 2026-11-30T16:00:00Z */
