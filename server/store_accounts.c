@@ -44,8 +44,10 @@ int store_org_update(struct store *st, int64_t id, const char *name, const char 
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
-static void read_org(sqlite3_stmt *q, struct org *o)
+static void read_org(sqlite3_stmt *q, void *record)
 {
+    struct org *o = record;
+
     memset(o, 0, sizeof(*o));
     o->id = sqlite3_column_int64(q, 0);
     snprintf(o->name, sizeof(o->name), "%s", sqlite3_column_text(q, 1));
@@ -72,8 +74,7 @@ int store_org_list(struct store *st, int64_t limit, int64_t offset, struct org *
     sqlite3_stmt *q =
         store_stmt(st, "SELECT id, name, type FROM orgs ORDER BY id LIMIT ? OFFSET ?");
     sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM orgs");
-    size_t cap = 0;
-    int row;
+    int rc;
 
     *items = NULL;
     *n = 0;
@@ -81,15 +82,10 @@ int store_org_list(struct store *st, int64_t limit, int64_t offset, struct org *
         return LS_ERR_DB;
     sqlite3_bind_int64(q, 1, limit);
     sqlite3_bind_int64(q, 2, offset);
-    while ((row = store_step_row(st, q, "organisations")) > 0) {
-        if (LS_GROW(*items, cap, *n + 1)) {
-            row = -1;
-            break;
-        }
-        read_org(q, &(*items)[(*n)++]);
-    }
-    sqlite3_reset(q);
-    if (row < 0 || count_of(st, c, total)) {
+    rc = store_rows(st, q, "organisations", sizeof(**items), read_org, items, n);
+    if (rc == LS_OK && count_of(st, c, total))
+        rc = LS_ERR_DB;
+    if (rc) {
         free(*items);
         *items = NULL;
         *n = 0;

@@ -572,8 +572,10 @@ int store_voucher_create(struct store *st, int64_t org_id, int64_t percent, int6
     "id, org_id, percent, annual_cap, valid_from, valid_to, coalesce((SELECT sum(voucher) FROM"    \
     " charges c WHERE c.voucher_id = vouchers.id), 0)"
 
-static void read_voucher(sqlite3_stmt *q, struct voucher *v)
+static void read_voucher(sqlite3_stmt *q, void *record)
 {
+    struct voucher *v = record;
+
     memset(v, 0, sizeof(*v));
     v->id = sqlite3_column_int64(q, 0);
     v->org_id = sqlite3_column_int64(q, 1);
@@ -587,28 +589,11 @@ static void read_voucher(sqlite3_stmt *q, struct voucher *v)
 int store_voucher_list(struct store *st, struct voucher **items, size_t *n)
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT " VOUCHER_COLUMNS " FROM vouchers ORDER BY id");
-    size_t cap = 0;
-    int row;
-
     *items = NULL;
     *n = 0;
     if (!q)
         return LS_ERR_DB;
-    while ((row = store_step_row(st, q, "vouchers")) > 0) {
-        if (LS_GROW(*items, cap, *n + 1)) {
-            row = -1;
-            break;
-        }
-        read_voucher(q, &(*items)[(*n)++]);
-    }
-    sqlite3_reset(q);
-    if (row < 0) {
-        free(*items);
-        *items = NULL;
-        *n = 0;
-        return LS_ERR_DB;
-    }
-    return LS_OK;
+    return store_rows(st, q, "vouchers", sizeof(**items), read_voucher, items, n);
 }
 
 int store_voucher_get(struct store *st, int64_t id, struct voucher *v)

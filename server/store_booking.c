@@ -151,8 +151,10 @@ static void copy_text(char *dst, size_t len, sqlite3_stmt *q, int col)
 }
 
 /* The row q is on (BOOKING_COLUMNS) into *v. */
-static void read_view(sqlite3_stmt *q, struct booking_view *v)
+static void read_view(sqlite3_stmt *q, void *record)
 {
+    struct booking_view *v = record;
+
     struct booking *b = &v->b;
 
     memset(v, 0, sizeof(*v));
@@ -294,8 +296,7 @@ int store_booking_list(struct store *st, const struct booking_filter *f,
                                      " ORDER BY b.start_ms, b.id LIMIT ?6 OFFSET ?7");
     sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" BOOKING_FROM BOOKING_WHERE);
     sqlite3_stmt *both[2] = {q, c};
-    size_t cap = 0;
-    int row;
+    int rc;
 
     *items = NULL;
     *n = 0;
@@ -312,15 +313,10 @@ int store_booking_list(struct store *st, const struct booking_filter *f,
     }
     sqlite3_bind_int64(q, 6, f->limit);
     sqlite3_bind_int64(q, 7, f->offset);
-    while ((row = store_step_row(st, q, "bookings")) > 0) {
-        if (LS_GROW(*items, cap, *n + 1)) {
-            row = -1;
-            break;
-        }
-        read_view(q, &(*items)[(*n)++]);
-    }
-    sqlite3_reset(q);
-    if (row < 0 || store_int_one(st, c, total) != LS_OK) {
+    rc = store_rows(st, q, "bookings", sizeof(**items), read_view, items, n);
+    if (rc == LS_OK && store_int_one(st, c, total) != LS_OK)
+        rc = LS_ERR_DB;
+    if (rc) {
         free(*items);
         *items = NULL;
         *n = 0;
@@ -371,8 +367,10 @@ int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_
 
 #define OUTAGE_COLUMNS "id, instrument, start_ms, end_ms, kind, note, created_by"
 
-static void read_outage(sqlite3_stmt *q, struct outage *o)
+static void read_outage(sqlite3_stmt *q, void *record)
 {
+    struct outage *o = record;
+
     memset(o, 0, sizeof(*o));
     o->id = sqlite3_column_int64(q, 0);
     copy_text(o->instrument, sizeof(o->instrument), q, 1);
@@ -451,9 +449,6 @@ int store_outage_list(struct store *st, const char *instrument, int64_t from_ms,
 {
     sqlite3_stmt *q = store_stmt(st, "SELECT " OUTAGE_COLUMNS " FROM outages WHERE instrument = ?"
                                      " AND end_ms > ? AND start_ms < ? ORDER BY start_ms");
-    size_t cap = 0;
-    int row;
-
     *items = NULL;
     *n = 0;
     if (!q)
@@ -461,21 +456,7 @@ int store_outage_list(struct store *st, const char *instrument, int64_t from_ms,
     store_bind_text(q, 1, instrument);
     sqlite3_bind_int64(q, 2, from_ms);
     sqlite3_bind_int64(q, 3, to_ms);
-    while ((row = store_step_row(st, q, "outages")) > 0) {
-        if (LS_GROW(*items, cap, *n + 1)) {
-            row = -1;
-            break;
-        }
-        read_outage(q, &(*items)[(*n)++]);
-    }
-    sqlite3_reset(q);
-    if (row < 0) {
-        free(*items);
-        *items = NULL;
-        *n = 0;
-        return LS_ERR_DB;
-    }
-    return LS_OK;
+    return store_rows(st, q, "outages", sizeof(**items), read_outage, items, n);
 }
 
 int store_outage_cancel_bookings(struct store *st, const char *instrument, int64_t start_ms,

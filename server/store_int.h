@@ -56,6 +56,11 @@ int store_json_by_id(struct store *st, const char *sql, int64_t id, json_t **out
  * for what): a loop over rows stops at both, and an error is not the end of the data. Does not
  * reset s. */
 int store_step_row(struct store *st, sqlite3_stmt *s, const char *what);
+/* Step s to its end, read(s, record) filling one size-byte record per row of an array grown as
+ * needed: *(T **)itemsp (the caller frees; NULL when no row), *n of them. LS_ERR_DB or
+ * LS_ERR_NOMEM with nothing kept. Resets s. */
+int store_rows(struct store *st, sqlite3_stmt *s, const char *what, size_t size,
+               void (*read)(sqlite3_stmt *s, void *record), void *itemsp, size_t *n);
 /* Step s for one integer (first column): LS_ERR_NOTFOUND when no row. Resets s. */
 int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out);
 

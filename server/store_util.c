@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "labshare/log.h"
+#include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -104,6 +105,34 @@ int store_step_row(struct store *st, sqlite3_stmt *s, const char *what)
         return 0;
     store_db_fail(st, what);
     return -1;
+}
+
+int store_rows(struct store *st, sqlite3_stmt *s, const char *what, size_t size,
+               void (*read)(sqlite3_stmt *s, void *record), void *itemsp, size_t *n)
+{
+    void **items = itemsp;
+    size_t cap = 0;
+    int row, rc = LS_OK;
+
+    *items = NULL;
+    *n = 0;
+    while ((row = store_step_row(st, s, what)) > 0) {
+        if (ls_grow(items, &cap, *n + 1, size)) {
+            rc = LS_ERR_NOMEM;
+            break;
+        }
+        read(s, (char *)*items + *n * size);
+        (*n)++;
+    }
+    sqlite3_reset(s);
+    if (rc == LS_OK && row < 0)
+        rc = LS_ERR_DB;
+    if (rc) {
+        free(*items);
+        *items = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out)
