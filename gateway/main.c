@@ -20,6 +20,7 @@
 #include "relay.h"
 #include "uplink.h"
 #include "labshare/cli.h"
+#include "labshare/json_guard.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
 
     memset(&cfg, 0, sizeof(cfg));
     ls_log_init("labshare-gateway", LS_LOG_INFO);
+    ls_json_guard_install(); /* before any thread parses JSON */
     while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'c':

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "labshare/log.h"
+#include "labshare/json_guard.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -68,7 +69,7 @@ static int apply(struct relays *rs, const char *payload, size_t len, int check_v
                  int64_t *version, char *err, size_t errlen)
 {
     json_error_t je;
-    json_t *root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &je), *list, *e;
+    json_t *root = ls_json_loadb(payload, len, JSON_REJECT_DUPLICATES, &je, NULL), *list, *e;
     int64_t v;
     size_t i;
     int rc = LS_ERR_INVAL;

@@ -17,6 +17,7 @@
 
 #include "labshare/log.h"
 #include "labshare/mqtt_loop.h"
+#include "labshare/json_guard.h"
 #include "labshare/rc.h"
 #include "labshare/wire.h"
 #include "labshare/banned.h"
@@ -381,7 +382,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     (void)mosq;
     if (strcmp(m->topic, RESPONSE_TOPIC) != 0 || m->payloadlen <= 0)
         return;
-    root = json_loadb(m->payload, (size_t)m->payloadlen, 0, NULL);
+    root = ls_json_loadb(m->payload, (size_t)m->payloadlen, 0, NULL, NULL);
     responses = json_object_get(root, "responses");
     pthread_mutex_lock(&b->lock);
     /* Answers to other control clients (an admin's mosquitto_ctrl) arrive here too: ours carry

@@ -20,6 +20,7 @@
 #include "store.h"
 #include "trust.h"
 #include "labshare/cli.h"
+#include "labshare/json_guard.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -232,6 +233,7 @@ int main(int argc, char **argv)
     int c, status = 1;
 
     ls_log_init("labshare-server", LS_LOG_INFO);
+    ls_json_guard_install(); /* before any thread parses JSON */
     while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'c':

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labshare/json_guard.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -18,7 +19,7 @@
 static char *dump_checked(const json_t *v)
 {
     char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    json_t *back = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    json_t *back = text ? ls_json_loads(text, JSON_DECODE_ANY, NULL, NULL) : NULL;
     int same = back && json_equal(back, v);
 
     json_decref(back);

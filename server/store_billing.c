@@ -11,6 +11,7 @@
 #include "labshare/num.h"
 #include "labshare/grow.h"
 #include "labshare/log.h"
+#include "labshare/json_guard.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -252,16 +253,17 @@ static int desired_bookings(struct store *st, struct desired **v, size_t *n, siz
                               "users u ON u.id ="
                               " b.user_id LEFT JOIN orgs o ON o.id = u.org_id WHERE b.status IN"
                               " ('completed','no_show')");
-    int row;
+    int row, oom = 0;
 
     if (!q)
         return LS_ERR_DB;
     while ((row = store_step_row(st, q, "bookings to charge")) > 0) {
         struct billing_terms t;
-        json_t *bj = json_loads((const char *)sqlite3_column_text(q, 6), 0, NULL);
-        struct desired *d = next_desired(v, n, cap);
+        json_t *bj = ls_json_loads((const char *)sqlite3_column_text(q, 6), 0, NULL, &oom);
+        struct desired *d = oom ? NULL : next_desired(v, n, cap);
         enum billing_category cat;
 
+        /* terms that could not be read (out of memory) must not price the use at nothing */
         if (!d) {
             json_decref(bj);
             sqlite3_reset(q);
@@ -312,16 +314,17 @@ static int desired_unbooked(struct store *st, struct desired **v, size_t *n, siz
                                                   " u.user_id LEFT JOIN orgs o ON o.id = "
                                                   "usr.org_id WHERE u.attribution = 'badge' AND"
                                                   " u.open = 0");
-    int row;
+    int row, oom = 0;
 
     if (!q)
         return LS_ERR_DB;
     while ((row = store_step_row(st, q, "unbooked use to charge")) > 0) {
         struct billing_terms t;
-        json_t *bj = json_loads((const char *)sqlite3_column_text(q, 9), 0, NULL);
-        struct desired *d = next_desired(v, n, cap);
+        json_t *bj = ls_json_loads((const char *)sqlite3_column_text(q, 9), 0, NULL, &oom);
+        struct desired *d = oom ? NULL : next_desired(v, n, cap);
         enum billing_category cat;
 
+        /* terms that could not be read (out of memory) must not price the use at nothing */
         if (!d) {
             json_decref(bj);
             sqlite3_reset(q);

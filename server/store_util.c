@@ -5,6 +5,7 @@
 
 #include "labshare/log.h"
 #include "labshare/grow.h"
+#include "labshare/json_guard.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -48,7 +49,7 @@ int store_json_rows(struct store *st, sqlite3_stmt *s, json_t *arr)
         return LS_ERR_NOMEM;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(s, 0);
-        json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+        json_t *o = text ? ls_json_loads(text, 0, NULL, NULL) : NULL;
         if (!o || json_array_append_new(arr, o)) {
             rc = LS_ERR_NOMEM;
             break;
@@ -69,7 +70,7 @@ int store_json_one(struct store *st, sqlite3_stmt *s, json_t **out)
 
     if (step == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(s, 0);
-        *out = text ? json_loads(text, 0, NULL) : NULL;
+        *out = text ? ls_json_loads(text, 0, NULL, NULL) : NULL;
         if (!*out)
             rc = LS_ERR_NOMEM;
     } else if (step == SQLITE_DONE) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labshare/json_guard.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -172,13 +173,21 @@ static json_t *load(const char *payload, size_t len, struct derr *e, int *rc)
 {
     json_error_t jerr;
     json_t *root;
+    int oom = 0;
 
     if (len > LS_PAYLOAD_MAX) {
         *rc = LS_ERR_TOOBIG;
         fail(e, "payload of %zu bytes exceeds %d", len, LS_PAYLOAD_MAX);
         return NULL;
     }
-    root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* never a value cut short by a failed allocation (json_guard.h): that is not the
+     * sender's fault, and the message is not acked, so it comes again */
+    root = ls_json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
+    if (!root && oom) {
+        *rc = LS_ERR_NOMEM;
+        fail(e, "out of memory while parsing");
+        return NULL;
+    }
     if (!root) {
         *rc = fail(e, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
         return NULL;

@@ -17,6 +17,7 @@
 #include "routes.h"
 #include "conn_guard.h"
 #include "web.h"
+#include "labshare/json_guard.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -947,13 +948,19 @@ int http_body_json(struct http_req *req, struct http_resp *resp, json_t **out)
 {
     json_error_t jerr;
     json_t *o;
+    int oom = 0;
 
     *out = NULL;
     if (req->body.len == 0) {
         http_error(resp, LS_ERR_INVAL, "a JSON object body is required");
         return LS_ERR_INVAL;
     }
-    o = json_loadb(ls_buf_str(&req->body), req->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    /* never a body cut short by a failed allocation (json_guard.h), acted on as if sent */
+    o = ls_json_loadb(ls_buf_str(&req->body), req->body.len, JSON_REJECT_DUPLICATES, &jerr, &oom);
+    if (!o && oom) {
+        http_error(resp, LS_ERR_NOMEM, "out of memory while reading the body; try again");
+        return LS_ERR_NOMEM;
+    }
     if (!o) {
         http_error(resp, LS_ERR_INVAL, "malformed JSON at line %d column %d: %s", jerr.line,
                    jerr.column, jerr.text);
