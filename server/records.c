@@ -59,3 +59,11 @@ json_t *voucher_json(const struct voucher *v)
                      (json_int_t)v->annual_cap, "valid_from", v->valid_from, "valid_to",
                      v->valid_to, "used", (json_int_t)v->used);
 }
+
+json_t *user_json(const struct user *u)
+{
+    return json_pack("{s:I, s:s, s:s, s:o, s:s, s:o}", "id", (json_int_t)u->id, "username",
+                     u->username, "display_name", u->display_name, "org_id",
+                     u->org_id ? json_integer(u->org_id) : json_null(), "role", u->role, "badge",
+                     u->badge ? json_integer(u->badge) : json_null());
+}

@@ -18,6 +18,8 @@ json_t *booking_view_json(const struct booking_view *v);
 json_t *outage_json(const struct outage *o);
 /* id, name, type. */
 json_t *org_json(const struct org *o);
+/* id, username, display_name, org_id, role, badge (no password, no sessions). */
+json_t *user_json(const struct user *u);
 /* id, org_id, percent, annual_cap, valid_from, valid_to, used. */
 json_t *voucher_json(const struct voucher *v);
 

@@ -155,10 +155,21 @@ struct user_fields {
 };
 int store_user_create(struct store *st, const struct user_fields *u, int64_t *id);
 int store_user_update(struct store *st, int64_t id, const struct user_fields *u);
-int store_user_get(struct store *st, int64_t id, json_t **out);
-/* org_id > 0 limits the list to one organisation. */
-int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t offset, json_t **items,
-                    int64_t *total);
+/* A user as others see them (no password, no sessions). */
+struct user {
+    int64_t id;
+    char username[64];
+    char display_name[256];
+    int64_t org_id; /* 0: none */
+    char role[16];  /* researcher, manager, auditor, admin */
+    int64_t badge;  /* 0: none */
+};
+/* User id. LS_ERR_NOTFOUND. */
+int store_user_get(struct store *st, int64_t id, struct user *u);
+/* Users by id from offset, at most limit (org_id > 0: of that organisation only): *items (the
+ * caller frees), *n, and *total of all that match. */
+int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t offset,
+                    struct user **items, size_t *n, int64_t *total);
 int store_user_principal(struct store *st, int64_t id, struct principal *p);
 /* The password hash of username (into hash, len bytes) and its principal. LS_ERR_NOTFOUND. */
 int store_user_login(struct store *st, const char *username, struct principal *p, char *hash,

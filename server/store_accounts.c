@@ -94,10 +94,6 @@ int store_org_list(struct store *st, int64_t limit, int64_t offset, struct org *
     return LS_OK;
 }
 
-#define USER_JSON                                                                                  \
-    "json_object('id', id, 'username', username, 'display_name', display_name, 'org_id',"          \
-    " org_id, 'role', role, 'badge', badge)"
-
 static void bind_user(sqlite3_stmt *q, const struct user_fields *u, int first)
 {
     store_bind_text(q, first, u->username);
@@ -146,26 +142,60 @@ int store_user_update(struct store *st, int64_t id, const struct user_fields *u)
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
-int store_user_get(struct store *st, int64_t id, json_t **out)
+#define USER_COLUMNS "id, username, display_name, coalesce(org_id, 0), role, coalesce(badge, 0)"
+
+static void read_user(sqlite3_stmt *q, void *record)
 {
-    return store_json_by_id(st, "SELECT " USER_JSON " FROM users WHERE id = ?", id, out);
+    struct user *u = record;
+
+    memset(u, 0, sizeof(*u));
+    u->id = sqlite3_column_int64(q, 0);
+    snprintf(u->username, sizeof(u->username), "%s", sqlite3_column_text(q, 1));
+    snprintf(u->display_name, sizeof(u->display_name), "%s", sqlite3_column_text(q, 2));
+    u->org_id = sqlite3_column_int64(q, 3);
+    snprintf(u->role, sizeof(u->role), "%s", sqlite3_column_text(q, 4));
+    u->badge = sqlite3_column_int64(q, 5);
 }
 
-int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t offset, json_t **items,
-                    int64_t *total)
+int store_user_get(struct store *st, int64_t id, struct user *u)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " USER_JSON " FROM users WHERE (?1 = 0 OR org_id"
+    sqlite3_stmt *q = store_stmt(st, "SELECT " USER_COLUMNS " FROM users WHERE id = ?");
+    int row;
+
+    if (!q)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    if ((row = store_step_row(st, q, "user")) > 0)
+        read_user(q, u);
+    sqlite3_reset(q);
+    return row > 0 ? LS_OK : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
+}
+
+int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t offset,
+                    struct user **items, size_t *n, int64_t *total)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT " USER_COLUMNS " FROM users WHERE (?1 = 0 OR org_id"
                                      " = ?1) ORDER BY id LIMIT ?2 OFFSET ?3");
     sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM users WHERE (?1 = 0 OR org_id = ?1)");
+    int rc;
 
-    *items = json_array();
-    if (!q || !c || !*items)
+    *items = NULL;
+    *n = 0;
+    if (!q || !c)
         return LS_ERR_DB;
     sqlite3_bind_int64(q, 1, org_id > 0 ? org_id : 0);
     sqlite3_bind_int64(q, 2, limit);
     sqlite3_bind_int64(q, 3, offset);
     sqlite3_bind_int64(c, 1, org_id > 0 ? org_id : 0);
-    return store_json_rows(st, q, *items) || count_of(st, c, total) ? LS_ERR_DB : LS_OK;
+    rc = store_rows(st, q, "users", sizeof(**items), read_user, items, n);
+    if (rc == LS_OK && count_of(st, c, total))
+        rc = LS_ERR_DB;
+    if (rc) {
+        free(*items);
+        *items = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 /* The first five columns of PRINCIPAL_COLS into p. */

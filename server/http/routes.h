@@ -48,6 +48,9 @@ route_fn route_gateways_list, route_gateway_create, route_gateway_get, route_gat
 /* routes_ical.c */
 route_fn route_feed_create, route_ical;
 
+/* User id as the API shows it (records.h): *out (the caller's). LS_ERR_NOTFOUND. */
+int route_user_json(struct store *st, int64_t id, json_t **out);
+
 /* Parse path parameter i as a positive id into *id; 404 in resp otherwise. */
 int route_id_param(struct http_req *req, struct http_resp *resp, int i, int64_t *id);
 

@@ -13,6 +13,18 @@
 #include "labshare/wire.h"
 #include "labshare/banned.h"
 
+int route_user_json(struct store *st, int64_t id, json_t **out)
+{
+    struct user u;
+    int rc = store_user_get(st, id, &u);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    *out = user_json(&u);
+    return *out ? LS_OK : LS_ERR_NOMEM;
+}
+
 /* --- Organisations ---------------------------------------------------------------------- */
 
 int route_orgs_list(struct http_req *req, struct http_resp *resp)
@@ -131,7 +143,9 @@ int route_users_list(struct http_req *req, struct http_resp *resp)
 {
     int64_t limit, offset, from, to, total = 0, org = 0;
     const char *o = http_query(req, "org");
+    struct user *users = NULL;
     json_t *items = NULL;
+    size_t n = 0;
     int rc;
 
     if (http_list_args(req, resp, 100, 1000, &limit, &offset, &from, &to))
@@ -142,7 +156,7 @@ int route_users_list(struct http_req *req, struct http_resp *resp)
         if (strcmp(req->who.role, "manager") != 0) {
             /* a researcher sees only themself */
             json_t *me = NULL;
-            rc = store_user_get(req->st, req->who.user_id, &me);
+            rc = route_user_json(req->st, req->who.user_id, &me);
             if (rc)
                 return http_error(resp, rc, "cannot read your account");
             return http_list(req, resp, json_pack("[o]", me), 1, NULL);
@@ -151,11 +165,18 @@ int route_users_list(struct http_req *req, struct http_resp *resp)
             return http_error(resp, LS_ERR_DENIED, "managers list their own organisation's users");
         org = req->who.org_id;
     }
-    rc = store_user_list(req->st, org, limit, offset, &items, &total);
-    if (rc) {
-        json_decref(items);
+    rc = store_user_list(req->st, org, limit, offset, &users, &n, &total);
+    if (rc)
         return http_error(resp, rc, "cannot list users");
-    }
+    items = json_array();
+    for (size_t i = 0; items && i < n; i++)
+        if (json_array_append_new(items, user_json(&users[i]))) {
+            json_decref(items);
+            items = NULL;
+        }
+    free(users);
+    if (!items)
+        return http_error(resp, LS_ERR_NOMEM, "cannot list users");
     return http_list(req, resp, items, total, "users");
 }
 
@@ -167,7 +188,7 @@ int route_user_get(struct http_req *req, struct http_resp *resp)
 
     if (route_id_param(req, resp, 0, &id))
         return LS_OK;
-    rc = store_user_get(req->st, id, &u);
+    rc = route_user_json(req->st, id, &u);
     if (rc)
         return http_error(resp, rc, "no user %lld", (long long)id);
     if (!may_read_user(req, id, json_integer_value(json_object_get(u, "org_id")))) {
@@ -222,7 +243,7 @@ int route_user_create(struct http_req *req, struct http_resp *resp)
     }
     rc = store_user_create(req->st, f, &id);
     if (rc == LS_OK)
-        rc = store_user_get(req->st, id, &after);
+        rc = route_user_json(req->st, id, &after);
     if (rc) {
         store_rollback(req->st);
         http_error(resp, rc,
@@ -249,7 +270,7 @@ int route_user_update(struct http_req *req, struct http_resp *resp)
         return LS_OK;
     if (http_body_json(req, resp, &body) || user_request(resp, body, 0, &u, hash))
         goto out;
-    rc = store_user_get(req->st, id, &before);
+    rc = route_user_json(req->st, id, &before);
     if (rc) {
         http_error(resp, rc, "no user %lld", (long long)id);
         goto out;
@@ -282,7 +303,7 @@ int route_user_update(struct http_req *req, struct http_resp *resp)
         rc = store_user_end_sessions(req->st, id, self ? req->who.cred_hash : NULL, u.revoke_tokens,
                                      &ended, &revoked, &left);
     if (rc == LS_OK)
-        rc = store_user_get(req->st, id, &after);
+        rc = route_user_json(req->st, id, &after);
     if (rc) {
         store_rollback(req->st);
         http_error(resp, rc,

@@ -151,7 +151,7 @@ out:
 int route_me(struct http_req *req, struct http_resp *resp)
 {
     json_t *me = NULL;
-    int rc = store_user_get(req->st, req->who.user_id, &me);
+    int rc = route_user_json(req->st, req->who.user_id, &me);
 
     if (rc)
         return http_error(resp, rc, "cannot read your account");
