@@ -20,7 +20,10 @@ struct billing_terms {
     int64_t per_sample;
 };
 
-/* Read an instrument's normalised "billing" object. LS_ERR_INVAL when it is not one. */
+/* The largest rate (fen per hour) or per-sample fee the API accepts. */
+#define BILLING_AMOUNT_MAX 100000000
+/* Read an instrument's normalised "billing" object. LS_ERR_INVAL when it is not one (a field
+ * out of the ranges the API normalises to included). */
 int billing_terms_parse(const json_t *b, struct billing_terms *t);
 
 /* The category of a user of org_type for an instrument: internal when the user's organisation

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "billing.h"
 #include "booking.h"
 #include "interlock.h"
 #include "labshare/rc.h"
@@ -287,7 +288,7 @@ static json_t *billing_normalise(const json_t *in, char *why, size_t len)
     }
     INT_IN("increment_min", inc, 1, 1440)
     INT_IN("minimum_min", minimum, 0, 1440)
-    INT_IN("per_sample", per_sample, 0, 100000000)
+    INT_IN("per_sample", per_sample, 0, BILLING_AMOUNT_MAX)
     if ((v = json_object_get(in, "no_show_fraction"))) {
         if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1) {
             snprintf(why, len, "billing.no_show_fraction must be a number from 0 to 1");
@@ -306,7 +307,7 @@ static json_t *billing_normalise(const json_t *in, char *why, size_t len)
             for (i = 0; i < 3 && strcmp(rate_keys[i], key); i++)
                 ;
             if (i == 3 || !json_is_integer(v) || json_integer_value(v) < 0 ||
-                json_integer_value(v) > 100000000) {
+                json_integer_value(v) > BILLING_AMOUNT_MAX) {
                 snprintf(why, len,
                          "billing.rates: internal, academic and industry are whole "
                          "amounts of fen per hour from 0 to 100000000");

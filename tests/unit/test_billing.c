@@ -153,10 +153,45 @@ static void outside_numbers_never_overflow(void **state)
     json_decref(b);
 }
 
+/* Found by fuzz_http_json: terms out of the ranges the API writes (an increment of 1.5e18
+ * minutes) overflowed the billable minutes. The parser refuses them; those at the limits parse. */
+static void terms_out_of_range_refused(void **state)
+{
+    static const char *const bad[] = {
+        "{\"basis\": \"metered\", \"increment_min\": 1555555555555555530, \"rates\": {}}",
+        "{\"basis\": \"metered\", \"increment_min\": 1441, \"rates\": {}}",
+        "{\"basis\": \"metered\", \"minimum_min\": -1, \"rates\": {}}",
+        "{\"basis\": \"metered\", \"no_show_fraction\": 1.5, \"rates\": {}}",
+        "{\"basis\": \"metered\", \"per_sample\": 100000001, \"rates\": {}}",
+        "{\"basis\": \"metered\", \"rates\": {\"industry\": -5}}",
+        "{\"basis\": \"metered\", \"rates\": {\"academic\": 9223372036854775807}}",
+        NULL};
+    struct billing_terms t;
+    struct charge c;
+    json_t *b;
+    (void)state;
+
+    for (size_t i = 0; bad[i]; i++) {
+        b = json_loads(bad[i], 0, NULL);
+        assert_non_null(b);
+        assert_int_equal(billing_terms_parse(b, &t), LS_ERR_INVAL);
+        json_decref(b);
+    }
+    b = json_loads("{\"basis\": \"max\", \"increment_min\": 1440, \"minimum_min\": 1440, "
+                   "\"no_show_fraction\": 1, \"per_sample\": 100000000, \"rates\": "
+                   "{\"internal\": 100000000, \"academic\": 0, \"industry\": 100000000}}",
+                   0, NULL);
+    assert_int_equal(billing_terms_parse(b, &t), LS_OK);
+    assert_int_equal(billing_booking(&t, CAT_INDUSTRY, 3600, 3000, 5, 0, &c), LS_OK);
+    assert_int_equal(c.minutes, 1440); /* one increment of a day */
+    json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(outside_numbers_never_overflow),
+        cmocka_unit_test(terms_out_of_range_refused),
         cmocka_unit_test(bases_and_rounding),
         cmocka_unit_test(minimum_no_show_and_samples),
         cmocka_unit_test(categories),
