@@ -829,6 +829,20 @@ static char *read_pem(const char *path)
     return buf;
 }
 
+/* What http_start() made besides the daemon and the stores (the key wiped). */
+static void release(struct http *h)
+{
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->wake);
+    conn_guard_free(h->guard);
+    web_free(h->web);
+    free(h->cert_pem);
+    if (h->key_pem)
+        sodium_memzero(h->key_pem, strlen(h->key_pem));
+    free(h->key_pem);
+    free(h);
+}
+
 int http_start(const struct srv_config *cfg, struct broker *broker,
                void (*metrics_text)(void *arg, struct ls_buf *out), void *metrics_arg,
                struct http **out)
@@ -908,15 +922,7 @@ int http_start(const struct srv_config *cfg, struct broker *broker,
     *out = h;
     return LS_OK;
 fail:
-    pthread_mutex_destroy(&h->lock);
-    pthread_cond_destroy(&h->wake);
-    conn_guard_free(h->guard);
-    web_free(h->web);
-    free(h->cert_pem);
-    if (h->key_pem)
-        sodium_memzero(h->key_pem, strlen(h->key_pem));
-    free(h->key_pem);
-    free(h);
+    release(h);
     return LS_ERR_IO;
 }
 
@@ -933,15 +939,7 @@ void http_stop(struct http *h)
     MHD_stop_daemon(h->d);
     for (size_t i = 0; i < h->store_count; i++)
         store_close(h->stores[i]);
-    pthread_mutex_destroy(&h->lock);
-    pthread_cond_destroy(&h->wake);
-    conn_guard_free(h->guard);
-    web_free(h->web);
-    free(h->cert_pem);
-    if (h->key_pem)
-        sodium_memzero(h->key_pem, strlen(h->key_pem));
-    free(h->key_pem);
-    free(h);
+    release(h);
 }
 
 int http_body_json(struct http_req *req, struct http_resp *resp, json_t **out)
@@ -1043,7 +1041,7 @@ int http_rule_error(struct http_resp *resp, const char *rule, const char *msg)
                                "message", msg));
 }
 
-int http_outcome_error(struct http_resp *resp, const struct outcome *out)
+static int outcome_error(struct http_resp *resp, const struct outcome *out)
 {
     if (out->rule)
         return http_rule_error(resp, out->rule, out->why);
@@ -1052,6 +1050,15 @@ int http_outcome_error(struct http_resp *resp, const struct outcome *out)
                          json_pack("{s:s, s:s, s:I}", "error", ls_rc_name(LS_ERR_CONFLICT),
                                    "message", out->why, "conflict", (json_int_t)out->conflict));
     return http_error(resp, out->rc, "%s", out->why);
+}
+
+int http_outcome(struct http_resp *resp, int rc, struct outcome *out)
+{
+    /* LS_OK: the reply hook answered before the commit */
+    if (rc)
+        outcome_error(resp, out);
+    outcome_free(out);
+    return LS_OK;
 }
 
 int http_created(struct http_resp *resp, json_t *obj)

@@ -111,10 +111,10 @@ struct http_reply {
 };
 void http_service(struct http_req *req, struct http_resp *resp, unsigned status, struct service *sv,
                   struct http_reply *reply);
-/* The answer to a service outcome that is not LS_OK: 422 naming a broken rule, 409 with the
- * booking in the way, else the status of out->rc with out->why. LS_ERR_NOMEM when even that
- * cannot be made. */
-int http_outcome_error(struct http_resp *resp, const struct outcome *out);
+/* The end of a service call that returned rc with *out: on an error the answer is 422 naming a
+ * broken rule, 409 with the booking in the way, else the status of out->rc with out->why (on
+ * success the reply hook answered already); out is released. Returns LS_OK (the route's). */
+int http_outcome(struct http_resp *resp, int rc, struct outcome *out);
 /* 422 {"error": "rule", "rule": rule, "message": msg}: a business rule is broken. */
 int http_rule_error(struct http_resp *resp, const char *rule, const char *msg);
 

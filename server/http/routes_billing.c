@@ -140,9 +140,7 @@ int route_statement_close(struct http_req *req, struct http_resp *resp)
     if (!valid_month(month))
         return http_error(resp, LS_ERR_INVAL, "month (YYYY-MM) is required");
     http_service(req, resp, 200, &sv, &reply);
-    if (month_close(&sv, month, &out))
-        http_outcome_error(resp, &out);
-    outcome_free(&out);
+    http_outcome(resp, month_close(&sv, month, &out), &out);
     return LS_OK;
 }
 

@@ -145,9 +145,7 @@ int route_booking_create(struct http_req *req, struct http_resp *resp)
     }
     json_decref(body);
     http_service(req, resp, 201, &sv, &reply);
-    if (booking_create(&sv, &b, &out))
-        http_outcome_error(resp, &out);
-    outcome_free(&out);
+    http_outcome(resp, booking_create(&sv, &b, &out), &out);
     return LS_OK;
 }
 
@@ -176,9 +174,7 @@ static int transition(struct http_req *req, struct http_resp *resp, enum booking
     }
     if (rc == LS_OK) {
         http_service(req, resp, 200, &sv, &reply);
-        if (booking_transition(&sv, id, action, comment, score, &out))
-            http_outcome_error(resp, &out);
-        outcome_free(&out);
+        http_outcome(resp, booking_transition(&sv, id, action, comment, score, &out), &out);
     } else {
         http_error(resp, LS_ERR_INVAL, "%s", why);
     }

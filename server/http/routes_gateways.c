@@ -68,14 +68,6 @@ int route_gateway_get(struct http_req *req, struct http_resp *resp)
     return http_json(resp, 200, g);
 }
 
-/* Render the outcome of a gateway service call (rc its return). */
-static void render(struct http_resp *resp, struct outcome *out, int rc)
-{
-    if (rc)
-        http_outcome_error(resp, out);
-    outcome_free(out);
-}
-
 int route_gateway_create(struct http_req *req, struct http_resp *resp)
 {
     struct gateway_request g;
@@ -91,7 +83,8 @@ int route_gateway_create(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_INVAL, "%s", why);
     } else {
         http_service(req, resp, 201, &sv, &reply);
-        render(resp, &out, gateway_register(&sv, req->broker, req->cfg->mqtt_username, &g, &out));
+        http_outcome(resp, gateway_register(&sv, req->broker, req->cfg->mqtt_username, &g, &out),
+                     &out);
     }
     json_decref(body);
     return LS_OK;
@@ -104,7 +97,7 @@ int route_gateway_rotate(struct http_req *req, struct http_resp *resp)
     struct outcome out;
 
     http_service(req, resp, 200, &sv, &reply);
-    render(resp, &out, gateway_rotate(&sv, req->broker, req->params[0], &out));
+    http_outcome(resp, gateway_rotate(&sv, req->broker, req->params[0], &out), &out);
     return LS_OK;
 }
 
@@ -124,7 +117,8 @@ int route_gateway_update(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_INVAL, "%s", why);
     } else {
         http_service(req, resp, 200, &sv, &reply);
-        render(resp, &out, gateway_change(&sv, req->broker, req->params[0], name, enabled, &out));
+        http_outcome(resp, gateway_change(&sv, req->broker, req->params[0], name, enabled, &out),
+                     &out);
     }
     json_decref(body); /* after the call: name points into it */
     return LS_OK;
@@ -138,6 +132,6 @@ int route_gateway_delete(struct http_req *req, struct http_resp *resp)
 
     /* Its readings stay evidence: a deleted gateway is kept, locked out. */
     http_service(req, resp, 200, &sv, &reply);
-    render(resp, &out, gateway_change(&sv, req->broker, req->params[0], NULL, 0, &out));
+    http_outcome(resp, gateway_change(&sv, req->broker, req->params[0], NULL, 0, &out), &out);
     return LS_OK;
 }

@@ -343,9 +343,7 @@ static int outage_write(struct http_req *req, struct http_resp *resp, int change
         goto out;
     }
     http_service(req, resp, change ? 200 : 201, &sv, &reply);
-    if (outage_record(&sv, req->params[0], id, &o, &out))
-        http_outcome_error(resp, &out);
-    outcome_free(&out);
+    http_outcome(resp, outage_record(&sv, req->params[0], id, &o, &out), &out);
 out:
     json_decref(body);
     json_decref(before);
