@@ -756,31 +756,6 @@ int store_readings_insert(struct store *st, const struct ls_batch *b, size_t n, 
     return rc ? LS_ERR_DB : LS_OK;
 }
 
-int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
-                         struct ingest_result *res)
-{
-    int rc = store_begin(st);
-
-    if (rc == LS_OK)
-        rc = store_readings_insert(st, b, n, received_ms, res);
-    /* With synchronous=FULL the batches are on disk when COMMIT returns: only then may the
-     * gateways be told to forget them. */
-    if (rc == LS_OK)
-        rc = store_commit(st);
-    if (rc) {
-        store_rollback(st);
-        memset(res, 0, n * sizeof(*res));
-        return LS_ERR_DB;
-    }
-    return LS_OK;
-}
-
-int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t received_ms,
-                       struct ingest_result *res)
-{
-    return store_ingest_batches(st, b, 1, received_ms, res);
-}
-
 int store_last_reading(struct store *st, const char *instrument, int64_t *ts_ms,
                        enum ls_state *state)
 {

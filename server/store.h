@@ -44,23 +44,16 @@ struct ingest_result {
  * thinned). */
 void store_set_trust(struct store *st, const struct trust_limits *lim);
 
-/* Store a batch in one transaction. A reading is stored only when the batch's gateway is
- * registered and enabled, the reading's instrument is bound to that gateway, and its time and
- * values are in range (trust.h); a refused reading is kept in readings_refused with its cause
- * (the batch's others are stored as usual). A reading already stored (same gateway, epoch, seq)
- * is skipped, or counted as a conflicting repeat when its content differs. A range claim
+/* Store n batches (readings and acks) inside the caller's write transaction (store_begin; the
+ * caller commits, and rolls back on an error, when res is zeroed): ingest_store_batches (ingest.h)
+ * is the one transaction that also refreshes usage. A reading is stored only when the batch's
+ * gateway is registered and enabled, the reading's instrument is bound to that gateway, and its
+ * time and values are in range (trust.h); a refused reading is kept in readings_refused with its
+ * cause (the batch's others are stored as usual). A reading already stored (same gateway, epoch,
+ * seq) is skipped, or counted as a conflicting repeat when its content differs. A range claim
  * ("after") is used only when trust_range_claim_ok(). The badge's user at arrival is kept with
- * each reading. On success *res says how far the gateway may be acked. */
-int store_ingest_batch(struct store *st, const struct ls_batch *b, int64_t received_ms,
-                       struct ingest_result *res);
-
-/* Store n batches in one transaction (group commit: one fsync for all); res[i] as above, the
- * upto of each batch's (gateway, epoch) after all of them. On LS_ERR_DB nothing is stored.
- * Usage is not refreshed: ingest does that (ingest_store_batches). */
-int store_ingest_batches(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
-                         struct ingest_result *res);
-/* The same inside the caller's write transaction (store_begin; the caller commits, or rolls back
- * on an error, when res is zeroed). */
+ * each reading. res[i] says how far each batch's gateway may be acked, the upto of its
+ * (gateway, epoch) after all of them. */
 int store_readings_insert(struct store *st, const struct ls_batch *b, size_t n, int64_t received_ms,
                           struct ingest_result *res);
 

@@ -1,7 +1,7 @@
 /*
  * bench_ingest - the server's ingest path against raw baselines measured in the same run:
  *   1. decode a 100-reading batch (ls_batch_decode) vs a bare json_loadb of the same bytes;
- *   2. store batches with store_ingest_batch (idempotent insert + contiguous ack, one durable
+ *   2. store batches with store_readings_insert (idempotent insert + contiguous ack, one durable
  *      transaction per batch) vs a raw prepared INSERT of the same rows into a plain SQLite
  *      table with the same pragmas and one transaction per batch.
  * Prints figures and ratios; asserts nothing about speed.
@@ -166,10 +166,13 @@ static double ours_store(const char *path, int batches, int64_t *upto, int with_
     for (int k = 0; k < batches; k++) {
         for (int i = 0; i < BATCH; i++)
             fill(&b.readings[i], ++seq);
-        if (with_usage) /* as the server's ingest does: readings, acks and usage, one commit */
+        if (with_usage) { /* as the server's ingest does: readings, acks and usage, one commit */
             ingest_store_batches(st, &b, 1, ls_now_ms(), 120000, 300, &res);
-        else
-            store_ingest_batch(st, &b, ls_now_ms(), &res);
+        } else if (store_begin(st) || store_readings_insert(st, &b, 1, ls_now_ms(), &res) ||
+                   store_commit(st)) {
+            store_rollback(st);
+            exit(1);
+        }
     }
     t0 = now_s() - t0;
     *upto = res.upto;
@@ -196,7 +199,7 @@ int main(int argc, char **argv)
     printf("ingest  %d batches of %d, one durable transaction each (synchronous=FULL, WAL)\n",
            batches, BATCH);
     printf("  raw SQLite INSERT       %10.0f readings/s\n", batches * (double)BATCH / raw);
-    printf("  store_ingest_batch      %10.0f readings/s   ratio to raw %.2f  (acked up to %lld)\n",
+    printf("  store_readings_insert   %10.0f readings/s   ratio to raw %.2f  (acked up to %lld)\n",
            batches * (double)BATCH / ours, raw / ours, (long long)upto);
     snprintf(p2, sizeof(p2), "%s/usage.db", dir);
     ours = ours_store(p2, batches, &upto, 1);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../server/auth.h"
+#include "../../server/ingest.h"
 #include "../../server/store.h"
 #include "labshare/rc.h"
 #include "testutil.h"
@@ -100,11 +101,11 @@ static void ingest_is_idempotent(void **state)
 
     (void)state;
     open_trusting(&st);
-    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.stored, 3);
     assert_int_equal(res.duplicates, 0);
     assert_int_equal(res.upto, 3);
-    assert_int_equal(store_ingest_batch(st, &b, 2, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b, 1, 2, 120000, 300, &res), LS_OK);
     assert_int_equal(res.stored, 0);
     assert_int_equal(res.duplicates, 3);
     assert_int_equal(res.upto, 3);
@@ -123,11 +124,11 @@ static void ack_stops_at_the_first_gap(void **state)
 
     (void)state;
     open_trusting(&st);
-    assert_int_equal(store_ingest_batch(st, &b1, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b1, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.upto, 2); /* 3 is missing */
-    assert_int_equal(store_ingest_batch(st, &b2, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b2, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.upto, 5); /* the gap is filled: 1..5 */
-    assert_int_equal(store_ingest_batch(st, &b3, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b3, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.upto, 0); /* epoch 8 has no seq 1 yet */
     assert_int_equal(count_readings(st), 7);
     ls_batch_release(&b1);
@@ -151,13 +152,13 @@ static void ack_walks_more_than_a_page(void **state)
         for (int64_t i = 0; i < n; i++)
             seqs[i] = 2 + k * 1000 + i;
         b = batch("gw", 1, seqs, (size_t)n);
-        assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+        assert_int_equal(ingest_store_batches(st, &b, 1, 1, 120000, 300, &res), LS_OK);
         assert_int_equal(res.upto, 0);
         ls_batch_release(&b);
     }
     seqs[0] = 1;
     b = batch("gw", 1, seqs, 1);
-    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.upto, 2501);
     ls_batch_release(&b);
     store_close(st);
@@ -175,14 +176,14 @@ static void ack_crosses_thinned_ranges(void **state)
     open_trusting(&st);
     /* b2 arrives first and says: after 6, 9 and 10 are all there is (7, 8 were thinned) */
     b2.after = 6;
-    assert_int_equal(store_ingest_batch(st, &b2, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b2, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.upto, 0);
     /* b1: 1..5 complete (3, 4 thinned) */
     b1.after = 0;
-    assert_int_equal(store_ingest_batch(st, &b1, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b1, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.upto, 5);
     /* b3 without a claim: 6 is stored, then the claim of b2 carries the ack to 10 */
-    assert_int_equal(store_ingest_batch(st, &b3, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b3, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.upto, 10);
     assert_int_equal(count_readings(st), 6); /* thinned seqs are not invented */
     ls_batch_release(&b1);
@@ -204,7 +205,7 @@ static void list_filters_and_pages(void **state)
 
     (void)state;
     open_trusting(&st);
-    assert_int_equal(store_ingest_batch(st, &b, 99, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b, 1, 99, 120000, 300, &res), LS_OK);
     assert_int_equal(store_readings_list(st, &q, &rows, &n, &total), LS_OK);
     assert_int_equal(total, 2); /* seqs 1 and 4 */
     assert_int_equal(n, 2);
@@ -366,10 +367,10 @@ static void unregistered_or_disabled_gateway_is_refused_unacked(void **state)
 
     (void)state;
     open_trusting(&st);
-    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.upto, -1); /* no ack at all */
     assert_int_equal(res.refused[TRUST_UNKNOWN_GATEWAY], 2);
-    assert_int_equal(store_ingest_batch(st, &d, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &d, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.upto, -1);
     assert_int_equal(res.refused[TRUST_UNKNOWN_GATEWAY], 2);
     assert_int_equal(count_readings(st), 0);
@@ -397,7 +398,7 @@ static void unbound_bad_time_and_bad_value_are_refused_the_rest_stored_and_acked
     b.readings[3].ts = now + 301 * 1000;                       /* the future */
     b.readings[4].samples = TRUST_COUNTER_MAX + 1;             /* 2^53 - 1 would be too */
     b.readings[4].has |= LS_HAS_SAMPLES;
-    assert_int_equal(store_ingest_batch(st, &b, now, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b, 1, now, 120000, 300, &res), LS_OK);
     assert_int_equal(res.stored, 2);
     assert_int_equal(res.refused[TRUST_UNBOUND_INSTRUMENT], 2);
     assert_int_equal(res.refused[TRUST_BAD_TIME], 1);
@@ -417,7 +418,7 @@ static void unbound_bad_time_and_bad_value_are_refused_the_rest_stored_and_acked
         sqlite3_close(db);
         snprintf(nb.readings[0].instrument, LS_ID_MAX, "other-gw");
         nb.readings[0].ts = now;
-        assert_int_equal(store_ingest_batch(st, &nb, now, &res), LS_OK);
+        assert_int_equal(ingest_store_batches(st, &nb, 1, now, 120000, 300, &res), LS_OK);
         assert_int_equal(res.stored, 1);
         ls_batch_release(&nb);
     }
@@ -426,14 +427,14 @@ static void unbound_bad_time_and_bad_value_are_refused_the_rest_stored_and_acked
     seqs[0] = 7;
     b = batch("gw", 1, seqs, 1);
     b.readings[0].ts = now + 300 * 1000;
-    assert_int_equal(store_ingest_batch(st, &b, now, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b, 1, now, 120000, 300, &res), LS_OK);
     assert_int_equal(res.stored, 1);
     /* and before the instrument existed minus max_past_days: refused */
     ls_batch_release(&b);
     seqs[0] = 8;
     b = batch("gw", 1, seqs, 1);
     b.readings[0].ts = -86400 * 1000 - 1;
-    assert_int_equal(store_ingest_batch(st, &b, now, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b, 1, now, 120000, 300, &res), LS_OK);
     assert_int_equal(res.refused[TRUST_BAD_TIME], 1);
     ls_batch_release(&b);
     store_close(st);
@@ -452,9 +453,9 @@ static void conflicting_repeat_is_kept_out(void **state)
 
     (void)state;
     open_trusting(&st);
-    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b, 1, 1, 120000, 300, &res), LS_OK);
     f.readings[1].run_seconds = 999999; /* same seq, other content */
-    assert_int_equal(store_ingest_batch(st, &f, 2, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &f, 1, 2, 120000, 300, &res), LS_OK);
     assert_int_equal(res.duplicates, 1);
     assert_int_equal(res.refused[TRUST_CONFLICTING_REPEAT], 1);
     assert_int_equal(store_readings_list(st, &q, &rows, &n, &total), LS_OK);
@@ -488,9 +489,9 @@ static void interlock_state_is_kept_and_compared(void **state)
     f.readings[0].interlock = 0; /* the same reading claiming the relay was off */
     f.readings[1].has |= LS_HAS_INTERLOCK;
     f.readings[1].interlock = 0;
-    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.stored, 3);
-    assert_int_equal(store_ingest_batch(st, &f, 2, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &f, 1, 2, 120000, 300, &res), LS_OK);
     assert_int_equal(res.refused[TRUST_CONFLICTING_REPEAT], 1);
     assert_int_equal(res.duplicates, 2);
     assert_int_equal(store_readings_list(st, &q, &rows, &n, &total), LS_OK);
@@ -519,25 +520,25 @@ static void range_claims_longer_than_thinning_explains_are_refused(void **state)
 
     (void)state;
     open_trusting(&st); /* max_thinned 1000000 */
-    assert_int_equal(store_ingest_batch(st, &b1, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b1, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.upto, 3);
     /* "after": 0 and one reading at 2^53 - 1: the ack must not jump there */
     far.after = 0;
-    assert_int_equal(store_ingest_batch(st, &far, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &far, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.refused[TRUST_BAD_RANGE_CLAIM], 1);
     assert_int_equal(res.upto, 3);
     /* a resend claiming from behind the stored ack (1 < 3) is taken from the ack: 1996 thinned */
     behind.after = 1;
-    assert_int_equal(store_ingest_batch(st, &behind, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &behind, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(refused_total(&res), 0);
     assert_int_equal(res.upto, 2000);
     /* one more thinned seq than allowed is refused, exactly the allowed number is believed */
     longer.after = 2000;
-    assert_int_equal(store_ingest_batch(st, &longer, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &longer, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(res.refused[TRUST_BAD_RANGE_CLAIM], 1);
     assert_int_equal(res.upto, 2000);
     edge.after = 2000;
-    assert_int_equal(store_ingest_batch(st, &edge, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &edge, 1, 1, 120000, 300, &res), LS_OK);
     assert_int_equal(refused_total(&res), 0);
     assert_int_equal(res.upto,
                      2000 + 1000000 + 2); /* and the reading of the refused claim follows */
@@ -568,7 +569,7 @@ static void badge_user_is_frozen_at_arrival(void **state)
                      SQLITE_OK);
     b.readings[0].badge = 1042;
     b.readings[0].has |= LS_HAS_BADGE;
-    assert_int_equal(store_ingest_batch(st, &b, 1, &res), LS_OK);
+    assert_int_equal(ingest_store_batches(st, &b, 1, 1, 120000, 300, &res), LS_OK);
     /* the badge moves to someone else later: the reading keeps its user */
     assert_int_equal(sqlite3_exec(db,
                                   "UPDATE users SET badge = NULL WHERE id = 7;"
