@@ -30,7 +30,8 @@ int billing_terms_parse(const json_t *b, struct billing_terms *t)
         t->increment_min = 1;
     /* the ranges the API normalises to (requests.c): terms outside them were not written by
      * it, and would overflow the arithmetic below (found by fuzz_http_json) */
-    if (t->increment_min > 1440 || t->minimum_min < 0 || t->minimum_min > 1440 ||
+    if (t->increment_min > BILLING_MINUTES_MAX || t->minimum_min < 0 ||
+        t->minimum_min > BILLING_MINUTES_MAX ||
         !(t->no_show_fraction >= 0 && t->no_show_fraction <= 1) || t->per_sample < 0 ||
         t->per_sample > BILLING_AMOUNT_MAX)
         return LS_ERR_INVAL;

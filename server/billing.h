@@ -22,6 +22,8 @@ struct billing_terms {
 
 /* The largest rate (fen per hour) or per-sample fee the API accepts. */
 #define BILLING_AMOUNT_MAX 100000000
+/* The largest billing increment and minimum, in minutes (a day). */
+#define BILLING_MINUTES_MAX 1440
 /* Read an instrument's normalised "billing" object. LS_ERR_INVAL when it is not one (a field
  * out of the ranges the API normalises to included). */
 int billing_terms_parse(const json_t *b, struct billing_terms *t);

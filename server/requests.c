@@ -286,8 +286,8 @@ static json_t *billing_normalise(const json_t *in, char *why, size_t len)
         }                                                                                          \
         var = json_integer_value(v);                                                               \
     }
-    INT_IN("increment_min", inc, 1, 1440)
-    INT_IN("minimum_min", minimum, 0, 1440)
+    INT_IN("increment_min", inc, 1, BILLING_MINUTES_MAX)
+    INT_IN("minimum_min", minimum, 0, BILLING_MINUTES_MAX)
     INT_IN("per_sample", per_sample, 0, BILLING_AMOUNT_MAX)
     if ((v = json_object_get(in, "no_show_fraction"))) {
         if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1) {
