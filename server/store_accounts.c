@@ -56,16 +56,8 @@ static void read_org(sqlite3_stmt *q, void *record)
 
 int store_org_get(struct store *st, int64_t id, struct org *o)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT id, name, type FROM orgs WHERE id = ?");
-    int row;
-
-    if (!q)
-        return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
-    if ((row = store_step_row(st, q, "organisation")) > 0)
-        read_org(q, o);
-    sqlite3_reset(q);
-    return row > 0 ? LS_OK : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
+    return store_row_by_id(st, store_stmt(st, "SELECT id, name, type FROM orgs WHERE id = ?"), id,
+                           "organisation", read_org, o);
 }
 
 int store_org_list(struct store *st, int64_t limit, int64_t offset, struct org **items, size_t *n,
@@ -159,16 +151,8 @@ static void read_user(sqlite3_stmt *q, void *record)
 
 int store_user_get(struct store *st, int64_t id, struct user *u)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " USER_COLUMNS " FROM users WHERE id = ?");
-    int row;
-
-    if (!q)
-        return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
-    if ((row = store_step_row(st, q, "user")) > 0)
-        read_user(q, u);
-    sqlite3_reset(q);
-    return row > 0 ? LS_OK : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
+    return store_row_by_id(st, store_stmt(st, "SELECT " USER_COLUMNS " FROM users WHERE id = ?"),
+                           id, "user", read_user, u);
 }
 
 int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t offset,

@@ -601,14 +601,7 @@ int store_voucher_list(struct store *st, struct voucher **items, size_t *n)
 
 int store_voucher_get(struct store *st, int64_t id, struct voucher *v)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " VOUCHER_COLUMNS " FROM vouchers WHERE id = ?");
-    int row;
-
-    if (!q)
-        return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
-    if ((row = store_step_row(st, q, "voucher")) > 0)
-        read_voucher(q, v);
-    sqlite3_reset(q);
-    return row > 0 ? LS_OK : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
+    return store_row_by_id(st,
+                           store_stmt(st, "SELECT " VOUCHER_COLUMNS " FROM vouchers WHERE id = ?"),
+                           id, "voucher", read_voucher, v);
 }

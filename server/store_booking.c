@@ -226,17 +226,9 @@ int store_booking_insert(struct store *st, struct booking *b)
 
 int store_booking_view(struct store *st, int64_t id, struct booking_view *v)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " BOOKING_COLUMNS BOOKING_FROM " WHERE b.id = ?");
-    int row;
-
-    if (!q)
-        return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
-    row = store_step_row(st, q, "booking");
-    if (row > 0)
-        read_view(q, v);
-    sqlite3_reset(q);
-    return row > 0 ? LS_OK : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
+    return store_row_by_id(st,
+                           store_stmt(st, "SELECT " BOOKING_COLUMNS BOOKING_FROM " WHERE b.id = ?"),
+                           id, "booking", read_view, v);
 }
 
 int store_booking_get(struct store *st, int64_t id, struct booking *b)
@@ -431,17 +423,9 @@ int store_outage_delete(struct store *st, int64_t id)
 
 int store_outage_get(struct store *st, int64_t id, struct outage *o)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " OUTAGE_COLUMNS " FROM outages WHERE id = ?");
-    int row;
-
-    if (!q)
-        return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
-    row = store_step_row(st, q, "outage");
-    if (row > 0)
-        read_outage(q, o);
-    sqlite3_reset(q);
-    return row > 0 ? LS_OK : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
+    return store_row_by_id(st,
+                           store_stmt(st, "SELECT " OUTAGE_COLUMNS " FROM outages WHERE id = ?"),
+                           id, "outage", read_outage, o);
 }
 
 int store_outage_list(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,

@@ -61,6 +61,10 @@ int store_step_row(struct store *st, sqlite3_stmt *s, const char *what);
  * LS_ERR_NOMEM with nothing kept. Resets s. */
 int store_rows(struct store *st, sqlite3_stmt *s, const char *what, size_t size,
                void (*read)(sqlite3_stmt *s, void *record), void *itemsp, size_t *n);
+/* The record of id that s (a query with id as its one parameter) selects, read by read:
+ * LS_OK, LS_ERR_NOTFOUND when no row, LS_ERR_DB. Resets s (NULL: LS_ERR_DB). */
+int store_row_by_id(struct store *st, sqlite3_stmt *s, int64_t id, const char *what,
+                    void (*read)(sqlite3_stmt *s, void *record), void *record);
 /* Step s for one integer (first column): LS_ERR_NOTFOUND when no row. Resets s. */
 int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out);
 

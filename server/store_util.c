@@ -136,6 +136,20 @@ int store_rows(struct store *st, sqlite3_stmt *s, const char *what, size_t size,
     return rc;
 }
 
+int store_row_by_id(struct store *st, sqlite3_stmt *s, int64_t id, const char *what,
+                    void (*read)(sqlite3_stmt *s, void *record), void *record)
+{
+    int row;
+
+    if (!s)
+        return LS_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    if ((row = store_step_row(st, s, what)) > 0)
+        read(s, record);
+    sqlite3_reset(s);
+    return row > 0 ? LS_OK : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
+}
+
 int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out)
 {
     if (store_bind_failed(s))
