@@ -56,20 +56,39 @@ static json_t *acl(const char *type, const char *topic)
     return json_pack("{s:s, s:s, s:b}", "acltype", type, "topic", topic, "allow", 1);
 }
 
-/* The server's role: every gateway's readings and status in, acks and commands out, and the
- * control topic by which it admits gateways. */
-static json_t *server_role(void)
+int broker_ingest_filter(const struct srv_config *cfg, enum ls_topic_kind kind, int shared,
+                         char *buf, size_t len)
 {
-    char readings[128], status[128], ack[128], cmd[128];
+    char plain[128];
+    int n;
 
-    ls_topic(readings, sizeof(readings), "+", LS_TOPIC_READINGS);
-    ls_topic(status, sizeof(status), "+", LS_TOPIC_STATUS);
+    if (ls_topic(plain, sizeof(plain), "+", kind))
+        return LS_ERR_INVAL;
+    if (!shared || !cfg->mqtt_share_group[0])
+        n = snprintf(buf, len, "%s", plain);
+    else
+        n = snprintf(buf, len, "$share/%s/%s", cfg->mqtt_share_group, plain);
+    return n < 0 || (size_t)n >= len ? LS_ERR_INVAL : LS_OK;
+}
+
+/* The server's role: every gateway's readings and status in (plainly, and shared with the other
+ * servers of its group), acks and commands out, and the control topic by which it admits
+ * gateways. */
+static json_t *server_role(const struct srv_config *cfg)
+{
+    char readings[128], status[128], sh_readings[192], sh_status[192], ack[128], cmd[128];
+
+    broker_ingest_filter(cfg, LS_TOPIC_READINGS, 0, readings, sizeof(readings));
+    broker_ingest_filter(cfg, LS_TOPIC_STATUS, 0, status, sizeof(status));
+    broker_ingest_filter(cfg, LS_TOPIC_READINGS, 1, sh_readings, sizeof(sh_readings));
+    broker_ingest_filter(cfg, LS_TOPIC_STATUS, 1, sh_status, sizeof(sh_status));
     ls_topic(ack, sizeof(ack), "+", LS_TOPIC_ACK);
     ls_topic(cmd, sizeof(cmd), "+", LS_TOPIC_CMD);
     /* $CONTROL topics are never open by default, not even to receive: granted explicitly */
-    return json_pack("{s:s, s:s, s:[o,o,o,o,o,o,o]}", "rolename", BROKER_SERVER_ROLE, "textname",
-                     "LabShare server", "acls", acl("subscribeLiteral", readings),
-                     acl("subscribeLiteral", status), acl("publishClientSend", ack),
+    return json_pack("{s:s, s:s, s:[o,o,o,o,o,o,o,o,o]}", "rolename", BROKER_SERVER_ROLE,
+                     "textname", "LabShare server", "acls", acl("subscribeLiteral", readings),
+                     acl("subscribeLiteral", status), acl("subscribeLiteral", sh_readings),
+                     acl("subscribeLiteral", sh_status), acl("publishClientSend", ack),
                      acl("publishClientSend", cmd), acl("publishClientSend", CONTROL_TOPIC),
                      acl("subscribeLiteral", RESPONSE_TOPIC),
                      acl("publishClientReceive", RESPONSE_TOPIC));
@@ -158,7 +177,7 @@ static int write_dynsec(const struct srv_config *cfg, const char *path, char *er
                      "subscribe", 0, "unsubscribe", 1, "clients", "username", cfg->mqtt_username,
                      "textname", "LabShare server", "salt", salt, "password", hash, "iterations",
                      PW_ITERATIONS, "roles", "rolename", BROKER_SERVER_ROLE, "groups", "roles",
-                     server_role());
+                     server_role(cfg));
     text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
     json_decref(root);
     sodium_memzero(hash, sizeof(hash));
@@ -328,6 +347,33 @@ static void send_disables(struct broker *b)
     free(ids);
 }
 
+/* A broker configured before [mqtt] share_group (or with another group) lacks the role's ACLs of
+ * the shared filters: grant them, so the ingest's shared subscription is not refused. When they
+ * are there the broker answers that they exist, and nothing changes. */
+static void send_share_acls(struct broker *b)
+{
+    char filter[192];
+    json_t *cmds = json_array();
+
+    for (int k = 0; k < 2 && cmds; k++)
+        if (b->cfg->mqtt_share_group[0] &&
+            broker_ingest_filter(b->cfg, k ? LS_TOPIC_STATUS : LS_TOPIC_READINGS, 1, filter,
+                                 sizeof(filter)) == LS_OK)
+            json_array_append_new(cmds,
+                                  json_pack("{s:s, s:s, s:s, s:s, s:b}", "command", "addRoleACL",
+                                            "rolename", BROKER_SERVER_ROLE, "acltype",
+                                            "subscribeLiteral", "topic", filter, "allow", 1));
+    if (cmds && json_array_size(cmds) > 0) {
+        json_t *root = json_pack("{s:O}", "commands", cmds);
+        char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+        if (text)
+            mosquitto_publish(b->mosq, NULL, CONTROL_TOPIC, (int)strlen(text), text, 1, false);
+        free(text);
+        json_decref(root);
+    }
+    json_decref(cmds);
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
     struct broker *b = obj;
@@ -340,6 +386,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     pthread_mutex_lock(&b->lock);
     b->connected = 1;
     pthread_mutex_unlock(&b->lock);
+    send_share_acls(b);
     send_disables(b);
 }
 

@@ -80,6 +80,13 @@ int broker_gateway_enable(struct broker *b, const char *id, int enabled);
  * thread. */
 int broker_publish(struct broker *b, const char *topic, const char *payload, int retain);
 
+/* The filter by which the server's ingest subscribes to every gateway's kind (readings or
+ * status) into buf: "$share/<group>/labshare/v1/gw/+/<kind>" when shared is set and [mqtt]
+ * share_group is not empty (several servers share the ingest, each batch goes to one of them),
+ * else the plain filter. LS_ERR_INVAL when it does not fit. */
+int broker_ingest_filter(const struct srv_config *cfg, enum ls_topic_kind kind, int shared,
+                         char *buf, size_t len);
+
 /* The path of mosquitto's dynamic-security plugin: [mqtt] dynsec_plugin, or the first of the
  * usual places that exists; NULL when none. Borrowed. */
 const char *broker_plugin_path(const struct srv_config *cfg);

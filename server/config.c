@@ -70,6 +70,9 @@ static const struct ls_conf_key keys[] = {
     {"mqtt", "keyfile", LS_CONF_STR, M(mqtt_keyfile), 0, 0, "", NULL},
     {"mqtt", "client_id", LS_CONF_STR, M(mqtt_client_id), 0, 0, "labshare-server", NULL},
     {"mqtt", "dynsec_plugin", LS_CONF_STR, M(mqtt_dynsec_plugin), 0, 0, "", NULL},
+    /* Servers with the same group share the ingest: each batch goes to one of them ("" = every
+     * server gets every batch, for a single server only). */
+    {"mqtt", "share_group", LS_CONF_STR, M(mqtt_share_group), 0, 0, "labshare", NULL},
     /* Five minutes covers a meter clock that drifts; more would let a reading book the future. */
     {"ingest", "max_future_s", LS_CONF_INT, M(max_future_s), 0, 86400, "300", NULL},
     /* A gateway may carry a year of readings taken before its instrument was registered. */
@@ -175,6 +178,11 @@ int srv_config_load(const char *path, struct srv_config *cfg, char *err, size_t 
     }
     if ((cfg->mqtt_certfile[0] != 0) != (cfg->mqtt_keyfile[0] != 0)) {
         snprintf(err, errlen, "%s: [mqtt] certfile and keyfile go together", path);
+        return LS_ERR_INVAL;
+    }
+    if (strcspn(cfg->mqtt_share_group, "/+#") != strlen(cfg->mqtt_share_group)) {
+        snprintf(err, errlen, "%s: [mqtt] share_group is one topic level: no '/', '+' or '#'",
+                 path);
         return LS_ERR_INVAL;
     }
     if (!(cfg->grade_excellent >= cfg->grade_good && cfg->grade_good >= cfg->grade_pass)) {

@@ -35,6 +35,7 @@ struct srv_config {
     char mqtt_certfile[SRV_STR_MAX]; /* the broker's certificate, for broker-config's listener */
     char mqtt_keyfile[SRV_STR_MAX];
     char mqtt_client_id[64];
+    char mqtt_share_group[64];            /* "$share/<group>/..." for the ingest; "" = plain */
     char mqtt_dynsec_plugin[SRV_STR_MAX]; /* "" = look in the usual places */
     /* [ingest] */
     int max_future_s;     /* a reading further ahead of its arrival is refused */

@@ -1,10 +1,13 @@
 #include "ingest.h"
 
+#include "broker.h"
+
 #include <mosquitto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
 #include "labshare/log.h"
@@ -48,6 +51,7 @@ struct ingest {
     size_t queued_bytes; /* payload bytes waiting: bounded by [ingest] queue_max_mb */
     size_t queue_max_bytes;
     int stopping;
+    int sub_refused; /* the broker refused a subscription: the worker tries again */
     struct ingest_stats stats;
     int64_t logged_ms[TRUST_CAUSE_COUNT]; /* when each cause was last logged (monotonic) */
     uint64_t unlogged[TRUST_CAUSE_COUNT]; /* refusals since then, not logged one by one */
@@ -89,23 +93,66 @@ static void refused(struct ingest *in, enum trust_cause cause, uint64_t n, const
                  what);
 }
 
+/* Subscribe to every gateway's readings and status, shared with the other servers of [mqtt]
+ * share_group; the other form is dropped, since the persistent session keeps what an earlier
+ * start subscribed to and a message would otherwise come twice. */
+static void subscribe_all(struct ingest *in)
+{
+    static const enum ls_topic_kind kinds[] = {LS_TOPIC_READINGS, LS_TOPIC_STATUS};
+    char want[192], other[192];
+    int shared = in->cfg->mqtt_share_group[0] != 0;
+
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (broker_ingest_filter(in->cfg, kinds[i], 1, want, sizeof(want)) ||
+            broker_ingest_filter(in->cfg, kinds[i], 0, other, sizeof(other)))
+            continue;
+        if (shared)
+            mosquitto_unsubscribe(in->mosq, NULL, other);
+        mosquitto_subscribe(in->mosq, NULL, want, 1);
+    }
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
     struct ingest *in = obj;
-    char topic[128];
 
+    (void)mosq;
     if (rc) {
         ls_warn("ingest: broker refused the connection: %s", mosquitto_connack_string(rc));
         return;
     }
-    ls_topic(topic, sizeof(topic), "+", LS_TOPIC_READINGS);
-    mosquitto_subscribe(mosq, NULL, topic, 1);
-    ls_topic(topic, sizeof(topic), "+", LS_TOPIC_STATUS);
-    mosquitto_subscribe(mosq, NULL, topic, 1);
+    subscribe_all(in);
     pthread_mutex_lock(&in->lock);
     in->stats.connected = 1;
     pthread_mutex_unlock(&in->lock);
-    ls_info("ingest: connected to %s:%d", in->cfg->mqtt_host, in->cfg->mqtt_port);
+    ls_info("ingest: connected to %s:%d%s%s", in->cfg->mqtt_host, in->cfg->mqtt_port,
+            in->cfg->mqtt_share_group[0] ? ", sharing the ingest as group " : "",
+            in->cfg->mqtt_share_group);
+}
+
+/* 0x80 for a filter means the broker's ACL refused it: this server would never hear a gateway.
+ * The worker subscribes again every few seconds (the control connection grants the shared
+ * filters to the server's role on a broker configured before them). */
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
+                         const int *granted)
+{
+    struct ingest *in = obj;
+    int refused = 0;
+
+    (void)mosq;
+    (void)mid;
+    for (int i = 0; i < qos_count; i++)
+        refused |= granted[i] > 2;
+    if (!refused)
+        return;
+    pthread_mutex_lock(&in->lock);
+    if (!in->sub_refused)
+        ls_error("ingest: the broker refused the server's subscription to the gateways' topics "
+                 "(its role lacks them: run broker-config for a new broker, or grant them); "
+                 "trying again");
+    in->sub_refused = 1;
+    pthread_cond_signal(&in->more);
+    pthread_mutex_unlock(&in->lock);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
@@ -262,8 +309,22 @@ static void *worker_main(void *arg)
         size_t n = 0, nb = 0;
 
         pthread_mutex_lock(&in->lock);
-        while (!in->head && !in->stopping)
+        while (!in->head && !in->stopping) {
+            if (in->sub_refused) {
+                struct timespec at;
+                clock_gettime(CLOCK_REALTIME, &at);
+                at.tv_sec += 3;
+                pthread_cond_timedwait(&in->more, &in->lock, &at);
+                if (!in->stopping && !in->head) {
+                    in->sub_refused = 0;
+                    pthread_mutex_unlock(&in->lock);
+                    subscribe_all(in);
+                    pthread_mutex_lock(&in->lock);
+                }
+                continue;
+            }
             pthread_cond_wait(&in->more, &in->lock);
+        }
         if (!in->head) {
             pthread_mutex_unlock(&in->lock);
             break; /* stopping, and everything queued is done */
@@ -452,6 +513,7 @@ int ingest_start(const struct srv_config *cfg, struct ingest **out)
     mosquitto_connect_callback_set(in->mosq, on_connect);
     mosquitto_disconnect_callback_set(in->mosq, on_disconnect);
     mosquitto_message_callback_set(in->mosq, on_message);
+    mosquitto_subscribe_callback_set(in->mosq, on_subscribe);
     mosquitto_reconnect_delay_set(in->mosq, 1, 30, true);
     if (cfg->mqtt_username[0])
         mosquitto_username_pw_set(in->mosq, cfg->mqtt_username,

@@ -12,12 +12,7 @@ start_broker
 start_server
 register_gateway gw-chaos
 bind_instruments gw-chaos m1 m2
-for i in 1 2; do
-    port=$(free_port)
-    printf -v "SIM$i" '%s' "$port"
-    start "sim$i" "$BIN/labshare-meter-sim" --modbus-tcp "127.0.0.1:$port" --instrument "m$i" --seed "$i"
-    wait_for 10 port_open "$port" || fail "simulator $i did not start"
-done
+start_sims 2
 cat >"$T/gw.ini" <<CONF
 [gateway]
 id = gw-chaos

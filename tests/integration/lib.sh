@@ -215,6 +215,18 @@ mbpoll_regs() {
     sed -n 's/^\[[0-9]*\]:[[:space:]]*//p' <<<"$out" | sed 's/ (-*[0-9]*)//' | tr '\n' ' ' | sed 's/ $//'
 }
 
+# start_sims N: simulators sim1..simN of meters m1..mN (seed i) on Modbus TCP; their ports go to
+# SIM1..SIMN.
+start_sims() {
+    local i port
+    for i in $(seq 1 "$1"); do
+        port=$(free_port)
+        printf -v "SIM$i" '%s' "$port"
+        start "sim$i" "$BIN/labshare-meter-sim" --modbus-tcp "127.0.0.1:$port" --instrument "m$i" --seed "$i"
+        wait_for 10 port_open "$port" || fail "simulator $i did not start"
+    done
+}
+
 # start_pty NAME: a socat pseudo-terminal pair $T/NAME-a <-> $T/NAME-b.
 start_pty() {
     start "socat-$1" socat pty,raw,echo=0,link="$T/$1-a" pty,raw,echo=0,link="$T/$1-b"
