@@ -11,11 +11,12 @@ OBJ := $(BUILD)/obj
 SANITIZE ?=
 WERROR ?=
 
-PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium libical libcrypto
+PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium libical libcrypto libpq
 DEB_PKGS := build-essential pkg-config libmodbus-dev libmosquitto-dev mosquitto \
 	mosquitto-clients libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libjansson-dev \
 	libinih-dev libsodium-dev libical-dev libssl-dev openssl socat mbpoll curl python3 python3-icalendar tzdata wrk \
-	clang-format chromium fonts-wqy-microhei clang libclang-rt-14-dev fiu-utils libfiu-dev
+	clang-format chromium fonts-wqy-microhei clang libclang-rt-14-dev fiu-utils libfiu-dev \
+	libpq-dev postgresql
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wundef -Wimplicit-fallthrough -Wjump-misses-init
@@ -34,7 +35,7 @@ LDLIBS += $(PKG_LIBS) -lm -pthread
 
 LIB := $(BUILD)/lib/liblabshare.a
 LIB_SRC := $(wildcard include/labshare/*.c)
-SERVER_SRC := $(wildcard server/*.c server/http/*.c)
+SERVER_SRC := $(wildcard server/*.c server/http/*.c server/storage/*.c)
 GATEWAY_SRC := $(wildcard gateway/*.c)
 SIM_SRC := $(wildcard firmware-stubs/*.c)
 SERVER_LIB_SRC := $(filter-out server/main.c,$(SERVER_SRC))

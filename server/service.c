@@ -288,7 +288,7 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
     /* a grace after booking: a slip of the hand is undone even inside the notice */
     if (action == BOOKING_CANCEL && !may_decide &&
         b.start_ms - sv->now_ms < (int64_t)rules.cancel_notice_minutes * 60000 &&
-        sv->now_ms - b.created_at > (int64_t)rules.cancel_grace_minutes * 60000) {
+        sv->now_ms - b.created_at >= (int64_t)rules.cancel_grace_minutes * 60000) {
         snprintf(out->why, sizeof(out->why),
                  "bookings can be cancelled until %d minutes before they start, or within %d "
                  "minutes of booking; ask the instrument's manager",

@@ -1,7 +1,6 @@
 #include "store.h"
 #include "store_int.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +8,7 @@
 #include "labshare/log.h"
 #include "labshare/grow.h"
 #include "labshare/rc.h"
-#include "labshare/reading_db.h"
+#include "storage/db_reading.h"
 #include "labshare/banned.h"
 
 /* Migrations: entry i takes the schema from version i to i + 1. Append only; never edit a
@@ -181,17 +180,14 @@ static const char *const migrations[] = {
 
 int store_db_fail(struct store *st, const char *what)
 {
-    ls_error("store: %s: %s", what, sqlite3_errmsg(st->db));
+    ls_error("store: %s: %s", what, db_errmsg(st->db));
     return LS_ERR_DB;
 }
 
 int store_exec(struct store *st, const char *sql)
 {
-    char *msg = NULL;
-
-    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        ls_error("store: %s", msg ? msg : sqlite3_errmsg(st->db));
-        sqlite3_free(msg);
+    if (db_exec(st->db, sql) != DB_OK) {
+        ls_error("store: %s", db_errmsg(st->db));
         return LS_ERR_DB;
     }
     return LS_OK;
@@ -199,13 +195,12 @@ int store_exec(struct store *st, const char *sql)
 
 int store_schema_version(struct store *st)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int v = -1;
 
-    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
+    if (db_prepare(st->db, "PRAGMA user_version", &s) == DB_OK && db_step(s) == DB_ROW)
+        v = db_column_int(s, 0);
+    db_finalize(s);
     return v;
 }
 
@@ -238,9 +233,9 @@ static int migrate(struct store *st)
     return LS_OK;
 }
 
-int store_prepare(struct store *st, const char *sql, sqlite3_stmt **s)
+int store_prepare(struct store *st, const char *sql, struct db_stmt **s)
 {
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
+    if (db_prepare(st->db, sql, s) != DB_OK)
         return store_db_fail(st, sql);
     return LS_OK;
 }
@@ -251,15 +246,13 @@ int store_open(const char *path, struct store **out)
 
     if (!st)
         return LS_ERR_NOMEM;
-    if (sqlite3_open_v2(path, &st->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        ls_error("store: cannot open %s: %s", path,
-                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
-        goto fail;
+    {
+        char err[512];
+        if (db_open(path, &st->db, err, sizeof(err)) != DB_OK) {
+            ls_error("store: %s", err);
+            goto fail;
+        }
     }
-    /* Writers wait up to 10 s for each other instead of failing with SQLITE_BUSY. */
-    sqlite3_busy_timeout(st->db, 10000);
     if (store_exec(st,
                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
         migrate(st))
@@ -325,50 +318,50 @@ void store_close(struct store *st)
 {
     if (!st)
         return;
-    sqlite3_finalize(st->ins_reading);
-    sqlite3_finalize(st->next_seqs);
-    sqlite3_finalize(st->get_ack);
-    sqlite3_finalize(st->put_ack);
-    sqlite3_finalize(st->gw_seen);
-    sqlite3_finalize(st->put_range);
-    sqlite3_finalize(st->jump_range);
-    sqlite3_finalize(st->prune_ranges);
-    sqlite3_finalize(st->ins_refused);
-    sqlite3_finalize(st->refused_seq);
-    sqlite3_finalize(st->get_reading);
-    sqlite3_finalize(st->gw_enabled);
-    sqlite3_finalize(st->inst_binding);
+    db_finalize(st->ins_reading);
+    db_finalize(st->next_seqs);
+    db_finalize(st->get_ack);
+    db_finalize(st->put_ack);
+    db_finalize(st->gw_seen);
+    db_finalize(st->put_range);
+    db_finalize(st->jump_range);
+    db_finalize(st->prune_ranges);
+    db_finalize(st->ins_refused);
+    db_finalize(st->refused_seq);
+    db_finalize(st->get_reading);
+    db_finalize(st->gw_enabled);
+    db_finalize(st->inst_binding);
     free(st->bindings);
     store_cache_clear(st);
-    sqlite3_close(st->db);
+    db_close(st->db);
     free(st);
 }
 
 /* Run a statement that returns no rows, then reset it. */
-int store_step_done(struct store *st, sqlite3_stmt *s)
+int store_step_done(struct store *st, struct db_stmt *s)
 {
     if (store_bind_failed(s))
         return LS_ERR_NOMEM;
-    int rc = sqlite3_step(s) == SQLITE_DONE ? LS_OK : store_db_fail(st, sqlite3_sql(s));
+    int rc = db_step(s) == DB_DONE ? LS_OK : store_db_fail(st, db_sql(s));
 
-    sqlite3_reset(s);
+    db_reset(s);
     return rc;
 }
 
 /* Whether seq of (gateway, epoch) was refused (and so handled). */
 static int was_refused(struct store *st, const char *gw, int64_t epoch, int64_t seq, int *yes)
 {
-    sqlite3_stmt *s = st->refused_seq;
+    struct db_stmt *s = st->refused_seq;
     int step;
 
-    sqlite3_reset(s);
-    sqlite3_bind_text(s, 1, gw, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, epoch);
-    sqlite3_bind_int64(s, 3, seq);
-    step = sqlite3_step(s);
-    *yes = step == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL;
-    sqlite3_reset(s);
-    return step == SQLITE_ROW ? LS_OK : store_db_fail(st, "refused scan");
+    db_reset(s);
+    db_bind_text(s, 1, gw, -1, DB_STATIC);
+    db_bind_int64(s, 2, epoch);
+    db_bind_int64(s, 3, seq);
+    step = db_step(s);
+    *yes = step == DB_ROW && db_column_type(s, 0) != DB_NULL;
+    db_reset(s);
+    return step == DB_ROW ? LS_OK : store_db_fail(st, "refused scan");
 }
 
 /* Advance upto over handled seqs one by one (a page of stored ones at a time; at a gap, over
@@ -379,15 +372,15 @@ static int walk_stored(struct store *st, const char *gw, int64_t epoch, int64_t 
 
     while (more) {
         more = 0;
-        sqlite3_reset(st->next_seqs);
-        sqlite3_bind_text(st->next_seqs, 1, gw, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st->next_seqs, 2, epoch);
-        sqlite3_bind_int64(st->next_seqs, 3, *upto);
-        while ((step = sqlite3_step(st->next_seqs)) == SQLITE_ROW) {
-            int64_t seq = sqlite3_column_int64(st->next_seqs, 0);
+        db_reset(st->next_seqs);
+        db_bind_text(st->next_seqs, 1, gw, -1, DB_STATIC);
+        db_bind_int64(st->next_seqs, 2, epoch);
+        db_bind_int64(st->next_seqs, 3, *upto);
+        while ((step = db_step(st->next_seqs)) == DB_ROW) {
+            int64_t seq = db_column_int64(st->next_seqs, 0);
             while (seq > *upto + 1) { /* a gap: refused seqs fill it, or it stays */
                 if (was_refused(st, gw, epoch, *upto + 1, &refused)) {
-                    sqlite3_reset(st->next_seqs);
+                    db_reset(st->next_seqs);
                     return LS_ERR_DB;
                 }
                 if (!refused)
@@ -399,15 +392,15 @@ static int walk_stored(struct store *st, const char *gw, int64_t epoch, int64_t 
             *upto = seq;
             more = 1;
         }
-        if (step != SQLITE_ROW && step != SQLITE_DONE) {
-            sqlite3_reset(st->next_seqs);
+        if (step != DB_ROW && step != DB_DONE) {
+            db_reset(st->next_seqs);
             return store_db_fail(st, "ack scan");
         }
         /* Stopped at a gap (ROW): done. Ran out (DONE): another page if this one advanced. */
-        if (step == SQLITE_ROW)
+        if (step == DB_ROW)
             more = 0;
     }
-    sqlite3_reset(st->next_seqs);
+    db_reset(st->next_seqs);
     /* refused seqs after the last stored one */
     for (;;) {
         if (was_refused(st, gw, epoch, *upto + 1, &refused))
@@ -429,24 +422,24 @@ static int advance_upto(struct store *st, const char *gw, int64_t epoch, int64_t
 
         if (walk_stored(st, gw, epoch, upto))
             return LS_ERR_DB;
-        sqlite3_reset(st->jump_range);
-        sqlite3_bind_text(st->jump_range, 1, gw, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st->jump_range, 2, epoch);
-        sqlite3_bind_int64(st->jump_range, 3, *upto);
-        step = sqlite3_step(st->jump_range);
-        if (step == SQLITE_ROW && sqlite3_column_type(st->jump_range, 0) != SQLITE_NULL)
-            jump = sqlite3_column_int64(st->jump_range, 0);
-        sqlite3_reset(st->jump_range);
-        if (step != SQLITE_ROW)
+        db_reset(st->jump_range);
+        db_bind_text(st->jump_range, 1, gw, -1, DB_STATIC);
+        db_bind_int64(st->jump_range, 2, epoch);
+        db_bind_int64(st->jump_range, 3, *upto);
+        step = db_step(st->jump_range);
+        if (step == DB_ROW && db_column_type(st->jump_range, 0) != DB_NULL)
+            jump = db_column_int64(st->jump_range, 0);
+        db_reset(st->jump_range);
+        if (step != DB_ROW)
             return store_db_fail(st, "range scan");
         if (jump <= *upto)
             break;
         *upto = jump;
     }
-    sqlite3_reset(st->prune_ranges);
-    sqlite3_bind_text(st->prune_ranges, 1, gw, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st->prune_ranges, 2, epoch);
-    sqlite3_bind_int64(st->prune_ranges, 3, *upto);
+    db_reset(st->prune_ranges);
+    db_bind_text(st->prune_ranges, 1, gw, -1, DB_STATIC);
+    db_bind_int64(st->prune_ranges, 2, epoch);
+    db_bind_int64(st->prune_ranges, 3, *upto);
     store_step_done(st, st->prune_ranges);
     return LS_OK;
 }
@@ -458,16 +451,16 @@ void store_set_trust(struct store *st, const struct trust_limits *lim)
 
 /* One row of s (reset after): its first column as an integer into *v. LS_ERR_NOTFOUND when no
  * row. */
-static int one_int(struct store *st, sqlite3_stmt *s, int64_t *v)
+static int one_int(struct store *st, struct db_stmt *s, int64_t *v)
 {
-    int step = sqlite3_step(s);
+    int step = db_step(s);
 
-    if (step == SQLITE_ROW)
-        *v = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    if (step == SQLITE_ROW)
+    if (step == DB_ROW)
+        *v = db_column_int64(s, 0);
+    db_reset(s);
+    if (step == DB_ROW)
         return LS_OK;
-    return step == SQLITE_DONE ? LS_ERR_NOTFOUND : store_db_fail(st, sqlite3_sql(s));
+    return step == DB_DONE ? LS_ERR_NOTFOUND : store_db_fail(st, db_sql(s));
 }
 
 /* What ingest knows of instruments (their gateway and creation), kept across batches by id
@@ -500,7 +493,7 @@ static size_t slot_of(const char *s)
 static int binding_cache_check(struct store *st)
 {
     struct binding_cache *c = st->bindings;
-    sqlite3_stmt *s = store_stmt(st, "PRAGMA data_version");
+    struct db_stmt *s = store_stmt(st, "PRAGMA data_version");
     int64_t v = -1;
     int rc;
 
@@ -529,7 +522,7 @@ static int binding_of(struct store *st, const char *gw, const char *instrument, 
                       int64_t *created_ms)
 {
     struct binding_cache *c = st->bindings;
-    sqlite3_stmt *s = st->inst_binding;
+    struct db_stmt *s = st->inst_binding;
     size_t i = slot_of(instrument);
     struct binding *e;
     int step;
@@ -538,21 +531,20 @@ static int binding_of(struct store *st, const char *gw, const char *instrument, 
         i = (i + 1) & (BINDING_SLOTS - 1);
     e = &c->slot[i];
     if (!e->instrument[0]) {
-        sqlite3_reset(s);
-        sqlite3_bind_text(s, 1, instrument, -1, SQLITE_STATIC);
-        step = sqlite3_step(s);
-        if (step != SQLITE_ROW && step != SQLITE_DONE) {
-            sqlite3_reset(s);
+        db_reset(s);
+        db_bind_text(s, 1, instrument, -1, DB_STATIC);
+        step = db_step(s);
+        if (step != DB_ROW && step != DB_DONE) {
+            db_reset(s);
             return store_db_fail(st, "instrument binding");
         }
         snprintf(e->instrument, sizeof(e->instrument), "%s", instrument);
-        e->exists = step == SQLITE_ROW;
+        e->exists = step == DB_ROW;
         snprintf(e->gateway, sizeof(e->gateway), "%s",
-                 e->exists && sqlite3_column_type(s, 0) != SQLITE_NULL
-                     ? (const char *)sqlite3_column_text(s, 0)
-                     : "");
-        e->created_ms = e->exists ? sqlite3_column_int64(s, 1) : 0;
-        sqlite3_reset(s);
+                 e->exists && db_column_type(s, 0) != DB_NULL ? (const char *)db_column_text(s, 0)
+                                                              : "");
+        e->created_ms = e->exists ? db_column_int64(s, 1) : 0;
+        db_reset(s);
         c->used++;
     }
     *bound = e->exists && strcmp(e->gateway, gw) == 0;
@@ -579,25 +571,25 @@ static int judge(struct store *st, const struct ls_batch *b, const struct ls_rea
 
 /* Bind (gateway, epoch, seq), the reading and its receive time to parameters 1..14 of s, the
  * same in readings and readings_refused. */
-static void bind_received(sqlite3_stmt *s, const struct ls_batch *b, const struct ls_reading *r,
+static void bind_received(struct db_stmt *s, const struct ls_batch *b, const struct ls_reading *r,
                           int64_t received_ms)
 {
-    sqlite3_reset(s);
-    sqlite3_bind_text(s, 1, b->gateway, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, b->epoch);
-    sqlite3_bind_int64(s, 3, r->seq);
-    ls_reading_bind(s, 4, r);
-    sqlite3_bind_int64(s, 4 + LS_READING_COLUMN_COUNT, received_ms);
+    db_reset(s);
+    db_bind_text(s, 1, b->gateway, -1, DB_STATIC);
+    db_bind_int64(s, 2, b->epoch);
+    db_bind_int64(s, 3, r->seq);
+    db_reading_bind(s, 4, r);
+    db_bind_int64(s, 4 + LS_READING_COLUMN_COUNT, received_ms);
 }
 
 static int refuse(struct store *st, const struct ls_batch *b, const struct ls_reading *r,
                   int64_t received_ms, int cause)
 {
-    sqlite3_stmt *s = st->ins_refused;
+    struct db_stmt *s = st->ins_refused;
 
     bind_received(s, b, r, received_ms);
-    sqlite3_bind_text(s, 5 + LS_READING_COLUMN_COUNT, trust_cause_name((enum trust_cause)cause), -1,
-                      SQLITE_STATIC);
+    db_bind_text(s, 5 + LS_READING_COLUMN_COUNT, trust_cause_name((enum trust_cause)cause), -1,
+                 DB_STATIC);
     return store_step_done(st, s);
 }
 
@@ -605,22 +597,22 @@ static int refuse(struct store *st, const struct ls_batch *b, const struct ls_re
 static int same_as_stored(struct store *st, const struct ls_batch *b, const struct ls_reading *r,
                           int *same)
 {
-    sqlite3_stmt *s = st->get_reading;
+    struct db_stmt *s = st->get_reading;
     struct ls_reading old;
     int step;
 
     memset(&old, 0, sizeof(old));
-    sqlite3_reset(s);
-    sqlite3_bind_text(s, 1, b->gateway, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, b->epoch);
-    sqlite3_bind_int64(s, 3, r->seq);
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        ls_reading_column(s, 0, &old);
+    db_reset(s);
+    db_bind_text(s, 1, b->gateway, -1, DB_STATIC);
+    db_bind_int64(s, 2, b->epoch);
+    db_bind_int64(s, 3, r->seq);
+    step = db_step(s);
+    if (step == DB_ROW) {
+        db_reading_column(s, 0, &old);
         *same = trust_same_reading(&old, r);
     }
-    sqlite3_reset(s);
-    return step == SQLITE_ROW ? LS_OK : store_db_fail(st, "read a stored reading");
+    db_reset(s);
+    return step == DB_ROW ? LS_OK : store_db_fail(st, "read a stored reading");
 }
 
 /* Insert a batch's readings (or refuse them) and its range claim. Inside a transaction. */
@@ -630,7 +622,7 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
     int64_t enabled = 0, acked = 0;
     int rc;
 
-    rc = sqlite3_bind_text(st->gw_enabled, 1, b->gateway, -1, SQLITE_STATIC) == SQLITE_OK
+    rc = db_bind_text(st->gw_enabled, 1, b->gateway, -1, DB_STATIC) == DB_OK
              ? one_int(st, st->gw_enabled, &enabled)
              : LS_ERR_DB;
     if (rc == LS_ERR_NOTFOUND || (rc == LS_OK && !enabled)) {
@@ -642,7 +634,7 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
     }
     for (size_t i = 0; i < b->count && rc == LS_OK; i++) {
         const struct ls_reading *r = &b->readings[i];
-        sqlite3_stmt *s = st->ins_reading;
+        struct db_stmt *s = st->ins_reading;
         int cause, same = 1;
 
         rc = judge(st, b, r, received_ms, &cause);
@@ -654,21 +646,21 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
         if (rc)
             break;
         bind_received(s, b, r, received_ms);
-        if (sqlite3_step(s) != SQLITE_DONE)
+        if (db_step(s) != DB_DONE)
             rc = store_db_fail(st, "insert reading");
-        else if (sqlite3_changes(st->db) > 0)
+        else if (db_changes(st->db) > 0)
             res->stored++;
         else if ((rc = same_as_stored(st, b, r, &same)) == LS_OK && same)
             res->duplicates++;
         else if (rc == LS_OK)
             res->refused[TRUST_CONFLICTING_REPEAT]++; /* the first one stays */
-        sqlite3_reset(s);
+        db_reset(s);
     }
     if (rc == LS_OK && b->after >= 0 && b->count > 0) {
         int64_t last = b->readings[b->count - 1].seq;
-        sqlite3_reset(st->get_ack);
-        sqlite3_bind_text(st->get_ack, 1, b->gateway, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st->get_ack, 2, b->epoch);
+        db_reset(st->get_ack);
+        db_bind_text(st->get_ack, 1, b->gateway, -1, DB_STATIC);
+        db_bind_int64(st->get_ack, 2, b->epoch);
         rc = one_int(st, st->get_ack, &acked);
         if (rc == LS_ERR_NOTFOUND) {
             acked = 0;
@@ -681,11 +673,11 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
             if (ok == 0) {
                 res->refused[TRUST_BAD_RANGE_CLAIM]++;
             } else if (ok > 0) {
-                sqlite3_reset(st->put_range);
-                sqlite3_bind_text(st->put_range, 1, b->gateway, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st->put_range, 2, b->epoch);
-                sqlite3_bind_int64(st->put_range, 3, from);
-                sqlite3_bind_int64(st->put_range, 4, last);
+                db_reset(st->put_range);
+                db_bind_text(st->put_range, 1, b->gateway, -1, DB_STATIC);
+                db_bind_int64(st->put_range, 2, b->epoch);
+                db_bind_int64(st->put_range, 3, from);
+                db_bind_int64(st->put_range, 4, last);
                 rc = store_step_done(st, st->put_range);
             }
         }
@@ -700,27 +692,27 @@ static int update_ack(struct store *st, const char *gw, int64_t epoch, int64_t r
     int step;
 
     *upto = 0;
-    sqlite3_reset(st->get_ack);
-    sqlite3_bind_text(st->get_ack, 1, gw, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st->get_ack, 2, epoch);
-    step = sqlite3_step(st->get_ack);
-    if (step == SQLITE_ROW)
-        *upto = sqlite3_column_int64(st->get_ack, 0);
-    sqlite3_reset(st->get_ack);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    db_reset(st->get_ack);
+    db_bind_text(st->get_ack, 1, gw, -1, DB_STATIC);
+    db_bind_int64(st->get_ack, 2, epoch);
+    step = db_step(st->get_ack);
+    if (step == DB_ROW)
+        *upto = db_column_int64(st->get_ack, 0);
+    db_reset(st->get_ack);
+    if (step != DB_ROW && step != DB_DONE)
         return store_db_fail(st, "read ack");
     if (advance_upto(st, gw, epoch, upto))
         return LS_ERR_DB;
-    sqlite3_reset(st->put_ack);
-    sqlite3_bind_text(st->put_ack, 1, gw, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st->put_ack, 2, epoch);
-    sqlite3_bind_int64(st->put_ack, 3, *upto);
+    db_reset(st->put_ack);
+    db_bind_text(st->put_ack, 1, gw, -1, DB_STATIC);
+    db_bind_int64(st->put_ack, 2, epoch);
+    db_bind_int64(st->put_ack, 3, *upto);
     if (store_step_done(st, st->put_ack))
         return LS_ERR_DB;
-    sqlite3_reset(st->gw_seen);
-    sqlite3_bind_text(st->gw_seen, 1, gw, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st->gw_seen, 2, received_ms);
-    sqlite3_bind_int64(st->gw_seen, 3, *upto);
+    db_reset(st->gw_seen);
+    db_bind_text(st->gw_seen, 1, gw, -1, DB_STATIC);
+    db_bind_int64(st->gw_seen, 2, received_ms);
+    db_bind_int64(st->gw_seen, 3, *upto);
     return store_step_done(st, st->gw_seen);
 }
 
@@ -759,22 +751,22 @@ int store_readings_insert(struct store *st, const struct ls_batch *b, size_t n, 
 int store_last_reading(struct store *st, const char *instrument, int64_t *ts_ms,
                        enum ls_state *state)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT ts, state FROM readings WHERE instrument = ?"
-                                     " ORDER BY ts DESC LIMIT 1");
+    struct db_stmt *q = store_stmt(st, "SELECT ts, state FROM readings WHERE instrument = ?"
+                                       " ORDER BY ts DESC LIMIT 1");
     int step, rc;
 
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    step = sqlite3_step(q);
-    if (step == SQLITE_ROW) {
-        *ts_ms = sqlite3_column_int64(q, 0);
-        *state = (enum ls_state)sqlite3_column_int(q, 1);
+    step = db_step(q);
+    if (step == DB_ROW) {
+        *ts_ms = db_column_int64(q, 0);
+        *state = (enum ls_state)db_column_int(q, 1);
         rc = LS_OK;
     } else {
-        rc = step == SQLITE_DONE ? LS_ERR_NOTFOUND : LS_ERR_DB;
+        rc = step == DB_DONE ? LS_ERR_NOTFOUND : LS_ERR_DB;
     }
-    sqlite3_reset(q);
+    db_reset(q);
     return rc;
 }
 
@@ -787,7 +779,7 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
             ? " FROM readings_refused WHERE (?1 IS NULL OR instrument = ?1) AND ts >= ?2 AND ts < "
               "?3"
             : " FROM readings WHERE (?1 IS NULL OR instrument = ?1) AND ts >= ?2 AND ts < ?3";
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     struct reading_row *out = NULL;
     size_t count = 0, cap = 0;
     int rc = LS_ERR_DB, step;
@@ -800,15 +792,15 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
     if (store_prepare(st, sql, &s))
         goto out;
     if (q->instrument)
-        sqlite3_bind_text(s, 1, q->instrument, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, q->from_ms);
-    sqlite3_bind_int64(s, 3, q->to_ms);
-    if (sqlite3_step(s) != SQLITE_ROW) {
+        db_bind_text(s, 1, q->instrument, -1, DB_STATIC);
+    db_bind_int64(s, 2, q->from_ms);
+    db_bind_int64(s, 3, q->to_ms);
+    if (db_step(s) != DB_ROW) {
         store_db_fail(st, "count readings");
         goto out;
     }
-    *total = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    *total = db_column_int64(s, 0);
+    db_finalize(s);
     s = NULL;
     snprintf(sql, sizeof(sql),
              "SELECT gateway, epoch, seq, " LS_READING_COLUMNS
@@ -818,12 +810,12 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
     if (store_prepare(st, sql, &s))
         goto out;
     if (q->instrument)
-        sqlite3_bind_text(s, 1, q->instrument, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, q->from_ms);
-    sqlite3_bind_int64(s, 3, q->to_ms);
-    sqlite3_bind_int64(s, 4, q->limit);
-    sqlite3_bind_int64(s, 5, q->offset);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        db_bind_text(s, 1, q->instrument, -1, DB_STATIC);
+    db_bind_int64(s, 2, q->from_ms);
+    db_bind_int64(s, 3, q->to_ms);
+    db_bind_int64(s, 4, q->limit);
+    db_bind_int64(s, 5, q->offset);
+    while ((step = db_step(s)) == DB_ROW) {
         struct reading_row *row;
         struct ls_reading *r;
 
@@ -834,16 +826,16 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
         row = &out[count++];
         memset(row, 0, sizeof(*row));
         r = &row->r;
-        snprintf(row->gateway, sizeof(row->gateway), "%s", (const char *)sqlite3_column_text(s, 0));
-        row->epoch = sqlite3_column_int64(s, 1);
-        r->seq = sqlite3_column_int64(s, 2);
-        ls_reading_column(s, 3, r);
-        row->received_ms = sqlite3_column_int64(s, 3 + LS_READING_COLUMN_COUNT);
-        if (sqlite3_column_type(s, 4 + LS_READING_COLUMN_COUNT) != SQLITE_NULL)
+        snprintf(row->gateway, sizeof(row->gateway), "%s", (const char *)db_column_text(s, 0));
+        row->epoch = db_column_int64(s, 1);
+        r->seq = db_column_int64(s, 2);
+        db_reading_column(s, 3, r);
+        row->received_ms = db_column_int64(s, 3 + LS_READING_COLUMN_COUNT);
+        if (db_column_type(s, 4 + LS_READING_COLUMN_COUNT) != DB_NULL)
             snprintf(row->refused, sizeof(row->refused), "%s",
-                     sqlite3_column_text(s, 4 + LS_READING_COLUMN_COUNT));
+                     db_column_text(s, 4 + LS_READING_COLUMN_COUNT));
     }
-    if (step != SQLITE_DONE) {
+    if (step != DB_DONE) {
         store_db_fail(st, "list readings");
         goto out;
     }
@@ -853,13 +845,13 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
     rc = LS_OK;
 out:
     free(out);
-    sqlite3_finalize(s);
+    db_finalize(s);
     return rc;
 }
 
 int store_admin_ensure(struct store *st, int64_t *user_id)
 {
-    sqlite3_stmt *q = NULL;
+    struct db_stmt *q = NULL;
     int rc = LS_ERR_DB;
 
     if (store_prepare(st,
@@ -868,29 +860,29 @@ int store_admin_ensure(struct store *st, int64_t *user_id)
                       " ON CONFLICT(username) DO NOTHING",
                       &q))
         return LS_ERR_DB;
-    if (sqlite3_step(q) != SQLITE_DONE) {
+    if (db_step(q) != DB_DONE) {
         store_db_fail(st, "create admin");
         goto out;
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     q = NULL;
     if (store_prepare(st, "SELECT id FROM users WHERE username = 'admin'", &q))
         goto out;
-    if (sqlite3_step(q) != SQLITE_ROW) {
+    if (db_step(q) != DB_ROW) {
         store_db_fail(st, "find admin");
         goto out;
     }
-    *user_id = sqlite3_column_int64(q, 0);
+    *user_id = db_column_int64(q, 0);
     rc = LS_OK;
 out:
-    sqlite3_finalize(q);
+    db_finalize(q);
     return rc;
 }
 
 int store_token_add(struct store *st, int64_t user_id, const unsigned char hash[32],
                     const char *kind, int64_t now_ms, int64_t expires_ms, int64_t *id)
 {
-    sqlite3_stmt *q = NULL;
+    struct db_stmt *q = NULL;
     int rc;
 
     if (store_prepare(st,
@@ -898,74 +890,74 @@ int store_token_add(struct store *st, int64_t user_id, const unsigned char hash[
                       " VALUES(?,?,?,?,?)",
                       &q))
         return LS_ERR_DB;
-    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, user_id);
-    sqlite3_bind_text(q, 3, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 4, now_ms);
+    db_bind_blob(q, 1, hash, 32, DB_STATIC);
+    db_bind_int64(q, 2, user_id);
+    db_bind_text(q, 3, kind, -1, DB_STATIC);
+    db_bind_int64(q, 4, now_ms);
     if (expires_ms > 0)
-        sqlite3_bind_int64(q, 5, expires_ms);
+        db_bind_int64(q, 5, expires_ms);
     else
-        sqlite3_bind_null(q, 5);
-    rc = sqlite3_step(q) == SQLITE_DONE ? LS_OK : store_db_fail(st, "add token");
+        db_bind_null(q, 5);
+    rc = db_step(q) == DB_DONE ? LS_OK : store_db_fail(st, "add token");
     if (rc == LS_OK && id)
-        *id = sqlite3_last_insert_rowid(st->db);
-    sqlite3_finalize(q);
+        *id = db_last_insert_rowid(st->db);
+    db_finalize(q);
     return rc;
 }
 
 int store_session_add(struct store *st, int64_t user_id, const unsigned char hash[32],
                       const unsigned char csrf_hash[32], int64_t now_ms, int64_t expires_ms)
 {
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO tokens(hash, user_id, kind, created_at,"
-                                     " expires_at, csrf_hash) VALUES(?,?,'session',?,?,?)");
+    struct db_stmt *q = store_stmt(st, "INSERT INTO tokens(hash, user_id, kind, created_at,"
+                                       " expires_at, csrf_hash) VALUES(?,?,'session',?,?,?)");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, user_id);
-    sqlite3_bind_int64(q, 3, now_ms);
-    sqlite3_bind_int64(q, 4, expires_ms);
-    sqlite3_bind_blob(q, 5, csrf_hash, 32, SQLITE_STATIC);
+    db_bind_blob(q, 1, hash, 32, DB_STATIC);
+    db_bind_int64(q, 2, user_id);
+    db_bind_int64(q, 3, now_ms);
+    db_bind_int64(q, 4, expires_ms);
+    db_bind_blob(q, 5, csrf_hash, 32, DB_STATIC);
     return store_step_done(st, q);
 }
 
 int store_token_delete(struct store *st, const unsigned char hash[32])
 {
-    sqlite3_stmt *q = store_stmt(st, "DELETE FROM tokens WHERE hash = ?");
+    struct db_stmt *q = store_stmt(st, "DELETE FROM tokens WHERE hash = ?");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    db_bind_blob(q, 1, hash, 32, DB_STATIC);
     return store_step_done(st, q);
 }
 
 int store_tokens_purge(struct store *st, int64_t now_ms, int64_t *n)
 {
-    sqlite3_stmt *q = store_stmt(st, "DELETE FROM tokens WHERE expires_at IS NOT NULL AND"
-                                     " expires_at <= ?");
+    struct db_stmt *q = store_stmt(st, "DELETE FROM tokens WHERE expires_at IS NOT NULL AND"
+                                       " expires_at <= ?");
     int rc;
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, now_ms);
+    db_bind_int64(q, 1, now_ms);
     rc = store_write_rc(st, q);
     if (n)
-        *n = rc == LS_OK ? sqlite3_changes(st->db) : 0;
+        *n = rc == LS_OK ? db_changes(st->db) : 0;
     return rc;
 }
 
 /* Run q (?1 user, ?2 the hash to keep or NULL); *n rows went. */
-static int delete_but(struct store *st, sqlite3_stmt *q, int64_t user_id, const unsigned char *keep,
-                      int64_t *n)
+static int delete_but(struct store *st, struct db_stmt *q, int64_t user_id,
+                      const unsigned char *keep, int64_t *n)
 {
-    sqlite3_bind_int64(q, 1, user_id);
+    db_bind_int64(q, 1, user_id);
     if (keep)
-        sqlite3_bind_blob(q, 2, keep, 32, SQLITE_STATIC);
+        db_bind_blob(q, 2, keep, 32, DB_STATIC);
     else
-        sqlite3_bind_null(q, 2);
+        db_bind_null(q, 2);
     if (store_write_rc(st, q))
         return LS_ERR_DB;
-    *n = sqlite3_changes(st->db);
+    *n = db_changes(st->db);
     return LS_OK;
 }
 
@@ -973,11 +965,11 @@ int store_user_end_sessions(struct store *st, int64_t user_id, const unsigned ch
                             int tokens_too, int64_t *sessions, int64_t *tokens,
                             int64_t *tokens_left)
 {
-    sqlite3_stmt *s = store_stmt(st, "DELETE FROM tokens WHERE user_id = ?1 AND kind = 'session'"
-                                     " AND (?2 IS NULL OR hash <> ?2)");
-    sqlite3_stmt *t = store_stmt(st, "DELETE FROM tokens WHERE user_id = ?1 AND kind <> 'session'"
-                                     " AND (?2 IS NULL OR hash <> ?2)");
-    sqlite3_stmt *left =
+    struct db_stmt *s = store_stmt(st, "DELETE FROM tokens WHERE user_id = ?1 AND kind = 'session'"
+                                       " AND (?2 IS NULL OR hash <> ?2)");
+    struct db_stmt *t = store_stmt(st, "DELETE FROM tokens WHERE user_id = ?1 AND kind <> 'session'"
+                                       " AND (?2 IS NULL OR hash <> ?2)");
+    struct db_stmt *left =
         store_stmt(st, "SELECT count(*) FROM tokens WHERE user_id = ? AND kind <> 'session'");
 
     *sessions = *tokens = *tokens_left = 0;
@@ -986,7 +978,7 @@ int store_user_end_sessions(struct store *st, int64_t user_id, const unsigned ch
     if (delete_but(st, s, user_id, keep, sessions) ||
         (tokens_too && delete_but(st, t, user_id, keep, tokens)))
         return LS_ERR_DB;
-    sqlite3_bind_int64(left, 1, user_id);
+    db_bind_int64(left, 1, user_id);
     return store_int_one(st, left, tokens_left);
 }
 
@@ -1006,6 +998,6 @@ int store_commit(struct store *st)
 
 void store_rollback(struct store *st)
 {
-    if (!sqlite3_get_autocommit(st->db))
+    if (!db_autocommit(st->db))
         store_exec(st, "ROLLBACK");
 }

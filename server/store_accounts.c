@@ -11,14 +11,14 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
-static int count_of(struct store *st, sqlite3_stmt *q, int64_t *total)
+static int count_of(struct store *st, struct db_stmt *q, int64_t *total)
 {
     return store_int_one(st, q, total) == LS_ERR_NOTFOUND ? (*total = 0, LS_OK) : LS_OK;
 }
 
 int store_org_create(struct store *st, const char *name, const char *type, int64_t *id)
 {
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO orgs(name, type) VALUES(?, ?)");
+    struct db_stmt *q = store_stmt(st, "INSERT INTO orgs(name, type) VALUES(?, ?)");
     int rc;
 
     if (!q)
@@ -27,31 +27,31 @@ int store_org_create(struct store *st, const char *name, const char *type, int64
     store_bind_text(q, 2, type);
     rc = store_write_rc(st, q);
     if (rc == LS_OK)
-        *id = sqlite3_last_insert_rowid(st->db);
+        *id = db_last_insert_rowid(st->db);
     return rc;
 }
 
 int store_org_update(struct store *st, int64_t id, const char *name, const char *type)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE orgs SET name = coalesce(?, name),"
-                                     " type = coalesce(?, type) WHERE id = ?");
+    struct db_stmt *q = store_stmt(st, "UPDATE orgs SET name = coalesce(?, name),"
+                                       " type = coalesce(?, type) WHERE id = ?");
 
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, name);
     store_bind_text(q, 2, type);
-    sqlite3_bind_int64(q, 3, id);
+    db_bind_int64(q, 3, id);
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
-static void read_org(sqlite3_stmt *q, void *record)
+static void read_org(struct db_stmt *q, void *record)
 {
     struct org *o = record;
 
     memset(o, 0, sizeof(*o));
-    o->id = sqlite3_column_int64(q, 0);
-    snprintf(o->name, sizeof(o->name), "%s", sqlite3_column_text(q, 1));
-    snprintf(o->type, sizeof(o->type), "%s", sqlite3_column_text(q, 2));
+    o->id = db_column_int64(q, 0);
+    snprintf(o->name, sizeof(o->name), "%s", db_column_text(q, 1));
+    snprintf(o->type, sizeof(o->type), "%s", db_column_text(q, 2));
 }
 
 int store_org_get(struct store *st, int64_t id, struct org *o)
@@ -63,17 +63,17 @@ int store_org_get(struct store *st, int64_t id, struct org *o)
 int store_org_list(struct store *st, int64_t limit, int64_t offset, struct org **items, size_t *n,
                    int64_t *total)
 {
-    sqlite3_stmt *q =
+    struct db_stmt *q =
         store_stmt(st, "SELECT id, name, type FROM orgs ORDER BY id LIMIT ? OFFSET ?");
-    sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM orgs");
+    struct db_stmt *c = store_stmt(st, "SELECT count(*) FROM orgs");
     int rc;
 
     *items = NULL;
     *n = 0;
     if (!q || !c)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, limit);
-    sqlite3_bind_int64(q, 2, offset);
+    db_bind_int64(q, 1, limit);
+    db_bind_int64(q, 2, offset);
     rc = store_rows(st, q, "organisations", sizeof(**items), read_org, items, n);
     if (rc == LS_OK && count_of(st, c, total))
         rc = LS_ERR_DB;
@@ -86,38 +86,38 @@ int store_org_list(struct store *st, int64_t limit, int64_t offset, struct org *
     return LS_OK;
 }
 
-static void bind_user(sqlite3_stmt *q, const struct user_fields *u, int first)
+static void bind_user(struct db_stmt *q, const struct user_fields *u, int first)
 {
     store_bind_text(q, first, u->username);
     store_bind_text(q, first + 1, u->display_name);
     if (u->org_id > 0)
-        sqlite3_bind_int64(q, first + 2, u->org_id);
+        db_bind_int64(q, first + 2, u->org_id);
     store_bind_text(q, first + 3, u->role);
     if (u->badge >= 0)
-        sqlite3_bind_int64(q, first + 4, u->badge);
+        db_bind_int64(q, first + 4, u->badge);
     store_bind_text(q, first + 5, u->password_hash);
 }
 
 int store_user_create(struct store *st, const struct user_fields *u, int64_t *id)
 {
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO users(username, display_name, org_id, role,"
-                                     " badge, password_hash, created_at)"
-                                     " VALUES(?, coalesce(?, ''), ?, ?, ?, ?, ?)");
+    struct db_stmt *q = store_stmt(st, "INSERT INTO users(username, display_name, org_id, role,"
+                                       " badge, password_hash, created_at)"
+                                       " VALUES(?, coalesce(?, ''), ?, ?, ?, ?, ?)");
     int rc;
 
     if (!q)
         return LS_ERR_DB;
     bind_user(q, u, 1);
-    sqlite3_bind_int64(q, 7, ls_now_ms());
+    db_bind_int64(q, 7, ls_now_ms());
     rc = store_write_rc(st, q);
     if (rc == LS_OK)
-        *id = sqlite3_last_insert_rowid(st->db);
+        *id = db_last_insert_rowid(st->db);
     return rc;
 }
 
 int store_user_update(struct store *st, int64_t id, const struct user_fields *u)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "UPDATE users SET username = coalesce(?1, username),"
             " display_name = coalesce(?2, display_name),"
             " org_id = CASE ?7 WHEN 1 THEN ?3 ELSE org_id END, role = coalesce(?4, role),"
@@ -127,26 +127,26 @@ int store_user_update(struct store *st, int64_t id, const struct user_fields *u)
     if (!q)
         return LS_ERR_DB;
     bind_user(q, u, 1);
-    sqlite3_bind_int(q, 7, u->org_id != -1);
-    sqlite3_bind_int(q, 8, u->badge != -2);
-    sqlite3_bind_int64(q, 9, ls_now_ms());
-    sqlite3_bind_int64(q, 10, id);
+    db_bind_int(q, 7, u->org_id != -1);
+    db_bind_int(q, 8, u->badge != -2);
+    db_bind_int64(q, 9, ls_now_ms());
+    db_bind_int64(q, 10, id);
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
 #define USER_COLUMNS "id, username, display_name, coalesce(org_id, 0), role, coalesce(badge, 0)"
 
-static void read_user(sqlite3_stmt *q, void *record)
+static void read_user(struct db_stmt *q, void *record)
 {
     struct user *u = record;
 
     memset(u, 0, sizeof(*u));
-    u->id = sqlite3_column_int64(q, 0);
-    snprintf(u->username, sizeof(u->username), "%s", sqlite3_column_text(q, 1));
-    snprintf(u->display_name, sizeof(u->display_name), "%s", sqlite3_column_text(q, 2));
-    u->org_id = sqlite3_column_int64(q, 3);
-    snprintf(u->role, sizeof(u->role), "%s", sqlite3_column_text(q, 4));
-    u->badge = sqlite3_column_int64(q, 5);
+    u->id = db_column_int64(q, 0);
+    snprintf(u->username, sizeof(u->username), "%s", db_column_text(q, 1));
+    snprintf(u->display_name, sizeof(u->display_name), "%s", db_column_text(q, 2));
+    u->org_id = db_column_int64(q, 3);
+    snprintf(u->role, sizeof(u->role), "%s", db_column_text(q, 4));
+    u->badge = db_column_int64(q, 5);
 }
 
 int store_user_get(struct store *st, int64_t id, struct user *u)
@@ -158,19 +158,19 @@ int store_user_get(struct store *st, int64_t id, struct user *u)
 int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t offset,
                     struct user **items, size_t *n, int64_t *total)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " USER_COLUMNS " FROM users WHERE (?1 = 0 OR org_id"
-                                     " = ?1) ORDER BY id LIMIT ?2 OFFSET ?3");
-    sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM users WHERE (?1 = 0 OR org_id = ?1)");
+    struct db_stmt *q = store_stmt(st, "SELECT " USER_COLUMNS " FROM users WHERE (?1 = 0 OR org_id"
+                                       " = ?1) ORDER BY id LIMIT ?2 OFFSET ?3");
+    struct db_stmt *c = store_stmt(st, "SELECT count(*) FROM users WHERE (?1 = 0 OR org_id = ?1)");
     int rc;
 
     *items = NULL;
     *n = 0;
     if (!q || !c)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, org_id > 0 ? org_id : 0);
-    sqlite3_bind_int64(q, 2, limit);
-    sqlite3_bind_int64(q, 3, offset);
-    sqlite3_bind_int64(c, 1, org_id > 0 ? org_id : 0);
+    db_bind_int64(q, 1, org_id > 0 ? org_id : 0);
+    db_bind_int64(q, 2, limit);
+    db_bind_int64(q, 3, offset);
+    db_bind_int64(c, 1, org_id > 0 ? org_id : 0);
     rc = store_rows(st, q, "users", sizeof(**items), read_user, items, n);
     if (rc == LS_OK && count_of(st, c, total))
         rc = LS_ERR_DB;
@@ -183,35 +183,35 @@ int store_user_list(struct store *st, int64_t org_id, int64_t limit, int64_t off
 }
 
 /* The first five columns of PRINCIPAL_COLS into p. */
-static void principal_cols(sqlite3_stmt *q, struct principal *p)
+static void principal_cols(struct db_stmt *q, struct principal *p)
 {
     memset(p, 0, sizeof(*p));
-    p->user_id = sqlite3_column_int64(q, 0);
-    snprintf(p->username, sizeof(p->username), "%s", (const char *)sqlite3_column_text(q, 1));
-    snprintf(p->role, sizeof(p->role), "%s", (const char *)sqlite3_column_text(q, 2));
-    p->org_id = sqlite3_column_int64(q, 3);
-    snprintf(p->org_type, sizeof(p->org_type), "%s", (const char *)sqlite3_column_text(q, 4));
+    p->user_id = db_column_int64(q, 0);
+    snprintf(p->username, sizeof(p->username), "%s", (const char *)db_column_text(q, 1));
+    snprintf(p->role, sizeof(p->role), "%s", (const char *)db_column_text(q, 2));
+    p->org_id = db_column_int64(q, 3);
+    snprintf(p->org_type, sizeof(p->org_type), "%s", (const char *)db_column_text(q, 4));
 }
 
 #define PRINCIPAL_COLS                                                                             \
     "SELECT u.id, u.username, u.role, coalesce(u.org_id, 0), coalesce(o.type, ''), "
 
-static int principal_row(struct store *st, sqlite3_stmt *q, struct principal *p, char *hash,
+static int principal_row(struct store *st, struct db_stmt *q, struct principal *p, char *hash,
                          size_t len)
 {
-    int step = sqlite3_step(q), rc = LS_OK;
+    int step = db_step(q), rc = LS_OK;
 
-    if (step == SQLITE_ROW) {
+    if (step == DB_ROW) {
         principal_cols(q, p);
         if (hash)
             snprintf(hash, len, "%s",
-                     sqlite3_column_text(q, 5) ? (const char *)sqlite3_column_text(q, 5) : "");
-    } else if (step == SQLITE_DONE) {
+                     db_column_text(q, 5) ? (const char *)db_column_text(q, 5) : "");
+    } else if (step == DB_DONE) {
         rc = LS_ERR_NOTFOUND;
     } else {
         rc = store_db_fail(st, "user");
     }
-    sqlite3_reset(q);
+    db_reset(q);
     return rc;
 }
 
@@ -220,11 +220,11 @@ static int principal_row(struct store *st, sqlite3_stmt *q, struct principal *p,
 
 int store_user_principal(struct store *st, int64_t id, struct principal *p)
 {
-    sqlite3_stmt *q = store_stmt(st, PRINCIPAL_SQL "WHERE u.id = ?");
+    struct db_stmt *q = store_stmt(st, PRINCIPAL_SQL "WHERE u.id = ?");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
+    db_bind_int64(q, 1, id);
     return principal_row(st, q, p, NULL, 0);
 }
 
@@ -232,7 +232,7 @@ int store_user_login(struct store *st, const char *username, struct principal *p
                      size_t len)
 {
     /* user names are case-insensitive: Dr.Li is dr.li (a unique index keeps them apart) */
-    sqlite3_stmt *q = store_stmt(st, PRINCIPAL_SQL "WHERE u.username = ? COLLATE NOCASE");
+    struct db_stmt *q = store_stmt(st, PRINCIPAL_SQL "WHERE u.username = ? COLLATE NOCASE");
 
     if (!q)
         return LS_ERR_DB;
@@ -246,25 +246,25 @@ int store_token_lookup(struct store *st, const unsigned char hash[32], struct pr
         PRINCIPAL_COLS "t.csrf_hash, t.kind, t.rowid FROM tokens t JOIN users u ON u.id = t.user_id"
                        " LEFT JOIN orgs o ON o.id = u.org_id WHERE t.hash = ?"
                        " AND (t.expires_at IS NULL OR t.expires_at > strftime('%s','now') * 1000)";
-    sqlite3_stmt *q = store_stmt(st, sql);
+    struct db_stmt *q = store_stmt(st, sql);
     int rc = LS_ERR_AUTH, step;
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
-    step = sqlite3_step(q);
-    if (step == SQLITE_ROW) {
+    db_bind_blob(q, 1, hash, 32, DB_STATIC);
+    step = db_step(q);
+    if (step == DB_ROW) {
         principal_cols(q, p);
-        if (sqlite3_column_bytes(q, 5) == 32)
-            memcpy(p->csrf_hash, sqlite3_column_blob(q, 5), 32);
-        p->session = strcmp((const char *)sqlite3_column_text(q, 6), "session") == 0;
-        p->cred_id = sqlite3_column_int64(q, 7);
+        if (db_column_bytes(q, 5) == 32)
+            memcpy(p->csrf_hash, db_column_blob(q, 5), 32);
+        p->session = strcmp((const char *)db_column_text(q, 6), "session") == 0;
+        p->cred_id = db_column_int64(q, 7);
         memcpy(p->cred_hash, hash, 32);
         rc = LS_OK;
-    } else if (step != SQLITE_DONE) {
+    } else if (step != DB_DONE) {
         rc = store_db_fail(st, "token lookup");
     }
-    sqlite3_reset(q);
+    db_reset(q);
     return rc;
 }
 
@@ -273,44 +273,44 @@ int store_feed_add(struct store *st, const unsigned char hash[32], const char *k
 {
     int rc;
 
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO feeds(hash, kind, subject, created_by,"
-                                     " created_at) VALUES(?, ?, ?, ?, ?)");
+    struct db_stmt *q = store_stmt(st, "INSERT INTO feeds(hash, kind, subject, created_by,"
+                                       " created_at) VALUES(?, ?, ?, ?, ?)");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    db_bind_blob(q, 1, hash, 32, DB_STATIC);
     store_bind_text(q, 2, kind);
     store_bind_text(q, 3, subject);
-    sqlite3_bind_int64(q, 4, by);
-    sqlite3_bind_int64(q, 5, ls_now_ms());
+    db_bind_int64(q, 4, by);
+    db_bind_int64(q, 5, ls_now_ms());
     rc = store_write_rc(st, q);
-    *id = rc == LS_OK ? sqlite3_last_insert_rowid(st->db) : 0;
+    *id = rc == LS_OK ? db_last_insert_rowid(st->db) : 0;
     return rc;
 }
 
 int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind, char *subject)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT kind, subject FROM feeds WHERE hash = ?");
+    struct db_stmt *q = store_stmt(st, "SELECT kind, subject FROM feeds WHERE hash = ?");
     int step, rc = LS_ERR_NOTFOUND;
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
-    step = sqlite3_step(q);
-    if (step == SQLITE_ROW) {
-        snprintf(kind, 16, "%s", (const char *)sqlite3_column_text(q, 0));
-        snprintf(subject, LS_ID_MAX, "%s", (const char *)sqlite3_column_text(q, 1));
+    db_bind_blob(q, 1, hash, 32, DB_STATIC);
+    step = db_step(q);
+    if (step == DB_ROW) {
+        snprintf(kind, 16, "%s", (const char *)db_column_text(q, 0));
+        snprintf(subject, LS_ID_MAX, "%s", (const char *)db_column_text(q, 1));
         rc = LS_OK;
-    } else if (step != SQLITE_DONE) {
+    } else if (step != DB_DONE) {
         rc = store_db_fail(st, "feed");
     }
-    sqlite3_reset(q);
+    db_reset(q);
     return rc;
 }
 
 int store_secrets_list(struct store *st, int feeds, int64_t user_id, json_t **items)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, feeds ? "SELECT json_object('id', rowid, 'kind', kind, 'subject', subject, 'created',"
                     " strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'))"
                     " FROM feeds WHERE created_by = ? ORDER BY rowid"
@@ -323,18 +323,19 @@ int store_secrets_list(struct store *st, int feeds, int64_t user_id, json_t **it
     *items = json_array();
     if (!q || !*items)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, user_id);
+    db_bind_int64(q, 1, user_id);
     return store_json_rows(st, q, *items);
 }
 
 int store_secret_delete(struct store *st, int feeds, int64_t user_id, int64_t id)
 {
-    sqlite3_stmt *q = store_stmt(st, feeds ? "DELETE FROM feeds WHERE rowid = ? AND created_by = ?"
-                                           : "DELETE FROM tokens WHERE rowid = ? AND user_id = ?");
+    struct db_stmt *q =
+        store_stmt(st, feeds ? "DELETE FROM feeds WHERE rowid = ? AND created_by = ?"
+                             : "DELETE FROM tokens WHERE rowid = ? AND user_id = ?");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int64(q, 2, user_id);
+    db_bind_int64(q, 1, id);
+    db_bind_int64(q, 2, user_id);
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }

@@ -89,10 +89,11 @@ int store_audit_append(struct store *st, int64_t at_ms, const struct audit_actor
                        const char *action, const char *object, const json_t *before,
                        const json_t *after)
 {
-    sqlite3_stmt *last = store_stmt(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
-    sqlite3_stmt *ins = store_stmt(st, "INSERT INTO audit(seq, at, actor, action, object, before,"
-                                       " after, prev_hash, hash, actor_kind, actor_id, actor_user)"
-                                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+    struct db_stmt *last = store_stmt(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    struct db_stmt *ins =
+        store_stmt(st, "INSERT INTO audit(seq, at, actor, action, object, before,"
+                       " after, prev_hash, hash, actor_kind, actor_id, actor_user)"
+                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
     const char *actor = who->name && who->name[0] ? who->name : who->id;
     char prev[65] = ZERO_HASH, hash[65];
     char *b = NULL, *a = NULL;
@@ -101,13 +102,13 @@ int store_audit_append(struct store *st, int64_t at_ms, const struct audit_actor
 
     if (!last || !ins)
         return LS_ERR_DB;
-    step = sqlite3_step(last);
-    if (step == SQLITE_ROW) {
-        seq = sqlite3_column_int64(last, 0) + 1;
-        snprintf(prev, sizeof(prev), "%s", (const char *)sqlite3_column_text(last, 1));
+    step = db_step(last);
+    if (step == DB_ROW) {
+        seq = db_column_int64(last, 0) + 1;
+        snprintf(prev, sizeof(prev), "%s", (const char *)db_column_text(last, 1));
     }
-    sqlite3_reset(last);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    db_reset(last);
+    if (step != DB_ROW && step != DB_DONE)
         return store_db_fail(st, "audit tail");
     if (before)
         b = dump_checked(before);
@@ -122,8 +123,8 @@ int store_audit_append(struct store *st, int64_t at_ms, const struct audit_actor
     rc = record_hash(seq, at_ms, actor, action, object, b, a, prev, who->kind, who->id, who->user,
                      hash);
     if (rc == LS_OK) {
-        sqlite3_bind_int64(ins, 1, seq);
-        sqlite3_bind_int64(ins, 2, at_ms);
+        db_bind_int64(ins, 1, seq);
+        db_bind_int64(ins, 2, at_ms);
         store_bind_text(ins, 3, actor);
         store_bind_text(ins, 4, action);
         store_bind_text(ins, 5, object);
@@ -134,19 +135,20 @@ int store_audit_append(struct store *st, int64_t at_ms, const struct audit_actor
         store_bind_text(ins, 10, who->kind);
         store_bind_text(ins, 11, who->id);
         if (who->user > 0)
-            sqlite3_bind_int64(ins, 12, who->user);
+            db_bind_int64(ins, 12, who->user);
         else
-            sqlite3_bind_null(ins, 12);
+            db_bind_null(ins, 12);
         rc = store_step_done(st, ins);
     }
     if (rc == LS_OK) {
-        sqlite3_stmt *head = store_stmt(st, "INSERT INTO audit_head(id, seq, hash) VALUES(1, ?, ?)"
-                                            " ON CONFLICT(id) DO UPDATE SET seq = excluded.seq,"
-                                            " hash = excluded.hash");
+        struct db_stmt *head =
+            store_stmt(st, "INSERT INTO audit_head(id, seq, hash) VALUES(1, ?, ?)"
+                           " ON CONFLICT(id) DO UPDATE SET seq = excluded.seq,"
+                           " hash = excluded.hash");
         if (!head)
             rc = LS_ERR_DB;
         else {
-            sqlite3_bind_int64(head, 1, seq);
+            db_bind_int64(head, 1, seq);
             store_bind_text(head, 2, hash);
             rc = store_step_done(st, head);
         }
@@ -161,27 +163,27 @@ int store_audit_list(struct store *st, const struct audit_filter *f, json_t **it
 #define AUDIT_WHERE                                                                                \
     " FROM audit WHERE at >= ?1 AND at < ?2 AND (?5 IS NULL OR object = ?5) AND (?6 IS NULL OR"    \
     " actor = ?6) AND (?7 IS NULL OR action = ?7 OR action LIKE ?7 || '.%')"
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "SELECT json_object('seq', seq, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', at / 1000.0,"
             " 'unixepoch'), 'actor', actor, 'actor_kind', actor_kind, 'actor_id', actor_id,"
             " 'actor_user', actor_user, 'action', action, 'object', object, 'before',"
             " json(before), 'after', json(after), 'prev_hash', prev_hash, 'hash', hash)" AUDIT_WHERE
             " ORDER BY seq LIMIT ?3 OFFSET ?4");
-    sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" AUDIT_WHERE);
-    sqlite3_stmt *both[2] = {q, c};
+    struct db_stmt *c = store_stmt(st, "SELECT count(*)" AUDIT_WHERE);
+    struct db_stmt *both[2] = {q, c};
 
     *items = json_array();
     if (!q || !c || !*items)
         return LS_ERR_DB;
     for (int k = 0; k < 2; k++) {
-        sqlite3_bind_int64(both[k], 1, f->from_ms);
-        sqlite3_bind_int64(both[k], 2, f->to_ms);
+        db_bind_int64(both[k], 1, f->from_ms);
+        db_bind_int64(both[k], 2, f->to_ms);
         store_bind_text(both[k], 5, f->object);
         store_bind_text(both[k], 6, f->actor);
         store_bind_text(both[k], 7, f->action);
     }
-    sqlite3_bind_int64(q, 3, f->limit);
-    sqlite3_bind_int64(q, 4, f->offset);
+    db_bind_int64(q, 3, f->limit);
+    db_bind_int64(q, 4, f->offset);
     if (store_json_rows(st, q, *items))
         return LS_ERR_DB;
     return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
@@ -190,9 +192,9 @@ int store_audit_list(struct store *st, const struct audit_filter *f, json_t **it
 int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, char *why,
                        size_t len)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT seq, at, actor, action, object, before, after,"
-                                     " prev_hash, hash, actor_kind, actor_id,"
-                                     " coalesce(actor_user, 0) FROM audit ORDER BY seq");
+    struct db_stmt *q = store_stmt(st, "SELECT seq, at, actor, action, object, before, after,"
+                                       " prev_hash, hash, actor_kind, actor_id,"
+                                       " coalesce(actor_user, 0) FROM audit ORDER BY seq");
     char prev[65] = ZERO_HASH, hash[65];
     int64_t expect = 1;
     int step;
@@ -202,10 +204,10 @@ int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, c
     why[0] = '\0';
     if (!q)
         return LS_ERR_DB;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(q, 0);
-        const char *stored_prev = (const char *)sqlite3_column_text(q, 7);
-        const char *stored_hash = (const char *)sqlite3_column_text(q, 8);
+    while ((step = db_step(q)) == DB_ROW) {
+        int64_t seq = db_column_int64(q, 0);
+        const char *stored_prev = (const char *)db_column_text(q, 7);
+        const char *stored_hash = (const char *)db_column_text(q, 8);
 
         (*checked)++;
         if (seq != expect) {
@@ -219,12 +221,11 @@ int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, c
             *first_bad = seq;
             break;
         }
-        if (record_hash(
-                seq, sqlite3_column_int64(q, 1), (const char *)sqlite3_column_text(q, 2),
-                (const char *)sqlite3_column_text(q, 3), (const char *)sqlite3_column_text(q, 4),
-                (const char *)sqlite3_column_text(q, 5), (const char *)sqlite3_column_text(q, 6),
-                prev, (const char *)sqlite3_column_text(q, 9),
-                (const char *)sqlite3_column_text(q, 10), sqlite3_column_int64(q, 11), hash) ||
+        if (record_hash(seq, db_column_int64(q, 1), (const char *)db_column_text(q, 2),
+                        (const char *)db_column_text(q, 3), (const char *)db_column_text(q, 4),
+                        (const char *)db_column_text(q, 5), (const char *)db_column_text(q, 6),
+                        prev, (const char *)db_column_text(q, 9),
+                        (const char *)db_column_text(q, 10), db_column_int64(q, 11), hash) ||
             !stored_hash || strcmp(hash, stored_hash) != 0) {
             snprintf(why, len, "record %lld was changed: its hash does not match its content",
                      (long long)seq);
@@ -234,11 +235,11 @@ int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, c
         snprintf(prev, sizeof(prev), "%s", stored_hash);
         expect = seq + 1;
     }
-    sqlite3_reset(q);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    db_reset(q);
+    if (step != DB_ROW && step != DB_DONE)
         return store_db_fail(st, "audit verify");
     if (*first_bad == 0) {
-        sqlite3_stmt *head = store_stmt(st, "SELECT seq, hash FROM audit_head WHERE id = 1");
+        struct db_stmt *head = store_stmt(st, "SELECT seq, hash FROM audit_head WHERE id = 1");
         int64_t head_seq = 0;
         char head_hash[65] = ZERO_HASH;
 
@@ -246,10 +247,10 @@ int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, c
             return LS_ERR_DB;
         step = store_step_row(st, head, "audit head");
         if (step > 0) {
-            head_seq = sqlite3_column_int64(head, 0);
-            snprintf(head_hash, sizeof(head_hash), "%s", sqlite3_column_text(head, 1));
+            head_seq = db_column_int64(head, 0);
+            snprintf(head_hash, sizeof(head_hash), "%s", db_column_text(head, 1));
         }
-        sqlite3_reset(head);
+        db_reset(head);
         if (step < 0)
             return LS_ERR_DB; /* cannot tell, which is not "records were deleted" */
         if (head_seq != expect - 1 || strcmp(head_hash, prev) != 0) {

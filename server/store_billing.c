@@ -17,7 +17,7 @@
 
 int store_month_closed(struct store *st, const char *month, int *closed)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT 1 FROM closed_months WHERE month = ?");
+    struct db_stmt *q = store_stmt(st, "SELECT 1 FROM closed_months WHERE month = ?");
     int64_t v;
     int rc;
 
@@ -68,7 +68,7 @@ struct desired {
 static int64_t voucher_for(struct store *st, int64_t org_id, int64_t owner, const char *day,
                            int year, int64_t *percent, int64_t *left)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "SELECT v.id, v.percent, v.annual_cap - coalesce((SELECT sum(c.voucher) FROM charges"
             " c WHERE c.voucher_id = v.id AND substr(c.month, 1, 4) = ?4), 0) FROM vouchers v"
             " JOIN orgs o ON o.id = v.org_id WHERE v.org_id = ?1 AND o.type = 'enterprise' AND"
@@ -79,22 +79,22 @@ static int64_t voucher_for(struct store *st, int64_t org_id, int64_t owner, cons
     if (!q)
         return -1;
     snprintf(y, sizeof(y), "%04d", year % 10000);
-    sqlite3_bind_int64(q, 1, org_id);
-    sqlite3_bind_int64(q, 2, owner);
+    db_bind_int64(q, 1, org_id);
+    db_bind_int64(q, 2, owner);
     store_bind_text(q, 3, day);
     store_bind_text(q, 4, y);
     switch (store_step_row(st, q, "the voucher of a line")) {
     case 1:
-        id = sqlite3_column_int64(q, 0);
-        *percent = sqlite3_column_int64(q, 1);
-        *left = sqlite3_column_int64(q, 2);
+        id = db_column_int64(q, 0);
+        *percent = db_column_int64(q, 1);
+        *left = db_column_int64(q, 2);
         break;
     case 0:
         break;
     default:
         id = -1;
     }
-    sqlite3_reset(q);
+    db_reset(q);
     return id;
 }
 
@@ -102,11 +102,11 @@ static int insert_line(struct store *st, const struct desired *d, const char *ki
                        const char *month, int64_t amount, int64_t minutes, int64_t samples,
                        int64_t sample_fee)
 {
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO charges(source, kind, org_id, user_id,"
-                                     " instrument, booking_id, at_ms, month, category, minutes,"
-                                     " rate, samples, sample_fee, amount, voucher, voucher_id,"
-                                     " description, created_at)"
-                                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    struct db_stmt *q = store_stmt(st, "INSERT INTO charges(source, kind, org_id, user_id,"
+                                       " instrument, booking_id, at_ms, month, category, minutes,"
+                                       " rate, samples, sample_fee, amount, voucher, voucher_id,"
+                                       " description, created_at)"
+                                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     char m[16], day[24];
     int year;
     int64_t percent = 0, left = 0, vid, voucher = 0;
@@ -123,25 +123,25 @@ static int insert_line(struct store *st, const struct desired *d, const char *ki
         voucher = -billing_voucher(-amount, percent, INT64_MAX);
     store_bind_text(q, 1, d->source);
     store_bind_text(q, 2, kind);
-    sqlite3_bind_int64(q, 3, d->org_id);
+    db_bind_int64(q, 3, d->org_id);
     if (d->user_id)
-        sqlite3_bind_int64(q, 4, d->user_id);
+        db_bind_int64(q, 4, d->user_id);
     store_bind_text(q, 5, d->instrument);
     if (d->booking_id)
-        sqlite3_bind_int64(q, 6, d->booking_id);
-    sqlite3_bind_int64(q, 7, d->at_ms);
+        db_bind_int64(q, 6, d->booking_id);
+    db_bind_int64(q, 7, d->at_ms);
     store_bind_text(q, 8, month);
     store_bind_text(q, 9, d->category);
-    sqlite3_bind_int64(q, 10, minutes);
-    sqlite3_bind_int64(q, 11, d->c.rate);
-    sqlite3_bind_int64(q, 12, samples);
-    sqlite3_bind_int64(q, 13, sample_fee);
-    sqlite3_bind_int64(q, 14, amount);
-    sqlite3_bind_int64(q, 15, voucher);
+    db_bind_int64(q, 10, minutes);
+    db_bind_int64(q, 11, d->c.rate);
+    db_bind_int64(q, 12, samples);
+    db_bind_int64(q, 13, sample_fee);
+    db_bind_int64(q, 14, amount);
+    db_bind_int64(q, 15, voucher);
     if (vid && voucher)
-        sqlite3_bind_int64(q, 16, vid);
+        db_bind_int64(q, 16, vid);
     store_bind_text(q, 17, d->description);
-    sqlite3_bind_int64(q, 18, ls_now_ms());
+    db_bind_int64(q, 18, ls_now_ms());
     return store_step_done(st, q);
 }
 
@@ -154,9 +154,9 @@ static int insert_line(struct store *st, const struct desired *d, const char *ki
 /* Bring the lines of one source in line with d (amount 0 when the source no longer costs). */
 static int settle(struct store *st, const struct desired *d, int64_t *added)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT coalesce(sum(amount), 0), count(*), min(id),"
-                                     " min(month) FROM charges WHERE source = ?");
-    sqlite3_stmt *fix = store_stmt(st, "DELETE FROM charges WHERE id = ?");
+    struct db_stmt *q = store_stmt(st, "SELECT coalesce(sum(amount), 0), count(*), min(id),"
+                                       " min(month) FROM charges WHERE source = ?");
+    struct db_stmt *fix = store_stmt(st, "DELETE FROM charges WHERE id = ?");
     int64_t have = 0, lines = 0, first = 0;
     char month[16], first_month[16] = "";
     int first_closed = 1, rc;
@@ -167,15 +167,15 @@ static int settle(struct store *st, const struct desired *d, int64_t *added)
     /* an aggregate: always one row, so none is an error - never "no lines yet", which would
      * charge the source a second time */
     if (store_step_row(st, q, "charge lines of a source") != 1) {
-        sqlite3_reset(q);
+        db_reset(q);
         return LS_ERR_DB;
     }
-    have = sqlite3_column_int64(q, 0);
-    lines = sqlite3_column_int64(q, 1);
-    first = sqlite3_column_int64(q, 2);
-    if (sqlite3_column_text(q, 3))
-        snprintf(first_month, sizeof(first_month), "%s", sqlite3_column_text(q, 3));
-    sqlite3_reset(q);
+    have = db_column_int64(q, 0);
+    lines = db_column_int64(q, 1);
+    first = db_column_int64(q, 2);
+    if (db_column_text(q, 3))
+        snprintf(first_month, sizeof(first_month), "%s", db_column_text(q, 3));
+    db_reset(q);
     if (have == d->c.amount && lines > 0)
         return LS_OK;
     if (lines == 0 && d->c.amount == 0)
@@ -196,7 +196,7 @@ static int settle(struct store *st, const struct desired *d, int64_t *added)
     if (lines == 1 && (rc = store_month_closed(st, first_month, &first_closed)))
         return rc;
     if (lines == 1 && !first_closed) {
-        sqlite3_bind_int64(fix, 1, first);
+        db_bind_int64(fix, 1, first);
         if (store_step_done(st, fix))
             return LS_ERR_DB;
         (*added)++;
@@ -241,7 +241,7 @@ static struct desired *next_desired(struct desired **v, size_t *n, size_t *cap)
 /* What each completed or no-show booking should cost, appended to *v (*n of *cap). */
 static int desired_bookings(struct store *st, struct desired **v, size_t *n, size_t *cap)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "SELECT b.id, b.instrument, b.user_id, coalesce(u.org_id, 0), coalesce(o.type, ''),"
             " i.org_id, " TERMS_AT(
                 "b.instrument",
@@ -259,30 +259,29 @@ static int desired_bookings(struct store *st, struct desired **v, size_t *n, siz
         return LS_ERR_DB;
     while ((row = store_step_row(st, q, "bookings to charge")) > 0) {
         struct billing_terms t;
-        json_t *bj = ls_json_loads((const char *)sqlite3_column_text(q, 6), 0, NULL, &oom);
+        json_t *bj = ls_json_loads((const char *)db_column_text(q, 6), 0, NULL, &oom);
         struct desired *d = oom ? NULL : next_desired(v, n, cap);
         enum billing_category cat;
 
         /* terms that could not be read (out of memory) must not price the use at nothing */
         if (!d) {
             json_decref(bj);
-            sqlite3_reset(q);
+            db_reset(q);
             return LS_ERR_NOMEM;
         }
-        d->booking_id = sqlite3_column_int64(q, 0);
+        d->booking_id = db_column_int64(q, 0);
         snprintf(d->source, sizeof(d->source), "booking/%lld", (long long)d->booking_id);
-        snprintf(d->instrument, sizeof(d->instrument), "%s", sqlite3_column_text(q, 1));
-        d->user_id = sqlite3_column_int64(q, 2);
-        d->org_id = sqlite3_column_int64(q, 3);
-        d->owner_org = sqlite3_column_int64(q, 5);
-        d->at_ms = sqlite3_column_int64(q, 8);
-        cat = billing_category(d->org_id == d->owner_org, (const char *)sqlite3_column_text(q, 4));
+        snprintf(d->instrument, sizeof(d->instrument), "%s", db_column_text(q, 1));
+        d->user_id = db_column_int64(q, 2);
+        d->org_id = db_column_int64(q, 3);
+        d->owner_org = db_column_int64(q, 5);
+        d->at_ms = db_column_int64(q, 8);
+        cat = billing_category(d->org_id == d->owner_org, (const char *)db_column_text(q, 4));
         snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
         if (billing_terms_parse(bj, &t) == LS_OK) {
-            int no_show = strcmp((const char *)sqlite3_column_text(q, 10), "no_show") == 0;
-            if (billing_booking(
-                    &t, cat, (sqlite3_column_int64(q, 8) - sqlite3_column_int64(q, 7)) / 1000,
-                    sqlite3_column_int64(q, 9), sqlite3_column_int64(q, 11), no_show, &d->c)) {
+            int no_show = strcmp((const char *)db_column_text(q, 10), "no_show") == 0;
+            if (billing_booking(&t, cat, (db_column_int64(q, 8) - db_column_int64(q, 7)) / 1000,
+                                db_column_int64(q, 9), db_column_int64(q, 11), no_show, &d->c)) {
                 ls_error("billing: the charge of booking %lld does not fit in 64 bits: not "
                          "charged",
                          (long long)d->booking_id);
@@ -291,12 +290,12 @@ static int desired_bookings(struct store *st, struct desired **v, size_t *n, siz
             }
             snprintf(d->description, sizeof(d->description), "%s %s booking %lld (%.100s)",
                      no_show ? "no-show of" : "use of", d->instrument, (long long)d->booking_id,
-                     sqlite3_column_text(q, 12));
+                     db_column_text(q, 12));
             (*n)++;
         }
         json_decref(bj);
     }
-    sqlite3_reset(q);
+    db_reset(q);
     /* an error is not the end of the bookings: nothing is settled */
     return row < 0 ? LS_ERR_DB : LS_OK;
 }
@@ -304,7 +303,7 @@ static int desired_bookings(struct store *st, struct desired **v, size_t *n, siz
 /* What each closed session of unbooked (badge) use should cost, appended to *v. */
 static int desired_unbooked(struct store *st, struct desired **v, size_t *n, size_t *cap)
 {
-    sqlite3_stmt *q =
+    struct db_stmt *q =
         store_stmt(st, "SELECT u.instrument, u.start_ms, u.end_ms, u.run_ms, u.samples, u.user_id,"
                        " coalesce(usr.org_id, 0), coalesce(o.type, ''), i.org_id,"
                        " " TERMS_AT("u.instrument",
@@ -320,28 +319,28 @@ static int desired_unbooked(struct store *st, struct desired **v, size_t *n, siz
         return LS_ERR_DB;
     while ((row = store_step_row(st, q, "unbooked use to charge")) > 0) {
         struct billing_terms t;
-        json_t *bj = ls_json_loads((const char *)sqlite3_column_text(q, 9), 0, NULL, &oom);
+        json_t *bj = ls_json_loads((const char *)db_column_text(q, 9), 0, NULL, &oom);
         struct desired *d = oom ? NULL : next_desired(v, n, cap);
         enum billing_category cat;
 
         /* terms that could not be read (out of memory) must not price the use at nothing */
         if (!d) {
             json_decref(bj);
-            sqlite3_reset(q);
+            db_reset(q);
             return LS_ERR_NOMEM;
         }
-        snprintf(d->instrument, sizeof(d->instrument), "%s", sqlite3_column_text(q, 0));
+        snprintf(d->instrument, sizeof(d->instrument), "%s", db_column_text(q, 0));
         snprintf(d->source, sizeof(d->source), "usage/%s/%lld", d->instrument,
-                 (long long)sqlite3_column_int64(q, 1));
-        d->at_ms = sqlite3_column_int64(q, 2);
-        d->user_id = sqlite3_column_int64(q, 5);
-        d->org_id = sqlite3_column_int64(q, 6);
-        d->owner_org = sqlite3_column_int64(q, 8);
-        cat = billing_category(d->org_id == d->owner_org, (const char *)sqlite3_column_text(q, 7));
+                 (long long)db_column_int64(q, 1));
+        d->at_ms = db_column_int64(q, 2);
+        d->user_id = db_column_int64(q, 5);
+        d->org_id = db_column_int64(q, 6);
+        d->owner_org = db_column_int64(q, 8);
+        cat = billing_category(d->org_id == d->owner_org, (const char *)db_column_text(q, 7));
         snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
         if (billing_terms_parse(bj, &t) == LS_OK) {
-            if (billing_unbooked(&t, cat, sqlite3_column_int64(q, 3) / 1000,
-                                 sqlite3_column_int64(q, 4), &d->c)) {
+            if (billing_unbooked(&t, cat, db_column_int64(q, 3) / 1000, db_column_int64(q, 4),
+                                 &d->c)) {
                 ls_error("billing: the charge of %s does not fit in 64 bits: not charged",
                          d->source);
                 json_decref(bj);
@@ -349,12 +348,12 @@ static int desired_unbooked(struct store *st, struct desired **v, size_t *n, siz
             }
             snprintf(d->description, sizeof(d->description),
                      "use of %s without a booking (badge) (%.100s)", d->instrument,
-                     sqlite3_column_text(q, 10));
+                     db_column_text(q, 10));
             (*n)++;
         }
         json_decref(bj);
     }
-    sqlite3_reset(q);
+    db_reset(q);
     return row < 0 ? LS_ERR_DB : LS_OK;
 }
 
@@ -362,20 +361,20 @@ static int desired_unbooked(struct store *st, struct desired **v, size_t *n, siz
  * booking removed): every source of a charge line not among v (n, sorted by source). */
 static int correct_gone(struct store *st, struct desired **by_source, size_t n, int64_t *added)
 {
-    sqlite3_stmt *qs = store_stmt(st, "SELECT DISTINCT source FROM charges");
+    struct db_stmt *qs = store_stmt(st, "SELECT DISTINCT source FROM charges");
     int rc = LS_OK, row = 0;
 
     if (!qs)
         return LS_ERR_DB;
     while (rc == LS_OK && (row = store_step_row(st, qs, "charged sources")) > 0) {
         struct desired key, *kp = &key;
-        snprintf(key.source, sizeof(key.source), "%s", sqlite3_column_text(qs, 0));
+        snprintf(key.source, sizeof(key.source), "%s", db_column_text(qs, 0));
         if (!bsearch(&kp, by_source, n, sizeof(*by_source), cmp_source)) {
             const char *src = key.source;
             struct desired z;
-            sqlite3_stmt *qz = store_stmt(st, "SELECT org_id, coalesce(user_id, 0), instrument,"
-                                              " coalesce(booking_id, 0), at_ms, category FROM"
-                                              " charges WHERE source = ? ORDER BY id LIMIT 1");
+            struct db_stmt *qz = store_stmt(st, "SELECT org_id, coalesce(user_id, 0), instrument,"
+                                                " coalesce(booking_id, 0), at_ms, category FROM"
+                                                " charges WHERE source = ? ORDER BY id LIMIT 1");
             memset(&z, 0, sizeof(z));
             snprintf(z.source, sizeof(z.source), "%s", src);
             if (qz) {
@@ -384,21 +383,21 @@ static int correct_gone(struct store *st, struct desired **by_source, size_t n, 
                 if (first < 0)
                     rc = LS_ERR_DB;
                 if (first > 0) {
-                    z.org_id = sqlite3_column_int64(qz, 0);
-                    z.user_id = sqlite3_column_int64(qz, 1);
-                    snprintf(z.instrument, sizeof(z.instrument), "%s", sqlite3_column_text(qz, 2));
-                    z.booking_id = sqlite3_column_int64(qz, 3);
-                    z.at_ms = sqlite3_column_int64(qz, 4);
-                    snprintf(z.category, sizeof(z.category), "%s", sqlite3_column_text(qz, 5));
+                    z.org_id = db_column_int64(qz, 0);
+                    z.user_id = db_column_int64(qz, 1);
+                    snprintf(z.instrument, sizeof(z.instrument), "%s", db_column_text(qz, 2));
+                    z.booking_id = db_column_int64(qz, 3);
+                    z.at_ms = db_column_int64(qz, 4);
+                    snprintf(z.category, sizeof(z.category), "%s", db_column_text(qz, 5));
                 }
-                sqlite3_reset(qz);
+                db_reset(qz);
             }
             snprintf(z.description, sizeof(z.description), "correction: %s no longer charged", src);
             if (rc == LS_OK)
                 rc = settle(st, &z, added);
         }
     }
-    sqlite3_reset(qs);
+    db_reset(qs);
     return rc == LS_OK && row < 0 ? LS_ERR_DB : rc;
 }
 
@@ -445,24 +444,24 @@ int store_charges_list(struct store *st, const struct charge_filter *f, json_t *
     " FROM charges WHERE (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR user_id = ?2) AND at_ms >= ?3"     \
     " AND at_ms < ?4 AND (?7 = 0 OR instrument IN (SELECT id FROM instruments WHERE org_id ="      \
     " ?7)) AND (?8 IS NULL OR instrument = ?8)"
-    sqlite3_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON CHARGE_WHERE
-                                     " ORDER BY month, at_ms, id LIMIT ?5 OFFSET ?6");
-    sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" CHARGE_WHERE);
-    sqlite3_stmt *both[2] = {q, c};
+    struct db_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON CHARGE_WHERE
+                                       " ORDER BY month, at_ms, id LIMIT ?5 OFFSET ?6");
+    struct db_stmt *c = store_stmt(st, "SELECT count(*)" CHARGE_WHERE);
+    struct db_stmt *both[2] = {q, c};
 
     *items = json_array();
     if (!q || !c || !*items)
         return LS_ERR_DB;
     for (int k = 0; k < 2; k++) {
-        sqlite3_bind_int64(both[k], 1, f->org_id > 0 ? f->org_id : 0);
-        sqlite3_bind_int64(both[k], 2, f->user_id > 0 ? f->user_id : 0);
-        sqlite3_bind_int64(both[k], 3, f->from_ms);
-        sqlite3_bind_int64(both[k], 4, f->to_ms);
-        sqlite3_bind_int64(both[k], 7, f->owner_org > 0 ? f->owner_org : 0);
+        db_bind_int64(both[k], 1, f->org_id > 0 ? f->org_id : 0);
+        db_bind_int64(both[k], 2, f->user_id > 0 ? f->user_id : 0);
+        db_bind_int64(both[k], 3, f->from_ms);
+        db_bind_int64(both[k], 4, f->to_ms);
+        db_bind_int64(both[k], 7, f->owner_org > 0 ? f->owner_org : 0);
         store_bind_text(both[k], 8, f->instrument);
     }
-    sqlite3_bind_int64(q, 5, f->limit);
-    sqlite3_bind_int64(q, 6, f->offset);
+    db_bind_int64(q, 5, f->limit);
+    db_bind_int64(q, 6, f->offset);
     if (store_json_rows(st, q, *items))
         return LS_ERR_DB;
     return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
@@ -471,14 +470,14 @@ int store_charges_list(struct store *st, const struct charge_filter *f, json_t *
 int store_statement(struct store *st, int64_t org_id, int owner, const char *month, json_t **out)
 {
     /* the payer's lines, or (owner) the lines of charges on the organisation's instruments */
-    sqlite3_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON " FROM charges WHERE (CASE WHEN ?3"
-                                     " THEN instrument IN (SELECT id FROM instruments WHERE"
-                                     " org_id = ?1) ELSE org_id = ?1 END) AND month = ?2"
-                                     " ORDER BY at_ms, id");
-    sqlite3_stmt *t = store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0)"
-                                     " FROM charges WHERE (CASE WHEN ?3 THEN instrument IN"
-                                     " (SELECT id FROM instruments WHERE org_id = ?1) ELSE"
-                                     " org_id = ?1 END) AND month = ?2");
+    struct db_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON " FROM charges WHERE (CASE WHEN ?3"
+                                       " THEN instrument IN (SELECT id FROM instruments WHERE"
+                                       " org_id = ?1) ELSE org_id = ?1 END) AND month = ?2"
+                                       " ORDER BY at_ms, id");
+    struct db_stmt *t = store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0)"
+                                       " FROM charges WHERE (CASE WHEN ?3 THEN instrument IN"
+                                       " (SELECT id FROM instruments WHERE org_id = ?1) ELSE"
+                                       " org_id = ?1 END) AND month = ?2");
     json_t *lines = json_array();
     int64_t gross = 0, voucher = 0;
     int closed;
@@ -488,26 +487,26 @@ int store_statement(struct store *st, int64_t org_id, int owner, const char *mon
         json_decref(lines);
         return LS_ERR_DB;
     }
-    sqlite3_bind_int64(q, 1, org_id);
+    db_bind_int64(q, 1, org_id);
     store_bind_text(q, 2, month);
-    sqlite3_bind_int(q, 3, owner);
+    db_bind_int(q, 3, owner);
     if (store_json_rows(st, q, lines)) {
         json_decref(lines);
         return LS_ERR_DB;
     }
-    sqlite3_bind_int64(t, 1, org_id);
+    db_bind_int64(t, 1, org_id);
     store_bind_text(t, 2, month);
-    sqlite3_bind_int(t, 3, owner);
+    db_bind_int(t, 3, owner);
     /* totals: one row always; none is an error, not a statement of zero */
     if (store_step_row(st, t, "statement totals") != 1 ||
         store_month_closed(st, month, &closed) != LS_OK) {
-        sqlite3_reset(t);
+        db_reset(t);
         json_decref(lines);
         return LS_ERR_DB;
     }
-    gross = sqlite3_column_int64(t, 0);
-    voucher = sqlite3_column_int64(t, 1);
-    sqlite3_reset(t);
+    gross = db_column_int64(t, 0);
+    voucher = db_column_int64(t, 1);
+    db_reset(t);
     *out = json_pack("{s:I, s:s, s:s, s:b, s:o, s:I, s:I, s:I}", "org_id", (json_int_t)org_id,
                      "kind", owner ? "revenue" : "payer", "month", month, "closed", closed, "lines",
                      lines, "gross", (json_int_t)gross, "voucher", (json_int_t)voucher, "payable",
@@ -517,24 +516,24 @@ int store_statement(struct store *st, int64_t org_id, int owner, const char *mon
 
 int store_charges_totals(struct store *st, int64_t *gross, int64_t *voucher)
 {
-    sqlite3_stmt *t = store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0)"
-                                     " FROM charges");
+    struct db_stmt *t = store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0)"
+                                       " FROM charges");
 
     if (!t || store_step_row(st, t, "charge totals") != 1) {
         if (t)
-            sqlite3_reset(t);
+            db_reset(t);
         return LS_ERR_DB;
     }
-    *gross = sqlite3_column_int64(t, 0);
-    *voucher = sqlite3_column_int64(t, 1);
-    sqlite3_reset(t);
+    *gross = db_column_int64(t, 0);
+    *voucher = db_column_int64(t, 1);
+    db_reset(t);
     return LS_OK;
 }
 
 int store_month_close(struct store *st, const char *month, const char *by)
 {
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO closed_months(month, closed_at, closed_by)"
-                                     " VALUES(?, ?, ?)");
+    struct db_stmt *q = store_stmt(st, "INSERT INTO closed_months(month, closed_at, closed_by)"
+                                       " VALUES(?, ?, ?)");
 
     int closed, rc;
 
@@ -545,7 +544,7 @@ int store_month_close(struct store *st, const char *month, const char *by)
     if (closed)
         return LS_ERR_CONFLICT;
     store_bind_text(q, 1, month);
-    sqlite3_bind_int64(q, 2, ls_now_ms());
+    db_bind_int64(q, 2, ls_now_ms());
     store_bind_text(q, 3, by);
     return store_step_done(st, q);
 }
@@ -553,21 +552,21 @@ int store_month_close(struct store *st, const char *month, const char *by)
 int store_voucher_create(struct store *st, int64_t org_id, int64_t percent, int64_t cap,
                          const char *valid_from, const char *valid_to, int64_t *id)
 {
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO vouchers(org_id, percent, annual_cap,"
-                                     " valid_from, valid_to, created_at) VALUES(?,?,?,?,?,?)");
+    struct db_stmt *q = store_stmt(st, "INSERT INTO vouchers(org_id, percent, annual_cap,"
+                                       " valid_from, valid_to, created_at) VALUES(?,?,?,?,?,?)");
     int rc;
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, org_id);
-    sqlite3_bind_int64(q, 2, percent);
-    sqlite3_bind_int64(q, 3, cap);
+    db_bind_int64(q, 1, org_id);
+    db_bind_int64(q, 2, percent);
+    db_bind_int64(q, 3, cap);
     store_bind_text(q, 4, valid_from);
     store_bind_text(q, 5, valid_to);
-    sqlite3_bind_int64(q, 6, ls_now_ms());
+    db_bind_int64(q, 6, ls_now_ms());
     rc = store_step_done(st, q);
     if (rc == LS_OK)
-        *id = sqlite3_last_insert_rowid(st->db);
+        *id = db_last_insert_rowid(st->db);
     return rc;
 }
 
@@ -575,23 +574,23 @@ int store_voucher_create(struct store *st, int64_t org_id, int64_t percent, int6
     "id, org_id, percent, annual_cap, valid_from, valid_to, coalesce((SELECT sum(voucher) FROM"    \
     " charges c WHERE c.voucher_id = vouchers.id), 0)"
 
-static void read_voucher(sqlite3_stmt *q, void *record)
+static void read_voucher(struct db_stmt *q, void *record)
 {
     struct voucher *v = record;
 
     memset(v, 0, sizeof(*v));
-    v->id = sqlite3_column_int64(q, 0);
-    v->org_id = sqlite3_column_int64(q, 1);
-    v->percent = sqlite3_column_int64(q, 2);
-    v->annual_cap = sqlite3_column_int64(q, 3);
-    snprintf(v->valid_from, sizeof(v->valid_from), "%s", sqlite3_column_text(q, 4));
-    snprintf(v->valid_to, sizeof(v->valid_to), "%s", sqlite3_column_text(q, 5));
-    v->used = sqlite3_column_int64(q, 6);
+    v->id = db_column_int64(q, 0);
+    v->org_id = db_column_int64(q, 1);
+    v->percent = db_column_int64(q, 2);
+    v->annual_cap = db_column_int64(q, 3);
+    snprintf(v->valid_from, sizeof(v->valid_from), "%s", db_column_text(q, 4));
+    snprintf(v->valid_to, sizeof(v->valid_to), "%s", db_column_text(q, 5));
+    v->used = db_column_int64(q, 6);
 }
 
 int store_voucher_list(struct store *st, struct voucher **items, size_t *n)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " VOUCHER_COLUMNS " FROM vouchers ORDER BY id");
+    struct db_stmt *q = store_stmt(st, "SELECT " VOUCHER_COLUMNS " FROM vouchers ORDER BY id");
     *items = NULL;
     *n = 0;
     if (!q)

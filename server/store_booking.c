@@ -22,29 +22,29 @@
     " json(booking), 'billing', json(billing), 'service_hours', json(service_hours), 'joined',"    \
     " strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'))"
 
-static void bind_json(sqlite3_stmt *q, int col, const json_t *v)
+static void bind_json(struct db_stmt *q, int col, const json_t *v)
 {
     char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
     if (s)
-        sqlite3_bind_text(q, col, s, -1, free);
+        db_bind_text(q, col, s, -1, DB_FREE);
     else
-        sqlite3_bind_text(q, col, "{}", -1, SQLITE_STATIC);
+        db_bind_text(q, col, "{}", -1, DB_STATIC);
 }
 
 /* Bind the instrument columns of obj to parameters 1..14. */
-static void bind_instrument(sqlite3_stmt *q, const json_t *obj)
+static void bind_instrument(struct db_stmt *q, const json_t *obj)
 {
     const json_t *gw = json_object_get(obj, "gateway");
 
     store_bind_text(q, 1, json_string_value(json_object_get(obj, "id")));
     store_bind_text(q, 2, json_string_value(json_object_get(obj, "name")));
-    sqlite3_bind_int64(q, 3, json_integer_value(json_object_get(obj, "org_id")));
+    db_bind_int64(q, 3, json_integer_value(json_object_get(obj, "org_id")));
     store_bind_text(q, 4, json_string_value(json_object_get(obj, "category")));
     store_bind_text(q, 5, json_string_value(json_object_get(obj, "location")));
-    sqlite3_bind_int64(q, 6, json_integer_value(json_object_get(obj, "value_yuan")));
-    sqlite3_bind_int64(q, 7, json_integer_value(json_object_get(obj, "rated_hours")));
-    sqlite3_bind_int(q, 8, json_is_true(json_object_get(obj, "public")));
+    db_bind_int64(q, 6, json_integer_value(json_object_get(obj, "value_yuan")));
+    db_bind_int64(q, 7, json_integer_value(json_object_get(obj, "rated_hours")));
+    db_bind_int(q, 8, json_is_true(json_object_get(obj, "public")));
     store_bind_text(q, 9, json_is_string(gw) ? json_string_value(gw) : NULL);
     bind_json(q, 10, json_object_get(obj, "booking"));
     bind_json(q, 11, json_object_get(obj, "billing"));
@@ -58,31 +58,32 @@ static void bind_instrument(sqlite3_stmt *q, const json_t *obj)
 
 int store_instrument_create(struct store *st, const json_t *obj)
 {
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO instruments(id, name, org_id, category,"
-                                     " location, value_yuan, rated_hours, public, gateway,"
-                                     " booking, billing, service_hours, description, interlock,"
-                                     " created_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    struct db_stmt *q = store_stmt(st, "INSERT INTO instruments(id, name, org_id, category,"
+                                       " location, value_yuan, rated_hours, public, gateway,"
+                                       " booking, billing, service_hours, description, interlock,"
+                                       " created_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 
     if (!q)
         return LS_ERR_DB;
     bind_instrument(q, obj);
     /* joined_ms: when it joined the platform, given for an instrument migrated from an older
      * system; now otherwise */
-    sqlite3_bind_int64(q, 15,
-                       json_is_integer(json_object_get(obj, "joined_ms"))
-                           ? json_integer_value(json_object_get(obj, "joined_ms"))
-                           : ls_now_ms());
+    db_bind_int64(q, 15,
+                  json_is_integer(json_object_get(obj, "joined_ms"))
+                      ? json_integer_value(json_object_get(obj, "joined_ms"))
+                      : ls_now_ms());
     return store_write_rc(st, q);
 }
 
 int store_instrument_update(struct store *st, const char *id, const json_t *patch)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE instruments SET id = ?1, name = ?2, org_id = ?3,"
-                                     " category = ?4, location = ?5, value_yuan = ?6,"
-                                     " rated_hours = ?7, public = ?8, gateway = ?9, booking = ?10,"
-                                     " billing = ?11, service_hours = ?12, description = ?13,"
-                                     " interlock = ?14"
-                                     " WHERE id = ?1");
+    struct db_stmt *q =
+        store_stmt(st, "UPDATE instruments SET id = ?1, name = ?2, org_id = ?3,"
+                       " category = ?4, location = ?5, value_yuan = ?6,"
+                       " rated_hours = ?7, public = ?8, gateway = ?9, booking = ?10,"
+                       " billing = ?11, service_hours = ?12, description = ?13,"
+                       " interlock = ?14"
+                       " WHERE id = ?1");
     json_t *cur = NULL;
     int rc = store_instrument_get(st, id, &cur);
 
@@ -101,7 +102,7 @@ int store_instrument_update(struct store *st, const char *id, const json_t *patc
 
 int store_instrument_get(struct store *st, const char *id, json_t **out)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " INSTRUMENT_JSON " FROM instruments WHERE id = ?");
+    struct db_stmt *q = store_stmt(st, "SELECT " INSTRUMENT_JSON " FROM instruments WHERE id = ?");
 
     if (!q)
         return LS_ERR_DB;
@@ -112,21 +113,21 @@ int store_instrument_get(struct store *st, const char *id, json_t **out)
 int store_instrument_list(struct store *st, int64_t org_id, int public_only, int64_t limit,
                           int64_t offset, json_t **items, int64_t *total)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " INSTRUMENT_JSON " FROM instruments WHERE"
-                                     " (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR public = 1)"
-                                     " ORDER BY id LIMIT ?3 OFFSET ?4");
-    sqlite3_stmt *c = store_stmt(st, "SELECT count(*) FROM instruments WHERE"
-                                     " (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR public = 1)");
+    struct db_stmt *q = store_stmt(st, "SELECT " INSTRUMENT_JSON " FROM instruments WHERE"
+                                       " (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR public = 1)"
+                                       " ORDER BY id LIMIT ?3 OFFSET ?4");
+    struct db_stmt *c = store_stmt(st, "SELECT count(*) FROM instruments WHERE"
+                                       " (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR public = 1)");
 
     *items = json_array();
     if (!q || !c || !*items)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, org_id > 0 ? org_id : 0);
-    sqlite3_bind_int(q, 2, public_only);
-    sqlite3_bind_int64(q, 3, limit);
-    sqlite3_bind_int64(q, 4, offset);
-    sqlite3_bind_int64(c, 1, org_id > 0 ? org_id : 0);
-    sqlite3_bind_int(c, 2, public_only);
+    db_bind_int64(q, 1, org_id > 0 ? org_id : 0);
+    db_bind_int(q, 2, public_only);
+    db_bind_int64(q, 3, limit);
+    db_bind_int64(q, 4, offset);
+    db_bind_int64(c, 1, org_id > 0 ? org_id : 0);
+    db_bind_int(c, 2, public_only);
     if (store_json_rows(st, q, *items))
         return LS_ERR_DB;
     return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
@@ -143,39 +144,39 @@ int store_instrument_list(struct store *st, int64_t org_id, int public_only, int
 #define BOOKING_FROM                                                                               \
     " FROM bookings b JOIN users u ON u.id = b.user_id LEFT JOIN orgs o ON o.id = u.org_id"
 
-static void copy_text(char *dst, size_t len, sqlite3_stmt *q, int col)
+static void copy_text(char *dst, size_t len, struct db_stmt *q, int col)
 {
-    const unsigned char *t = sqlite3_column_text(q, col);
+    const unsigned char *t = db_column_text(q, col);
 
     snprintf(dst, len, "%s", t ? (const char *)t : "");
 }
 
 /* The row q is on (BOOKING_COLUMNS) into *v. */
-static void read_view(sqlite3_stmt *q, void *record)
+static void read_view(struct db_stmt *q, void *record)
 {
     struct booking_view *v = record;
 
     struct booking *b = &v->b;
 
     memset(v, 0, sizeof(*v));
-    b->id = sqlite3_column_int64(q, 0);
+    b->id = db_column_int64(q, 0);
     copy_text(b->instrument, sizeof(b->instrument), q, 1);
-    b->user_id = sqlite3_column_int64(q, 2);
+    b->user_id = db_column_int64(q, 2);
     copy_text(b->project, sizeof(b->project), q, 3);
-    b->start_ms = sqlite3_column_int64(q, 4);
-    b->end_ms = sqlite3_column_int64(q, 5);
+    b->start_ms = db_column_int64(q, 4);
+    b->end_ms = db_column_int64(q, 5);
     copy_text(b->status, sizeof(b->status), q, 6);
-    b->has_reason = sqlite3_column_type(q, 7) != SQLITE_NULL;
+    b->has_reason = db_column_type(q, 7) != DB_NULL;
     copy_text(b->reason, sizeof(b->reason), q, 7);
-    b->metered_seconds = sqlite3_column_int64(q, 8);
-    b->created_by = sqlite3_column_int64(q, 9);
-    b->created_at = sqlite3_column_int64(q, 10);
-    b->rating = sqlite3_column_int(q, 11);
-    b->has_comment = sqlite3_column_type(q, 12) != SQLITE_NULL;
+    b->metered_seconds = db_column_int64(q, 8);
+    b->created_by = db_column_int64(q, 9);
+    b->created_at = db_column_int64(q, 10);
+    b->rating = db_column_int(q, 11);
+    b->has_comment = db_column_type(q, 12) != DB_NULL;
     copy_text(b->comment, sizeof(b->comment), q, 12);
     copy_text(v->requester.username, sizeof(v->requester.username), q, 13);
     copy_text(v->requester.display_name, sizeof(v->requester.display_name), q, 14);
-    v->requester.org_id = sqlite3_column_int64(q, 15);
+    v->requester.org_id = db_column_int64(q, 15);
     copy_text(v->requester.org, sizeof(v->requester.org), q, 16);
     copy_text(v->requester.org_type, sizeof(v->requester.org_type), q, 17);
 }
@@ -183,17 +184,17 @@ static void read_view(sqlite3_stmt *q, void *record)
 int store_booking_overlap(struct store *st, const char *instrument, int64_t start_ms,
                           int64_t end_ms, int64_t exclude_id, int64_t *conflict)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT id FROM bookings WHERE instrument = ? AND"
-                                     " status IN ('pending','confirmed') AND start_ms < ?"
-                                     " AND end_ms > ? AND id <> ? ORDER BY start_ms LIMIT 1");
+    struct db_stmt *q = store_stmt(st, "SELECT id FROM bookings WHERE instrument = ? AND"
+                                       " status IN ('pending','confirmed') AND start_ms < ?"
+                                       " AND end_ms > ? AND id <> ? ORDER BY start_ms LIMIT 1");
     int rc;
 
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    sqlite3_bind_int64(q, 2, end_ms);
-    sqlite3_bind_int64(q, 3, start_ms);
-    sqlite3_bind_int64(q, 4, exclude_id);
+    db_bind_int64(q, 2, end_ms);
+    db_bind_int64(q, 3, start_ms);
+    db_bind_int64(q, 4, exclude_id);
     rc = store_int_one(st, q, conflict);
     if (rc == LS_ERR_NOTFOUND)
         return LS_OK;
@@ -202,25 +203,25 @@ int store_booking_overlap(struct store *st, const char *instrument, int64_t star
 
 int store_booking_insert(struct store *st, struct booking *b)
 {
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO bookings(instrument, user_id, project,"
-                                     " start_ms, end_ms, status, reason, created_by, created_at)"
-                                     " VALUES(?,?,?,?,?,?,?,?,?)");
+    struct db_stmt *q = store_stmt(st, "INSERT INTO bookings(instrument, user_id, project,"
+                                       " start_ms, end_ms, status, reason, created_by, created_at)"
+                                       " VALUES(?,?,?,?,?,?,?,?,?)");
     int rc;
 
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, b->instrument);
-    sqlite3_bind_int64(q, 2, b->user_id);
+    db_bind_int64(q, 2, b->user_id);
     store_bind_text(q, 3, b->project);
-    sqlite3_bind_int64(q, 4, b->start_ms);
-    sqlite3_bind_int64(q, 5, b->end_ms);
+    db_bind_int64(q, 4, b->start_ms);
+    db_bind_int64(q, 5, b->end_ms);
     store_bind_text(q, 6, b->status);
     store_bind_text(q, 7, b->reason[0] ? b->reason : NULL);
-    sqlite3_bind_int64(q, 8, b->created_by);
-    sqlite3_bind_int64(q, 9, b->created_at);
+    db_bind_int64(q, 8, b->created_by);
+    db_bind_int64(q, 9, b->created_at);
     rc = store_write_rc(st, q);
     if (rc == LS_OK)
-        b->id = sqlite3_last_insert_rowid(st->db);
+        b->id = db_last_insert_rowid(st->db);
     return rc;
 }
 
@@ -243,37 +244,37 @@ int store_booking_get(struct store *st, int64_t id, struct booking *b)
 
 int store_booking_set_status(struct store *st, int64_t id, const char *status, const char *reason)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE bookings SET status = ?, reason = ? WHERE id = ?");
+    struct db_stmt *q = store_stmt(st, "UPDATE bookings SET status = ?, reason = ? WHERE id = ?");
 
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, status);
     store_bind_text(q, 2, reason);
-    sqlite3_bind_int64(q, 3, id);
+    db_bind_int64(q, 3, id);
     return store_write_rc(st, q);
 }
 
 int store_booking_rate(struct store *st, int64_t id, int score, const char *comment)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE bookings SET rating = ?, comment = ? WHERE id = ?");
+    struct db_stmt *q = store_stmt(st, "UPDATE bookings SET rating = ?, comment = ? WHERE id = ?");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_int(q, 1, score);
+    db_bind_int(q, 1, score);
     store_bind_text(q, 2, comment);
-    sqlite3_bind_int64(q, 3, id);
+    db_bind_int64(q, 3, id);
     return store_write_rc(st, q);
 }
 
 int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms, int64_t *n)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT count(*) FROM bookings WHERE user_id = ? AND"
-                                     " status IN ('pending','confirmed') AND end_ms > ?");
+    struct db_stmt *q = store_stmt(st, "SELECT count(*) FROM bookings WHERE user_id = ? AND"
+                                       " status IN ('pending','confirmed') AND end_ms > ?");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, user_id);
-    sqlite3_bind_int64(q, 2, now_ms);
+    db_bind_int64(q, 1, user_id);
+    db_bind_int64(q, 2, now_ms);
     return store_int_one(st, q, n);
 }
 
@@ -284,10 +285,10 @@ int store_booking_list(struct store *st, const struct booking_filter *f,
     " JOIN instruments i ON i.id = b.instrument WHERE (?1 = 0 OR b.user_id = ?1) AND (?2 = 0 OR"   \
     " i.org_id = ?2) AND (?3 IS NULL OR b.instrument = ?3) AND b.end_ms > ?4 AND b.start_ms < ?5"  \
     " AND (?8 IS NULL OR b.status = ?8) AND (?9 = 0 OR u.org_id = ?9)"
-    sqlite3_stmt *q = store_stmt(st, "SELECT " BOOKING_COLUMNS BOOKING_FROM BOOKING_WHERE
-                                     " ORDER BY b.start_ms, b.id LIMIT ?6 OFFSET ?7");
-    sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" BOOKING_FROM BOOKING_WHERE);
-    sqlite3_stmt *both[2] = {q, c};
+    struct db_stmt *q = store_stmt(st, "SELECT " BOOKING_COLUMNS BOOKING_FROM BOOKING_WHERE
+                                       " ORDER BY b.start_ms, b.id LIMIT ?6 OFFSET ?7");
+    struct db_stmt *c = store_stmt(st, "SELECT count(*)" BOOKING_FROM BOOKING_WHERE);
+    struct db_stmt *both[2] = {q, c};
     int rc;
 
     *items = NULL;
@@ -295,16 +296,16 @@ int store_booking_list(struct store *st, const struct booking_filter *f,
     if (!q || !c)
         return LS_ERR_DB;
     for (int k = 0; k < 2; k++) {
-        sqlite3_bind_int64(both[k], 1, f->user_id > 0 ? f->user_id : 0);
-        sqlite3_bind_int64(both[k], 2, f->org_id > 0 ? f->org_id : 0);
+        db_bind_int64(both[k], 1, f->user_id > 0 ? f->user_id : 0);
+        db_bind_int64(both[k], 2, f->org_id > 0 ? f->org_id : 0);
         store_bind_text(both[k], 3, f->instrument);
-        sqlite3_bind_int64(both[k], 4, f->from_ms);
-        sqlite3_bind_int64(both[k], 5, f->to_ms);
+        db_bind_int64(both[k], 4, f->from_ms);
+        db_bind_int64(both[k], 5, f->to_ms);
         store_bind_text(both[k], 8, f->status);
-        sqlite3_bind_int64(both[k], 9, f->user_org > 0 ? f->user_org : 0);
+        db_bind_int64(both[k], 9, f->user_org > 0 ? f->user_org : 0);
     }
-    sqlite3_bind_int64(q, 6, f->limit);
-    sqlite3_bind_int64(q, 7, f->offset);
+    db_bind_int64(q, 6, f->limit);
+    db_bind_int64(q, 7, f->offset);
     rc = store_rows(st, q, "bookings", sizeof(**items), read_view, items, n);
     if (rc == LS_OK && store_int_one(st, c, total) != LS_OK)
         rc = LS_ERR_DB;
@@ -320,7 +321,7 @@ int store_booking_list(struct store *st, const struct booking_filter *f,
 int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
                struct interval **out, size_t *n)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "SELECT start_ms, end_ms FROM bookings WHERE instrument = ?1 AND status IN"
             " ('pending','confirmed') AND end_ms > ?2 AND start_ms < ?3 UNION ALL"
             " SELECT start_ms, end_ms FROM outages WHERE instrument = ?1 AND end_ms > ?2 AND"
@@ -334,19 +335,19 @@ int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    sqlite3_bind_int64(q, 2, from_ms);
-    sqlite3_bind_int64(q, 3, to_ms);
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+    db_bind_int64(q, 2, from_ms);
+    db_bind_int64(q, 3, to_ms);
+    while ((step = db_step(q)) == DB_ROW) {
         if (LS_GROW(v, cap, cnt + 1)) {
             free(v);
-            sqlite3_reset(q);
+            db_reset(q);
             return LS_ERR_NOMEM;
         }
-        v[cnt].start_ms = sqlite3_column_int64(q, 0);
-        v[cnt++].end_ms = sqlite3_column_int64(q, 1);
+        v[cnt].start_ms = db_column_int64(q, 0);
+        v[cnt++].end_ms = db_column_int64(q, 1);
     }
-    sqlite3_reset(q);
-    if (step != SQLITE_DONE) {
+    db_reset(q);
+    if (step != DB_DONE) {
         free(v);
         return store_db_fail(st, "busy");
     }
@@ -359,65 +360,65 @@ int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_
 
 #define OUTAGE_COLUMNS "id, instrument, start_ms, end_ms, kind, note, created_by"
 
-static void read_outage(sqlite3_stmt *q, void *record)
+static void read_outage(struct db_stmt *q, void *record)
 {
     struct outage *o = record;
 
     memset(o, 0, sizeof(*o));
-    o->id = sqlite3_column_int64(q, 0);
+    o->id = db_column_int64(q, 0);
     copy_text(o->instrument, sizeof(o->instrument), q, 1);
-    o->start_ms = sqlite3_column_int64(q, 2);
-    o->end_ms = sqlite3_column_int64(q, 3);
+    o->start_ms = db_column_int64(q, 2);
+    o->end_ms = db_column_int64(q, 3);
     copy_text(o->kind, sizeof(o->kind), q, 4);
     copy_text(o->note, sizeof(o->note), q, 5);
-    o->created_by = sqlite3_column_int64(q, 6);
+    o->created_by = db_column_int64(q, 6);
 }
 
 int store_outage_insert(struct store *st, const char *instrument, int64_t start_ms, int64_t end_ms,
                         const char *kind, const char *note, int64_t by, int64_t *id)
 {
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO outages(instrument, start_ms, end_ms, kind,"
-                                     " note, created_by, created_at) VALUES(?,?,?,?,?,?,?)");
+    struct db_stmt *q = store_stmt(st, "INSERT INTO outages(instrument, start_ms, end_ms, kind,"
+                                       " note, created_by, created_at) VALUES(?,?,?,?,?,?,?)");
     int rc;
 
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    sqlite3_bind_int64(q, 2, start_ms);
-    sqlite3_bind_int64(q, 3, end_ms);
+    db_bind_int64(q, 2, start_ms);
+    db_bind_int64(q, 3, end_ms);
     store_bind_text(q, 4, kind);
     store_bind_text(q, 5, note ? note : "");
-    sqlite3_bind_int64(q, 6, by);
-    sqlite3_bind_int64(q, 7, ls_now_ms());
+    db_bind_int64(q, 6, by);
+    db_bind_int64(q, 7, ls_now_ms());
     rc = store_write_rc(st, q);
     if (rc == LS_OK)
-        *id = sqlite3_last_insert_rowid(st->db);
+        *id = db_last_insert_rowid(st->db);
     return rc;
 }
 
 int store_outage_update(struct store *st, int64_t id, int64_t start_ms, int64_t end_ms,
                         const char *kind, const char *note)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE outages SET start_ms = ?, end_ms = ?, kind = ?,"
-                                     " note = ? WHERE id = ?");
+    struct db_stmt *q = store_stmt(st, "UPDATE outages SET start_ms = ?, end_ms = ?, kind = ?,"
+                                       " note = ? WHERE id = ?");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, start_ms);
-    sqlite3_bind_int64(q, 2, end_ms);
+    db_bind_int64(q, 1, start_ms);
+    db_bind_int64(q, 2, end_ms);
     store_bind_text(q, 3, kind);
     store_bind_text(q, 4, note ? note : "");
-    sqlite3_bind_int64(q, 5, id);
+    db_bind_int64(q, 5, id);
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
 int store_outage_delete(struct store *st, int64_t id)
 {
-    sqlite3_stmt *q = store_stmt(st, "DELETE FROM outages WHERE id = ?");
+    struct db_stmt *q = store_stmt(st, "DELETE FROM outages WHERE id = ?");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, id);
+    db_bind_int64(q, 1, id);
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
@@ -431,23 +432,23 @@ int store_outage_get(struct store *st, int64_t id, struct outage *o)
 int store_outage_list(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
                       struct outage **items, size_t *n)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " OUTAGE_COLUMNS " FROM outages WHERE instrument = ?"
-                                     " AND end_ms > ? AND start_ms < ? ORDER BY start_ms");
+    struct db_stmt *q = store_stmt(st, "SELECT " OUTAGE_COLUMNS " FROM outages WHERE instrument = ?"
+                                       " AND end_ms > ? AND start_ms < ? ORDER BY start_ms");
     *items = NULL;
     *n = 0;
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    sqlite3_bind_int64(q, 2, from_ms);
-    sqlite3_bind_int64(q, 3, to_ms);
+    db_bind_int64(q, 2, from_ms);
+    db_bind_int64(q, 3, to_ms);
     return store_rows(st, q, "outages", sizeof(**items), read_outage, items, n);
 }
 
 int store_outage_cancel_bookings(struct store *st, const char *instrument, int64_t start_ms,
                                  int64_t end_ms, int64_t **ids, size_t *n)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT id FROM bookings WHERE instrument = ? AND status IN"
-                                     " ('pending','confirmed') AND start_ms < ? AND end_ms > ?");
+    struct db_stmt *q = store_stmt(st, "SELECT id FROM bookings WHERE instrument = ? AND status IN"
+                                       " ('pending','confirmed') AND start_ms < ? AND end_ms > ?");
     int64_t *v = NULL;
     size_t cnt = 0, cap = 0;
     int step;
@@ -457,18 +458,18 @@ int store_outage_cancel_bookings(struct store *st, const char *instrument, int64
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    sqlite3_bind_int64(q, 2, end_ms);
-    sqlite3_bind_int64(q, 3, start_ms);
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+    db_bind_int64(q, 2, end_ms);
+    db_bind_int64(q, 3, start_ms);
+    while ((step = db_step(q)) == DB_ROW) {
         if (LS_GROW(v, cap, cnt + 1)) {
             free(v);
-            sqlite3_reset(q);
+            db_reset(q);
             return LS_ERR_NOMEM;
         }
-        v[cnt++] = sqlite3_column_int64(q, 0);
+        v[cnt++] = db_column_int64(q, 0);
     }
-    sqlite3_reset(q);
-    if (step != SQLITE_DONE) {
+    db_reset(q);
+    if (step != DB_DONE) {
         free(v);
         return store_db_fail(st, "outage bookings");
     }

@@ -3,7 +3,6 @@
 #include "store.h"
 #include "store_int.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,7 @@
 
 int store_gateway_online(struct store *st, const char *gateway, int *online)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT coalesce(online, -1) FROM gateways WHERE id = ?");
+    struct db_stmt *q = store_stmt(st, "SELECT coalesce(online, -1) FROM gateways WHERE id = ?");
     int64_t v = -1;
     int rc;
 
@@ -29,7 +28,7 @@ int store_gateway_online(struct store *st, const char *gateway, int *online)
 int store_gateway_status(struct store *st, const char *gateway, const struct ls_status *s,
                          int64_t now_ms)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "UPDATE gateways SET online = ?2, version = ?3, outbox = ?4, outbox_full = ?5,"
             " instruments = ?6, last_seen = ?7 WHERE id = ?1 AND registered_at IS NOT NULL"
             " AND enabled = 1");
@@ -45,14 +44,14 @@ int store_gateway_status(struct store *st, const char *gateway, const struct ls_
             break;
         len += (size_t)w;
     }
-    sqlite3_bind_text(q, 1, gateway, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, s->online);
-    sqlite3_bind_text(q, 3, s->version, -1, SQLITE_STATIC);
+    db_bind_text(q, 1, gateway, -1, DB_STATIC);
+    db_bind_int(q, 2, s->online);
+    db_bind_text(q, 3, s->version, -1, DB_STATIC);
     if (s->outbox >= 0)
-        sqlite3_bind_int64(q, 4, s->outbox);
-    sqlite3_bind_int(q, 5, s->outbox_full);
-    sqlite3_bind_text(q, 6, list, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 7, now_ms);
+        db_bind_int64(q, 4, s->outbox);
+    db_bind_int(q, 5, s->outbox_full);
+    db_bind_text(q, 6, list, -1, DB_STATIC);
+    db_bind_int64(q, 7, now_ms);
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
@@ -61,36 +60,36 @@ int store_gateway_register(struct store *st, const char *id, const char *name, i
 {
     /* A row may exist from before registration was required (status of an unknown gateway,
      * schema 5 and older): it is taken over. */
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "INSERT INTO gateways(id, name, org_id, registered_at, enabled) VALUES(?1,?2,?3,?4,1)"
             " ON CONFLICT(id) DO UPDATE SET name = ?2, org_id = ?3, registered_at = ?4,"
             " enabled = 1 WHERE registered_at IS NULL");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    db_bind_text(q, 1, id, -1, DB_STATIC);
+    db_bind_text(q, 2, name, -1, DB_STATIC);
     if (org_id > 0)
-        sqlite3_bind_int64(q, 3, org_id);
-    sqlite3_bind_int64(q, 4, now_ms);
+        db_bind_int64(q, 3, org_id);
+    db_bind_int64(q, 4, now_ms);
     return store_write_one(st, q, LS_ERR_CONFLICT);
 }
 
 int store_gateway_update(struct store *st, const char *id, const char *name, int enabled,
                          int64_t rotated_ms)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE gateways SET name = coalesce(?2, name),"
-                                     " enabled = CASE WHEN ?3 < 0 THEN enabled ELSE ?3 END,"
-                                     " online = CASE WHEN ?3 = 0 THEN 0 ELSE online END,"
-                                     " rotated_at = CASE WHEN ?4 > 0 THEN ?4 ELSE rotated_at END"
-                                     " WHERE id = ?1 AND registered_at IS NOT NULL");
+    struct db_stmt *q = store_stmt(st, "UPDATE gateways SET name = coalesce(?2, name),"
+                                       " enabled = CASE WHEN ?3 < 0 THEN enabled ELSE ?3 END,"
+                                       " online = CASE WHEN ?3 = 0 THEN 0 ELSE online END,"
+                                       " rotated_at = CASE WHEN ?4 > 0 THEN ?4 ELSE rotated_at END"
+                                       " WHERE id = ?1 AND registered_at IS NOT NULL");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    db_bind_text(q, 1, id, -1, DB_STATIC);
     store_bind_text(q, 2, name);
-    sqlite3_bind_int(q, 3, enabled);
-    sqlite3_bind_int64(q, 4, rotated_ms);
+    db_bind_int(q, 3, enabled);
+    db_bind_int64(q, 4, rotated_ms);
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
@@ -117,26 +116,26 @@ int store_gateway_update(struct store *st, const char *id, const char *name, int
 
 int store_gateway_get(struct store *st, const char *id, json_t **out)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " GATEWAY_JSON " FROM gateways g WHERE g.id = ?"
-                                     " AND g.registered_at IS NOT NULL");
+    struct db_stmt *q = store_stmt(st, "SELECT " GATEWAY_JSON " FROM gateways g WHERE g.id = ?"
+                                       " AND g.registered_at IS NOT NULL");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    db_bind_text(q, 1, id, -1, DB_STATIC);
     return store_json_one(st, q, out);
 }
 
 int store_gateway_list(struct store *st, int64_t org_id, json_t **items, int64_t *total)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT " GATEWAY_JSON " FROM gateways g"
-                                     " WHERE g.registered_at IS NOT NULL AND (?1 <= 0 OR"
-                                     " g.org_id = ?1) ORDER BY g.id");
+    struct db_stmt *q = store_stmt(st, "SELECT " GATEWAY_JSON " FROM gateways g"
+                                       " WHERE g.registered_at IS NOT NULL AND (?1 <= 0 OR"
+                                       " g.org_id = ?1) ORDER BY g.id");
     int rc;
 
     *items = json_array();
     if (!q || !*items)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, org_id);
+    db_bind_int64(q, 1, org_id);
     rc = store_json_rows(st, q, *items);
     *total = (int64_t)json_array_size(*items);
     return rc;
@@ -144,7 +143,7 @@ int store_gateway_list(struct store *st, int64_t org_id, json_t **items, int64_t
 
 int store_gateway_disabled(struct store *st, char ***ids, size_t *n)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "SELECT id FROM gateways WHERE registered_at IS NOT NULL AND enabled = 0 ORDER BY id");
     char **v = NULL;
     size_t cnt = 0, cap = 0;
@@ -154,8 +153,8 @@ int store_gateway_disabled(struct store *st, char ***ids, size_t *n)
     *n = 0;
     if (!q)
         return LS_ERR_DB;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        char *id = strdup((const char *)sqlite3_column_text(q, 0));
+    while ((step = db_step(q)) == DB_ROW) {
+        char *id = strdup((const char *)db_column_text(q, 0));
         if (!id || ls_grow(&v, &cap, cnt + 1, sizeof(*v))) {
             free(id);
             rc = LS_ERR_NOMEM;
@@ -163,9 +162,9 @@ int store_gateway_disabled(struct store *st, char ***ids, size_t *n)
         }
         v[cnt++] = id;
     }
-    if (rc == LS_OK && step != SQLITE_DONE)
+    if (rc == LS_OK && step != DB_DONE)
         rc = store_db_fail(st, "disabled gateways");
-    sqlite3_reset(q);
+    db_reset(q);
     if (rc) {
         for (size_t i = 0; i < cnt; i++)
             free(v[i]);

@@ -6,8 +6,8 @@
 #define LS_SRV_STORE_INT_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 
+#include "storage/db.h"
 #include "store.h"
 #include "trust.h"
 
@@ -15,13 +15,13 @@
 #define STORE_CACHE 96
 
 struct store {
-    sqlite3 *db;
-    sqlite3_stmt *ins_reading, *next_seqs, *get_ack, *put_ack, *gw_seen;
-    sqlite3_stmt *put_range, *jump_range, *prune_ranges;
-    sqlite3_stmt *ins_refused, *refused_seq, *get_reading, *gw_enabled, *inst_binding;
+    struct db *db;
+    struct db_stmt *ins_reading, *next_seqs, *get_ack, *put_ack, *gw_seen;
+    struct db_stmt *put_range, *jump_range, *prune_ranges;
+    struct db_stmt *ins_refused, *refused_seq, *get_reading, *gw_enabled, *inst_binding;
     struct {
         const char *sql;
-        sqlite3_stmt *s;
+        struct db_stmt *s;
     } cache[STORE_CACHE];
     size_t ncache;
     struct trust_limits trust;      /* what ingest believes (SPEC 3.3) */
@@ -32,56 +32,56 @@ struct store {
 int store_db_fail(struct store *st, const char *what);
 /* Run SQL without results. */
 int store_exec(struct store *st, const char *sql);
-int store_prepare(struct store *st, const char *sql, sqlite3_stmt **s);
+int store_prepare(struct store *st, const char *sql, struct db_stmt **s);
 /* Step a statement that returns no rows and reset it. */
-int store_step_done(struct store *st, sqlite3_stmt *s);
+int store_step_done(struct store *st, struct db_stmt *s);
 
 /* A prepared statement for sql (a string literal: cached by its address), reset and with its
  * bindings cleared. NULL when it cannot be prepared (logged). Borrowed: valid until close. */
-sqlite3_stmt *store_stmt(struct store *st, const char *sql);
+struct db_stmt *store_stmt(struct store *st, const char *sql);
 
 /* Step s, whose first column is a JSON object as text, appending each row's object to arr.
  * Resets s. */
-int store_json_rows(struct store *st, sqlite3_stmt *s, json_t *arr);
+int store_json_rows(struct store *st, struct db_stmt *s, json_t *arr);
 
 /* Step s for one row whose first column is a JSON object: *out (caller decrefs).
  * LS_ERR_NOTFOUND when there is no row. Resets s. */
-int store_json_one(struct store *st, sqlite3_stmt *s, json_t **out);
+int store_json_one(struct store *st, struct db_stmt *s, json_t **out);
 
 /* The JSON object that sql (a cached statement with one parameter) selects for id: *out
  * (caller decrefs), LS_ERR_NOTFOUND when there is no row. */
 int store_json_by_id(struct store *st, const char *sql, int64_t id, json_t **out);
 
-/* Step a query for its next row: 1 for a row, 0 at the end (SQLITE_DONE), -1 on an error (logged
+/* Step a query for its next row: 1 for a row, 0 at the end (DB_DONE), -1 on an error (logged
  * for what): a loop over rows stops at both, and an error is not the end of the data. Does not
  * reset s. */
-int store_step_row(struct store *st, sqlite3_stmt *s, const char *what);
+int store_step_row(struct store *st, struct db_stmt *s, const char *what);
 /* Step s to its end, read(s, record) filling one size-byte record per row of an array grown as
  * needed: *(T **)itemsp (the caller frees; NULL when no row), *n of them. LS_ERR_DB or
  * LS_ERR_NOMEM with nothing kept. Resets s. */
-int store_rows(struct store *st, sqlite3_stmt *s, const char *what, size_t size,
-               void (*read)(sqlite3_stmt *s, void *record), void *itemsp, size_t *n);
+int store_rows(struct store *st, struct db_stmt *s, const char *what, size_t size,
+               void (*read)(struct db_stmt *s, void *record), void *itemsp, size_t *n);
 /* The record of id that s (a query with id as its one parameter) selects, read by read:
  * LS_OK, LS_ERR_NOTFOUND when no row, LS_ERR_DB. Resets s (NULL: LS_ERR_DB). */
-int store_row_by_id(struct store *st, sqlite3_stmt *s, int64_t id, const char *what,
-                    void (*read)(sqlite3_stmt *s, void *record), void *record);
+int store_row_by_id(struct store *st, struct db_stmt *s, int64_t id, const char *what,
+                    void (*read)(struct db_stmt *s, void *record), void *record);
 /* Step s for one integer (first column): LS_ERR_NOTFOUND when no row. Resets s. */
-int store_int_one(struct store *st, sqlite3_stmt *s, int64_t *out);
+int store_int_one(struct store *st, struct db_stmt *s, int64_t *out);
 
 /* Bind text, or NULL when v is NULL. */
-void store_bind_text(sqlite3_stmt *s, int col, const char *v);
+void store_bind_text(struct db_stmt *s, int col, const char *v);
 /* 1 (and q reset, the failure logged and forgotten) when a store_bind_text() on this thread
  * failed since the last check: the statement must not run. The step helpers here check it. */
-int store_bind_failed(sqlite3_stmt *q);
+int store_bind_failed(struct db_stmt *q);
 
 /* Step a write and reset it: LS_OK, LS_ERR_CONFLICT for a UNIQUE or PRIMARY KEY violation,
  * LS_ERR_INVAL for a FOREIGN KEY or CHECK violation (the caller's input), LS_ERR_DB otherwise. */
-int store_write_rc(struct store *st, sqlite3_stmt *q);
+int store_write_rc(struct store *st, struct db_stmt *q);
 
 /* store_write_rc() for a write that must change a row: none_rc (LS_ERR_NOTFOUND for an update or
  * delete of a missing row, LS_ERR_CONFLICT for an insert that a conflict clause turned into
  * nothing) when it changed none. */
-int store_write_one(struct store *st, sqlite3_stmt *q, int none_rc);
+int store_write_one(struct store *st, struct db_stmt *q, int none_rc);
 
 /* Free the cached statements (called by store_close). */
 void store_cache_clear(struct store *st);

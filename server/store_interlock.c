@@ -3,7 +3,6 @@
 #include "store.h"
 #include "store_int.h"
 
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,31 +14,30 @@
 
 /* Rows of q (bound already) of three integers into an array of elem-sized records, each filled
  * by put(record, a, b, c). */
-static int spans(sqlite3_stmt *q, void **out, size_t *n, size_t elem,
+static int spans(struct db_stmt *q, void **out, size_t *n, size_t elem,
                  void (*put)(void *rec, int64_t a, int64_t b, int64_t c))
 {
     char *v = NULL;
     size_t cnt = 0, cap = 0;
     int step;
 
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+    while ((step = db_step(q)) == DB_ROW) {
         if (cnt == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             char *nv = realloc(v, ncap * elem);
             if (!nv) {
                 free(v);
-                sqlite3_reset(q);
+                db_reset(q);
                 return LS_ERR_NOMEM;
             }
             v = nv;
             cap = ncap;
         }
-        put(v + cnt * elem, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
-            sqlite3_column_int64(q, 2));
+        put(v + cnt * elem, db_column_int64(q, 0), db_column_int64(q, 1), db_column_int64(q, 2));
         cnt++;
     }
-    sqlite3_reset(q);
-    if (step != SQLITE_DONE) {
+    db_reset(q);
+    if (step != DB_DONE) {
         free(v);
         return LS_ERR_DB;
     }
@@ -69,7 +67,7 @@ static void put_interval(void *rec, int64_t a, int64_t b, int64_t c)
 int store_confirmed_spans(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
                           struct booking_span **out, size_t *n)
 {
-    sqlite3_stmt *q =
+    struct db_stmt *q =
         store_stmt(st, "SELECT id, start_ms, end_ms FROM bookings WHERE instrument = ?"
                        " AND status = 'confirmed' AND end_ms > ? AND start_ms < ?"
                        " ORDER BY start_ms");
@@ -79,24 +77,25 @@ int store_confirmed_spans(struct store *st, const char *instrument, int64_t from
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    sqlite3_bind_int64(q, 2, from_ms);
-    sqlite3_bind_int64(q, 3, to_ms);
+    db_bind_int64(q, 2, from_ms);
+    db_bind_int64(q, 3, to_ms);
     return spans(q, (void **)out, n, sizeof(**out), put_booking);
 }
 
 int store_outage_spans(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
                        struct interval **out, size_t *n)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT start_ms, end_ms, 0 FROM outages WHERE instrument = ?"
-                                     " AND end_ms > ? AND start_ms < ? ORDER BY start_ms");
+    struct db_stmt *q =
+        store_stmt(st, "SELECT start_ms, end_ms, 0 FROM outages WHERE instrument = ?"
+                       " AND end_ms > ? AND start_ms < ? ORDER BY start_ms");
 
     *out = NULL;
     *n = 0;
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    sqlite3_bind_int64(q, 2, from_ms);
-    sqlite3_bind_int64(q, 3, to_ms);
+    db_bind_int64(q, 2, from_ms);
+    db_bind_int64(q, 3, to_ms);
     return spans(q, (void **)out, n, sizeof(**out), put_interval);
 }
 
@@ -104,7 +103,7 @@ int store_meter_activity(struct store *st, const char *instrument, int *running,
 {
     enum ls_state state;
     int64_t ts;
-    sqlite3_stmt *q;
+    struct db_stmt *q;
     int rc = store_last_reading(st, instrument, &ts, &state), step;
 
     *running = 0;
@@ -118,53 +117,53 @@ int store_meter_activity(struct store *st, const char *instrument, int *running,
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    sqlite3_bind_int(q, 2, LS_STATE_RUNNING);
-    step = sqlite3_step(q);
-    if (step == SQLITE_ROW)
-        *idle_at = sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
-    return step == SQLITE_ROW ? LS_OK : LS_ERR_DB;
+    db_bind_int(q, 2, LS_STATE_RUNNING);
+    step = db_step(q);
+    if (step == DB_ROW)
+        *idle_at = db_column_int64(q, 0);
+    db_reset(q);
+    return step == DB_ROW ? LS_OK : LS_ERR_DB;
 }
 
 int store_meter_badge_user(struct store *st, const char *instrument, int64_t *user_id)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT coalesce(badge, 0), coalesce(badge_user, 0) FROM"
-                                     " readings WHERE instrument = ? ORDER BY ts DESC LIMIT 1");
+    struct db_stmt *q = store_stmt(st, "SELECT coalesce(badge, 0), coalesce(badge_user, 0) FROM"
+                                       " readings WHERE instrument = ? ORDER BY ts DESC LIMIT 1");
     int step;
 
     *user_id = 0;
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    step = sqlite3_step(q);
-    if (step == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0)
-        *user_id = sqlite3_column_int64(q, 1);
-    sqlite3_reset(q);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? LS_OK : LS_ERR_DB;
+    step = db_step(q);
+    if (step == DB_ROW && db_column_int64(q, 0) > 0)
+        *user_id = db_column_int64(q, 1);
+    db_reset(q);
+    return step == DB_ROW || step == DB_DONE ? LS_OK : LS_ERR_DB;
 }
 
 int store_interlock_next_version(struct store *st, int64_t now_ms, int64_t *version)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "INSERT INTO interlock_version(id, version) VALUES(1, ?1) ON CONFLICT(id) DO UPDATE"
             " SET version = max(version + 1, ?1) RETURNING version");
     int step;
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, now_ms);
-    step = sqlite3_step(q);
-    if (step == SQLITE_ROW)
-        *version = sqlite3_column_int64(q, 0);
-    while (step == SQLITE_ROW)
-        step = sqlite3_step(q);
-    sqlite3_reset(q);
-    return step == SQLITE_DONE ? LS_OK : LS_ERR_DB;
+    db_bind_int64(q, 1, now_ms);
+    step = db_step(q);
+    if (step == DB_ROW)
+        *version = db_column_int64(q, 0);
+    while (step == DB_ROW)
+        step = db_step(q);
+    db_reset(q);
+    return step == DB_DONE ? LS_OK : LS_ERR_DB;
 }
 
 int store_interlock_put(struct store *st, const struct interlock_row *r)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "INSERT INTO interlock_state(instrument, gateway, mode, desired, reason, booking,"
             " until_ms, version, computed_at) VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(instrument)"
             " DO UPDATE SET gateway = excluded.gateway, mode = excluded.mode, desired ="
@@ -176,31 +175,31 @@ int store_interlock_put(struct store *st, const struct interlock_row *r)
     store_bind_text(q, 1, r->instrument);
     store_bind_text(q, 2, r->gateway[0] ? r->gateway : NULL);
     store_bind_text(q, 3, r->mode);
-    sqlite3_bind_int(q, 4, r->desired);
+    db_bind_int(q, 4, r->desired);
     store_bind_text(q, 5, r->reason);
     if (r->booking)
-        sqlite3_bind_int64(q, 6, r->booking);
+        db_bind_int64(q, 6, r->booking);
     else
-        sqlite3_bind_null(q, 6);
+        db_bind_null(q, 6);
     if (r->until_ms != INT64_MAX)
-        sqlite3_bind_int64(q, 7, r->until_ms);
+        db_bind_int64(q, 7, r->until_ms);
     else
-        sqlite3_bind_null(q, 7);
-    sqlite3_bind_int64(q, 8, r->version);
-    sqlite3_bind_int64(q, 9, r->computed_at);
+        db_bind_null(q, 7);
+    db_bind_int64(q, 8, r->version);
+    db_bind_int64(q, 9, r->computed_at);
     return store_write_rc(st, q);
 }
 
 int store_interlock_actual(struct store *st, const char *gateway, const char *instrument,
                            int actual, int64_t at_ms)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE interlock_state SET actual = ?, actual_at = ?"
-                                     " WHERE instrument = ? AND gateway = ?");
+    struct db_stmt *q = store_stmt(st, "UPDATE interlock_state SET actual = ?, actual_at = ?"
+                                       " WHERE instrument = ? AND gateway = ?");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_int(q, 1, actual);
-    sqlite3_bind_int64(q, 2, at_ms);
+    db_bind_int(q, 1, actual);
+    db_bind_int64(q, 2, at_ms);
     store_bind_text(q, 3, instrument);
     store_bind_text(q, 4, gateway);
     return store_write_rc(st, q);
@@ -209,12 +208,12 @@ int store_interlock_actual(struct store *st, const char *gateway, const char *in
 int store_interlock_faults(struct store *st, const char *gateway, char (*ids)[LS_ID_MAX],
                            char (*faults)[LS_FAULT_MAX], size_t n, int64_t at_ms)
 {
-    sqlite3_stmt *clear = store_stmt(st, "UPDATE interlock_state SET fault = NULL, fault_since ="
-                                         " NULL WHERE gateway = ? AND fault IS NOT NULL");
-    sqlite3_stmt *set =
+    struct db_stmt *clear = store_stmt(st, "UPDATE interlock_state SET fault = NULL, fault_since ="
+                                           " NULL WHERE gateway = ? AND fault IS NOT NULL");
+    struct db_stmt *set =
         store_stmt(st, "UPDATE interlock_state SET fault = ?1, fault_since = coalesce(?4, ?3)"
                        " WHERE instrument = ?2 AND gateway = ?5");
-    sqlite3_stmt *since =
+    struct db_stmt *since =
         store_stmt(st, "SELECT fault_since FROM interlock_state WHERE instrument = ? AND"
                        " gateway = ? AND fault IS NOT NULL");
     int64_t *kept = NULL;
@@ -229,11 +228,11 @@ int store_interlock_faults(struct store *st, const char *gateway, char (*ids)[LS
     for (size_t i = 0; i < n; i++) {
         store_bind_text(since, 1, ids[i]);
         store_bind_text(since, 2, gateway);
-        int step = sqlite3_step(since);
-        if (step == SQLITE_ROW)
-            kept[i] = sqlite3_column_int64(since, 0);
-        sqlite3_reset(since);
-        if (step != SQLITE_ROW && step != SQLITE_DONE)
+        int step = db_step(since);
+        if (step == DB_ROW)
+            kept[i] = db_column_int64(since, 0);
+        db_reset(since);
+        if (step != DB_ROW && step != DB_DONE)
             goto out;
     }
     if (store_begin(st))
@@ -244,11 +243,11 @@ int store_interlock_faults(struct store *st, const char *gateway, char (*ids)[LS
     for (size_t i = 0; i < n; i++) {
         store_bind_text(set, 1, faults[i]);
         store_bind_text(set, 2, ids[i]);
-        sqlite3_bind_int64(set, 3, at_ms);
+        db_bind_int64(set, 3, at_ms);
         if (kept[i])
-            sqlite3_bind_int64(set, 4, kept[i]);
+            db_bind_int64(set, 4, kept[i]);
         else
-            sqlite3_bind_null(set, 4);
+            db_bind_null(set, 4);
         store_bind_text(set, 5, gateway);
         if (store_write_rc(st, set))
             goto rollback;
@@ -264,18 +263,18 @@ out:
 
 int store_interlock_set_version(struct store *st, const char *gateway, int64_t version)
 {
-    sqlite3_stmt *q = store_stmt(st, "UPDATE interlock_state SET version = ? WHERE gateway = ?");
+    struct db_stmt *q = store_stmt(st, "UPDATE interlock_state SET version = ? WHERE gateway = ?");
 
     if (!q)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, version);
+    db_bind_int64(q, 1, version);
     store_bind_text(q, 2, gateway);
     return store_write_rc(st, q);
 }
 
 int store_interlock_get(struct store *st, const char *instrument, struct interlock_row *out)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "SELECT instrument, coalesce(gateway, ''), mode, desired, reason, coalesce(booking,"
             " 0), coalesce(until_ms, 9223372036854775807), coalesce(version, 0), computed_at,"
             " coalesce(actual, -1), coalesce(actual_at, 0), coalesce(fault, ''),"
@@ -286,29 +285,29 @@ int store_interlock_get(struct store *st, const char *instrument, struct interlo
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    step = sqlite3_step(q);
-    if (step == SQLITE_ROW) {
-        snprintf(out->instrument, sizeof(out->instrument), "%s", sqlite3_column_text(q, 0));
-        snprintf(out->gateway, sizeof(out->gateway), "%s", sqlite3_column_text(q, 1));
-        snprintf(out->mode, sizeof(out->mode), "%s", sqlite3_column_text(q, 2));
-        out->desired = sqlite3_column_int(q, 3);
-        snprintf(out->reason, sizeof(out->reason), "%s", sqlite3_column_text(q, 4));
-        out->booking = sqlite3_column_int64(q, 5);
-        out->until_ms = sqlite3_column_int64(q, 6);
-        out->version = sqlite3_column_int64(q, 7);
-        out->computed_at = sqlite3_column_int64(q, 8);
-        out->actual = sqlite3_column_int(q, 9);
-        out->actual_at = sqlite3_column_int64(q, 10);
-        snprintf(out->fault, sizeof(out->fault), "%s", sqlite3_column_text(q, 11));
-        out->fault_since = sqlite3_column_int64(q, 12);
+    step = db_step(q);
+    if (step == DB_ROW) {
+        snprintf(out->instrument, sizeof(out->instrument), "%s", db_column_text(q, 0));
+        snprintf(out->gateway, sizeof(out->gateway), "%s", db_column_text(q, 1));
+        snprintf(out->mode, sizeof(out->mode), "%s", db_column_text(q, 2));
+        out->desired = db_column_int(q, 3);
+        snprintf(out->reason, sizeof(out->reason), "%s", db_column_text(q, 4));
+        out->booking = db_column_int64(q, 5);
+        out->until_ms = db_column_int64(q, 6);
+        out->version = db_column_int64(q, 7);
+        out->computed_at = db_column_int64(q, 8);
+        out->actual = db_column_int(q, 9);
+        out->actual_at = db_column_int64(q, 10);
+        snprintf(out->fault, sizeof(out->fault), "%s", db_column_text(q, 11));
+        out->fault_since = db_column_int64(q, 12);
     }
-    sqlite3_reset(q);
-    return step == SQLITE_ROW ? LS_OK : step == SQLITE_DONE ? LS_ERR_NOTFOUND : LS_ERR_DB;
+    db_reset(q);
+    return step == DB_ROW ? LS_OK : step == DB_DONE ? LS_ERR_NOTFOUND : LS_ERR_DB;
 }
 
 int store_interlock_forget(struct store *st, const char *instrument)
 {
-    sqlite3_stmt *q = store_stmt(st, "DELETE FROM interlock_state WHERE instrument = ?");
+    struct db_stmt *q = store_stmt(st, "DELETE FROM interlock_state WHERE instrument = ?");
 
     if (!q)
         return LS_ERR_DB;

@@ -28,23 +28,23 @@ static struct metric_raw *find(struct metric_raw *v, size_t n, const char *id)
 static int add_charges(struct store *st, struct metric_raw *v, size_t cnt, int64_t from_ms,
                        int64_t to_ms)
 {
-    sqlite3_stmt *qc = store_stmt(st, "SELECT instrument, sum(amount), sum(voucher) FROM"
-                                      " charges WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY"
-                                      " instrument");
+    struct db_stmt *qc = store_stmt(st, "SELECT instrument, sum(amount), sum(voucher) FROM"
+                                        " charges WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY"
+                                        " instrument");
     struct metric_raw *m;
     int row;
 
     if (!qc)
         return LS_ERR_DB;
-    sqlite3_bind_int64(qc, 1, from_ms);
-    sqlite3_bind_int64(qc, 2, to_ms);
+    db_bind_int64(qc, 1, from_ms);
+    db_bind_int64(qc, 2, to_ms);
     while ((row = store_step_row(st, qc, "metrics: charges")) > 0) {
-        if (!(m = find(v, cnt, (const char *)sqlite3_column_text(qc, 0))))
+        if (!(m = find(v, cnt, (const char *)db_column_text(qc, 0))))
             continue;
-        m->revenue = sqlite3_column_int64(qc, 1);
-        m->voucher = sqlite3_column_int64(qc, 2);
+        m->revenue = db_column_int64(qc, 1);
+        m->voucher = db_column_int64(qc, 2);
     }
-    sqlite3_reset(qc);
+    db_reset(qc);
     if (row < 0)
         return LS_ERR_DB;
     return LS_OK;
@@ -55,9 +55,9 @@ static int add_charges(struct store *st, struct metric_raw *v, size_t cnt, int64
 static int add_outages(struct store *st, struct metric_raw *v, size_t cnt, int64_t from_ms,
                        int64_t to_ms)
 {
-    sqlite3_stmt *qo = store_stmt(st, "SELECT instrument, max(start_ms, ?1), min(end_ms, ?2)"
-                                      " FROM outages WHERE end_ms > ?1 AND start_ms < ?2"
-                                      " ORDER BY instrument, start_ms");
+    struct db_stmt *qo = store_stmt(st, "SELECT instrument, max(start_ms, ?1), min(end_ms, ?2)"
+                                        " FROM outages WHERE end_ms > ?1 AND start_ms < ?2"
+                                        " ORDER BY instrument, start_ms");
     struct metric_raw *m;
     char last[LS_ID_MAX] = "";
     int64_t cover_end = 0;
@@ -65,11 +65,11 @@ static int add_outages(struct store *st, struct metric_raw *v, size_t cnt, int64
 
     if (!qo)
         return LS_ERR_DB;
-    sqlite3_bind_int64(qo, 1, from_ms);
-    sqlite3_bind_int64(qo, 2, to_ms);
+    db_bind_int64(qo, 1, from_ms);
+    db_bind_int64(qo, 2, to_ms);
     while ((row = store_step_row(st, qo, "metrics: outages")) > 0) {
-        const char *id = (const char *)sqlite3_column_text(qo, 0);
-        int64_t s = sqlite3_column_int64(qo, 1), e = sqlite3_column_int64(qo, 2);
+        const char *id = (const char *)db_column_text(qo, 0);
+        int64_t s = db_column_int64(qo, 1), e = db_column_int64(qo, 2);
         if (!(m = find(v, cnt, id)))
             continue;
         if (strcmp(id, last) != 0) {
@@ -83,7 +83,7 @@ static int add_outages(struct store *st, struct metric_raw *v, size_t cnt, int64
         if (e > cover_end)
             cover_end = e;
     }
-    sqlite3_reset(qo);
+    db_reset(qo);
     if (row < 0)
         return LS_ERR_DB;
     return LS_OK;
@@ -92,18 +92,18 @@ static int add_outages(struct store *st, struct metric_raw *v, size_t cnt, int64
 int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct metric_raw **out,
                       size_t *n)
 {
-    sqlite3_stmt *qi = store_stmt(st, "SELECT i.id, i.org_id, o.type, i.public, i.rated_hours,"
-                                      " o.name, i.created_at"
-                                      " FROM instruments i JOIN orgs o ON o.id = i.org_id"
-                                      " ORDER BY i.id");
-    sqlite3_stmt *qu = store_stmt(
+    struct db_stmt *qi = store_stmt(st, "SELECT i.id, i.org_id, o.type, i.public, i.rated_hours,"
+                                        " o.name, i.created_at"
+                                        " FROM instruments i JOIN orgs o ON o.id = i.org_id"
+                                        " ORDER BY i.id");
+    struct db_stmt *qu = store_stmt(
         st, "SELECT u.instrument, sum(" CLIPPED_RUN "), sum(" CLIPPED_RUN
             " * (usr.org_id IS NOT NULL AND usr.org_id <> i.org_id)), sum(" CLIPPED_RUN
             " * (u.attribution = 'booking')) FROM usage u JOIN instruments i ON i.id ="
             " u.instrument LEFT JOIN users usr ON usr.id = u.user_id WHERE (u.end_ms > ?1 AND"
             " u.start_ms < ?2) OR (u.end_ms = u.start_ms AND u.start_ms >= ?1 AND u.start_ms < ?2)"
             " GROUP BY u.instrument");
-    sqlite3_stmt *qb = store_stmt(
+    struct db_stmt *qb = store_stmt(
         st, "SELECT instrument, sum(max(0, min(end_ms, ?2) - max(start_ms, ?1))),"
             " sum(end_ms >= ?1 AND end_ms < ?2 AND status IN ('completed','no_show')),"
             " sum(end_ms >= ?1 AND end_ms < ?2 AND status = 'no_show'),"
@@ -121,49 +121,49 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
         return LS_ERR_DB;
     while ((row = store_step_row(st, qi, "metrics: instruments")) > 0) {
         if (LS_GROW(v, cap, cnt + 1)) {
-            sqlite3_reset(qi);
+            db_reset(qi);
             free(v);
             return LS_ERR_NOMEM;
         }
         m = &v[cnt++];
         memset(m, 0, sizeof(*m));
-        snprintf(m->instrument, sizeof(m->instrument), "%s", sqlite3_column_text(qi, 0));
-        m->org_id = sqlite3_column_int64(qi, 1);
-        snprintf(m->org_type, sizeof(m->org_type), "%s", sqlite3_column_text(qi, 2));
-        m->is_public = sqlite3_column_int(qi, 3);
-        m->rated_per_year = sqlite3_column_int64(qi, 4);
-        snprintf(m->org_name, sizeof(m->org_name), "%s", sqlite3_column_text(qi, 5));
-        m->joined_ms = sqlite3_column_int64(qi, 6);
+        snprintf(m->instrument, sizeof(m->instrument), "%s", db_column_text(qi, 0));
+        m->org_id = db_column_int64(qi, 1);
+        snprintf(m->org_type, sizeof(m->org_type), "%s", db_column_text(qi, 2));
+        m->is_public = db_column_int(qi, 3);
+        m->rated_per_year = db_column_int64(qi, 4);
+        snprintf(m->org_name, sizeof(m->org_name), "%s", db_column_text(qi, 5));
+        m->joined_ms = db_column_int64(qi, 6);
         m->instruments = 1;
         m->public_count = m->is_public;
     }
-    sqlite3_reset(qi);
+    db_reset(qi);
     if (row < 0)
         goto fail;
-    sqlite3_bind_int64(qu, 1, from_ms);
-    sqlite3_bind_int64(qu, 2, to_ms);
+    db_bind_int64(qu, 1, from_ms);
+    db_bind_int64(qu, 2, to_ms);
     while ((row = store_step_row(st, qu, "metrics: usage")) > 0) {
-        if (!(m = find(v, cnt, (const char *)sqlite3_column_text(qu, 0))))
+        if (!(m = find(v, cnt, (const char *)db_column_text(qu, 0))))
             continue;
-        m->effective_ms = sqlite3_column_double(qu, 1);
-        m->external_ms = sqlite3_column_double(qu, 2);
-        m->inside_ms = sqlite3_column_double(qu, 3);
+        m->effective_ms = db_column_double(qu, 1);
+        m->external_ms = db_column_double(qu, 2);
+        m->inside_ms = db_column_double(qu, 3);
     }
-    sqlite3_reset(qu);
+    db_reset(qu);
     if (row < 0)
         goto fail;
-    sqlite3_bind_int64(qb, 1, from_ms);
-    sqlite3_bind_int64(qb, 2, to_ms);
+    db_bind_int64(qb, 1, from_ms);
+    db_bind_int64(qb, 2, to_ms);
     while ((row = store_step_row(st, qb, "metrics: bookings")) > 0) {
-        if (!(m = find(v, cnt, (const char *)sqlite3_column_text(qb, 0))))
+        if (!(m = find(v, cnt, (const char *)db_column_text(qb, 0))))
             continue;
-        m->booked_ms = sqlite3_column_int64(qb, 1);
-        m->ended = sqlite3_column_int64(qb, 2);
-        m->no_shows = sqlite3_column_int64(qb, 3);
-        m->rating_sum = sqlite3_column_int64(qb, 4);
-        m->rating_count = sqlite3_column_int64(qb, 5);
+        m->booked_ms = db_column_int64(qb, 1);
+        m->ended = db_column_int64(qb, 2);
+        m->no_shows = db_column_int64(qb, 3);
+        m->rating_sum = db_column_int64(qb, 4);
+        m->rating_count = db_column_int64(qb, 5);
     }
-    sqlite3_reset(qb);
+    db_reset(qb);
     if (row < 0)
         goto fail;
     if (add_charges(st, v, cnt, from_ms, to_ms) || add_outages(st, v, cnt, from_ms, to_ms))
@@ -178,7 +178,7 @@ fail: /* an error is not the end of the rows: no figures rather than wrong ones 
 
 int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t **items)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "SELECT json_object('user_org_type', coalesce(uo.type, 'unknown'), 'owner_org_type',"
             " oo.type, 'hours', round(sum(" CLIPPED_RUN ") / 3600000.0, 4)) FROM usage u"
             " JOIN instruments i ON i.id = u.instrument JOIN orgs oo ON oo.id = i.org_id"
@@ -189,24 +189,24 @@ int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t
     *items = json_array();
     if (!q || !*items)
         return LS_ERR_DB;
-    sqlite3_bind_int64(q, 1, from_ms);
-    sqlite3_bind_int64(q, 2, to_ms);
+    db_bind_int64(q, 1, from_ms);
+    db_bind_int64(q, 2, to_ms);
     return store_json_rows(st, q, *items);
 }
 
 int store_first_instrument(struct store *st, int64_t *ms)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT min(created_at) FROM instruments");
+    struct db_stmt *q = store_stmt(st, "SELECT min(created_at) FROM instruments");
     int step;
 
     if (!q)
         return LS_ERR_DB;
-    step = sqlite3_step(q);
-    if (step == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
-        *ms = sqlite3_column_int64(q, 0);
-        sqlite3_reset(q);
+    step = db_step(q);
+    if (step == DB_ROW && db_column_type(q, 0) != DB_NULL) {
+        *ms = db_column_int64(q, 0);
+        db_reset(q);
         return LS_OK;
     }
-    sqlite3_reset(q);
-    return step == SQLITE_ROW ? LS_ERR_NOTFOUND : store_db_fail(st, "first instrument");
+    db_reset(q);
+    return step == DB_ROW ? LS_ERR_NOTFOUND : store_db_fail(st, "first instrument");
 }

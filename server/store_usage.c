@@ -16,10 +16,10 @@
 static int load_readings(struct store *st, const char *instrument, int64_t from,
                          struct usage_reading **out, size_t *n)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT ts, state, run_seconds, energy_wh, samples, badge,"
-                                     " coalesce(badge_user, -1)"
-                                     " FROM readings WHERE instrument = ? AND ts >= ?"
-                                     " ORDER BY ts, gateway, epoch, seq");
+    struct db_stmt *q = store_stmt(st, "SELECT ts, state, run_seconds, energy_wh, samples, badge,"
+                                       " coalesce(badge_user, -1)"
+                                       " FROM readings WHERE instrument = ? AND ts >= ?"
+                                       " ORDER BY ts, gateway, epoch, seq");
     struct usage_reading *v = NULL;
     size_t cnt = 0, cap = 0;
     int step;
@@ -29,38 +29,38 @@ static int load_readings(struct store *st, const char *instrument, int64_t from,
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    sqlite3_bind_int64(q, 2, from);
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+    db_bind_int64(q, 2, from);
+    while ((step = db_step(q)) == DB_ROW) {
         struct usage_reading *r;
         if (LS_GROW(v, cap, cnt + 1)) {
             free(v);
-            sqlite3_reset(q);
+            db_reset(q);
             return LS_ERR_NOMEM;
         }
         r = &v[cnt++];
         memset(r, 0, sizeof(*r));
-        r->ts = sqlite3_column_int64(q, 0);
-        r->state = (enum ls_state)sqlite3_column_int(q, 1);
-        if (sqlite3_column_type(q, 2) != SQLITE_NULL) {
-            r->run_seconds = sqlite3_column_int64(q, 2);
+        r->ts = db_column_int64(q, 0);
+        r->state = (enum ls_state)db_column_int(q, 1);
+        if (db_column_type(q, 2) != DB_NULL) {
+            r->run_seconds = db_column_int64(q, 2);
             r->has |= LS_HAS_RUN_SECONDS;
         }
-        if (sqlite3_column_type(q, 3) != SQLITE_NULL) {
-            r->energy_wh = sqlite3_column_int64(q, 3);
+        if (db_column_type(q, 3) != DB_NULL) {
+            r->energy_wh = db_column_int64(q, 3);
             r->has |= LS_HAS_ENERGY_WH;
         }
-        if (sqlite3_column_type(q, 4) != SQLITE_NULL) {
-            r->samples = sqlite3_column_int64(q, 4);
+        if (db_column_type(q, 4) != DB_NULL) {
+            r->samples = db_column_int64(q, 4);
             r->has |= LS_HAS_SAMPLES;
         }
-        if (sqlite3_column_type(q, 5) != SQLITE_NULL) {
-            r->badge = sqlite3_column_int64(q, 5);
+        if (db_column_type(q, 5) != DB_NULL) {
+            r->badge = db_column_int64(q, 5);
             r->has |= LS_HAS_BADGE;
         }
-        r->badge_user = sqlite3_column_int64(q, 6);
+        r->badge_user = db_column_int64(q, 6);
     }
-    sqlite3_reset(q);
-    if (step != SQLITE_DONE) {
+    db_reset(q);
+    if (step != DB_DONE) {
         free(v);
         return store_db_fail(st, "usage readings");
     }
@@ -76,11 +76,11 @@ static int load_readings(struct store *st, const char *instrument, int64_t from,
 static int split_session(struct store *st, const char *instrument, const struct usage_session *s,
                          struct usage_part **parts, size_t *nparts)
 {
-    sqlite3_stmt *qb = store_stmt(st, "SELECT id, user_id, start_ms, end_ms FROM bookings WHERE"
-                                      " instrument = ? AND status IN ('confirmed','completed',"
-                                      "'no_show') AND start_ms < ? AND end_ms > ? ORDER BY"
-                                      " start_ms");
-    sqlite3_stmt *qu = store_stmt(st, "SELECT id FROM users WHERE badge = ?");
+    struct db_stmt *qb = store_stmt(st, "SELECT id, user_id, start_ms, end_ms FROM bookings WHERE"
+                                        " instrument = ? AND status IN ('confirmed','completed',"
+                                        "'no_show') AND start_ms < ? AND end_ms > ? ORDER BY"
+                                        " start_ms");
+    struct db_stmt *qu = store_stmt(st, "SELECT id FROM users WHERE badge = ?");
     struct usage_booking b[64];
     size_t nb = 0;
     int64_t badge_user = 0;
@@ -89,23 +89,23 @@ static int split_session(struct store *st, const char *instrument, const struct 
     if (!qb || !qu)
         return LS_ERR_DB;
     store_bind_text(qb, 1, instrument);
-    sqlite3_bind_int64(qb, 2, s->end_ms > s->start_ms ? s->end_ms : s->start_ms + 1);
-    sqlite3_bind_int64(qb, 3, s->start_ms);
+    db_bind_int64(qb, 2, s->end_ms > s->start_ms ? s->end_ms : s->start_ms + 1);
+    db_bind_int64(qb, 3, s->start_ms);
     while (nb < sizeof(b) / sizeof(b[0]) &&
            (row = store_step_row(st, qb, "the bookings of a session")) > 0) {
-        b[nb].id = sqlite3_column_int64(qb, 0);
-        b[nb].user_id = sqlite3_column_int64(qb, 1);
-        b[nb].start_ms = sqlite3_column_int64(qb, 2);
-        b[nb].end_ms = sqlite3_column_int64(qb, 3);
+        b[nb].id = db_column_int64(qb, 0);
+        b[nb].user_id = db_column_int64(qb, 1);
+        b[nb].start_ms = db_column_int64(qb, 2);
+        b[nb].end_ms = db_column_int64(qb, 3);
         nb++;
     }
-    sqlite3_reset(qb);
+    db_reset(qb);
     if (row < 0)
         return LS_ERR_DB; /* not "no booking": the session would be counted as unbooked use */
     if (s->badge > 0 && s->badge_user >= 0) {
         badge_user = s->badge_user;
     } else if (s->badge > 0) {
-        sqlite3_bind_int64(qu, 1, s->badge);
+        db_bind_int64(qu, 1, s->badge);
         row = store_int_one(st, qu, &badge_user);
         if (row == LS_ERR_NOTFOUND)
             badge_user = 0; /* a badge nobody holds */
@@ -118,36 +118,36 @@ static int split_session(struct store *st, const char *instrument, const struct 
 static int insert_parts(struct store *st, const char *instrument, const struct usage_session *s,
                         const struct usage_part *p, size_t n)
 {
-    sqlite3_stmt *q = store_stmt(st, "INSERT INTO usage(instrument, session_start, session_end,"
-                                     " open, start_ms, end_ms, run_ms, energy_wh, samples, badge,"
-                                     " user_id, booking_id, attribution)"
-                                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    struct db_stmt *q = store_stmt(st, "INSERT INTO usage(instrument, session_start, session_end,"
+                                       " open, start_ms, end_ms, run_ms, energy_wh, samples, badge,"
+                                       " user_id, booking_id, attribution)"
+                                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
 
     if (!q)
         return LS_ERR_DB;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(q);
+        db_reset(q);
         store_bind_text(q, 1, instrument);
-        sqlite3_bind_int64(q, 2, s->start_ms);
-        sqlite3_bind_int64(q, 3, s->end_ms);
-        sqlite3_bind_int(q, 4, s->open);
-        sqlite3_bind_int64(q, 5, p[i].start_ms);
-        sqlite3_bind_int64(q, 6, p[i].end_ms);
-        sqlite3_bind_int64(q, 7, p[i].run_ms);
-        sqlite3_bind_int64(q, 8, p[i].energy_wh);
-        sqlite3_bind_int64(q, 9, p[i].samples);
+        db_bind_int64(q, 2, s->start_ms);
+        db_bind_int64(q, 3, s->end_ms);
+        db_bind_int(q, 4, s->open);
+        db_bind_int64(q, 5, p[i].start_ms);
+        db_bind_int64(q, 6, p[i].end_ms);
+        db_bind_int64(q, 7, p[i].run_ms);
+        db_bind_int64(q, 8, p[i].energy_wh);
+        db_bind_int64(q, 9, p[i].samples);
         if (s->badge > 0)
-            sqlite3_bind_int64(q, 10, s->badge);
+            db_bind_int64(q, 10, s->badge);
         else
-            sqlite3_bind_null(q, 10);
+            db_bind_null(q, 10);
         if (p[i].user_id > 0)
-            sqlite3_bind_int64(q, 11, p[i].user_id);
+            db_bind_int64(q, 11, p[i].user_id);
         else
-            sqlite3_bind_null(q, 11);
+            db_bind_null(q, 11);
         if (p[i].attribution == USAGE_BOOKING)
-            sqlite3_bind_int64(q, 12, p[i].booking_id);
+            db_bind_int64(q, 12, p[i].booking_id);
         else
-            sqlite3_bind_null(q, 12);
+            db_bind_null(q, 12);
         store_bind_text(q, 13, usage_attribution_name(p[i].attribution));
         if (store_step_done(st, q))
             return LS_ERR_DB;
@@ -160,23 +160,23 @@ static int insert_parts(struct store *st, const char *instrument, const struct u
 static int settle_bookings(struct store *st, const char *instrument, int64_t since,
                            int64_t no_show_min_run_s)
 {
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "SELECT b.id, b.status, b.end_ms, coalesce((SELECT sum(run_ms) FROM usage u WHERE"
             " u.booking_id = b.id), 0) / 1000, b.metered_seconds, (SELECT max(ts) FROM readings"
             " WHERE instrument = ?1) FROM bookings b WHERE b.instrument = ?1 AND b.end_ms > ?2"
             " AND b.status IN ('confirmed','completed','no_show')");
-    sqlite3_stmt *up = store_stmt(st, "UPDATE bookings SET metered_seconds = ?, status = ? WHERE"
-                                      " id = ?");
+    struct db_stmt *up = store_stmt(st, "UPDATE bookings SET metered_seconds = ?, status = ? WHERE"
+                                        " id = ?");
     int step, rc = LS_OK;
 
     if (!q || !up)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    sqlite3_bind_int64(q, 2, since);
-    while (rc == LS_OK && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(q, 0), end = sqlite3_column_int64(q, 2);
-        int64_t metered = sqlite3_column_int64(q, 3), old = sqlite3_column_int64(q, 4);
-        int64_t last = sqlite3_column_int64(q, 5), now = ls_now_ms();
+    db_bind_int64(q, 2, since);
+    while (rc == LS_OK && (step = db_step(q)) == DB_ROW) {
+        int64_t id = db_column_int64(q, 0), end = db_column_int64(q, 2);
+        int64_t metered = db_column_int64(q, 3), old = db_column_int64(q, 4);
+        int64_t last = db_column_int64(q, 5), now = ls_now_ms();
         char status[16], object[40];
         const char *next;
 
@@ -184,16 +184,16 @@ static int settle_bookings(struct store *st, const char *instrument, int64_t sin
          * ingest believes) cannot end a booking that has not ended */
         if (last > now)
             last = now;
-        snprintf(status, sizeof(status), "%s", sqlite3_column_text(q, 1));
+        snprintf(status, sizeof(status), "%s", db_column_text(q, 1));
         next = status;
         if (end <= last)
             next = metered >= no_show_min_run_s ? "completed" : "no_show";
         if (metered == old && strcmp(next, status) == 0)
             continue;
-        sqlite3_reset(up);
-        sqlite3_bind_int64(up, 1, metered);
+        db_reset(up);
+        db_bind_int64(up, 1, metered);
         store_bind_text(up, 2, next);
-        sqlite3_bind_int64(up, 3, id);
+        db_bind_int64(up, 3, id);
         rc = store_step_done(st, up);
         if (rc == LS_OK && strcmp(next, status) != 0) {
             json_t *before = json_pack("{s:s, s:I}", "status", status, "metered_seconds", old);
@@ -208,29 +208,29 @@ static int settle_bookings(struct store *st, const char *instrument, int64_t sin
             json_decref(after);
         }
     }
-    sqlite3_reset(q);
+    db_reset(q);
     return rc;
 }
 
 int store_usage_refresh(struct store *st, const char *instrument, int64_t since_ms,
                         int64_t merge_gap_ms, int64_t no_show_min_run_s)
 {
-    sqlite3_stmt *q = store_stmt(st, "SELECT min(session_start) FROM usage WHERE instrument = ?"
-                                     " AND (session_end >= ? OR open = 1)");
-    sqlite3_stmt *del = store_stmt(st, "DELETE FROM usage WHERE instrument = ? AND"
-                                       " session_start >= ?");
+    struct db_stmt *q = store_stmt(st, "SELECT min(session_start) FROM usage WHERE instrument = ?"
+                                       " AND (session_end >= ? OR open = 1)");
+    struct db_stmt *del = store_stmt(st, "DELETE FROM usage WHERE instrument = ? AND"
+                                         " session_start >= ?");
     struct usage_reading *r = NULL;
     struct usage_session *s = NULL;
     size_t nr = 0, ns = 0;
     int64_t s0 = since_ms;
     int rc, row;
 
-    sqlite3_stmt *qo = store_stmt(st, "SELECT session_start, session_end, coalesce(badge, 0),"
-                                      " sum(run_ms), sum(energy_wh), sum(samples) FROM usage"
-                                      " WHERE instrument = ? AND open = 1 GROUP BY session_start"
-                                      " ORDER BY session_start DESC LIMIT 1");
-    sqlite3_stmt *qp = store_stmt(st, "SELECT max(ts) FROM readings WHERE instrument = ? AND"
-                                      " ts < ?");
+    struct db_stmt *qo = store_stmt(st, "SELECT session_start, session_end, coalesce(badge, 0),"
+                                        " sum(run_ms), sum(energy_wh), sum(samples) FROM usage"
+                                        " WHERE instrument = ? AND open = 1 GROUP BY session_start"
+                                        " ORDER BY session_start DESC LIMIT 1");
+    struct db_stmt *qp = store_stmt(st, "SELECT max(ts) FROM readings WHERE instrument = ? AND"
+                                        " ts < ?");
     struct usage_session open_s;
     int have_open = 0;
     int64_t prev_ts = INT64_MIN / 2;
@@ -238,29 +238,29 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
     if (!q || !del || !qo || !qp)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    sqlite3_bind_int64(q, 2, since_ms - merge_gap_ms);
+    db_bind_int64(q, 2, since_ms - merge_gap_ms);
     if ((row = store_step_row(st, q, "where usage starts")) > 0 &&
-        sqlite3_column_type(q, 0) != SQLITE_NULL && sqlite3_column_int64(q, 0) < s0)
-        s0 = sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
+        db_column_type(q, 0) != DB_NULL && db_column_int64(q, 0) < s0)
+        s0 = db_column_int64(q, 0);
+    db_reset(q);
     if (row < 0)
         return LS_ERR_DB;
     memset(&open_s, 0, sizeof(open_s));
     store_bind_text(qo, 1, instrument);
     if ((row = store_step_row(st, qo, "the open session")) < 0) {
-        sqlite3_reset(qo);
+        db_reset(qo);
         return LS_ERR_DB;
     }
     if (row > 0) {
-        open_s.start_ms = sqlite3_column_int64(qo, 0);
-        open_s.end_ms = sqlite3_column_int64(qo, 1);
-        open_s.badge = sqlite3_column_int64(qo, 2);
-        open_s.run_ms = sqlite3_column_int64(qo, 3);
-        open_s.energy_wh = sqlite3_column_int64(qo, 4);
-        open_s.samples = sqlite3_column_int64(qo, 5);
+        open_s.start_ms = db_column_int64(qo, 0);
+        open_s.end_ms = db_column_int64(qo, 1);
+        open_s.badge = db_column_int64(qo, 2);
+        open_s.run_ms = db_column_int64(qo, 3);
+        open_s.energy_wh = db_column_int64(qo, 4);
+        open_s.samples = db_column_int64(qo, 5);
         have_open = 1;
     }
-    sqlite3_reset(qo);
+    db_reset(qo);
     /* An instrument that runs for days would make every refresh reread its whole run: when the
      * new readings all come after the last one of the open session, continue it from there. */
     if (have_open && s0 == open_s.start_ms && since_ms > open_s.end_ms) {
@@ -290,16 +290,16 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
             rc = usage_sessions(r, nr, merge_gap_ms, &s, &ns);
     }
     store_bind_text(qp, 1, instrument);
-    sqlite3_bind_int64(qp, 2, s0);
+    db_bind_int64(qp, 2, s0);
     if ((row = store_step_row(st, qp, "the reading before")) > 0 &&
-        sqlite3_column_type(qp, 0) != SQLITE_NULL)
-        prev_ts = sqlite3_column_int64(qp, 0);
-    sqlite3_reset(qp);
+        db_column_type(qp, 0) != DB_NULL)
+        prev_ts = db_column_int64(qp, 0);
+    db_reset(qp);
     if (row < 0 && rc == LS_OK)
         rc = LS_ERR_DB;
     if (rc == LS_OK) {
         store_bind_text(del, 1, instrument);
-        sqlite3_bind_int64(del, 2, s0);
+        db_bind_int64(del, 2, s0);
         rc = store_step_done(st, del);
     }
     for (size_t i = 0; rc == LS_OK && i < ns; i++) {
@@ -321,11 +321,11 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
 int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_min_run_s,
                         int replace, int64_t *rows, int64_t *diffs)
 {
-    sqlite3_stmt *qi = store_stmt(st, "SELECT DISTINCT instrument FROM readings ORDER BY 1");
-    sqlite3_stmt *qu = store_stmt(st, "SELECT session_start, start_ms, end_ms, run_ms, energy_wh,"
-                                      " samples, coalesce(user_id, 0), coalesce(booking_id, 0),"
-                                      " attribution FROM usage WHERE instrument = ? ORDER BY"
-                                      " session_start, start_ms");
+    struct db_stmt *qi = store_stmt(st, "SELECT DISTINCT instrument FROM readings ORDER BY 1");
+    struct db_stmt *qu = store_stmt(st, "SELECT session_start, start_ms, end_ms, run_ms, energy_wh,"
+                                        " samples, coalesce(user_id, 0), coalesce(booking_id, 0),"
+                                        " attribution FROM usage WHERE instrument = ? ORDER BY"
+                                        " session_start, start_ms");
     char(*ids)[LS_ID_MAX] = NULL;
     size_t nids = 0, idcap = 0;
     int rc = LS_OK, row = 0;
@@ -339,9 +339,9 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
             rc = LS_ERR_NOMEM;
             break;
         }
-        snprintf(ids[nids++], LS_ID_MAX, "%s", sqlite3_column_text(qi, 0));
+        snprintf(ids[nids++], LS_ID_MAX, "%s", db_column_text(qi, 0));
     }
-    sqlite3_reset(qi);
+    db_reset(qi);
     if (row < 0)
         rc = LS_ERR_DB; /* not "no more instruments": the check would pass having checked none */
     for (size_t k = 0; rc == LS_OK && k < nids; k++) {
@@ -363,16 +363,16 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
                     rc = LS_ERR_DB; /* an error is not a difference, nor the end of the rows */
                     break;
                 }
-                if (row == 0 || sqlite3_column_int64(qu, 0) != s[i].start_ms ||
-                    sqlite3_column_int64(qu, 1) != p[j].start_ms ||
-                    sqlite3_column_int64(qu, 2) != p[j].end_ms ||
-                    sqlite3_column_int64(qu, 3) != p[j].run_ms ||
-                    sqlite3_column_int64(qu, 4) != p[j].energy_wh ||
-                    sqlite3_column_int64(qu, 5) != p[j].samples ||
-                    sqlite3_column_int64(qu, 6) != p[j].user_id ||
-                    sqlite3_column_int64(qu, 7) !=
+                if (row == 0 || db_column_int64(qu, 0) != s[i].start_ms ||
+                    db_column_int64(qu, 1) != p[j].start_ms ||
+                    db_column_int64(qu, 2) != p[j].end_ms ||
+                    db_column_int64(qu, 3) != p[j].run_ms ||
+                    db_column_int64(qu, 4) != p[j].energy_wh ||
+                    db_column_int64(qu, 5) != p[j].samples ||
+                    db_column_int64(qu, 6) != p[j].user_id ||
+                    db_column_int64(qu, 7) !=
                         (p[j].attribution == USAGE_BOOKING ? p[j].booking_id : 0) ||
-                    strcmp((const char *)sqlite3_column_text(qu, 8),
+                    strcmp((const char *)db_column_text(qu, 8),
                            usage_attribution_name(p[j].attribution)) != 0)
                     (*diffs)++;
             }
@@ -384,7 +384,7 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
             else
                 (*diffs)++; /* rows stored that the readings do not give */
         }
-        sqlite3_reset(qu);
+        db_reset(qu);
         free(r);
         free(s);
         if (rc == LS_OK && replace)
@@ -401,7 +401,7 @@ int store_usage_list(struct store *st, const struct usage_filter *f, json_t **it
     " u.instrument = ?1) AND (?2 = 0 OR u.user_id = ?2) AND (?3 = 0 OR i.org_id = ?3) AND"         \
     " u.end_ms > ?4 AND u.start_ms < ?5"
 #define UTIME(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
-    sqlite3_stmt *q = store_stmt(
+    struct db_stmt *q = store_stmt(
         st, "SELECT json_object('id', u.id, 'instrument', u.instrument, "
             "'start', " UTIME("u.start_ms") ", 'end', " UTIME(
                 "u.end_ms") ", 'run_seconds', u.run_ms / 1000,"
@@ -423,21 +423,21 @@ int store_usage_list(struct store *st, const struct usage_filter *f, json_t **it
                                                                          "u.start_ms, "
                                                                          "u.id LIMIT ?6 "
                                                                          "OFFSET ?7");
-    sqlite3_stmt *c = store_stmt(st, "SELECT count(*)" USAGE_WHERE);
-    sqlite3_stmt *both[2] = {q, c};
+    struct db_stmt *c = store_stmt(st, "SELECT count(*)" USAGE_WHERE);
+    struct db_stmt *both[2] = {q, c};
 
     *items = json_array();
     if (!q || !c || !*items)
         return LS_ERR_DB;
     for (int k = 0; k < 2; k++) {
         store_bind_text(both[k], 1, f->instrument);
-        sqlite3_bind_int64(both[k], 2, f->user_id > 0 ? f->user_id : 0);
-        sqlite3_bind_int64(both[k], 3, f->org_id > 0 ? f->org_id : 0);
-        sqlite3_bind_int64(both[k], 4, f->from_ms);
-        sqlite3_bind_int64(both[k], 5, f->to_ms);
+        db_bind_int64(both[k], 2, f->user_id > 0 ? f->user_id : 0);
+        db_bind_int64(both[k], 3, f->org_id > 0 ? f->org_id : 0);
+        db_bind_int64(both[k], 4, f->from_ms);
+        db_bind_int64(both[k], 5, f->to_ms);
     }
-    sqlite3_bind_int64(q, 6, f->limit);
-    sqlite3_bind_int64(q, 7, f->offset);
+    db_bind_int64(q, 6, f->limit);
+    db_bind_int64(q, 7, f->offset);
     if (store_json_rows(st, q, *items))
         return LS_ERR_DB;
     return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
