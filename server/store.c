@@ -4,11 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "labshare/log.h"
 #include "labshare/grow.h"
+#include "labshare/num.h"
 #include "labshare/rc.h"
 #include "storage/db_reading.h"
+#include "storage/schema_pg.h"
 #include "labshare/banned.h"
 
 /* Migrations: entry i takes the schema from version i to i + 1. Append only; never edit a
@@ -198,13 +201,18 @@ int store_schema_version(struct store *st)
     struct db_stmt *s = NULL;
     int v = -1;
 
-    if (db_prepare(st->db, "PRAGMA user_version", &s) == DB_OK && db_step(s) == DB_ROW)
+    if (db_prepare(st->db,
+                   db_engine(st->db) == DB_SQLITE
+                       ? "PRAGMA user_version"
+                       : "SELECT coalesce((SELECT version FROM labshare_schema WHERE id = 1), 0)",
+                   &s) == DB_OK &&
+        db_step(s) == DB_ROW)
         v = db_column_int(s, 0);
     db_finalize(s);
     return v;
 }
 
-static int migrate(struct store *st)
+static int migrate_sqlite(struct store *st)
 {
     char sql[64];
     int v;
@@ -233,6 +241,71 @@ static int migrate(struct store *st)
     return LS_OK;
 }
 
+/* The readings' monthly partitions from 13 months back to 3 ahead, each made when missing. A
+ * month whose readings already went to the default partition (a server that ran for months
+ * without a restart) keeps them there: logged, not an error. */
+static void pg_partitions(struct store *st)
+{
+    time_t now = time(NULL);
+    struct tm t;
+
+    gmtime_r(&now, &t);
+    for (int k = -13; k <= 3; k++) {
+        int m = t.tm_year * 12 + t.tm_mon + k;
+        char sql[256];
+        if (schema_pg_partition_sql(m / 12 + 1900, m % 12 + 1, sql, sizeof(sql)) == 0 &&
+            db_exec(st->db, sql) != DB_OK)
+            ls_warn("store: readings of %04d-%02d stay in the default partition: %s", m / 12 + 1900,
+                    m % 12 + 1, db_errmsg(st->db));
+    }
+}
+
+/* PostgreSQL: the whole schema on an empty database; servers starting at once wait for each
+ * other on an advisory lock. There are no upgrades between versions yet (one version so far). */
+static int migrate_pg(struct store *st)
+{
+    int v;
+
+    if (store_exec(st, "BEGIN") || store_exec(st, "SELECT pg_advisory_xact_lock(7270001)"))
+        return LS_ERR_DB;
+    {
+        struct db_stmt *s = NULL;
+        int have = 0;
+        if (db_prepare(st->db, "SELECT to_regclass('labshare_schema') IS NOT NULL", &s) == DB_OK &&
+            db_step(s) == DB_ROW)
+            have = db_column_int(s, 0);
+        db_finalize(s);
+        v = have ? store_schema_version(st) : 0;
+    }
+    if (v != 0 && v != SCHEMA_VERSION) {
+        ls_error("store: PostgreSQL schema %d, this server has %d (no upgrade between them yet)", v,
+                 SCHEMA_VERSION);
+        store_exec(st, "ROLLBACK");
+        return LS_ERR_DB;
+    }
+    if (v == 0) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "INSERT INTO labshare_schema VALUES(1, %d)", SCHEMA_VERSION);
+        int bad = 0;
+        for (size_t i = 0; schema_pg[i] && !bad; i++)
+            bad = store_exec(st, schema_pg[i]);
+        if (bad || store_exec(st, sql)) {
+            store_exec(st, "ROLLBACK");
+            return LS_ERR_DB;
+        }
+        ls_info("store: created the PostgreSQL schema, version %d", SCHEMA_VERSION);
+    }
+    if (store_exec(st, "COMMIT"))
+        return LS_ERR_DB;
+    pg_partitions(st);
+    return LS_OK;
+}
+
+static int migrate(struct store *st)
+{
+    return db_engine(st->db) == DB_SQLITE ? migrate_sqlite(st) : migrate_pg(st);
+}
+
 int store_prepare(struct store *st, const char *sql, struct db_stmt **s)
 {
     if (db_prepare(st->db, sql, s) != DB_OK)
@@ -243,6 +316,7 @@ int store_prepare(struct store *st, const char *sql, struct db_stmt **s)
 int store_open(const char *path, struct store **out)
 {
     struct store *st = calloc(1, sizeof(*st));
+    int pg;
 
     if (!st)
         return LS_ERR_NOMEM;
@@ -253,23 +327,39 @@ int store_open(const char *path, struct store **out)
             goto fail;
         }
     }
-    if (store_exec(st,
-                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
+    if ((db_engine(st->db) == DB_SQLITE &&
+         store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                        " PRAGMA foreign_keys=ON;")) ||
         migrate(st))
         goto fail;
     st->trust.max_future_ms = 300 * 1000;
     st->trust.max_past_ms = 365LL * 86400 * 1000;
     st->trust.max_thinned = 10000000;
+    pg = db_engine(st->db) == DB_POSTGRESQL;
+    /* PostgreSQL: the seq's key first (readings are partitioned by time, so their own unique
+     * index could not hold the seq alone); the reading only when the key is new */
     if (store_prepare(st,
-                      "INSERT OR IGNORE INTO readings(gateway, epoch, seq, " LS_READING_COLUMNS
-                      ", received_at, badge_user) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
-                      "?13,?14, CASE WHEN ?11 IS NULL THEN NULL ELSE"
-                      " coalesce((SELECT id FROM users WHERE badge = ?11), 0) END)",
+                      pg ? "WITH k AS (INSERT INTO reading_keys VALUES(?1, ?2, ?3) ON CONFLICT DO"
+                           " NOTHING RETURNING 1) INSERT INTO readings(gateway, epoch, "
+                           "seq, " LS_READING_COLUMNS ", received_at, badge_user) SELECT ?1::text,"
+                           " ?2::bigint, ?3::bigint, ?4::text, ?5::bigint, ?6::bigint, ?7::bigint,"
+                           " ?8::bigint, ?9::float8, ?10::bigint, ?11::bigint, ?12::bigint,"
+                           " ?13::bigint, ?14::bigint, CASE WHEN ?11::bigint IS NULL THEN NULL"
+                           " ELSE coalesce((SELECT id FROM users WHERE badge = ?11::bigint), 0)"
+                           " END FROM k"
+                         : "INSERT INTO readings(gateway, epoch, seq, " LS_READING_COLUMNS
+                           ", received_at, badge_user) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
+                           "?12,?13,?14, CASE WHEN ?11 IS NULL THEN NULL ELSE"
+                           " coalesce((SELECT id FROM users WHERE badge = ?11), 0) END)"
+                           " ON CONFLICT DO NOTHING",
                       &st->ins_reading) ||
-        store_prepare(st,
-                      "SELECT seq FROM readings WHERE gateway = ? AND epoch = ? AND seq > ?"
-                      " ORDER BY seq LIMIT 1000",
-                      &st->next_seqs) ||
+        store_prepare(
+            st,
+            pg ? "SELECT seq FROM reading_keys WHERE gateway = ? AND epoch = ? AND seq > ?"
+                 " ORDER BY seq LIMIT 1000"
+               : "SELECT seq FROM readings WHERE gateway = ? AND epoch = ? AND seq > ?"
+                 " ORDER BY seq LIMIT 1000",
+            &st->next_seqs) ||
         /* refused seqs are handled too: an ack may cover them */
         store_prepare(st,
                       "SELECT max(seq) FROM readings_refused WHERE gateway = ?1 AND epoch = ?2"
@@ -279,11 +369,12 @@ int store_open(const char *path, struct store **out)
                       &st->get_ack) ||
         store_prepare(st,
                       "INSERT INTO gateway_acks(gateway, epoch, upto) VALUES(?,?,?)"
-                      " ON CONFLICT(gateway, epoch) DO UPDATE SET upto = excluded.upto",
+                      " ON CONFLICT(gateway, epoch) DO UPDATE SET upto = excluded.upto"
+                      " WHERE excluded.upto > gateway_acks.upto",
                       &st->put_ack) ||
         store_prepare(st, "UPDATE gateways SET last_seen = ?2, last_ack = ?3 WHERE id = ?1",
                       &st->gw_seen) ||
-        store_prepare(st, "INSERT OR IGNORE INTO gateway_ranges VALUES(?, ?, ?, ?)",
+        store_prepare(st, "INSERT INTO gateway_ranges VALUES(?, ?, ?, ?) ON CONFLICT DO NOTHING",
                       &st->put_range) ||
         store_prepare(st,
                       "SELECT max(last) FROM gateway_ranges WHERE gateway = ?1 AND epoch = ?2"
@@ -294,9 +385,9 @@ int store_open(const char *path, struct store **out)
                       &st->prune_ranges) ||
         store_prepare(
             st,
-            "INSERT OR IGNORE INTO readings_refused(gateway, epoch, seq, " LS_READING_COLUMNS
+            "INSERT INTO readings_refused(gateway, epoch, seq, " LS_READING_COLUMNS
             ", received_at, reason)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15) ON CONFLICT DO NOTHING",
             &st->ins_refused) ||
         store_prepare(st,
                       "SELECT " LS_READING_COLUMNS " FROM readings WHERE gateway = ? AND epoch = ?"
@@ -493,7 +584,9 @@ static size_t slot_of(const char *s)
 static int binding_cache_check(struct store *st)
 {
     struct binding_cache *c = st->bindings;
-    struct db_stmt *s = store_stmt(st, "PRAGMA data_version");
+    struct db_stmt *s = store_stmt(st, db_engine(st->db) == DB_SQLITE
+                                           ? "PRAGMA data_version"
+                                           : "SELECT n FROM instrument_changes WHERE id = 1");
     int64_t v = -1;
     int rc;
 
@@ -856,10 +949,10 @@ int store_admin_ensure(struct store *st, int64_t *user_id)
 
     if (store_prepare(st,
                       "INSERT INTO users(username, display_name, role, created_at)"
-                      " VALUES('admin', 'Administrator', 'admin', strftime('%s','now') * 1000)"
-                      " ON CONFLICT(username) DO NOTHING",
+                      " VALUES('admin', 'Administrator', 'admin', ?) ON CONFLICT DO NOTHING",
                       &q))
         return LS_ERR_DB;
+    db_bind_int64(q, 1, ls_now_ms());
     if (db_step(q) != DB_DONE) {
         store_db_fail(st, "create admin");
         goto out;
@@ -984,7 +1077,7 @@ int store_user_end_sessions(struct store *st, int64_t user_id, const unsigned ch
 
 int store_begin(struct store *st)
 {
-    return store_exec(st, "BEGIN IMMEDIATE");
+    return store_exec(st, db_engine(st->db) == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
 int store_commit(struct store *st)

@@ -243,15 +243,16 @@ int store_user_login(struct store *st, const char *username, struct principal *p
 int store_token_lookup(struct store *st, const unsigned char hash[32], struct principal *p)
 {
     static const char sql[] =
-        PRINCIPAL_COLS "t.csrf_hash, t.kind, t.rowid FROM tokens t JOIN users u ON u.id = t.user_id"
-                       " LEFT JOIN orgs o ON o.id = u.org_id WHERE t.hash = ?"
-                       " AND (t.expires_at IS NULL OR t.expires_at > strftime('%s','now') * 1000)";
+        PRINCIPAL_COLS "t.csrf_hash, t.kind, t.id FROM tokens t JOIN users u ON u.id = t.user_id"
+                       " LEFT JOIN orgs o ON o.id = u.org_id WHERE t.hash = ?1"
+                       " AND (t.expires_at IS NULL OR t.expires_at > ?2)";
     struct db_stmt *q = store_stmt(st, sql);
     int rc = LS_ERR_AUTH, step;
 
     if (!q)
         return LS_ERR_DB;
     db_bind_blob(q, 1, hash, 32, DB_STATIC);
+    db_bind_int64(q, 2, ls_now_ms());
     step = db_step(q);
     if (step == DB_ROW) {
         principal_cols(q, p);
@@ -296,6 +297,7 @@ int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind
     if (!q)
         return LS_ERR_DB;
     db_bind_blob(q, 1, hash, 32, DB_STATIC);
+    db_bind_int64(q, 2, ls_now_ms());
     step = db_step(q);
     if (step == DB_ROW) {
         snprintf(kind, 16, "%s", (const char *)db_column_text(q, 0));

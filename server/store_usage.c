@@ -225,10 +225,13 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
     int64_t s0 = since_ms;
     int rc, row;
 
-    struct db_stmt *qo = store_stmt(st, "SELECT session_start, session_end, coalesce(badge, 0),"
-                                        " sum(run_ms), sum(energy_wh), sum(samples) FROM usage"
-                                        " WHERE instrument = ? AND open = 1 GROUP BY session_start"
-                                        " ORDER BY session_start DESC LIMIT 1");
+    /* the badge of the session's latest part: the one it goes on with */
+    struct db_stmt *qo = store_stmt(
+        st, "SELECT session_start, max(session_end), (SELECT coalesce(p.badge, 0) FROM usage p"
+            " WHERE p.instrument = u.instrument AND p.session_start = u.session_start"
+            " ORDER BY p.start_ms DESC LIMIT 1), sum(run_ms), sum(energy_wh), sum(samples)"
+            " FROM usage u WHERE instrument = ? AND open = 1 GROUP BY instrument, session_start"
+            " ORDER BY session_start DESC LIMIT 1");
     struct db_stmt *qp = store_stmt(st, "SELECT max(ts) FROM readings WHERE instrument = ? AND"
                                         " ts < ?");
     struct usage_session open_s;

@@ -35,6 +35,10 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
         # a test whose binary is missing (it did not build) fails, it is not skipped
         run_one "unit/$(basename "$t")" "$t"
     done
+    # the storage tests again on PostgreSQL, in a throwaway cluster of their own
+    if [ -z "$pattern" ] || [[ "build/tests/test_store" == *$pattern* ]]; then
+        run_one "unit/test_store (postgresql)" bash tests/pg.sh run build/tests/test_store
+    fi
 fi
 if [ "$what" = fuzz ] || [ "$what" = all ]; then
     # each libFuzzer harness for a few seconds on its seeds (make fuzz runs them longer)

@@ -23,6 +23,7 @@
 #define OID_INT8 20
 #define OID_INT2 21
 #define OID_INT4 23
+#define OID_TEXT 25
 #define OID_FLOAT4 700
 #define OID_FLOAT8 701
 #define OID_NUMERIC 1700
@@ -366,6 +367,63 @@ static int pg_clear_bindings(struct db_stmt *st)
     return DB_OK;
 }
 
+/* The parameter a "could not determine data type of parameter $N" names (1-based), or 0. */
+static int undetermined(const PGresult *r)
+{
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    const char *at = msg ? strstr(msg, "parameter $") : NULL;
+
+    if (!state || (strcmp(state, "42P18") != 0 && strcmp(state, "42P08") != 0) || !at)
+        return 0;
+    {
+        long k = strtol(at + 11, NULL, 10);
+        return k > 0 && k < 100000 ? (int)k : 0;
+    }
+}
+
+/* Prepare s on the server. A parameter that SQLite's typeless SQL leaves without a type for
+ * PostgreSQL (`?1 IS NULL OR x = ?1` is read left to right) is given one and the prepare tried
+ * again: a text's, or, for a NULL, text and then int8. */
+static int prepare_typed(struct pg_stmt *s, Oid *types)
+{
+    struct pg_db *d = s->db;
+
+    for (int attempt = 0; attempt <= 2 * s->nparams; attempt++) {
+        PGresult *r = PQprepare(d->c, s->name, s->text, s->nparams, types);
+        int k;
+
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            PQclear(r);
+            s->prepared = 1;
+            return DB_OK;
+        }
+        k = undetermined(r);
+        if (k >= 1 && k <= s->nparams && types[k - 1] == 0) {
+            types[k - 1] = OID_TEXT;
+        } else {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            int retyped = 0;
+            /* text did not fit (an operator of int8 and text): the NULL was a number */
+            if (state && strcmp(state, "42883") == 0)
+                for (int i = 0; i < s->nparams && !retyped; i++)
+                    if (types[i] == OID_TEXT && !s->p[i + 1].set) {
+                        types[i] = OID_INT8;
+                        retyped = 1;
+                    }
+            if (!retyped) {
+                set_error(d, r);
+                PQclear(r);
+                return DB_ERROR;
+            }
+        }
+        PQclear(r);
+    }
+    snprintf(d->err, sizeof(d->err), "cannot type the parameters of: %.200s", s->sql);
+    d->code = DB_E_OTHER;
+    return DB_ERROR;
+}
+
 static int run(struct pg_stmt *s)
 {
     struct pg_db *d = s->db;
@@ -392,19 +450,12 @@ static int run(struct pg_stmt *s)
         fmts[i] = p->binary;
         types[i] = p->set ? p->type : 0;
     }
-    if (!s->prepared) {
-        r = PQprepare(d->c, s->name, s->text, n, types);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            set_error(d, r);
-            PQclear(r);
-            free(values);
-            free(lens);
-            free(fmts);
-            free(types);
-            return DB_ERROR;
-        }
-        PQclear(r);
-        s->prepared = 1;
+    if (!s->prepared && prepare_typed(s, types) != DB_OK) {
+        free(values);
+        free(lens);
+        free(fmts);
+        free(types);
+        return DB_ERROR;
     }
     r = PQexecPrepared(d->c, s->name, n, values, lens, fmts, 0);
     free(values);

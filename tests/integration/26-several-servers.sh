@@ -136,6 +136,10 @@ start gateway "$BIN/labshare-gateway" -c "$T/gw.ini"
 kill9 sim1
 kill9 sim2
 drain "$T/gw-share.db"
+# the second start must be up (its signal handlers set) before it is stopped: the outbox may have
+# been empty already
+second_up() { [ "$(grep -c 'running with' "$T/gateway.log")" -ge 2 ]; }
+wait_for 10 second_up || fail "the gateway did not start again"
 stop gateway
 exactly_once gw-share "$T/gw-share.db"
 upto=$(sqlite3 "$T/server.db" "SELECT upto FROM gateway_acks WHERE gateway='gw-share'")

@@ -1,0 +1,19 @@
+/*
+ * schema_pg.h - the store's schema on PostgreSQL (schema_pg.c says what the database guarantees
+ * there). Used by store.c when [server] db is a postgresql:// URL.
+ */
+#ifndef LS_SRV_SCHEMA_PG_H
+#define LS_SRV_SCHEMA_PG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The whole schema, for an empty database, in parts run in order in one transaction; NULL after
+ * the last. */
+extern const char *const schema_pg[];
+
+/* The SQL that makes the readings' partition of a month (1..12) if it is missing, into sql.
+ * -1 when it does not fit. */
+int schema_pg_partition_sql(int year, int month, char *sql, size_t len);
+
+#endif /* LS_SRV_SCHEMA_PG_H */
