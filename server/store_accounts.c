@@ -313,27 +313,30 @@ int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind
 int store_secrets_list(struct store *st, int feeds, int64_t user_id, json_t **items)
 {
     struct db_stmt *q = store_stmt(
-        st, feeds ? "SELECT json_object('id', rowid, 'kind', kind, 'subject', subject, 'created',"
-                    " strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'))"
-                    " FROM feeds WHERE created_by = ? ORDER BY rowid"
-                  : "SELECT json_object('id', rowid, 'kind', kind, 'created',"
-                    " strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'),"
-                    " 'expires', strftime('%Y-%m-%dT%H:%M:%fZ', expires_at / 1000.0,"
-                    " 'unixepoch')) FROM tokens WHERE user_id = ? AND (expires_at IS NULL OR"
-                    " expires_at > strftime('%s','now') * 1000) ORDER BY rowid");
+        st, feeds ? "SELECT rowid, kind, subject, created_at FROM feeds WHERE created_by = ?1"
+                    " ORDER BY rowid"
+                  : "SELECT id, kind, created_at, expires_at FROM tokens WHERE user_id = ?1 AND"
+                    " (expires_at IS NULL OR expires_at > ?2) ORDER BY id");
+    static const struct store_field feed_fields[] = {
+        {"id", SF_INT}, {"kind", SF_TEXT}, {"subject", SF_TEXT}, {"created", SF_TIME}};
+    static const struct store_field token_fields[] = {
+        {"id", SF_INT}, {"kind", SF_TEXT}, {"created", SF_TIME}, {"expires", SF_TIME}};
 
     *items = json_array();
     if (!q || !*items)
         return LS_ERR_DB;
     db_bind_int64(q, 1, user_id);
-    return store_json_rows(st, q, *items);
+    if (!feeds)
+        db_bind_int64(q, 2, ls_now_ms());
+    return feeds ? store_json_rows(st, q, STORE_FIELDS(feed_fields), *items)
+                 : store_json_rows(st, q, STORE_FIELDS(token_fields), *items);
 }
 
 int store_secret_delete(struct store *st, int feeds, int64_t user_id, int64_t id)
 {
     struct db_stmt *q =
         store_stmt(st, feeds ? "DELETE FROM feeds WHERE rowid = ? AND created_by = ?"
-                             : "DELETE FROM tokens WHERE rowid = ? AND user_id = ?");
+                             : "DELETE FROM tokens WHERE id = ? AND user_id = ?");
 
     if (!q)
         return LS_ERR_DB;

@@ -158,17 +158,20 @@ int store_audit_append(struct store *st, int64_t at_ms, const struct audit_actor
     return rc;
 }
 
+static const struct store_field audit_fields[] = {
+    {"seq", SF_INT},       {"at", SF_TIME},        {"actor", SF_TEXT},     {"actor_kind", SF_TEXT},
+    {"actor_id", SF_TEXT}, {"actor_user", SF_INT}, {"action", SF_TEXT},    {"object", SF_TEXT},
+    {"before", SF_JSON},   {"after", SF_JSON},     {"prev_hash", SF_TEXT}, {"hash", SF_TEXT},
+};
+
 int store_audit_list(struct store *st, const struct audit_filter *f, json_t **items, int64_t *total)
 {
 #define AUDIT_WHERE                                                                                \
     " FROM audit WHERE at >= ?1 AND at < ?2 AND (?5 IS NULL OR object = ?5) AND (?6 IS NULL OR"    \
     " actor = ?6) AND (?7 IS NULL OR action = ?7 OR action LIKE ?7 || '.%')"
     struct db_stmt *q = store_stmt(
-        st, "SELECT json_object('seq', seq, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', at / 1000.0,"
-            " 'unixepoch'), 'actor', actor, 'actor_kind', actor_kind, 'actor_id', actor_id,"
-            " 'actor_user', actor_user, 'action', action, 'object', object, 'before',"
-            " json(before), 'after', json(after), 'prev_hash', prev_hash, 'hash', hash)" AUDIT_WHERE
-            " ORDER BY seq LIMIT ?3 OFFSET ?4");
+        st, "SELECT seq, at, actor, actor_kind, actor_id, actor_user, action, object, before,"
+            " after, prev_hash, hash" AUDIT_WHERE " ORDER BY seq LIMIT ?3 OFFSET ?4");
     struct db_stmt *c = store_stmt(st, "SELECT count(*)" AUDIT_WHERE);
     struct db_stmt *both[2] = {q, c};
 
@@ -184,7 +187,7 @@ int store_audit_list(struct store *st, const struct audit_filter *f, json_t **it
     }
     db_bind_int64(q, 3, f->limit);
     db_bind_int64(q, 4, f->offset);
-    if (store_json_rows(st, q, *items))
+    if (store_json_rows(st, q, STORE_FIELDS(audit_fields), *items))
         return LS_ERR_DB;
     return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
 }

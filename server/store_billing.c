@@ -429,13 +429,16 @@ int store_billing_sync(struct store *st, int64_t *added)
     return rc;
 }
 
-#define CHARGE_JSON                                                                                \
-    "json_object('id', id, 'kind', kind, 'source', source, 'org_id', org_id, 'user_id',"           \
-    " user_id, 'instrument', instrument, 'booking_id', booking_id, 'at',"                          \
-    " strftime('%Y-%m-%dT%H:%M:%fZ', at_ms / 1000.0, 'unixepoch'), 'month', month,"                \
-    " 'category', category, 'minutes', minutes, 'rate', rate, 'samples', samples,"                 \
-    " 'sample_fee', sample_fee, 'amount', amount, 'voucher', voucher, 'payable', amount -"         \
-    " voucher, 'description', description)"
+#define CHARGE_COLUMNS                                                                             \
+    "id, kind, source, org_id, user_id, instrument, booking_id, at_ms, month, category, minutes,"  \
+    " rate, samples, sample_fee, amount, voucher, amount - voucher, description"
+static const struct store_field charge_fields[] = {
+    {"id", SF_INT},      {"kind", SF_TEXT},        {"source", SF_TEXT},    {"org_id", SF_INT},
+    {"user_id", SF_INT}, {"instrument", SF_TEXT},  {"booking_id", SF_INT}, {"at", SF_TIME},
+    {"month", SF_TEXT},  {"category", SF_TEXT},    {"minutes", SF_INT},    {"rate", SF_INT},
+    {"samples", SF_INT}, {"sample_fee", SF_INT},   {"amount", SF_INT},     {"voucher", SF_INT},
+    {"payable", SF_INT}, {"description", SF_TEXT},
+};
 
 int store_charges_list(struct store *st, const struct charge_filter *f, json_t **items,
                        int64_t *total)
@@ -444,7 +447,7 @@ int store_charges_list(struct store *st, const struct charge_filter *f, json_t *
     " FROM charges WHERE (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR user_id = ?2) AND at_ms >= ?3"     \
     " AND at_ms < ?4 AND (?7 = 0 OR instrument IN (SELECT id FROM instruments WHERE org_id ="      \
     " ?7)) AND (?8 IS NULL OR instrument = ?8)"
-    struct db_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON CHARGE_WHERE
+    struct db_stmt *q = store_stmt(st, "SELECT " CHARGE_COLUMNS CHARGE_WHERE
                                        " ORDER BY month, at_ms, id LIMIT ?5 OFFSET ?6");
     struct db_stmt *c = store_stmt(st, "SELECT count(*)" CHARGE_WHERE);
     struct db_stmt *both[2] = {q, c};
@@ -462,7 +465,7 @@ int store_charges_list(struct store *st, const struct charge_filter *f, json_t *
     }
     db_bind_int64(q, 5, f->limit);
     db_bind_int64(q, 6, f->offset);
-    if (store_json_rows(st, q, *items))
+    if (store_json_rows(st, q, STORE_FIELDS(charge_fields), *items))
         return LS_ERR_DB;
     return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
 }
@@ -470,7 +473,7 @@ int store_charges_list(struct store *st, const struct charge_filter *f, json_t *
 int store_statement(struct store *st, int64_t org_id, int owner, const char *month, json_t **out)
 {
     /* the payer's lines, or (owner) the lines of charges on the organisation's instruments */
-    struct db_stmt *q = store_stmt(st, "SELECT " CHARGE_JSON " FROM charges WHERE (CASE WHEN ?3"
+    struct db_stmt *q = store_stmt(st, "SELECT " CHARGE_COLUMNS " FROM charges WHERE (CASE WHEN ?3"
                                        " THEN instrument IN (SELECT id FROM instruments WHERE"
                                        " org_id = ?1) ELSE org_id = ?1 END) AND month = ?2"
                                        " ORDER BY at_ms, id");
@@ -490,7 +493,7 @@ int store_statement(struct store *st, int64_t org_id, int owner, const char *mon
     db_bind_int64(q, 1, org_id);
     store_bind_text(q, 2, month);
     db_bind_int(q, 3, owner);
-    if (store_json_rows(st, q, lines)) {
+    if (store_json_rows(st, q, STORE_FIELDS(charge_fields), lines)) {
         json_decref(lines);
         return LS_ERR_DB;
     }

@@ -11,16 +11,16 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
-#define TIME(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
-
-#define INSTRUMENT_JSON                                                                            \
-    "json_object('id', id, 'name', name, 'org_id', org_id, 'category', category, 'location',"      \
-    " location, 'description', description, 'interlock', json(interlock), 'value_yuan', "          \
-    "value_yuan, 'rated_hours', "                                                                  \
-    "rated_hours, 'public',"                                                                       \
-    " json(CASE public WHEN 1 THEN 'true' ELSE 'false' END), 'gateway', gateway, 'booking',"       \
-    " json(booking), 'billing', json(billing), 'service_hours', json(service_hours), 'joined',"    \
-    " strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'))"
+#define INSTRUMENT_COLUMNS                                                                         \
+    "id, name, org_id, category, location, description, interlock, value_yuan, rated_hours,"       \
+    " public, gateway, booking, billing, service_hours, created_at"
+static const struct store_field instrument_fields[] = {
+    {"id", SF_TEXT},        {"name", SF_TEXT},          {"org_id", SF_INT},
+    {"category", SF_TEXT},  {"location", SF_TEXT},      {"description", SF_TEXT},
+    {"interlock", SF_JSON}, {"value_yuan", SF_INT},     {"rated_hours", SF_INT},
+    {"public", SF_BOOL},    {"gateway", SF_TEXT},       {"booking", SF_JSON},
+    {"billing", SF_JSON},   {"service_hours", SF_JSON}, {"joined", SF_TIME},
+};
 
 static void bind_json(struct db_stmt *q, int col, const json_t *v)
 {
@@ -102,18 +102,19 @@ int store_instrument_update(struct store *st, const char *id, const json_t *patc
 
 int store_instrument_get(struct store *st, const char *id, json_t **out)
 {
-    struct db_stmt *q = store_stmt(st, "SELECT " INSTRUMENT_JSON " FROM instruments WHERE id = ?");
+    struct db_stmt *q =
+        store_stmt(st, "SELECT " INSTRUMENT_COLUMNS " FROM instruments WHERE id = ?");
 
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, id);
-    return store_json_one(st, q, out);
+    return store_json_one(st, q, STORE_FIELDS(instrument_fields), out);
 }
 
 int store_instrument_list(struct store *st, int64_t org_id, int public_only, int64_t limit,
                           int64_t offset, json_t **items, int64_t *total)
 {
-    struct db_stmt *q = store_stmt(st, "SELECT " INSTRUMENT_JSON " FROM instruments WHERE"
+    struct db_stmt *q = store_stmt(st, "SELECT " INSTRUMENT_COLUMNS " FROM instruments WHERE"
                                        " (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR public = 1)"
                                        " ORDER BY id LIMIT ?3 OFFSET ?4");
     struct db_stmt *c = store_stmt(st, "SELECT count(*) FROM instruments WHERE"
@@ -128,7 +129,7 @@ int store_instrument_list(struct store *st, int64_t org_id, int public_only, int
     db_bind_int64(q, 4, offset);
     db_bind_int64(c, 1, org_id > 0 ? org_id : 0);
     db_bind_int(c, 2, public_only);
-    if (store_json_rows(st, q, *items))
+    if (store_json_rows(st, q, STORE_FIELDS(instrument_fields), *items))
         return LS_ERR_DB;
     return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
 }

@@ -93,41 +93,55 @@ int store_gateway_update(struct store *st, const char *id, const char *name, int
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
-#define MS_TIME(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
-#define GATEWAY_JSON                                                                               \
-    "json_object('id', g.id, 'name', g.name, 'org_id', g.org_id,"                                  \
-    " 'enabled', json(CASE g.enabled WHEN 1 THEN 'true' ELSE 'false' END),"                        \
-    " 'registered', " MS_TIME("g.registered_at") ", 'rotated', " MS_TIME(                          \
-        "g.rotated_at") ","                                                                        \
-                        " 'online', json(CASE WHEN g.online = 1 AND g.enabled = 1 THEN 'true' "    \
-                        "ELSE 'false' END),"                                                       \
-                        " 'version', g.version, 'outbox', g.outbox,"                               \
-                        " 'outbox_full', json(CASE g.outbox_full WHEN 1 THEN 'true' ELSE 'false' " \
-                        "END),"                                                                    \
-                        " 'last_seen', " MS_TIME(                                                  \
-                            "g.last_seen") ", 'last_ack', g.last_ack,"                             \
-                                           " 'instruments', (SELECT json_group_array(i.id) FROM"   \
-                                           " (SELECT id FROM instruments WHERE gateway = g.id "    \
-                                           "ORDER BY id) i),"                                      \
-                                           " 'reported', json(CASE WHEN coalesce(g.instruments, "  \
-                                           "'') = '' THEN '[]' ELSE"                               \
-                                           " '[\"' || replace(g.instruments, ',', '\",\"') || "    \
-                                           "'\"]' END))"
+#define GATEWAY_COLUMNS                                                                            \
+    "g.id, g.name, g.org_id, g.enabled, g.registered_at, g.rotated_at, CASE WHEN g.online = 1"     \
+    " AND g.enabled = 1 THEN 1 ELSE 0 END, g.version, g.outbox, g.outbox_full, g.last_seen,"       \
+    " g.last_ack, coalesce(g.instruments, '')"
+static const struct store_field gateway_fields[] = {
+    {"id", SF_TEXT},         {"name", SF_TEXT},        {"org_id", SF_INT},     {"enabled", SF_BOOL},
+    {"registered", SF_TIME}, {"rotated", SF_TIME},     {"online", SF_BOOL},    {"version", SF_TEXT},
+    {"outbox", SF_INT},      {"outbox_full", SF_BOOL}, {"last_seen", SF_TIME}, {"last_ack", SF_INT},
+    {"reported", SF_LIST},
+};
+
+/* Each gateway's "instruments": the instruments bound to it, by id. */
+static int gateway_bound(struct store *st, json_t *gw)
+{
+    struct db_stmt *q = store_stmt(st, "SELECT id FROM instruments WHERE gateway = ? ORDER BY id");
+    json_t *ids = json_array();
+    int row;
+
+    if (!q || !ids || json_object_set_new(gw, "instruments", ids))
+        return LS_ERR_DB;
+    store_bind_text(q, 1, json_string_value(json_object_get(gw, "id")));
+    while ((row = store_step_row(st, q, "gateway instruments")) > 0)
+        if (json_array_append_new(ids, json_string((const char *)db_column_text(q, 0))))
+            row = -1;
+    db_reset(q);
+    return row < 0 ? LS_ERR_DB : LS_OK;
+}
 
 int store_gateway_get(struct store *st, const char *id, json_t **out)
 {
-    struct db_stmt *q = store_stmt(st, "SELECT " GATEWAY_JSON " FROM gateways g WHERE g.id = ?"
+    struct db_stmt *q = store_stmt(st, "SELECT " GATEWAY_COLUMNS " FROM gateways g WHERE g.id = ?"
                                        " AND g.registered_at IS NOT NULL");
+    int rc;
 
     if (!q)
         return LS_ERR_DB;
     db_bind_text(q, 1, id, -1, DB_STATIC);
-    return store_json_one(st, q, out);
+    rc = store_json_one(st, q, STORE_FIELDS(gateway_fields), out);
+    if (rc == LS_OK && gateway_bound(st, *out)) {
+        json_decref(*out);
+        *out = NULL;
+        rc = LS_ERR_DB;
+    }
+    return rc;
 }
 
 int store_gateway_list(struct store *st, int64_t org_id, json_t **items, int64_t *total)
 {
-    struct db_stmt *q = store_stmt(st, "SELECT " GATEWAY_JSON " FROM gateways g"
+    struct db_stmt *q = store_stmt(st, "SELECT " GATEWAY_COLUMNS " FROM gateways g"
                                        " WHERE g.registered_at IS NOT NULL AND (?1 <= 0 OR"
                                        " g.org_id = ?1) ORDER BY g.id");
     int rc;
@@ -136,7 +150,9 @@ int store_gateway_list(struct store *st, int64_t org_id, json_t **items, int64_t
     if (!q || !*items)
         return LS_ERR_DB;
     db_bind_int64(q, 1, org_id);
-    rc = store_json_rows(st, q, *items);
+    rc = store_json_rows(st, q, STORE_FIELDS(gateway_fields), *items);
+    for (size_t i = 0; rc == LS_OK && i < json_array_size(*items); i++)
+        rc = gateway_bound(st, json_array_get(*items, i));
     *total = (int64_t)json_array_size(*items);
     return rc;
 }

@@ -13,8 +13,10 @@
 
 /* run_ms of a usage part, in proportion to its time inside [?1, ?2) */
 #define CLIPPED_RUN                                                                                \
-    "(CASE WHEN u.end_ms > u.start_ms THEN u.run_ms * (min(u.end_ms, ?2) - max(u.start_ms, ?1))"   \
-    " * 1.0 / (u.end_ms - u.start_ms) ELSE u.run_ms END)"
+    "(CASE WHEN u.end_ms > u.start_ms THEN u.run_ms * (" SQL_MIN2(                                 \
+        "u.end_ms",                                                                                \
+        "?2") " - " SQL_MAX2("u.start_ms",                                                         \
+                             "?1") ") * 1.0 / (u.end_ms - u.start_ms) ELSE u.run_ms END)"
 
 static struct metric_raw *find(struct metric_raw *v, size_t n, const char *id)
 {
@@ -96,21 +98,52 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
                                         " o.name, i.created_at"
                                         " FROM instruments i JOIN orgs o ON o.id = i.org_id"
                                         " ORDER BY i.id");
-    struct db_stmt *qu = store_stmt(
-        st, "SELECT u.instrument, sum(" CLIPPED_RUN "), sum(" CLIPPED_RUN
-            " * (usr.org_id IS NOT NULL AND usr.org_id <> i.org_id)), sum(" CLIPPED_RUN
-            " * (u.attribution = 'booking')) FROM usage u JOIN instruments i ON i.id ="
-            " u.instrument LEFT JOIN users usr ON usr.id = u.user_id WHERE (u.end_ms > ?1 AND"
-            " u.start_ms < ?2) OR (u.end_ms = u.start_ms AND u.start_ms >= ?1 AND u.start_ms < ?2)"
-            " GROUP BY u.instrument");
-    struct db_stmt *qb = store_stmt(
-        st, "SELECT instrument, sum(max(0, min(end_ms, ?2) - max(start_ms, ?1))),"
-            " sum(end_ms >= ?1 AND end_ms < ?2 AND status IN ('completed','no_show')),"
-            " sum(end_ms >= ?1 AND end_ms < ?2 AND status = 'no_show'),"
-            " sum(CASE WHEN end_ms >= ?1 AND end_ms < ?2 THEN coalesce(rating, 0) ELSE 0 END),"
-            " sum(end_ms >= ?1 AND end_ms < ?2 AND rating IS NOT NULL) FROM bookings WHERE"
-            " status IN ('confirmed','completed','no_show') AND end_ms > ?1 AND start_ms < ?2"
-            " GROUP BY instrument");
+    struct db_stmt *qu =
+        store_stmt(
+            st, "SELECT u.instrument, sum(" CLIPPED_RUN
+                "), sum(" CLIPPED_RUN " * " SQL_IF1("usr.org_id IS NOT NULL AND usr.org_id <> "
+                                                    "i.org_id") "), sum(" CLIPPED_RUN " * " SQL_IF1(
+                    "u.attribution = 'booking'") ") FROM usage u JOIN instruments i ON i.id ="
+                                                 " u.instrument LEFT JOIN users usr ON usr.id = "
+                                                 "u.user_id WHERE (u.end_ms > ?1 AND"
+                                                 " u.start_ms < ?2) OR (u.end_ms = u.start_ms AND "
+                                                 "u.start_ms >= ?1 AND u.start_ms < ?2)"
+                                                 " GROUP BY u.instrument");
+    struct db_stmt *qb =
+        store_stmt(st,
+                   "SELECT instrument, sum(" SQL_MAX2(
+                       "0",
+                       "(" SQL_MIN2("end_ms", "?2") " - " SQL_MAX2(
+                           "start_ms",
+                           "?1") ")") "),"
+                                      " sum(" SQL_IF1(
+                                          "end_ms >= ?1 AND end_ms < ?2 AND status IN "
+                                          "('completed','no_show')") "),"
+                                                                     " sum(" SQL_IF1(
+                                                                         "end_ms >= ?1 AND end_ms "
+                                                                         "< ?2 AND status = "
+                                                                         "'no_show'") "),"
+                                                                                      " sum(CASE "
+                                                                                      "WHEN end_ms "
+                                                                                      ">= ?1 AND "
+                                                                                      "end_ms < ?2 "
+                                                                                      "THEN "
+                                                                                      "coalesce("
+                                                                                      "rating, 0) "
+                                                                                      "ELSE 0 END),"
+                                                                                      " sum"
+                                                                                      "(" SQL_IF1(
+                                                                                          "end_ms "
+                                                                                          ">= ?1 "
+                                                                                          "AND "
+                                                                                          "end_ms "
+                                                                                          "< ?2 "
+                                                                                          "AND "
+                                                                                          "rating "
+                                                                                          "IS NOT "
+                                                                                          "NULL") ") FROM bookings WHERE"
+                                                                                                  " status IN ('confirmed','completed','no_show') AND end_ms > ?1 AND start_ms < ?2"
+                                                                                                  " GROUP BY instrument");
     struct metric_raw *v = NULL, *m;
     size_t cnt = 0, cap = 0;
     int row;
@@ -176,11 +209,16 @@ fail: /* an error is not the end of the rows: no figures rather than wrong ones 
     return LS_ERR_DB;
 }
 
+static const struct store_field collaboration_fields[] = {
+    {"user_org_type", SF_TEXT},
+    {"owner_org_type", SF_TEXT},
+    {"hours", SF_HOURS},
+};
+
 int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t **items)
 {
     struct db_stmt *q = store_stmt(
-        st, "SELECT json_object('user_org_type', coalesce(uo.type, 'unknown'), 'owner_org_type',"
-            " oo.type, 'hours', round(sum(" CLIPPED_RUN ") / 3600000.0, 4)) FROM usage u"
+        st, "SELECT coalesce(uo.type, 'unknown'), oo.type, sum(" CLIPPED_RUN ") FROM usage u"
             " JOIN instruments i ON i.id = u.instrument JOIN orgs oo ON oo.id = i.org_id"
             " LEFT JOIN users usr ON usr.id = u.user_id LEFT JOIN orgs uo ON uo.id = usr.org_id"
             " WHERE u.end_ms > ?1 AND u.start_ms < ?2 GROUP BY uo.type, oo.type"
@@ -191,7 +229,7 @@ int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t
         return LS_ERR_DB;
     db_bind_int64(q, 1, from_ms);
     db_bind_int64(q, 2, to_ms);
-    return store_json_rows(st, q, *items);
+    return store_json_rows(st, q, STORE_FIELDS(collaboration_fields), *items);
 }
 
 int store_first_instrument(struct store *st, int64_t *ms)

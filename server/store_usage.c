@@ -10,6 +10,7 @@
 #include "labshare/num.h"
 #include "labshare/grow.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/banned.h"
 
 /* Readings of instrument with ts >= from, in order. */
@@ -397,35 +398,40 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
     return rc;
 }
 
+static const struct store_field usage_fields[] = {
+    {"id", SF_INT},           {"instrument", SF_TEXT}, {"start", SF_TIME},
+    {"end", SF_TIME},         {"run_seconds", SF_INT}, {"energy_wh", SF_INT},
+    {"samples", SF_INT},      {"user_id", SF_INT},     {"booking_id", SF_INT},
+    {"attribution", SF_TEXT}, {"badge", SF_INT},       {"session_start", SF_TIME},
+    {"open", SF_BOOL},
+};
+
+/* A session's "readings": the query of the readings it was made from (its end is inclusive). */
+static int add_readings_link(json_t *u)
+{
+    char link[LS_ID_MAX * 3 + 128], to[40];
+    int64_t end_ms;
+
+    if (ls_time_parse(json_string_value(json_object_get(u, "end")), &end_ms))
+        return LS_ERR_INVAL;
+    ls_time_format(end_ms + 1, to, sizeof(to));
+    snprintf(link, sizeof(link), "/api/v1/readings?instrument=%s&from=%s&to=%s",
+             json_string_value(json_object_get(u, "instrument")),
+             json_string_value(json_object_get(u, "start")), to);
+    return json_object_set_new(u, "readings", json_string(link)) ? LS_ERR_NOMEM : LS_OK;
+}
+
 int store_usage_list(struct store *st, const struct usage_filter *f, json_t **items, int64_t *total)
 {
 #define USAGE_WHERE                                                                                \
     " FROM usage u JOIN instruments i ON i.id = u.instrument WHERE (?1 IS NULL OR"                 \
     " u.instrument = ?1) AND (?2 = 0 OR u.user_id = ?2) AND (?3 = 0 OR i.org_id = ?3) AND"         \
     " u.end_ms > ?4 AND u.start_ms < ?5"
-#define UTIME(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
-    struct db_stmt *q = store_stmt(
-        st, "SELECT json_object('id', u.id, 'instrument', u.instrument, "
-            "'start', " UTIME("u.start_ms") ", 'end', " UTIME(
-                "u.end_ms") ", 'run_seconds', u.run_ms / 1000,"
-                            " 'energy_wh', u.energy_wh, 'samples',"
-                            " u.samples, 'user_id', u.user_id,"
-                            " 'booking_id', u.booking_id,"
-                            " 'attribution', u.attribution, 'readings', "
-                            "'/api/v1/readings?instrument=' || u.instrument || '&from=' "
-                            "|| " UTIME("u.start_ms") " || '&to=' || " UTIME(
-                                "(u.end_ms + 1)") ", 'badge',"
-                                                  " u.badge, 'session_start', " UTIME(
-                                                      "u.session_start") ", 'open',"
-                                                                         " json(CASE u.open"
-                                                                         " WHEN 1 THEN"
-                                                                         " 'true' ELSE"
-                                                                         " 'false' "
-                                                                         "END))" USAGE_WHERE
-                                                                         " ORDER BY "
-                                                                         "u.start_ms, "
-                                                                         "u.id LIMIT ?6 "
-                                                                         "OFFSET ?7");
+    struct db_stmt *q = store_stmt(st, "SELECT u.id, u.instrument, u.start_ms, u.end_ms,"
+                                       " u.run_ms / 1000, u.energy_wh, u.samples, u.user_id,"
+                                       " u.booking_id, u.attribution, u.badge, u.session_start,"
+                                       " u.open" USAGE_WHERE " ORDER BY u.start_ms, u.id"
+                                       " LIMIT ?6 OFFSET ?7");
     struct db_stmt *c = store_stmt(st, "SELECT count(*)" USAGE_WHERE);
     struct db_stmt *both[2] = {q, c};
 
@@ -441,7 +447,10 @@ int store_usage_list(struct store *st, const struct usage_filter *f, json_t **it
     }
     db_bind_int64(q, 6, f->limit);
     db_bind_int64(q, 7, f->offset);
-    if (store_json_rows(st, q, *items))
+    if (store_json_rows(st, q, STORE_FIELDS(usage_fields), *items))
         return LS_ERR_DB;
+    for (size_t i = 0; i < json_array_size(*items); i++)
+        if (add_readings_link(json_array_get(*items, i)))
+            return LS_ERR_NOMEM;
     return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
 }

@@ -1,12 +1,14 @@
 /* store_util.c - statement cache and JSON helpers of the store module (store_int.h). */
 #include "store_int.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "labshare/log.h"
 #include "labshare/grow.h"
 #include "labshare/json_guard.h"
 #include "labshare/rc.h"
+#include "labshare/timefmt.h"
 #include "labshare/banned.h"
 
 struct db_stmt *store_stmt(struct store *st, const char *sql)
@@ -41,56 +43,98 @@ void store_cache_clear(struct store *st)
     st->ncache = 0;
 }
 
-int store_json_rows(struct store *st, struct db_stmt *s, json_t *arr)
+json_t *store_row_json(struct db_stmt *s, const struct store_field *f, size_t n)
 {
-    int step, rc = LS_OK;
+    json_t *o = json_object();
+    char at[40];
 
-    if (store_bind_failed(s))
-        return LS_ERR_NOMEM;
-    while ((step = db_step(s)) == DB_ROW) {
-        const char *text = (const char *)db_column_text(s, 0);
-        json_t *o = text ? ls_json_loads(text, 0, NULL, NULL) : NULL;
+    for (size_t i = 0; o && i < n; i++) {
+        int col = (int)i, type = db_column_type(s, col);
+        const char *text;
+        json_t *v = NULL;
+
+        if (type == DB_NULL) {
+            v = json_null();
+        } else {
+            switch (f[i].kind) {
+            case SF_INT:
+                v = json_integer(db_column_int64(s, col));
+                break;
+            case SF_NUM:
+                v = type == DB_INTEGER ? json_integer(db_column_int64(s, col))
+                                       : json_real(db_column_double(s, col));
+                break;
+            case SF_HOURS: /* ms, as hours to 4 places */
+                v = json_real((double)llround(db_column_double(s, col) / 360.0) / 1e4);
+                break;
+            case SF_TEXT:
+                v = json_string((const char *)db_column_text(s, col));
+                break;
+            case SF_BOOL:
+                v = json_boolean(db_column_int64(s, col) != 0);
+                break;
+            case SF_TIME:
+                ls_time_format(db_column_int64(s, col), at, sizeof(at));
+                v = json_string(at);
+                break;
+            case SF_JSON:
+                text = (const char *)db_column_text(s, col);
+                v = text ? ls_json_loads(text, JSON_DECODE_ANY, NULL, NULL) : NULL;
+                break;
+            case SF_LIST: /* comma-separated text, "" for none */
+                v = json_array();
+                for (text = (const char *)db_column_text(s, col); v && text && *text;) {
+                    size_t len = strcspn(text, ",");
+                    if (json_array_append_new(v, json_stringn(text, len))) {
+                        json_decref(v);
+                        v = NULL;
+                    }
+                    text += len + (text[len] == ',');
+                }
+                break;
+            }
+        }
+        if (!v || json_object_set_new(o, f[i].name, v)) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
+int store_json_rows(struct store *st, struct db_stmt *s, const struct store_field *f, size_t n,
+                    json_t *arr)
+{
+    int row, rc = LS_OK;
+
+    while ((row = store_step_row(st, s, "list")) > 0) {
+        json_t *o = store_row_json(s, f, n);
         if (!o || json_array_append_new(arr, o)) {
             rc = LS_ERR_NOMEM;
             break;
         }
     }
-    if (rc == LS_OK && step != DB_DONE)
-        rc = store_db_fail(st, "list");
+    if (rc == LS_OK && row < 0)
+        rc = LS_ERR_DB;
     db_reset(s);
     return rc;
 }
 
-int store_json_one(struct store *st, struct db_stmt *s, json_t **out)
+int store_json_one(struct store *st, struct db_stmt *s, const struct store_field *f, size_t n,
+                   json_t **out)
 {
-    *out = NULL;
-    if (store_bind_failed(s))
-        return LS_ERR_NOMEM;
-    int step = db_step(s), rc = LS_OK;
+    int row = store_step_row(st, s, "get"), rc = LS_OK;
 
-    if (step == DB_ROW) {
-        const char *text = (const char *)db_column_text(s, 0);
-        *out = text ? ls_json_loads(text, 0, NULL, NULL) : NULL;
+    *out = NULL;
+    if (row > 0) {
+        *out = store_row_json(s, f, n);
         if (!*out)
             rc = LS_ERR_NOMEM;
-    } else if (step == DB_DONE) {
-        rc = LS_ERR_NOTFOUND;
     } else {
-        rc = store_db_fail(st, "get");
+        rc = row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
     }
     db_reset(s);
     return rc;
-}
-
-int store_json_by_id(struct store *st, const char *sql, int64_t id, json_t **out)
-{
-    struct db_stmt *q = store_stmt(st, sql);
-
-    *out = NULL;
-    if (!q)
-        return LS_ERR_DB;
-    db_bind_int64(q, 1, id);
-    return store_json_one(st, q, out);
 }
 
 int store_step_row(struct store *st, struct db_stmt *s, const char *what)

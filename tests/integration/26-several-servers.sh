@@ -87,7 +87,7 @@ for i, (a, b) in enumerate(results):
 print("slots", SLOTS, "won by A", wins[0], "by B", wins[1])
 PY
 cat "$T/race.out"
-read -r held overlaps <<<"$(sqlite3 -separator ' ' "$T/server.db" "SELECT
+read -r held overlaps <<<"$(sdb "SELECT
     (SELECT count(*) FROM bookings WHERE project = 'race' AND status IN ('pending','confirmed')),
     (SELECT count(*) FROM bookings x JOIN bookings y ON x.instrument = y.instrument AND x.id < y.id
       AND x.start_ms < y.end_ms AND y.start_ms < x.end_ms
@@ -141,7 +141,7 @@ second_up() { [ "$(grep -c 'running with' "$T/gateway.log")" -ge 2 ]; }
 wait_for 10 second_up || fail "the gateway did not start again"
 stop gateway
 exactly_once gw-share "$T/gw-share.db"
-upto=$(sqlite3 "$T/server.db" "SELECT upto FROM gateway_acks WHERE gateway='gw-share'")
+upto=$(sdb "SELECT upto FROM gateway_acks WHERE gateway='gw-share'")
 [ "$upto" -eq "$LAST" ] || fail "acked up to $upto, not $LAST"
 out=$("$BIN/labshare-server" -c "$T/server.ini" usage-check) || fail "usage differs: $out"
 pass "A and B each killed mid-stream: all $LAST readings stored exactly once, the outbox drained"

@@ -83,15 +83,15 @@ wait_for 60 drained || fail "outbox did not drain: $(sqlite3 "$T/outbox.db" 'SEL
 stop gateway
 last=$(sqlite3 "$T/outbox.db" "SELECT seq FROM sqlite_sequence WHERE name='readings'")
 epoch=$(sqlite3 "$T/outbox.db" "SELECT value FROM meta WHERE key='epoch'")
-read -r n lo hi distinct epochs <<<"$(sqlite3 -separator ' ' "$T/server.db" \
+read -r n lo hi distinct epochs <<<"$(sdb \
     "SELECT count(*), min(seq), max(seq), count(DISTINCT seq), count(DISTINCT epoch) FROM readings WHERE gateway='gw-chaos'")"
 echo "gateway took $last readings; server holds $n (seq $lo..$hi, $distinct distinct, $epochs epoch)"
 [ "$last" -gt 20 ] || fail "too few readings taken ($last) for a meaningful test"
 [ "$epochs" -eq 1 ] || fail "$epochs epochs"
 [ "$n" -eq "$last" ] && [ "$lo" -eq 1 ] && [ "$hi" -eq "$last" ] && [ "$distinct" -eq "$last" ] \
     || fail "not exactly once: $n rows, seq $lo..$hi, $distinct distinct, $last taken"
-[ "$(sqlite3 "$T/server.db" "SELECT epoch FROM readings LIMIT 1")" = "$epoch" ] || fail "epoch differs"
-upto=$(sqlite3 "$T/server.db" "SELECT upto FROM gateway_acks WHERE gateway='gw-chaos'")
+[ "$(sdb "SELECT epoch FROM readings LIMIT 1")" = "$epoch" ] || fail "epoch differs"
+upto=$(sdb "SELECT upto FROM gateway_acks WHERE gateway='gw-chaos'")
 [ "$upto" -eq "$last" ] || fail "server acked up to $upto, not $last"
 pass "every seq 1..$last stored exactly once; outbox empty; ack at $upto"
 # usage was kept up to date through redeliveries, late and out-of-order batches: it must equal a

@@ -46,16 +46,16 @@ wait_for 10 status_ok || fail "status still full"
 stop gateway
 last=$(sqlite3 "$T/gw-full.db" "SELECT seq FROM sqlite_sequence WHERE name='readings'")
 thinned=$(grep -o "thinned [0-9]* redundant" "$T/gateway.log" | awk '{s += $2} END {print s}')
-stored=$(sqlite3 "$T/server.db" "SELECT count(*) FROM readings WHERE gateway='gw-full'")
-upto=$(sqlite3 "$T/server.db" "SELECT upto FROM gateway_acks WHERE gateway='gw-full'")
+stored=$(sdb "SELECT count(*) FROM readings WHERE gateway='gw-full'")
+upto=$(sdb "SELECT upto FROM gateway_acks WHERE gateway='gw-full'")
 echo "taken $last, stored $stored, thinned $thinned, acked up to $upto"
 [ "$upto" = "$last" ] || fail "server acked up to $upto of $last"
 [ $((stored + thinned)) = "$last" ] || fail "stored $stored + thinned $thinned != $last taken"
 # boots and changes are never thinned: every instrument's boot reading is there, and the
 # toggler's changes alternate running/idle without a hole
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM readings WHERE gateway='gw-full' AND cause=2")" = 11 ] \
+[ "$(sdb "SELECT count(*) FROM readings WHERE gateway='gw-full' AND cause=2")" = 11 ] \
     || fail "boot readings missing at the server"
-sqlite3 "$T/server.db" "SELECT state FROM readings WHERE instrument='toggler' AND cause=0 ORDER BY seq" |
+sdb "SELECT state FROM readings WHERE instrument='toggler' AND cause=0 ORDER BY seq" |
     python3 -c 'import sys; s=[int(x) for x in sys.stdin]; assert len(s) > 20 and all(a != b for a, b in zip(s, s[1:])), s' \
     || fail "toggler changes do not alternate"
 pass "server acked across thinned seqs: stored $stored + thinned $thinned = $last taken"

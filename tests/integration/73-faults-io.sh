@@ -53,7 +53,7 @@ org=$(api "/api/v1/orgs?limit=1" | json 'j["items"][0]["id"]')
 fiu-ctrl -c "enable name=posix/io/rw/pwrite" -c "enable name=posix/io/sync/fsync" "$spid" ||
     fail "fiu-ctrl on the server"
 sleep 3
-acked() { sqlite3 "$T/server.db" "SELECT coalesce(max(upto), 0) FROM gateway_acks WHERE gateway = 'gw-io'"; }
+acked() { sdb "SELECT coalesce(max(upto), 0) FROM gateway_acks WHERE gateway = 'gw-io'"; }
 ack_during=$(acked)
 code=$(status POST /api/v1/orgs -H "Authorization: Bearer $TOKEN" -d '{"name": "Written in a fault", "type": "university"}')
 [ "${code:0:1}" = 5 ] || fail "a write during the fault answered $code: $(cat "$T/last-body")"
@@ -84,7 +84,7 @@ for i in $(seq 1 200); do
 done
 fiu-ctrl -c "disable name=libc/mm/malloc" "$spid"
 kill -0 "$spid" || fail "the server died of allocation failures"
-there=$(sqlite3 "$T/server.db" "SELECT count(*) FROM orgs WHERE name LIKE 'under pressure %'")
+there=$(sdb "SELECT count(*) FROM orgs WHERE name LIKE 'under pressure %'")
 [ "$ok201" -gt 30 ] && [ "$ok201" -lt 200 ] || fail "$ok201 of 200 succeeded: the faults did not bite or bit everything"
 # exactly the 201s are there, by the names sent: a body that jansson parsed while an allocation
 # failed is refused, not acted on with a name cut short (labshare/json_guard.h)
@@ -121,7 +121,7 @@ exactly_once gw-io "$T/gw-io.db"
 pass "every seq 1..$LAST stored exactly once through the faults"
 [ "$(api /api/v1/audit-log/verify | json 'j["ok"]')" = True ] || fail "audit chain: $(api /api/v1/audit-log/verify)"
 stop server
-[ "$(sqlite3 "$T/server.db" 'PRAGMA integrity_check')" = ok ] || fail "server database damaged"
+[ "$(sdb 'PRAGMA integrity_check')" = ok ] || fail "server database damaged"
 [ "$(sqlite3 "$T/gw-io.db" 'PRAGMA integrity_check')" = ok ] || fail "outbox damaged"
 pass "after the faults: PRAGMA integrity_check ok on both databases, the audit chain verifies"
 echo "$CHECKS checks passed"

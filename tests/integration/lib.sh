@@ -12,6 +12,20 @@ chmod 755 "$T" # mosquitto, started as root, runs as the user mosquitto and read
 PIDS=()
 CHECKS=0
 
+# The server's database: a SQLite file, or, when LABSHARE_TEST_PG names a cluster (bash
+# tests/pg.sh run ...), a database of this test's own in it, dropped at exit. sdb SQL runs one
+# statement on it and prints the rows with columns separated by a space.
+if [ -n "${LABSHARE_TEST_PG:-}" ]; then
+    SERVER_DB_NAME=t_$(basename "$T" | tr -dc 'A-Za-z0-9' | tr 'A-Z' 'a-z')
+    psql -q "$LABSHARE_TEST_PG" -c "CREATE DATABASE $SERVER_DB_NAME" >/dev/null ||
+        { echo "FAIL: cannot create the test database"; exit 1; }
+    SERVER_DB="postgresql:///$SERVER_DB_NAME?${LABSHARE_TEST_PG#*\?}"
+    sdb() { psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 -d "$SERVER_DB" -c "$1"; }
+else
+    SERVER_DB=$T/server.db
+    sdb() { sqlite3 -separator ' ' "$SERVER_DB" "$1"; }
+fi
+
 cleanup() {
     local rc=$?
     for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
@@ -21,6 +35,8 @@ cleanup() {
         for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 15 "$f"; }; done
     fi
     rm -rf "$T"
+    [ -z "${SERVER_DB_NAME:-}" ] ||
+        psql -q "$LABSHARE_TEST_PG" -c "DROP DATABASE IF EXISTS $SERVER_DB_NAME WITH (FORCE)" >/dev/null 2>&1
     exit $rc
 }
 trap cleanup EXIT
@@ -92,7 +108,7 @@ server_ini() {
     cat >"$T/server.ini" <<CONF
 [server]
 listen = 127.0.0.1:$HTTP_PORT
-db = $T/server.db
+db = $SERVER_DB
 [mqtt]
 host = 127.0.0.1
 port = $MQTT_PORT
@@ -246,13 +262,17 @@ drain() {
     outbox_empty() { [ "$(outbox_rows "$1")" -eq 0 ]; }
     wait_for 60 outbox_empty "$1" || fail "outbox did not drain: $(outbox_rows "$1") left"
 }
-# exactly_once GATEWAY OUTBOX_DB [SERVER_DB]: the server holds every seq 1..N the gateway took
+# exactly_once GATEWAY OUTBOX_DB [SERVER_SQLITE_FILE]: the server holds every seq 1..N the gateway took
 # exactly once (N, the outbox's last seq, goes to LAST).
 exactly_once() {
     local n lo hi distinct
     LAST=$(sqlite3 "$2" "SELECT seq FROM sqlite_sequence WHERE name='readings'")
-    read -r n lo hi distinct <<<"$(sqlite3 -separator ' ' "${3:-$T/server.db}" \
-        "SELECT count(*), min(seq), max(seq), count(DISTINCT seq) FROM readings WHERE gateway='$1'")"
+    local q="SELECT count(*), min(seq), max(seq), count(DISTINCT seq) FROM readings WHERE gateway='$1'"
+    if [ $# -ge 3 ]; then
+        read -r n lo hi distinct <<<"$(sqlite3 -separator ' ' "$3" "$q")"
+    else
+        read -r n lo hi distinct <<<"$(sdb "$q")"
+    fi
     echo "gateway took $LAST readings; server holds $n (seq $lo..$hi, $distinct distinct)"
     [ "$n" -eq "$LAST" ] && [ "$lo" -eq 1 ] && [ "$hi" -eq "$LAST" ] && [ "$distinct" -eq "$LAST" ] ||
         fail "not exactly once: $n rows, seq $lo..$hi, $distinct distinct, $LAST taken"
