@@ -1077,7 +1077,15 @@ int store_user_end_sessions(struct store *st, int64_t user_id, const unsigned ch
 
 int store_begin(struct store *st)
 {
-    return store_exec(st, db_engine(st->db) == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
+    if (db_engine(st->db) == DB_SQLITE)
+        return store_exec(st, "BEGIN IMMEDIATE");
+    if (store_exec(st, "BEGIN"))
+        return LS_ERR_DB;
+    if (store_exec(st, "SELECT pg_advisory_xact_lock(" STORE_WRITER_LOCK ")")) {
+        store_exec(st, "ROLLBACK");
+        return LS_ERR_DB;
+    }
+    return LS_OK;
 }
 
 int store_commit(struct store *st)

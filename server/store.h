@@ -115,8 +115,14 @@ int store_gateway_disabled(struct store *st, char ***ids, size_t *n);
 int store_first_instrument(struct store *st, int64_t *ms);
 
 /* --- Transactions ------------------------------------------------------------------------
- * A write and its audit record go in one transaction. BEGIN IMMEDIATE takes the write lock at
- * once, so two connections checking and inserting (a booking's overlap check) are serialised. */
+ * A write and its audit record go in one transaction, and write transactions are serialised
+ * across every connection and server of the platform, so a check and the write that depends on
+ * it (a booking's overlap check, the audit chain's next seq, a month close, a charge sync) see
+ * no other writer in between: on SQLite BEGIN IMMEDIATE takes the database's write lock at
+ * once; on PostgreSQL BEGIN is followed by the transaction advisory lock STORE_WRITER_LOCK
+ * (pg_advisory_xact_lock, released at COMMIT or ROLLBACK). The database's own constraints (a
+ * booking's exclusion constraint, the readings' unique key) hold besides. */
+#define STORE_WRITER_LOCK "7270002"
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);

@@ -232,7 +232,7 @@ int store_user_login(struct store *st, const char *username, struct principal *p
                      size_t len)
 {
     /* user names are case-insensitive: Dr.Li is dr.li (a unique index keeps them apart) */
-    struct db_stmt *q = store_stmt(st, PRINCIPAL_SQL "WHERE u.username = ? COLLATE NOCASE");
+    struct db_stmt *q = store_stmt(st, PRINCIPAL_SQL "WHERE lower(u.username) = lower(?)");
 
     if (!q)
         return LS_ERR_DB;

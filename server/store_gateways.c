@@ -63,7 +63,7 @@ int store_gateway_register(struct store *st, const char *id, const char *name, i
     struct db_stmt *q = store_stmt(
         st, "INSERT INTO gateways(id, name, org_id, registered_at, enabled) VALUES(?1,?2,?3,?4,1)"
             " ON CONFLICT(id) DO UPDATE SET name = ?2, org_id = ?3, registered_at = ?4,"
-            " enabled = 1 WHERE registered_at IS NULL");
+            " enabled = 1 WHERE gateways.registered_at IS NULL");
 
     if (!q)
         return LS_ERR_DB;

@@ -146,7 +146,7 @@ int store_interlock_next_version(struct store *st, int64_t now_ms, int64_t *vers
 {
     struct db_stmt *q = store_stmt(
         st, "INSERT INTO interlock_version(id, version) VALUES(1, ?1) ON CONFLICT(id) DO UPDATE"
-            " SET version = max(version + 1, ?1) RETURNING version");
+            " SET version = " SQL_MAX2("interlock_version.version + 1", "?1") " RETURNING version");
     int step;
 
     if (!q)

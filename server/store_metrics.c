@@ -57,7 +57,7 @@ static int add_charges(struct store *st, struct metric_raw *v, size_t cnt, int64
 static int add_outages(struct store *st, struct metric_raw *v, size_t cnt, int64_t from_ms,
                        int64_t to_ms)
 {
-    struct db_stmt *qo = store_stmt(st, "SELECT instrument, max(start_ms, ?1), min(end_ms, ?2)"
+    struct db_stmt *qo = store_stmt(st, "SELECT instrument, " SQL_MAX2("start_ms", "?1") ", " SQL_MIN2("end_ms", "?2")
                                         " FROM outages WHERE end_ms > ?1 AND start_ms < ?2"
                                         " ORDER BY instrument, start_ms");
     struct metric_raw *m;

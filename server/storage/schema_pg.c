@@ -90,7 +90,7 @@ const char *const schema_pg[] = {
     "CREATE TABLE feeds("
     " hash BYTEA PRIMARY KEY, kind TEXT NOT NULL CHECK(kind IN ('user','instrument')),"
     " subject TEXT NOT NULL, created_by BIGINT NOT NULL, created_at BIGINT NOT NULL,"
-    " id BIGSERIAL UNIQUE);",
+    " rowid BIGSERIAL UNIQUE);",
     "CREATE TABLE audit("
     " seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"
     " object TEXT NOT NULL, before TEXT, after TEXT, prev_hash TEXT NOT NULL,"
