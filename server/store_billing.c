@@ -473,10 +473,11 @@ int store_charges_list(struct store *st, const struct charge_filter *f, json_t *
 int store_statement(struct store *st, int64_t org_id, int owner, const char *month, json_t **out)
 {
     /* the payer's lines, or (owner) the lines of charges on the organisation's instruments */
-    struct db_stmt *q = store_stmt(st, "SELECT " CHARGE_COLUMNS " FROM charges WHERE (CASE WHEN ?3 <> 0"
-                                       " THEN instrument IN (SELECT id FROM instruments WHERE"
-                                       " org_id = ?1) ELSE org_id = ?1 END) AND month = ?2"
-                                       " ORDER BY at_ms, id");
+    struct db_stmt *q =
+        store_stmt(st, "SELECT " CHARGE_COLUMNS " FROM charges WHERE (CASE WHEN ?3 <> 0"
+                       " THEN instrument IN (SELECT id FROM instruments WHERE"
+                       " org_id = ?1) ELSE org_id = ?1 END) AND month = ?2"
+                       " ORDER BY at_ms, id");
     struct db_stmt *t = store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0)"
                                        " FROM charges WHERE (CASE WHEN ?3 <> 0 THEN instrument IN"
                                        " (SELECT id FROM instruments WHERE org_id = ?1) ELSE"

@@ -57,9 +57,10 @@ static int add_charges(struct store *st, struct metric_raw *v, size_t cnt, int64
 static int add_outages(struct store *st, struct metric_raw *v, size_t cnt, int64_t from_ms,
                        int64_t to_ms)
 {
-    struct db_stmt *qo = store_stmt(st, "SELECT instrument, " SQL_MAX2("start_ms", "?1") ", " SQL_MIN2("end_ms", "?2")
-                                        " FROM outages WHERE end_ms > ?1 AND start_ms < ?2"
-                                        " ORDER BY instrument, start_ms");
+    struct db_stmt *qo =
+        store_stmt(st, "SELECT instrument, " SQL_MAX2("start_ms", "?1") ", " SQL_MIN2(
+                           "end_ms", "?2") " FROM outages WHERE end_ms > ?1 AND start_ms < ?2"
+                                           " ORDER BY instrument, start_ms");
     struct metric_raw *m;
     char last[LS_ID_MAX] = "";
     int64_t cover_end = 0;
@@ -98,52 +99,68 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
                                         " o.name, i.created_at"
                                         " FROM instruments i JOIN orgs o ON o.id = i.org_id"
                                         " ORDER BY i.id");
-    struct db_stmt *qu =
-        store_stmt(
-            st, "SELECT u.instrument, sum(" CLIPPED_RUN
-                "), sum(" CLIPPED_RUN " * " SQL_IF1("usr.org_id IS NOT NULL AND usr.org_id <> "
-                                                    "i.org_id") "), sum(" CLIPPED_RUN " * " SQL_IF1(
-                    "u.attribution = 'booking'") ") FROM usage u JOIN instruments i ON i.id ="
-                                                 " u.instrument LEFT JOIN users usr ON usr.id = "
-                                                 "u.user_id WHERE (u.end_ms > ?1 AND"
-                                                 " u.start_ms < ?2) OR (u.end_ms = u.start_ms AND "
-                                                 "u.start_ms >= ?1 AND u.start_ms < ?2)"
-                                                 " GROUP BY u.instrument");
-    struct db_stmt *qb =
-        store_stmt(st,
-                   "SELECT instrument, sum(" SQL_MAX2(
-                       "0",
-                       "(" SQL_MIN2("end_ms", "?2") " - " SQL_MAX2(
-                           "start_ms",
-                           "?1") ")") "),"
-                                      " sum(" SQL_IF1(
-                                          "end_ms >= ?1 AND end_ms < ?2 AND status IN "
-                                          "('completed','no_show')") "),"
-                                                                     " sum(" SQL_IF1(
-                                                                         "end_ms >= ?1 AND end_ms "
-                                                                         "< ?2 AND status = "
-                                                                         "'no_show'") "),"
-                                                                                      " sum(CASE "
-                                                                                      "WHEN end_ms "
-                                                                                      ">= ?1 AND "
-                                                                                      "end_ms < ?2 "
-                                                                                      "THEN "
-                                                                                      "coalesce("
-                                                                                      "rating, 0) "
-                                                                                      "ELSE 0 END),"
-                                                                                      " sum"
-                                                                                      "(" SQL_IF1(
-                                                                                          "end_ms "
-                                                                                          ">= ?1 "
-                                                                                          "AND "
-                                                                                          "end_ms "
-                                                                                          "< ?2 "
-                                                                                          "AND "
-                                                                                          "rating "
-                                                                                          "IS NOT "
-                                                                                          "NULL") ") FROM bookings WHERE"
-                                                                                                  " status IN ('confirmed','completed','no_show') AND end_ms > ?1 AND start_ms < ?2"
-                                                                                                  " GROUP BY instrument");
+    struct db_stmt *qu = store_stmt(
+        st, "SELECT u.instrument, sum(" CLIPPED_RUN "), sum(" CLIPPED_RUN " * " SQL_IF1(
+                "usr.org_id IS NOT NULL AND usr.org_id <> "
+                "i.org_id") "), sum(" CLIPPED_RUN
+                            " * " SQL_IF1(
+                                "u.attribution = 'booking'") ") FROM usage u JOIN instruments i ON "
+                                                             "i.id ="
+                                                             " u.instrument LEFT JOIN users usr ON "
+                                                             "usr.id = "
+                                                             "u.user_id WHERE (u.end_ms > ?1 AND"
+                                                             " u.start_ms < ?2) OR (u.end_ms = "
+                                                             "u.start_ms AND "
+                                                             "u.start_ms >= ?1 AND u.start_ms < ?2)"
+                                                             " GROUP BY u.instrument");
+    struct db_stmt *qb = store_stmt(
+        st,
+        "SELECT instrument, sum(" SQL_MAX2(
+            "0",
+            "(" SQL_MIN2("end_ms", "?2") " - " SQL_MAX2(
+                "start_ms",
+                "?1") ")") "),"
+                           " sum(" SQL_IF1(
+                               "end_ms >= ?1 AND end_ms < ?2 AND status IN "
+                               "('completed','no_show')") "),"
+                                                          " sum(" SQL_IF1(
+                                                              "end_ms >= ?1 AND end_ms "
+                                                              "< ?2 AND status = "
+                                                              "'no_show'") "),"
+                                                                           " sum(CASE "
+                                                                           "WHEN end_ms "
+                                                                           ">= ?1 AND "
+                                                                           "end_ms < ?2 "
+                                                                           "THEN "
+                                                                           "coalesce("
+                                                                           "rating, 0) "
+                                                                           "ELSE 0 END),"
+                                                                           " sum"
+                                                                           "(" SQL_IF1(
+                                                                               "end_ms "
+                                                                               ">= ?1 "
+                                                                               "AND "
+                                                                               "end_ms "
+                                                                               "< ?2 "
+                                                                               "AND "
+                                                                               "rating "
+                                                                               "IS NOT "
+                                                                               "NULL") ") FROM "
+                                                                                       "bookings "
+                                                                                       "WHERE"
+                                                                                       " status IN "
+                                                                                       "('"
+                                                                                       "confirmed',"
+                                                                                       "'completed'"
+                                                                                       ",'no_show')"
+                                                                                       " AND "
+                                                                                       "end_ms > "
+                                                                                       "?1 AND "
+                                                                                       "start_ms < "
+                                                                                       "?2"
+                                                                                       " GROUP BY "
+                                                                                       "instrumen"
+                                                                                       "t");
     struct metric_raw *v = NULL, *m;
     size_t cnt = 0, cap = 0;
     int row;

@@ -24,10 +24,10 @@ static void row(struct db_stmt *q, struct qualification *out)
 
 int store_qualification_put(struct store *st, const struct qualification *ql)
 {
-    struct db_stmt *q =
-        store_stmt(st, "INSERT INTO qualifications(" COLS ") VALUES(?,?,?,?,?) ON CONFLICT(instrument,"
-" user_id) DO UPDATE SET since_ms = excluded.since_ms, by_user = excluded.by_user,"
-" expires_ms = excluded.expires_ms");
+    struct db_stmt *q = store_stmt(
+        st, "INSERT INTO qualifications(" COLS ") VALUES(?,?,?,?,?) ON CONFLICT(instrument,"
+            " user_id) DO UPDATE SET since_ms = excluded.since_ms, by_user = excluded.by_user,"
+            " expires_ms = excluded.expires_ms");
 
     if (!q)
         return LS_ERR_DB;

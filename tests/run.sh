@@ -49,21 +49,24 @@ if [ "$what" = fuzz ] || [ "$what" = all ]; then
         run_one "fuzz/$n" bash tests/fuzz/run.sh "${FUZZ_SECONDS:-1}" "$n"
     done
 fi
-if [ "$what" = integration ] || [ "$what" = all ]; then
+# integration_pass SUFFIX [MARK]: run the integration scripts matching PATTERN (those whose
+# header has the line MARK, when given), naming each result with SUFFIX.
+integration_pass() {
+    local suffix=$1 mark=${2:-}
     # JOBS scripts at a time (default 2: most of them wait on processes, timers and sockets, not
     # on the CPU); a script whose header says "# serial" runs alone, after what runs has ended
     # (those that load the machine, or measure how it copes with load). Each result line is
     # printed as its script ends.
-    jobs_max=${JOBS:-2}
+    local jobs_max=${JOBS:-2} resdir running=0 t name r p f
     resdir=$(mktemp -d)
-    running=0
     reap() { # wait for one script to end
         wait -n 2>/dev/null || true
         running=$((running - 1))
     }
     for t in tests/integration/[0-9][0-9]-*.sh; do
         [ -z "$pattern" ] || [[ "$t" == *$pattern* ]] || continue
-        name="integration/$(basename "$t")"
+        [ -z "$mark" ] || grep -q "^$mark" "$t" || continue
+        name="integration/$(basename "$t")$suffix"
         if grep -q '^# serial' "$t"; then
             while [ "$running" -gt 0 ]; do reap; done
             run_one "$name" timeout 300 bash "$t"
@@ -83,9 +86,27 @@ if [ "$what" = integration ] || [ "$what" = all ]; then
         read -r p f <"$r"
         passed=$((passed + p))
         failed=$((failed + f))
-        [ "$f" -eq 0 ] || failures+=("integration/$(basename "$r" .result)")
+        [ "$f" -eq 0 ] || failures+=("integration/$(basename "$r" .result)$suffix")
     done
     rm -rf "$resdir"
+}
+
+if [ "$what" = integration ] || [ "$what" = all ]; then
+    integration_pass ""
+    # the scripts that exercise storage ("# postgresql" in the header) again with the server on
+    # PostgreSQL: one throwaway cluster (tests/pg.sh), a database of its own for each script
+    if grep -lq '^# postgresql' tests/integration/[0-9][0-9]-*${pattern:+*$pattern*}; then
+        . tests/pg.sh
+        if pg_start; then
+            export LABSHARE_TEST_PG=$PG_URL
+            integration_pass " (postgresql)" "# postgresql"
+            unset LABSHARE_TEST_PG
+            pg_stop
+        else
+            failed=$((failed + 1))
+            failures+=("integration (postgresql): no cluster")
+        fi
+    fi
 fi
 echo
 if [ ${#failures[@]} -gt 0 ]; then

@@ -12,8 +12,9 @@
 #   server itself (the first subscription is refused and tried again).
 # * Month close started on both at once: exactly one closes it (200), the other is told it is
 #   closed (409); one audit record; the audit chain verifies.
-# Runs on SQLite only so far (the servers share one file); PostgreSQL is issue 14's next step.
+# On SQLite the servers share one file; in the PostgreSQL pass one database.
 # serial (tests/run.sh runs it alone): two servers and a booking race load both cores
+# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker

@@ -5,6 +5,7 @@
 # booking; availability; iCalendar feeds parsed by a real iCalendar library; and hundreds of
 # concurrent overlapping requests of which exactly one wins.
 # serial (tests/run.sh runs it alone): its 32 concurrent clients load both cores
+# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker

@@ -3,6 +3,7 @@
 # date, who qualified them and an optional expiry; users see their own, managers and auditors
 # everyone's; an instrument that requires it refuses an unqualified user's booking with a 422
 # naming the rule, while its managers may still book for them (assisted use); all audited.
+# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker

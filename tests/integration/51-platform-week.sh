@@ -4,6 +4,7 @@
 # meter), bookings recorded after the fact, a no-show, badge use without a booking, an outage
 # and an innovation voucher. Every metric, charge, statement and grade is then computed again
 # here, independently, from the usage, bookings and instrument settings, and must agree.
+# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker

@@ -9,6 +9,7 @@
 #   * PATCH merges booking, billing, billing.rates and service_hours; null removes a key; the
 #     result is validated whole, and the audit record shows before and after;
 #   * a manager books for users of another organisation only with that side's consent.
+# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker

@@ -5,6 +5,7 @@
 # platform time zone, come rounded, and count an instrument from the day it joined; lists take
 # the filters people use and refuse unknown ones; CSV has one plain value per cell, readings
 # included; reads write no audit record; the small things people hit at once.
+# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker

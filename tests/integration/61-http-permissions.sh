@@ -2,6 +2,7 @@
 # Every endpoint with every role: anonymous, admin, auditor, the owner's manager, another
 # organisation's manager, an internal researcher and an external one. The expected status of
 # each cell is written out below; a write that is refused leaves the audit log unchanged.
+# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker

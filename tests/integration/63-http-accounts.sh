@@ -4,6 +4,7 @@
 # by volume, no user enumeration by timing, tokens that expire and can be listed and revoked,
 # logout that ends the credential it was called with, a password change that ends the user's
 # other sessions (and, when asked, tokens), expired credentials purged.
+# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker
@@ -11,8 +12,8 @@ start_server
 export API TOKEN T
 cd "$ROOT/tests/integration"
 python3 - <<'PY' || fail "accounts"
-import os, sqlite3, statistics, time
-from api import admin, seed, Api, PASSWORD
+import os, statistics, time
+from api import admin, seed, sdb, Api, PASSWORD
 
 API = os.environ["API"]
 a = admin()
@@ -110,14 +111,12 @@ print("a new password ends other sessions, and tokens when asked")
 
 # 8. expired sessions and tokens stop working and are purged
 st, t4 = li.post("/api/v1/tokens")
-db = sqlite3.connect(os.path.join(os.environ["T"], "server.db"))
-db.execute("UPDATE tokens SET expires_at = 1 WHERE id = ?", (t4["id"],))
-db.commit()
+sdb("UPDATE tokens SET expires_at = 1 WHERE id = %d" % int(t4["id"]))
 assert Api(API, t4["token"]).get("/api/v1/me")[0] == 401
 assert at(62).login("dr.zhang", PASSWORD)[0] == 200
-assert db.execute("SELECT count(*) FROM tokens WHERE id = ?", (t4["id"],)).fetchone()[0] == 0
-assert db.execute("SELECT max(id) FROM tokens").fetchone()[0] > t4["id"]  # ids are not reused
-assert db.execute("SELECT count(*) FROM tokens WHERE expires_at <= 1000").fetchone()[0] == 0
+assert sdb("SELECT count(*) FROM tokens WHERE id = %d" % int(t4["id"])) == [["0"]]
+assert int(sdb("SELECT max(id) FROM tokens")[0][0]) > t4["id"]  # ids are not reused
+assert sdb("SELECT count(*) FROM tokens WHERE expires_at <= 1000") == [["0"]]
 print("expired credentials are purged")
 
 # 9. the audit log names principals: a session's user, a token (with its owner), and a login

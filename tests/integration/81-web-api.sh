@@ -2,6 +2,7 @@
 # What the web UI needs from the API (issue 11), tested through HTTP: the catalog's live state
 # from the meter and what an instrument does, the public sharing figures (hours and ratios, no
 # money), the CSRF cookie of a login, and how the server serves the UI's files.
+# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker

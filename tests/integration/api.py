@@ -7,8 +7,21 @@ import datetime
 import http.client
 import json
 import os
+import subprocess
 import urllib.error
 import urllib.request
+
+
+def sdb(sql):
+    """Run one SQL statement on the server's database, SERVER_DB (lib.sh): a SQLite file or a
+    postgresql:// URL. The rows, each a list of strings."""
+    url = os.environ["SERVER_DB"]
+    if url.startswith("postgresql:"):
+        cmd = ["psql", "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]
+    else:
+        cmd = ["sqlite3", "-separator", "\t", url, sql]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return [line.split("\t") for line in out.splitlines()]
 
 
 class _SourceHandler(urllib.request.HTTPHandler):

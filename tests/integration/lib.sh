@@ -25,6 +25,7 @@ else
     SERVER_DB=$T/server.db
     sdb() { sqlite3 -separator ' ' "$SERVER_DB" "$1"; }
 fi
+export SERVER_DB # for api.sdb
 
 cleanup() {
     local rc=$?
