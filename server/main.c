@@ -45,6 +45,10 @@ static void usage(FILE *f)
                "  usage-check   recompute usage from all readings; compare with the stored\n"
                "                (incremental) usage; exit 1 when they differ\n"
                "  usage-rebuild recompute usage from all readings and store it\n"
+               "  import-sqlite OLD.db\n"
+               "                copy the SQLite platform OLD.db (stop its server first) into\n"
+               "                the empty PostgreSQL database of [server] db, every row as\n"
+               "                stored, in one transaction; then verify the audit chain there\n"
                "\n"
                "Options:\n"
                "  -c, --config FILE   the INI configuration (required)\n"
@@ -189,6 +193,40 @@ static int cmd_usage(const struct srv_config *cfg, int replace)
     return diffs && !replace ? 1 : 0;
 }
 
+/* import-sqlite OLD.db: the SQLite platform into the PostgreSQL database of [server] db. */
+static int cmd_import_sqlite(const struct srv_config *cfg, const char *old)
+{
+    struct import_report rep;
+    struct store *st = NULL;
+    int64_t checked = 0, first_bad = 0, total = 0;
+    char why[256] = "";
+    int rc;
+
+    if (store_open(cfg->db, &st))
+        return 1;
+    rc = store_import_sqlite(st, old, &rep);
+    if (rc) {
+        store_close(st);
+        fprintf(stderr, "labshare-server: import-sqlite %s: %s; nothing was imported\n", old,
+                ls_strerror((enum ls_rc)rc));
+        return 1;
+    }
+    for (size_t i = 0; i < rep.ntables; i++) {
+        printf("%-18s %lld rows\n", rep.table[i].name, (long long)rep.table[i].rows);
+        total += rep.table[i].rows;
+    }
+    rc = store_audit_verify(st, &checked, &first_bad, why, sizeof(why));
+    store_close(st);
+    if (rc == LS_OK && first_bad == 0) {
+        printf("imported %lld rows from %s; the audit chain verifies (%lld records)\n",
+               (long long)total, old, (long long)checked);
+        return 0;
+    }
+    fprintf(stderr, "labshare-server: imported, but the audit chain does not verify: %s\n",
+            rc ? ls_strerror((enum ls_rc)rc) : why);
+    return 1;
+}
+
 static int cmd_admin_token(const struct srv_config *cfg)
 {
     struct store *st = NULL;
@@ -247,11 +285,17 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         command = argv[optind++];
-    if (command && strcmp(command, "broker-config") == 0 && optind < argc)
+    if (command &&
+        (strcmp(command, "broker-config") == 0 || strcmp(command, "import-sqlite") == 0) &&
+        optind < argc)
         dir = argv[optind++];
-    if (!path || optind < argc || (command && strcmp(command, "broker-config") == 0 && !dir) ||
+    if (!path || optind < argc ||
+        (command &&
+         (strcmp(command, "broker-config") == 0 || strcmp(command, "import-sqlite") == 0) &&
+         !dir) ||
         (command && strcmp(command, "admin-token") != 0 && strcmp(command, "usage-check") != 0 &&
-         strcmp(command, "usage-rebuild") != 0 && strcmp(command, "broker-config") != 0)) {
+         strcmp(command, "usage-rebuild") != 0 && strcmp(command, "broker-config") != 0 &&
+         strcmp(command, "import-sqlite") != 0)) {
         fprintf(stderr, "labshare-server: %s (see --help)\n",
                 !path ? "-c FILE is required" : "unknown command or extra argument");
         return 2;
@@ -294,6 +338,8 @@ int main(int argc, char **argv)
         return cmd_admin_token(&cfg);
     if (command && strcmp(command, "broker-config") == 0)
         return cmd_broker_config(&cfg, dir);
+    if (command && strcmp(command, "import-sqlite") == 0)
+        return cmd_import_sqlite(&cfg, dir);
     if (command)
         return cmd_usage(&cfg, strcmp(command, "usage-rebuild") == 0);
 

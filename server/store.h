@@ -114,6 +114,23 @@ int store_gateway_disabled(struct store *st, char ***ids, size_t *n);
 /* When the first instrument joined the platform (epoch ms); LS_ERR_NOTFOUND when none did. */
 int store_first_instrument(struct store *st, int64_t *ms);
 
+/* --- Moving a platform -------------------------------------------------------------------
+ * import-sqlite: every row of every table of the SQLite platform at src_path (upgraded to this
+ * server's schema first) copied as stored into dst, which must be an empty PostgreSQL database
+ * (its schema made by store_open): ids, seqs, hashes and the audit chain unchanged, in one
+ * transaction (all or nothing), serial ids continuing after the highest copied. LS_ERR_INVAL
+ * (dst is not PostgreSQL, the source cannot be opened), LS_ERR_CONFLICT (dst holds a platform),
+ * LS_ERR_DB; rep says the rows copied per table. */
+#define IMPORT_TABLES_MAX 32
+struct import_report {
+    struct {
+        char name[32];
+        int64_t rows;
+    } table[IMPORT_TABLES_MAX];
+    size_t ntables;
+};
+int store_import_sqlite(struct store *dst, const char *src_path, struct import_report *rep);
+
 /* --- Transactions ------------------------------------------------------------------------
  * A write and its audit record go in one transaction, and write transactions are serialised
  * across every connection and server of the platform, so a check and the write that depends on

@@ -35,6 +35,7 @@ cleanup() {
         echo "--- test failed; last lines of the logs in $T:"
         for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 15 "$f"; }; done
     fi
+    ! declare -F at_exit >/dev/null || at_exit # a test's own clean-up, when it has one
     rm -rf "$T"
     [ -z "${SERVER_DB_NAME:-}" ] ||
         psql -q "$LABSHARE_TEST_PG" -c "DROP DATABASE IF EXISTS $SERVER_DB_NAME WITH (FORCE)" >/dev/null 2>&1
