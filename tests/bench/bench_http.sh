@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP benchmark (issue 5): availability queries and booking creation under concurrent load
 # (wrk, CONNS connections), requests/s and p99 latency, beside a raw libmicrohttpd server with the
-# same threading answering a fixed body, measured in the same run.
+# same threading answering a fixed body, measured in the same run. With LABSHARE_TEST_PG (run.sh)
+# the server runs on a PostgreSQL database of that cluster.
 . "$(dirname "$0")/../integration/lib.sh"
 
 CONNS=${BENCH_CONNS:-32}
@@ -45,12 +46,12 @@ request = function()
     return wrk.format(nil, "/api/v1/bookings", nil, body)
 end
 LUA
-echo "== HTTP: $CONNS connections, ${DUR} s each, 2 wrk threads"
+echo "== HTTP on ${LABSHARE_TEST_PG:+PostgreSQL}${LABSHARE_TEST_PG:-SQLite}: $CONNS connections, ${DUR} s each, 2 wrk threads"
 wrk_run avail -s "$T/avail.lua" "$API/api/v1/instruments/icp-ms-01/availability"
 a_rps=$rps a_p99=$p99 a_bad=${non2xx:-0}
 wrk_run book -s "$T/book.lua" "$API/api/v1/bookings"
 b_rps=$rps b_p99=$p99 b_bad=${non2xx:-0}
-created=$(sqlite3 "$T/server.db" "SELECT count(*) FROM bookings")
+created=$(sdb "SELECT count(*) FROM bookings")
 RAW_PORT=$(free_port)
 start raw "$BBIN/bench_raw_http" "$RAW_PORT" 4 $((DUR + 5))
 wait_for 5 port_open "$RAW_PORT" || fail "raw server did not start"

@@ -8,6 +8,7 @@
  */
 // LINK: ALL_SERVER
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "../../server/ingest.h"
 #include "../../server/store.h"
+#include "../../server/storage/db.h"
 #include "labshare/log.h"
 #include "labshare/num.h"
 #include "labshare/wire.h"
@@ -124,6 +126,62 @@ static double raw_sqlite(const char *path, int batches)
     return t0;
 }
 
+/* The same raw INSERTs into a plain PostgreSQL table through libpq: a prepared statement, text
+ * parameters, one transaction per batch (synchronous_commit on, the default). */
+static double raw_pg(const char *url, int batches)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *res;
+    struct ls_reading r;
+    double t0;
+    int64_t seq = 0;
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "bench: %s", PQerrorMessage(c));
+        exit(1);
+    }
+    PQclear(PQexec(c, "CREATE TABLE r(gateway TEXT, epoch BIGINT, seq BIGINT, instrument TEXT,"
+                      " ts BIGINT, state INTEGER, run_seconds BIGINT, energy_wh BIGINT,"
+                      " power_w FLOAT8, samples BIGINT, badge BIGINT, cause INTEGER,"
+                      " received_at BIGINT)"));
+    PQclear(PQprepare(c, "ins", "INSERT INTO r VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+                      13, NULL));
+    t0 = now_s();
+    for (int b = 0; b < batches; b++) {
+        PQclear(PQexec(c, "BEGIN"));
+        for (int i = 0; i < BATCH; i++) {
+            char v[13][32];
+            const char *pv[13];
+            fill(&r, ++seq);
+            snprintf(v[0], sizeof(v[0]), "gw-bench");
+            snprintf(v[1], sizeof(v[1]), "1");
+            snprintf(v[2], sizeof(v[2]), "%lld", (long long)r.seq);
+            snprintf(v[3], sizeof(v[3]), "%.31s", r.instrument);
+            snprintf(v[4], sizeof(v[4]), "%lld", (long long)r.ts);
+            snprintf(v[5], sizeof(v[5]), "%d", (int)r.state);
+            snprintf(v[6], sizeof(v[6]), "%lld", (long long)r.run_seconds);
+            snprintf(v[7], sizeof(v[7]), "%lld", (long long)r.energy_wh);
+            snprintf(v[8], sizeof(v[8]), "%.17g", r.power_w);
+            snprintf(v[9], sizeof(v[9]), "%lld", (long long)r.samples);
+            snprintf(v[10], sizeof(v[10]), "%lld", (long long)r.badge);
+            snprintf(v[11], sizeof(v[11]), "%d", (int)r.cause);
+            snprintf(v[12], sizeof(v[12]), "0");
+            for (int k = 0; k < 13; k++)
+                pv[k] = v[k];
+            res = PQexecPrepared(c, "ins", 13, pv, NULL, NULL, 0);
+            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                fprintf(stderr, "bench: %s", PQerrorMessage(c));
+                exit(1);
+            }
+            PQclear(res);
+        }
+        PQclear(PQexec(c, "COMMIT"));
+    }
+    t0 = now_s() - t0;
+    PQfinish(c);
+    return t0;
+}
+
 static double ours_store(const char *path, int batches, int64_t *upto, int with_usage)
 {
     struct store *st;
@@ -136,26 +194,24 @@ static double ours_store(const char *path, int batches, int64_t *upto, int with_
         exit(1);
     {
         /* what ingest trusts: the gateway registered, the 500 instruments bound to it */
-        sqlite3 *db;
-        char sql[160];
-        if (sqlite3_open(path, &db) ||
-            sqlite3_exec(
-                db,
-                "BEGIN; INSERT INTO orgs(id, name, type) VALUES(1, 'Lab', 'university');"
-                "INSERT INTO gateways(id, registered_at, enabled) VALUES('gw-bench', 0, 1)",
-                NULL, NULL, NULL))
+        struct db *db;
+        char sql[160], err[256];
+        if (db_open(path, &db, err, sizeof(err)) ||
+            db_exec(db,
+                    "BEGIN; INSERT INTO orgs(id, name, type) VALUES(1, 'Lab', 'university');"
+                    "INSERT INTO gateways(id, registered_at, enabled) VALUES('gw-bench', 0, 1)"))
             exit(1);
         for (int i = 0; i < 500; i++) {
             snprintf(sql, sizeof(sql),
                      "INSERT INTO instruments(id, name, org_id, gateway, created_at)"
                      " VALUES('inst-%03d', 'I', 1, 'gw-bench', 1795000000000)",
                      i);
-            if (sqlite3_exec(db, sql, NULL, NULL, NULL))
+            if (db_exec(db, sql))
                 exit(1);
         }
-        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL))
+        if (db_exec(db, "COMMIT"))
             exit(1);
-        sqlite3_close(db);
+        db_close(db);
     }
     memset(&b, 0, sizeof(b));
     snprintf(b.gateway, sizeof(b.gateway), "gw-bench");
@@ -181,9 +237,12 @@ static double ours_store(const char *path, int batches, int64_t *upto, int with_
     return t0;
 }
 
+/* BENCH_PG_INGEST and BENCH_PG_USAGE: two empty PostgreSQL databases (tests/bench/run.sh makes
+ * them) to run the store's ingest on beside SQLite. */
 int main(int argc, char **argv)
 {
     int batches = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 500;
+    const char *pg_ingest = getenv("BENCH_PG_INGEST"), *pg_usage = getenv("BENCH_PG_USAGE");
     char dir[] = "/tmp/ls-bench-XXXXXX", p1[64], p2[64], cmd[128];
     double raw, ours;
     int64_t upto = 0;
@@ -206,6 +265,20 @@ int main(int argc, char **argv)
     printf("  ... with usage updated  %10.0f readings/s   ratio to raw %.2f  (sessions of 500 "
            "instruments recomputed at each batch)\n",
            batches * (double)BATCH / ours, raw / ours);
+    if (pg_ingest) {
+        double raw_p = raw_pg(pg_ingest, batches);
+        printf("  PostgreSQL (the same, one transaction per batch, synchronous_commit on)\n");
+        printf("  raw libpq INSERT        %10.0f readings/s\n", batches * (double)BATCH / raw_p);
+        ours = ours_store(pg_ingest, batches, &upto, 0);
+        printf(
+            "  store_readings_insert   %10.0f readings/s   ratio to raw %.2f  (acked up to %lld)\n",
+            batches * (double)BATCH / ours, raw_p / ours, (long long)upto);
+        if (pg_usage) {
+            ours = ours_store(pg_usage, batches, &upto, 1);
+            printf("  ... with usage updated  %10.0f readings/s   ratio to raw %.2f\n",
+                   batches * (double)BATCH / ours, raw_p / ours);
+        }
+    }
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : 1;
 }
