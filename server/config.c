@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http/forwarded.h"
 #include "labshare/conf.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -61,6 +62,10 @@ static const struct ls_conf_key keys[] = {
     {"server", "max_connections", LS_CONF_INT, M(max_connections), 4, 100000, "1000", NULL},
     {"server", "max_connections_per_address", LS_CONF_INT, M(max_per_address), 1, 100000, "256",
      NULL},
+    /* reverse proxies (numeric addresses, comma-separated) whose X-Forwarded-For and
+     * X-Forwarded-Proto are believed: the client's address for throttling and the audit log,
+     * HTTPS for cookies; "" = none, the headers are ignored */
+    {"server", "trusted_proxies", LS_CONF_STR, M(trusted_proxies), 0, 0, "", NULL},
     {"mqtt", "host", LS_CONF_STR, M(mqtt_host), 0, 0, "127.0.0.1", NULL},
     {"mqtt", "port", LS_CONF_INT, M(mqtt_port), 1, 65535, "1883", NULL},
     {"mqtt", "username", LS_CONF_STR, M(mqtt_username), 0, 0, "", NULL},
@@ -175,6 +180,13 @@ int srv_config_load(const char *path, struct srv_config *cfg, char *err, size_t 
         size_t n = strlen(cfg->public_url);
         if (n && cfg->public_url[n - 1] == '/')
             cfg->public_url[n - 1] = '\0';
+    }
+    if (!forwarded_list_valid(cfg->trusted_proxies)) {
+        snprintf(err, errlen,
+                 "%s: [server] trusted_proxies: numeric IPv4 or IPv6 addresses separated by"
+                 " commas (at most %d), not '%s'",
+                 path, FORWARDED_MAX, cfg->trusted_proxies);
+        return LS_ERR_INVAL;
     }
     if ((cfg->mqtt_certfile[0] != 0) != (cfg->mqtt_keyfile[0] != 0)) {
         snprintf(err, errlen, "%s: [mqtt] certfile and keyfile go together", path);

@@ -26,6 +26,7 @@ struct srv_config {
     char certfile[SRV_STR_MAX];   /* HTTPS when given (PEM), with keyfile */
     char keyfile[SRV_STR_MAX];
     int http_threads;
+    char trusted_proxies[SRV_STR_MAX]; /* reverse proxies whose X-Forwarded-* are believed */
     /* [mqtt] */
     char mqtt_host[SRV_STR_MAX];
     int mqtt_port;

@@ -16,6 +16,7 @@
 #include "../requests.h"
 #include "routes.h"
 #include "conn_guard.h"
+#include "forwarded.h"
 #include "web.h"
 #include "labshare/json_guard.h"
 #include "labshare/log.h"
@@ -455,17 +456,17 @@ static void add_tls_headers(struct MHD_Response *r)
 }
 
 /* A Set-Cookie header; Secure under HTTPS, so the browser never sends it in clear. */
-static void add_cookie(struct MHD_Response *r, const char *cookie)
+static void add_cookie(struct MHD_Response *r, const char *cookie, int https)
 {
     char c[300];
 
     if (!cookie[0])
         return;
-    snprintf(c, sizeof(c), "%s%s", cookie, the_http && the_http->tls ? "; Secure" : "");
+    snprintf(c, sizeof(c), "%s%s", cookie, https ? "; Secure" : "");
     MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, c);
 }
 
-static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *resp)
+static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *resp, int https)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
@@ -485,8 +486,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "Content-Security-Policy", API_CSP);
-    add_cookie(r, resp->set_cookie);
-    add_cookie(r, resp->set_cookie2);
+    add_cookie(r, resp->set_cookie, https);
+    add_cookie(r, resp->set_cookie2, https);
     add_tls_headers(r);
     if (resp->content_disposition[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, resp->content_disposition);
@@ -717,10 +718,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req->cfg = h->cfg;
     req->broker = h->broker;
     client_addr(conn, req->addr, sizeof(req->addr));
+    req->https = h->tls;
+    if (forwarded_trusted(h->cfg->trusted_proxies, req->addr)) {
+        const char *proto = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+        char peer[sizeof(req->addr)];
+        memcpy(peer, req->addr, sizeof(peer));
+        forwarded_client(h->cfg->trusted_proxies, peer,
+                         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For"),
+                         req->addr, sizeof(req->addr));
+        req->https |= proto && strcmp(proto, "https") == 0;
+    }
     memset(&resp, 0, sizeof(resp));
     t0 = ls_mono_ms();
     dispatch(h, req, &resp, &ri);
-    ret = send_resp(conn, &resp);
+    ret = send_resp(conn, &resp, req->https);
     free(resp.body);
     count_request(h, ri, resp.status, (double)(ls_mono_ms() - t0) / 1000.0);
     return ret;

@@ -37,7 +37,8 @@ struct http_req {
     int authenticated;
     const char *params[HTTP_MAX_PARAMS]; /* {x} segments of the route, in order */
     char param_buf[512];
-    char addr[64]; /* client address, for login throttling */
+    char addr[64]; /* client address (behind a trusted proxy: the one it names, forwarded.h) */
+    int https;     /* came over HTTPS: ours, or a trusted proxy's (cookies are Secure) */
 };
 
 struct http_resp {
