@@ -95,7 +95,11 @@ if [ "$what" = integration ] || [ "$what" = all ]; then
     integration_pass ""
     # the scripts that exercise storage ("# postgresql" in the header) again with the server on
     # PostgreSQL: one throwaway cluster (tests/pg.sh), a database of its own for each script
-    if grep -lq '^# postgresql' tests/integration/[0-9][0-9]-*${pattern:+*$pattern*}; then
+    any_pg=0
+    for t in tests/integration/[0-9][0-9]-*.sh; do
+        { [ -z "$pattern" ] || [[ "$t" == *$pattern* ]]; } && grep -q '^# postgresql' "$t" && any_pg=1
+    done
+    if [ "$any_pg" = 1 ]; then
         . tests/pg.sh
         if pg_start; then
             export LABSHARE_TEST_PG=$PG_URL

@@ -83,6 +83,11 @@ rm -f "$T"/bc.db*
 rc=0; out=$(timeout 2 "$BIN/labshare-server" -c "$T/bc.ini" 2>&1) || rc=$?
 grep -q " info: " <<<"$out" || fail "the server prints no info lines by default: $out"
 pass "--log-level is honoured"
+# the deployment example (README, server/deploy/) is a configuration this server takes
+out=$("$BIN/labshare-server" -c "$ROOT/server/deploy/labshare-a.ini" broker-config "$T/deploy-broker" 2>&1) ||
+    fail "server/deploy/labshare-a.ini is refused: $out"
+grep -q 'share_group\|\$share' "$T/deploy-broker/dynamic-security.json" || fail "no shared subscription for the servers"
+pass "server/deploy/labshare-a.ini loads and makes a broker configuration"
 # make deps: quiet when everything is installed; a clear message (and no attempt) when a package
 # is missing and we are not root
 out=$(make -s -C "$ROOT" deps 2>&1) || fail "make deps failed: $out"
