@@ -227,13 +227,14 @@ static int cmd_import_sqlite(const struct srv_config *cfg, const char *old)
     return 1;
 }
 
-static int cmd_admin_token(const struct srv_config *cfg)
+static int cmd_admin_token(const struct srv_config *cfg, const char *arg)
 {
     struct store *st = NULL;
     char token[AUTH_TOKEN_LEN];
     int64_t uid;
     int rc;
 
+    (void)arg;
     if (store_open(cfg->db, &st))
         return 1;
     rc = store_admin_ensure(st, &uid);
@@ -249,6 +250,29 @@ static int cmd_admin_token(const struct srv_config *cfg)
     return 0;
 }
 
+static int cmd_usage_check(const struct srv_config *cfg, const char *arg)
+{
+    (void)arg;
+    return cmd_usage(cfg, 0);
+}
+
+static int cmd_usage_rebuild(const struct srv_config *cfg, const char *arg)
+{
+    (void)arg;
+    return cmd_usage(cfg, 1);
+}
+
+/* The commands (usage()), and whether each takes an argument (a folder, a file). */
+static const struct command {
+    const char *name;
+    int takes_arg;
+    int (*run)(const struct srv_config *cfg, const char *arg);
+} commands[] = {
+    {"admin-token", 0, cmd_admin_token},     {"broker-config", 1, cmd_broker_config},
+    {"usage-check", 0, cmd_usage_check},     {"usage-rebuild", 0, cmd_usage_rebuild},
+    {"import-sqlite", 1, cmd_import_sqlite},
+};
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -257,7 +281,8 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
-    const char *path = NULL, *command = NULL, *dir = NULL;
+    const char *path = NULL, *arg = NULL;
+    const struct command *command = NULL;
     struct broker *broker = NULL;
     struct store *broker_st = NULL;
     struct srv_config cfg;
@@ -283,21 +308,23 @@ int main(int argc, char **argv)
                 return c;
         }
     }
-    if (optind < argc)
-        command = argv[optind++];
-    if (command &&
-        (strcmp(command, "broker-config") == 0 || strcmp(command, "import-sqlite") == 0) &&
-        optind < argc)
-        dir = argv[optind++];
-    if (!path || optind < argc ||
-        (command &&
-         (strcmp(command, "broker-config") == 0 || strcmp(command, "import-sqlite") == 0) &&
-         !dir) ||
-        (command && strcmp(command, "admin-token") != 0 && strcmp(command, "usage-check") != 0 &&
-         strcmp(command, "usage-rebuild") != 0 && strcmp(command, "broker-config") != 0 &&
-         strcmp(command, "import-sqlite") != 0)) {
+    if (optind < argc) {
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]) && !command; i++)
+            if (strcmp(argv[optind], commands[i].name) == 0)
+                command = &commands[i];
+        if (!command) {
+            fprintf(stderr, "labshare-server: unknown command '%s' (see --help)\n", argv[optind]);
+            return 2;
+        }
+        optind++;
+        if (command->takes_arg && optind < argc)
+            arg = argv[optind++];
+    }
+    if (!path || optind < argc || (command && command->takes_arg && !arg)) {
         fprintf(stderr, "labshare-server: %s (see --help)\n",
-                !path ? "-c FILE is required" : "unknown command or extra argument");
+                !path           ? "-c FILE is required"
+                : optind < argc ? "extra argument"
+                                : "the command needs its argument");
         return 2;
     }
     if (srv_config_load(path, &cfg, err, sizeof(err))) {
@@ -334,14 +361,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "labshare-server: cannot initialise libsodium\n");
         return 1;
     }
-    if (command && strcmp(command, "admin-token") == 0)
-        return cmd_admin_token(&cfg);
-    if (command && strcmp(command, "broker-config") == 0)
-        return cmd_broker_config(&cfg, dir);
-    if (command && strcmp(command, "import-sqlite") == 0)
-        return cmd_import_sqlite(&cfg, dir);
     if (command)
-        return cmd_usage(&cfg, strcmp(command, "usage-rebuild") == 0);
+        return command->run(&cfg, arg);
 
     ls_cli_install_signals();
     /* SIGTERM and SIGINT go to this thread only: the threads started below inherit a mask that
