@@ -49,15 +49,16 @@ if [ "$what" = fuzz ] || [ "$what" = all ]; then
         run_one "fuzz/$n" bash tests/fuzz/run.sh "${FUZZ_SECONDS:-1}" "$n"
     done
 fi
-# integration_pass SUFFIX [MARK]: run the integration scripts matching PATTERN (those whose
-# header has the line MARK, when given), naming each result with SUFFIX.
+# integration_pass SUFFIX JOBS [MARK]: run the integration scripts matching PATTERN (those whose
+# header has a line starting with MARK when given; else all but "# postgresql only" ones),
+# naming each result with SUFFIX.
 integration_pass() {
-    local suffix=$1 mark=${2:-}
+    local suffix=$1 jobs_max=$2 mark=${3:-}
     # JOBS scripts at a time (default 2: most of them wait on processes, timers and sockets, not
     # on the CPU); a script whose header says "# serial" runs alone, after what runs has ended
     # (those that load the machine, or measure how it copes with load). Each result line is
     # printed as its script ends.
-    local jobs_max=${JOBS:-2} resdir running=0 t name r p f
+    local resdir running=0 t name r p f
     resdir=$(mktemp -d)
     reap() { # wait for one script to end
         wait -n 2>/dev/null || true
@@ -65,7 +66,8 @@ integration_pass() {
     }
     for t in tests/integration/[0-9][0-9]-*.sh; do
         [ -z "$pattern" ] || [[ "$t" == *$pattern* ]] || continue
-        [ -z "$mark" ] || grep -q "^$mark" "$t" || continue
+        if [ -n "$mark" ]; then grep -q "^$mark" "$t" || continue
+        else ! grep -q '^# postgresql only' "$t" || continue; fi
         name="integration/$(basename "$t")$suffix"
         if grep -q '^# serial' "$t"; then
             while [ "$running" -gt 0 ]; do reap; done
@@ -92,9 +94,10 @@ integration_pass() {
 }
 
 if [ "$what" = integration ] || [ "$what" = all ]; then
-    integration_pass ""
+    integration_pass "" "${JOBS:-2}"
     # the scripts that exercise storage ("# postgresql" in the header) again with the server on
-    # PostgreSQL: one throwaway cluster (tests/pg.sh), a database of its own for each script
+    # PostgreSQL: one throwaway cluster (tests/pg.sh), a database of its own for each script;
+    # three at a time by default (they wait on the database and the broker more than on the CPU)
     any_pg=0
     for t in tests/integration/[0-9][0-9]-*.sh; do
         { [ -z "$pattern" ] || [[ "$t" == *$pattern* ]]; } && grep -q '^# postgresql' "$t" && any_pg=1
@@ -103,7 +106,7 @@ if [ "$what" = integration ] || [ "$what" = all ]; then
         . tests/pg.sh
         if pg_start; then
             export LABSHARE_TEST_PG=$PG_URL
-            integration_pass " (postgresql)" "# postgresql"
+            integration_pass " (postgresql)" "${PG_JOBS:-3}" "# postgresql"
             unset LABSHARE_TEST_PG
             pg_stop
         else

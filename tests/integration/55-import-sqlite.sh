@@ -7,7 +7,8 @@
 # chain verifies there; usage-check finds the stored usage equal to a recomputation from the
 # readings; new rows continue the ids. A second import into the same database, and an import from
 # a file that is not there, are refused and change nothing.
-# Uses the run's PostgreSQL cluster (the PostgreSQL pass), or starts one of its own.
+# Runs in the PostgreSQL pass of tests/run.sh, on its cluster; alone, it starts one of its own.
+# postgresql only
 if [ -z "${LABSHARE_TEST_PG:-}" ]; then
     . "$(dirname "$0")/../pg.sh"
     pg_start || { echo "FAIL: no PostgreSQL cluster"; exit 1; }

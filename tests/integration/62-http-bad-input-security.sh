@@ -3,7 +3,6 @@
 # bodies over the limit, huge or negative numbers, invalid dates, path tricks. Security:
 # argon2id password hashes, hashed tokens, HttpOnly SameSite=Strict cookies, CSRF on cookie
 # writes, login throttling; and the audit log detects a record edited in the SQLite file.
-# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker
