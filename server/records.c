@@ -1,6 +1,10 @@
 /* records.c - the JSON of each kind of record: see records.h. */
 #include "records.h"
 
+#include <math.h>
+#include <stdio.h>
+
+#include "labshare/json_guard.h"
 #include "labshare/timefmt.h"
 #include "labshare/banned.h"
 
@@ -66,4 +70,141 @@ json_t *user_json(const struct user *u)
                      u->username, "display_name", u->display_name, "org_id",
                      u->org_id ? json_integer(u->org_id) : json_null(), "role", u->role, "badge",
                      u->badge ? json_integer(u->badge) : json_null());
+}
+
+/* an id, or JSON null when 0 (none) */
+static json_t *id_or_null(int64_t id)
+{
+    return id ? json_integer(id) : json_null();
+}
+
+json_t *charge_line_json(const struct charge_line *c)
+{
+    char at[40];
+
+    ls_time_format(c->at_ms, at, sizeof(at));
+    return json_pack("{s:I, s:s, s:s, s:I, s:o, s:s, s:o, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I,"
+                     " s:I, s:I, s:s}",
+                     "id", (json_int_t)c->id, "kind",
+                     c->kind == CHARGE_KIND_ADJUSTMENT ? "adjustment" : "charge", "source",
+                     c->source, "org_id", (json_int_t)c->org_id, "user_id", id_or_null(c->user_id),
+                     "instrument", c->instrument, "booking_id", id_or_null(c->booking_id), "at", at,
+                     "month", c->month, "category", c->category, "minutes", (json_int_t)c->minutes,
+                     "rate", (json_int_t)c->rate, "samples", (json_int_t)c->samples, "sample_fee",
+                     (json_int_t)c->sample_fee, "amount", (json_int_t)c->amount, "voucher",
+                     (json_int_t)c->voucher, "payable", (json_int_t)(c->amount - c->voucher),
+                     "description", c->description);
+}
+
+json_t *charge_lines_json(const struct charge_line *c, size_t n)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr && i < n; i++) {
+        if (json_array_append_new(arr, charge_line_json(&c[i]))) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    return arr;
+}
+
+json_t *statement_json(const struct statement *s)
+{
+    json_t *lines = charge_lines_json(s->lines, s->nlines);
+
+    if (!lines)
+        return NULL;
+    return json_pack("{s:I, s:s, s:s, s:b, s:o, s:I, s:I, s:I}", "org_id", (json_int_t)s->org_id,
+                     "kind", s->owner ? "revenue" : "payer", "month", s->month, "closed", s->closed,
+                     "lines", lines, "gross", (json_int_t)s->gross, "voucher",
+                     (json_int_t)s->voucher, "payable", (json_int_t)(s->gross - s->voucher));
+}
+
+json_t *usage_row_json(const struct usage_row *u)
+{
+    char start[40], end[40], session[40], to[40], link[LS_ID_MAX * 3 + 128];
+
+    ls_time_format(u->start_ms, start, sizeof(start));
+    ls_time_format(u->end_ms, end, sizeof(end));
+    ls_time_format(u->session_start_ms, session, sizeof(session));
+    /* the readings it was made from: its end is inclusive */
+    ls_time_format(u->end_ms + 1, to, sizeof(to));
+    snprintf(link, sizeof(link), "/api/v1/readings?instrument=%s&from=%s&to=%s", u->instrument,
+             start, to);
+    return json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:s, s:s, s:o, s:s, s:b}", "id",
+                     (json_int_t)u->id, "instrument", u->instrument, "start", start, "end", end,
+                     "run_seconds", (json_int_t)(u->run_ms / 1000), "energy_wh",
+                     (json_int_t)u->energy_wh, "samples", (json_int_t)u->samples, "user_id",
+                     id_or_null(u->user_id), "booking_id", id_or_null(u->booking_id), "attribution",
+                     usage_attribution_name(u->attribution), "readings", link, "badge",
+                     u->has_badge ? json_integer(u->badge) : json_null(), "session_start", session,
+                     "open", u->open);
+}
+
+json_t *usage_rows_json(const struct usage_row *u, size_t n)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr && i < n; i++) {
+        if (json_array_append_new(arr, usage_row_json(&u[i]))) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    return arr;
+}
+
+/* "" as JSON null */
+static json_t *text_or_null_empty(const char *text)
+{
+    return text[0] ? json_string(text) : json_null();
+}
+
+/* A stored JSON text (NULL: null), parsed; NULL when it does not parse. */
+static json_t *stored_json(const char *text)
+{
+    return text ? ls_json_loads(text, JSON_DECODE_ANY, NULL, NULL) : json_null();
+}
+
+json_t *audit_record_json(const struct audit_record *r)
+{
+    char at[40];
+    json_t *before = stored_json(r->before), *after = stored_json(r->after);
+
+    if (!before || !after) {
+        json_decref(before);
+        json_decref(after);
+        return NULL;
+    }
+    ls_time_format(r->at_ms, at, sizeof(at));
+    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:s, s:s}", "seq",
+                     (json_int_t)r->seq, "at", at, "actor", r->actor, "actor_kind",
+                     text_or_null_empty(r->actor_kind), "actor_id", text_or_null_empty(r->actor_id),
+                     "actor_user", id_or_null(r->actor_user), "action", r->action, "object",
+                     r->object, "before", before, "after", after, "prev_hash", r->prev_hash, "hash",
+                     r->hash);
+}
+
+json_t *secret_row_json(const struct secret_row *r, int feed)
+{
+    char created[40], expires[40];
+
+    ls_time_format(r->created_ms, created, sizeof(created));
+    if (feed)
+        return json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)r->id, "kind", r->kind,
+                         "subject", r->subject, "created", created);
+    if (r->expires_ms)
+        ls_time_format(r->expires_ms, expires, sizeof(expires));
+    return json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)r->id, "kind", r->kind, "created",
+                     created, "expires", r->expires_ms ? json_string(expires) : json_null());
+}
+
+json_t *collaboration_row_json(const struct collaboration_row *r)
+{
+    /* hours to 4 places */
+    double hours = (double)llround(r->run_ms / 360.0) / 1e4;
+
+    return json_pack("{s:s, s:s, s:f}", "user_org_type", r->user_org_type, "owner_org_type",
+                     r->owner_org_type, "hours", hours);
 }

@@ -22,5 +22,24 @@ json_t *org_json(const struct org *o);
 json_t *user_json(const struct user *u);
 /* id, org_id, percent, annual_cap, valid_from, valid_to, used. */
 json_t *voucher_json(const struct voucher *v);
+/* id, kind, source, org_id, user_id, instrument, booking_id, at, month, category, minutes,
+ * rate, samples, sample_fee, amount, voucher, payable, description. */
+json_t *charge_line_json(const struct charge_line *c);
+/* An array of n lines. */
+json_t *charge_lines_json(const struct charge_line *c, size_t n);
+/* org_id, kind (payer or revenue), month, closed, lines, gross, voucher, payable. */
+json_t *statement_json(const struct statement *s);
+/* id, instrument, start, end, run_seconds, energy_wh, samples, user_id, booking_id,
+ * attribution, readings (the query of the readings it comes from), badge, session_start, open. */
+json_t *usage_row_json(const struct usage_row *u);
+/* An array of n parts. */
+json_t *usage_rows_json(const struct usage_row *u, size_t n);
+/* seq, at, actor, actor_kind, actor_id, actor_user, action, object, before, after (parsed:
+ * NULL when a stored text does not parse), prev_hash, hash. */
+json_t *audit_record_json(const struct audit_record *r);
+/* A token: id, kind, created, expires; a feed: id, kind, subject, created. */
+json_t *secret_row_json(const struct secret_row *r, int feed);
+/* user_org_type, owner_org_type, hours (to 4 places). */
+json_t *collaboration_row_json(const struct collaboration_row *r);
 
 #endif /* LS_SRV_RECORDS_H */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "booking.h"
+#include "usage.h"
 #include "labshare/wire.h"
 #include "trust.h"
 
@@ -355,8 +356,25 @@ struct usage_filter {
     int64_t from_ms, to_ms;
     int64_t limit, offset;
 };
-int store_usage_list(struct store *st, const struct usage_filter *f, json_t **items,
-                     int64_t *total);
+/* A stored part of a usage session (SPEC 6): the metered use of one instrument attributed to
+ * one user, booking or nobody. */
+struct usage_row {
+    int64_t id;
+    char instrument[LS_ID_MAX];
+    int64_t start_ms, end_ms; /* this part */
+    int64_t run_ms, energy_wh, samples;
+    int64_t user_id;    /* 0: nobody */
+    int64_t booking_id; /* 0: none */
+    enum usage_attribution attribution;
+    int has_badge;
+    int64_t badge;
+    int64_t session_start_ms; /* the session the part belongs to */
+    int open;                 /* the session may still grow */
+};
+/* The parts f selects, by start: *items (the caller frees; NULL when none), *n of them, and
+ * *total matching f without its limit. LS_OK, LS_ERR_DB, LS_ERR_NOMEM. */
+int store_usage_list(struct store *st, const struct usage_filter *f, struct usage_row **items,
+                     size_t *n, int64_t *total);
 
 /* --- Metrics ---------------------------------------------------------------------------- */
 struct metric_raw;
@@ -364,9 +382,15 @@ struct metric_raw;
  * with no usage), ordered by id. *out allocated (caller frees). */
 int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct metric_raw **out,
                       size_t *n);
-/* Metered hours by user organisation type x owner organisation type over [from, to):
- * a list of {"user_org_type", "owner_org_type", "hours"}. */
-int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t **items);
+/* Metered time by user organisation type x owner organisation type over [from, to), by user
+ * type then owner type: *items (the caller frees; NULL when none), *n of them. */
+struct collaboration_row {
+    char user_org_type[32]; /* "unknown" for use attributed to nobody */
+    char owner_org_type[32];
+    double run_ms; /* sessions clipped to the period: a share of a session is fractional */
+};
+int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms,
+                        struct collaboration_row **items, size_t *n);
 
 /* --- Billing (SPEC 7) --------------------------------------------------------------------
  * Charges are lines derived from ended bookings and from metered use without a booking
@@ -386,11 +410,41 @@ struct charge_filter {
     int64_t from_ms, to_ms; /* at in [from, to) */
     int64_t limit, offset;
 };
-int store_charges_list(struct store *st, const struct charge_filter *f, json_t **items,
-                       int64_t *total);
-/* A month's statement of org: lines, gross, voucher, payable, closed. owner: the revenue
- * statement of charges on the organisation's instruments instead of what it pays. */
-int store_statement(struct store *st, int64_t org_id, int owner, const char *month, json_t **out);
+/* A charge line (SPEC 7): what one booking or one unbooked use costs, or an adjustment that
+ * corrects an earlier line. Money is integer minor units (fen), as in billing.h. */
+enum charge_kind { CHARGE_KIND_CHARGE = 0, CHARGE_KIND_ADJUSTMENT };
+struct charge_line {
+    int64_t id;
+    enum charge_kind kind;
+    char source[96]; /* what it charges: "booking/12", "usage/40" */
+    int64_t org_id;  /* the payer */
+    int64_t user_id; /* 0: none */
+    char instrument[LS_ID_MAX];
+    int64_t booking_id; /* 0: none */
+    int64_t at_ms;
+    char month[16];    /* YYYY-MM of at_ms in the platform time zone */
+    char category[16]; /* billing_category_name() */
+    int64_t minutes, rate, samples, sample_fee, amount, voucher;
+    char description[200];
+};
+/* The lines f selects, by month, time and id: *items (the caller frees; NULL when none), *n of
+ * them, *total matching f without its limit. LS_OK, LS_ERR_DB, LS_ERR_NOMEM. */
+int store_charges_list(struct store *st, const struct charge_filter *f, struct charge_line **items,
+                       size_t *n, int64_t *total);
+/* A month's statement of an organisation: what it pays, or (owner) the revenue of charges on
+ * its instruments. lines: the caller frees (statement_free). */
+struct statement {
+    int64_t org_id;
+    int owner;
+    char month[16];
+    int closed;
+    struct charge_line *lines;
+    size_t nlines;
+    int64_t gross, voucher; /* sums of the lines */
+};
+int store_statement(struct store *st, int64_t org_id, int owner, const char *month,
+                    struct statement *out);
+void statement_free(struct statement *s);
 /* Sum of every charge line's amount, voucher and payable (for the invariant Σ statements = Σ
  * charges). */
 int store_charges_totals(struct store *st, int64_t *gross, int64_t *voucher);
@@ -414,7 +468,17 @@ int store_voucher_get(struct store *st, int64_t id, struct voucher *v);
 /* --- One's own secrets: API and session tokens (feeds = 0) or calendar feeds (1) -------
  * Listed without the secret (stored hashed anyway), by id; deleted by id, one's own only
  * (LS_ERR_NOTFOUND otherwise). */
-int store_secrets_list(struct store *st, int feeds, int64_t user_id, json_t **items);
+struct secret_row {
+    int64_t id;
+    char kind[16];           /* a token's: "api", "session"; a feed's: "user", "instrument" */
+    char subject[LS_ID_MAX]; /* a feed's user or instrument */
+    int64_t created_ms;
+    int64_t expires_ms; /* a token's; 0: never */
+};
+/* One's own: *items (the caller frees; NULL when none), *n of them, by id. A token that has
+ * expired is not listed. */
+int store_secrets_list(struct store *st, int feeds, int64_t user_id, struct secret_row **items,
+                       size_t *n);
 int store_secret_delete(struct store *st, int feeds, int64_t user_id, int64_t id);
 
 /* --- Calendar feeds --------------------------------------------------------------------- */
@@ -457,8 +521,21 @@ struct audit_filter {
     const char *action; /* "booking.cancel", or a prefix "booking"; NULL = any */
     int64_t limit, offset;
 };
-int store_audit_list(struct store *st, const struct audit_filter *f, json_t **items,
-                     int64_t *total);
+/* A record of the audit log (SPEC 8) as stored; before and after are its JSON texts (NULL:
+ * none), owned by the record (audit_records_free). */
+struct audit_record {
+    int64_t seq, at_ms;
+    char actor[128], actor_kind[16], actor_id[128]; /* "" when not stored */
+    int64_t actor_user;                             /* 0: none */
+    char action[64], object[160];
+    char *before, *after;
+    char prev_hash[65], hash[65];
+};
+/* The records f selects, by seq: *items (audit_records_free; NULL when none), *n of them,
+ * *total matching f without its limit. */
+int store_audit_list(struct store *st, const struct audit_filter *f, struct audit_record **items,
+                     size_t *n, int64_t *total);
+void audit_records_free(struct audit_record *r, size_t n);
 /* Recompute the chain: *checked records; *first_bad = seq of the first broken record (edited,
  * or following a deleted one) or 0 when intact, with a reason in why. */
 int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, char *why,

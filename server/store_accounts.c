@@ -310,26 +310,46 @@ int store_feed_lookup(struct store *st, const unsigned char hash[32], char *kind
     return rc;
 }
 
-int store_secrets_list(struct store *st, int feeds, int64_t user_id, json_t **items)
+static void feed_row(struct db_stmt *q, void *record)
+{
+    struct secret_row *r = record;
+
+    memset(r, 0, sizeof(*r));
+    r->id = db_column_int64(q, 0);
+    snprintf(r->kind, sizeof(r->kind), "%s", db_column_text(q, 1));
+    snprintf(r->subject, sizeof(r->subject), "%s", db_column_text(q, 2));
+    r->created_ms = db_column_int64(q, 3);
+}
+
+static void token_row(struct db_stmt *q, void *record)
+{
+    struct secret_row *r = record;
+
+    memset(r, 0, sizeof(*r));
+    r->id = db_column_int64(q, 0);
+    snprintf(r->kind, sizeof(r->kind), "%s", db_column_text(q, 1));
+    r->created_ms = db_column_int64(q, 2);
+    r->expires_ms = db_column_int64(q, 3);
+}
+
+int store_secrets_list(struct store *st, int feeds, int64_t user_id, struct secret_row **items,
+                       size_t *n)
 {
     struct db_stmt *q = store_stmt(
         st, feeds ? "SELECT rowid, kind, subject, created_at FROM feeds WHERE created_by = ?1"
                     " ORDER BY rowid"
-                  : "SELECT id, kind, created_at, expires_at FROM tokens WHERE user_id = ?1 AND"
-                    " (expires_at IS NULL OR expires_at > ?2) ORDER BY id");
-    static const struct store_field feed_fields[] = {
-        {"id", SF_INT}, {"kind", SF_TEXT}, {"subject", SF_TEXT}, {"created", SF_TIME}};
-    static const struct store_field token_fields[] = {
-        {"id", SF_INT}, {"kind", SF_TEXT}, {"created", SF_TIME}, {"expires", SF_TIME}};
+                  : "SELECT id, kind, created_at, coalesce(expires_at, 0) FROM tokens WHERE"
+                    " user_id = ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY id");
 
-    *items = json_array();
-    if (!q || !*items)
+    *items = NULL;
+    *n = 0;
+    if (!q)
         return LS_ERR_DB;
     db_bind_int64(q, 1, user_id);
     if (!feeds)
         db_bind_int64(q, 2, ls_now_ms());
-    return feeds ? store_json_rows(st, q, STORE_FIELDS(feed_fields), *items)
-                 : store_json_rows(st, q, STORE_FIELDS(token_fields), *items);
+    return store_rows(st, q, feeds ? "feeds" : "tokens", sizeof(**items),
+                      feeds ? feed_row : token_row, items, n);
 }
 
 int store_secret_delete(struct store *st, int feeds, int64_t user_id, int64_t id)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "labshare/json_guard.h"
+#include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -158,25 +159,49 @@ int store_audit_append(struct store *st, int64_t at_ms, const struct audit_actor
     return rc;
 }
 
-static const struct store_field audit_fields[] = {
-    {"seq", SF_INT},       {"at", SF_TIME},        {"actor", SF_TEXT},     {"actor_kind", SF_TEXT},
-    {"actor_id", SF_TEXT}, {"actor_user", SF_INT}, {"action", SF_TEXT},    {"object", SF_TEXT},
-    {"before", SF_JSON},   {"after", SF_JSON},     {"prev_hash", SF_TEXT}, {"hash", SF_TEXT},
-};
+/* Text column i, or "" when NULL, into buf. */
+static void text_col(struct db_stmt *q, int i, char *buf, size_t len)
+{
+    const char *t = (const char *)db_column_text(q, i);
+    snprintf(buf, len, "%s", t ? t : "");
+}
 
-int store_audit_list(struct store *st, const struct audit_filter *f, json_t **items, int64_t *total)
+/* A copy of text column i (NULL when NULL): 0, or -1 out of memory. */
+static int dup_col(struct db_stmt *q, int i, char **out)
+{
+    const char *t = (const char *)db_column_text(q, i);
+
+    *out = t ? strdup(t) : NULL;
+    return t && !*out ? -1 : 0;
+}
+
+void audit_records_free(struct audit_record *r, size_t n)
+{
+    for (size_t i = 0; r && i < n; i++) {
+        free(r[i].before);
+        free(r[i].after);
+    }
+    free(r);
+}
+
+int store_audit_list(struct store *st, const struct audit_filter *f, struct audit_record **items,
+                     size_t *n, int64_t *total)
 {
 #define AUDIT_WHERE                                                                                \
     " FROM audit WHERE at >= ?1 AND at < ?2 AND (?5 IS NULL OR object = ?5) AND (?6 IS NULL OR"    \
     " actor = ?6) AND (?7 IS NULL OR action = ?7 OR action LIKE ?7 || '.%')"
     struct db_stmt *q = store_stmt(
-        st, "SELECT seq, at, actor, actor_kind, actor_id, actor_user, action, object, before,"
-            " after, prev_hash, hash" AUDIT_WHERE " ORDER BY seq LIMIT ?3 OFFSET ?4");
+        st,
+        "SELECT seq, at, actor, actor_kind, actor_id, coalesce(actor_user, 0), action,"
+        " object, before, after, prev_hash, hash" AUDIT_WHERE " ORDER BY seq LIMIT ?3 OFFSET ?4");
     struct db_stmt *c = store_stmt(st, "SELECT count(*)" AUDIT_WHERE);
     struct db_stmt *both[2] = {q, c};
+    size_t cap = 0;
+    int row, rc = LS_OK;
 
-    *items = json_array();
-    if (!q || !c || !*items)
+    *items = NULL;
+    *n = 0;
+    if (!q || !c)
         return LS_ERR_DB;
     for (int k = 0; k < 2; k++) {
         db_bind_int64(both[k], 1, f->from_ms);
@@ -187,9 +212,38 @@ int store_audit_list(struct store *st, const struct audit_filter *f, json_t **it
     }
     db_bind_int64(q, 3, f->limit);
     db_bind_int64(q, 4, f->offset);
-    if (store_json_rows(st, q, STORE_FIELDS(audit_fields), *items))
-        return LS_ERR_DB;
-    return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
+    while (rc == LS_OK && (row = store_step_row(st, q, "audit log")) > 0) {
+        struct audit_record *r;
+        if (LS_GROW(*items, cap, *n + 1)) {
+            rc = LS_ERR_NOMEM;
+            break;
+        }
+        r = &(*items)[(*n)++];
+        memset(r, 0, sizeof(*r));
+        r->seq = db_column_int64(q, 0);
+        r->at_ms = db_column_int64(q, 1);
+        text_col(q, 2, r->actor, sizeof(r->actor));
+        text_col(q, 3, r->actor_kind, sizeof(r->actor_kind));
+        text_col(q, 4, r->actor_id, sizeof(r->actor_id));
+        r->actor_user = db_column_int64(q, 5);
+        text_col(q, 6, r->action, sizeof(r->action));
+        text_col(q, 7, r->object, sizeof(r->object));
+        text_col(q, 10, r->prev_hash, sizeof(r->prev_hash));
+        text_col(q, 11, r->hash, sizeof(r->hash));
+        if (dup_col(q, 8, &r->before) || dup_col(q, 9, &r->after))
+            rc = LS_ERR_NOMEM;
+    }
+    if (rc == LS_OK && row < 0)
+        rc = LS_ERR_DB;
+    db_reset(q);
+    if (rc == LS_OK && store_int_one(st, c, total) == LS_ERR_DB)
+        rc = LS_ERR_DB;
+    if (rc) {
+        audit_records_free(*items, *n);
+        *items = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 int store_audit_verify(struct store *st, int64_t *checked, int64_t *first_bad, char *why,

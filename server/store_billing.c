@@ -430,18 +430,35 @@ int store_billing_sync(struct store *st, int64_t *added)
 }
 
 #define CHARGE_COLUMNS                                                                             \
-    "id, kind, source, org_id, user_id, instrument, booking_id, at_ms, month, category, minutes,"  \
-    " rate, samples, sample_fee, amount, voucher, amount - voucher, description"
-static const struct store_field charge_fields[] = {
-    {"id", SF_INT},      {"kind", SF_TEXT},        {"source", SF_TEXT},    {"org_id", SF_INT},
-    {"user_id", SF_INT}, {"instrument", SF_TEXT},  {"booking_id", SF_INT}, {"at", SF_TIME},
-    {"month", SF_TEXT},  {"category", SF_TEXT},    {"minutes", SF_INT},    {"rate", SF_INT},
-    {"samples", SF_INT}, {"sample_fee", SF_INT},   {"amount", SF_INT},     {"voucher", SF_INT},
-    {"payable", SF_INT}, {"description", SF_TEXT},
-};
+    "id, kind, source, org_id, coalesce(user_id, 0), instrument, coalesce(booking_id, 0), at_ms,"  \
+    " month, category, minutes, rate, samples, sample_fee, amount, voucher, description"
 
-int store_charges_list(struct store *st, const struct charge_filter *f, json_t **items,
-                       int64_t *total)
+static void charge_row(struct db_stmt *q, void *record)
+{
+    struct charge_line *c = record;
+
+    c->id = db_column_int64(q, 0);
+    c->kind = strcmp((const char *)db_column_text(q, 1), "adjustment") == 0 ? CHARGE_KIND_ADJUSTMENT
+                                                                            : CHARGE_KIND_CHARGE;
+    snprintf(c->source, sizeof(c->source), "%s", db_column_text(q, 2));
+    c->org_id = db_column_int64(q, 3);
+    c->user_id = db_column_int64(q, 4);
+    snprintf(c->instrument, sizeof(c->instrument), "%s", db_column_text(q, 5));
+    c->booking_id = db_column_int64(q, 6);
+    c->at_ms = db_column_int64(q, 7);
+    snprintf(c->month, sizeof(c->month), "%s", db_column_text(q, 8));
+    snprintf(c->category, sizeof(c->category), "%s", db_column_text(q, 9));
+    c->minutes = db_column_int64(q, 10);
+    c->rate = db_column_int64(q, 11);
+    c->samples = db_column_int64(q, 12);
+    c->sample_fee = db_column_int64(q, 13);
+    c->amount = db_column_int64(q, 14);
+    c->voucher = db_column_int64(q, 15);
+    snprintf(c->description, sizeof(c->description), "%s", db_column_text(q, 16));
+}
+
+int store_charges_list(struct store *st, const struct charge_filter *f, struct charge_line **items,
+                       size_t *n, int64_t *total)
 {
 #define CHARGE_WHERE                                                                               \
     " FROM charges WHERE (?1 = 0 OR org_id = ?1) AND (?2 = 0 OR user_id = ?2) AND at_ms >= ?3"     \
@@ -451,9 +468,11 @@ int store_charges_list(struct store *st, const struct charge_filter *f, json_t *
                                        " ORDER BY month, at_ms, id LIMIT ?5 OFFSET ?6");
     struct db_stmt *c = store_stmt(st, "SELECT count(*)" CHARGE_WHERE);
     struct db_stmt *both[2] = {q, c};
+    int rc;
 
-    *items = json_array();
-    if (!q || !c || !*items)
+    *items = NULL;
+    *n = 0;
+    if (!q || !c)
         return LS_ERR_DB;
     for (int k = 0; k < 2; k++) {
         db_bind_int64(both[k], 1, f->org_id > 0 ? f->org_id : 0);
@@ -465,57 +484,63 @@ int store_charges_list(struct store *st, const struct charge_filter *f, json_t *
     }
     db_bind_int64(q, 5, f->limit);
     db_bind_int64(q, 6, f->offset);
-    if (store_json_rows(st, q, STORE_FIELDS(charge_fields), *items))
-        return LS_ERR_DB;
-    return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
+    rc = store_rows(st, q, "charges", sizeof(**items), charge_row, items, n);
+    if (rc == LS_OK && store_int_one(st, c, total) == LS_ERR_DB) {
+        free(*items);
+        *items = NULL;
+        *n = 0;
+        rc = LS_ERR_DB;
+    }
+    return rc;
 }
 
-int store_statement(struct store *st, int64_t org_id, int owner, const char *month, json_t **out)
+int store_statement(struct store *st, int64_t org_id, int owner, const char *month,
+                    struct statement *out)
 {
     /* the payer's lines, or (owner) the lines of charges on the organisation's instruments */
-    struct db_stmt *q =
-        store_stmt(st, "SELECT " CHARGE_COLUMNS " FROM charges WHERE (CASE WHEN ?3 <> 0"
-                       " THEN instrument IN (SELECT id FROM instruments WHERE"
-                       " org_id = ?1) ELSE org_id = ?1 END) AND month = ?2"
-                       " ORDER BY at_ms, id");
+    struct db_stmt *q = store_stmt(st, "SELECT " CHARGE_COLUMNS " FROM charges WHERE (CASE WHEN ?3"
+                                       " <> 0 THEN instrument IN (SELECT id FROM instruments WHERE"
+                                       " org_id = ?1) ELSE org_id = ?1 END) AND month = ?2"
+                                       " ORDER BY at_ms, id");
     struct db_stmt *t = store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0)"
                                        " FROM charges WHERE (CASE WHEN ?3 <> 0 THEN instrument IN"
                                        " (SELECT id FROM instruments WHERE org_id = ?1) ELSE"
                                        " org_id = ?1 END) AND month = ?2");
-    json_t *lines = json_array();
-    int64_t gross = 0, voucher = 0;
-    int closed;
+    int rc;
 
-    *out = NULL;
-    if (!q || !t || !lines) {
-        json_decref(lines);
+    memset(out, 0, sizeof(*out));
+    out->org_id = org_id;
+    out->owner = owner;
+    snprintf(out->month, sizeof(out->month), "%s", month);
+    if (!q || !t)
         return LS_ERR_DB;
-    }
     db_bind_int64(q, 1, org_id);
     store_bind_text(q, 2, month);
     db_bind_int(q, 3, owner);
-    if (store_json_rows(st, q, STORE_FIELDS(charge_fields), lines)) {
-        json_decref(lines);
-        return LS_ERR_DB;
-    }
+    rc = store_rows(st, q, "statement", sizeof(*out->lines), charge_row, &out->lines, &out->nlines);
+    if (rc)
+        return rc;
     db_bind_int64(t, 1, org_id);
     store_bind_text(t, 2, month);
     db_bind_int(t, 3, owner);
     /* totals: one row always; none is an error, not a statement of zero */
     if (store_step_row(st, t, "statement totals") != 1 ||
-        store_month_closed(st, month, &closed) != LS_OK) {
+        store_month_closed(st, month, &out->closed) != LS_OK) {
         db_reset(t);
-        json_decref(lines);
+        statement_free(out);
         return LS_ERR_DB;
     }
-    gross = db_column_int64(t, 0);
-    voucher = db_column_int64(t, 1);
+    out->gross = db_column_int64(t, 0);
+    out->voucher = db_column_int64(t, 1);
     db_reset(t);
-    *out = json_pack("{s:I, s:s, s:s, s:b, s:o, s:I, s:I, s:I}", "org_id", (json_int_t)org_id,
-                     "kind", owner ? "revenue" : "payer", "month", month, "closed", closed, "lines",
-                     lines, "gross", (json_int_t)gross, "voucher", (json_int_t)voucher, "payable",
-                     (json_int_t)(gross - voucher));
-    return *out ? LS_OK : LS_ERR_NOMEM;
+    return LS_OK;
+}
+
+void statement_free(struct statement *s)
+{
+    free(s->lines);
+    s->lines = NULL;
+    s->nlines = 0;
 }
 
 int store_charges_totals(struct store *st, int64_t *gross, int64_t *voucher)

@@ -226,13 +226,17 @@ fail: /* an error is not the end of the rows: no figures rather than wrong ones 
     return LS_ERR_DB;
 }
 
-static const struct store_field collaboration_fields[] = {
-    {"user_org_type", SF_TEXT},
-    {"owner_org_type", SF_TEXT},
-    {"hours", SF_HOURS},
-};
+static void collaboration_read(struct db_stmt *q, void *record)
+{
+    struct collaboration_row *r = record;
 
-int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t **items)
+    snprintf(r->user_org_type, sizeof(r->user_org_type), "%s", db_column_text(q, 0));
+    snprintf(r->owner_org_type, sizeof(r->owner_org_type), "%s", db_column_text(q, 1));
+    r->run_ms = db_column_double(q, 2);
+}
+
+int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms,
+                        struct collaboration_row **items, size_t *n)
 {
     struct db_stmt *q = store_stmt(
         st, "SELECT coalesce(uo.type, 'unknown'), oo.type, sum(" CLIPPED_RUN ") FROM usage u"
@@ -241,12 +245,13 @@ int store_collaboration(struct store *st, int64_t from_ms, int64_t to_ms, json_t
             " WHERE u.end_ms > ?1 AND u.start_ms < ?2 GROUP BY uo.type, oo.type"
             " ORDER BY coalesce(uo.type, 'unknown'), oo.type");
 
-    *items = json_array();
-    if (!q || !*items)
+    *items = NULL;
+    *n = 0;
+    if (!q)
         return LS_ERR_DB;
     db_bind_int64(q, 1, from_ms);
     db_bind_int64(q, 2, to_ms);
-    return store_json_rows(st, q, STORE_FIELDS(collaboration_fields), *items);
+    return store_rows(st, q, "collaboration", sizeof(**items), collaboration_read, items, n);
 }
 
 int store_first_instrument(struct store *st, int64_t *ms)

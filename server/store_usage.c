@@ -10,7 +10,6 @@
 #include "labshare/num.h"
 #include "labshare/grow.h"
 #include "labshare/rc.h"
-#include "labshare/timefmt.h"
 #include "labshare/banned.h"
 
 /* Readings of instrument with ts >= from, in order. */
@@ -398,45 +397,49 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
     return rc;
 }
 
-static const struct store_field usage_fields[] = {
-    {"id", SF_INT},           {"instrument", SF_TEXT}, {"start", SF_TIME},
-    {"end", SF_TIME},         {"run_seconds", SF_INT}, {"energy_wh", SF_INT},
-    {"samples", SF_INT},      {"user_id", SF_INT},     {"booking_id", SF_INT},
-    {"attribution", SF_TEXT}, {"badge", SF_INT},       {"session_start", SF_TIME},
-    {"open", SF_BOOL},
-};
-
-/* A session's "readings": the query of the readings it was made from (its end is inclusive). */
-static int add_readings_link(json_t *u)
+static void usage_row_read(struct db_stmt *q, void *record)
 {
-    char link[LS_ID_MAX * 3 + 128], to[40];
-    int64_t end_ms;
+    struct usage_row *u = record;
+    const char *a = (const char *)db_column_text(q, 9);
 
-    if (ls_time_parse(json_string_value(json_object_get(u, "end")), &end_ms))
-        return LS_ERR_INVAL;
-    ls_time_format(end_ms + 1, to, sizeof(to));
-    snprintf(link, sizeof(link), "/api/v1/readings?instrument=%s&from=%s&to=%s",
-             json_string_value(json_object_get(u, "instrument")),
-             json_string_value(json_object_get(u, "start")), to);
-    return json_object_set_new(u, "readings", json_string(link)) ? LS_ERR_NOMEM : LS_OK;
+    u->id = db_column_int64(q, 0);
+    snprintf(u->instrument, sizeof(u->instrument), "%s", db_column_text(q, 1));
+    u->start_ms = db_column_int64(q, 2);
+    u->end_ms = db_column_int64(q, 3);
+    u->run_ms = db_column_int64(q, 4);
+    u->energy_wh = db_column_int64(q, 5);
+    u->samples = db_column_int64(q, 6);
+    u->user_id = db_column_int64(q, 7);
+    u->booking_id = db_column_int64(q, 8);
+    u->attribution = a && strcmp(a, "booking") == 0 ? USAGE_BOOKING
+                     : a && strcmp(a, "badge") == 0 ? USAGE_BADGE
+                                                    : USAGE_NONE;
+    u->has_badge = db_column_type(q, 10) != DB_NULL;
+    u->badge = db_column_int64(q, 10);
+    u->session_start_ms = db_column_int64(q, 11);
+    u->open = db_column_int64(q, 12) != 0;
 }
 
-int store_usage_list(struct store *st, const struct usage_filter *f, json_t **items, int64_t *total)
+int store_usage_list(struct store *st, const struct usage_filter *f, struct usage_row **items,
+                     size_t *n, int64_t *total)
 {
 #define USAGE_WHERE                                                                                \
     " FROM usage u JOIN instruments i ON i.id = u.instrument WHERE (?1 IS NULL OR"                 \
     " u.instrument = ?1) AND (?2 = 0 OR u.user_id = ?2) AND (?3 = 0 OR i.org_id = ?3) AND"         \
     " u.end_ms > ?4 AND u.start_ms < ?5"
-    struct db_stmt *q = store_stmt(st, "SELECT u.id, u.instrument, u.start_ms, u.end_ms,"
-                                       " u.run_ms / 1000, u.energy_wh, u.samples, u.user_id,"
-                                       " u.booking_id, u.attribution, u.badge, u.session_start,"
-                                       " u.open" USAGE_WHERE " ORDER BY u.start_ms, u.id"
-                                       " LIMIT ?6 OFFSET ?7");
+    struct db_stmt *q =
+        store_stmt(st, "SELECT u.id, u.instrument, u.start_ms, u.end_ms,"
+                       " u.run_ms, u.energy_wh, u.samples, coalesce(u.user_id, 0),"
+                       " coalesce(u.booking_id, 0), u.attribution, u.badge, u.session_start,"
+                       " u.open" USAGE_WHERE " ORDER BY u.start_ms, u.id"
+                       " LIMIT ?6 OFFSET ?7");
     struct db_stmt *c = store_stmt(st, "SELECT count(*)" USAGE_WHERE);
     struct db_stmt *both[2] = {q, c};
+    int rc;
 
-    *items = json_array();
-    if (!q || !c || !*items)
+    *items = NULL;
+    *n = 0;
+    if (!q || !c)
         return LS_ERR_DB;
     for (int k = 0; k < 2; k++) {
         store_bind_text(both[k], 1, f->instrument);
@@ -447,10 +450,12 @@ int store_usage_list(struct store *st, const struct usage_filter *f, json_t **it
     }
     db_bind_int64(q, 6, f->limit);
     db_bind_int64(q, 7, f->offset);
-    if (store_json_rows(st, q, STORE_FIELDS(usage_fields), *items))
-        return LS_ERR_DB;
-    for (size_t i = 0; i < json_array_size(*items); i++)
-        if (add_readings_link(json_array_get(*items, i)))
-            return LS_ERR_NOMEM;
-    return store_int_one(st, c, total) == LS_ERR_DB ? LS_ERR_DB : LS_OK;
+    rc = store_rows(st, q, "usage", sizeof(**items), usage_row_read, items, n);
+    if (rc == LS_OK && store_int_one(st, c, total) == LS_ERR_DB) {
+        free(*items);
+        *items = NULL;
+        *n = 0;
+        rc = LS_ERR_DB;
+    }
+    return rc;
 }

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "../records.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
@@ -20,9 +21,20 @@ int route_audit_list(struct http_req *req, struct http_resp *resp)
     f.object = http_query(req, "object");
     f.actor = http_query(req, "actor");
     f.action = http_query(req, "action");
-    if (store_audit_list(req->st, &f, &items, &total)) {
-        json_decref(items);
-        return http_error(resp, LS_ERR_DB, "cannot read the audit log");
+    {
+        struct audit_record *recs = NULL;
+        size_t n = 0;
+        int rc = store_audit_list(req->st, &f, &recs, &n, &total);
+        if (rc == LS_OK && !(items = json_array()))
+            rc = LS_ERR_NOMEM;
+        for (size_t i = 0; rc == LS_OK && i < n; i++)
+            if (json_array_append_new(items, audit_record_json(&recs[i])))
+                rc = LS_ERR_NOMEM;
+        audit_records_free(recs, n);
+        if (rc) {
+            json_decref(items);
+            return http_error(resp, rc, "cannot read the audit log");
+        }
     }
     return http_list(req, resp, items, total, "audit-log");
 }

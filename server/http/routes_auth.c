@@ -2,10 +2,12 @@
 #include "routes.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
 
 #include "../auth.h"
+#include "../records.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"
@@ -162,11 +164,18 @@ int route_me(struct http_req *req, struct http_resp *resp)
 /* GET /tokens, GET /feeds: one's own, without their secrets. */
 static int list_secrets(struct http_req *req, struct http_resp *resp, int feeds)
 {
-    json_t *items = NULL;
+    struct secret_row *rows = NULL;
+    json_t *items = json_array();
+    size_t n = 0;
+    int rc = items ? store_secrets_list(req->st, feeds, req->who.user_id, &rows, &n) : LS_ERR_NOMEM;
 
-    if (store_secrets_list(req->st, feeds, req->who.user_id, &items)) {
+    for (size_t i = 0; rc == LS_OK && i < n; i++)
+        if (json_array_append_new(items, secret_row_json(&rows[i], feeds)))
+            rc = LS_ERR_NOMEM;
+    free(rows);
+    if (rc) {
         json_decref(items);
-        return http_error(resp, LS_ERR_DB, "cannot list them");
+        return http_error(resp, rc, "cannot list them");
     }
     return http_list(req, resp, items, (int64_t)json_array_size(items), NULL);
 }

@@ -91,9 +91,15 @@ int route_charges_list(struct http_req *req, struct http_resp *resp)
     json_decref(inst);
     if (sync(req, resp))
         return LS_OK;
-    if (store_charges_list(req->st, &f, &items, &total)) {
-        json_decref(items);
-        return http_error(resp, LS_ERR_DB, "cannot list charges");
+    {
+        struct charge_line *lines = NULL;
+        size_t n = 0;
+        int rc = store_charges_list(req->st, &f, &lines, &n, &total);
+        if (rc == LS_OK && !(items = charge_lines_json(lines, n)))
+            rc = LS_ERR_NOMEM;
+        free(lines);
+        if (rc)
+            return http_error(resp, rc, "cannot list charges");
     }
     with_currency(req, items);
     return http_list(req, resp, items, total, "charges");
@@ -105,7 +111,9 @@ int route_statement(struct http_req *req, struct http_resp *resp)
     const char *month = http_query(req, "month");
     int64_t org;
     int owner = !o && ow;
+    struct statement stmt;
     json_t *st = NULL;
+    int rc;
 
     if ((o && ow) || (!o && !ow) || ls_parse_i64(o ? o : ow, 1, INT64_MAX, &org) ||
         !valid_month(month))
@@ -118,8 +126,12 @@ int route_statement(struct http_req *req, struct http_resp *resp)
                           "auditors and admins");
     if (sync(req, resp))
         return LS_OK;
-    if (store_statement(req->st, org, owner, month, &st))
-        return http_error(resp, LS_ERR_DB, "cannot build the statement");
+    rc = store_statement(req->st, org, owner, month, &stmt);
+    if (rc == LS_OK && !(st = statement_json(&stmt)))
+        rc = LS_ERR_NOMEM;
+    statement_free(&stmt);
+    if (rc)
+        return http_error(resp, rc, "cannot build the statement");
     with_currency(req, json_object_get(st, "lines"));
     json_object_set_new(st, "currency", json_string(req->cfg->currency));
     if (http_query(req, "format") && strcmp(http_query(req, "format"), "csv") == 0) {

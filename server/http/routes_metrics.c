@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../metrics.h"
+#include "../records.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"
@@ -227,9 +228,20 @@ int route_collaboration(struct http_req *req, struct http_resp *resp)
                           "admins");
     if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to))
         return LS_OK;
-    if (store_collaboration(req->st, from, to, &items)) {
-        json_decref(items);
-        return http_error(resp, LS_ERR_DB, "cannot compute the matrix");
+    {
+        struct collaboration_row *rows = NULL;
+        size_t n = 0;
+        int rc = store_collaboration(req->st, from, to, &rows, &n);
+        if (rc == LS_OK && !(items = json_array()))
+            rc = LS_ERR_NOMEM;
+        for (size_t i = 0; rc == LS_OK && i < n; i++)
+            if (json_array_append_new(items, collaboration_row_json(&rows[i])))
+                rc = LS_ERR_NOMEM;
+        free(rows);
+        if (rc) {
+            json_decref(items);
+            return http_error(resp, rc, "cannot compute the matrix");
+        }
     }
     return http_list(req, resp, items, (int64_t)json_array_size(items), "collaboration");
 }

@@ -3,6 +3,9 @@
 
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "../records.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/wire.h"
@@ -18,9 +21,15 @@ int route_usage_list(struct http_req *req, struct http_resp *resp)
     if (http_list_args(req, resp, 1000, 10000, &f.limit, &f.offset, &f.from_ms, &f.to_ms) ||
         http_scope(req, resp, &f.instrument, &f.user_id, &f.org_id))
         return LS_OK;
-    if (store_usage_list(req->st, &f, &items, &total)) {
-        json_decref(items);
-        return http_error(resp, LS_ERR_DB, "cannot list usage");
+    {
+        struct usage_row *rows = NULL;
+        size_t n = 0;
+        int rc = store_usage_list(req->st, &f, &rows, &n, &total);
+        if (rc == LS_OK && !(items = usage_rows_json(rows, n)))
+            rc = LS_ERR_NOMEM;
+        free(rows);
+        if (rc)
+            return http_error(resp, rc, "cannot list usage");
     }
     return http_list(req, resp, items, total, "usage");
 }

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "../../server/metrics.h"
+#include "../../server/records.h"
+#include "labshare/rc.h"
 #include "../../server/store.h"
 #include "labshare/log.h"
 
@@ -135,10 +137,11 @@ int main(int argc, char **argv)
     for (int o = 1; o <= 8; o++)
         for (int mth = 1; mth <= 12; mth++) {
             char month[16];
-            json_t *stm = NULL;
+            struct statement stm;
             snprintf(month, sizeof(month), "2026-%02d", mth);
-            store_statement(st, o, 0, month, &stm);
-            json_decref(stm);
+            if (store_statement(st, o, 0, month, &stm) == LS_OK) /* with its JSON, as served */
+                json_decref(statement_json(&stm));
+            statement_free(&stm);
         }
     ours2 = now_s() - t;
     t = now_s();

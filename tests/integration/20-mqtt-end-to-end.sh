@@ -2,7 +2,6 @@
 # One reading end to end through real components: simulator (Modbus TCP) -> gateway (outbox)
 # -> mosquitto -> server (SQLite) -> HTTP API. Readings arrive with seq 1, 2, 3 ... without a
 # gap or a duplicate, the outbox drains, and everything stops cleanly.
-# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker

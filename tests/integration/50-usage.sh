@@ -3,7 +3,6 @@
 # sessions with their metered run time, attributed to the badge's user outside bookings and to
 # the booking's user inside one (a booking recorded after the fact takes its part over), the
 # booking's metered seconds and completion; the incremental result equals a full recomputation.
-# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker

@@ -4,7 +4,6 @@
 # by volume, no user enumeration by timing, tokens that expire and can be listed and revoked,
 # logout that ends the credential it was called with, a password change that ends the user's
 # other sessions (and, when asked, tokens), expired credentials purged.
-# postgresql (tests/run.sh runs it again with the server on PostgreSQL)
 . "$(dirname "$0")/lib.sh"
 
 start_broker
