@@ -96,17 +96,28 @@ json_t *charge_line_json(const struct charge_line *c)
                      "description", c->description);
 }
 
-json_t *charge_lines_json(const struct charge_line *c, size_t n)
+/* An array of the n records of size bytes at items, each made by one; NULL when one fails. */
+static json_t *array_of(const void *items, size_t n, size_t size, json_t *(*one)(const void *))
 {
     json_t *arr = json_array();
 
     for (size_t i = 0; arr && i < n; i++) {
-        if (json_array_append_new(arr, charge_line_json(&c[i]))) {
+        if (json_array_append_new(arr, one((const char *)items + i * size))) {
             json_decref(arr);
             arr = NULL;
         }
     }
     return arr;
+}
+
+static json_t *one_charge_line(const void *c)
+{
+    return charge_line_json(c);
+}
+
+json_t *charge_lines_json(const struct charge_line *c, size_t n)
+{
+    return array_of(c, n, sizeof(*c), one_charge_line);
 }
 
 json_t *statement_json(const struct statement *s)
@@ -142,17 +153,14 @@ json_t *usage_row_json(const struct usage_row *u)
                      "open", u->open);
 }
 
+static json_t *one_usage_row(const void *u)
+{
+    return usage_row_json(u);
+}
+
 json_t *usage_rows_json(const struct usage_row *u, size_t n)
 {
-    json_t *arr = json_array();
-
-    for (size_t i = 0; arr && i < n; i++) {
-        if (json_array_append_new(arr, usage_row_json(&u[i]))) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    return arr;
+    return array_of(u, n, sizeof(*u), one_usage_row);
 }
 
 /* "" as JSON null */
