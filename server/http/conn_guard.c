@@ -10,9 +10,10 @@
 #include "labshare/banned.h"
 
 enum phase { PH_HEADERS = 0, PH_BODY, PH_HANDLING, PH_CUT };
+enum { SLOT_OPEN = 1, SLOT_ADMITTED = 2 };
 
 struct guarded {
-    int used;
+    int used; /* 0 free, SLOT_OPEN, or SLOT_ADMITTED: its connection is not open yet */
     int fd;
     char key[80];
     enum phase phase;
@@ -63,14 +64,35 @@ static size_t held_by(const struct conn_guard *g, const char *key)
     return k;
 }
 
-int conn_guard_admit(struct conn_guard *g, const char *addr)
+/* Give back the places of admissions whose connection never opened. Locked. */
+static void release_stale(struct conn_guard *g, int64_t now_ms)
 {
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->c[i].used == SLOT_ADMITTED && now_ms - g->c[i].since_ms > GUARD_ADMIT_HOLD_MS) {
+            g->c[i].used = 0;
+            g->used--;
+        }
+    }
+}
+
+static struct guarded *free_slot(struct conn_guard *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (!g->c[i].used)
+            return &g->c[i];
+    return NULL;
+}
+
+int conn_guard_admit(struct conn_guard *g, const char *addr, int64_t now_ms)
+{
+    struct guarded *c;
     char key[80];
     size_t held;
     int ok = 1;
 
     throttle_addr_key(addr, key, sizeof(key));
     pthread_mutex_lock(&g->lock);
+    release_stale(g, now_ms);
     held = held_by(g, key);
     if (held >= g->per_address) {
         g->stats.refused_address++;
@@ -79,6 +101,14 @@ int conn_guard_admit(struct conn_guard *g, const char *addr)
         g->stats.refused_fair++;
         ok = 0;
     }
+    if (ok && (c = free_slot(g))) {
+        memset(c, 0, sizeof(*c));
+        c->used = SLOT_ADMITTED;
+        c->fd = -1;
+        snprintf(c->key, sizeof(c->key), "%s", key);
+        c->since_ms = now_ms;
+        g->used++;
+    }
     pthread_mutex_unlock(&g->lock);
     return ok;
 }
@@ -86,19 +116,23 @@ int conn_guard_admit(struct conn_guard *g, const char *addr)
 struct guarded *conn_guard_open(struct conn_guard *g, int fd, const char *addr, int64_t now_ms)
 {
     struct guarded *c = NULL;
+    char key[80];
 
+    throttle_addr_key(addr, key, sizeof(key));
     pthread_mutex_lock(&g->lock);
+    /* the place its admission holds, or (admitted long ago, or never) a free one */
     for (size_t i = 0; i < g->n && !c; i++)
-        if (!g->c[i].used)
+        if (g->c[i].used == SLOT_ADMITTED && strcmp(g->c[i].key, key) == 0)
             c = &g->c[i];
+    if (!c && (c = free_slot(g)))
+        g->used++;
     if (c) {
         memset(c, 0, sizeof(*c));
-        c->used = 1;
+        c->used = SLOT_OPEN;
         c->fd = fd;
-        throttle_addr_key(addr, c->key, sizeof(c->key));
+        snprintf(c->key, sizeof(c->key), "%s", key);
         c->phase = PH_HEADERS;
         c->since_ms = now_ms;
-        g->used++;
     }
     pthread_mutex_unlock(&g->lock);
     return c;
@@ -158,6 +192,7 @@ size_t conn_guard_sweep(struct conn_guard *g, int64_t now_ms)
     size_t cut = 0;
 
     pthread_mutex_lock(&g->lock);
+    release_stale(g, now_ms);
     for (size_t i = 0; i < g->n; i++) {
         struct guarded *c = &g->c[i];
         int64_t age = now_ms - c->since_ms;
@@ -167,7 +202,7 @@ size_t conn_guard_sweep(struct conn_guard *g, int64_t now_ms)
             c->phase == PH_BODY && age > GUARD_BODY_GRACE_MS &&
             c->body_bytes * 1000 < (uint64_t)(age - GUARD_BODY_GRACE_MS) * GUARD_BODY_MIN_BPS;
 
-        if (!c->used || (!slow_headers && !slow_body))
+        if (c->used != SLOT_OPEN || (!slow_headers && !slow_body))
             continue;
         shutdown(c->fd, SHUT_RDWR);
         c->phase = PH_CUT;

@@ -36,10 +36,14 @@ struct conn_guard_stats {
 struct conn_guard *conn_guard_new(size_t max_conns, size_t per_address);
 void conn_guard_free(struct conn_guard *g);
 
-/* May a connection from addr (numeric text) be taken now? 1 yes, 0 refused (counted). */
-int conn_guard_admit(struct conn_guard *g, const char *addr);
-/* A connection began (fd: its socket, shut down if it must be cut); NULL when out of memory or
- * the table is full (then it is not guarded but still counted against nobody). */
+/* May a connection from addr (numeric text) be taken now? 1 yes, 0 refused (counted). A yes
+ * holds its place at once (until conn_guard_open, or GUARD_ADMIT_HOLD_MS), so connections from
+ * one address accepted by several threads at the same moment are all counted. */
+#define GUARD_ADMIT_HOLD_MS 5000
+int conn_guard_admit(struct conn_guard *g, const char *addr, int64_t now_ms);
+/* A connection began (fd: its socket, shut down if it must be cut): it takes the place its
+ * admission held; NULL when out of memory or the table is full (then it is not guarded but
+ * still counted against nobody). */
 struct guarded *conn_guard_open(struct conn_guard *g, int fd, const char *addr, int64_t now_ms);
 void conn_guard_close(struct conn_guard *g, struct guarded *c);
 /* The request's headers are all in; expect body bytes (0 when none is announced). */

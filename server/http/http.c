@@ -770,7 +770,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 
     if (getnameinfo(addr, len, text, sizeof(text), NULL, 0, NI_NUMERICHOST) != 0)
         text[0] = 0;
-    return conn_guard_admit(h->guard, text) ? MHD_YES : MHD_NO;
+    return conn_guard_admit(h->guard, text, ls_mono_ms()) ? MHD_YES : MHD_NO;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,

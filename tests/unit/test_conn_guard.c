@@ -80,34 +80,57 @@ static void shares(void **state)
 
     (void)state;
     /* one address: its share of 7, then refused */
-    while (conn_guard_admit(g, "10.0.0.1"))
+    while (conn_guard_admit(g, "10.0.0.1", 0))
         held[n++] = conn_guard_open(g, -1, "10.0.0.1", 0);
     assert_int_equal(n, 7);
     /* another fills to three quarters (12), then is held to the fair share */
-    while (conn_guard_admit(g, "10.0.0.2"))
+    while (conn_guard_admit(g, "10.0.0.2", 0))
         held[n++] = conn_guard_open(g, -1, "10.0.0.2", 0);
     assert_int_equal(n, 12);
     /* the last quarter: GUARD_FAIR_SHARE each for addresses holding few */
     for (int k = 0; k < GUARD_FAIR_SHARE; k++) {
-        assert_true(conn_guard_admit(g, "2001:db8::1"));
+        assert_true(conn_guard_admit(g, "2001:db8::1", 0));
         held[n++] = conn_guard_open(g, -1, "2001:db8::1", 0);
     }
-    assert_false(conn_guard_admit(g, "2001:db8::ffff")); /* the same /64 */
+    assert_false(conn_guard_admit(g, "2001:db8::ffff", 0)); /* the same /64 */
     conn_guard_stats(g, &st);
     assert_int_equal(st.refused_address, 1);
     assert_int_equal(st.refused_fair, 2);
     /* closing frees the share */
     conn_guard_close(g, held[0]);
-    assert_false(conn_guard_admit(g, "10.0.0.1")); /* 6 held, but past 3/4 it is over 4 */
+    assert_false(conn_guard_admit(g, "10.0.0.1", 0)); /* 6 held, but past 3/4 it is over 4 */
     for (size_t i = 1; i < n; i++)
         conn_guard_close(g, held[i]);
-    assert_true(conn_guard_admit(g, "10.0.0.1"));
+    assert_true(conn_guard_admit(g, "10.0.0.1", 0));
+    conn_guard_free(g);
+}
+
+/* Connections admitted at the same moment (several threads accept) count before they open,
+ * and an admission whose connection never opens gives its place back after a while. */
+static void admitted_connections_count_before_they_open(void **state)
+{
+    struct conn_guard *g = conn_guard_new(16, 3);
+    struct conn_guard_stats st;
+
+    (void)state;
+    for (int k = 0; k < 3; k++)
+        assert_true(conn_guard_admit(g, "10.0.0.1", 0));
+    assert_false(conn_guard_admit(g, "10.0.0.1", 0)); /* three admitted, none open yet */
+    assert_non_null(conn_guard_open(g, -1, "10.0.0.1", 10));
+    assert_false(conn_guard_admit(g, "10.0.0.1", 20)); /* one open, two still admitted */
+    /* the two that never opened are given back; the open one stays */
+    assert_true(conn_guard_admit(g, "10.0.0.1", 10 + GUARD_ADMIT_HOLD_MS + 1));
+    assert_true(conn_guard_admit(g, "10.0.0.1", 10 + GUARD_ADMIT_HOLD_MS + 2));
+    assert_false(conn_guard_admit(g, "10.0.0.1", 10 + GUARD_ADMIT_HOLD_MS + 3));
+    conn_guard_stats(g, &st);
+    assert_int_equal(st.refused_address, 3);
     conn_guard_free(g);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(admitted_connections_count_before_they_open),
         cmocka_unit_test(header_deadline_and_body_rate),
         cmocka_unit_test(shares),
     };
