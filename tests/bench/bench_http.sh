@@ -46,7 +46,9 @@ request = function()
     return wrk.format(nil, "/api/v1/bookings", nil, body)
 end
 LUA
-echo "== HTTP on ${LABSHARE_TEST_PG:+PostgreSQL}${LABSHARE_TEST_PG:-SQLite}: $CONNS connections, ${DUR} s each, 2 wrk threads"
+engine=SQLite
+[ -z "${LABSHARE_TEST_PG:-}" ] || engine=PostgreSQL
+echo "== HTTP on $engine: $CONNS connections, ${DUR} s each, 2 wrk threads"
 wrk_run avail -s "$T/avail.lua" "$API/api/v1/instruments/icp-ms-01/availability"
 a_rps=$rps a_p99=$p99 a_bad=${non2xx:-0}
 wrk_run book -s "$T/book.lua" "$API/api/v1/bookings"
