@@ -88,8 +88,10 @@ api_patch nmr-ov '{"interlock": {"mode": "enforce", "lead_min": 0, "overrun_grac
 book 20 30 nmr-ov "$OV_T0" >/dev/null || fail "overrun booking failed"
 ( while :; do echo "$(date +%s.%N) $(mbpoll_regs -m tcp -p "$OV_PORT" -a 1 -r 1 -c 13 127.0.0.1 | cut -d' ' -f1,13)"; sleep 0.3; done ) >"$T/overrun.log" 2>/dev/null &
 PIDS+=($!)
-mqtt_sub -t 'labshare/v1/gw/gw-il/cmd' -v >"$T/cmd.log" 2>&1 &
-PIDS+=($!)
+# mosquitto_sub itself, not the mqtt_sub function: a function's subshell dies at exit, its child
+# would not
+start cmd mosquitto_sub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" ${MQTT_TLS_ARGS:-} \
+    -t 'labshare/v1/gw/gw-il/cmd' -v
 b1=$(book 4 12) || fail "booking failed"
 sleep 2
 relay_is 0 || fail "enabled before the booking's start"
