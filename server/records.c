@@ -96,8 +96,7 @@ json_t *charge_line_json(const struct charge_line *c)
                      "description", c->description);
 }
 
-/* An array of the n records of size bytes at items, each made by one; NULL when one fails. */
-static json_t *array_of(const void *items, size_t n, size_t size, json_t *(*one)(const void *))
+json_t *records_json(const void *items, size_t n, size_t size, json_t *(*one)(const void *))
 {
     json_t *arr = json_array();
 
@@ -117,7 +116,7 @@ static json_t *one_charge_line(const void *c)
 
 json_t *charge_lines_json(const struct charge_line *c, size_t n)
 {
-    return array_of(c, n, sizeof(*c), one_charge_line);
+    return records_json(c, n, sizeof(*c), one_charge_line);
 }
 
 json_t *statement_json(const struct statement *s)
@@ -160,7 +159,7 @@ static json_t *one_usage_row(const void *u)
 
 json_t *usage_rows_json(const struct usage_row *u, size_t n)
 {
-    return array_of(u, n, sizeof(*u), one_usage_row);
+    return records_json(u, n, sizeof(*u), one_usage_row);
 }
 
 /* "" as JSON null */
@@ -215,4 +214,39 @@ json_t *collaboration_row_json(const struct collaboration_row *r)
 
     return json_pack("{s:s, s:s, s:f}", "user_org_type", r->user_org_type, "owner_org_type",
                      r->owner_org_type, "hours", hours);
+}
+
+static json_t *one_audit_record(const void *r)
+{
+    return audit_record_json(r);
+}
+
+json_t *audit_records_json(const struct audit_record *r, size_t n)
+{
+    return records_json(r, n, sizeof(*r), one_audit_record);
+}
+
+static json_t *one_token(const void *r)
+{
+    return secret_row_json(r, 0);
+}
+
+static json_t *one_feed(const void *r)
+{
+    return secret_row_json(r, 1);
+}
+
+json_t *secret_rows_json(const struct secret_row *r, size_t n, int feeds)
+{
+    return records_json(r, n, sizeof(*r), feeds ? one_feed : one_token);
+}
+
+static json_t *one_collaboration_row(const void *r)
+{
+    return collaboration_row_json(r);
+}
+
+json_t *collaboration_rows_json(const struct collaboration_row *r, size_t n)
+{
+    return records_json(r, n, sizeof(*r), one_collaboration_row);
 }

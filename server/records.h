@@ -22,6 +22,9 @@ json_t *org_json(const struct org *o);
 json_t *user_json(const struct user *u);
 /* id, org_id, percent, annual_cap, valid_from, valid_to, used. */
 json_t *voucher_json(const struct voucher *v);
+/* An array of the n records of size bytes at items, each made by one; NULL when one fails
+ * (out of memory, or a record that cannot be shown). */
+json_t *records_json(const void *items, size_t n, size_t size, json_t *(*one)(const void *));
 /* id, kind, source, org_id, user_id, instrument, booking_id, at, month, category, minutes,
  * rate, samples, sample_fee, amount, voucher, payable, description. */
 json_t *charge_line_json(const struct charge_line *c);
@@ -37,9 +40,12 @@ json_t *usage_rows_json(const struct usage_row *u, size_t n);
 /* seq, at, actor, actor_kind, actor_id, actor_user, action, object, before, after (parsed:
  * NULL when a stored text does not parse), prev_hash, hash. */
 json_t *audit_record_json(const struct audit_record *r);
+json_t *audit_records_json(const struct audit_record *r, size_t n);
 /* A token: id, kind, created, expires; a feed: id, kind, subject, created. */
 json_t *secret_row_json(const struct secret_row *r, int feed);
+json_t *secret_rows_json(const struct secret_row *r, size_t n, int feeds);
 /* user_org_type, owner_org_type, hours (to 4 places). */
 json_t *collaboration_row_json(const struct collaboration_row *r);
+json_t *collaboration_rows_json(const struct collaboration_row *r, size_t n);
 
 #endif /* LS_SRV_RECORDS_H */

@@ -50,9 +50,7 @@ struct db_stmt *store_stmt(struct store *st, const char *sql);
 /* How a column becomes a member of an API object: the JSON is built here, from plain columns,
  * so that the SQL is the same on every engine. A NULL column is null whatever the kind. */
 enum store_field_kind {
-    SF_INT,   /* integer */
-    SF_NUM,   /* integer or real, as stored */
-    SF_HOURS, /* integer ms as hours, rounded to 4 places */
+    SF_INT, /* integer */
     SF_TEXT,
     SF_BOOL, /* integer, 0 false */
     SF_TIME, /* integer epoch ms as RFC 3339 (ls_time_format) */

@@ -1,7 +1,6 @@
 /* store_util.c - statement cache and JSON helpers of the store module (store_int.h). */
 #include "store_int.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "labshare/log.h"
@@ -59,13 +58,6 @@ json_t *store_row_json(struct db_stmt *s, const struct store_field *f, size_t n)
             switch (f[i].kind) {
             case SF_INT:
                 v = json_integer(db_column_int64(s, col));
-                break;
-            case SF_NUM:
-                v = type == DB_INTEGER ? json_integer(db_column_int64(s, col))
-                                       : json_real(db_column_double(s, col));
-                break;
-            case SF_HOURS: /* ms, as hours to 4 places */
-                v = json_real((double)llround(db_column_double(s, col) / 360.0) / 1e4);
                 break;
             case SF_TEXT:
                 v = json_string((const char *)db_column_text(s, col));

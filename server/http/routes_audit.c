@@ -25,16 +25,11 @@ int route_audit_list(struct http_req *req, struct http_resp *resp)
         struct audit_record *recs = NULL;
         size_t n = 0;
         int rc = store_audit_list(req->st, &f, &recs, &n, &total);
-        if (rc == LS_OK && !(items = json_array()))
+        if (rc == LS_OK && !(items = audit_records_json(recs, n)))
             rc = LS_ERR_NOMEM;
-        for (size_t i = 0; rc == LS_OK && i < n; i++)
-            if (json_array_append_new(items, audit_record_json(&recs[i])))
-                rc = LS_ERR_NOMEM;
         audit_records_free(recs, n);
-        if (rc) {
-            json_decref(items);
+        if (rc)
             return http_error(resp, rc, "cannot read the audit log");
-        }
     }
     return http_list(req, resp, items, total, "audit-log");
 }

@@ -165,18 +165,15 @@ int route_me(struct http_req *req, struct http_resp *resp)
 static int list_secrets(struct http_req *req, struct http_resp *resp, int feeds)
 {
     struct secret_row *rows = NULL;
-    json_t *items = json_array();
+    json_t *items = NULL;
     size_t n = 0;
-    int rc = items ? store_secrets_list(req->st, feeds, req->who.user_id, &rows, &n) : LS_ERR_NOMEM;
+    int rc = store_secrets_list(req->st, feeds, req->who.user_id, &rows, &n);
 
-    for (size_t i = 0; rc == LS_OK && i < n; i++)
-        if (json_array_append_new(items, secret_row_json(&rows[i], feeds)))
-            rc = LS_ERR_NOMEM;
+    if (rc == LS_OK && !(items = secret_rows_json(rows, n, feeds)))
+        rc = LS_ERR_NOMEM;
     free(rows);
-    if (rc) {
-        json_decref(items);
+    if (rc)
         return http_error(resp, rc, "cannot list them");
-    }
     return http_list(req, resp, items, (int64_t)json_array_size(items), NULL);
 }
 

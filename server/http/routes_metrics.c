@@ -232,16 +232,11 @@ int route_collaboration(struct http_req *req, struct http_resp *resp)
         struct collaboration_row *rows = NULL;
         size_t n = 0;
         int rc = store_collaboration(req->st, from, to, &rows, &n);
-        if (rc == LS_OK && !(items = json_array()))
+        if (rc == LS_OK && !(items = collaboration_rows_json(rows, n)))
             rc = LS_ERR_NOMEM;
-        for (size_t i = 0; rc == LS_OK && i < n; i++)
-            if (json_array_append_new(items, collaboration_row_json(&rows[i])))
-                rc = LS_ERR_NOMEM;
         free(rows);
-        if (rc) {
-            json_decref(items);
+        if (rc)
             return http_error(resp, rc, "cannot compute the matrix");
-        }
     }
     return http_list(req, resp, items, (int64_t)json_array_size(items), "collaboration");
 }
