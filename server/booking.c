@@ -312,32 +312,68 @@ const char *booking_check(const struct booking_rules *r, const struct service_ho
     return NULL;
 }
 
-const char *booking_next_status(const char *status, enum booking_action action, char *msg,
-                                size_t len)
+static const char *const status_names[BOOKING_STATUS_COUNT] = {
+    "pending", "confirmed", "cancelled", "completed", "no_show",
+};
+
+const char *booking_status_name(enum booking_status s)
 {
-    int open = strcmp(status, "pending") == 0 || strcmp(status, "confirmed") == 0;
+    return (unsigned)s < BOOKING_STATUS_COUNT ? status_names[s] : "unknown";
+}
+
+int booking_status_parse(const char *name, enum booking_status *s)
+{
+    for (int i = 0; name && i < BOOKING_STATUS_COUNT; i++)
+        if (strcmp(name, status_names[i]) == 0) {
+            *s = (enum booking_status)i;
+            return LS_OK;
+        }
+    return LS_ERR_INVAL;
+}
+
+int booking_next_status(enum booking_status status, enum booking_action action,
+                        enum booking_status *next, char *msg, size_t len)
+{
+    const char *name = booking_status_name(status);
 
     switch (action) {
     case BOOKING_APPROVE:
     case BOOKING_REJECT:
-        if (strcmp(status, "pending") == 0)
-            return action == BOOKING_APPROVE ? "confirmed" : "cancelled";
+        if (status == BOOKING_PENDING) {
+            *next = action == BOOKING_APPROVE ? BOOKING_CONFIRMED : BOOKING_CANCELLED;
+            return LS_OK;
+        }
         snprintf(msg, len, "only a pending booking can be %s; this one is %s",
-                 action == BOOKING_APPROVE ? "approved" : "rejected", status);
-        return NULL;
+                 action == BOOKING_APPROVE ? "approved" : "rejected", name);
+        return LS_ERR_CONFLICT;
     case BOOKING_CANCEL:
-        if (open)
-            return "cancelled";
-        snprintf(msg, len, "a %s booking cannot be cancelled", status);
-        return NULL;
+        if (status == BOOKING_PENDING || status == BOOKING_CONFIRMED) {
+            *next = BOOKING_CANCELLED;
+            return LS_OK;
+        }
+        snprintf(msg, len, "a %s booking cannot be cancelled", name);
+        return LS_ERR_CONFLICT;
     case BOOKING_RATE:
-        if (strcmp(status, "completed") == 0)
-            return "completed";
-        snprintf(msg, len, "only a completed booking can be rated; this one is %s", status);
-        return NULL;
+        if (status == BOOKING_COMPLETED) {
+            *next = BOOKING_COMPLETED;
+            return LS_OK;
+        }
+        snprintf(msg, len, "only a completed booking can be rated; this one is %s", name);
+        return LS_ERR_CONFLICT;
     }
     snprintf(msg, len, "unknown action");
-    return NULL;
+    return LS_ERR_INVAL;
+}
+
+enum booking_status booking_settled_status(enum booking_status status, int64_t end_ms,
+                                           int64_t evidence_ms, int64_t metered_s,
+                                           int64_t no_show_min_run_s)
+{
+    if (status != BOOKING_CONFIRMED && status != BOOKING_COMPLETED && status != BOOKING_NO_SHOW)
+        return status;
+    if (end_ms > evidence_ms)
+        return status;
+    return metered_s >= no_show_min_run_s ? BOOKING_COMPLETED : BOOKING_NO_SHOW;
 }
 
 int interval_subtract(const struct interval *free_iv, size_t nfree, const struct interval *busy,

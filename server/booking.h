@@ -15,6 +15,21 @@
 
 #include "labshare/wire.h"
 
+/* Where a booking stands (SPEC 7). Pending and confirmed ones hold their slot. */
+enum booking_status {
+    BOOKING_PENDING = 0,
+    BOOKING_CONFIRMED,
+    BOOKING_CANCELLED,
+    BOOKING_COMPLETED,
+    BOOKING_NO_SHOW,
+    BOOKING_STATUS_COUNT
+};
+
+/* The API's name of s ("pending" ... "no_show"). */
+const char *booking_status_name(enum booking_status s);
+/* The status named name: LS_OK, or LS_ERR_INVAL for a name that is none. */
+int booking_status_parse(const char *name, enum booking_status *s);
+
 /* A booking as stored (SPEC 5, 7). Texts are complete: project <= 200 bytes, reason <= 600
  * ("rejected: " and a 500-byte reason), comment <= 1000. */
 struct booking {
@@ -23,7 +38,7 @@ struct booking {
     int64_t user_id;
     char project[256];
     int64_t start_ms, end_ms;
-    char status[16]; /* pending, confirmed, cancelled, completed, no_show */
+    enum booking_status status;
     char reason[640];
     int has_reason; /* 0: no reason (null in JSON) */
     int64_t metered_seconds;
@@ -125,10 +140,18 @@ int qualification_covers(int64_t since_ms, int64_t expires_ms, int64_t from_ms, 
 
 enum booking_action { BOOKING_APPROVE = 0, BOOKING_REJECT, BOOKING_CANCEL, BOOKING_RATE };
 
-/* The status after action on a booking in status, or NULL with a reason in msg when the
- * status machine forbids it (approving a cancelled booking, rating one not completed ...). */
-const char *booking_next_status(const char *status, enum booking_action action, char *msg,
-                                size_t len);
+/* The status after action on a booking in status into *next: LS_OK, or LS_ERR_CONFLICT with a
+ * reason in msg when the status machine forbids it (approving a cancelled booking, rating one
+ * not completed ...). */
+int booking_next_status(enum booking_status status, enum booking_action action,
+                        enum booking_status *next, char *msg, size_t len);
+
+/* A confirmed (or already settled) booking once the meter's evidence reaches evidence_ms: when it
+ * ended by then, completed when the meter ran at least no_show_min_run_s in it and no_show
+ * otherwise; else it stays as it is. Other statuses stay as they are. */
+enum booking_status booking_settled_status(enum booking_status status, int64_t end_ms,
+                                           int64_t evidence_ms, int64_t metered_s,
+                                           int64_t no_show_min_run_s);
 
 /* Subtract busy intervals (sorted by start) from free ones (sorted, disjoint) into *out
  * (caller frees). */

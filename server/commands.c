@@ -147,7 +147,7 @@ static void walkup_edges(struct commands *c, const char *id, const struct interl
         snprintf(b.project, sizeof(b.project), "walk-in");
         b.start_ms = w->start_ms;
         b.end_ms = now > w->start_ms ? now : w->start_ms + 1;
-        snprintf(b.status, sizeof(b.status), "confirmed");
+        b.status = BOOKING_CONFIRMED;
         snprintf(b.reason, sizeof(b.reason), "walk-up by badge");
         b.created_at = now;
         {

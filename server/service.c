@@ -165,14 +165,14 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
     q.end_ms = b.end_ms;
     q.now_ms = sv->now_ms;
     q.external = target.org_id != owner;
-    snprintf(b.status, sizeof(b.status), "%s",
-             q.external && rules.approval_external && !q.privileged ? "pending" : "confirmed");
+    b.status = q.external && rules.approval_external && !q.privileged ? BOOKING_PENDING
+                                                                      : BOOKING_CONFIRMED;
     b.reason[0] = '\0';
     if (booking_needs_consent(principal_is(who, "admin"), who->user_id, who->org_id, b.user_id,
                               target.org_id)) {
         /* a manager booking for someone of another organisation: that organisation pays, so it
          * agrees first (SPEC 7) - after-the-fact records too */
-        snprintf(b.status, sizeof(b.status), "pending");
+        b.status = BOOKING_PENDING;
         snprintf(b.reason, sizeof(b.reason), "%s", BOOKING_AWAITS_CONSENT);
     }
     b.created_by = who->user_id;
@@ -242,7 +242,7 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
     struct booking_rules rules;
     struct booking b;
     json_t *before = NULL;
-    const char *next;
+    enum booking_status next;
     char object[40], act[40], reason[600];
     int64_t owner;
     int rc, own, may_decide, is_public;
@@ -255,7 +255,7 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
         return out->rc;
     own = b.user_id == who->user_id;
     may_decide = principal_manages(who, owner);
-    if (strcmp(b.status, "pending") == 0 && strcmp(b.reason, BOOKING_AWAITS_CONSENT) == 0) {
+    if (b.status == BOOKING_PENDING && strcmp(b.reason, BOOKING_AWAITS_CONSENT) == 0) {
         /* awaiting the booked user's side: the user, a manager of their organisation or an
          * admin answers it (they may see it for that), not the instrument's manager who made
          * it (who may still cancel it) */
@@ -283,7 +283,7 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
         return service_fail(out, LS_ERR_DENIED, "you may not %s this booking", names[action]);
     if (action == BOOKING_RATE && b.rating)
         return service_fail(out, LS_ERR_CONFLICT, "this booking is rated already");
-    if (!(next = booking_next_status(b.status, action, out->why, sizeof(out->why))))
+    if (booking_next_status(b.status, action, &next, out->why, sizeof(out->why)))
         return broken_rule(out, "status");
     /* a grace after booking: a slip of the hand is undone even inside the notice */
     if (action == BOOKING_CANCEL && !may_decide &&

@@ -212,7 +212,8 @@ int store_booking_insert(struct store *st, struct booking *b); /* sets b->id */
 int store_booking_get(struct store *st, int64_t id, struct booking *b);
 /* The booking with its requester. LS_ERR_NOTFOUND. */
 int store_booking_view(struct store *st, int64_t id, struct booking_view *v);
-int store_booking_set_status(struct store *st, int64_t id, const char *status, const char *reason);
+int store_booking_set_status(struct store *st, int64_t id, enum booking_status status,
+                             const char *reason);
 int store_booking_rate(struct store *st, int64_t id, int score, const char *comment);
 /* Pending or confirmed bookings of user_id ending after now_ms. */
 int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms, int64_t *n);
@@ -222,8 +223,9 @@ struct booking_filter {
     int64_t org_id;  /* > 0: only bookings of instruments owned by this org */
     const char *instrument;
     int64_t from_ms, to_ms; /* bookings overlapping [from, to) */
-    const char *status;     /* NULL = any */
-    int64_t user_org;       /* > 0: only bookings of users of this org */
+    int has_status;         /* 1: only bookings in status; 0: any */
+    enum booking_status status;
+    int64_t user_org; /* > 0: only bookings of users of this org */
     int64_t limit, offset;
 };
 /* The bookings f selects, by start: *items (the caller frees; NULL when none), *n of them,

@@ -279,7 +279,9 @@ static int desired_bookings(struct store *st, struct desired **v, size_t *n, siz
         cat = billing_category(d->org_id == d->owner_org, (const char *)db_column_text(q, 4));
         snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
         if (billing_terms_parse(bj, &t) == LS_OK) {
-            int no_show = strcmp((const char *)db_column_text(q, 10), "no_show") == 0;
+            enum booking_status bs;
+            int no_show = booking_status_parse((const char *)db_column_text(q, 10), &bs) == LS_OK &&
+                          bs == BOOKING_NO_SHOW;
             if (billing_booking(&t, cat, (db_column_int64(q, 8) - db_column_int64(q, 7)) / 1000,
                                 db_column_int64(q, 9), db_column_int64(q, 11), no_show, &d->c)) {
                 ls_error("billing: the charge of booking %lld does not fit in 64 bits: not "

@@ -166,7 +166,10 @@ static void read_view(struct db_stmt *q, void *record)
     copy_text(b->project, sizeof(b->project), q, 3);
     b->start_ms = db_column_int64(q, 4);
     b->end_ms = db_column_int64(q, 5);
-    copy_text(b->status, sizeof(b->status), q, 6);
+    /* a status this server does not know reads as cancelled: it holds no slot and is charged
+     * nothing (the schema's CHECK lets none in) */
+    if (booking_status_parse((const char *)db_column_text(q, 6), &b->status))
+        b->status = BOOKING_CANCELLED;
     b->has_reason = db_column_type(q, 7) != DB_NULL;
     copy_text(b->reason, sizeof(b->reason), q, 7);
     b->metered_seconds = db_column_int64(q, 8);
@@ -216,7 +219,7 @@ int store_booking_insert(struct store *st, struct booking *b)
     store_bind_text(q, 3, b->project);
     db_bind_int64(q, 4, b->start_ms);
     db_bind_int64(q, 5, b->end_ms);
-    store_bind_text(q, 6, b->status);
+    store_bind_text(q, 6, booking_status_name(b->status));
     store_bind_text(q, 7, b->reason[0] ? b->reason : NULL);
     db_bind_int64(q, 8, b->created_by);
     db_bind_int64(q, 9, b->created_at);
@@ -243,13 +246,14 @@ int store_booking_get(struct store *st, int64_t id, struct booking *b)
     return rc;
 }
 
-int store_booking_set_status(struct store *st, int64_t id, const char *status, const char *reason)
+int store_booking_set_status(struct store *st, int64_t id, enum booking_status status,
+                             const char *reason)
 {
     struct db_stmt *q = store_stmt(st, "UPDATE bookings SET status = ?, reason = ? WHERE id = ?");
 
     if (!q)
         return LS_ERR_DB;
-    store_bind_text(q, 1, status);
+    store_bind_text(q, 1, booking_status_name(status));
     store_bind_text(q, 2, reason);
     db_bind_int64(q, 3, id);
     return store_write_rc(st, q);
@@ -302,7 +306,7 @@ int store_booking_list(struct store *st, const struct booking_filter *f,
         store_bind_text(both[k], 3, f->instrument);
         db_bind_int64(both[k], 4, f->from_ms);
         db_bind_int64(both[k], 5, f->to_ms);
-        store_bind_text(both[k], 8, f->status);
+        store_bind_text(both[k], 8, f->has_status ? booking_status_name(f->status) : NULL);
         db_bind_int64(both[k], 9, f->user_org > 0 ? f->user_org : 0);
     }
     db_bind_int64(q, 6, f->limit);
@@ -475,7 +479,7 @@ int store_outage_cancel_bookings(struct store *st, const char *instrument, int64
         return store_db_fail(st, "outage bookings");
     }
     for (size_t i = 0; i < cnt; i++) {
-        if (store_booking_set_status(st, v[i], "cancelled", "outage")) {
+        if (store_booking_set_status(st, v[i], BOOKING_CANCELLED, "outage")) {
             free(v);
             return LS_ERR_DB;
         }

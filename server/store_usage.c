@@ -167,7 +167,7 @@ static int settle_bookings(struct store *st, const char *instrument, int64_t sin
             " AND b.status IN ('confirmed','completed','no_show')");
     struct db_stmt *up = store_stmt(st, "UPDATE bookings SET metered_seconds = ?, status = ? WHERE"
                                         " id = ?");
-    int step, rc = LS_OK;
+    int step = DB_DONE, rc = LS_OK;
 
     if (!q || !up)
         return LS_ERR_DB;
@@ -177,38 +177,42 @@ static int settle_bookings(struct store *st, const char *instrument, int64_t sin
         int64_t id = db_column_int64(q, 0), end = db_column_int64(q, 2);
         int64_t metered = db_column_int64(q, 3), old = db_column_int64(q, 4);
         int64_t last = db_column_int64(q, 5), now = ls_now_ms();
-        char status[16], object[40];
-        const char *next;
+        enum booking_status status, next;
+        char object[40];
 
+        if (booking_status_parse((const char *)db_column_text(q, 1), &status)) {
+            rc = store_db_fail(st, "a booking's status");
+            break;
+        }
         /* settled against min(newest reading, now): a reading dated in the future (within what
          * ingest believes) cannot end a booking that has not ended */
-        if (last > now)
-            last = now;
-        snprintf(status, sizeof(status), "%s", db_column_text(q, 1));
-        next = status;
-        if (end <= last)
-            next = metered >= no_show_min_run_s ? "completed" : "no_show";
-        if (metered == old && strcmp(next, status) == 0)
+        next = booking_settled_status(status, end, last < now ? last : now, metered,
+                                      no_show_min_run_s);
+        if (metered == old && next == status)
             continue;
         db_reset(up);
         db_bind_int64(up, 1, metered);
-        store_bind_text(up, 2, next);
+        store_bind_text(up, 2, booking_status_name(next));
         db_bind_int64(up, 3, id);
         rc = store_step_done(st, up);
-        if (rc == LS_OK && strcmp(next, status) != 0) {
-            json_t *before = json_pack("{s:s, s:I}", "status", status, "metered_seconds", old);
-            json_t *after = json_pack("{s:s, s:I}", "status", next, "metered_seconds", metered);
+        if (rc == LS_OK && next != status) {
+            json_t *before = json_pack("{s:s, s:I}", "status", booking_status_name(status),
+                                       "metered_seconds", old);
+            json_t *after = json_pack("{s:s, s:I}", "status", booking_status_name(next),
+                                      "metered_seconds", metered);
             snprintf(object, sizeof(object), "booking/%lld", (long long)id);
             struct audit_actor metering = audit_system("metering");
             rc = store_audit_append(st, ls_now_ms(), &metering,
-                                    strcmp(next, "completed") == 0 ? "booking.complete"
-                                                                   : "booking.no_show",
+                                    next == BOOKING_COMPLETED ? "booking.complete"
+                                                              : "booking.no_show",
                                     object, before, after);
             json_decref(before);
             json_decref(after);
         }
     }
     db_reset(q);
+    if (rc == LS_OK && step != DB_DONE)
+        return store_db_fail(st, "bookings to settle");
     return rc;
 }
 

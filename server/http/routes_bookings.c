@@ -49,8 +49,6 @@ static void add_terms(struct http_req *req, json_t *o, const json_t *inst)
 
 int route_bookings_list(struct http_req *req, struct http_resp *resp)
 {
-    static const char *const statuses[] = {"pending",   "confirmed", "cancelled",
-                                           "completed", "no_show",   NULL};
     struct booking_filter f;
     struct booking_view *views = NULL;
     json_t *items = NULL, *o, *inst = NULL;
@@ -70,10 +68,9 @@ int route_bookings_list(struct http_req *req, struct http_resp *resp)
             f.user_id != req->who.user_id)
             return http_error(resp, LS_ERR_DENIED, "researchers list their own bookings");
     }
-    if ((f.status = http_query(req, "status"))) {
-        for (i = 0; statuses[i] && strcmp(statuses[i], f.status); i++)
-            ;
-        if (!statuses[i])
+    if ((v = http_query(req, "status"))) {
+        f.has_status = 1;
+        if (booking_status_parse(v, &f.status))
             return http_error(resp, LS_ERR_INVAL,
                               "status must be pending, confirmed, cancelled, completed or "
                               "no_show");

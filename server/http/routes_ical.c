@@ -109,7 +109,7 @@ int route_ical(struct http_req *req, struct http_resp *resp)
                               icalproperty_new_calscale("GREGORIAN"), (void *)0);
     for (size_t i = 0; i < n; i++) {
         const struct booking *b = &items[i].b;
-        const char *status = b->status, *iid = b->instrument;
+        const char *status = booking_status_name(b->status), *iid = b->instrument;
         int64_t s = b->start_ms, e = b->end_ms;
         icalcomponent *ev;
         json_t *inst = NULL;
@@ -133,9 +133,9 @@ int route_ical(struct http_req *req, struct http_resp *resp)
             ICAL_VEVENT_COMPONENT, icalproperty_new_uid(uid),
             icalproperty_new_dtstamp(ical_utc(now)), icalproperty_new_dtstart(ical_utc(s)),
             icalproperty_new_dtend(ical_utc(e)), icalproperty_new_summary(summary),
-            icalproperty_new_status(strcmp(status, "cancelled") == 0 ? ICAL_STATUS_CANCELLED
-                                    : strcmp(status, "pending") == 0 ? ICAL_STATUS_TENTATIVE
-                                                                     : ICAL_STATUS_CONFIRMED),
+            icalproperty_new_status(b->status == BOOKING_CANCELLED ? ICAL_STATUS_CANCELLED
+                                    : b->status == BOOKING_PENDING ? ICAL_STATUS_TENTATIVE
+                                                                   : ICAL_STATUS_CONFIRMED),
             (void *)0);
         if (location[0])
             icalcomponent_add_property(ev, icalproperty_new_location(location));

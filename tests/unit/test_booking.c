@@ -241,7 +241,7 @@ static void booking_json_shape(void **state)
     v.b.user_id = 3;
     v.b.start_ms = TUE_MIDNIGHT_MS;
     v.b.end_ms = TUE_MIDNIGHT_MS + H + 5;
-    snprintf(v.b.status, sizeof(v.b.status), "confirmed");
+    v.b.status = BOOKING_CONFIRMED;
     v.b.created_at = TUE_MIDNIGHT_MS - 1;
     snprintf(v.requester.username, sizeof(v.requester.username), "admin");
     o = booking_view_json(&v);
@@ -270,29 +270,63 @@ static void booking_json_shape(void **state)
 
 static void status_machine(void **state)
 {
-    static const char *const statuses[] = {"pending", "confirmed", "cancelled", "completed",
-                                           "no_show"};
-    /* expected next status per action (approve, reject, cancel, rate); NULL = forbidden */
-    static const char *const expect[5][4] = {
-        {"confirmed", "cancelled", "cancelled", NULL},
-        {NULL, NULL, "cancelled", NULL},
-        {NULL, NULL, NULL, NULL},
-        {NULL, NULL, NULL, "completed"},
-        {NULL, NULL, NULL, NULL},
+    /* expected next status per action (approve, reject, cancel, rate); -1 = forbidden */
+    static const int expect[BOOKING_STATUS_COUNT][4] = {
+        [BOOKING_PENDING] = {BOOKING_CONFIRMED, BOOKING_CANCELLED, BOOKING_CANCELLED, -1},
+        [BOOKING_CONFIRMED] = {-1, -1, BOOKING_CANCELLED, -1},
+        [BOOKING_CANCELLED] = {-1, -1, -1, -1},
+        [BOOKING_COMPLETED] = {-1, -1, -1, BOOKING_COMPLETED},
+        [BOOKING_NO_SHOW] = {-1, -1, -1, -1},
     };
     char msg[200];
 
     (void)state;
-    for (int s = 0; s < 5; s++) {
+    for (int s = 0; s < BOOKING_STATUS_COUNT; s++) {
+        const char *name = booking_status_name((enum booking_status)s);
+        enum booking_status parsed;
+        /* every status's name parses back to it */
+        assert_int_equal(booking_status_parse(name, &parsed), LS_OK);
+        assert_int_equal(parsed, s);
         for (int a = 0; a < 4; a++) {
-            const char *got =
-                booking_next_status(statuses[s], (enum booking_action)a, msg, sizeof(msg));
-            if (expect[s][a] == NULL && got != NULL)
-                fail_msg("%s + action %d allowed", statuses[s], a);
-            if (expect[s][a] && (!got || strcmp(got, expect[s][a])))
-                fail_msg("%s + action %d: %s", statuses[s], a, got ? got : msg);
+            enum booking_status got = BOOKING_STATUS_COUNT;
+            int rc = booking_next_status((enum booking_status)s, (enum booking_action)a, &got, msg,
+                                         sizeof(msg));
+            if (expect[s][a] < 0 && rc == LS_OK)
+                fail_msg("%s + action %d allowed", name, a);
+            if (expect[s][a] >= 0 && (rc != LS_OK || (int)got != expect[s][a]))
+                fail_msg("%s + action %d: %s", name, a, rc ? msg : booking_status_name(got));
+            /* a refusal names the status it refused */
+            if (rc != LS_OK && !strstr(msg, name))
+                fail_msg("%s + action %d: '%s' does not name the status", name, a, msg);
         }
     }
+    assert_int_equal(booking_status_parse("done", &(enum booking_status){0}), LS_ERR_INVAL);
+    assert_int_equal(booking_status_parse(NULL, &(enum booking_status){0}), LS_ERR_INVAL);
+    assert_string_equal(booking_status_name(BOOKING_STATUS_COUNT), "unknown");
+}
+
+/* Settlement once the meter's evidence reaches the end: completed from no_show_min_run_s of
+ * running, no_show below it; not before the end; cancelled and pending ones never. */
+static void settlement(void **state)
+{
+    (void)state;
+    /* ended at 1000, evidence at 1000: settled; 300 s needed */
+    assert_int_equal(booking_settled_status(BOOKING_CONFIRMED, 1000, 1000, 300, 300),
+                     BOOKING_COMPLETED);
+    assert_int_equal(booking_settled_status(BOOKING_CONFIRMED, 1000, 1000, 299, 300),
+                     BOOKING_NO_SHOW);
+    /* evidence 1 ms before the end: not yet */
+    assert_int_equal(booking_settled_status(BOOKING_CONFIRMED, 1000, 999, 0, 300),
+                     BOOKING_CONFIRMED);
+    /* late readings move a settled one both ways */
+    assert_int_equal(booking_settled_status(BOOKING_NO_SHOW, 1000, 5000, 400, 300),
+                     BOOKING_COMPLETED);
+    assert_int_equal(booking_settled_status(BOOKING_COMPLETED, 1000, 5000, 10, 300),
+                     BOOKING_NO_SHOW);
+    assert_int_equal(booking_settled_status(BOOKING_CANCELLED, 1000, 5000, 400, 300),
+                     BOOKING_CANCELLED);
+    assert_int_equal(booking_settled_status(BOOKING_PENDING, 1000, 5000, 400, 300),
+                     BOOKING_PENDING);
 }
 
 static void subtract(void **state)
@@ -341,10 +375,15 @@ static void qualification_edges(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(qualification_edges),      cmocka_unit_test(defaults_and_parse_errors),
-        cmocka_unit_test(rule_boundaries),          cmocka_unit_test(service_hours_across_midnight),
-        cmocka_unit_test(status_machine),           cmocka_unit_test(subtract),
-        cmocka_unit_test(service_hours_round_trip), cmocka_unit_test(booking_json_shape),
+        cmocka_unit_test(qualification_edges),
+        cmocka_unit_test(defaults_and_parse_errors),
+        cmocka_unit_test(rule_boundaries),
+        cmocka_unit_test(service_hours_across_midnight),
+        cmocka_unit_test(status_machine),
+        cmocka_unit_test(settlement),
+        cmocka_unit_test(subtract),
+        cmocka_unit_test(service_hours_round_trip),
+        cmocka_unit_test(booking_json_shape),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
