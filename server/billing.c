@@ -8,37 +8,123 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
-int billing_terms_parse(const json_t *b, struct billing_terms *t)
-{
-    const char *basis = json_string_value(json_object_get(b, "basis"));
-    json_t *rates = json_object_get(b, "rates");
+static const char *const basis_names[] = {"booked", "metered", "max"};
+static const char *const rate_keys[] = {"internal", "academic", "industry"};
 
+void billing_terms_default(struct billing_terms *t)
+{
     memset(t, 0, sizeof(*t));
-    if (!basis || !json_is_object(rates))
+    t->basis = BASIS_METERED;
+    t->increment_min = 15;
+    t->no_show_fraction = 0.5;
+}
+
+/* obj's integer key into *var when it is there: LS_ERR_INVAL with a reason outside [lo, hi]. */
+static int int_in(const json_t *obj, const char *key, int64_t lo, int64_t hi, int64_t *var,
+                  char *why, size_t len)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    if (!v)
+        return LS_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        snprintf(why, len, "billing.%s must be a whole number from %lld to %lld", key,
+                 (long long)lo, (long long)hi);
         return LS_ERR_INVAL;
-    t->basis = strcmp(basis, "booked") == 0 ? BASIS_BOOKED
-               : strcmp(basis, "max") == 0  ? BASIS_MAX
-                                            : BASIS_METERED;
-    t->increment_min = json_integer_value(json_object_get(b, "increment_min"));
-    t->minimum_min = json_integer_value(json_object_get(b, "minimum_min"));
-    t->no_show_fraction = json_number_value(json_object_get(b, "no_show_fraction"));
-    t->rates[CAT_INTERNAL] = json_integer_value(json_object_get(rates, "internal"));
-    t->rates[CAT_ACADEMIC] = json_integer_value(json_object_get(rates, "academic"));
-    t->rates[CAT_INDUSTRY] = json_integer_value(json_object_get(rates, "industry"));
-    t->per_sample = json_integer_value(json_object_get(b, "per_sample"));
-    if (t->increment_min < 1)
-        t->increment_min = 1;
-    /* the ranges the API normalises to (requests.c): terms outside them were not written by
-     * it, and would overflow the arithmetic below (found by fuzz_http_json) */
-    if (t->increment_min > BILLING_MINUTES_MAX || t->minimum_min < 0 ||
-        t->minimum_min > BILLING_MINUTES_MAX ||
-        !(t->no_show_fraction >= 0 && t->no_show_fraction <= 1) || t->per_sample < 0 ||
-        t->per_sample > BILLING_AMOUNT_MAX)
-        return LS_ERR_INVAL;
-    for (int c = 0; c <= CAT_INDUSTRY; c++)
-        if (t->rates[c] < 0 || t->rates[c] > BILLING_AMOUNT_MAX)
-            return LS_ERR_INVAL;
+    }
+    *var = json_integer_value(v);
     return LS_OK;
+}
+
+static int rates_parse(const json_t *rates, struct billing_terms *t, char *why, size_t len)
+{
+    const char *key;
+    json_t *v;
+
+    if (!rates)
+        return LS_OK;
+    if (!json_is_object(rates)) {
+        snprintf(why, len, "billing.rates must be an object");
+        return LS_ERR_INVAL;
+    }
+    json_object_foreach((json_t *)rates, key, v)
+    {
+        size_t i;
+        for (i = 0; i < 3 && strcmp(rate_keys[i], key); i++)
+            ;
+        if (i == 3 || !json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > BILLING_AMOUNT_MAX) {
+            snprintf(why, len,
+                     "billing.rates: internal, academic and industry are whole "
+                     "amounts of fen per hour from 0 to 100000000");
+            return LS_ERR_INVAL;
+        }
+        t->rates[i] = json_integer_value(v);
+    }
+    return LS_OK;
+}
+
+int billing_terms_parse(const json_t *b, struct billing_terms *t, char *why, size_t len)
+{
+    static const char *const keys[] = {"basis", "increment_min", "minimum_min", "no_show_fraction",
+                                       "rates", "per_sample",    NULL};
+    const char *key;
+    json_t *v;
+
+    billing_terms_default(t);
+    if (b && !json_is_object(b)) {
+        snprintf(why, len, "billing must be an object");
+        return LS_ERR_INVAL;
+    }
+    json_object_foreach((json_t *)b, key, v)
+    {
+        size_t i;
+        for (i = 0; keys[i] && strcmp(keys[i], key); i++)
+            ;
+        if (!keys[i]) {
+            snprintf(why, len, "billing.%.40s is not a billing setting", key);
+            return LS_ERR_INVAL;
+        }
+    }
+    if ((v = json_object_get(b, "basis"))) {
+        size_t i;
+        for (i = 0;
+             i < 3 && !(json_is_string(v) && strcmp(json_string_value(v), basis_names[i]) == 0);
+             i++)
+            ;
+        if (i == 3) {
+            snprintf(why, len, "billing.basis must be booked, metered or max");
+            return LS_ERR_INVAL;
+        }
+        t->basis = (enum billing_basis)i;
+    }
+    if (int_in(b, "increment_min", 1, BILLING_MINUTES_MAX, &t->increment_min, why, len) ||
+        int_in(b, "minimum_min", 0, BILLING_MINUTES_MAX, &t->minimum_min, why, len) ||
+        int_in(b, "per_sample", 0, BILLING_AMOUNT_MAX, &t->per_sample, why, len))
+        return LS_ERR_INVAL;
+    if ((v = json_object_get(b, "no_show_fraction"))) {
+        if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= 1)) {
+            snprintf(why, len, "billing.no_show_fraction must be a number from 0 to 1");
+            return LS_ERR_INVAL;
+        }
+        t->no_show_fraction = json_number_value(v);
+    }
+    return rates_parse(json_object_get(b, "rates"), t, why, len);
+}
+
+const char *billing_basis_name(enum billing_basis b)
+{
+    return (unsigned)b < 3 ? basis_names[b] : "metered";
+}
+
+json_t *billing_terms_json(const struct billing_terms *t)
+{
+    return json_pack("{s:s, s:I, s:I, s:f, s:{s:I, s:I, s:I}, s:I}", "basis",
+                     billing_basis_name(t->basis), "increment_min", (json_int_t)t->increment_min,
+                     "minimum_min", (json_int_t)t->minimum_min, "no_show_fraction",
+                     t->no_show_fraction, "rates", "internal", (json_int_t)t->rates[CAT_INTERNAL],
+                     "academic", (json_int_t)t->rates[CAT_ACADEMIC], "industry",
+                     (json_int_t)t->rates[CAT_INDUSTRY], "per_sample", (json_int_t)t->per_sample);
 }
 
 enum billing_category billing_category(int same_org, const char *user_org_type)

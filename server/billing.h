@@ -24,9 +24,17 @@ struct billing_terms {
 #define BILLING_AMOUNT_MAX 100000000
 /* The largest billing increment and minimum, in minutes (a day). */
 #define BILLING_MINUTES_MAX 1440
-/* Read an instrument's normalised "billing" object. LS_ERR_INVAL when it is not one (a field
- * out of the ranges the API normalises to included). */
-int billing_terms_parse(const json_t *b, struct billing_terms *t);
+/* The terms of an instrument that says nothing: metered, 15-minute increments, no minimum, half
+ * of a no-show charged, every rate 0. */
+void billing_terms_default(struct billing_terms *t);
+/* Parse an instrument's "billing" object (NULL or {} = the defaults; absent keys keep them).
+ * LS_ERR_INVAL with a sentence in why on an unknown key, a wrong type or a value out of range
+ * (ranges that keep the arithmetic below from overflowing). */
+int billing_terms_parse(const json_t *b, struct billing_terms *t, char *why, size_t len);
+/* booked, metered or max. */
+const char *billing_basis_name(enum billing_basis b);
+/* t as the API shows it, every key present (it parses back to t). */
+json_t *billing_terms_json(const struct billing_terms *t);
 
 /* The category of a user of org_type for an instrument: internal when the user's organisation
  * owns it, industry for an external enterprise, academic for other external organisations. */

@@ -244,12 +244,13 @@ static void add_entry(json_t *bygw, const char *gw, json_t *entry)
 
 static void one_period(struct commands *c)
 {
-    json_t *all = NULL, *inst, *bygw = json_object();
+    struct instrument *all = NULL;
+    json_t *bygw = json_object();
     int64_t total = 0, now = ls_now_ms();
     uint64_t enforced = 0, monitored = 0, disagreeing = 0, faulty = 0;
-    size_t i;
+    size_t n = 0;
 
-    if (!bygw || store_instrument_list(c->st, 0, 0, 1000000, 0, &all, &total))
+    if (!bygw || store_instrument_list(c->st, 0, 0, INT64_MAX, 0, &all, &n, &total))
         goto out;
     /* the period's writes in one transaction: one fsync, not one per instrument, so ingest's
      * commits (and the gateways' acks) do not queue behind the service */
@@ -258,17 +259,14 @@ static void one_period(struct commands *c)
     /* every gateway that had commands gets its list again, empty when none is enforced now */
     for (size_t k = 0; k < c->nsent; k++)
         json_object_set_new(bygw, c->sent[k].gateway, json_array());
-    json_array_foreach(all, i, inst)
-    {
-        const char *id = json_string_value(json_object_get(inst, "id"));
-        const char *gw = json_string_value(json_object_get(inst, "gateway"));
-        struct interlock_policy p;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = all[i].id;
+        const char *gw = all[i].gateway[0] ? all[i].gateway : NULL;
+        const struct interlock_policy p = all[i].interlock;
         struct interlock_desired d;
         struct interlock_row row, old;
-        char why[160];
 
-        if (interlock_policy_parse(json_object_get(inst, "interlock"), &p, why, sizeof(why)) ||
-            p.mode == INTERLOCK_NONE) {
+        if (p.mode == INTERLOCK_NONE) {
             if (store_interlock_get(c->st, id, &old) == LS_OK)
                 store_interlock_forget(c->st, id); /* a policy just turned off */
             continue;
@@ -329,7 +327,7 @@ static void one_period(struct commands *c)
     c->stats.faulty = faulty;
     pthread_mutex_unlock(&c->lock);
 out:
-    json_decref(all);
+    instruments_free(all, n);
     json_decref(bygw);
 }
 

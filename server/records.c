@@ -40,6 +40,81 @@ json_t *booking_view_json(const struct booking_view *v)
         text_or_null(b->has_comment, b->comment), "requester", who);
 }
 
+json_t *instrument_json(const struct instrument *in)
+{
+    char joined[40];
+
+    ls_time_format(in->joined_ms, joined, sizeof(joined));
+    return json_pack(
+        "{s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:I, s:I, s:b, s:o, s:o, s:o, s:o, s:s}", "id", in->id,
+        "name", in->name, "org_id", (json_int_t)in->org_id, "category", in->category, "location",
+        in->location, "description", in->description ? in->description : "", "interlock",
+        interlock_policy_json(&in->interlock), "value_yuan", (json_int_t)in->value_yuan,
+        "rated_hours", (json_int_t)in->rated_hours, "public", in->is_public, "gateway",
+        text_or_null(in->gateway[0] != '\0', in->gateway), "booking",
+        booking_rules_json(&in->booking), "billing", billing_terms_json(&in->billing),
+        "service_hours", service_hours_json(&in->hours), "joined", joined);
+}
+
+static json_t *one_instrument(const void *in)
+{
+    return instrument_json(in);
+}
+
+json_t *instruments_json(const struct instrument *v, size_t n)
+{
+    return records_json(v, n, sizeof(*v), one_instrument);
+}
+
+/* n ids as an array of strings. */
+static json_t *ids_json(const char (*ids)[LS_ID_MAX], size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(ids[i]))) {
+            json_decref(a);
+            a = NULL;
+        }
+    return a;
+}
+
+/* epoch ms as RFC 3339, or null when 0 (never) */
+static json_t *time_or_null(int64_t ms)
+{
+    char at[40];
+
+    if (!ms)
+        return json_null();
+    ls_time_format(ms, at, sizeof(at));
+    return json_string(at);
+}
+
+json_t *gateway_json(const struct gateway *g)
+{
+    return json_pack("{s:s, s:s, s:o, s:b, s:o, s:o, s:b, s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "id",
+                     g->id, "name", g->name, "org_id",
+                     g->org_id ? json_integer(g->org_id) : json_null(), "enabled", g->enabled,
+                     "registered", time_or_null(g->registered_ms), "rotated",
+                     time_or_null(g->rotated_ms), "online", g->online, "version",
+                     text_or_null(g->has_version, g->version), "outbox",
+                     g->outbox < 0 ? json_null() : json_integer(g->outbox), "outbox_full",
+                     g->outbox_full, "last_seen", time_or_null(g->last_seen_ms), "last_ack",
+                     g->last_ack < 0 ? json_null() : json_integer(g->last_ack), "reported",
+                     ids_json((const char(*)[LS_ID_MAX])g->reported, g->nreported), "instruments",
+                     ids_json((const char(*)[LS_ID_MAX])g->bound, g->nbound));
+}
+
+static json_t *one_gateway(const void *g)
+{
+    return gateway_json(g);
+}
+
+json_t *gateways_json(const struct gateway *v, size_t n)
+{
+    return records_json(v, n, sizeof(*v), one_gateway);
+}
+
 json_t *outage_json(const struct outage *o)
 {
     char start[40], end[40];

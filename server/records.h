@@ -9,11 +9,20 @@
 #include <jansson.h>
 
 #include "booking.h"
+#include "instrument.h"
 #include "store.h"
 
 /* id, instrument, user_id, project, start, end, status, reason, metered_seconds, created_by,
  * created_at, rating, comment, requester {username, display_name, org_id, org, org_type}. */
 json_t *booking_view_json(const struct booking_view *v);
+/* id, name, org_id, category, location, description, interlock, value_yuan, rated_hours,
+ * public, gateway, booking, billing, service_hours, joined. */
+json_t *instrument_json(const struct instrument *in);
+json_t *instruments_json(const struct instrument *v, size_t n);
+/* id, name, org_id, enabled, registered, rotated, online, version, outbox, outbox_full,
+ * last_seen, last_ack, reported (the instruments its status names), instruments (bound to it). */
+json_t *gateway_json(const struct gateway *g);
+json_t *gateways_json(const struct gateway *v, size_t n);
 /* id, instrument, start, end, kind, note, created_by. */
 json_t *outage_json(const struct outage *o);
 /* id, name, type. */

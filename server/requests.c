@@ -244,223 +244,130 @@ int req_user(const json_t *body, int create, struct user_request *out, char *why
 
 /* --- Instruments ------------------------------------------------------------------------ */
 
-/* Validate a billing object (SPEC 7) into a complete one with defaults. NULL and a reason. */
-static json_t *billing_normalise(const json_t *in, char *why, size_t len)
-{
-    static const char *const keys[] = {"basis", "increment_min", "minimum_min", "no_show_fraction",
-                                       "rates", "per_sample",    NULL};
-    static const char *const rate_keys[] = {"internal", "academic", "industry"};
-    const char *basis = "metered", *key;
-    json_t *out, *rates, *v;
-    json_int_t inc = 15, minimum = 0, per_sample = 0, r[3] = {0, 0, 0};
-    double ns = 0.5;
-
-    if (in && !json_is_object(in)) {
-        snprintf(why, len, "billing must be an object");
-        return NULL;
-    }
-    json_object_foreach((json_t *)in, key, v)
-    {
-        size_t i;
-        for (i = 0; keys[i] && strcmp(keys[i], key); i++)
-            ;
-        if (!keys[i]) {
-            snprintf(why, len, "billing.%.40s is not a billing setting", key);
-            return NULL;
-        }
-    }
-    if ((v = json_object_get(in, "basis"))) {
-        basis = json_string_value(v);
-        if (!basis ||
-            (strcmp(basis, "booked") && strcmp(basis, "metered") && strcmp(basis, "max"))) {
-            snprintf(why, len, "billing.basis must be booked, metered or max");
-            return NULL;
-        }
-    }
-#define INT_IN(name, var, lo, hi)                                                                  \
-    if ((v = json_object_get(in, name))) {                                                         \
-        if (!json_is_integer(v) || json_integer_value(v) < (lo) || json_integer_value(v) > (hi)) { \
-            snprintf(why, len, "billing." name " must be a whole number from %lld to %lld",        \
-                     (long long)(lo), (long long)(hi));                                            \
-            return NULL;                                                                           \
-        }                                                                                          \
-        var = json_integer_value(v);                                                               \
-    }
-    INT_IN("increment_min", inc, 1, BILLING_MINUTES_MAX)
-    INT_IN("minimum_min", minimum, 0, BILLING_MINUTES_MAX)
-    INT_IN("per_sample", per_sample, 0, BILLING_AMOUNT_MAX)
-    if ((v = json_object_get(in, "no_show_fraction"))) {
-        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1) {
-            snprintf(why, len, "billing.no_show_fraction must be a number from 0 to 1");
-            return NULL;
-        }
-        ns = json_number_value(v);
-    }
-    if ((rates = json_object_get(in, "rates"))) {
-        if (!json_is_object(rates)) {
-            snprintf(why, len, "billing.rates must be an object");
-            return NULL;
-        }
-        json_object_foreach(rates, key, v)
-        {
-            size_t i;
-            for (i = 0; i < 3 && strcmp(rate_keys[i], key); i++)
-                ;
-            if (i == 3 || !json_is_integer(v) || json_integer_value(v) < 0 ||
-                json_integer_value(v) > BILLING_AMOUNT_MAX) {
-                snprintf(why, len,
-                         "billing.rates: internal, academic and industry are whole "
-                         "amounts of fen per hour from 0 to 100000000");
-                return NULL;
-            }
-            r[i] = json_integer_value(v);
-        }
-    }
-    out = json_pack("{s:s, s:I, s:I, s:f, s:{s:I, s:I, s:I}, s:I}", "basis", basis, "increment_min",
-                    inc, "minimum_min", minimum, "no_show_fraction", ns, "rates", "internal", r[0],
-                    "academic", r[1], "industry", r[2], "per_sample", per_sample);
-    if (!out)
-        snprintf(why, len, "out of memory");
-    return out;
-}
-
 /* The nested settings of an instrument's body (create: all, with their defaults; a change:
- * those given), each validated and normalised into out. LS_ERR_INVAL with the reason. */
-static int nested_settings(const json_t *body, int create, json_t *out, char *why, size_t len)
+ * those given), each validated into in. LS_ERR_INVAL with the reason. */
+static int nested_settings(const json_t *body, int create, struct instrument *in, char *why,
+                           size_t len)
 {
-    struct booking_rules rules;
-    struct service_hours hours;
-    struct interlock_policy il;
-    json_t *v, *b;
+    json_t *v;
 
-    if ((v = json_object_get(body, "booking")) || create) {
-        if (booking_rules_parse(v, &rules, why, len))
-            return LS_ERR_INVAL;
-        json_object_set_new(out, "booking", booking_rules_json(&rules));
-    }
-    if ((v = json_object_get(body, "interlock")) || create) {
-        if (interlock_policy_parse(v, &il, why, len))
-            return LS_ERR_INVAL;
-        json_object_set_new(out, "interlock", interlock_policy_json(&il));
-    }
-    if ((v = json_object_get(body, "service_hours")) || create) {
-        if (service_hours_parse(v, &hours, why, len))
-            return LS_ERR_INVAL;
-        json_object_set_new(out, "service_hours", service_hours_json(&hours));
-    }
-    if ((v = json_object_get(body, "billing")) || create) {
-        if (!(b = billing_normalise(v, why, len)))
-            return LS_ERR_INVAL;
-        json_object_set_new(out, "billing", b);
-    }
+    if (((v = json_object_get(body, "booking")) || create) &&
+        booking_rules_parse(v, &in->booking, why, len))
+        return LS_ERR_INVAL;
+    if (((v = json_object_get(body, "interlock")) || create) &&
+        interlock_policy_parse(v, &in->interlock, why, len))
+        return LS_ERR_INVAL;
+    if (((v = json_object_get(body, "service_hours")) || create) &&
+        service_hours_parse(v, &in->hours, why, len))
+        return LS_ERR_INVAL;
+    if (((v = json_object_get(body, "billing")) || create) &&
+        billing_terms_parse(v, &in->billing, why, len))
+        return LS_ERR_INVAL;
     return LS_OK;
 }
 
-int req_instrument(const json_t *body, int create, int64_t now_ms, json_t **result, char *why,
-                   size_t len)
+/* A text key of at most max bytes into dst (dlen bytes); absent: kept. */
+static int text_key(const json_t *body, const char *key, size_t max, char *dst, size_t dlen,
+                    char *why, size_t len)
 {
-    json_t *out, *v;
+    const json_t *v = json_object_get(body, key);
 
-    *result = NULL;
-    if (!json_is_object(body))
-        return bad(why, len, "the body must be a JSON object");
-    if (req_only_keys(body, instrument_keys, why, len))
-        return LS_ERR_INVAL;
-    if (!(out = json_object()))
-        return bad(why, len, "out of memory"), LS_ERR_NOMEM;
-/* a nested parser wrote its reason into why already */
-#define FAIL_KEPT()                                                                                \
-    do {                                                                                           \
-        json_decref(out);                                                                          \
-        return LS_ERR_INVAL;                                                                       \
-    } while (0)
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        snprintf(why, len, __VA_ARGS__);                                                           \
-        json_decref(out);                                                                          \
-        return LS_ERR_INVAL;                                                                       \
-    } while (0)
+    if (!v)
+        return LS_OK;
+    if (!json_is_string(v) || json_string_length(v) > max || max >= dlen)
+        return bad(why, len, "%s must be text of at most %zu characters", key, max);
+    snprintf(dst, dlen, "%s", json_string_value(v));
+    return LS_OK;
+}
+
+static int instrument_scalars(const json_t *body, int create, int64_t now_ms, struct instrument *in,
+                              unsigned *given, char *why, size_t len)
+{
+    json_t *v;
+
     if (create) {
         const char *id = json_string_value(json_object_get(body, "id"));
         if (!id || !ls_id_valid(id))
-            FAIL("id is required: 1-63 of A-Z a-z 0-9 . _ -");
-        json_object_set_new(out, "id", json_string(id));
+            return bad(why, len, "id is required: 1-63 of A-Z a-z 0-9 . _ -");
+        snprintf(in->id, sizeof(in->id), "%s", id);
     } else if (json_object_get(body, "id")) {
-        FAIL("an instrument's id cannot change");
+        return bad(why, len, "an instrument's id cannot change");
     }
     if ((v = json_object_get(body, "name")) || create) {
         if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 200)
-            FAIL("name is required: 1-200 characters");
-        json_object_set(out, "name", v);
+            return bad(why, len, "name is required: 1-200 characters");
+        snprintf(in->name, sizeof(in->name), "%s", json_string_value(v));
     }
     if ((v = json_object_get(body, "org_id")) || create) {
         if (!json_is_integer(v) || json_integer_value(v) < 1)
-            FAIL("org_id (the owner organisation) is required");
-        json_object_set(out, "org_id", v);
+            return bad(why, len, "org_id (the owner organisation) is required");
+        in->org_id = json_integer_value(v);
+        *given |= REQ_INSTRUMENT_ORG;
     }
-    for (int k = 0; k < 2; k++) {
-        const char *key = k ? "location" : "category";
-        if ((v = json_object_get(body, key))) {
-            if (!json_is_string(v) || json_string_length(v) > 100)
-                FAIL("%s must be text of at most 100 characters", key);
-            json_object_set(out, key, v);
-        } else if (create) {
-            json_object_set_new(out, key, json_string(""));
-        }
-    }
-    /* what it does, for the catalog: a paragraph, not a document */
-    if ((v = json_object_get(body, "description")) && json_is_null(v)) {
-        json_object_set_new(out, "description", json_string("")); /* null removes it */
-    } else if (v) {
-        if (!json_is_string(v) || json_string_length(v) > 2000)
-            FAIL("description must be text of at most 2000 bytes");
-        json_object_set(out, "description", v);
-    } else if (create) {
-        json_object_set_new(out, "description", json_string(""));
+    if (text_key(body, "category", 100, in->category, sizeof(in->category), why, len) ||
+        text_key(body, "location", 100, in->location, sizeof(in->location), why, len))
+        return LS_ERR_INVAL;
+    /* what it does, for the catalog: a paragraph, not a document; null removes it */
+    if ((v = json_object_get(body, "description"))) {
+        if (!json_is_null(v) && (!json_is_string(v) || json_string_length(v) > 2000))
+            return bad(why, len, "description must be text of at most 2000 bytes");
+        if (instrument_set_description(in, json_is_null(v) ? "" : json_string_value(v)))
+            return bad(why, len, "out of memory"), LS_ERR_NOMEM;
     }
     if ((v = json_object_get(body, "value_yuan"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 ||
             json_integer_value(v) > 1000000000000LL)
-            FAIL("value_yuan must be a whole number of yuan, 0 or more");
-        json_object_set(out, "value_yuan", v);
-    } else if (create) {
-        json_object_set_new(out, "value_yuan", json_integer(0));
+            return bad(why, len, "value_yuan must be a whole number of yuan, 0 or more");
+        in->value_yuan = json_integer_value(v);
     }
     if ((v = json_object_get(body, "rated_hours"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 8760)
-            FAIL("rated_hours must be hours per year from 1 to 8760 (1400 by default, 800 for "
-                 "special-purpose instruments)");
-        json_object_set(out, "rated_hours", v);
-    } else if (create) {
-        json_object_set_new(out, "rated_hours", json_integer(1400));
+            return bad(why, len,
+                       "rated_hours must be hours per year from 1 to 8760 (1400 by default, "
+                       "800 for special-purpose instruments)");
+        in->rated_hours = json_integer_value(v);
     }
     if ((v = json_object_get(body, "public"))) {
         if (!json_is_boolean(v))
-            FAIL("public must be true or false");
-        json_object_set(out, "public", v);
-    } else if (create) {
-        json_object_set_new(out, "public", json_true());
+            return bad(why, len, "public must be true or false");
+        in->is_public = json_is_true(v);
     }
     if ((v = json_object_get(body, "joined"))) {
         int64_t ms;
         if (!create)
-            FAIL("joined is set when an instrument is registered");
+            return bad(why, len, "joined is set when an instrument is registered");
         if (!json_is_string(v) || ls_time_parse(json_string_value(v), &ms) || ms > now_ms)
-            FAIL("joined must be an RFC 3339 time or a date, not in the future (an instrument "
-                 "migrated from an older system)");
-        json_object_set_new(out, "joined_ms", json_integer(ms));
+            return bad(why, len,
+                       "joined must be an RFC 3339 time or a date, not in the future (an "
+                       "instrument migrated from an older system)");
+        in->joined_ms = ms;
+        *given |= REQ_INSTRUMENT_JOINED;
+    } else if (create) {
+        in->joined_ms = now_ms;
     }
     if ((v = json_object_get(body, "gateway"))) {
         if (!json_is_null(v) && (!json_is_string(v) || !ls_id_valid(json_string_value(v))))
-            FAIL("gateway must be a gateway id or null");
-        json_object_set(out, "gateway", v);
+            return bad(why, len, "gateway must be a gateway id or null");
+        snprintf(in->gateway, sizeof(in->gateway), "%s",
+                 json_is_null(v) ? "" : json_string_value(v));
     }
-    if (nested_settings(body, create, out, why, len))
-        FAIL_KEPT();
-#undef FAIL
-#undef FAIL_KEPT
-    *result = out;
     return LS_OK;
+}
+
+int req_instrument(const json_t *body, int create, int64_t now_ms, struct instrument *in,
+                   unsigned *given, char *why, size_t len)
+{
+    int rc;
+
+    *given = 0;
+    if (!json_is_object(body))
+        return bad(why, len, "the body must be a JSON object");
+    if (req_only_keys(body, instrument_keys, why, len))
+        return LS_ERR_INVAL;
+    rc = instrument_scalars(body, create, now_ms, in, given, why, len);
+    if (rc == LS_OK)
+        rc = nested_settings(body, create, in, why, len);
+    return rc;
 }
 
 /* JSON merge patch (RFC 7386) of patch into target, in place: objects merge key by key, at

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "instrument.h"
 #include "store.h"
 
 /* LS_ERR_INVAL naming the first member of obj that is not in keys (NULL-terminated). */
@@ -46,13 +47,17 @@ struct user_request {
 /* POST /users (create: username, org_id, role and password required), PATCH /users/{id}. */
 int req_user(const json_t *body, int create, struct user_request *out, char *why, size_t len);
 
-/* POST /instruments (create: every required key, defaults for the rest) and PATCH (what is
- * there, after req_instrument_merge): a new object of normalised columns into *out (the
- * caller's), the nested booking rules, interlock policy, service hours and billing terms
- * complete with their defaults. joined (create only) must not be after now_ms and becomes
- * joined_ms. LS_ERR_NOMEM too. */
-int req_instrument(const json_t *body, int create, int64_t now_ms, json_t **out, char *why,
-                   size_t len);
+/* What req_instrument found in the body besides the settings. */
+#define REQ_INSTRUMENT_ORG 1u    /* org_id: the owner (required on create) */
+#define REQ_INSTRUMENT_JOINED 2u /* joined: when it joined (create only) */
+/* POST /instruments (create: in from instrument_init; the required keys, defaults for the rest)
+ * and PATCH (in, the instrument as it is; the body after req_instrument_merge): what the body
+ * gives, validated, into in, and *given. The nested booking rules, interlock policy, service
+ * hours and billing terms are parsed whole, their defaults filling what is not given. joined
+ * (create only) must not be after now_ms; without it an instrument joins at now_ms.
+ * LS_ERR_INVAL with the reason in why (in may be changed in part then), LS_ERR_NOMEM. */
+int req_instrument(const json_t *body, int create, int64_t now_ms, struct instrument *in,
+                   unsigned *given, char *why, size_t len);
 /* PATCH merges (SPEC 5, RFC 7386): the nested objects of body (booking, billing with its
  * rates, service_hours, interlock) are replaced in body by current's merged with them, so keys
  * not given keep their value and null removes one (its default then applies). What is not an

@@ -98,23 +98,21 @@ static int instrument_rules(const struct service *sv, const char *id, int64_t *o
                             int *is_public, struct booking_rules *rules,
                             struct service_hours *hours, struct outcome *out)
 {
-    json_t *inst = NULL;
-    char why[200];
+    struct instrument inst;
     int rc = store_instrument_get(sv->st, id, &inst);
 
-    if (rc) {
-        json_decref(inst);
-        return service_fail(out, rc,
-                            rc == LS_ERR_NOTFOUND ? "no instrument '%s'" : "cannot read '%s'", id);
-    }
-    *owner = json_integer_value(json_object_get(inst, "org_id"));
-    *is_public = json_is_true(json_object_get(inst, "public"));
-    rc = booking_rules_parse(json_object_get(inst, "booking"), rules, why, sizeof(why));
-    if (rc == LS_OK && hours)
-        rc = service_hours_parse(json_object_get(inst, "service_hours"), hours, why, sizeof(why));
-    json_decref(inst);
     if (rc)
-        return service_fail(out, LS_ERR_DB, "the instrument's rules are damaged: %s", why);
+        return service_fail(out, rc,
+                            rc == LS_ERR_NOTFOUND ? "no instrument '%s'"
+                            : rc == LS_ERR_DB     ? "cannot read '%s' (or its rules are damaged)"
+                                                  : "cannot read '%s'",
+                            id);
+    *owner = inst.org_id;
+    *is_public = inst.is_public;
+    *rules = inst.booking;
+    if (hours)
+        *hours = inst.hours;
+    instrument_clear(&inst);
     return LS_OK;
 }
 

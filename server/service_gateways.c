@@ -1,6 +1,7 @@
 /* service_gateways.c - registering, rotating, renaming, disabling and enabling gateways, each
  * with its MQTT account on the broker: see service.h. */
 #include "service.h"
+#include "records.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -46,22 +47,47 @@ static int credentials(const char *id, const char *password, struct outcome *out
     return out->extra ? LS_OK : service_fail(out, LS_ERR_NOMEM, "out of memory");
 }
 
-/* Gateway id as it is (*g), if who may change it: an admin, or a manager of its organisation;
- * others are told it does not exist when they may not see it either. */
-static int changeable(const struct service *sv, const char *id, json_t **g, struct outcome *out)
+/* Gateway id as the API and the audit log show it: *out (the caller's). */
+static int gateway_as_json(struct store *st, const char *id, json_t **out)
+{
+    struct gateway g;
+    int rc = store_gateway_get(st, id, &g);
+
+    if (rc)
+        return rc;
+    *out = gateway_json(&g);
+    gateway_clear(&g);
+    return *out ? LS_OK : LS_ERR_NOMEM;
+}
+
+/* Gateway id as it is (*before, its JSON; *enabled), if who may change it: an admin, or a
+ * manager of its organisation; others are told it does not exist when they may not see it
+ * either. */
+static int changeable(const struct service *sv, const char *id, json_t **before, int *enabled,
+                      struct outcome *out)
 {
     const struct principal *who = sv->who;
-    int rc = ls_id_valid(id) ? store_gateway_get(sv->st, id, g) : LS_ERR_NOTFOUND;
-    int64_t org = rc == LS_OK ? json_integer_value(json_object_get(*g, "org_id")) : 0;
+    struct gateway g;
+    int rc = ls_id_valid(id) ? store_gateway_get(sv->st, id, &g) : LS_ERR_NOTFOUND;
+    int64_t org = 0;
 
+    *before = NULL;
+    if (rc == LS_OK) {
+        org = g.org_id;
+        *enabled = g.enabled;
+        *before = gateway_json(&g);
+        gateway_clear(&g);
+        if (!*before)
+            rc = LS_ERR_NOMEM;
+    }
     if (rc == LS_OK && !principal_is(who, "auditor") && !principal_manages(who, org))
         rc = LS_ERR_NOTFOUND;
     if (rc == LS_OK && !principal_manages(who, org))
         rc = LS_ERR_DENIED;
     if (rc == LS_OK)
         return LS_OK;
-    json_decref(*g);
-    *g = NULL;
+    json_decref(*before);
+    *before = NULL;
     return service_fail(out, rc,
                         rc == LS_ERR_NOTFOUND ? "no gateway '%s'"
                         : rc == LS_ERR_DENIED
@@ -80,7 +106,7 @@ int gateway_register(const struct service *sv, struct broker *broker, const char
 {
     const struct principal *who = sv->who;
     char password[GW_PASSWORD_LEN], user[BROKER_USER_MAX], object[LS_ID_MAX + 16];
-    json_t *there = NULL;
+    struct gateway there;
     int64_t org = g->org_id;
     int rc;
 
@@ -97,7 +123,7 @@ int gateway_register(const struct service *sv, struct broker *broker, const char
         org = who->org_id;
     }
     if (store_gateway_get(sv->st, g->id, &there) == LS_OK) {
-        json_decref(there);
+        gateway_clear(&there);
         return service_fail(out, LS_ERR_CONFLICT,
                             "gateway '%s' is registered already (rotate its password instead)",
                             g->id);
@@ -111,7 +137,7 @@ int gateway_register(const struct service *sv, struct broker *broker, const char
     if (rc == LS_OK)
         rc = store_gateway_register(sv->st, g->id, g->name, org, sv->now_ms);
     if (rc == LS_OK)
-        rc = store_gateway_get(sv->st, g->id, &out->after);
+        rc = gateway_as_json(sv->st, g->id, &out->after);
     if (rc == LS_OK)
         rc = credentials(g->id, password, out);
     sodium_memzero(password, sizeof(password));
@@ -138,12 +164,12 @@ int gateway_rotate(const struct service *sv, struct broker *broker, const char *
 {
     char password[GW_PASSWORD_LEN], object[LS_ID_MAX + 16];
     json_t *before = NULL;
-    int rc;
+    int rc, enabled = 0;
 
     memset(out, 0, sizeof(*out));
-    if (changeable(sv, id, &before, out))
+    if (changeable(sv, id, &before, &enabled, out))
         return out->rc;
-    if (!json_is_true(json_object_get(before, "enabled"))) {
+    if (!enabled) {
         json_decref(before);
         return service_fail(out, LS_ERR_RULE, "gateway '%s' is disabled: enable it first", id);
     }
@@ -158,7 +184,7 @@ int gateway_rotate(const struct service *sv, struct broker *broker, const char *
     if (rc == LS_OK)
         rc = store_gateway_update(sv->st, id, NULL, -1, sv->now_ms);
     if (rc == LS_OK)
-        rc = store_gateway_get(sv->st, id, &out->after);
+        rc = gateway_as_json(sv->st, id, &out->after);
     if (rc == LS_OK)
         rc = credentials(id, password, out);
     sodium_memzero(password, sizeof(password));
@@ -179,12 +205,11 @@ int gateway_change(const struct service *sv, struct broker *broker, const char *
 {
     char object[LS_ID_MAX + 16];
     json_t *before = NULL;
-    int rc, was;
+    int rc, was = 0;
 
     memset(out, 0, sizeof(*out));
-    if (changeable(sv, id, &before, out))
+    if (changeable(sv, id, &before, &was, out))
         return out->rc;
-    was = json_is_true(json_object_get(before, "enabled"));
     /* the broker first: enabled in the database means readings are taken */
     if (enabled == 1 && !was && (rc = broker_gateway_enable(broker, id, 1))) {
         json_decref(before);
@@ -194,7 +219,7 @@ int gateway_change(const struct service *sv, struct broker *broker, const char *
     if (rc == LS_OK)
         rc = store_gateway_update(sv->st, id, name, enabled, 0);
     if (rc == LS_OK)
-        rc = store_gateway_get(sv->st, id, &out->after);
+        rc = gateway_as_json(sv->st, id, &out->after);
     if (rc) {
         store_rollback(sv->st);
         json_decref(before);

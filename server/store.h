@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "booking.h"
+#include "instrument.h"
 #include "usage.h"
 #include "labshare/wire.h"
 #include "trust.h"
@@ -83,8 +84,6 @@ int store_readings_list(struct store *st, const struct reading_query *q, struct 
 int store_last_reading(struct store *st, const char *instrument, int64_t *ts_ms,
                        enum ls_state *state);
 
-/* --- Gateways --------------------------------------------------------------------------- */
-
 /* --- Gateways (store_gateways.c) ---------------------------------------------------------
  * A gateway is registered (POST /gateways) with a name and an owner organisation, and enabled
  * until it is disabled; only then are its readings and status taken. */
@@ -103,12 +102,35 @@ int store_gateway_register(struct store *st, const char *id, const char *name, i
  * keep). LS_ERR_NOTFOUND when not registered. */
 int store_gateway_update(struct store *st, const char *id, const char *name, int enabled,
                          int64_t rotated_ms);
-/* A registered gateway as the API shows it (*out, caller decrefs): id, name, org_id, enabled,
- * registered, rotated, online, version, outbox, outbox_full, last_seen, last_ack, instruments
- * (bound to it), reported (the instruments its status names). LS_ERR_NOTFOUND. */
-int store_gateway_get(struct store *st, const char *id, json_t **out);
-/* Registered gateways, by id; org_id > 0 narrows to one owner. */
-int store_gateway_list(struct store *st, int64_t org_id, json_t **items, int64_t *total);
+/* A registered gateway, with what its last status message said. */
+struct gateway {
+    char id[LS_ID_MAX];
+    char name[256];
+    int64_t org_id; /* the owner; 0: none */
+    int enabled;    /* 0: its readings and status are refused */
+    int64_t registered_ms;
+    int64_t rotated_ms; /* when its password last changed; 0: never */
+    int online;         /* its last status said online, and it is enabled */
+    char version[64];   /* its software, as it reports it */
+    int has_version;    /* 0: it never said */
+    int64_t outbox;     /* readings waiting in its outbox; -1: never said */
+    int outbox_full;
+    int64_t last_seen_ms;        /* its last reading or status; 0: never */
+    int64_t last_ack;            /* the last seq acked to it; -1: none yet */
+    char (*reported)[LS_ID_MAX]; /* the instruments its status names (owned) */
+    size_t nreported;
+    char (*bound)[LS_ID_MAX]; /* the instruments bound to it, by id (owned) */
+    size_t nbound;
+};
+/* Free what g owns. */
+void gateway_clear(struct gateway *g);
+/* Clear each of n gateways and free v. */
+void gateways_free(struct gateway *v, size_t n);
+/* Registered gateway id into *out (the caller clears it on LS_OK). LS_ERR_NOTFOUND. */
+int store_gateway_get(struct store *st, const char *id, struct gateway *out);
+/* Registered gateways, by id; org_id > 0 narrows to one owner. *items (the caller frees with
+ * gateways_free) and *n. */
+int store_gateway_list(struct store *st, int64_t org_id, struct gateway **items, size_t *n);
 /* Ids of the registered gateways that are disabled: *ids malloc'd, each id malloc'd. */
 int store_gateway_disabled(struct store *st, char ***ids, size_t *n);
 
@@ -192,15 +214,20 @@ int store_user_principal(struct store *st, int64_t id, struct principal *p);
 int store_user_login(struct store *st, const char *username, struct principal *p, char *hash,
                      size_t len);
 
-/* --- Instruments ------------------------------------------------------------------------ */
-/* obj holds every column (validated by the caller). */
-int store_instrument_create(struct store *st, const json_t *obj);
-/* patch holds only the columns to change (validated by the caller). */
-int store_instrument_update(struct store *st, const char *id, const json_t *patch);
-int store_instrument_get(struct store *st, const char *id, json_t **out);
-/* org_id > 0: one owner; public_only: only public ones. */
+/* --- Instruments (store_instruments.c) -------------------------------------------------- */
+/* Register in (validated by the caller). LS_ERR_CONFLICT when its id is taken, LS_ERR_INVAL when
+ * its owner does not exist. */
+int store_instrument_create(struct store *st, const struct instrument *in);
+/* Replace every column of instrument in->id but when it joined. LS_ERR_NOTFOUND, LS_ERR_INVAL
+ * (no such owner). */
+int store_instrument_update(struct store *st, const struct instrument *in);
+/* Instrument id into *out (the caller clears it with instrument_clear on LS_OK). LS_ERR_NOTFOUND;
+ * LS_ERR_DB also when its stored settings do not parse. */
+int store_instrument_get(struct store *st, const char *id, struct instrument *out);
+/* Instruments by id from offset, at most limit; org_id > 0: one owner; public_only: only public
+ * ones. *items (the caller frees with instruments_free), *n, *total of all that match. */
 int store_instrument_list(struct store *st, int64_t org_id, int public_only, int64_t limit,
-                          int64_t offset, json_t **items, int64_t *total);
+                          int64_t offset, struct instrument **items, size_t *n, int64_t *total);
 
 /* --- Bookings ----------------------------------------------------------------------------- */
 

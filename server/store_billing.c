@@ -259,6 +259,7 @@ static int desired_bookings(struct store *st, struct desired **v, size_t *n, siz
         return LS_ERR_DB;
     while ((row = store_step_row(st, q, "bookings to charge")) > 0) {
         struct billing_terms t;
+        char why[200];
         json_t *bj = ls_json_loads((const char *)db_column_text(q, 6), 0, NULL, &oom);
         struct desired *d = oom ? NULL : next_desired(v, n, cap);
         enum billing_category cat;
@@ -278,7 +279,7 @@ static int desired_bookings(struct store *st, struct desired **v, size_t *n, siz
         d->at_ms = db_column_int64(q, 8);
         cat = billing_category(d->org_id == d->owner_org, (const char *)db_column_text(q, 4));
         snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
-        if (billing_terms_parse(bj, &t) == LS_OK) {
+        if (billing_terms_parse(bj, &t, why, sizeof(why)) == LS_OK) {
             enum booking_status bs;
             int no_show = booking_status_parse((const char *)db_column_text(q, 10), &bs) == LS_OK &&
                           bs == BOOKING_NO_SHOW;
@@ -321,6 +322,7 @@ static int desired_unbooked(struct store *st, struct desired **v, size_t *n, siz
         return LS_ERR_DB;
     while ((row = store_step_row(st, q, "unbooked use to charge")) > 0) {
         struct billing_terms t;
+        char why[200];
         json_t *bj = ls_json_loads((const char *)db_column_text(q, 9), 0, NULL, &oom);
         struct desired *d = oom ? NULL : next_desired(v, n, cap);
         enum billing_category cat;
@@ -340,7 +342,7 @@ static int desired_unbooked(struct store *st, struct desired **v, size_t *n, siz
         d->owner_org = db_column_int64(q, 8);
         cat = billing_category(d->org_id == d->owner_org, (const char *)db_column_text(q, 7));
         snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
-        if (billing_terms_parse(bj, &t) == LS_OK) {
+        if (billing_terms_parse(bj, &t, why, sizeof(why)) == LS_OK) {
             if (billing_unbooked(&t, cat, db_column_int64(q, 3) / 1000, db_column_int64(q, 4),
                                  &d->c)) {
                 ls_error("billing: the charge of %s does not fit in 64 bits: not charged",

@@ -97,64 +97,146 @@ int store_gateway_update(struct store *st, const char *id, const char *name, int
     "g.id, g.name, g.org_id, g.enabled, g.registered_at, g.rotated_at, CASE WHEN g.online = 1"     \
     " AND g.enabled = 1 THEN 1 ELSE 0 END, g.version, g.outbox, g.outbox_full, g.last_seen,"       \
     " g.last_ack, coalesce(g.instruments, '')"
-static const struct store_field gateway_fields[] = {
-    {"id", SF_TEXT},         {"name", SF_TEXT},        {"org_id", SF_INT},     {"enabled", SF_BOOL},
-    {"registered", SF_TIME}, {"rotated", SF_TIME},     {"online", SF_BOOL},    {"version", SF_TEXT},
-    {"outbox", SF_INT},      {"outbox_full", SF_BOOL}, {"last_seen", SF_TIME}, {"last_ack", SF_INT},
-    {"reported", SF_LIST},
-};
 
-/* Each gateway's "instruments": the instruments bound to it, by id. */
-static int gateway_bound(struct store *st, json_t *gw)
+void gateway_clear(struct gateway *g)
 {
-    struct db_stmt *q = store_stmt(st, "SELECT id FROM instruments WHERE gateway = ? ORDER BY id");
-    json_t *ids = json_array();
-    int row;
-
-    if (!q || !ids || json_object_set_new(gw, "instruments", ids))
-        return LS_ERR_DB;
-    store_bind_text(q, 1, json_string_value(json_object_get(gw, "id")));
-    while ((row = store_step_row(st, q, "gateway instruments")) > 0)
-        if (json_array_append_new(ids, json_string((const char *)db_column_text(q, 0))))
-            row = -1;
-    db_reset(q);
-    return row < 0 ? LS_ERR_DB : LS_OK;
+    free(g->reported);
+    free(g->bound);
+    g->reported = g->bound = NULL;
+    g->nreported = g->nbound = 0;
 }
 
-int store_gateway_get(struct store *st, const char *id, json_t **out)
+void gateways_free(struct gateway *v, size_t n)
 {
-    struct db_stmt *q = store_stmt(st, "SELECT " GATEWAY_COLUMNS " FROM gateways g WHERE g.id = ?"
-                                       " AND g.registered_at IS NOT NULL");
-    int rc;
+    for (size_t i = 0; v && i < n; i++)
+        gateway_clear(&v[i]);
+    free(v);
+}
+
+/* Append id (its first len bytes) to *ids (*n of *cap). LS_ERR_NOMEM. */
+static int add_id(char (**ids)[LS_ID_MAX], size_t *n, size_t *cap, const char *id, size_t len)
+{
+    if (ls_grow(ids, cap, *n + 1, sizeof(**ids)))
+        return LS_ERR_NOMEM;
+    snprintf((*ids)[*n], LS_ID_MAX, "%.*s", (int)(len < LS_ID_MAX ? len : LS_ID_MAX - 1), id);
+    (*n)++;
+    return LS_OK;
+}
+
+/* The row q is on (GATEWAY_COLUMNS) into *g, its reported instruments from their
+ * comma-separated column. LS_ERR_NOMEM. */
+static int read_gateway(struct db_stmt *q, struct gateway *g)
+{
+    const char *list = (const char *)db_column_text(q, 12);
+    size_t cap = 0;
+
+    memset(g, 0, sizeof(*g));
+    snprintf(g->id, sizeof(g->id), "%s", (const char *)db_column_text(q, 0));
+    snprintf(g->name, sizeof(g->name), "%s", (const char *)db_column_text(q, 1));
+    g->org_id = db_column_int64(q, 2);
+    g->enabled = db_column_int64(q, 3) != 0;
+    g->registered_ms = db_column_int64(q, 4);
+    g->rotated_ms = db_column_int64(q, 5);
+    g->online = db_column_int64(q, 6) != 0;
+    g->has_version = db_column_type(q, 7) != DB_NULL;
+    snprintf(g->version, sizeof(g->version), "%s",
+             g->has_version ? (const char *)db_column_text(q, 7) : "");
+    g->outbox = db_column_type(q, 8) == DB_NULL ? -1 : db_column_int64(q, 8);
+    g->outbox_full = db_column_int64(q, 9) != 0;
+    g->last_seen_ms = db_column_int64(q, 10);
+    g->last_ack = db_column_type(q, 11) == DB_NULL ? -1 : db_column_int64(q, 11);
+    while (list && *list) {
+        size_t len = strcspn(list, ",");
+        if (add_id(&g->reported, &g->nreported, &cap, list, len)) {
+            gateway_clear(g);
+            return LS_ERR_NOMEM;
+        }
+        list += len + (list[len] == ',');
+    }
+    return LS_OK;
+}
+
+/* g's bound instruments: those whose gateway it is, by id. */
+static int gateway_bound(struct store *st, struct gateway *g)
+{
+    struct db_stmt *q = store_stmt(st, "SELECT id FROM instruments WHERE gateway = ? ORDER BY id");
+    size_t cap = 0;
+    int row, rc = LS_OK;
 
     if (!q)
         return LS_ERR_DB;
-    db_bind_text(q, 1, id, -1, DB_STATIC);
-    rc = store_json_one(st, q, STORE_FIELDS(gateway_fields), out);
-    if (rc == LS_OK && gateway_bound(st, *out)) {
-        json_decref(*out);
-        *out = NULL;
+    store_bind_text(q, 1, g->id);
+    while (rc == LS_OK && (row = store_step_row(st, q, "gateway instruments")) > 0) {
+        const char *id = (const char *)db_column_text(q, 0);
+        rc = add_id(&g->bound, &g->nbound, &cap, id, strlen(id));
+    }
+    db_reset(q);
+    return rc ? rc : row < 0 ? LS_ERR_DB : LS_OK;
+}
+
+/* The rows of q into *items (*n), each with its bound instruments. */
+static int gateway_rows(struct store *st, struct db_stmt *q, struct gateway **items, size_t *n)
+{
+    size_t cap = 0;
+    int row, rc = LS_OK;
+
+    *items = NULL;
+    *n = 0;
+    while (rc == LS_OK && (row = store_step_row(st, q, "gateways")) > 0) {
+        if (ls_grow(items, &cap, *n + 1, sizeof(**items)))
+            rc = LS_ERR_NOMEM;
+        else if ((rc = read_gateway(q, &(*items)[*n])) == LS_OK)
+            (*n)++;
+    }
+    db_reset(q);
+    if (rc == LS_OK && row < 0)
         rc = LS_ERR_DB;
+    for (size_t i = 0; rc == LS_OK && i < *n; i++)
+        rc = gateway_bound(st, &(*items)[i]);
+    if (rc) {
+        gateways_free(*items, *n);
+        *items = NULL;
+        *n = 0;
     }
     return rc;
 }
 
-int store_gateway_list(struct store *st, int64_t org_id, json_t **items, int64_t *total)
+int store_gateway_get(struct store *st, const char *id, struct gateway *out)
+{
+    struct db_stmt *q = store_stmt(st, "SELECT " GATEWAY_COLUMNS " FROM gateways g WHERE g.id = ?"
+                                       " AND g.registered_at IS NOT NULL");
+    struct gateway *v = NULL;
+    size_t n = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, id);
+    rc = gateway_rows(st, q, &v, &n);
+    if (rc == LS_OK && n == 0)
+        rc = LS_ERR_NOTFOUND;
+    if (rc == LS_OK) {
+        *out = v[0]; /* it owns what v[0] did */
+        free(v);
+        return LS_OK;
+    }
+    gateways_free(v, n);
+    return rc;
+}
+
+int store_gateway_list(struct store *st, int64_t org_id, struct gateway **items, size_t *n)
 {
     struct db_stmt *q = store_stmt(st, "SELECT " GATEWAY_COLUMNS " FROM gateways g"
                                        " WHERE g.registered_at IS NOT NULL AND (?1 <= 0 OR"
                                        " g.org_id = ?1) ORDER BY g.id");
-    int rc;
 
-    *items = json_array();
-    if (!q || !*items)
+    *items = NULL;
+    *n = 0;
+    if (!q)
         return LS_ERR_DB;
     db_bind_int64(q, 1, org_id);
-    rc = store_json_rows(st, q, STORE_FIELDS(gateway_fields), *items);
-    for (size_t i = 0; rc == LS_OK && i < json_array_size(*items); i++)
-        rc = gateway_bound(st, json_array_get(*items, i));
-    *total = (int64_t)json_array_size(*items);
-    return rc;
+    return gateway_rows(st, q, items, n);
 }
 
 int store_gateway_disabled(struct store *st, char ***ids, size_t *n)

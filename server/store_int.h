@@ -1,6 +1,6 @@
 /*
  * store_int.h - what the store_*.c files share: the connection and its statements, and helpers
- * that turn the engine's results into ls_rc and JSON. Not for use outside the store module.
+ * that turn the engine's results into ls_rc. Not for use outside the store module.
  */
 #ifndef LS_SRV_STORE_INT_H
 #define LS_SRV_STORE_INT_H
@@ -46,33 +46,6 @@ int store_step_done(struct store *st, struct db_stmt *s);
 /* A prepared statement for sql (a string literal: cached by its address), reset and with its
  * bindings cleared. NULL when it cannot be prepared (logged). Borrowed: valid until close. */
 struct db_stmt *store_stmt(struct store *st, const char *sql);
-
-/* How a column becomes a member of an API object: the JSON is built here, from plain columns,
- * so that the SQL is the same on every engine. A NULL column is null whatever the kind. */
-enum store_field_kind {
-    SF_INT, /* integer */
-    SF_TEXT,
-    SF_BOOL, /* integer, 0 false */
-    SF_TIME, /* integer epoch ms as RFC 3339 (ls_time_format) */
-    SF_JSON, /* text holding a JSON value */
-    SF_LIST, /* comma-separated text as an array of strings ("" none) */
-};
-struct store_field {
-    const char *name;
-    enum store_field_kind kind;
-};
-#define STORE_FIELDS(f) (f), sizeof(f) / sizeof((f)[0])
-
-/* The current row of s as an object, column i as member f[i]: new reference, NULL when out of
- * memory or a SF_JSON column does not parse. */
-json_t *store_row_json(struct db_stmt *s, const struct store_field *f, size_t n);
-/* Step s to its end, appending each row (store_row_json) to arr. Resets s. LS_ERR_DB on an
- * error of the engine (logged), LS_ERR_NOMEM. */
-int store_json_rows(struct store *st, struct db_stmt *s, const struct store_field *f, size_t n,
-                    json_t *arr);
-/* Step s for one row: *out (caller decrefs), LS_ERR_NOTFOUND when there is no row. Resets s. */
-int store_json_one(struct store *st, struct db_stmt *s, const struct store_field *f, size_t n,
-                   json_t **out);
 
 /* Step a query for its next row: 1 for a row, 0 at the end (DB_DONE), -1 on an error (logged
  * for what): a loop over rows stops at both, and an error is not the end of the data. Does not

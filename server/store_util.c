@@ -1,13 +1,11 @@
-/* store_util.c - statement cache and JSON helpers of the store module (store_int.h). */
+/* store_util.c - the statement cache and step helpers of the store module (store_int.h). */
 #include "store_int.h"
 
 #include <string.h>
 
 #include "labshare/log.h"
 #include "labshare/grow.h"
-#include "labshare/json_guard.h"
 #include "labshare/rc.h"
-#include "labshare/timefmt.h"
 #include "labshare/banned.h"
 
 struct db_stmt *store_stmt(struct store *st, const char *sql)
@@ -40,93 +38,6 @@ void store_cache_clear(struct store *st)
     for (size_t i = 0; i < st->ncache; i++)
         db_finalize(st->cache[i].s);
     st->ncache = 0;
-}
-
-json_t *store_row_json(struct db_stmt *s, const struct store_field *f, size_t n)
-{
-    json_t *o = json_object();
-    char at[40];
-
-    for (size_t i = 0; o && i < n; i++) {
-        int col = (int)i, type = db_column_type(s, col);
-        const char *text;
-        json_t *v = NULL;
-
-        if (type == DB_NULL) {
-            v = json_null();
-        } else {
-            switch (f[i].kind) {
-            case SF_INT:
-                v = json_integer(db_column_int64(s, col));
-                break;
-            case SF_TEXT:
-                v = json_string((const char *)db_column_text(s, col));
-                break;
-            case SF_BOOL:
-                v = json_boolean(db_column_int64(s, col) != 0);
-                break;
-            case SF_TIME:
-                ls_time_format(db_column_int64(s, col), at, sizeof(at));
-                v = json_string(at);
-                break;
-            case SF_JSON:
-                text = (const char *)db_column_text(s, col);
-                v = text ? ls_json_loads(text, JSON_DECODE_ANY, NULL, NULL) : NULL;
-                break;
-            case SF_LIST: /* comma-separated text, "" for none */
-                v = json_array();
-                for (text = (const char *)db_column_text(s, col); v && text && *text;) {
-                    size_t len = strcspn(text, ",");
-                    if (json_array_append_new(v, json_stringn(text, len))) {
-                        json_decref(v);
-                        v = NULL;
-                    }
-                    text += len + (text[len] == ',');
-                }
-                break;
-            }
-        }
-        if (!v || json_object_set_new(o, f[i].name, v)) {
-            json_decref(o);
-            o = NULL;
-        }
-    }
-    return o;
-}
-
-int store_json_rows(struct store *st, struct db_stmt *s, const struct store_field *f, size_t n,
-                    json_t *arr)
-{
-    int row, rc = LS_OK;
-
-    while ((row = store_step_row(st, s, "list")) > 0) {
-        json_t *o = store_row_json(s, f, n);
-        if (!o || json_array_append_new(arr, o)) {
-            rc = LS_ERR_NOMEM;
-            break;
-        }
-    }
-    if (rc == LS_OK && row < 0)
-        rc = LS_ERR_DB;
-    db_reset(s);
-    return rc;
-}
-
-int store_json_one(struct store *st, struct db_stmt *s, const struct store_field *f, size_t n,
-                   json_t **out)
-{
-    int row = store_step_row(st, s, "get"), rc = LS_OK;
-
-    *out = NULL;
-    if (row > 0) {
-        *out = store_row_json(s, f, n);
-        if (!*out)
-            rc = LS_ERR_NOMEM;
-    } else {
-        rc = row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
-    }
-    db_reset(s);
-    return rc;
 }
 
 int store_step_row(struct store *st, struct db_stmt *s, const char *what)

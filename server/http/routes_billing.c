@@ -47,8 +47,9 @@ int route_charges_list(struct http_req *req, struct http_resp *resp)
 {
     const char *o = http_query(req, "org"), *ow = http_query(req, "owner_org");
     struct charge_filter f;
-    json_t *items = NULL, *inst = NULL;
-    int64_t total = 0;
+    struct instrument inst;
+    json_t *items = NULL;
+    int64_t total = 0, inst_owner = 0;
 
     memset(&f, 0, sizeof(f));
     if (http_list_args(req, resp, 1000, 10000, &f.limit, &f.offset, &f.from_ms, &f.to_ms))
@@ -62,11 +63,10 @@ int route_charges_list(struct http_req *req, struct http_resp *resp)
         if (!ls_id_valid(f.instrument) ||
             store_instrument_get(req->st, f.instrument, &inst) != LS_OK)
             return http_error(resp, LS_ERR_NOTFOUND, "no instrument '%.64s'", f.instrument);
+        inst_owner = inst.org_id;
+        instrument_clear(&inst);
     }
     if (!http_is_admin(req) && !http_is_auditor(req)) {
-        int64_t inst_owner = json_integer_value(json_object_get(inst, "org_id"));
-        json_decref(inst);
-        inst = NULL;
         if (strcmp(req->who.role, "manager") == 0) {
             /* a manager reads what the organisation pays, or what its instruments earn */
             int revenue = f.owner_org || f.instrument;
@@ -88,7 +88,6 @@ int route_charges_list(struct http_req *req, struct http_resp *resp)
             f.user_id = req->who.user_id;
         }
     }
-    json_decref(inst);
     if (sync(req, resp))
         return LS_OK;
     {

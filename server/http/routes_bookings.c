@@ -23,25 +23,21 @@ static int may_read(struct http_req *req, const struct booking *b, int64_t org_i
            http_manages(req, org_id);
 }
 
-/* Add what a manager needs to decide on booking o (its instrument inst): the rate category of
- * its user and the charge to expect if it is used as booked, in the platform's currency. */
-static void add_terms(struct http_req *req, json_t *o, const json_t *inst)
+/* Add to o, the JSON of booking v (of instrument inst; NULL: unknown), what a manager needs to
+ * decide on it: the rate category of its user and the charge to expect if it is used as booked,
+ * in the platform's currency. */
+static void add_terms(struct http_req *req, json_t *o, const struct booking_view *v,
+                      const struct instrument *inst)
 {
-    const json_t *who = json_object_get(o, "requester");
-    struct billing_terms t;
+    int64_t seconds = (v->b.end_ms - v->b.start_ms) / 1000;
     struct charge c;
-    int64_t start = 0, end = 0;
     enum billing_category cat;
 
-    if (!inst || billing_terms_parse(json_object_get(inst, "billing"), &t))
+    if (!inst)
         return;
-    cat = billing_category(json_integer_value(json_object_get(who, "org_id")) ==
-                               json_integer_value(json_object_get(inst, "org_id")),
-                           json_string_value(json_object_get(who, "org_type")));
+    cat = billing_category(v->requester.org_id == inst->org_id, v->requester.org_type);
     json_object_set_new(o, "category", json_string(billing_category_name(cat)));
-    if (ls_time_parse(json_string_value(json_object_get(o, "start")), &start) ||
-        ls_time_parse(json_string_value(json_object_get(o, "end")), &end) ||
-        billing_booking(&t, cat, (end - start) / 1000, (end - start) / 1000, 0, 0, &c))
+    if (billing_booking(&inst->billing, cat, seconds, seconds, 0, 0, &c))
         return;
     json_object_set_new(o, "expected_charge", json_integer(c.amount));
     json_object_set_new(o, "currency", json_string(req->cfg->currency));
@@ -51,11 +47,13 @@ int route_bookings_list(struct http_req *req, struct http_resp *resp)
 {
     struct booking_filter f;
     struct booking_view *views = NULL;
-    json_t *items = NULL, *o, *inst = NULL;
+    struct instrument inst;
+    json_t *items = NULL, *o;
     int64_t total = 0;
     size_t n = 0;
     const char *v;
     size_t i;
+    int have = 0;
 
     memset(&f, 0, sizeof(f));
     if (http_list_args(req, resp, 100, 1000, &f.limit, &f.offset, &f.from_ms, &f.to_ms) ||
@@ -87,15 +85,16 @@ int route_bookings_list(struct http_req *req, struct http_resp *resp)
             items = NULL;
             break;
         }
-        if (!inst || strcmp(json_string_value(json_object_get(inst, "id")), id) != 0) {
-            json_decref(inst);
-            inst = NULL;
-            store_instrument_get(req->st, id, &inst);
+        if (!have || strcmp(inst.id, id) != 0) {
+            if (have)
+                instrument_clear(&inst);
+            have = store_instrument_get(req->st, id, &inst) == LS_OK;
         }
-        add_terms(req, o, inst);
+        add_terms(req, o, &views[i], have ? &inst : NULL);
     }
     free(views);
-    json_decref(inst);
+    if (have)
+        instrument_clear(&inst);
     if (!items)
         return http_error(resp, LS_ERR_NOMEM, "cannot list bookings");
     return http_list(req, resp, items, total, "bookings");
@@ -104,9 +103,10 @@ int route_bookings_list(struct http_req *req, struct http_resp *resp)
 int route_booking_get(struct http_req *req, struct http_resp *resp)
 {
     struct booking_view v;
-    json_t *o = NULL, *inst = NULL;
+    struct instrument inst;
+    json_t *o = NULL;
     int64_t id;
-    int rc;
+    int rc, have;
 
     if (route_id_param(req, resp, 0, &id))
         return LS_OK;
@@ -114,14 +114,16 @@ int route_booking_get(struct http_req *req, struct http_resp *resp)
     if (rc)
         return http_error(resp, rc, "no booking %lld", (long long)id);
     /* the instrument once: its owner decides who may read, its terms give the expected charge */
-    store_instrument_get(req->st, v.b.instrument, &inst);
-    if (!may_read(req, &v.b, json_integer_value(json_object_get(inst, "org_id")))) {
-        json_decref(inst);
+    have = store_instrument_get(req->st, v.b.instrument, &inst) == LS_OK;
+    if (!may_read(req, &v.b, have ? inst.org_id : 0)) {
+        if (have)
+            instrument_clear(&inst);
         return http_error(resp, LS_ERR_NOTFOUND, "no booking %lld", (long long)id);
     }
     if ((o = booking_view_json(&v)))
-        add_terms(req, o, inst);
-    json_decref(inst);
+        add_terms(req, o, &v, have ? &inst : NULL);
+    if (have)
+        instrument_clear(&inst);
     return o ? http_json(resp, 200, o) : http_error(resp, LS_ERR_NOMEM, "cannot read booking");
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../broker.h"
+#include "../records.h"
 #include "../requests.h"
 #include "../service.h"
 #include "labshare/log.h"
@@ -20,29 +21,30 @@
 
 /* The gateway of path parameter 0 if the caller may see it (admins and auditors all, managers
  * their organisation's): *out, or a 404 in resp and LS_ERR_NOTFOUND. */
-static int visible_gateway(struct http_req *req, struct http_resp *resp, json_t **out)
+static int visible_gateway(struct http_req *req, struct http_resp *resp, struct gateway *out)
 {
     const char *id = req->params[0];
-    json_t *g = NULL;
-    int rc = ls_id_valid(id) ? store_gateway_get(req->st, id, &g) : LS_ERR_NOTFOUND;
+    int rc = ls_id_valid(id) ? store_gateway_get(req->st, id, out) : LS_ERR_NOTFOUND;
 
     if (rc == LS_OK && !http_is_admin(req) && !http_is_auditor(req) &&
-        !http_manages(req, json_integer_value(json_object_get(g, "org_id"))))
+        !http_manages(req, out->org_id)) {
+        gateway_clear(out);
         rc = LS_ERR_NOTFOUND;
+    }
     if (rc) {
-        json_decref(g);
         http_error(resp, rc, rc == LS_ERR_NOTFOUND ? "no gateway '%s'" : "cannot read gateway '%s'",
                    id);
         return rc;
     }
-    *out = g;
     return LS_OK;
 }
 
 int route_gateways_list(struct http_req *req, struct http_resp *resp)
 {
-    json_t *items = NULL;
-    int64_t total = 0, org = 0;
+    struct gateway *v = NULL;
+    json_t *items;
+    int64_t org = 0;
+    size_t n = 0;
 
     if (strcmp(req->who.role, "researcher") == 0)
         return http_error(resp, LS_ERR_DENIED, "gateways are for managers, auditors and admins");
@@ -50,22 +52,27 @@ int route_gateways_list(struct http_req *req, struct http_resp *resp)
         org = req->who.org_id > 0 ? req->who.org_id : -1;
     if (org < 0)
         return http_list(req, resp, json_array(), 0, "gateways");
-    if (store_gateway_list(req->st, org, &items, &total)) {
-        json_decref(items);
+    if (store_gateway_list(req->st, org, &v, &n))
         return http_error(resp, LS_ERR_DB, "cannot list gateways");
-    }
-    return http_list(req, resp, items, total, "gateways");
+    items = gateways_json(v, n);
+    gateways_free(v, n);
+    if (!items)
+        return http_error(resp, LS_ERR_NOMEM, "cannot list gateways");
+    return http_list(req, resp, items, (int64_t)n, "gateways");
 }
 
 int route_gateway_get(struct http_req *req, struct http_resp *resp)
 {
-    json_t *g = NULL;
+    struct gateway g;
+    json_t *o;
 
     if (strcmp(req->who.role, "researcher") == 0)
         return http_error(resp, LS_ERR_NOTFOUND, "no gateway '%s'", req->params[0]);
     if (visible_gateway(req, resp, &g))
         return LS_OK;
-    return http_json(resp, 200, g);
+    o = gateway_json(&g);
+    gateway_clear(&g);
+    return o ? http_json(resp, 200, o) : http_error(resp, LS_ERR_NOMEM, "cannot read the gateway");
 }
 
 int route_gateway_create(struct http_req *req, struct http_resp *resp)

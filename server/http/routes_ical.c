@@ -21,7 +21,7 @@
 int route_feed_create(struct http_req *req, struct http_resp *resp)
 {
     static const char *const keys[] = {"kind", "instrument", NULL};
-    json_t *body = NULL, *inst = NULL;
+    json_t *body = NULL;
     const char *kind, *subject;
     char token[AUTH_TOKEN_LEN], url[SRV_STR_MAX + 128], uid[32], object[40];
     int64_t id = 0;
@@ -34,13 +34,15 @@ int route_feed_create(struct http_req *req, struct http_resp *resp)
         snprintf(uid, sizeof(uid), "%lld", (long long)req->who.user_id);
         subject = uid;
     } else if (kind && strcmp(kind, "instrument") == 0 && subject && ls_id_valid(subject)) {
+        struct instrument inst;
+        int allowed;
         if (store_instrument_get(req->st, subject, &inst)) {
             http_error(resp, LS_ERR_NOTFOUND, "no instrument '%s'", subject);
             goto out;
         }
-        if (!json_is_true(json_object_get(inst, "public")) &&
-            !http_manages(req, json_integer_value(json_object_get(inst, "org_id"))) &&
-            !http_is_auditor(req)) {
+        allowed = inst.is_public || http_manages(req, inst.org_id) || http_is_auditor(req);
+        instrument_clear(&inst);
+        if (!allowed) {
             http_error(resp, LS_ERR_DENIED, "a non-public instrument's feed is for its managers");
             goto out;
         }
@@ -67,7 +69,6 @@ int route_feed_create(struct http_req *req, struct http_resp *resp)
         json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "kind", kind, "subject", subject),
         json_pack("{s:s}", "url", url), 201);
 out:
-    json_decref(inst);
     json_decref(body);
     return LS_OK;
 }
@@ -112,17 +113,16 @@ int route_ical(struct http_req *req, struct http_resp *resp)
         const char *status = booking_status_name(b->status), *iid = b->instrument;
         int64_t s = b->start_ms, e = b->end_ms;
         icalcomponent *ev;
-        json_t *inst = NULL;
-        char location[300];
+        struct instrument inst;
+        char location[400];
 
         /* the instrument's name and room, so a calendar shows where to go */
         location[0] = '\0';
-        if (store_instrument_get(req->st, iid, &inst) == LS_OK)
-            snprintf(location, sizeof(location), "%s%s%s",
-                     json_string_value(json_object_get(inst, "name")),
-                     *json_string_value(json_object_get(inst, "location")) ? ", " : "",
-                     json_string_value(json_object_get(inst, "location")));
-        json_decref(inst);
+        if (store_instrument_get(req->st, iid, &inst) == LS_OK) {
+            snprintf(location, sizeof(location), "%s%s%s", inst.name, inst.location[0] ? ", " : "",
+                     inst.location);
+            instrument_clear(&inst);
+        }
         snprintf(uid, sizeof(uid), "booking-%lld@labshare", (long long)b->id);
         if (strcmp(kind, "user") == 0)
             snprintf(summary, sizeof(summary), "%s booking%s%.200s", b->instrument,

@@ -20,38 +20,39 @@ int route_instruments_list(struct http_req *req, struct http_resp *resp)
 {
     int64_t limit, offset, from, to, total = 0, org = 0;
     const char *o = http_query(req, "org");
-    json_t *items = NULL;
+    struct instrument *v = NULL;
+    json_t *items;
+    size_t n = 0, kept = 0;
     int rc;
 
     if (http_list_args(req, resp, 100, 1000, &limit, &offset, &from, &to))
         return LS_OK;
     if (o && ls_parse_i64(o, 1, INT64_MAX, &org))
         return http_error(resp, LS_ERR_INVAL, "org must be an organisation id");
-    /* Researchers see the public instruments and their own organisation's. */
-    rc = store_instrument_list(req->st, org, 0, limit, offset, &items, &total);
-    if (rc) {
-        json_decref(items);
+    rc = store_instrument_list(req->st, org, 0, limit, offset, &v, &n, &total);
+    if (rc)
         return http_error(resp, rc, "cannot list instruments");
-    }
-    if (strcmp(req->who.role, "researcher") == 0) {
-        size_t i;
-        json_t *v, *keep = json_array();
-        json_array_foreach(items, i, v)
-        {
-            if (json_is_true(json_object_get(v, "public")) ||
-                json_integer_value(json_object_get(v, "org_id")) == req->who.org_id)
-                json_array_append(keep, v);
+    /* Researchers see the public instruments and their own organisation's. */
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(req->who.role, "researcher") == 0 && !v[i].is_public &&
+            v[i].org_id != req->who.org_id) {
+            instrument_clear(&v[i]);
+            continue;
         }
-        json_decref(items);
-        items = keep;
-        total = (int64_t)json_array_size(items);
+        v[kept++] = v[i];
     }
+    if (strcmp(req->who.role, "researcher") == 0)
+        total = (int64_t)kept;
+    items = instruments_json(v, kept);
+    instruments_free(v, kept);
+    if (!items)
+        return http_error(resp, LS_ERR_NOMEM, "cannot list instruments");
     return http_list(req, resp, items, total, "instruments");
 }
 
-/* Load instrument param 0 into *out, answering 404 (or 403 for a non-public one a researcher
- * of another organisation asks for). */
-static int load_instrument(struct http_req *req, struct http_resp *resp, json_t **out)
+/* Load instrument param 0 into *out (the caller clears it), answering 404 (also for a non-public
+ * one a researcher of another organisation asks for). */
+static int load_instrument(struct http_req *req, struct http_resp *resp, struct instrument *out)
 {
     int rc = store_instrument_get(req->st, req->params[0], out);
 
@@ -59,11 +60,9 @@ static int load_instrument(struct http_req *req, struct http_resp *resp, json_t 
         http_error(resp, rc, "no instrument '%.64s'", req->params[0]);
         return rc;
     }
-    if (strcmp(req->who.role, "researcher") == 0 &&
-        !json_is_true(json_object_get(*out, "public")) &&
-        json_integer_value(json_object_get(*out, "org_id")) != req->who.org_id) {
-        json_decref(*out);
-        *out = NULL;
+    if (strcmp(req->who.role, "researcher") == 0 && !out->is_public &&
+        out->org_id != req->who.org_id) {
+        instrument_clear(out);
         http_error(resp, LS_ERR_NOTFOUND, "no instrument '%.64s'", req->params[0]);
         return LS_ERR_NOTFOUND;
     }
@@ -103,11 +102,16 @@ static json_t *interlock_state_json(const struct interlock_row *r)
 
 int route_instrument_get(struct http_req *req, struct http_resp *resp)
 {
-    json_t *o = NULL;
+    struct instrument inst;
     struct interlock_row row;
+    json_t *o;
 
-    if (load_instrument(req, resp, &o))
+    if (load_instrument(req, resp, &inst))
         return LS_OK;
+    o = instrument_json(&inst);
+    instrument_clear(&inst);
+    if (!o)
+        return http_error(resp, LS_ERR_NOMEM, "cannot read the instrument");
     if (store_interlock_get(req->st, req->params[0], &row) == LS_OK)
         json_object_set_new(o, "interlock_state", interlock_state_json(&row));
     else
@@ -115,43 +119,58 @@ int route_instrument_get(struct http_req *req, struct http_resp *resp)
     return http_json(resp, 200, o);
 }
 
+/* Instrument id as the API shows it: *out (the caller's). */
+static int instrument_as_json(struct store *st, const char *id, json_t **out)
+{
+    struct instrument inst;
+    int rc = store_instrument_get(st, id, &inst);
+
+    if (rc)
+        return rc;
+    *out = instrument_json(&inst);
+    instrument_clear(&inst);
+    return *out ? LS_OK : LS_ERR_NOMEM;
+}
+
 int route_instrument_create(struct http_req *req, struct http_resp *resp)
 {
-    json_t *body = NULL, *cols = NULL, *after = NULL;
+    struct instrument in;
+    json_t *body = NULL, *after = NULL;
     char object[LS_ID_MAX + 16], why[200];
     struct org org;
-    int64_t org_id;
+    unsigned given;
     int rc;
 
+    if (instrument_init(&in))
+        return http_error(resp, LS_ERR_NOMEM, "out of memory");
     if (http_body_json(req, resp, &body))
         goto out;
-    rc = req_instrument(body, 1, ls_now_ms(), &cols, why, sizeof(why));
+    rc = req_instrument(body, 1, ls_now_ms(), &in, &given, why, sizeof(why));
     if (rc) {
         http_error(resp, rc, "%s", why);
         goto out;
     }
-    org_id = json_integer_value(json_object_get(cols, "org_id"));
-    if (json_object_get(cols, "joined_ms") && !http_is_admin(req)) {
+    if ((given & REQ_INSTRUMENT_JOINED) && !http_is_admin(req)) {
         http_error(resp, LS_ERR_DENIED, "only an admin registers an instrument as joined earlier");
         goto out;
     }
-    if (!http_manages(req, org_id)) {
+    if (!http_manages(req, in.org_id)) {
         http_error(resp, LS_ERR_DENIED,
                    "admins, and managers for their own organisation, "
                    "register instruments");
         goto out;
     }
-    if (store_org_get(req->st, org_id, &org)) {
-        http_error(resp, LS_ERR_INVAL, "no organisation %lld", (long long)org_id);
+    if (store_org_get(req->st, in.org_id, &org)) {
+        http_error(resp, LS_ERR_INVAL, "no organisation %lld", (long long)in.org_id);
         goto out;
     }
     if (store_begin(req->st)) {
         http_error(resp, LS_ERR_DB, "database busy");
         goto out;
     }
-    rc = store_instrument_create(req->st, cols);
+    rc = store_instrument_create(req->st, &in);
     if (rc == LS_OK)
-        rc = store_instrument_get(req->st, json_string_value(json_object_get(cols, "id")), &after);
+        rc = instrument_as_json(req->st, in.id, &after);
     if (rc) {
         store_rollback(req->st);
         http_error(resp, rc,
@@ -159,37 +178,47 @@ int route_instrument_create(struct http_req *req, struct http_resp *resp)
                                          : "cannot save the instrument");
         goto out;
     }
-    snprintf(object, sizeof(object), "instrument/%s",
-             json_string_value(json_object_get(cols, "id")));
+    snprintf(object, sizeof(object), "instrument/%s", in.id);
     http_commit_audited(req, resp, "instrument.create", object, NULL, after, 201);
 out:
-    json_decref(cols);
+    instrument_clear(&in);
     json_decref(body);
     return LS_OK;
 }
 
 int route_instrument_update(struct http_req *req, struct http_resp *resp)
 {
-    json_t *body = NULL, *cols = NULL, *before = NULL, *after = NULL;
+    struct instrument in;
+    json_t *body = NULL, *before = NULL, *after = NULL;
     char object[LS_ID_MAX + 16], why[200];
+    int64_t owner;
+    unsigned given;
     int rc;
 
-    if (http_body_json(req, resp, &body) || load_instrument(req, resp, &before))
+    if (http_body_json(req, resp, &body))
+        return LS_OK;
+    if (load_instrument(req, resp, &in)) {
+        json_decref(body);
+        return LS_OK;
+    }
+    owner = in.org_id;
+    if (!(before = instrument_json(&in))) {
+        http_error(resp, LS_ERR_NOMEM, "out of memory");
         goto out;
+    }
     req_instrument_merge(body, before);
-    rc = req_instrument(body, 0, ls_now_ms(), &cols, why, sizeof(why));
+    rc = req_instrument(body, 0, ls_now_ms(), &in, &given, why, sizeof(why));
     if (rc) {
         http_error(resp, rc, "%s", why);
         goto out;
     }
-    if (!http_manages(req, json_integer_value(json_object_get(before, "org_id")))) {
+    if (!http_manages(req, owner)) {
         http_error(resp, LS_ERR_DENIED,
                    "only the owner's managers and admins change an "
                    "instrument");
         goto out;
     }
-    if (json_object_get(cols, "org_id") && !http_is_admin(req) &&
-        json_integer_value(json_object_get(cols, "org_id")) != req->who.org_id) {
+    if ((given & REQ_INSTRUMENT_ORG) && !http_is_admin(req) && in.org_id != req->who.org_id) {
         http_error(resp, LS_ERR_DENIED, "only an admin gives an instrument to another owner");
         goto out;
     }
@@ -197,9 +226,9 @@ int route_instrument_update(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_DB, "database busy");
         goto out;
     }
-    rc = store_instrument_update(req->st, req->params[0], cols);
+    rc = store_instrument_update(req->st, &in);
     if (rc == LS_OK)
-        rc = store_instrument_get(req->st, req->params[0], &after);
+        rc = instrument_as_json(req->st, in.id, &after);
     if (rc) {
         store_rollback(req->st);
         http_error(resp, rc, rc == LS_ERR_INVAL ? "no such organisation" : "cannot save");
@@ -209,8 +238,8 @@ int route_instrument_update(struct http_req *req, struct http_resp *resp)
     http_commit_audited(req, resp, "instrument.update", object, before, after, 200);
     before = NULL;
 out:
+    instrument_clear(&in);
     json_decref(before);
-    json_decref(cols);
     json_decref(body);
     return LS_OK;
 }
@@ -218,12 +247,12 @@ out:
 /* Availability: free intervals within service hours, minus bookings and outages. */
 int route_availability(struct http_req *req, struct http_resp *resp)
 {
-    json_t *inst = NULL, *items = NULL;
-    struct service_hours hours;
+    struct instrument inst;
+    json_t *items = NULL;
     struct interval *win = NULL, *busy = NULL, *free_iv = NULL;
     size_t nwin = 0, nbusy = 0, nfree = 0;
     int64_t limit, offset, from, to;
-    char why[200], a[40], b[40];
+    char a[40], b[40];
     int rc;
 
     if (load_instrument(req, resp, &inst))
@@ -238,8 +267,7 @@ int route_availability(struct http_req *req, struct http_resp *resp)
         http_error(resp, LS_ERR_INVAL, "ask for at most 92 days at a time");
         goto out;
     }
-    if (service_hours_parse(json_object_get(inst, "service_hours"), &hours, why, sizeof(why)) ||
-        service_windows(&hours, from, to, &win, &nwin) ||
+    if (service_windows(&inst.hours, from, to, &win, &nwin) ||
         store_busy(req->st, req->params[0], from, to, &busy, &nbusy) ||
         interval_subtract(win, nwin, busy, nbusy, &free_iv, &nfree)) {
         http_error(resp, LS_ERR_DB, "cannot compute availability");
@@ -261,20 +289,21 @@ out:
     free(win);
     free(busy);
     free(free_iv);
-    json_decref(inst);
+    instrument_clear(&inst);
     return LS_OK;
 }
 
 int route_outages_list(struct http_req *req, struct http_resp *resp)
 {
-    json_t *inst = NULL, *items;
+    struct instrument inst;
+    json_t *items;
     struct outage *v = NULL;
     int64_t limit, offset, from, to;
     size_t n = 0;
 
     if (load_instrument(req, resp, &inst))
         return LS_OK;
-    json_decref(inst);
+    instrument_clear(&inst);
     if (http_list_args(req, resp, 1000, 10000, &limit, &offset, &from, &to))
         return LS_OK;
     if (store_outage_list(req->st, req->params[0], from, to, &v, &n))
@@ -291,14 +320,17 @@ int route_outages_list(struct http_req *req, struct http_resp *resp)
     return http_list(req, resp, items, (int64_t)n, "outages");
 }
 
-/* The instrument of the path, if the caller manages it: *inst, or an error in resp. */
-static int managed_instrument(struct http_req *req, struct http_resp *resp, json_t **inst)
+/* LS_OK when the caller manages the instrument of the path, or an error in resp. */
+static int managed_instrument(struct http_req *req, struct http_resp *resp)
 {
-    if (load_instrument(req, resp, inst))
+    struct instrument inst;
+    int64_t owner;
+
+    if (load_instrument(req, resp, &inst))
         return LS_ERR_NOTFOUND;
-    if (!http_manages(req, json_integer_value(json_object_get(*inst, "org_id")))) {
-        json_decref(*inst);
-        *inst = NULL;
+    owner = inst.org_id;
+    instrument_clear(&inst);
+    if (!http_manages(req, owner)) {
         http_error(resp, LS_ERR_DENIED, "only the owner's managers and admins record outages");
         return LS_ERR_DENIED;
     }
@@ -330,11 +362,11 @@ static int outage_write(struct http_req *req, struct http_resp *resp, int change
     struct http_reply reply;
     struct service sv;
     struct outcome out;
-    json_t *inst = NULL, *before = NULL, *body = NULL;
+    json_t *before = NULL, *body = NULL;
     char why[200];
     int64_t id = 0;
 
-    if (managed_instrument(req, resp, &inst))
+    if (managed_instrument(req, resp))
         return LS_OK;
     if ((change && path_outage(req, resp, &id, &before)) || http_body_json(req, resp, &body))
         goto out;
@@ -347,7 +379,6 @@ static int outage_write(struct http_req *req, struct http_resp *resp, int change
 out:
     json_decref(body);
     json_decref(before);
-    json_decref(inst);
     return LS_OK;
 }
 
@@ -363,12 +394,12 @@ int route_outage_update(struct http_req *req, struct http_resp *resp)
 
 int route_outage_delete(struct http_req *req, struct http_resp *resp)
 {
-    json_t *inst = NULL, *before = NULL;
+    json_t *before = NULL;
     char object[40];
     int64_t id;
     int rc;
 
-    if (managed_instrument(req, resp, &inst))
+    if (managed_instrument(req, resp))
         return LS_OK;
     if (path_outage(req, resp, &id, &before))
         goto out;
@@ -388,6 +419,5 @@ int route_outage_delete(struct http_req *req, struct http_resp *resp)
     before = NULL;
 out:
     json_decref(before);
-    json_decref(inst);
     return LS_OK;
 }

@@ -28,15 +28,15 @@ static json_t *qualification_json(const struct qualification *q)
 /* The instrument of the path, readable by the caller; *owner its organisation. */
 static int path_instrument(struct http_req *req, struct http_resp *resp, int64_t *owner)
 {
-    json_t *inst = NULL;
+    struct instrument inst;
     int rc = store_instrument_get(req->st, req->params[0], &inst);
 
     if (rc) {
         http_error(resp, rc, "no instrument '%.64s'", req->params[0]);
         return rc;
     }
-    *owner = json_integer_value(json_object_get(inst, "org_id"));
-    json_decref(inst);
+    *owner = inst.org_id;
+    instrument_clear(&inst);
     return LS_OK;
 }
 

@@ -64,7 +64,7 @@ int route_readings_list(struct http_req *req, struct http_resp *resp)
     }
     /* Evidence: auditors and admins read all of it, managers their own instruments'. */
     if (!http_is_admin(req) && !http_is_auditor(req)) {
-        json_t *inst = NULL;
+        struct instrument inst;
         int64_t org = 0;
         if (strcmp(req->who.role, "manager") != 0)
             return http_error(resp, LS_ERR_DENIED,
@@ -74,9 +74,10 @@ int route_readings_list(struct http_req *req, struct http_resp *resp)
             return http_error(resp, LS_ERR_DENIED,
                               "managers read one of their instruments: "
                               "give instrument=");
-        if (store_instrument_get(req->st, q.instrument, &inst) == LS_OK)
-            org = json_integer_value(json_object_get(inst, "org_id"));
-        json_decref(inst);
+        if (store_instrument_get(req->st, q.instrument, &inst) == LS_OK) {
+            org = inst.org_id;
+            instrument_clear(&inst);
+        }
         if (!http_manages(req, org))
             return http_error(resp, LS_ERR_DENIED, "not an instrument of your organisation");
     }

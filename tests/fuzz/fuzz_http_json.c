@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2: {
         struct billing_terms t;
         struct charge c;
-        if (billing_terms_parse(o, &t) == LS_OK) {
+        if (billing_terms_parse(o, &t, why, sizeof(why)) == LS_OK) {
             billing_booking(&t, CAT_INDUSTRY, 3600, 3000, 5, 0, &c);
             billing_unbooked(&t, CAT_ACADEMIC, 1234, 2, &c);
         }

@@ -4,13 +4,15 @@
  * rules, billing terms with rates, service hours and interlock policy), outages (create and a
  * change of a recorded one), vouchers and gateways (registration and change) - on arbitrary bytes
  * parsed as JSON the way the server does (http_body_json). The first byte picks the decoder. What
- * is accepted must hold: times in order, ranges kept, and an instrument's normalised columns
- * accepted again as a change. */
-// LINK: server/requests.c server/booking.c server/interlock.c
+ * is accepted must hold: times in order, ranges kept, and an instrument as the API shows it
+ * accepted again as a change, to the same instrument. */
+// LINK: server/requests.c server/booking.c server/interlock.c server/billing.c
+// LINK: server/instrument.c server/records.c server/usage.c
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../server/records.h"
 #include "../../server/requests.h"
 #include "fuzz_common.h"
 #include "labshare/rc.h"
@@ -25,34 +27,39 @@ static void check(int ok)
         abort(); /* an accepted request broke an invariant: a finding */
 }
 
-/* cols, as a change of an instrument, decodes again to the same columns. */
-static void check_idempotent(const json_t *cols)
+/* in as the API shows it, given back as a change of an instrument (without its id and when
+ * it joined, which do not change), decodes to the same instrument. */
+static void check_idempotent(const struct instrument *in)
 {
-    json_t *again = json_deep_copy(cols), *cols2 = NULL;
+    json_t *shown = instrument_json(in), *again = NULL;
+    struct instrument b;
+    unsigned given;
     char why[200];
 
-    if (!again)
+    check(in->rated_hours >= 1 && in->rated_hours <= 8760 && in->value_yuan >= 0 &&
+          in->org_id >= 1 && in->description && strlen(in->description) <= 2000);
+    if (!shown || instrument_init(&b)) {
+        json_decref(shown);
         return;
-    json_object_del(again, "id");
-    json_object_del(again, "joined_ms");
-    json_object_del(again, "joined");
-    check(req_instrument(again, 0, NOW_MS, &cols2, why, sizeof(why)) == LS_OK);
-    json_object_del((json_t *)cols2, "id");
-    {
-        json_t *c = json_deep_copy(cols);
-        json_object_del(c, "id");
-        json_object_del(c, "joined_ms");
-        check(json_equal(c, cols2));
-        json_decref(c);
     }
-    json_decref(cols2);
+    json_object_del(shown, "id");
+    json_object_del(shown, "joined");
+    check(req_instrument(shown, 0, NOW_MS, &b, &given, why, sizeof(why)) == LS_OK);
+    snprintf(b.id, sizeof(b.id), "%s", in->id);
+    b.joined_ms = in->joined_ms;
+    json_decref(shown);
+    shown = instrument_json(in);
+    again = instrument_json(&b);
+    check(!shown || !again || json_equal(shown, again));
+    json_decref(shown);
     json_decref(again);
+    instrument_clear(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_error_t je;
-    json_t *o, *cols = NULL;
+    json_t *o;
     char why[200];
 
     if (size == 0 || size > 65536)
@@ -90,23 +97,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                   u.f.badge <= 4294967295LL && (u.f.org_id == -1 || u.f.org_id >= 1));
         break;
     }
-    case 4:
-        if (req_instrument(o, 1, NOW_MS, &cols, why, sizeof(why)) == LS_OK) {
-            check(json_object_get(cols, "billing") && json_object_get(cols, "booking"));
-            check_idempotent(cols);
-        }
+    case 4: {
+        struct instrument in;
+        unsigned given;
+        if (instrument_init(&in))
+            break;
+        if (req_instrument(o, 1, NOW_MS, &in, &given, why, sizeof(why)) == LS_OK)
+            check_idempotent(&in);
+        instrument_clear(&in);
         break;
+    }
     case 5: {
         /* a change: merged into a registered instrument's settings first, as PATCH does */
+        struct instrument in;
+        unsigned given;
         json_t *cur = NULL, *reg = json_pack("{s:s, s:s, s:i, s:{s:s, s:{s:i}}}", "id", "ms-1",
                                              "name", "MS", "org_id", 1, "billing", "basis",
                                              "booked", "rates", "industry", 900);
-        if (reg && req_instrument(reg, 1, NOW_MS, &cur, why, sizeof(why)) == LS_OK &&
-            json_is_object(o)) {
-            req_instrument_merge(o, cur);
-            if (req_instrument(o, 0, NOW_MS, &cols, why, sizeof(why)) == LS_OK)
-                check_idempotent(cols);
+        if (instrument_init(&in)) {
+            json_decref(reg);
+            break;
         }
+        if (reg && req_instrument(reg, 1, NOW_MS, &in, &given, why, sizeof(why)) == LS_OK &&
+            json_is_object(o) && (cur = instrument_json(&in))) {
+            req_instrument_merge(o, cur);
+            if (req_instrument(o, 0, NOW_MS, &in, &given, why, sizeof(why)) == LS_OK)
+                check_idempotent(&in);
+        }
+        instrument_clear(&in);
         json_decref(cur);
         json_decref(reg);
         break;
@@ -143,7 +161,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     }
-    json_decref(cols);
     json_decref(o);
     return 0;
 }

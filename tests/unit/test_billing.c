@@ -130,13 +130,14 @@ static void month_edge_in_the_platform_time_zone(void **state)
 static void outside_numbers_never_overflow(void **state)
 {
     struct billing_terms t;
+    char why[200];
     struct charge c;
     json_t *b = json_pack("{s:s, s:{s:I, s:I, s:I}, s:I}", "basis", "metered", "rates", "internal",
                           (json_int_t)1, "academic", (json_int_t)1, "industry", (json_int_t)1,
                           "per_sample", (json_int_t)5000);
 
     (void)state;
-    assert_int_equal(billing_terms_parse(b, &t), LS_OK);
+    assert_int_equal(billing_terms_parse(b, &t, why, sizeof(why)), LS_OK);
     /* 2^53 - 1 samples at 50 yuan each does not fit: refused, not a number */
     assert_int_equal(billing_booking(&t, CAT_INDUSTRY, 3600, 3600, 9007199254740991LL, 0, &c),
                      LS_ERR_INVAL);
@@ -167,6 +168,7 @@ static void terms_out_of_range_refused(void **state)
         "{\"basis\": \"metered\", \"rates\": {\"academic\": 9223372036854775807}}",
         NULL};
     struct billing_terms t;
+    char why[200];
     struct charge c;
     json_t *b;
     (void)state;
@@ -174,14 +176,14 @@ static void terms_out_of_range_refused(void **state)
     for (size_t i = 0; bad[i]; i++) {
         b = json_loads(bad[i], 0, NULL);
         assert_non_null(b);
-        assert_int_equal(billing_terms_parse(b, &t), LS_ERR_INVAL);
+        assert_int_equal(billing_terms_parse(b, &t, why, sizeof(why)), LS_ERR_INVAL);
         json_decref(b);
     }
     b = json_loads("{\"basis\": \"max\", \"increment_min\": 1440, \"minimum_min\": 1440, "
                    "\"no_show_fraction\": 1, \"per_sample\": 100000000, \"rates\": "
                    "{\"internal\": 100000000, \"academic\": 0, \"industry\": 100000000}}",
                    0, NULL);
-    assert_int_equal(billing_terms_parse(b, &t), LS_OK);
+    assert_int_equal(billing_terms_parse(b, &t, why, sizeof(why)), LS_OK);
     assert_int_equal(billing_booking(&t, CAT_INDUSTRY, 3600, 3000, 5, 0, &c), LS_OK);
     assert_int_equal(c.minutes, 1440); /* one increment of a day */
     json_decref(b);

@@ -1,6 +1,6 @@
 /* Unit tests of the booking rules (server/booking.c) at every boundary, the status machine,
  * service hours across day boundaries in the platform time zone, and interval arithmetic. */
-// LINK: server/booking.c server/records.c server/usage.c
+// LINK: server/booking.c server/records.c server/usage.c server/billing.c server/interlock.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* Unit tests of the API's request decoders (server/requests.c): what each accepts, with its
  * defaults, and each way of refusing - unknown fields, wrong types, ranges, sizes, times - with
  * the message naming the field; and the merge of a PATCH into an instrument's nested settings. */
-// LINK: server/requests.c server/booking.c server/interlock.c
+// LINK: server/requests.c server/booking.c server/interlock.c server/billing.c server/instrument.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -240,39 +240,60 @@ static void orgs(void **state)
     json_decref(o);
 }
 
-static const char *instrument(const char *text, int create, json_t **cols)
+/* Decode text onto in (create: in freshly initialised first): "ok" or the reason. */
+static const char *instrument(const char *text, int create, struct instrument *in)
 {
     json_t *o = J(text);
-    int rc = req_instrument(o, create, NOW_MS, cols, why, sizeof(why));
+    unsigned given = 0;
+    int rc;
 
+    if (create) {
+        instrument_clear(in);
+        assert_int_equal(instrument_init(in), LS_OK);
+    }
+    rc = req_instrument(o, create, NOW_MS, in, &given, why, sizeof(why));
     json_decref(o);
     return rc ? why : "ok";
 }
 
 static void instruments(void **state)
 {
-    json_t *c = NULL;
+    struct instrument c = {0};
+    unsigned given = 0;
+    json_t *o;
     (void)state;
 
     assert_string_equal(
         instrument("{\"id\": \"nmr-600\", \"name\": \"NMR\", \"org_id\": 1}", 1, &c), "ok");
     /* the defaults a new instrument gets */
-    assert_int_equal(json_integer_value(json_object_get(c, "rated_hours")), 1400);
-    assert_true(json_is_true(json_object_get(c, "public")));
-    assert_string_equal(json_string_value(json_object_get(json_object_get(c, "billing"), "basis")),
-                        "metered");
-    assert_int_equal(
-        json_integer_value(json_object_get(json_object_get(c, "billing"), "increment_min")), 15);
-    assert_non_null(json_object_get(c, "booking"));
-    assert_non_null(json_object_get(c, "service_hours"));
-    assert_non_null(json_object_get(c, "interlock"));
-    json_decref(c);
-    /* a change carries only what was given */
-    assert_string_equal(instrument("{\"rated_hours\": 800}", 0, &c), "ok");
-    assert_int_equal(json_object_size(c), 1);
-    json_decref(c);
+    assert_string_equal(c.id, "nmr-600");
+    assert_int_equal(c.org_id, 1);
+    assert_int_equal(c.rated_hours, 1400);
+    assert_true(c.is_public);
+    assert_int_equal(c.billing.basis, BASIS_METERED);
+    assert_int_equal(c.billing.increment_min, 15);
+    assert_int_equal(c.booking.max_minutes, 480);
+    assert_int_equal(c.hours.count[0], 1); /* Monday 08:00-18:00 */
+    assert_int_equal(c.interlock.mode, INTERLOCK_NONE);
+    assert_int_equal(c.joined_ms, NOW_MS);
+    assert_string_equal(c.description, "");
+    /* a change sets only what is given */
+    assert_string_equal(instrument("{\"rated_hours\": 800, \"description\": \"600 MHz\"}", 0, &c),
+                        "ok");
+    assert_int_equal(c.rated_hours, 800);
+    assert_string_equal(c.name, "NMR");
+    assert_string_equal(c.description, "600 MHz");
+    assert_string_equal(instrument("{\"description\": null, \"gateway\": \"gw-1\"}", 0, &c), "ok");
+    assert_string_equal(c.description, "");
+    assert_string_equal(c.gateway, "gw-1");
+    assert_string_equal(instrument("{\"gateway\": null}", 0, &c), "ok");
+    assert_string_equal(c.gateway, "");
+    /* an owner given is reported, so the route can check who may give it away */
+    o = J("{\"org_id\": 2}");
+    assert_int_equal(req_instrument(o, 0, NOW_MS, &c, &given, why, sizeof(why)), LS_OK);
+    assert_int_equal(given, REQ_INSTRUMENT_ORG);
+    json_decref(o);
     assert_string_equal(instrument("{\"id\": \"x\"}", 0, &c), "an instrument's id cannot change");
-    assert_null(c);
     assert_string_equal(instrument("{\"name\": \"NMR\", \"org_id\": 1}", 1, &c),
                         "id is required: 1-63 of A-Z a-z 0-9 . _ -");
     assert_string_equal(instrument("{\"rated_hours\": 8761}", 0, &c),
@@ -282,6 +303,8 @@ static void instruments(void **state)
                         "value_yuan must be a whole number of yuan, 0 or more");
     assert_string_equal(instrument("{\"public\": 1}", 0, &c), "public must be true or false");
     assert_string_equal(instrument("{\"owner\": 1}", 0, &c), "unknown field 'owner'");
+    assert_string_equal(instrument("{\"category\": 7}", 0, &c),
+                        "category must be text of at most 100 characters");
     assert_string_equal(instrument("{\"billing\": {\"basis\": \"hourly\"}}", 0, &c),
                         "billing.basis must be booked, metered or max");
     assert_string_equal(instrument("{\"billing\": {\"rates\": {\"industry\": -5}}}", 0, &c),
@@ -302,13 +325,13 @@ static void instruments(void **state)
         instrument("{\"id\": \"a\", \"name\": \"A\", \"org_id\": 1, \"joined\": \"2026-11-30\"}", 1,
                    &c),
         "ok");
-    assert_int_equal(json_integer_value(json_object_get(c, "joined_ms")), NOW_MS - 86400000LL);
-    json_decref(c);
+    assert_int_equal(c.joined_ms, NOW_MS - 86400000LL);
     assert_string_equal(instrument("{\"joined\": \"2026-11-30\"}", 0, &c),
                         "joined is set when an instrument is registered");
     /* a nested parser's own reason comes through */
     assert_string_not_equal(instrument("{\"booking\": {\"max_minutes\": \"long\"}}", 0, &c), "ok");
     assert_non_null(strstr(why, "max_minutes"));
+    instrument_clear(&c);
 }
 
 static void instrument_merge(void **state)
@@ -317,9 +340,12 @@ static void instrument_merge(void **state)
                     "{\"internal\": 100, \"industry\": 900}}, \"booking\": {\"max_hours\": 4}}");
     json_t *body = J("{\"billing\": {\"rates\": {\"industry\": 1200, \"internal\": null}}, "
                      "\"name\": \"new\", \"booking\": 5}");
-    json_t *cols = NULL, *rates;
+    struct instrument in;
+    unsigned given;
+    json_t *rates;
     (void)state;
 
+    assert_int_equal(instrument_init(&in), LS_OK);
     req_instrument_merge(body, cur);
     rates = json_object_get(json_object_get(body, "billing"), "rates");
     assert_int_equal(json_integer_value(json_object_get(rates, "industry")), 1200);
@@ -328,14 +354,16 @@ static void instrument_merge(void **state)
         json_string_value(json_object_get(json_object_get(body, "billing"), "basis")), "booked");
     assert_int_equal(json_integer_value(json_object_get(body, "booking")), 5); /* left alone */
     /* and what is merged is validated whole: booking 5 is not an object */
-    assert_int_equal(req_instrument(body, 0, NOW_MS, &cols, why, sizeof(why)), LS_ERR_INVAL);
+    assert_int_equal(req_instrument(body, 0, NOW_MS, &in, &given, why, sizeof(why)), LS_ERR_INVAL);
     json_object_del(body, "booking");
-    assert_int_equal(req_instrument(body, 0, NOW_MS, &cols, why, sizeof(why)), LS_OK);
-    rates = json_object_get(json_object_get(cols, "billing"), "rates");
-    assert_int_equal(json_integer_value(json_object_get(rates, "internal")), 0); /* default */
-    assert_int_equal(
-        json_integer_value(json_object_get(json_object_get(cols, "billing"), "increment_min")), 30);
-    json_decref(cols);
+    in.billing.rates[CAT_INTERNAL] = 77;
+    assert_int_equal(req_instrument(body, 0, NOW_MS, &in, &given, why, sizeof(why)), LS_OK);
+    assert_int_equal(in.billing.rates[CAT_INTERNAL], 0); /* removed: the default */
+    assert_int_equal(in.billing.rates[CAT_INDUSTRY], 1200);
+    assert_int_equal(in.billing.increment_min, 30);
+    assert_int_equal(in.billing.basis, BASIS_BOOKED);
+    assert_string_equal(in.name, "new");
+    instrument_clear(&in);
     json_decref(body);
     json_decref(cur);
 }

@@ -643,6 +643,146 @@ static void overlapping_bookings_are_refused_by_the_database(void **state)
     store_close(st);
 }
 
+/* An instrument comes back as it was written, its nested settings as their structs; a change
+ * replaces every column but when it joined; lists filter by owner and public; a row whose
+ * settings do not parse is an error, not an instrument with the defaults. */
+static void instruments_round_trip(void **state)
+{
+    struct store *st;
+    struct instrument in, got, *v = NULL;
+    int64_t total = 0;
+    size_t n = 0;
+    char why[200];
+    json_t *hours =
+        json_pack("{s:[[s,s],[s,s]], s:[]}", "mon", "08:00", "12:00", "13:00", "17:30", "tue");
+    struct db *db;
+
+    (void)state;
+    open_trusting(&st);
+    assert_int_equal(instrument_init(&in), LS_OK);
+    snprintf(in.id, sizeof(in.id), "nmr-600");
+    snprintf(in.name, sizeof(in.name), "NMR 600 MHz");
+    in.org_id = 1;
+    snprintf(in.category, sizeof(in.category), "spectroscopy");
+    assert_int_equal(instrument_set_description(&in, "a magnet, \"cold\""), LS_OK);
+    in.value_yuan = 9000000;
+    in.rated_hours = 800;
+    in.is_public = 0;
+    snprintf(in.gateway, sizeof(in.gateway), "gw");
+    in.booking.max_minutes = 240;
+    in.booking.requires_qualification = 1;
+    in.billing.basis = BASIS_MAX;
+    in.billing.rates[CAT_INDUSTRY] = 90000;
+    in.billing.no_show_fraction = 0.25;
+    in.interlock.mode = INTERLOCK_ENFORCE;
+    assert_int_equal(service_hours_parse(hours, &in.hours, why, sizeof(why)), LS_OK);
+    in.joined_ms = 1700000000123LL;
+    assert_int_equal(store_instrument_create(st, &in), LS_OK);
+    assert_int_equal(store_instrument_create(st, &in), LS_ERR_CONFLICT);
+    assert_int_equal(store_instrument_get(st, "nmr-600", &got), LS_OK);
+    assert_string_equal(got.name, in.name);
+    assert_string_equal(got.description, "a magnet, \"cold\"");
+    assert_string_equal(got.gateway, "gw");
+    assert_int_equal(got.is_public, 0);
+    assert_int_equal(got.value_yuan, 9000000);
+    assert_int_equal(got.joined_ms, 1700000000123LL);
+    assert_memory_equal(&got.booking, &in.booking, sizeof(in.booking));
+    assert_memory_equal(&got.hours, &in.hours, sizeof(in.hours));
+    assert_memory_equal(&got.billing, &in.billing, sizeof(in.billing));
+    assert_memory_equal(&got.interlock, &in.interlock, sizeof(in.interlock));
+    instrument_clear(&got);
+    /* a change: everything but when it joined */
+    in.gateway[0] = '\0';
+    in.is_public = 1;
+    in.joined_ms = 5;
+    assert_int_equal(store_instrument_update(st, &in), LS_OK);
+    assert_int_equal(store_instrument_get(st, "nmr-600", &got), LS_OK);
+    assert_string_equal(got.gateway, "");
+    assert_int_equal(got.is_public, 1);
+    assert_int_equal(got.joined_ms, 1700000000123LL);
+    instrument_clear(&got);
+    snprintf(in.id, sizeof(in.id), "nothing");
+    assert_int_equal(store_instrument_update(st, &in), LS_ERR_NOTFOUND);
+    assert_int_equal(store_instrument_get(st, "nothing", &got), LS_ERR_NOTFOUND);
+    /* the fixture's four (public by default) and this one, by id; paged */
+    assert_int_equal(store_instrument_list(st, 0, 1, 2, 1, &v, &n, &total), LS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(total, 5);
+    assert_string_equal(v[0].id, "inst-1");
+    /* written by hand, settings {}: the defaults */
+    assert_int_equal(v[0].billing.increment_min, 15);
+    assert_int_equal(v[0].booking.max_minutes, 480);
+    instruments_free(v, n);
+    assert_int_equal(store_instrument_list(st, 2, 0, 100, 0, &v, &n, &total), LS_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 0);
+    instruments_free(v, n);
+    /* damaged settings: an error, never the defaults */
+    db = side();
+    assert_int_equal(db_exec(db, "UPDATE instruments SET billing = '{\"basis\": \"free\"}' WHERE"
+                                 " id = 'inst-2'"),
+                     DB_OK);
+    assert_int_equal(store_instrument_get(st, "inst-2", &got), LS_ERR_DB);
+    assert_int_equal(store_instrument_list(st, 0, 0, 100, 0, &v, &n, &total), LS_ERR_DB);
+    assert_null(v);
+    assert_int_equal(db_exec(db, "UPDATE instruments SET billing = 'not json' WHERE id = 'inst-2'"),
+                     DB_OK);
+    assert_int_equal(store_instrument_get(st, "inst-2", &got), LS_ERR_DB);
+    db_close(db);
+    instrument_clear(&in);
+    json_decref(hours);
+    store_close(st);
+}
+
+/* A gateway with what its status said: the instruments it reports and those bound to it. */
+static void gateways_with_their_instruments(void **state)
+{
+    struct store *st;
+    struct gateway g, *v = NULL;
+    struct ls_status s;
+    char reported[3][LS_ID_MAX] = {"inst-0", "inst-9", "other-gw"};
+    size_t n = 0;
+
+    (void)state;
+    open_trusting(&st);
+    assert_int_equal(store_gateway_get(st, "gw", &g), LS_OK);
+    assert_int_equal(g.enabled, 1);
+    assert_int_equal(g.online, 0);
+    assert_int_equal(g.has_version, 0);
+    assert_int_equal(g.outbox, -1);
+    assert_int_equal(g.last_ack, -1);
+    assert_int_equal(g.nreported, 0);
+    assert_int_equal(g.nbound, 3);
+    assert_string_equal(g.bound[2], "inst-2");
+    gateway_clear(&g);
+    memset(&s, 0, sizeof(s));
+    s.online = 1;
+    snprintf(s.version, sizeof(s.version), "1.4.2");
+    s.outbox = 12;
+    s.instruments = reported;
+    s.instrument_count = 3;
+    assert_int_equal(store_gateway_status(st, "gw", &s, 1700000000000LL), LS_OK);
+    assert_int_equal(store_gateway_status(st, "off", &s, 1700000000000LL), LS_ERR_NOTFOUND);
+    assert_int_equal(store_gateway_get(st, "gw", &g), LS_OK);
+    assert_int_equal(g.online, 1);
+    assert_string_equal(g.version, "1.4.2");
+    assert_int_equal(g.outbox, 12);
+    assert_int_equal(g.last_seen_ms, 1700000000000LL);
+    assert_int_equal(g.nreported, 3);
+    assert_string_equal(g.reported[1], "inst-9");
+    gateway_clear(&g);
+    /* disabled: offline whatever it said */
+    assert_int_equal(store_gateway_update(st, "gw", NULL, 0, 0), LS_OK);
+    assert_int_equal(store_gateway_list(st, 0, &v, &n), LS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].id, "gw");
+    assert_int_equal(v[0].online, 0);
+    assert_int_equal(v[1].nbound, 1);
+    gateways_free(v, n);
+    assert_int_equal(store_gateway_get(st, "nobody", &g), LS_ERR_NOTFOUND);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -663,6 +803,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(migrations_run_once_and_refuse_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(tokens_are_stored_hashed, setup, teardown),
         cmocka_unit_test_setup_teardown(audit_chain_detects_tampering, setup, teardown),
+        cmocka_unit_test_setup_teardown(instruments_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(gateways_with_their_instruments, setup, teardown),
         cmocka_unit_test_setup_teardown(overlapping_bookings_are_refused_by_the_database, setup,
                                         teardown),
     };
