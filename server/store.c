@@ -178,6 +178,21 @@ static const char *const migrations[] = {
     "ALTER TABLE audit ADD COLUMN actor_kind TEXT;"
     "ALTER TABLE audit ADD COLUMN actor_id TEXT;"
     "ALTER TABLE audit ADD COLUMN actor_user INTEGER;",
+    /* 15: each instrument's longest booking (issue 15), kept by the database, so that the
+     * bookings near a time are an index range (SQL_STARTS_NEAR), not the instrument's history */
+    "CREATE TABLE booking_spans(instrument TEXT PRIMARY KEY, longest_ms INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "INSERT INTO booking_spans SELECT instrument, max(end_ms - start_ms) FROM bookings"
+    " GROUP BY instrument;"
+    "CREATE TRIGGER booking_spans_insert AFTER INSERT ON bookings BEGIN"
+    " INSERT INTO booking_spans VALUES(NEW.instrument, NEW.end_ms - NEW.start_ms)"
+    " ON CONFLICT(instrument) DO UPDATE SET longest_ms = max(longest_ms, excluded.longest_ms);"
+    " END;"
+    "CREATE TRIGGER booking_spans_update AFTER UPDATE OF instrument, start_ms, end_ms ON bookings"
+    " BEGIN"
+    " INSERT INTO booking_spans VALUES(NEW.instrument, NEW.end_ms - NEW.start_ms)"
+    " ON CONFLICT(instrument) DO UPDATE SET longest_ms = max(longest_ms, excluded.longest_ms);"
+    " END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -277,11 +292,25 @@ static int migrate_pg(struct store *st)
         db_finalize(s);
         v = have ? store_schema_version(st) : 0;
     }
-    if (v != 0 && v != SCHEMA_VERSION) {
-        ls_error("store: PostgreSQL schema %d, this server has %d (no upgrade between them yet)", v,
+    if (v != 0 && (v < SCHEMA_PG_UPGRADES_FROM || v > SCHEMA_VERSION)) {
+        ls_error("store: PostgreSQL schema %d, this server has %d (no upgrade between them)", v,
                  SCHEMA_VERSION);
         store_exec(st, "ROLLBACK");
         return LS_ERR_DB;
+    }
+    if (v != 0 && v < SCHEMA_VERSION) {
+        char sql[96];
+        int from = v, bad = 0;
+        for (; v < SCHEMA_VERSION && !bad; v++)
+            bad = !schema_pg_upgrades[v - SCHEMA_PG_UPGRADES_FROM] ||
+                  store_exec(st, schema_pg_upgrades[v - SCHEMA_PG_UPGRADES_FROM]);
+        snprintf(sql, sizeof(sql), "UPDATE labshare_schema SET version = %d", SCHEMA_VERSION);
+        if (bad || store_exec(st, sql)) {
+            store_exec(st, "ROLLBACK");
+            return LS_ERR_DB;
+        }
+        ls_info("store: upgraded the PostgreSQL schema from version %d to %d", from,
+                SCHEMA_VERSION);
     }
     if (v == 0) {
         char sql[96];

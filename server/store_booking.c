@@ -65,16 +65,18 @@ static void read_view(struct db_stmt *q, void *record)
 int store_booking_overlap(struct store *st, const char *instrument, int64_t start_ms,
                           int64_t end_ms, int64_t exclude_id, int64_t *conflict)
 {
-    struct db_stmt *q = store_stmt(st, "SELECT id FROM bookings WHERE instrument = ? AND"
-                                       " status IN ('pending','confirmed') AND start_ms < ?"
-                                       " AND end_ms > ? AND id <> ? ORDER BY start_ms LIMIT 1");
+    struct db_stmt *q =
+        store_stmt(st, "SELECT id FROM bookings WHERE instrument = ?1 AND"
+                       " status IN ('pending','confirmed') AND start_ms < ?2"
+                       " AND end_ms > ?3" SQL_STARTS_NEAR(
+                           "", "?1", "?3") " AND id <> ?4 ORDER BY start_ms LIMIT 1");
     int rc;
 
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
     db_bind_int64(q, 2, end_ms);
-    db_bind_int64(q, 3, start_ms);
+    db_bind_int64(q, 3, store_near(start_ms));
     db_bind_int64(q, 4, exclude_id);
     rc = store_int_one(st, q, conflict);
     if (rc == LS_ERR_NOTFOUND)
@@ -204,10 +206,13 @@ int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_
                struct interval **out, size_t *n)
 {
     struct db_stmt *q = store_stmt(
-        st, "SELECT start_ms, end_ms FROM bookings WHERE instrument = ?1 AND status IN"
-            " ('pending','confirmed') AND end_ms > ?2 AND start_ms < ?3 UNION ALL"
-            " SELECT start_ms, end_ms FROM outages WHERE instrument = ?1 AND end_ms > ?2 AND"
-            " start_ms < ?3 ORDER BY 1");
+        st,
+        "SELECT start_ms, end_ms FROM bookings WHERE instrument = ?1 AND status IN"
+        " ('pending','confirmed') AND end_ms > ?2 AND start_ms < ?3" SQL_STARTS_NEAR(
+            "", "?1",
+            "?2") " UNION ALL"
+                  " SELECT start_ms, end_ms FROM outages WHERE instrument = ?1 AND end_ms > ?2 AND"
+                  " start_ms < ?3 ORDER BY 1");
     struct interval *v = NULL;
     size_t cnt = 0, cap = 0;
     int step;
@@ -217,7 +222,7 @@ int store_busy(struct store *st, const char *instrument, int64_t from_ms, int64_
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    db_bind_int64(q, 2, from_ms);
+    db_bind_int64(q, 2, store_near(from_ms));
     db_bind_int64(q, 3, to_ms);
     while ((step = db_step(q)) == DB_ROW) {
         if (LS_GROW(v, cap, cnt + 1)) {
@@ -329,8 +334,9 @@ int store_outage_list(struct store *st, const char *instrument, int64_t from_ms,
 int store_outage_cancel_bookings(struct store *st, const char *instrument, int64_t start_ms,
                                  int64_t end_ms, int64_t **ids, size_t *n)
 {
-    struct db_stmt *q = store_stmt(st, "SELECT id FROM bookings WHERE instrument = ? AND status IN"
-                                       " ('pending','confirmed') AND start_ms < ? AND end_ms > ?");
+    struct db_stmt *q = store_stmt(st, "SELECT id FROM bookings WHERE instrument = ?1 AND status"
+                                       " IN ('pending','confirmed') AND start_ms < ?2 AND end_ms >"
+                                       " ?3" SQL_STARTS_NEAR("", "?1", "?3"));
     int64_t *v = NULL;
     size_t cnt = 0, cap = 0;
     int step;
@@ -341,7 +347,7 @@ int store_outage_cancel_bookings(struct store *st, const char *instrument, int64
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
     db_bind_int64(q, 2, end_ms);
-    db_bind_int64(q, 3, start_ms);
+    db_bind_int64(q, 3, store_near(start_ms));
     while ((step = db_step(q)) == DB_ROW) {
         if (LS_GROW(v, cap, cnt + 1)) {
             free(v);

@@ -18,6 +18,22 @@
 #define SQL_MAX2(a, b) "(CASE WHEN " a " > " b " THEN " a " ELSE " b " END)"
 #define SQL_IF1(c) "(CASE WHEN " c " THEN 1 ELSE 0 END)"
 
+/* The bookings of instrument inst that may reach past time from (SQL fragments: parameters or
+ * columns): those that start after from less the instrument's longest booking (booking_spans,
+ * kept by the database). With end_ms > from beside it, an index range over (instrument,
+ * start_ms) finds them touching a booking's neighbours only, not the instrument's history. b is
+ * the bookings' alias with its dot, or "". from must be at least STORE_NEAR_FLOOR (bind it through
+ * store_near). */
+#define SQL_STARTS_NEAR(b, inst, from)                                                             \
+    " AND " b "start_ms > " from " - coalesce((SELECT longest_ms FROM booking_spans WHERE"         \
+    " instrument = " inst "), 0)"
+#define STORE_NEAR_FLOOR (-(INT64_C(1) << 62))
+/* t, raised to STORE_NEAR_FLOOR: so that from - longest cannot overflow. */
+static inline int64_t store_near(int64_t t)
+{
+    return t < STORE_NEAR_FLOOR ? STORE_NEAR_FLOOR : t;
+}
+
 /* Statements kept prepared per connection, keyed by the address of their SQL literal. */
 #define STORE_CACHE 96
 

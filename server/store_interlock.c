@@ -67,17 +67,17 @@ static void put_interval(void *rec, int64_t a, int64_t b, int64_t c)
 int store_confirmed_spans(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
                           struct booking_span **out, size_t *n)
 {
-    struct db_stmt *q =
-        store_stmt(st, "SELECT id, start_ms, end_ms FROM bookings WHERE instrument = ?"
-                       " AND status = 'confirmed' AND end_ms > ? AND start_ms < ?"
-                       " ORDER BY start_ms");
+    struct db_stmt *q = store_stmt(
+        st, "SELECT id, start_ms, end_ms FROM bookings WHERE instrument = ?1"
+            " AND status = 'confirmed' AND end_ms > ?2 AND start_ms < ?3" SQL_STARTS_NEAR(
+                "", "?1", "?2") " ORDER BY start_ms");
 
     *out = NULL;
     *n = 0;
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    db_bind_int64(q, 2, from_ms);
+    db_bind_int64(q, 2, store_near(from_ms));
     db_bind_int64(q, 3, to_ms);
     return spans(q, (void **)out, n, sizeof(**out), put_booking);
 }

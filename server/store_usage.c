@@ -76,10 +76,11 @@ static int load_readings(struct store *st, const char *instrument, int64_t from,
 static int split_session(struct store *st, const char *instrument, const struct usage_session *s,
                          struct usage_part **parts, size_t *nparts)
 {
-    struct db_stmt *qb = store_stmt(st, "SELECT id, user_id, start_ms, end_ms FROM bookings WHERE"
-                                        " instrument = ? AND status IN ('confirmed','completed',"
-                                        "'no_show') AND start_ms < ? AND end_ms > ? ORDER BY"
-                                        " start_ms");
+    struct db_stmt *qb =
+        store_stmt(st, "SELECT id, user_id, start_ms, end_ms FROM bookings WHERE"
+                       " instrument = ?1 AND status IN ('confirmed','completed',"
+                       "'no_show') AND start_ms < ?2 AND end_ms > ?3" SQL_STARTS_NEAR(
+                           "", "?1", "?3") " ORDER BY start_ms");
     struct db_stmt *qu = store_stmt(st, "SELECT id FROM users WHERE badge = ?");
     struct usage_booking b[64];
     size_t nb = 0;
@@ -90,7 +91,7 @@ static int split_session(struct store *st, const char *instrument, const struct 
         return LS_ERR_DB;
     store_bind_text(qb, 1, instrument);
     db_bind_int64(qb, 2, s->end_ms > s->start_ms ? s->end_ms : s->start_ms + 1);
-    db_bind_int64(qb, 3, s->start_ms);
+    db_bind_int64(qb, 3, store_near(s->start_ms));
     while (nb < sizeof(b) / sizeof(b[0]) &&
            (row = store_step_row(st, qb, "the bookings of a session")) > 0) {
         b[nb].id = db_column_int64(qb, 0);
@@ -163,8 +164,9 @@ static int settle_bookings(struct store *st, const char *instrument, int64_t sin
     struct db_stmt *q = store_stmt(
         st, "SELECT b.id, b.status, b.end_ms, coalesce((SELECT sum(run_ms) FROM usage u WHERE"
             " u.booking_id = b.id), 0) / 1000, b.metered_seconds, (SELECT max(ts) FROM readings"
-            " WHERE instrument = ?1) FROM bookings b WHERE b.instrument = ?1 AND b.end_ms > ?2"
-            " AND b.status IN ('confirmed','completed','no_show')");
+            " WHERE instrument = ?1) FROM bookings b WHERE b.instrument = ?1 AND b.end_ms > "
+            "?2" SQL_STARTS_NEAR("b.", "?1",
+                                 "?2") " AND b.status IN ('confirmed','completed','no_show')");
     struct db_stmt *up = store_stmt(st, "UPDATE bookings SET metered_seconds = ?, status = ? WHERE"
                                         " id = ?");
     int step = DB_DONE, rc = LS_OK;
@@ -172,7 +174,7 @@ static int settle_bookings(struct store *st, const char *instrument, int64_t sin
     if (!q || !up)
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
-    db_bind_int64(q, 2, since);
+    db_bind_int64(q, 2, store_near(since));
     while (rc == LS_OK && (step = db_step(q)) == DB_ROW) {
         int64_t id = db_column_int64(q, 0), end = db_column_int64(q, 2);
         int64_t metered = db_column_int64(q, 3), old = db_column_int64(q, 4);

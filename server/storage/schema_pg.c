@@ -19,6 +19,17 @@
 
 #include "labshare/banned.h"
 
+/* each instrument's longest booking, kept by the database (store.c's migration 15) */
+#define BOOKING_SPANS                                                                              \
+    "CREATE TABLE booking_spans(instrument TEXT PRIMARY KEY, longest_ms BIGINT NOT NULL);"         \
+    "CREATE FUNCTION booking_spans_keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"            \
+    " INSERT INTO booking_spans VALUES(NEW.instrument, NEW.end_ms - NEW.start_ms)"                 \
+    " ON CONFLICT (instrument) DO UPDATE SET longest_ms ="                                         \
+    " greatest(booking_spans.longest_ms, excluded.longest_ms);"                                    \
+    " RETURN NULL; END $$;"                                                                        \
+    "CREATE TRIGGER booking_spans_keep AFTER INSERT OR UPDATE OF instrument, start_ms, end_ms"     \
+    " ON bookings FOR EACH ROW EXECUTE FUNCTION booking_spans_keep();"
+
 const char *const schema_pg[] = {
     "CREATE EXTENSION IF NOT EXISTS btree_gist;",
     "CREATE TABLE labshare_schema(id INTEGER PRIMARY KEY CHECK(id = 1), version INTEGER NOT NULL);",
@@ -161,6 +172,13 @@ const char *const schema_pg[] = {
     " UPDATE instrument_changes SET n = n + 1 WHERE id = 1; RETURN NULL; END $$;"
     "CREATE TRIGGER instrument_changes_count AFTER INSERT OR UPDATE OR DELETE ON instruments"
     " FOR EACH STATEMENT EXECUTE FUNCTION instrument_changes_count();",
+    /* each instrument's longest booking, as SQLite's migration 15 keeps it */
+    BOOKING_SPANS, NULL};
+
+const char *const schema_pg_upgrades[] = {
+    /* 14 -> 15 */
+    BOOKING_SPANS "INSERT INTO booking_spans SELECT instrument, max(end_ms - start_ms) FROM"
+                  " bookings GROUP BY instrument;",
     NULL};
 
 int schema_pg_partition_sql(int year, int month, char *sql, size_t len)

@@ -12,6 +12,12 @@
  * the last. */
 extern const char *const schema_pg[];
 
+/* The upgrades of a PostgreSQL schema from version SCHEMA_PG_UPGRADES_FROM on: entry i takes it
+ * from that version + i to the next, run in the transaction that then records the version. NULL
+ * after the last. A schema older than that is refused. */
+#define SCHEMA_PG_UPGRADES_FROM 14
+extern const char *const schema_pg_upgrades[];
+
 /* The SQL that makes the readings' partition of a month (1..12) if it is missing, into sql.
  * -1 when it does not fit. */
 int schema_pg_partition_sql(int year, int month, char *sql, size_t len);

@@ -280,6 +280,25 @@ static void migrations_run_once_and_refuse_newer(void **state)
     open_trusting(&st); /* reopening migrates nothing */
     assert_int_equal(store_schema_version(st), v);
     store_close(st);
+    /* a schema of 14 (before booking_spans), with a booking, is upgraded on either engine: the
+     * longest booking is taken from the bookings there */
+    side_exec(pg_url ? "DROP TRIGGER booking_spans_keep ON bookings; DROP FUNCTION"
+                       " booking_spans_keep(); DROP TABLE booking_spans;"
+                       " UPDATE labshare_schema SET version = 14"
+                     : "DROP TRIGGER booking_spans_insert; DROP TRIGGER booking_spans_update;"
+                       " DROP TABLE booking_spans; PRAGMA user_version = 14");
+    side_exec("INSERT INTO users(id, username, role, created_at) VALUES(5, 'u', 'researcher', 0);"
+              "INSERT INTO bookings(instrument, user_id, start_ms, end_ms, status, created_by,"
+              " created_at) VALUES('inst-0', 5, 0, 9000000, 'confirmed', 5, 0)");
+    open_trusting(&st);
+    assert_int_equal(store_schema_version(st), v);
+    {
+        int64_t conflict = 0;
+        assert_int_equal(store_booking_overlap(st, "inst-0", 8000000, 8000001, 0, &conflict),
+                         LS_ERR_CONFLICT);
+        assert_int_equal(conflict, 1);
+    }
+    store_close(st);
     side_exec(pg_url ? "UPDATE labshare_schema SET version = 999" : "PRAGMA user_version = 999");
     st = NULL;
     assert_int_equal(store_open(path, &st), LS_ERR_DB);
@@ -643,6 +662,55 @@ static void overlapping_bookings_are_refused_by_the_database(void **state)
     store_close(st);
 }
 
+/* The overlap check looks only near a booking (after its start less the instrument's longest
+ * booking, which the database keeps whoever writes the rows): a week-long booking far behind a
+ * new one is still found, touching ends are not overlaps, another instrument's do not count. */
+static void overlap_finds_long_bookings_near_only(void **state)
+{
+    struct store *st;
+    struct db *db;
+    int64_t conflict = 0, week = 7 * 86400000LL;
+    struct interval *busy = NULL;
+    size_t nbusy = 0;
+
+    (void)state;
+    open_trusting(&st);
+    db = side();
+    assert_int_equal(db_exec(db, "INSERT INTO users(id, username, role, created_at) VALUES(5, 'u',"
+                                 " 'researcher', 0);"
+                                 "INSERT INTO bookings(id, instrument, user_id, start_ms, end_ms,"
+                                 " status, created_by, created_at) VALUES"
+                                 " (1, 'inst-0', 5, 0, 3600000, 'completed', 5, 0),"
+                                 " (2, 'inst-0', 5, 86400000, 86400000 + 604800000, 'confirmed',"
+                                 " 5, 0), (3, 'inst-1', 5, 0, 2419200000, 'confirmed', 5, 0)"),
+                     DB_OK);
+    db_close(db);
+    /* six days into the week-long one: found, though it started long before */
+    assert_int_equal(store_booking_overlap(st, "inst-0", 86400000 + week - 3600000,
+                                           86400000 + week + 3600000, 0, &conflict),
+                     LS_ERR_CONFLICT);
+    assert_int_equal(conflict, 2);
+    /* it is the one being changed: no conflict */
+    assert_int_equal(store_booking_overlap(st, "inst-0", 86400000 + week - 3600000,
+                                           86400000 + week + 3600000, 2, &conflict),
+                     LS_OK);
+    /* touching its end; the completed one does not hold its slot */
+    assert_int_equal(
+        store_booking_overlap(st, "inst-0", 86400000 + week, 86400000 + week + 1, 0, &conflict),
+        LS_OK);
+    assert_int_equal(store_booking_overlap(st, "inst-0", 0, 3600000, 0, &conflict), LS_OK);
+    /* inst-2 has none; inst-1's four weeks reach three weeks on */
+    assert_int_equal(store_booking_overlap(st, "inst-2", 0, 4 * week, 0, &conflict), LS_OK);
+    assert_int_equal(store_booking_overlap(st, "inst-1", 3 * week, 3 * week + 1, 0, &conflict),
+                     LS_ERR_CONFLICT);
+    assert_int_equal(conflict, 3);
+    /* availability sees it too */
+    assert_int_equal(store_busy(st, "inst-1", 3 * week, 3 * week + 3600000, &busy, &nbusy), LS_OK);
+    assert_int_equal(nbusy, 1);
+    free(busy);
+    store_close(st);
+}
+
 /* An instrument comes back as it was written, its nested settings as their structs; a change
  * replaces every column but when it joined; lists filter by owner and public; a row whose
  * settings do not parse is an error, not an instrument with the defaults. */
@@ -803,6 +871,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(migrations_run_once_and_refuse_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(tokens_are_stored_hashed, setup, teardown),
         cmocka_unit_test_setup_teardown(audit_chain_detects_tampering, setup, teardown),
+        cmocka_unit_test_setup_teardown(overlap_finds_long_bookings_near_only, setup, teardown),
         cmocka_unit_test_setup_teardown(instruments_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(gateways_with_their_instruments, setup, teardown),
         cmocka_unit_test_setup_teardown(overlapping_bookings_are_refused_by_the_database, setup,
