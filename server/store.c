@@ -192,7 +192,10 @@ static const char *const migrations[] = {
     " BEGIN"
     " INSERT INTO booking_spans VALUES(NEW.instrument, NEW.end_ms - NEW.start_ms)"
     " ON CONFLICT(instrument) DO UPDATE SET longest_ms = max(longest_ms, excluded.longest_ms);"
-    " END;",
+    " END;"
+    /* and a user's bookings that hold a slot, by their end: the future ones are a range */
+    "CREATE INDEX bookings_user_open ON bookings(user_id, end_ms)"
+    " WHERE status IN ('pending','confirmed');",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

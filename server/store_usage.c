@@ -319,9 +319,15 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
             rc = insert_parts(st, instrument, &s[i], p, np);
         free(p);
     }
-    /* bookings whose usage may have changed, and those the new readings show to have ended */
+    /* bookings whose usage may have changed, and those the new readings show to have ended;
+     * with no reading before s0 nor from it the instrument has none, no booking has ended by
+     * its evidence, and only those reaching past s0 may change (not its whole history) */
     if (rc == LS_OK)
-        rc = settle_bookings(st, instrument, prev_ts < s0 ? prev_ts : s0, no_show_min_run_s);
+        rc = settle_bookings(st, instrument,
+                             prev_ts == INT64_MIN / 2 && nr == 0 && !have_open ? s0
+                             : prev_ts < s0                                    ? prev_ts
+                                                                               : s0,
+                             no_show_min_run_s);
     free(r);
     free(s);
     return rc;

@@ -28,7 +28,9 @@
     " greatest(booking_spans.longest_ms, excluded.longest_ms);"                                    \
     " RETURN NULL; END $$;"                                                                        \
     "CREATE TRIGGER booking_spans_keep AFTER INSERT OR UPDATE OF instrument, start_ms, end_ms"     \
-    " ON bookings FOR EACH ROW EXECUTE FUNCTION booking_spans_keep();"
+    " ON bookings FOR EACH ROW EXECUTE FUNCTION booking_spans_keep();"                             \
+    "CREATE INDEX bookings_user_open ON bookings(user_id, end_ms)"                                 \
+    " WHERE status IN ('pending','confirmed');"
 
 const char *const schema_pg[] = {
     "CREATE EXTENSION IF NOT EXISTS btree_gist;",

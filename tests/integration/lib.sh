@@ -23,7 +23,7 @@ if [ -n "${LABSHARE_TEST_PG:-}" ]; then
     sdb() { psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 -d "$SERVER_DB" -c "$1"; }
 else
     SERVER_DB=$T/server.db
-    sdb() { sqlite3 -separator ' ' "$SERVER_DB" "$1"; }
+    sdb() { sqlite3 -cmd '.timeout 10000' -separator ' ' "$SERVER_DB" "$1"; }
 fi
 export SERVER_DB # for api.sdb
 

@@ -283,10 +283,12 @@ static void migrations_run_once_and_refuse_newer(void **state)
     /* a schema of 14 (before booking_spans), with a booking, is upgraded on either engine: the
      * longest booking is taken from the bookings there */
     side_exec(pg_url ? "DROP TRIGGER booking_spans_keep ON bookings; DROP FUNCTION"
-                       " booking_spans_keep(); DROP TABLE booking_spans;"
+                       " booking_spans_keep(); DROP TABLE booking_spans; DROP INDEX"
+                       " bookings_user_open;"
                        " UPDATE labshare_schema SET version = 14"
                      : "DROP TRIGGER booking_spans_insert; DROP TRIGGER booking_spans_update;"
-                       " DROP TABLE booking_spans; PRAGMA user_version = 14");
+                       " DROP TABLE booking_spans; DROP INDEX bookings_user_open;"
+                       " PRAGMA user_version = 14");
     side_exec("INSERT INTO users(id, username, role, created_at) VALUES(5, 'u', 'researcher', 0);"
               "INSERT INTO bookings(instrument, user_id, start_ms, end_ms, status, created_by,"
               " created_at) VALUES('inst-0', 5, 0, 9000000, 'confirmed', 5, 0)");
