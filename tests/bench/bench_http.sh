@@ -63,7 +63,8 @@ HISTORY=${BENCH_HISTORY:-100000}
 now_ms=$(( $(date +%s) * 1000 ))
 sdb "INSERT INTO bookings(instrument, user_id, project, start_ms, end_ms, status, created_by,
      created_at) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $HISTORY)
-     SELECT 'icp-ms-01', 1, 'history', $now_ms - x * 3600000, $now_ms - x * 3600000 + 1800000,
+     SELECT 'icp-ms-01', 1, 'history', $now_ms - CAST(x AS BIGINT) * 3600000,
+     $now_ms - CAST(x AS BIGINT) * 3600000 + 1800000,
      'completed', 1, $now_ms FROM c" >/dev/null || fail "cannot write the booking history"
 BOOK_SHIFT=50000 book_lua
 wrk_run book_history -s "$T/book.lua" "$API/api/v1/bookings"
