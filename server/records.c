@@ -66,6 +66,12 @@ json_t *instruments_json(const struct instrument *v, size_t n)
     return records_json(v, n, sizeof(*v), one_instrument);
 }
 
+/* an id, or JSON null when 0 (none) */
+static json_t *id_or_null(int64_t id)
+{
+    return id ? json_integer(id) : json_null();
+}
+
 /* n ids as an array of strings. */
 static json_t *ids_json(const char (*ids)[LS_ID_MAX], size_t n)
 {
@@ -93,8 +99,7 @@ static json_t *time_or_null(int64_t ms)
 json_t *gateway_json(const struct gateway *g)
 {
     return json_pack("{s:s, s:s, s:o, s:b, s:o, s:o, s:b, s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "id",
-                     g->id, "name", g->name, "org_id",
-                     g->org_id ? json_integer(g->org_id) : json_null(), "enabled", g->enabled,
+                     g->id, "name", g->name, "org_id", id_or_null(g->org_id), "enabled", g->enabled,
                      "registered", time_or_null(g->registered_ms), "rotated",
                      time_or_null(g->rotated_ms), "online", g->online, "version",
                      text_or_null(g->has_version, g->version), "outbox",
@@ -145,12 +150,6 @@ json_t *user_json(const struct user *u)
                      u->username, "display_name", u->display_name, "org_id",
                      u->org_id ? json_integer(u->org_id) : json_null(), "role", u->role, "badge",
                      u->badge ? json_integer(u->badge) : json_null());
-}
-
-/* an id, or JSON null when 0 (none) */
-static json_t *id_or_null(int64_t id)
-{
-    return id ? json_integer(id) : json_null();
 }
 
 json_t *charge_line_json(const struct charge_line *c)
@@ -270,16 +269,14 @@ json_t *audit_record_json(const struct audit_record *r)
 
 json_t *secret_row_json(const struct secret_row *r, int feed)
 {
-    char created[40], expires[40];
+    char created[40];
 
     ls_time_format(r->created_ms, created, sizeof(created));
     if (feed)
         return json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)r->id, "kind", r->kind,
                          "subject", r->subject, "created", created);
-    if (r->expires_ms)
-        ls_time_format(r->expires_ms, expires, sizeof(expires));
     return json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)r->id, "kind", r->kind, "created",
-                     created, "expires", r->expires_ms ? json_string(expires) : json_null());
+                     created, "expires", time_or_null(r->expires_ms));
 }
 
 json_t *collaboration_row_json(const struct collaboration_row *r)

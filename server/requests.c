@@ -266,7 +266,7 @@ static int nested_settings(const json_t *body, int create, struct instrument *in
     return LS_OK;
 }
 
-/* A text key of at most max bytes into dst (dlen bytes); absent: kept. */
+/* A text key of at most max bytes into dst (dlen > max bytes); absent: kept. */
 static int text_key(const json_t *body, const char *key, size_t max, char *dst, size_t dlen,
                     char *why, size_t len)
 {
@@ -274,7 +274,7 @@ static int text_key(const json_t *body, const char *key, size_t max, char *dst, 
 
     if (!v)
         return LS_OK;
-    if (!json_is_string(v) || json_string_length(v) > max || max >= dlen)
+    if (!json_is_string(v) || json_string_length(v) > max)
         return bad(why, len, "%s must be text of at most %zu characters", key, max);
     snprintf(dst, dlen, "%s", json_string_value(v));
     return LS_OK;

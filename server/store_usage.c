@@ -319,15 +319,14 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
             rc = insert_parts(st, instrument, &s[i], p, np);
         free(p);
     }
-    /* bookings whose usage may have changed, and those the new readings show to have ended;
-     * with no reading before s0 nor from it the instrument has none, no booking has ended by
-     * its evidence, and only those reaching past s0 may change (not its whole history) */
-    if (rc == LS_OK)
-        rc = settle_bookings(st, instrument,
-                             prev_ts == INT64_MIN / 2 && nr == 0 && !have_open ? s0
-                             : prev_ts < s0                                    ? prev_ts
-                                                                               : s0,
+    /* bookings whose usage may have changed (those reaching past s0), and those the new
+     * readings show to have ended (past the reading before them); an instrument with no
+     * reading at all has no evidence that ended any, so its history is not read */
+    if (rc == LS_OK) {
+        int no_readings = prev_ts == INT64_MIN / 2 && nr == 0 && !have_open;
+        rc = settle_bookings(st, instrument, no_readings || prev_ts >= s0 ? s0 : prev_ts,
                              no_show_min_run_s);
+    }
     free(r);
     free(s);
     return rc;
