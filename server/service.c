@@ -178,7 +178,8 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
     /* From here to the insert, one write transaction: nobody else can book in between. */
     if (store_begin(sv->st))
         return service_fail(out, LS_ERR_DB, "database busy");
-    rc = store_booking_future_count(sv->st, b.user_id, q.now_ms, &q.future_count);
+    rc = store_booking_future_count(sv->st, b.user_id, q.now_ms, rules.max_future_bookings,
+                                    &q.future_count);
     if (rc == LS_OK) {
         struct qualification ql;
         rc = store_qualification_get(sv->st, b.instrument, b.user_id, &ql);

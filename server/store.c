@@ -359,6 +359,8 @@ int store_open(const char *path, struct store **out)
             goto fail;
         }
     }
+    if (db_engine(st->db) == DB_SQLITE)
+        st->gate = store_write_gate(path);
     if ((db_engine(st->db) == DB_SQLITE &&
          store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                         " PRAGMA foreign_keys=ON;")) ||
@@ -456,6 +458,7 @@ void store_close(struct store *st)
     db_finalize(st->inst_binding);
     free(st->bindings);
     store_cache_clear(st);
+    store_txn_close(st);
     db_close(st->db);
     free(st);
 }
@@ -1105,32 +1108,4 @@ int store_user_end_sessions(struct store *st, int64_t user_id, const unsigned ch
         return LS_ERR_DB;
     db_bind_int64(left, 1, user_id);
     return store_int_one(st, left, tokens_left);
-}
-
-int store_begin(struct store *st)
-{
-    if (db_engine(st->db) == DB_SQLITE)
-        return store_exec(st, "BEGIN IMMEDIATE");
-    if (store_exec(st, "BEGIN"))
-        return LS_ERR_DB;
-    if (store_exec(st, "SELECT pg_advisory_xact_lock(" STORE_WRITER_LOCK ")")) {
-        store_exec(st, "ROLLBACK");
-        return LS_ERR_DB;
-    }
-    return LS_OK;
-}
-
-int store_commit(struct store *st)
-{
-    if (store_exec(st, "COMMIT")) {
-        store_exec(st, "ROLLBACK");
-        return LS_ERR_DB;
-    }
-    return LS_OK;
-}
-
-void store_rollback(struct store *st)
-{
-    if (!db_autocommit(st->db))
-        store_exec(st, "ROLLBACK");
 }

@@ -167,6 +167,20 @@ int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
 
+/* A write group (writer.h): one write transaction holding several callers' writes, each in a
+ * savepoint of its own, committed together (one sync to disk for all). Between store_group_begin
+ * and store_group_commit or store_group_abort, store_begin opens the caller's savepoint,
+ * store_commit releases it (its writes then commit with the group), store_rollback undoes the
+ * caller's writes only. store_group_lost: the engine rolled the whole group back (an I/O error,
+ * a full disk): the writes of the group so far are gone, and the connection is out of the group.
+ *
+ * In one process, writers to one SQLite file queue on a mutex (store_txn.c) rather than on
+ * SQLite's busy handler, which sleeps and polls. */
+int store_group_begin(struct store *st);
+int store_group_lost(struct store *st);
+int store_group_commit(struct store *st);
+void store_group_abort(struct store *st);
+
 /* --- Organisations ---------------------------------------------------------------------- */
 /* Objects are JSON as the API shows them (caller decrefs). */
 int store_org_create(struct store *st, const char *name, const char *type, int64_t *id);
@@ -242,8 +256,10 @@ int store_booking_view(struct store *st, int64_t id, struct booking_view *v);
 int store_booking_set_status(struct store *st, int64_t id, enum booking_status status,
                              const char *reason);
 int store_booking_rate(struct store *st, int64_t id, int score, const char *comment);
-/* Pending or confirmed bookings of user_id ending after now_ms. */
-int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms, int64_t *n);
+/* Pending or confirmed bookings of user_id ending after now_ms, counted up to cap (a rule's
+ * limit: a user with thousands of future bookings costs no more than one with cap). */
+int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms, int64_t cap,
+                               int64_t *n);
 
 struct booking_filter {
     int64_t user_id; /* > 0: only this user's */

@@ -150,15 +150,18 @@ int store_booking_rate(struct store *st, int64_t id, int score, const char *comm
     return store_write_rc(st, q);
 }
 
-int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms, int64_t *n)
+int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms, int64_t cap,
+                               int64_t *n)
 {
-    struct db_stmt *q = store_stmt(st, "SELECT count(*) FROM bookings WHERE user_id = ? AND"
-                                       " status IN ('pending','confirmed') AND end_ms > ?");
+    struct db_stmt *q =
+        store_stmt(st, "SELECT count(*) FROM (SELECT 1 FROM bookings WHERE user_id = ? AND"
+                       " status IN ('pending','confirmed') AND end_ms > ? LIMIT ?) AS f");
 
     if (!q)
         return LS_ERR_DB;
     db_bind_int64(q, 1, user_id);
     db_bind_int64(q, 2, now_ms);
+    db_bind_int64(q, 3, cap);
     return store_int_one(st, q, n);
 }
 

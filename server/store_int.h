@@ -49,7 +49,17 @@ struct store {
     size_t ncache;
     struct trust_limits trust;      /* what ingest believes (SPEC 3.3) */
     struct binding_cache *bindings; /* instruments' gateways, for ingest (store.c) */
+    /* transactions (store_txn.c): the process's gate to an SQLite file, held from store_begin to
+     * commit or rollback; a write group's state (store_group_begin) */
+    struct write_gate *gate;
+    int gate_held, group, job_open;
 };
+
+/* The gate every connection of this process to SQLite file path shares (NULL for PostgreSQL and
+ * in-memory databases): store_open's. */
+struct write_gate *store_write_gate(const char *path);
+/* Let the gate go if the connection holds it (store_close). */
+void store_txn_close(struct store *st);
 
 /* Log SQLite's error for what and return LS_ERR_DB. */
 int store_db_fail(struct store *st, const char *what);

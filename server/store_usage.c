@@ -157,28 +157,35 @@ static int insert_parts(struct store *st, const char *instrument, const struct u
 }
 
 /* Metered seconds of the bookings from since on, and completed / no_show for those that ended
- * before the newest reading (the evidence is in). */
+ * before the newest reading (the evidence is in). A booking that starts after the newest reading
+ * and after now is skipped: no session reaches it (a session ends at a reading), it has not
+ * ended, and it never had metered seconds (readings are kept, so the newest only grows); so a
+ * booking far ahead does not make each refresh walk the bookings between. */
 static int settle_bookings(struct store *st, const char *instrument, int64_t since,
                            int64_t no_show_min_run_s)
 {
+    struct db_stmt *newest = store_stmt(st, "SELECT max(ts) FROM readings WHERE instrument = ?");
     struct db_stmt *q = store_stmt(
         st, "SELECT b.id, b.status, b.end_ms, coalesce((SELECT sum(run_ms) FROM usage u WHERE"
-            " u.booking_id = b.id), 0) / 1000, b.metered_seconds, (SELECT max(ts) FROM readings"
-            " WHERE instrument = ?1) FROM bookings b WHERE b.instrument = ?1 AND b.end_ms > "
-            "?2" SQL_STARTS_NEAR("b.", "?1",
-                                 "?2") " AND b.status IN ('confirmed','completed','no_show')");
+            " u.booking_id = b.id), 0) / 1000, b.metered_seconds FROM bookings b WHERE"
+            " b.instrument = ?1 AND b.end_ms > ?2 AND b.start_ms <= ?3" SQL_STARTS_NEAR(
+                "b.", "?1", "?2") " AND b.status IN ('confirmed','completed','no_show')");
     struct db_stmt *up = store_stmt(st, "UPDATE bookings SET metered_seconds = ?, status = ? WHERE"
                                         " id = ?");
+    int64_t last = 0, now = ls_now_ms();
     int step = DB_DONE, rc = LS_OK;
 
-    if (!q || !up)
+    if (!newest || !q || !up)
+        return LS_ERR_DB;
+    store_bind_text(newest, 1, instrument);
+    if (store_int_one(st, newest, &last))
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
     db_bind_int64(q, 2, store_near(since));
+    db_bind_int64(q, 3, last > now ? last : now);
     while (rc == LS_OK && (step = db_step(q)) == DB_ROW) {
         int64_t id = db_column_int64(q, 0), end = db_column_int64(q, 2);
         int64_t metered = db_column_int64(q, 3), old = db_column_int64(q, 4);
-        int64_t last = db_column_int64(q, 5), now = ls_now_ms();
         enum booking_status status, next;
         char object[40];
 

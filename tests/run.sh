@@ -39,6 +39,9 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
     if [ -z "$pattern" ] || [[ "build/tests/test_store" == *$pattern* ]]; then
         run_one "unit/test_store (postgresql)" bash tests/pg.sh run build/tests/test_store
     fi
+    if [ -z "$pattern" ] || [[ "build/tests/test_writer" == *$pattern* ]]; then
+        run_one "unit/test_writer (postgresql)" bash tests/pg.sh run build/tests/test_writer
+    fi
 fi
 if [ "$what" = fuzz ] || [ "$what" = all ]; then
     # each libFuzzer harness for a few seconds on its seeds (make fuzz runs them longer)

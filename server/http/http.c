@@ -14,6 +14,7 @@
 
 #include "../auth.h"
 #include "../requests.h"
+#include "../writer.h"
 #include "routes.h"
 #include "conn_guard.h"
 #include "forwarded.h"
@@ -32,7 +33,10 @@
 #define CONN_MEMORY 65536
 #define MAX_STORES 128
 
-enum route_flags { ROUTE_PUBLIC = 0, ROUTE_AUTH = 1 << 0 };
+/* ROUTE_WRITE: the handler runs on the writer (writer.h), its writes committed in a group with
+ * others'; for writes that touch nothing but the database (not the broker) and do no slow work
+ * (no password hashing), so that they do not hold the group up. */
+enum route_flags { ROUTE_PUBLIC = 0, ROUTE_AUTH = 1 << 0, ROUTE_WRITE = 1 << 1 };
 
 struct route {
     const char *method;
@@ -61,24 +65,24 @@ static const struct route routes[] = {
     {"GET", "/api/v1/users/{}", route_user_get, ROUTE_AUTH},
     {"PATCH", "/api/v1/users/{}", route_user_update, ROUTE_AUTH},
     {"GET", "/api/v1/instruments", route_instruments_list, ROUTE_AUTH},
-    {"POST", "/api/v1/instruments", route_instrument_create, ROUTE_AUTH},
+    {"POST", "/api/v1/instruments", route_instrument_create, ROUTE_AUTH | ROUTE_WRITE},
     {"GET", "/api/v1/instruments/{}", route_instrument_get, ROUTE_AUTH},
-    {"PATCH", "/api/v1/instruments/{}", route_instrument_update, ROUTE_AUTH},
+    {"PATCH", "/api/v1/instruments/{}", route_instrument_update, ROUTE_AUTH | ROUTE_WRITE},
     {"GET", "/api/v1/instruments/{}/availability", route_availability, ROUTE_AUTH},
     {"GET", "/api/v1/instruments/{}/outages", route_outages_list, ROUTE_AUTH},
-    {"POST", "/api/v1/instruments/{}/outages", route_outage_create, ROUTE_AUTH},
-    {"PATCH", "/api/v1/instruments/{}/outages/{}", route_outage_update, ROUTE_AUTH},
-    {"DELETE", "/api/v1/instruments/{}/outages/{}", route_outage_delete, ROUTE_AUTH},
+    {"POST", "/api/v1/instruments/{}/outages", route_outage_create, ROUTE_AUTH | ROUTE_WRITE},
+    {"PATCH", "/api/v1/instruments/{}/outages/{}", route_outage_update, ROUTE_AUTH | ROUTE_WRITE},
+    {"DELETE", "/api/v1/instruments/{}/outages/{}", route_outage_delete, ROUTE_AUTH | ROUTE_WRITE},
     {"GET", "/api/v1/instruments/{}/qualifications", route_qualifications_list, ROUTE_AUTH},
     {"POST", "/api/v1/instruments/{}/qualifications", route_qualification_grant, ROUTE_AUTH},
     {"DELETE", "/api/v1/instruments/{}/qualifications/{}", route_qualification_revoke, ROUTE_AUTH},
     {"GET", "/api/v1/bookings", route_bookings_list, ROUTE_AUTH},
-    {"POST", "/api/v1/bookings", route_booking_create, ROUTE_AUTH},
+    {"POST", "/api/v1/bookings", route_booking_create, ROUTE_AUTH | ROUTE_WRITE},
     {"GET", "/api/v1/bookings/{}", route_booking_get, ROUTE_AUTH},
-    {"POST", "/api/v1/bookings/{}/cancel", route_booking_cancel, ROUTE_AUTH},
-    {"POST", "/api/v1/bookings/{}/approve", route_booking_approve, ROUTE_AUTH},
-    {"POST", "/api/v1/bookings/{}/reject", route_booking_reject, ROUTE_AUTH},
-    {"POST", "/api/v1/bookings/{}/rating", route_booking_rating, ROUTE_AUTH},
+    {"POST", "/api/v1/bookings/{}/cancel", route_booking_cancel, ROUTE_AUTH | ROUTE_WRITE},
+    {"POST", "/api/v1/bookings/{}/approve", route_booking_approve, ROUTE_AUTH | ROUTE_WRITE},
+    {"POST", "/api/v1/bookings/{}/reject", route_booking_reject, ROUTE_AUTH | ROUTE_WRITE},
+    {"POST", "/api/v1/bookings/{}/rating", route_booking_rating, ROUTE_AUTH | ROUTE_WRITE},
     {"GET", "/api/v1/readings", route_readings_list, ROUTE_AUTH},
     {"GET", "/api/v1/usage", route_usage_list, ROUTE_AUTH},
     {"GET", "/api/v1/metrics", route_metrics, ROUTE_AUTH},
@@ -86,9 +90,9 @@ static const struct route routes[] = {
     {"GET", "/api/v1/collaboration", route_collaboration, ROUTE_AUTH},
     {"GET", "/api/v1/charges", route_charges_list, ROUTE_AUTH},
     {"GET", "/api/v1/statements", route_statement, ROUTE_AUTH},
-    {"POST", "/api/v1/statements/close", route_statement_close, ROUTE_AUTH},
+    {"POST", "/api/v1/statements/close", route_statement_close, ROUTE_AUTH | ROUTE_WRITE},
     {"GET", "/api/v1/vouchers", route_vouchers_list, ROUTE_AUTH},
-    {"POST", "/api/v1/vouchers", route_voucher_create, ROUTE_AUTH},
+    {"POST", "/api/v1/vouchers", route_voucher_create, ROUTE_AUTH | ROUTE_WRITE},
     {"GET", "/api/v1/gateways", route_gateways_list, ROUTE_AUTH},
     {"POST", "/api/v1/gateways", route_gateway_create, ROUTE_AUTH},
     {"GET", "/api/v1/gateways/{}", route_gateway_get, ROUTE_AUTH},
@@ -148,6 +152,7 @@ struct http {
     struct MHD_Daemon *d;
     const struct srv_config *cfg;
     struct broker *broker;
+    struct writer *writer; /* the ROUTE_WRITE handlers' */
     pthread_mutex_t lock;
     struct store *stores[MAX_STORES]; /* one per libmicrohttpd thread, closed at stop */
     size_t store_count;
@@ -394,6 +399,39 @@ static int authenticate(struct http_req *req, struct http_resp *resp)
     return LS_OK;
 }
 
+struct route_call {
+    const struct route *route;
+    struct http_req *req;
+    struct http_resp *resp;
+};
+
+static int run_route(struct store *st, void *arg)
+{
+    struct route_call *c = arg;
+
+    c->req->st = st;
+    return c->route->fn(c->req, c->resp);
+}
+
+/* Run a ROUTE_WRITE handler on the writer; answer only when its group is durable (a 201 is never
+ * given for a booking a crash could lose), else 503 and nothing is kept. */
+static int write_route(struct http *h, const struct route *route, struct http_req *req,
+                       struct http_resp *resp)
+{
+    struct route_call c = {route, req, resp};
+    struct store *own = req->st;
+    int committed, rc = writer_run(h->writer, run_route, &c, &committed);
+
+    req->st = own;
+    if (committed)
+        return rc;
+    free(resp->body);
+    resp->body = NULL;
+    resp->len = 0;
+    resp->retry_after = 1;
+    return http_error(resp, LS_ERR_DB, "cannot record the change; try again");
+}
+
 static void dispatch(struct http *h, struct http_req *req, struct http_resp *resp,
                      size_t *route_index)
 {
@@ -434,8 +472,12 @@ static void dispatch(struct http *h, struct http_req *req, struct http_resp *res
             if (strcmp(list_params[i].pattern, found->pattern) == 0 &&
                 only_query(req, resp, list_params[i].params))
                 return;
-    rc = found->fn(req, resp);
-    store_rollback(req->st); /* a handler that failed mid-transaction leaves nothing behind */
+    if (found->flags & ROUTE_WRITE)
+        rc = write_route(h, found, req, resp);
+    else {
+        rc = found->fn(req, resp);
+        store_rollback(req->st); /* a handler that failed mid-transaction leaves nothing behind */
+    }
     if (rc && !resp->body)
         http_error(resp, rc, "%s", ls_strerror((enum ls_rc)rc));
 }
@@ -578,6 +620,22 @@ int route_prometheus(struct http_req *req, struct http_resp *resp)
                             (unsigned long long)total);
     }
     pthread_mutex_unlock(&h->lock);
+    {
+        struct writer_stats ws;
+        writer_get_stats(h->writer, &ws);
+        rc |= ls_buf_printf(
+            &b,
+            "# HELP labshare_writer_writes_total API writes run by the writer (group commit).\n"
+            "# TYPE labshare_writer_writes_total counter\nlabshare_writer_writes_total %llu\n"
+            "# HELP labshare_writer_groups_total Transactions the writer committed or tried.\n"
+            "# TYPE labshare_writer_groups_total counter\nlabshare_writer_groups_total %llu\n"
+            "# HELP labshare_writer_failed_total Writes in groups that could not commit.\n"
+            "# TYPE labshare_writer_failed_total counter\nlabshare_writer_failed_total %llu\n"
+            "# HELP labshare_writer_queued Writes waiting for the writer now.\n"
+            "# TYPE labshare_writer_queued gauge\nlabshare_writer_queued %llu\n",
+            (unsigned long long)ws.writes, (unsigned long long)ws.groups,
+            (unsigned long long)ws.failed, (unsigned long long)ws.queued);
+    }
     {
         struct conn_guard_stats gs;
         uint64_t ok, failed;
@@ -843,6 +901,7 @@ static char *read_pem(const char *path)
 /* What http_start() made besides the daemon and the stores (the key wiped). */
 static void release(struct http *h)
 {
+    writer_stop(h->writer);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->wake);
     conn_guard_free(h->guard);
@@ -870,6 +929,12 @@ int http_start(const struct srv_config *cfg, struct broker *broker,
     h->metrics_text = metrics_text;
     h->metrics_arg = metrics_arg;
     if (web_load(cfg->web_root, &h->web)) {
+        free(h);
+        return LS_ERR_IO;
+    }
+    if (writer_start(cfg->db, &h->writer)) {
+        ls_error("http: cannot open the database for writing");
+        web_free(h->web);
         free(h);
         return LS_ERR_IO;
     }
