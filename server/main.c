@@ -42,9 +42,11 @@ static void usage(FILE *f)
                "                DIR/dynamic-security.json) for the mosquitto 2.0 broker this\n"
                "                server needs: no anonymous access, the server's account from\n"
                "                [mqtt] username/password, gateways admitted at run time\n"
-               "  usage-check   recompute usage from all readings; compare with the stored\n"
-               "                (incremental) usage; exit 1 when they differ\n"
-               "  usage-rebuild recompute usage from all readings and store it\n"
+               "  usage-check   recompute usage from all readings and compare with the stored\n"
+               "                (incremental) usage, then each instrument's usage per day\n"
+               "                from the sessions with the stored day sums; exit 1 when\n"
+               "                either differs\n"
+               "  usage-rebuild recompute usage and its day sums and store them\n"
                "  import-sqlite OLD.db\n"
                "                copy the SQLite platform OLD.db (stop its server first) into\n"
                "                the empty PostgreSQL database of [server] db, every row as\n"
@@ -171,7 +173,7 @@ static char **disabled_gateways(void *arg, size_t *n)
 static int cmd_usage(const struct srv_config *cfg, int replace)
 {
     struct store *st = NULL;
-    int64_t rows = 0, diffs = 0;
+    int64_t rows = 0, diffs = 0, days = 0, day_diffs = 0;
     int rc;
 
     if (store_open(cfg->db, &st))
@@ -180,6 +182,9 @@ static int cmd_usage(const struct srv_config *cfg, int replace)
     if (rc == LS_OK)
         rc = store_usage_rebuild(st, (int64_t)cfg->merge_gap_s * 1000, cfg->no_show_min_run_s,
                                  replace, &rows, &diffs);
+    /* then the day sums against the sessions (after a rebuild: the rebuilt sessions) */
+    if (rc == LS_OK)
+        rc = store_usage_days_check(st, replace, &days, &day_diffs);
     if (rc == LS_OK)
         rc = replace ? store_commit(st) : (store_rollback(st), LS_OK);
     store_close(st);
@@ -188,9 +193,12 @@ static int cmd_usage(const struct srv_config *cfg, int replace)
                 ls_strerror((enum ls_rc)rc));
         return 1;
     }
-    printf("%lld usage rows recomputed from the readings, %lld differ from the stored ones%s\n",
-           (long long)rows, (long long)diffs, replace ? " (replaced)" : "");
-    return diffs && !replace ? 1 : 0;
+    printf("%lld usage rows recomputed from the readings, %lld differ from the stored ones%s\n"
+           "%lld days of usage per instrument recomputed from the sessions, %lld differ from the"
+           " stored sums%s\n",
+           (long long)rows, (long long)diffs, replace ? " (replaced)" : "", (long long)days,
+           (long long)day_diffs, replace ? " (replaced)" : "");
+    return (diffs || day_diffs) && !replace ? 1 : 0;
 }
 
 /* import-sqlite OLD.db: the SQLite platform into the PostgreSQL database of [server] db. */

@@ -196,6 +196,10 @@ static const char *const migrations[] = {
     /* and a user's bookings that hold a slot, by their end: the future ones are a range */
     "CREATE INDEX bookings_user_open ON bookings(user_id, end_ms)"
     " WHERE status IN ('pending','confirmed');",
+    /* 16: usage per instrument and local day (rollup.h), kept with the sessions; whether a part
+     * is external is decided when it is metered (the user's organisation then) */
+    "ALTER TABLE usage ADD COLUMN external INTEGER NOT NULL DEFAULT 0;" SCHEMA_USAGE_EXTERNAL_NOW
+        SCHEMA_USAGE_SUMS,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -230,10 +234,21 @@ int store_schema_version(struct store *st)
     return v;
 }
 
+/* Schema 16 on a platform with usage: its day rollups, from the sessions. */
+static int fill_usage_days(struct store *st)
+{
+    int64_t rows, diffs;
+    int rc = store_usage_days_check(st, 1, &rows, &diffs);
+
+    if (rc == LS_OK)
+        ls_info("store: usage summed per day (%lld days)", (long long)rows);
+    return rc;
+}
+
 static int migrate_sqlite(struct store *st)
 {
     char sql[64];
-    int v;
+    int v, from;
 
     /* IMMEDIATE: two processes starting at once do not both migrate. */
     if (store_exec(st, "BEGIN IMMEDIATE"))
@@ -244,12 +259,17 @@ static int migrate_sqlite(struct store *st)
         store_exec(st, "ROLLBACK");
         return LS_ERR_DB;
     }
+    from = v;
     for (; v < SCHEMA_VERSION; v++) {
         if (store_exec(st, migrations[v])) {
             store_exec(st, "ROLLBACK");
             return LS_ERR_DB;
         }
         ls_info("store: migrated schema to version %d", v + 1);
+    }
+    if (from > 0 && from < 16 && fill_usage_days(st)) {
+        store_exec(st, "ROLLBACK");
+        return LS_ERR_DB;
     }
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
     if (store_exec(st, sql) || store_exec(st, "COMMIT")) {
@@ -307,6 +327,8 @@ static int migrate_pg(struct store *st)
         for (; v < SCHEMA_VERSION && !bad; v++)
             bad = !schema_pg_upgrades[v - SCHEMA_PG_UPGRADES_FROM] ||
                   store_exec(st, schema_pg_upgrades[v - SCHEMA_PG_UPGRADES_FROM]);
+        if (!bad && from < 16)
+            bad = fill_usage_days(st) != LS_OK;
         snprintf(sql, sizeof(sql), "UPDATE labshare_schema SET version = %d", SCHEMA_VERSION);
         if (bad || store_exec(st, sql)) {
             store_exec(st, "ROLLBACK");

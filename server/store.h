@@ -384,6 +384,9 @@ int store_outage_cancel_bookings(struct store *st, const char *instrument, int64
  * nobody. They are derived data: store_usage_refresh() recomputes an instrument's usage from
  * its readings from the first session that readings at or after since_ms can change, and sets
  * the metered_seconds (and, once ended, completed or no_show) of the bookings it touches.
+ * It keeps the instrument's usage per local day (usage_days, rollup.h) in step: what the
+ * sessions it replaced gave is taken away, what the new ones give is added. Whether a part is
+ * external (its user of another organisation than the owner) is decided when it is stored.
  * Call it in the transaction that stored the readings or changed the bookings. */
 int store_usage_refresh(struct store *st, const char *instrument, int64_t since_ms,
                         int64_t merge_gap_ms, int64_t no_show_min_run_s);
@@ -393,6 +396,10 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
  * recomputed rows instead. */
 int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_min_run_s,
                         int replace, int64_t *rows, int64_t *diffs);
+/* Recompute every instrument's usage per day from its stored sessions and compare it with
+ * usage_days: *rows days, *diffs of them differ (missing, extra or other sums). With replace
+ * set, store the recomputed days instead. */
+int store_usage_days_check(struct store *st, int replace, int64_t *rows, int64_t *diffs);
 
 struct usage_filter {
     const char *instrument;

@@ -28,6 +28,8 @@ static const char *const tables[] = {
     "bookings",
     "outages",
     "usage",
+    "usage_days",
+    "usage_months",
     "vouchers",
     "charges",
     "closed_months",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "rollup.h"
 #include "labshare/grow.h"
 #include "labshare/rc.h"
 #include "labshare/banned.h"
@@ -17,6 +18,34 @@
         "u.end_ms",                                                                                \
         "?2") " - " SQL_MAX2("u.start_ms",                                                         \
                              "?1") ") * 1.0 / (u.end_ms - u.start_ms) ELSE u.run_ms END)"
+
+/* Each instrument's metered, external and inside-booking run time in [?1, ?2): from its parts of
+ * sessions, clipped to the period; or, for whole days or months, from its sums (rollup.h). Then
+ * each instrument's booked time in [?1, ?2), and of the bookings that ended then: how many, the
+ * no-shows, the ratings' sum and count. (clang-format cannot lay out SQL built of macros.) */
+#define ENDED_IN "end_ms >= ?1 AND end_ms < ?2"
+// clang-format off
+#define USAGE_BY_PARTS                                                                             \
+    "SELECT u.instrument, sum(" CLIPPED_RUN "), sum(" CLIPPED_RUN " * u.external),"                \
+    " sum(" CLIPPED_RUN " * " SQL_IF1("u.attribution = 'booking'") ") FROM usage u"                \
+    " WHERE (u.end_ms > ?1 AND u.start_ms < ?2)"                                                   \
+    " OR (u.end_ms = u.start_ms AND u.start_ms >= ?1 AND u.start_ms < ?2) GROUP BY u.instrument"
+#define USAGE_BY_DAYS                                                                              \
+    "SELECT instrument, sum(effective_ms), sum(external_ms), sum(inside_ms) FROM usage_days"       \
+    " WHERE day_ms >= ?1 AND day_ms < ?2 GROUP BY instrument"
+#define USAGE_BY_MONTHS                                                                            \
+    "SELECT instrument, sum(effective_ms), sum(external_ms), sum(inside_ms) FROM usage_months"     \
+    " WHERE month_ms >= ?1 AND month_ms < ?2 GROUP BY instrument"
+#define BOOKINGS_IN_PERIOD                                                                         \
+    "SELECT instrument,"                                                                           \
+    " sum(" SQL_MAX2("0", "(" SQL_MIN2("end_ms", "?2") " - " SQL_MAX2("start_ms", "?1") ")") "),"  \
+    " sum(" SQL_IF1(ENDED_IN " AND status IN ('completed','no_show')") "),"                        \
+    " sum(" SQL_IF1(ENDED_IN " AND status = 'no_show'") "),"                                       \
+    " sum(CASE WHEN " ENDED_IN " THEN coalesce(rating, 0) ELSE 0 END),"                            \
+    " sum(" SQL_IF1(ENDED_IN " AND rating IS NOT NULL") ") FROM bookings"                          \
+    " WHERE status IN ('confirmed','completed','no_show') AND end_ms > ?1 AND start_ms < ?2"       \
+    " GROUP BY instrument"
+// clang-format on
 
 static struct metric_raw *find(struct metric_raw *v, size_t n, const char *id)
 {
@@ -99,68 +128,13 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
                                         " o.name, i.created_at"
                                         " FROM instruments i JOIN orgs o ON o.id = i.org_id"
                                         " ORDER BY i.id");
+    /* a period of whole local months reads the month sums, of whole days the day sums; any
+     * other, the parts */
     struct db_stmt *qu = store_stmt(
-        st, "SELECT u.instrument, sum(" CLIPPED_RUN "), sum(" CLIPPED_RUN " * " SQL_IF1(
-                "usr.org_id IS NOT NULL AND usr.org_id <> "
-                "i.org_id") "), sum(" CLIPPED_RUN
-                            " * " SQL_IF1(
-                                "u.attribution = 'booking'") ") FROM usage u JOIN instruments i ON "
-                                                             "i.id ="
-                                                             " u.instrument LEFT JOIN users usr ON "
-                                                             "usr.id = "
-                                                             "u.user_id WHERE (u.end_ms > ?1 AND"
-                                                             " u.start_ms < ?2) OR (u.end_ms = "
-                                                             "u.start_ms AND "
-                                                             "u.start_ms >= ?1 AND u.start_ms < ?2)"
-                                                             " GROUP BY u.instrument");
-    struct db_stmt *qb = store_stmt(
-        st,
-        "SELECT instrument, sum(" SQL_MAX2(
-            "0",
-            "(" SQL_MIN2("end_ms", "?2") " - " SQL_MAX2(
-                "start_ms",
-                "?1") ")") "),"
-                           " sum(" SQL_IF1(
-                               "end_ms >= ?1 AND end_ms < ?2 AND status IN "
-                               "('completed','no_show')") "),"
-                                                          " sum(" SQL_IF1(
-                                                              "end_ms >= ?1 AND end_ms "
-                                                              "< ?2 AND status = "
-                                                              "'no_show'") "),"
-                                                                           " sum(CASE "
-                                                                           "WHEN end_ms "
-                                                                           ">= ?1 AND "
-                                                                           "end_ms < ?2 "
-                                                                           "THEN "
-                                                                           "coalesce("
-                                                                           "rating, 0) "
-                                                                           "ELSE 0 END),"
-                                                                           " sum"
-                                                                           "(" SQL_IF1(
-                                                                               "end_ms "
-                                                                               ">= ?1 "
-                                                                               "AND "
-                                                                               "end_ms "
-                                                                               "< ?2 "
-                                                                               "AND "
-                                                                               "rating "
-                                                                               "IS NOT "
-                                                                               "NULL") ") FROM "
-                                                                                       "bookings "
-                                                                                       "WHERE"
-                                                                                       " status IN "
-                                                                                       "('"
-                                                                                       "confirmed',"
-                                                                                       "'completed'"
-                                                                                       ",'no_show')"
-                                                                                       " AND "
-                                                                                       "end_ms > "
-                                                                                       "?1 AND "
-                                                                                       "start_ms < "
-                                                                                       "?2"
-                                                                                       " GROUP BY "
-                                                                                       "instrumen"
-                                                                                       "t");
+        st, rollup_is_month_start(from_ms) && rollup_is_month_start(to_ms) ? USAGE_BY_MONTHS
+            : rollup_is_day_start(from_ms) && rollup_is_day_start(to_ms)   ? USAGE_BY_DAYS
+                                                                           : USAGE_BY_PARTS);
+    struct db_stmt *qb = store_stmt(st, BOOKINGS_IN_PERIOD);
     struct metric_raw *v = NULL, *m;
     size_t cnt = 0, cap = 0;
     int row;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rollup.h"
 #include "usage.h"
 #include "labshare/num.h"
 #include "labshare/grow.h"
@@ -119,10 +120,13 @@ static int split_session(struct store *st, const char *instrument, const struct 
 static int insert_parts(struct store *st, const char *instrument, const struct usage_session *s,
                         const struct usage_part *p, size_t n)
 {
-    struct db_stmt *q = store_stmt(st, "INSERT INTO usage(instrument, session_start, session_end,"
-                                       " open, start_ms, end_ms, run_ms, energy_wh, samples, badge,"
-                                       " user_id, booking_id, attribution)"
-                                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    /* external: the user is of another organisation than the owner, now (it stays so) */
+    struct db_stmt *q = store_stmt(
+        st, "INSERT INTO usage(instrument, session_start, session_end, open, start_ms, end_ms,"
+            " run_ms, energy_wh, samples, badge, user_id, booking_id, attribution, external)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13, coalesce((SELECT 1 FROM users"
+            " usr JOIN instruments i ON i.id = ?1 WHERE usr.id = ?11 AND usr.org_id IS NOT NULL"
+            " AND usr.org_id <> i.org_id), 0))");
 
     if (!q)
         return LS_ERR_DB;
@@ -154,6 +158,84 @@ static int insert_parts(struct store *st, const char *instrument, const struct u
             return LS_ERR_DB;
     }
     return LS_OK;
+}
+
+/* Add (sign 1) or take away (-1) what the instrument's parts of sessions starting at since or
+ * later give each day. */
+static int part_days(struct store *st, const char *instrument, int64_t since, int sign,
+                     struct day_sums *d)
+{
+    struct db_stmt *q =
+        store_stmt(st, "SELECT start_ms, end_ms, run_ms, external, " SQL_IF1(
+                           "attribution = 'booking'") " FROM usage WHERE"
+                                                      " instrument = ? AND session_start >= ?");
+    int rc = LS_OK, row;
+
+    if (!q)
+        return LS_ERR_DB;
+    store_bind_text(q, 1, instrument);
+    db_bind_int64(q, 2, since);
+    while (rc == LS_OK && (row = store_step_row(st, q, "usage per day")) > 0)
+        rc = day_sums_add(d, db_column_int64(q, 0), db_column_int64(q, 1), db_column_int64(q, 2),
+                          db_column_int64(q, 3) != 0, db_column_int64(q, 4) != 0, sign);
+    db_reset(q);
+    return rc == LS_OK && row < 0 ? LS_ERR_DB : rc;
+}
+
+/* Add the changes d holds to the instrument's stored sums (up: the upsert); a period left with
+ * nothing goes (empty: the delete). */
+static int apply_sums(struct store *st, const char *instrument, const struct day_sums *d,
+                      struct db_stmt *up, struct db_stmt *empty)
+{
+    int rc = LS_OK;
+
+    if (!up || !empty)
+        return LS_ERR_DB;
+    for (size_t i = 0; rc == LS_OK && i < d->n; i++) {
+        const struct day_sum *s = &d->v[i];
+        if (!s->effective_ms && !s->external_ms && !s->inside_ms)
+            continue;
+        db_reset(up);
+        store_bind_text(up, 1, instrument);
+        db_bind_int64(up, 2, s->day_ms);
+        db_bind_int64(up, 3, s->effective_ms);
+        db_bind_int64(up, 4, s->external_ms);
+        db_bind_int64(up, 5, s->inside_ms);
+        rc = store_step_done(st, up);
+    }
+    if (rc == LS_OK && d->n) {
+        store_bind_text(empty, 1, instrument);
+        db_bind_int64(empty, 2, d->v[0].day_ms);
+        db_bind_int64(empty, 3, d->v[d->n - 1].day_ms);
+        rc = store_step_done(st, empty);
+    }
+    return rc;
+}
+
+#define SUMS_UPSERT(table, key)                                                                    \
+    "INSERT INTO " table " VALUES(?, ?, ?, ?, ?) ON CONFLICT(instrument, " key ") DO UPDATE SET"   \
+    " effective_ms = " table ".effective_ms + excluded.effective_ms,"                              \
+    " external_ms = " table ".external_ms + excluded.external_ms,"                                 \
+    " inside_ms = " table ".inside_ms + excluded.inside_ms"
+#define SUMS_EMPTY(table, key)                                                                     \
+    "DELETE FROM " table " WHERE instrument = ? AND " key " >= ? AND " key " <= ? AND"             \
+    " effective_ms = 0 AND external_ms = 0 AND inside_ms = 0"
+
+/* Add the day changes d holds to the instrument's days and months. */
+static int apply_days(struct store *st, const char *instrument, const struct day_sums *d)
+{
+    struct day_sums months = {0};
+    int rc = day_sums_months(d, &months);
+
+    if (rc == LS_OK)
+        rc = apply_sums(st, instrument, d, store_stmt(st, SUMS_UPSERT("usage_days", "day_ms")),
+                        store_stmt(st, SUMS_EMPTY("usage_days", "day_ms")));
+    if (rc == LS_OK)
+        rc = apply_sums(st, instrument, &months,
+                        store_stmt(st, SUMS_UPSERT("usage_months", "month_ms")),
+                        store_stmt(st, SUMS_EMPTY("usage_months", "month_ms")));
+    day_sums_free(&months);
+    return rc;
 }
 
 /* Metered seconds of the bookings from since on, and completed / no_show for those that ended
@@ -248,6 +330,7 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
     struct db_stmt *qp = store_stmt(st, "SELECT max(ts) FROM readings WHERE instrument = ? AND"
                                         " ts < ?");
     struct usage_session open_s;
+    struct day_sums days = {0};
     int have_open = 0;
     int64_t prev_ts = INT64_MIN / 2;
 
@@ -313,6 +396,8 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
     db_reset(qp);
     if (row < 0 && rc == LS_OK)
         rc = LS_ERR_DB;
+    if (rc == LS_OK)
+        rc = part_days(st, instrument, s0, -1, &days);
     if (rc == LS_OK) {
         store_bind_text(del, 1, instrument);
         db_bind_int64(del, 2, s0);
@@ -326,6 +411,11 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
             rc = insert_parts(st, instrument, &s[i], p, np);
         free(p);
     }
+    if (rc == LS_OK)
+        rc = part_days(st, instrument, s0, 1, &days);
+    if (rc == LS_OK)
+        rc = apply_days(st, instrument, &days);
+    day_sums_free(&days);
     /* bookings whose usage may have changed (those reaching past s0), and those the new
      * readings show to have ended (past the reading before them); an instrument with no
      * reading at all has no evidence that ended any, so its history is not read */
@@ -339,6 +429,26 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
     return rc;
 }
 
+/* The instrument ids q gives, into *ids (caller frees). An error is not "no more instruments":
+ * a check would pass having checked none. */
+static int instrument_ids(struct store *st, struct db_stmt *q, char (**ids)[LS_ID_MAX], size_t *n)
+{
+    size_t cap = 0;
+    int row;
+
+    *ids = NULL;
+    *n = 0;
+    while ((row = store_step_row(st, q, "instruments")) > 0) {
+        if (LS_GROW(*ids, cap, *n + 1)) {
+            db_reset(q);
+            return LS_ERR_NOMEM;
+        }
+        snprintf((*ids)[(*n)++], LS_ID_MAX, "%s", db_column_text(q, 0));
+    }
+    db_reset(q);
+    return row < 0 ? LS_ERR_DB : LS_OK;
+}
+
 int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_min_run_s,
                         int replace, int64_t *rows, int64_t *diffs)
 {
@@ -348,23 +458,14 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
                                         " attribution FROM usage WHERE instrument = ? ORDER BY"
                                         " session_start, start_ms");
     char(*ids)[LS_ID_MAX] = NULL;
-    size_t nids = 0, idcap = 0;
+    size_t nids = 0;
     int rc = LS_OK, row = 0;
 
     *rows = 0;
     *diffs = 0;
     if (!qi || !qu)
         return LS_ERR_DB;
-    while ((row = store_step_row(st, qi, "instruments with readings")) > 0) {
-        if (LS_GROW(ids, idcap, nids + 1)) {
-            rc = LS_ERR_NOMEM;
-            break;
-        }
-        snprintf(ids[nids++], LS_ID_MAX, "%s", db_column_text(qi, 0));
-    }
-    db_reset(qi);
-    if (row < 0)
-        rc = LS_ERR_DB; /* not "no more instruments": the check would pass having checked none */
+    rc = instrument_ids(st, qi, &ids, &nids);
     for (size_t k = 0; rc == LS_OK && k < nids; k++) {
         struct usage_reading *r = NULL;
         struct usage_session *s = NULL;
@@ -410,6 +511,89 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
         free(s);
         if (rc == LS_OK && replace)
             rc = store_usage_refresh(st, ids[k], INT64_MIN / 2, merge_gap_ms, no_show_min_run_s);
+    }
+    free(ids);
+    return rc;
+}
+
+static int nonzero(const struct day_sum *s)
+{
+    return s->effective_ms || s->external_ms || s->inside_ms;
+}
+
+/* How many of the sums q gives (stored, by period) differ from d (recomputed): missing, extra
+ * or other. */
+static int compare_sums(struct store *st, struct db_stmt *q, const struct day_sums *d,
+                        int64_t *diffs)
+{
+    size_t i = 0;
+    int row;
+
+    while ((row = store_step_row(st, q, "stored usage sums")) > 0) {
+        struct day_sum got = {db_column_int64(q, 0), db_column_int64(q, 1), db_column_int64(q, 2),
+                              db_column_int64(q, 3)};
+        /* the recomputed periods before this stored one are missing from the store */
+        for (; i < d->n && d->v[i].day_ms < got.day_ms; i++)
+            *diffs += nonzero(&d->v[i]);
+        if (i < d->n && d->v[i].day_ms == got.day_ms)
+            *diffs += memcmp(&d->v[i], &got, sizeof(got)) != 0;
+        else
+            (*diffs)++; /* a stored period the sessions do not give */
+        i += i < d->n && d->v[i].day_ms == got.day_ms;
+    }
+    db_reset(q);
+    for (; i < d->n; i++)
+        *diffs += nonzero(&d->v[i]);
+    return row < 0 ? LS_ERR_DB : LS_OK;
+}
+
+int store_usage_days_check(struct store *st, int replace, int64_t *rows, int64_t *diffs)
+{
+    struct db_stmt *qi = store_stmt(st, "SELECT instrument FROM usage UNION SELECT instrument FROM"
+                                        " usage_days UNION SELECT instrument FROM usage_months"
+                                        " ORDER BY 1");
+    struct db_stmt *qd = store_stmt(st, "SELECT day_ms, effective_ms, external_ms, inside_ms FROM"
+                                        " usage_days WHERE instrument = ? ORDER BY day_ms");
+    struct db_stmt *qm =
+        store_stmt(st, "SELECT month_ms, effective_ms, external_ms, inside_ms"
+                       " FROM usage_months WHERE instrument = ? ORDER BY month_ms");
+    struct db_stmt *del = store_stmt(st, "DELETE FROM usage_days WHERE instrument = ?");
+    struct db_stmt *delm = store_stmt(st, "DELETE FROM usage_months WHERE instrument = ?");
+    char(*ids)[LS_ID_MAX] = NULL;
+    size_t nids = 0;
+    int rc;
+
+    *rows = *diffs = 0;
+    if (!qi || !qd || !qm || !del || !delm)
+        return LS_ERR_DB;
+    rc = instrument_ids(st, qi, &ids, &nids);
+    for (size_t k = 0; rc == LS_OK && k < nids; k++) {
+        struct day_sums d = {0}, m = {0};
+
+        rc = part_days(st, ids[k], INT64_MIN, 1, &d);
+        if (rc == LS_OK)
+            rc = day_sums_months(&d, &m);
+        store_bind_text(qd, 1, ids[k]);
+        store_bind_text(qm, 1, ids[k]);
+        if (rc == LS_OK)
+            rc = compare_sums(st, qd, &d, diffs);
+        if (rc == LS_OK)
+            rc = compare_sums(st, qm, &m, diffs);
+        db_reset(qd);
+        db_reset(qm);
+        for (size_t i = 0; i < d.n; i++)
+            *rows += nonzero(&d.v[i]);
+        if (rc == LS_OK && replace) {
+            store_bind_text(del, 1, ids[k]);
+            store_bind_text(delm, 1, ids[k]);
+            rc = store_step_done(st, del);
+            if (rc == LS_OK)
+                rc = store_step_done(st, delm);
+            if (rc == LS_OK)
+                rc = apply_days(st, ids[k], &d);
+        }
+        day_sums_free(&d);
+        day_sums_free(&m);
     }
     free(ids);
     return rc;

@@ -157,8 +157,7 @@ void writer_stop(struct writer *w)
     free(w);
 }
 
-int writer_run(struct writer *w, int (*fn)(struct store *st, void *arg), void *arg,
-               int *committed)
+int writer_run(struct writer *w, int (*fn)(struct store *st, void *arg), void *arg, int *committed)
 {
     struct job job = {.fn = fn, .arg = arg, .rc = LS_ERR_DB};
 

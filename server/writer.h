@@ -37,8 +37,7 @@ void writer_stop(struct writer *w);
  * fn's result; *committed says whether what fn wrote is durable (0: the group failed, or the
  * writer is stopping, and nothing fn wrote was kept). fn begins and commits its transactions as
  * anywhere else (store_begin, store_commit); it must not block on anything but the database. */
-int writer_run(struct writer *w, int (*fn)(struct store *st, void *arg), void *arg,
-               int *committed);
+int writer_run(struct writer *w, int (*fn)(struct store *st, void *arg), void *arg, int *committed);
 
 void writer_get_stats(struct writer *w, struct writer_stats *out);
 

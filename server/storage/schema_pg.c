@@ -115,9 +115,10 @@ const char *const schema_pg[] = {
     " session_end BIGINT NOT NULL, open BIGINT NOT NULL, start_ms BIGINT NOT NULL,"
     " end_ms BIGINT NOT NULL, run_ms BIGINT NOT NULL, energy_wh BIGINT NOT NULL,"
     " samples BIGINT NOT NULL, badge BIGINT, user_id BIGINT, booking_id BIGINT,"
-    " attribution TEXT NOT NULL CHECK(attribution IN ('booking','badge','none')));"
+    " attribution TEXT NOT NULL CHECK(attribution IN ('booking','badge','none')),"
+    " external BIGINT NOT NULL DEFAULT 0);"
     "CREATE INDEX usage_instrument ON usage(instrument, session_start);"
-    "CREATE INDEX usage_booking ON usage(booking_id);",
+    "CREATE INDEX usage_booking ON usage(booking_id);" SCHEMA_USAGE_SUMS,
     "CREATE TABLE vouchers("
     " id BIGSERIAL PRIMARY KEY, org_id BIGINT NOT NULL REFERENCES orgs(id),"
     " percent BIGINT NOT NULL CHECK(percent BETWEEN 1 AND 100),"
@@ -181,6 +182,9 @@ const char *const schema_pg_upgrades[] = {
     /* 14 -> 15 */
     BOOKING_SPANS "INSERT INTO booking_spans SELECT instrument, max(end_ms - start_ms) FROM"
                   " bookings GROUP BY instrument;",
+    /* 15 -> 16 (the days are filled by the store, store.c) */
+    "ALTER TABLE usage ADD COLUMN external BIGINT NOT NULL DEFAULT 0;" SCHEMA_USAGE_EXTERNAL_NOW
+        SCHEMA_USAGE_SUMS,
     NULL};
 
 int schema_pg_partition_sql(int year, int month, char *sql, size_t len)

@@ -18,6 +18,20 @@ extern const char *const schema_pg[];
 #define SCHEMA_PG_UPGRADES_FROM 14
 extern const char *const schema_pg_upgrades[];
 
+/* Schema 16, the same on both engines (store.c's migration, and here): usage per instrument and
+ * local day and month (rollup.h), and the external flag of the usage stored before it. */
+#define SCHEMA_USAGE_SUMS                                                                          \
+    "CREATE TABLE usage_days(instrument TEXT NOT NULL, day_ms BIGINT NOT NULL,"                    \
+    " effective_ms BIGINT NOT NULL, external_ms BIGINT NOT NULL, inside_ms BIGINT NOT NULL,"       \
+    " PRIMARY KEY(instrument, day_ms));"                                                           \
+    "CREATE TABLE usage_months(instrument TEXT NOT NULL, month_ms BIGINT NOT NULL,"                \
+    " effective_ms BIGINT NOT NULL, external_ms BIGINT NOT NULL, inside_ms BIGINT NOT NULL,"       \
+    " PRIMARY KEY(instrument, month_ms));"
+#define SCHEMA_USAGE_EXTERNAL_NOW                                                                  \
+    "UPDATE usage SET external = 1 WHERE EXISTS(SELECT 1 FROM users usr JOIN instruments i ON"     \
+    " i.id = usage.instrument WHERE usr.id = usage.user_id AND usr.org_id IS NOT NULL AND"         \
+    " usr.org_id <> i.org_id);"
+
 /* The SQL that makes the readings' partition of a month (1..12) if it is missing, into sql.
  * -1 when it does not fit. */
 int schema_pg_partition_sql(int year, int month, char *sql, size_t len);

@@ -159,6 +159,8 @@ pass "sessions, run time from counters, badge and booking attribution, booking c
 cd "$ROOT"
 out=$("$BIN/labshare-server" -c "$T/server.ini" usage-check) || fail "incremental usage differs: $out"
 grep -q "usage rows recomputed from the readings, 0 differ" <<<"$out" || fail "usage-check: $out"
+grep -Eq "^[1-9][0-9]* days of usage per instrument recomputed from the sessions, 0 differ" <<<"$out" \
+    || fail "usage-check, the day sums: $out"
 pass "usage-check: the incremental usage equals a recomputation from all readings ($out)"
 stop gateway
 stop server

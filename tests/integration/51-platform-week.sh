@@ -139,6 +139,25 @@ for iid, e in expect.items():
         tol = 0.0006 if k.endswith("hours") else 0.02 * max(1, abs(v))
         assert abs(got[iid][k] - v) <= tol, (iid, k, got[iid][k], v)
 print("metrics agree:", {i: round(got[i]["effective_hours"] * 3600, 1) for i in got})
+# the same use over whole local days is read from the day sums (rollup.h), not the sessions: the
+# same effective and external hours
+import zoneinfo
+tz = zoneinfo.ZoneInfo("Asia/Shanghai")
+d0 = datetime.datetime.fromtimestamp(frm / 1000, tz).replace(hour=0, minute=0, second=0, microsecond=0)
+d1 = datetime.datetime.fromtimestamp(to / 1000, tz).replace(hour=0, minute=0, second=0, microsecond=0) + datetime.timedelta(days=1)
+days = {m["instrument"]: m for m in a.expect(200, "GET", "/api/v1/metrics?from=%s&to=%s&by=instrument" % (d0.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), d1.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))["items"]}
+for iid, e in expect.items():
+    for k in ("effective_hours", "external_hours"):
+        assert abs(days[iid][k] - e[k]) <= 0.0006, (iid, k, days[iid][k], e[k])
+print("over whole days too:", {i: round(days[i]["effective_hours"] * 3600, 1) for i in days})
+# and over whole months, from the month sums
+z = lambda d: d.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+m0 = d0.replace(day=1)
+m1 = ((d1 - datetime.timedelta(days=1)).replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+months = {m["instrument"]: m for m in a.expect(200, "GET", "/api/v1/metrics?from=%s&to=%s&by=instrument" % (z(m0), z(m1)))["items"]}
+for iid, e in expect.items():
+    for k in ("effective_hours", "external_hours"):
+        assert abs(months[iid][k] - e[k]) <= 0.0006, (iid, k, months[iid][k], e[k])
 # org totals are sums, rates from sums
 ecut = [o for o in orgs if orgs[o]["name"] == "ECUT"][0]
 org_m = [m for m in a.expect(200, "GET", "/api/v1/metrics?from=%s&to=%s&by=org" % (iso(frm), iso(to)))["items"] if m["org_id"] == ecut][0]

@@ -32,6 +32,21 @@ static struct db *side(void)
     return db;
 }
 
+/* The first column of the first row of sql, on a second connection. */
+static int64_t side_int(const char *sql)
+{
+    struct db *db = side();
+    struct db_stmt *q = NULL;
+    int64_t v;
+
+    assert_int_equal(db_prepare(db, sql, &q), DB_OK);
+    assert_int_equal(db_step(q), DB_ROW);
+    v = db_column_int64(q, 0);
+    db_finalize(q);
+    db_close(db);
+    return v;
+}
+
 static void side_exec(const char *sql)
 {
     struct db *db = side();
@@ -284,16 +299,48 @@ static void migrations_run_once_and_refuse_newer(void **state)
      * longest booking is taken from the bookings there */
     side_exec(pg_url ? "DROP TRIGGER booking_spans_keep ON bookings; DROP FUNCTION"
                        " booking_spans_keep(); DROP TABLE booking_spans; DROP INDEX"
-                       " bookings_user_open;"
-                       " UPDATE labshare_schema SET version = 14"
+                       " bookings_user_open; ALTER TABLE usage DROP COLUMN external;"
+                       " DROP TABLE usage_days; DROP TABLE usage_months; UPDATE labshare_schema"
+                       " SET version = 14"
                      : "DROP TRIGGER booking_spans_insert; DROP TRIGGER booking_spans_update;"
                        " DROP TABLE booking_spans; DROP INDEX bookings_user_open;"
-                       " PRAGMA user_version = 14");
-    side_exec("INSERT INTO users(id, username, role, created_at) VALUES(5, 'u', 'researcher', 0);"
+                       " ALTER TABLE usage DROP COLUMN external; DROP TABLE usage_days;"
+                       " DROP TABLE usage_months; PRAGMA user_version = 14");
+    /* with usage of a user of another organisation, across midnight (UTC here): schema 16
+     * marks it external and sums it per day, an hour on each */
+    side_exec("INSERT INTO orgs(id, name, type) VALUES(901, 'owner 901', 'university'),"
+              " (902, 'other 902', 'enterprise');"
+              "INSERT INTO users(id, username, role, org_id, created_at)"
+              " VALUES(5, 'u', 'researcher', 902, 0);"
+              "UPDATE instruments SET org_id = 901 WHERE id = 'inst-0';"
               "INSERT INTO bookings(instrument, user_id, start_ms, end_ms, status, created_by,"
-              " created_at) VALUES('inst-0', 5, 0, 9000000, 'confirmed', 5, 0)");
+              " created_at) VALUES('inst-0', 5, 0, 9000000, 'confirmed', 5, 0);"
+              "INSERT INTO usage(instrument, session_start, session_end, open, start_ms, end_ms,"
+              " run_ms, energy_wh, samples, user_id, attribution) VALUES('inst-0', 82800000,"
+              " 90000000, 0, 82800000, 90000000, 7200000, 0, 0, 5, 'badge')");
     open_trusting(&st);
     assert_int_equal(store_schema_version(st), v);
+    assert_int_equal(side_int("SELECT external FROM usage"), 1);
+    assert_int_equal(side_int("SELECT count(*) FROM usage_days WHERE effective_ms = 3600000 AND"
+                              " external_ms = 3600000 AND inside_ms = 0"),
+                     2);
+    assert_int_equal(side_int("SELECT count(*) FROM usage_months WHERE month_ms = 0 AND"
+                              " effective_ms = 7200000 AND external_ms = 7200000"),
+                     1);
+    {
+        int64_t days = 0, diffs = 0;
+        assert_int_equal(store_usage_days_check(st, 0, &days, &diffs), LS_OK);
+        assert_int_equal(days, 2);
+        assert_int_equal(diffs, 0);
+        /* a stored sum that the sessions do not give is found */
+        side_exec("UPDATE usage_days SET inside_ms = 1 WHERE day_ms = 0;"
+                  "DELETE FROM usage_months");
+        assert_int_equal(store_usage_days_check(st, 0, &days, &diffs), LS_OK);
+        assert_int_equal(diffs, 2);
+        assert_int_equal(store_usage_days_check(st, 1, &days, &diffs), LS_OK);
+        assert_int_equal(store_usage_days_check(st, 0, &days, &diffs), LS_OK);
+        assert_int_equal(diffs, 0);
+    }
     {
         int64_t conflict = 0;
         assert_int_equal(store_booking_overlap(st, "inst-0", 8000000, 8000001, 0, &conflict),

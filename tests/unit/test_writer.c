@@ -185,11 +185,11 @@ static void a_failed_write_undoes_only_its_own(void **state)
 static void a_lost_group_is_reported_and_kept_nowhere(void **state)
 {
     struct write writes[5] = {
-        {.name = "before", .how = COMMIT},  /* a group of its own */
-        {.name = "lost a", .how = COMMIT},  /* the group behind it ... */
-        {.name = "lost b", .how = COMMIT},  /* ... */
-        {.name = "-", .how = LOSE_GROUP},   /* ... rolled back whole here */
-        {.name = "after", .how = COMMIT},   /* a new group */
+        {.name = "before", .how = COMMIT}, /* a group of its own */
+        {.name = "lost a", .how = COMMIT}, /* the group behind it ... */
+        {.name = "lost b", .how = COMMIT}, /* ... */
+        {.name = "-", .how = LOSE_GROUP},  /* ... rolled back whole here */
+        {.name = "after", .how = COMMIT},  /* a new group */
     };
     struct writer *w;
     struct writer_stats s;
@@ -245,8 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(waiting_writes_commit_in_one_group, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failed_write_undoes_only_its_own, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_lost_group_is_reported_and_kept_nowhere, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(a_lost_group_is_reported_and_kept_nowhere, setup, teardown),
         cmocka_unit_test_setup_teardown(plain_transactions_are_as_before, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("writer on SQLite", tests, NULL, NULL);
