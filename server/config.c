@@ -89,6 +89,7 @@ static const struct ls_conf_key keys[] = {
     {"interlock", "period_s", LS_CONF_INT, M(interlock_period_s), 1, 3600, "5", NULL},
     /* an API token lives 90 days unless its owner asks for less (or, up to ten years, more) */
     {"auth", "token_days", LS_CONF_INT, M(token_days), 1, 3650, "90", NULL},
+    {"evidence", "compact_readings", LS_CONF_INT, M(compact_readings), 0, 1, "0", NULL},
     {"metrics", "merge_gap_s", LS_CONF_INT, M(merge_gap_s), 0, 86400, "120", NULL},
     {"metrics", "no_show_min_run_s", LS_CONF_INT, M(no_show_min_run_s), 0, 86400, "300", NULL},
     {"metrics", "idle_utilization", LS_CONF_DOUBLE, M(idle_utilization), 0, 10, "0.1", NULL},

@@ -48,6 +48,7 @@ struct srv_config {
     /* [auth] */
     int token_days; /* an API token lasts this long unless it says otherwise */
     /* [metrics] */
+    int compact_readings; /* [evidence]: 1 lets compact-readings remove closed months' heartbeats */
     int merge_gap_s;
     int no_show_min_run_s;
     double idle_utilization;

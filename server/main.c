@@ -47,6 +47,14 @@ static void usage(FILE *f)
                "                from the sessions with the stored day sums; exit 1 when\n"
                "                either differs\n"
                "  usage-rebuild recompute usage and its day sums and store them\n"
+               "  compact-readings YYYY-MM\n"
+               "                remove the heartbeats of a closed month between the readings\n"
+               "                that stay (boot, change, the first and last of each hour),\n"
+               "                where the sessions stay the same; SHA-256 digests of what stays\n"
+               "                and what goes go into the audit log ([evidence]\n"
+               "                compact_readings = 1 opts in)\n"
+               "  readings-verify YYYY-MM\n"
+               "                check a month's readings against its compaction records\n"
                "  import-sqlite OLD.db\n"
                "                copy the SQLite platform OLD.db (stop its server first) into\n"
                "                the empty PostgreSQL database of [server] db, every row as\n"
@@ -270,15 +278,98 @@ static int cmd_usage_rebuild(const struct srv_config *cfg, const char *arg)
     return cmd_usage(cfg, 1);
 }
 
+/* compact-readings YYYY-MM: a closed month's heartbeats removed, each instrument in a
+ * transaction of its own with its audit record (store_readings_compact). */
+static int cmd_compact_readings(const struct srv_config *cfg, const char *month)
+{
+    struct compact_report rep, total;
+    char(*ids)[LS_ID_MAX] = NULL;
+    struct store *st = NULL;
+    int64_t from, to, unchanged = 0;
+    size_t n = 0;
+    int closed = 0, rc;
+
+    if (!cfg->compact_readings) {
+        fprintf(stderr, "labshare-server: compaction is off; set [evidence] compact_readings = 1"
+                        " to let it remove closed months' heartbeats\n");
+        return 2;
+    }
+    if (http_month_range(month, &from, &to)) {
+        fprintf(stderr, "labshare-server: '%s' is not a month (YYYY-MM)\n", month);
+        return 2;
+    }
+    if (store_open(cfg->db, &st))
+        return 1;
+    rc = store_month_closed(st, month, &closed);
+    if (rc == LS_OK && !closed) {
+        fprintf(stderr, "labshare-server: %s is not closed; only closed months are compacted\n",
+                month);
+        store_close(st);
+        return 2;
+    }
+    memset(&total, 0, sizeof(total));
+    if (rc == LS_OK)
+        rc = store_readings_instruments(st, from, to, &ids, &n);
+    for (size_t i = 0; rc == LS_OK && i < n; i++) {
+        rc = store_begin(st);
+        if (rc == LS_OK)
+            rc = store_readings_compact(st, ids[i], month, from, to,
+                                        (int64_t)cfg->merge_gap_s * 1000, &rep);
+        rc = rc == LS_OK ? store_commit(st) : (store_rollback(st), rc);
+        total.kept += rep.kept;
+        total.removed += rep.removed;
+        unchanged += rep.sessions_would_change;
+        if (rc == LS_OK && rep.sessions_would_change)
+            printf("%s: left whole (its sessions would change without the heartbeats)\n", ids[i]);
+    }
+    free(ids);
+    store_close(st);
+    if (rc) {
+        fprintf(stderr, "labshare-server: cannot compact %s: %s\n", month,
+                ls_strerror((enum ls_rc)rc));
+        return 1;
+    }
+    printf("%s: %zu instruments, %lld readings kept, %lld heartbeats removed (digests in the"
+           " audit log), %lld instruments left whole\n",
+           month, n, (long long)total.kept, (long long)total.removed, (long long)unchanged);
+    return 0;
+}
+
+/* readings-verify YYYY-MM: the month's compaction records against its readings now. */
+static int cmd_readings_verify(const struct srv_config *cfg, const char *month)
+{
+    struct store *st = NULL;
+    int64_t from, to, checked = 0, bad = 0;
+    int rc;
+
+    if (http_month_range(month, &from, &to)) {
+        fprintf(stderr, "labshare-server: '%s' is not a month (YYYY-MM)\n", month);
+        return 2;
+    }
+    if (store_open(cfg->db, &st))
+        return 1;
+    rc = store_compact_verify(st, month, from, to, &checked, &bad);
+    store_close(st);
+    if (rc) {
+        fprintf(stderr, "labshare-server: cannot verify %s: %s\n", month,
+                ls_strerror((enum ls_rc)rc));
+        return 1;
+    }
+    printf("%s: %lld compaction records checked, %lld differ from the readings kept\n", month,
+           (long long)checked, (long long)bad);
+    return bad ? 1 : 0;
+}
+
 /* The commands (usage()), and whether each takes an argument (a folder, a file). */
 static const struct command {
     const char *name;
     int takes_arg;
     int (*run)(const struct srv_config *cfg, const char *arg);
 } commands[] = {
-    {"admin-token", 0, cmd_admin_token},     {"broker-config", 1, cmd_broker_config},
-    {"usage-check", 0, cmd_usage_check},     {"usage-rebuild", 0, cmd_usage_rebuild},
-    {"import-sqlite", 1, cmd_import_sqlite},
+    {"admin-token", 0, cmd_admin_token},         {"broker-config", 1, cmd_broker_config},
+    {"usage-check", 0, cmd_usage_check},         {"usage-rebuild", 0, cmd_usage_rebuild},
+    {"import-sqlite", 1, cmd_import_sqlite},     {"compact-readings", 1, cmd_compact_readings},
+    {"readings-verify", 1, cmd_readings_verify},
 };
 
 int main(int argc, char **argv)

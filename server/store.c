@@ -743,7 +743,8 @@ static int refuse(struct store *st, const struct ls_batch *b, const struct ls_re
     return store_step_done(st, s);
 }
 
-/* A reading of (gateway, epoch, seq) is stored already: is it the same one? */
+/* A reading of (gateway, epoch, seq) is stored already: is it the same one? LS_ERR_NOTFOUND when
+ * none is stored. */
 static int same_as_stored(struct store *st, const struct ls_batch *b, const struct ls_reading *r,
                           int *same)
 {
@@ -762,7 +763,9 @@ static int same_as_stored(struct store *st, const struct ls_batch *b, const stru
         *same = trust_same_reading(&old, r);
     }
     db_reset(s);
-    return step == DB_ROW ? LS_OK : store_db_fail(st, "read a stored reading");
+    return step == DB_ROW    ? LS_OK
+           : step == DB_DONE ? LS_ERR_NOTFOUND
+                             : store_db_fail(st, "read a stored reading");
 }
 
 /* Insert a batch's readings (or refuse them) and its range claim. Inside a transaction. */
@@ -782,6 +785,16 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
         res->upto = -1;
         return LS_OK;
     }
+    if (rc == LS_OK) { /* what the gateway was acked: seqs up to it were handled before */
+        db_reset(st->get_ack);
+        db_bind_text(st->get_ack, 1, b->gateway, -1, DB_STATIC);
+        db_bind_int64(st->get_ack, 2, b->epoch);
+        rc = one_int(st, st->get_ack, &acked);
+        if (rc == LS_ERR_NOTFOUND) {
+            acked = 0;
+            rc = LS_OK;
+        }
+    }
     for (size_t i = 0; i < b->count && rc == LS_OK; i++) {
         const struct ls_reading *r = &b->readings[i];
         struct db_stmt *s = st->ins_reading;
@@ -791,6 +804,15 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
         if (rc == LS_OK && cause >= 0) {
             res->refused[cause]++;
             rc = refuse(st, b, r, received_ms, cause);
+            continue;
+        }
+        if (rc)
+            break;
+        /* handled before and not stored: a heartbeat compaction removed (store_readings_compact)
+         * comes back once only - it is a repeat */
+        if (r->seq <= acked && (rc = same_as_stored(st, b, r, &same)) == LS_ERR_NOTFOUND) {
+            res->duplicates++;
+            rc = LS_OK;
             continue;
         }
         if (rc)
@@ -808,15 +830,7 @@ static int insert_batch(struct store *st, const struct ls_batch *b, int64_t rece
     }
     if (rc == LS_OK && b->after >= 0 && b->count > 0) {
         int64_t last = b->readings[b->count - 1].seq;
-        db_reset(st->get_ack);
-        db_bind_text(st->get_ack, 1, b->gateway, -1, DB_STATIC);
-        db_bind_int64(st->get_ack, 2, b->epoch);
-        rc = one_int(st, st->get_ack, &acked);
-        if (rc == LS_ERR_NOTFOUND) {
-            acked = 0;
-            rc = LS_OK;
-        }
-        if (rc == LS_OK) {
+        {
             int64_t from = 0;
             int ok = trust_range_claim(b->after, last, b->readings, b->count, acked,
                                        st->trust.max_thinned, &from);

@@ -396,6 +396,34 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
  * recomputed rows instead. */
 int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_min_run_s,
                         int replace, int64_t *rows, int64_t *diffs);
+/* --- Compaction of a closed month's readings (compact.h; opt-in) ---------------------------
+ * Remove the heartbeats of instrument's readings of [from_ms, to_ms) that compact_select lets go,
+ * when the sessions computed from the readings left (with two days on either side) are the same
+ * as from all of them; otherwise remove nothing (rep->sessions_would_change). Each kept and each
+ * removed reading is a line of its columns as stored, tab-separated (readings_digest's); the
+ * SHA-256 of the kept lines and of the removed lines, in time order, go into the audit log
+ * (readings.compact, object readings/<instrument>/<month>), in the caller's transaction. */
+struct compact_report {
+    int64_t kept, removed;
+    char kept_digest[65], removed_digest[65];
+    int sessions_would_change;
+};
+int store_readings_compact(struct store *st, const char *instrument, const char *month,
+                           int64_t from_ms, int64_t to_ms, int64_t merge_gap_ms,
+                           struct compact_report *rep);
+/* The SHA-256 (hex) of instrument's readings of [from_ms, to_ms) as they are now, in the lines
+ * of store_readings_compact, and how many: what the audit record's kept_digest must match. */
+int store_readings_digest(struct store *st, const char *instrument, int64_t from_ms, int64_t to_ms,
+                          char hex[65], int64_t *count);
+/* The instruments with readings in [from_ms, to_ms): *ids (caller frees), *n. */
+int store_readings_instruments(struct store *st, int64_t from_ms, int64_t to_ms,
+                               char (**ids)[LS_ID_MAX], size_t *n);
+/* Check every compaction record of month ([from_ms, to_ms)) in the audit log against the
+ * readings there now: *checked records, *bad of them whose kept readings differ (or that cannot
+ * be read). The chain of the records themselves is the audit log's (store_audit_verify). */
+int store_compact_verify(struct store *st, const char *month, int64_t from_ms, int64_t to_ms,
+                         int64_t *checked, int64_t *bad);
+
 /* Recompute every instrument's usage per day from its stored sessions and compare it with
  * usage_days: *rows days, *diffs of them differ (missing, extra or other sums). With replace
  * set, store the recomputed days instead. */

@@ -58,6 +58,12 @@ struct store {
 /* The gate every connection of this process to SQLite file path shares (NULL for PostgreSQL and
  * in-memory databases): store_open's. */
 struct write_gate *store_write_gate(const char *path);
+/* The readings of instrument in [from, to) as usage computes from them, in time order (ts,
+ * gateway, epoch, seq): *out (caller frees), *n (store_usage.c). */
+struct usage_reading;
+int store_usage_readings(struct store *st, const char *instrument, int64_t from, int64_t to,
+                         struct usage_reading **out, size_t *n);
+
 /* Let the gate go if the connection holds it (store_close). */
 void store_txn_close(struct store *st);
 

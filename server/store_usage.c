@@ -13,13 +13,12 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
-/* Readings of instrument with ts >= from, in order. */
-static int load_readings(struct store *st, const char *instrument, int64_t from,
+int store_usage_readings(struct store *st, const char *instrument, int64_t from, int64_t to,
                          struct usage_reading **out, size_t *n)
 {
     struct db_stmt *q = store_stmt(st, "SELECT ts, state, run_seconds, energy_wh, samples, badge,"
                                        " coalesce(badge_user, -1)"
-                                       " FROM readings WHERE instrument = ? AND ts >= ?"
+                                       " FROM readings WHERE instrument = ? AND ts >= ? AND ts < ?"
                                        " ORDER BY ts, gateway, epoch, seq");
     struct usage_reading *v = NULL;
     size_t cnt = 0, cap = 0;
@@ -31,6 +30,7 @@ static int load_readings(struct store *st, const char *instrument, int64_t from,
         return LS_ERR_DB;
     store_bind_text(q, 1, instrument);
     db_bind_int64(q, 2, from);
+    db_bind_int64(q, 3, to);
     while ((step = db_step(q)) == DB_ROW) {
         struct usage_reading *r;
         if (LS_GROW(v, cap, cnt + 1)) {
@@ -68,6 +68,13 @@ static int load_readings(struct store *st, const char *instrument, int64_t from,
     *out = v;
     *n = cnt;
     return LS_OK;
+}
+
+/* Readings of instrument with ts >= from, in order. */
+static int load_readings(struct store *st, const char *instrument, int64_t from,
+                         struct usage_reading **out, size_t *n)
+{
+    return store_usage_readings(st, instrument, from, INT64_MAX, out, n);
 }
 
 /* The parts of session s: bookings that count (confirmed, or ended as completed or no-show)

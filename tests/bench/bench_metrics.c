@@ -20,24 +20,7 @@
 #include "labshare/rc.h"
 #include "../../server/store.h"
 #include "labshare/log.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void exec(sqlite3 *db, const char *sql)
-{
-    char *err = NULL;
-
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        fprintf(stderr, "bench: %s: %s\n", sql, err);
-        exit(1);
-    }
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {

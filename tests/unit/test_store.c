@@ -668,6 +668,83 @@ static void badge_user_is_frozen_at_arrival(void **state)
     store_close(st);
 }
 
+/* A closed month's heartbeats compacted (compact.h): three hours of a reading a minute (a boot, a
+ * run, a pause, a run) keep the boot, the changes and each hour's first and last; the sessions
+ * are those of all the readings, the digest of what stays matches the audit record until a kept
+ * reading is altered, and a removed heartbeat sent again is a repeat, not stored again. */
+static void compaction_keeps_sessions_and_its_digest(void **state)
+{
+    static const int64_t month_ms = 31LL * 86400000;
+    struct store *st;
+    struct ingest_result res;
+    struct compact_report rep;
+    int64_t seqs[180], rows = 0, diffs = 0, count = 0, checked = 0, bad = 0;
+    struct ls_batch b;
+    char hex[65];
+
+    (void)state;
+    for (int i = 0; i < 180; i++)
+        seqs[i] = i + 1;
+    b = batch("gw", 1, seqs, 180);
+    for (int i = 0; i < 180; i++) {
+        struct ls_reading *r = &b.readings[i];
+        int idle = i >= 90 && i < 120;
+        snprintf(r->instrument, sizeof(r->instrument), "inst-0");
+        r->ts = 60000LL * i;
+        r->state = idle ? LS_STATE_IDLE : LS_STATE_RUNNING;
+        r->run_seconds = 60 * (i < 90 ? i : i < 120 ? 90 : i - 30);
+        r->cause = i == 0                ? LS_CAUSE_BOOT
+                   : i == 90 || i == 120 ? LS_CAUSE_CHANGE
+                                         : LS_CAUSE_HEARTBEAT;
+    }
+    open_trusting(&st);
+    assert_int_equal(ingest_store_batches(st, &b, 1, 1, 120000, 300, &res), LS_OK);
+    assert_int_equal(res.stored, 180);
+    assert_int_equal(store_begin(st), LS_OK);
+    assert_int_equal(store_readings_compact(st, "inst-0", "1970-01", 0, month_ms, 120000, &rep),
+                     LS_OK);
+    assert_int_equal(store_commit(st), LS_OK);
+    /* 0 boot, 59 and 60 (hour edges), 90 change, 119 and 120 (edge, change), 179 last */
+    assert_int_equal(rep.kept, 7);
+    assert_int_equal(rep.removed, 173);
+    assert_int_equal(rep.sessions_would_change, 0);
+    assert_int_equal(count_readings(st), 7);
+    assert_int_equal(side_int("SELECT count(*) FROM audit WHERE action = 'readings.compact'"
+                              " AND object = 'readings/inst-0/1970-01'"),
+                     1);
+    /* the usage of the kept readings is the usage of all of them */
+    assert_int_equal(store_begin(st), LS_OK);
+    assert_int_equal(store_usage_rebuild(st, 120000, 300, 0, &rows, &diffs), LS_OK);
+    store_rollback(st);
+    assert_true(rows > 0);
+    assert_int_equal(diffs, 0);
+    assert_int_equal(side_int("SELECT sum(run_ms) FROM usage"), 149 * 60000); /* 90 + 59 min */
+    assert_int_equal(store_readings_digest(st, "inst-0", 0, month_ms, hex, &count), LS_OK);
+    assert_int_equal(count, 7);
+    assert_string_equal(hex, rep.kept_digest);
+    assert_int_equal(store_compact_verify(st, "1970-01", 0, month_ms, &checked, &bad), LS_OK);
+    assert_int_equal(checked, 1);
+    assert_int_equal(bad, 0);
+    /* compacting again removes nothing and records nothing */
+    assert_int_equal(store_begin(st), LS_OK);
+    assert_int_equal(store_readings_compact(st, "inst-0", "1970-01", 0, month_ms, 120000, &rep),
+                     LS_OK);
+    assert_int_equal(store_commit(st), LS_OK);
+    assert_int_equal(rep.removed, 0);
+    assert_int_equal(side_int("SELECT count(*) FROM audit WHERE action = 'readings.compact'"), 1);
+    /* the whole batch again: all repeats, the removed ones not stored a second time */
+    assert_int_equal(ingest_store_batches(st, &b, 1, 1, 120000, 300, &res), LS_OK);
+    assert_int_equal(res.stored, 0);
+    assert_int_equal(res.duplicates, 180);
+    assert_int_equal(count_readings(st), 7);
+    /* a kept reading altered afterwards is found */
+    side_exec("UPDATE readings SET run_seconds = run_seconds + 1 WHERE seq = 60");
+    assert_int_equal(store_compact_verify(st, "1970-01", 0, month_ms, &checked, &bad), LS_OK);
+    assert_int_equal(bad, 1);
+    ls_batch_release(&b);
+    store_close(st);
+}
+
 /* PostgreSQL holds the no-double-booking rule itself (an exclusion constraint): an overlapping
  * booking that holds a slot cannot be written whatever the code above did; cancelled ones and
  * other instruments do not collide. On SQLite the single writer and the service's check hold it
@@ -925,6 +1002,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(gateways_with_their_instruments, setup, teardown),
         cmocka_unit_test_setup_teardown(overlapping_bookings_are_refused_by_the_database, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(compaction_keeps_sessions_and_its_digest, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("store on SQLite", tests, NULL, NULL);
 
