@@ -181,7 +181,7 @@ static char **disabled_gateways(void *arg, size_t *n)
 static int cmd_usage(const struct srv_config *cfg, int replace)
 {
     struct store *st = NULL;
-    int64_t rows = 0, diffs = 0, days = 0, day_diffs = 0;
+    int64_t rows = 0, diffs = 0, days = 0, day_diffs = 0, months = 0, month_diffs = 0;
     int rc;
 
     if (store_open(cfg->db, &st))
@@ -190,9 +190,12 @@ static int cmd_usage(const struct srv_config *cfg, int replace)
     if (rc == LS_OK)
         rc = store_usage_rebuild(st, (int64_t)cfg->merge_gap_s * 1000, cfg->no_show_min_run_s,
                                  replace, &rows, &diffs);
-    /* then the day sums against the sessions (after a rebuild: the rebuilt sessions) */
+    /* then the day sums against the sessions (after a rebuild: the rebuilt sessions), and the
+     * month sums of bookings and charges against their rows */
     if (rc == LS_OK)
         rc = store_usage_days_check(st, replace, &days, &day_diffs);
+    if (rc == LS_OK)
+        rc = store_month_sums_check(st, replace, &months, &month_diffs);
     if (rc == LS_OK)
         rc = replace ? store_commit(st) : (store_rollback(st), LS_OK);
     store_close(st);
@@ -203,10 +206,13 @@ static int cmd_usage(const struct srv_config *cfg, int replace)
     }
     printf("%lld usage rows recomputed from the readings, %lld differ from the stored ones%s\n"
            "%lld days of usage per instrument recomputed from the sessions, %lld differ from the"
-           " stored sums%s\n",
+           " stored sums%s\n"
+           "%lld months of bookings and charges per instrument recomputed from their rows, %lld"
+           " differ from the stored sums%s\n",
            (long long)rows, (long long)diffs, replace ? " (replaced)" : "", (long long)days,
-           (long long)day_diffs, replace ? " (replaced)" : "");
-    return (diffs || day_diffs) && !replace ? 1 : 0;
+           (long long)day_diffs, replace ? " (replaced)" : "", (long long)months,
+           (long long)month_diffs, replace ? " (replaced)" : "");
+    return (diffs || day_diffs || month_diffs) && !replace ? 1 : 0;
 }
 
 /* import-sqlite OLD.db: the SQLite platform into the PostgreSQL database of [server] db. */

@@ -200,6 +200,9 @@ static const char *const migrations[] = {
      * is external is decided when it is metered (the user's organisation then) */
     "ALTER TABLE usage ADD COLUMN external INTEGER NOT NULL DEFAULT 0;" SCHEMA_USAGE_EXTERNAL_NOW
         SCHEMA_USAGE_SUMS,
+    /* 17: bookings and charge lines per instrument and local month (store_sums.c), kept with
+     * each write of either */
+    SCHEMA_MONTH_SUMS,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -234,14 +237,17 @@ int store_schema_version(struct store *st)
     return v;
 }
 
-/* Schema 16 on a platform with usage: its day rollups, from the sessions. */
-static int fill_usage_days(struct store *st)
+/* An upgrade from schema from: the sums it adds, from the rows (16: usage per day and month;
+ * 17: bookings and charges per month). */
+static int fill_sums(struct store *st, int from)
 {
-    int64_t rows, diffs;
-    int rc = store_usage_days_check(st, 1, &rows, &diffs);
+    int64_t rows = 0, diffs;
+    int rc = LS_OK;
 
-    if (rc == LS_OK)
+    if (from < 16 && (rc = store_usage_days_check(st, 1, &rows, &diffs)) == LS_OK)
         ls_info("store: usage summed per day (%lld days)", (long long)rows);
+    if (rc == LS_OK && from < 17 && (rc = store_month_sums_check(st, 1, &rows, &diffs)) == LS_OK)
+        ls_info("store: bookings and charges summed per month (%lld)", (long long)rows);
     return rc;
 }
 
@@ -267,7 +273,7 @@ static int migrate_sqlite(struct store *st)
         }
         ls_info("store: migrated schema to version %d", v + 1);
     }
-    if (from > 0 && from < 16 && fill_usage_days(st)) {
+    if (from > 0 && fill_sums(st, from)) {
         store_exec(st, "ROLLBACK");
         return LS_ERR_DB;
     }
@@ -327,8 +333,8 @@ static int migrate_pg(struct store *st)
         for (; v < SCHEMA_VERSION && !bad; v++)
             bad = !schema_pg_upgrades[v - SCHEMA_PG_UPGRADES_FROM] ||
                   store_exec(st, schema_pg_upgrades[v - SCHEMA_PG_UPGRADES_FROM]);
-        if (!bad && from < 16)
-            bad = fill_usage_days(st) != LS_OK;
+        if (!bad)
+            bad = fill_sums(st, from) != LS_OK;
         snprintf(sql, sizeof(sql), "UPDATE labshare_schema SET version = %d", SCHEMA_VERSION);
         if (bad || store_exec(st, sql)) {
             store_exec(st, "ROLLBACK");

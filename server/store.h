@@ -429,6 +429,17 @@ int store_compact_verify(struct store *st, const char *month, int64_t from_ms, i
  * set, store the recomputed days instead. */
 int store_usage_days_check(struct store *st, int replace, int64_t *rows, int64_t *diffs);
 
+/* Bookings and charge lines summed per instrument and local month (booking_months,
+ * charge_months: booked ms, bookings ended, no-shows, ratings; amounts and voucher shares), as
+ * store_metric_raws counts them for a period. The store keeps them with every write of a booking
+ * or a line: store_booking_sums takes a booking's share out (sign -1) before it changes and puts
+ * it back (1) after; store_charge_sums a line's. store_month_sums_check recomputes them all from
+ * the rows: *rows months, *diffs of them differ; with replace, stores the recomputed ones. */
+int store_booking_sums(struct store *st, int64_t id, int sign);
+int store_charge_sums(struct store *st, const char *instrument, int64_t at_ms, int64_t amount,
+                      int64_t voucher, int sign);
+int store_month_sums_check(struct store *st, int replace, int64_t *rows, int64_t *diffs);
+
 struct usage_filter {
     const char *instrument;
     int64_t user_id; /* > 0: only this user's */

@@ -142,7 +142,9 @@ static int insert_line(struct store *st, const struct desired *d, const char *ki
         db_bind_int64(q, 16, vid);
     store_bind_text(q, 17, d->description);
     db_bind_int64(q, 18, ls_now_ms());
-    return store_step_done(st, q);
+    if (store_step_done(st, q))
+        return LS_ERR_DB;
+    return store_charge_sums(st, d->instrument, d->at_ms, amount, voucher, 1);
 }
 
 /* The billing terms of instrument in force at time t (SPEC 7): the newest that began at or
@@ -150,6 +152,31 @@ static int insert_line(struct store *st, const struct desired *d, const char *ki
 #define TERMS_AT(instrument, t)                                                                    \
     "coalesce((SELECT tt.billing FROM instrument_terms tt WHERE tt.instrument = " instrument       \
     " AND tt.valid_from <= " t " ORDER BY tt.valid_from DESC LIMIT 1), i.billing)"
+
+/* Take line id out of the month sums (before it is deleted). */
+static int charge_line_unsummed(struct store *st, int64_t id)
+{
+    struct db_stmt *q =
+        store_stmt(st, "SELECT instrument, at_ms, amount, voucher FROM charges WHERE id = ?");
+    char instrument[LS_ID_MAX];
+    int64_t at = 0, amount = 0, voucher = 0;
+    int row;
+
+    if (!q)
+        return LS_ERR_DB;
+    db_bind_int64(q, 1, id);
+    row = store_step_row(st, q, "a charge line");
+    if (row > 0) {
+        snprintf(instrument, sizeof(instrument), "%s", db_column_text(q, 0));
+        at = db_column_int64(q, 1);
+        amount = db_column_int64(q, 2);
+        voucher = db_column_int64(q, 3);
+    }
+    db_reset(q);
+    if (row <= 0)
+        return LS_ERR_DB;
+    return store_charge_sums(st, instrument, at, amount, voucher, -1);
+}
 
 /* Bring the lines of one source in line with d (amount 0 when the source no longer costs). */
 static int settle(struct store *st, const struct desired *d, int64_t *added)
@@ -197,7 +224,7 @@ static int settle(struct store *st, const struct desired *d, int64_t *added)
         return rc;
     if (lines == 1 && !first_closed) {
         db_bind_int64(fix, 1, first);
-        if (store_step_done(st, fix))
+        if (charge_line_unsummed(st, first) || store_step_done(st, fix))
             return LS_ERR_DB;
         (*added)++;
         if (d->c.amount == 0)

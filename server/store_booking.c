@@ -105,6 +105,8 @@ int store_booking_insert(struct store *st, struct booking *b)
     rc = store_write_rc(st, q);
     if (rc == LS_OK)
         b->id = db_last_insert_rowid(st->db);
+    if (rc == LS_OK)
+        rc = store_booking_sums(st, b->id, 1);
     return rc;
 }
 
@@ -130,24 +132,34 @@ int store_booking_set_status(struct store *st, int64_t id, enum booking_status s
 {
     struct db_stmt *q = store_stmt(st, "UPDATE bookings SET status = ?, reason = ? WHERE id = ?");
 
+    int rc;
+
     if (!q)
         return LS_ERR_DB;
     store_bind_text(q, 1, booking_status_name(status));
     store_bind_text(q, 2, reason);
     db_bind_int64(q, 3, id);
-    return store_write_rc(st, q);
+    rc = store_booking_sums(st, id, -1);
+    if (rc == LS_OK)
+        rc = store_write_rc(st, q);
+    return rc == LS_OK ? store_booking_sums(st, id, 1) : rc;
 }
 
 int store_booking_rate(struct store *st, int64_t id, int score, const char *comment)
 {
     struct db_stmt *q = store_stmt(st, "UPDATE bookings SET rating = ?, comment = ? WHERE id = ?");
 
+    int rc;
+
     if (!q)
         return LS_ERR_DB;
     db_bind_int(q, 1, score);
     store_bind_text(q, 2, comment);
     db_bind_int64(q, 3, id);
-    return store_write_rc(st, q);
+    rc = store_booking_sums(st, id, -1);
+    if (rc == LS_OK)
+        rc = store_write_rc(st, q);
+    return rc == LS_OK ? store_booking_sums(st, id, 1) : rc;
 }
 
 int store_booking_future_count(struct store *st, int64_t user_id, int64_t now_ms, int64_t cap,

@@ -30,6 +30,8 @@ static const char *const tables[] = {
     "usage",
     "usage_days",
     "usage_months",
+    "booking_months",
+    "charge_months",
     "vouchers",
     "charges",
     "closed_months",

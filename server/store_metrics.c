@@ -43,7 +43,11 @@
     " sum(" SQL_IF1(ENDED_IN " AND status = 'no_show'") "),"                                       \
     " sum(CASE WHEN " ENDED_IN " THEN coalesce(rating, 0) ELSE 0 END),"                            \
     " sum(" SQL_IF1(ENDED_IN " AND rating IS NOT NULL") ") FROM bookings"                          \
-    " WHERE status IN ('confirmed','completed','no_show') AND end_ms > ?1 AND start_ms < ?2"       \
+    " WHERE status IN ('confirmed','completed','no_show') AND end_ms >= ?1 AND start_ms < ?2"      \
+    " GROUP BY instrument"
+#define BOOKINGS_BY_MONTHS                                                                         \
+    "SELECT instrument, sum(booked_ms), sum(ended), sum(no_shows), sum(rating_sum),"               \
+    " sum(rating_count) FROM booking_months WHERE month_ms >= ?1 AND month_ms < ?2"                \
     " GROUP BY instrument"
 // clang-format on
 
@@ -57,11 +61,15 @@ static struct metric_raw *find(struct metric_raw *v, size_t n, const char *id)
 
 /* The revenue and voucher share of the charges of [from_ms, to_ms), per instrument of v. */
 static int add_charges(struct store *st, struct metric_raw *v, size_t cnt, int64_t from_ms,
-                       int64_t to_ms)
+                       int64_t to_ms, int whole_months)
 {
-    struct db_stmt *qc = store_stmt(st, "SELECT instrument, sum(amount), sum(voucher) FROM"
-                                        " charges WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY"
-                                        " instrument");
+    struct db_stmt *qc =
+        store_stmt(st, whole_months ? "SELECT instrument, sum(amount), sum(voucher) FROM"
+                                      " charge_months WHERE month_ms >= ?1 AND month_ms < ?2"
+                                      " GROUP BY instrument"
+                                    : "SELECT instrument, sum(amount), sum(voucher) FROM"
+                                      " charges WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY"
+                                      " instrument");
     struct metric_raw *m;
     int row;
 
@@ -128,13 +136,14 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
                                         " o.name, i.created_at"
                                         " FROM instruments i JOIN orgs o ON o.id = i.org_id"
                                         " ORDER BY i.id");
-    /* a period of whole local months reads the month sums, of whole days the day sums; any
-     * other, the parts */
-    struct db_stmt *qu = store_stmt(
-        st, rollup_is_month_start(from_ms) && rollup_is_month_start(to_ms) ? USAGE_BY_MONTHS
-            : rollup_is_day_start(from_ms) && rollup_is_day_start(to_ms)   ? USAGE_BY_DAYS
-                                                                           : USAGE_BY_PARTS);
-    struct db_stmt *qb = store_stmt(st, BOOKINGS_IN_PERIOD);
+    /* a period of whole local months reads the month sums (usage, bookings, charges), of whole
+     * days the usage's day sums; any other, the rows */
+    int whole_months = rollup_is_month_start(from_ms) && rollup_is_month_start(to_ms);
+    struct db_stmt *qu = store_stmt(st, whole_months ? USAGE_BY_MONTHS
+                                        : rollup_is_day_start(from_ms) && rollup_is_day_start(to_ms)
+                                            ? USAGE_BY_DAYS
+                                            : USAGE_BY_PARTS);
+    struct db_stmt *qb = store_stmt(st, whole_months ? BOOKINGS_BY_MONTHS : BOOKINGS_IN_PERIOD);
     struct metric_raw *v = NULL, *m;
     size_t cnt = 0, cap = 0;
     int row;
@@ -190,7 +199,8 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
     db_reset(qb);
     if (row < 0)
         goto fail;
-    if (add_charges(st, v, cnt, from_ms, to_ms) || add_outages(st, v, cnt, from_ms, to_ms))
+    if (add_charges(st, v, cnt, from_ms, to_ms, whole_months) ||
+        add_outages(st, v, cnt, from_ms, to_ms))
         goto fail;
     *out = v;
     *n = cnt;

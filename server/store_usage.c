@@ -292,7 +292,11 @@ static int settle_bookings(struct store *st, const char *instrument, int64_t sin
         db_bind_int64(up, 1, metered);
         store_bind_text(up, 2, booking_status_name(next));
         db_bind_int64(up, 3, id);
-        rc = store_step_done(st, up);
+        rc = next != status ? store_booking_sums(st, id, -1) : LS_OK;
+        if (rc == LS_OK)
+            rc = store_step_done(st, up);
+        if (rc == LS_OK && next != status)
+            rc = store_booking_sums(st, id, 1);
         if (rc == LS_OK && next != status) {
             json_t *before = json_pack("{s:s, s:I}", "status", booking_status_name(status),
                                        "metered_seconds", old);

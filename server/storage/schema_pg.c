@@ -118,7 +118,7 @@ const char *const schema_pg[] = {
     " attribution TEXT NOT NULL CHECK(attribution IN ('booking','badge','none')),"
     " external BIGINT NOT NULL DEFAULT 0);"
     "CREATE INDEX usage_instrument ON usage(instrument, session_start);"
-    "CREATE INDEX usage_booking ON usage(booking_id);" SCHEMA_USAGE_SUMS,
+    "CREATE INDEX usage_booking ON usage(booking_id);" SCHEMA_USAGE_SUMS SCHEMA_MONTH_SUMS,
     "CREATE TABLE vouchers("
     " id BIGSERIAL PRIMARY KEY, org_id BIGINT NOT NULL REFERENCES orgs(id),"
     " percent BIGINT NOT NULL CHECK(percent BETWEEN 1 AND 100),"
@@ -185,7 +185,8 @@ const char *const schema_pg_upgrades[] = {
     /* 15 -> 16 (the days are filled by the store, store.c) */
     "ALTER TABLE usage ADD COLUMN external BIGINT NOT NULL DEFAULT 0;" SCHEMA_USAGE_EXTERNAL_NOW
         SCHEMA_USAGE_SUMS,
-    NULL};
+    /* 16 -> 17 (the sums are filled by the store) */
+    SCHEMA_MONTH_SUMS, NULL};
 
 int schema_pg_partition_sql(int year, int month, char *sql, size_t len)
 {

@@ -27,6 +27,15 @@ extern const char *const schema_pg_upgrades[];
     "CREATE TABLE usage_months(instrument TEXT NOT NULL, month_ms BIGINT NOT NULL,"                \
     " effective_ms BIGINT NOT NULL, external_ms BIGINT NOT NULL, inside_ms BIGINT NOT NULL,"       \
     " PRIMARY KEY(instrument, month_ms));"
+/* Schema 17, the same on both engines: bookings and charge lines per instrument and local month
+ * (store_sums.c) */
+#define SCHEMA_MONTH_SUMS                                                                          \
+    "CREATE TABLE booking_months(instrument TEXT NOT NULL, month_ms BIGINT NOT NULL,"              \
+    " booked_ms BIGINT NOT NULL, ended BIGINT NOT NULL, no_shows BIGINT NOT NULL,"                 \
+    " rating_sum BIGINT NOT NULL, rating_count BIGINT NOT NULL, PRIMARY KEY(instrument, "          \
+    "month_ms));"                                                                                  \
+    "CREATE TABLE charge_months(instrument TEXT NOT NULL, month_ms BIGINT NOT NULL,"               \
+    " amount BIGINT NOT NULL, voucher BIGINT NOT NULL, PRIMARY KEY(instrument, month_ms));"
 #define SCHEMA_USAGE_EXTERNAL_NOW                                                                  \
     "UPDATE usage SET external = 1 WHERE EXISTS(SELECT 1 FROM users usr JOIN instruments i ON"     \
     " i.id = usage.instrument WHERE usr.id = usage.user_id AND usr.org_id IS NOT NULL AND"         \

@@ -20,4 +20,6 @@ LABSHARE_TEST_PG=$PG_URL bash tests/bench/bench_http.sh
 echo
 build/bench/bench_metrics "${BENCH_INSTRUMENTS:-1000}" "${BENCH_SESSIONS:-1000000}"
 echo
+build/bench/bench_national ${BENCH_NATIONAL:-530 5300}
+echo
 bash tests/bench/bench_web.sh

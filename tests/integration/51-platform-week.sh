@@ -158,6 +158,9 @@ months = {m["instrument"]: m for m in a.expect(200, "GET", "/api/v1/metrics?from
 for iid, e in expect.items():
     for k in ("effective_hours", "external_hours"):
         assert abs(months[iid][k] - e[k]) <= 0.0006, (iid, k, months[iid][k], e[k])
+    # bookings, no-shows and money too, from their month sums: as the hour's (all of it is there)
+    for k in ("booked_hours", "bookings_ended", "no_show_count", "revenue", "voucher_amount"):
+        assert abs(months[iid][k] - got[iid][k]) <= 0.0006, (iid, k, months[iid][k], got[iid][k])
 # org totals are sums, rates from sums
 ecut = [o for o in orgs if orgs[o]["name"] == "ECUT"][0]
 org_m = [m for m in a.expect(200, "GET", "/api/v1/metrics?from=%s&to=%s&by=org" % (iso(frm), iso(to)))["items"] if m["org_id"] == ecut][0]

@@ -300,12 +300,14 @@ static void migrations_run_once_and_refuse_newer(void **state)
     side_exec(pg_url ? "DROP TRIGGER booking_spans_keep ON bookings; DROP FUNCTION"
                        " booking_spans_keep(); DROP TABLE booking_spans; DROP INDEX"
                        " bookings_user_open; ALTER TABLE usage DROP COLUMN external;"
-                       " DROP TABLE usage_days; DROP TABLE usage_months; UPDATE labshare_schema"
+                       " DROP TABLE usage_days; DROP TABLE usage_months; DROP TABLE booking_months;"
+                       " DROP TABLE charge_months; UPDATE labshare_schema"
                        " SET version = 14"
                      : "DROP TRIGGER booking_spans_insert; DROP TRIGGER booking_spans_update;"
                        " DROP TABLE booking_spans; DROP INDEX bookings_user_open;"
                        " ALTER TABLE usage DROP COLUMN external; DROP TABLE usage_days;"
-                       " DROP TABLE usage_months; PRAGMA user_version = 14");
+                       " DROP TABLE usage_months; DROP TABLE booking_months;"
+                       " DROP TABLE charge_months; PRAGMA user_version = 14");
     /* with usage of a user of another organisation, across midnight (UTC here): schema 16
      * marks it external and sums it per day, an hour on each */
     side_exec("INSERT INTO orgs(id, name, type) VALUES(901, 'owner 901', 'university'),"
@@ -324,6 +326,9 @@ static void migrations_run_once_and_refuse_newer(void **state)
     assert_int_equal(side_int("SELECT count(*) FROM usage_days WHERE effective_ms = 3600000 AND"
                               " external_ms = 3600000 AND inside_ms = 0"),
                      2);
+    assert_int_equal(side_int("SELECT booked_ms FROM booking_months WHERE instrument = 'inst-0'"
+                              " AND month_ms = 0"),
+                     9000000);
     assert_int_equal(side_int("SELECT count(*) FROM usage_months WHERE month_ms = 0 AND"
                               " effective_ms = 7200000 AND external_ms = 7200000"),
                      1);
@@ -668,6 +673,52 @@ static void badge_user_is_frozen_at_arrival(void **state)
     store_close(st);
 }
 
+/* A booking's share of the month sums follows it: split at midnight of the 1st (UTC here), its
+ * end, rating and no-show counted in the month it ends, all of it gone once it is cancelled; the
+ * check recomputing them from the rows agrees all along. */
+static void month_sums_follow_a_booking(void **state)
+{
+    static const int64_t feb = 31LL * 86400000;
+    struct store *st;
+    struct booking b;
+    int64_t rows = 0, diffs = 0;
+
+    (void)state;
+    open_trusting(&st);
+    side_exec("INSERT INTO users(id, username, role, created_at) VALUES(5, 'u', 'researcher', 0)");
+    memset(&b, 0, sizeof(b));
+    snprintf(b.instrument, sizeof(b.instrument), "inst-0");
+    b.user_id = b.created_by = 5;
+    b.start_ms = feb - 3600000;
+    b.end_ms = feb + 7200000;
+    b.status = BOOKING_CONFIRMED;
+    assert_int_equal(store_begin(st), LS_OK);
+    assert_int_equal(store_booking_insert(st, &b), LS_OK);
+    assert_int_equal(store_booking_set_status(st, b.id, BOOKING_NO_SHOW, NULL), LS_OK);
+    assert_int_equal(store_booking_rate(st, b.id, 4, "fine"), LS_OK);
+    assert_int_equal(store_commit(st), LS_OK);
+    assert_int_equal(side_int("SELECT booked_ms FROM booking_months WHERE month_ms = 0"), 3600000);
+    assert_int_equal(side_int("SELECT booked_ms * 1000 + ended * 100 + no_shows * 10 + rating_sum"
+                              " FROM booking_months WHERE month_ms = 2678400000"),
+                     7200000LL * 1000 + 100 + 10 + 4);
+    assert_int_equal(store_month_sums_check(st, 0, &rows, &diffs), LS_OK);
+    assert_int_equal(rows, 2);
+    assert_int_equal(diffs, 0);
+    assert_int_equal(store_begin(st), LS_OK);
+    assert_int_equal(store_booking_set_status(st, b.id, BOOKING_CANCELLED, "changed plans"), LS_OK);
+    assert_int_equal(store_commit(st), LS_OK);
+    assert_int_equal(side_int("SELECT count(*) FROM booking_months WHERE booked_ms <> 0 OR"
+                              " ended <> 0 OR no_shows <> 0 OR rating_sum <> 0"),
+                     0);
+    assert_int_equal(store_month_sums_check(st, 0, &rows, &diffs), LS_OK);
+    assert_int_equal(diffs, 0);
+    /* a stored sum the rows do not give is found */
+    side_exec("UPDATE booking_months SET ended = 1 WHERE month_ms = 0");
+    assert_int_equal(store_month_sums_check(st, 0, &rows, &diffs), LS_OK);
+    assert_int_equal(diffs, 1);
+    store_close(st);
+}
+
 /* A closed month's heartbeats compacted (compact.h): three hours of a reading a minute (a boot, a
  * run, a pause, a run) keep the boot, the changes and each hour's first and last; the sessions
  * are those of all the readings, the digest of what stays matches the audit record until a kept
@@ -1003,6 +1054,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(overlapping_bookings_are_refused_by_the_database, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(compaction_keeps_sessions_and_its_digest, setup, teardown),
+        cmocka_unit_test_setup_teardown(month_sums_follow_a_booking, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("store on SQLite", tests, NULL, NULL);
 
