@@ -51,12 +51,20 @@
     " GROUP BY instrument"
 // clang-format on
 
+static int by_instrument(const void *a, const void *b)
+{
+    return strcmp(((const struct metric_raw *)a)->instrument,
+                  ((const struct metric_raw *)b)->instrument);
+}
+
+/* The instrument id of v (sorted by by_instrument: a national platform's thousands are found by
+ * halving, not one by one). */
 static struct metric_raw *find(struct metric_raw *v, size_t n, const char *id)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i].instrument, id) == 0)
-            return &v[i];
-    return NULL;
+    struct metric_raw key;
+
+    snprintf(key.instrument, sizeof(key.instrument), "%s", id ? id : "");
+    return bsearch(&key, v, n, sizeof(*v), by_instrument);
 }
 
 /* The revenue and voucher share of the charges of [from_ms, to_ms), per instrument of v. */
@@ -173,6 +181,9 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
     db_reset(qi);
     if (row < 0)
         goto fail;
+    /* by id as strcmp orders (the engine's collation may not) */
+    if (cnt > 1)
+        qsort(v, cnt, sizeof(*v), by_instrument);
     db_bind_int64(qu, 1, from_ms);
     db_bind_int64(qu, 2, to_ms);
     while ((row = store_step_row(st, qu, "metrics: usage")) > 0) {
