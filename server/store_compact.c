@@ -235,24 +235,13 @@ int store_readings_instruments(struct store *st, int64_t from_ms, int64_t to_ms,
 {
     struct db_stmt *q = store_stmt(st, "SELECT DISTINCT instrument FROM readings WHERE ts >= ? AND"
                                        " ts < ? ORDER BY 1");
-    size_t cap = 0;
-    int row;
-
     *ids = NULL;
     *n = 0;
     if (!q)
         return LS_ERR_DB;
     db_bind_int64(q, 1, from_ms);
     db_bind_int64(q, 2, to_ms);
-    while ((row = store_step_row(st, q, "instruments with readings")) > 0) {
-        if (LS_GROW(*ids, cap, *n + 1)) {
-            db_reset(q);
-            return LS_ERR_NOMEM;
-        }
-        snprintf((*ids)[(*n)++], LS_ID_MAX, "%s", db_column_text(q, 0));
-    }
-    db_reset(q);
-    return row < 0 ? LS_ERR_DB : LS_OK;
+    return store_ids(st, q, ids, n);
 }
 
 int store_compact_verify(struct store *st, const char *month, int64_t from_ms, int64_t to_ms,

@@ -64,6 +64,10 @@ struct usage_reading;
 int store_usage_readings(struct store *st, const char *instrument, int64_t from, int64_t to,
                          struct usage_reading **out, size_t *n);
 
+/* The ids (text, first column) q gives, into *ids (caller frees): store_util.c. An error is
+ * not "no more rows": a check would pass having checked none. */
+int store_ids(struct store *st, struct db_stmt *q, char (**ids)[LS_ID_MAX], size_t *n);
+
 /* Let the gate go if the connection holds it (store_close). */
 void store_txn_close(struct store *st);
 

@@ -440,26 +440,6 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
     return rc;
 }
 
-/* The instrument ids q gives, into *ids (caller frees). An error is not "no more instruments":
- * a check would pass having checked none. */
-static int instrument_ids(struct store *st, struct db_stmt *q, char (**ids)[LS_ID_MAX], size_t *n)
-{
-    size_t cap = 0;
-    int row;
-
-    *ids = NULL;
-    *n = 0;
-    while ((row = store_step_row(st, q, "instruments")) > 0) {
-        if (LS_GROW(*ids, cap, *n + 1)) {
-            db_reset(q);
-            return LS_ERR_NOMEM;
-        }
-        snprintf((*ids)[(*n)++], LS_ID_MAX, "%s", db_column_text(q, 0));
-    }
-    db_reset(q);
-    return row < 0 ? LS_ERR_DB : LS_OK;
-}
-
 int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_min_run_s,
                         int replace, int64_t *rows, int64_t *diffs)
 {
@@ -476,7 +456,7 @@ int store_usage_rebuild(struct store *st, int64_t merge_gap_ms, int64_t no_show_
     *diffs = 0;
     if (!qi || !qu)
         return LS_ERR_DB;
-    rc = instrument_ids(st, qi, &ids, &nids);
+    rc = store_ids(st, qi, &ids, &nids);
     for (size_t k = 0; rc == LS_OK && k < nids; k++) {
         struct usage_reading *r = NULL;
         struct usage_session *s = NULL;
@@ -577,7 +557,7 @@ int store_usage_days_check(struct store *st, int replace, int64_t *rows, int64_t
     *rows = *diffs = 0;
     if (!qi || !qd || !qm || !del || !delm)
         return LS_ERR_DB;
-    rc = instrument_ids(st, qi, &ids, &nids);
+    rc = store_ids(st, qi, &ids, &nids);
     for (size_t k = 0; rc == LS_OK && k < nids; k++) {
         struct day_sums d = {0}, m = {0};
 

@@ -156,3 +156,21 @@ int store_write_one(struct store *st, struct db_stmt *q, int none_rc)
 
     return rc == LS_OK && db_changes(st->db) == 0 ? none_rc : rc;
 }
+
+int store_ids(struct store *st, struct db_stmt *q, char (**ids)[LS_ID_MAX], size_t *n)
+{
+    size_t cap = 0;
+    int row;
+
+    *ids = NULL;
+    *n = 0;
+    while ((row = store_step_row(st, q, "ids")) > 0) {
+        if (LS_GROW(*ids, cap, *n + 1)) {
+            db_reset(q);
+            return LS_ERR_NOMEM;
+        }
+        snprintf((*ids)[(*n)++], LS_ID_MAX, "%s", db_column_text(q, 0));
+    }
+    db_reset(q);
+    return row < 0 ? LS_ERR_DB : LS_OK;
+}
