@@ -63,6 +63,8 @@ static struct metric_raw *find(struct metric_raw *v, size_t n, const char *id)
 {
     struct metric_raw key;
 
+    if (n == 0) /* bsearch's array may not be NULL, even empty */
+        return NULL;
     snprintf(key.instrument, sizeof(key.instrument), "%s", id ? id : "");
     return bsearch(&key, v, n, sizeof(*v), by_instrument);
 }

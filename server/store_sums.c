@@ -238,8 +238,10 @@ int store_month_sums_check(struct store *st, int replace, int64_t *rows, int64_t
     if (rc == LS_OK)
         rc = recompute(st, qc, 0, &c);
     if (rc == LS_OK) {
-        qsort(b.v, b.n, sizeof(b.v[0]), by_key);
-        qsort(c.v, c.n, sizeof(c.v[0]), by_key);
+        if (b.n)
+            qsort(b.v, b.n, sizeof(b.v[0]), by_key);
+        if (c.n)
+            qsort(c.v, c.n, sizeof(c.v[0]), by_key);
         rc = compare(st, sb, &b, 5, diffs);
     }
     if (rc == LS_OK)
