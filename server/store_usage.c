@@ -194,14 +194,15 @@ static int part_days(struct store *st, const char *instrument, int64_t since, in
 static int apply_sums(struct store *st, const char *instrument, const struct day_sums *d,
                       struct db_stmt *up, struct db_stmt *empty)
 {
-    int rc = LS_OK;
+    int rc = LS_OK, lower = 0;
 
     if (!up || !empty)
         return LS_ERR_DB;
     for (size_t i = 0; rc == LS_OK && i < d->n; i++) {
         const struct day_sum *s = &d->v[i];
         if (!s->effective_ms && !s->external_ms && !s->inside_ms)
-            continue;
+            continue; /* most refreshes change a day or two of those they take away and add */
+        lower |= s->effective_ms < 0 || s->external_ms < 0 || s->inside_ms < 0;
         db_reset(up);
         store_bind_text(up, 1, instrument);
         db_bind_int64(up, 2, s->day_ms);
@@ -210,7 +211,7 @@ static int apply_sums(struct store *st, const char *instrument, const struct day
         db_bind_int64(up, 5, s->inside_ms);
         rc = store_step_done(st, up);
     }
-    if (rc == LS_OK && d->n) {
+    if (rc == LS_OK && lower) { /* only what was lowered can be left with nothing */
         store_bind_text(empty, 1, instrument);
         db_bind_int64(empty, 2, d->v[0].day_ms);
         db_bind_int64(empty, 3, d->v[d->n - 1].day_ms);
@@ -321,8 +322,15 @@ static int settle_bookings(struct store *st, const char *instrument, int64_t sin
 int store_usage_refresh(struct store *st, const char *instrument, int64_t since_ms,
                         int64_t merge_gap_ms, int64_t no_show_min_run_s)
 {
-    struct db_stmt *q = store_stmt(st, "SELECT min(session_start) FROM usage WHERE instrument = ?"
-                                       " AND (session_end >= ? OR open = 1)");
+    /* the first session ending at or after since - gap, or open: sessions of an instrument do
+     * not overlap and the open one is the last, so it is the last starting before that time or
+     * one starting at it or later - the index finds it without reading the instrument's
+     * history (perf: the plain min() read every part the instrument ever had) */
+    struct db_stmt *q =
+        store_stmt(st, "SELECT session_start FROM usage WHERE instrument = ?1 AND session_start >="
+                       " coalesce((SELECT max(session_start) FROM usage WHERE instrument = ?1 AND"
+                       " session_start < ?2), ?2) AND (session_end >= ?2 OR open = 1)"
+                       " ORDER BY session_start LIMIT 1");
     struct db_stmt *del = store_stmt(st, "DELETE FROM usage WHERE instrument = ? AND"
                                          " session_start >= ?");
     struct usage_reading *r = NULL;
@@ -331,13 +339,17 @@ int store_usage_refresh(struct store *st, const char *instrument, int64_t since_
     int64_t s0 = since_ms;
     int rc, row;
 
-    /* the badge of the session's latest part: the one it goes on with */
+    /* the open session: the instrument's last, if open (found by the index, not by reading
+     * every part the instrument had; no temporary b-tree to sort), with the badge of its latest
+     * part: the one it goes on with */
     struct db_stmt *qo = store_stmt(
-        st, "SELECT session_start, max(session_end), (SELECT coalesce(p.badge, 0) FROM usage p"
-            " WHERE p.instrument = u.instrument AND p.session_start = u.session_start"
-            " ORDER BY p.start_ms DESC LIMIT 1), sum(run_ms), sum(energy_wh), sum(samples)"
-            " FROM usage u WHERE instrument = ? AND open = 1 GROUP BY instrument, session_start"
-            " ORDER BY session_start DESC LIMIT 1");
+        st, "SELECT u.session_start, max(u.session_end), (SELECT coalesce(p.badge, 0) FROM usage p"
+            " WHERE p.instrument = ?1 AND p.session_start = u.session_start AND p.start_ms ="
+            " (SELECT max(start_ms) FROM usage WHERE instrument = ?1 AND session_start ="
+            " u.session_start) LIMIT 1), sum(u.run_ms), sum(u.energy_wh), sum(u.samples)"
+            " FROM usage u WHERE u.instrument = ?1 AND u.session_start = (SELECT"
+            " max(session_start) FROM usage WHERE instrument = ?1) AND u.open = 1"
+            " GROUP BY u.session_start");
     struct db_stmt *qp = store_stmt(st, "SELECT max(ts) FROM readings WHERE instrument = ? AND"
                                         " ts < ?");
     struct usage_session open_s;
