@@ -199,9 +199,11 @@ json_t *statement_json(const struct statement *s)
 
     if (!lines)
         return NULL;
-    return json_pack("{s:I, s:s, s:s, s:b, s:o, s:I, s:I, s:I}", "org_id", (json_int_t)s->org_id,
-                     "kind", s->owner ? "revenue" : "payer", "month", s->month, "closed", s->closed,
-                     "lines", lines, "gross", (json_int_t)s->gross, "voucher",
+    return json_pack("{s:I, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "org_id",
+                     (json_int_t)s->org_id, "kind", s->owner ? "revenue" : "payer", "month",
+                     s->month, "closed", s->closed, "lines", lines, "lines_total",
+                     (json_int_t)s->lines_total, "limit", (json_int_t)s->limit, "offset",
+                     (json_int_t)s->offset, "gross", (json_int_t)s->gross, "voucher",
                      (json_int_t)s->voucher, "payable", (json_int_t)(s->gross - s->voucher));
 }
 

@@ -203,6 +203,8 @@ static const char *const migrations[] = {
     /* 17: bookings and charge lines per instrument and local month (store_sums.c), kept with
      * each write of either */
     SCHEMA_MONTH_SUMS,
+    /* 18: an owner's statement pages its lines by instrument and month */
+    SCHEMA_CHARGE_LINES,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -529,12 +529,16 @@ struct statement {
     int owner;
     char month[16];
     int closed;
-    struct charge_line *lines;
+    struct charge_line *lines; /* a page of them: offset on, at most limit, by time */
     size_t nlines;
-    int64_t gross, voucher; /* sums of the lines */
+    int64_t limit, offset;
+    int64_t lines_total;    /* all the month's lines */
+    int64_t gross, voucher; /* sums of all the lines */
 };
-int store_statement(struct store *st, int64_t org_id, int owner, const char *month,
-                    struct statement *out);
+/* The statement of org_id (owner: the revenue of its instruments, else what it pays) for month,
+ * with lines offset .. offset + limit - 1 in time order; the totals are of every line. */
+int store_statement(struct store *st, int64_t org_id, int owner, const char *month, int64_t limit,
+                    int64_t offset, struct statement *out);
 void statement_free(struct statement *s);
 /* Sum of every charge line's amount, voucher and payable (for the invariant Σ statements = Σ
  * charges). */

@@ -525,36 +525,47 @@ int store_charges_list(struct store *st, const struct charge_filter *f, struct c
     return rc;
 }
 
-int store_statement(struct store *st, int64_t org_id, int owner, const char *month,
-                    struct statement *out)
+/* The payer's lines (org_id = ?1), or the owner's: the lines of charges on the organisation's
+ * instruments. Two shapes, not one with a CASE: each is found by its index (charges_org_month,
+ * charges_instrument_month) instead of reading every line of the platform (issue 15). */
+#define PAYER_LINES " FROM charges WHERE org_id = ?1 AND month = ?2"
+#define OWNER_LINES                                                                                \
+    " FROM charges WHERE instrument IN (SELECT id FROM instruments WHERE org_id = ?1) AND"         \
+    " month = ?2"
+
+int store_statement(struct store *st, int64_t org_id, int owner, const char *month, int64_t limit,
+                    int64_t offset, struct statement *out)
 {
-    /* the payer's lines, or (owner) the lines of charges on the organisation's instruments */
-    struct db_stmt *q = store_stmt(st, "SELECT " CHARGE_COLUMNS " FROM charges WHERE (CASE WHEN ?3"
-                                       " <> 0 THEN instrument IN (SELECT id FROM instruments WHERE"
-                                       " org_id = ?1) ELSE org_id = ?1 END) AND month = ?2"
-                                       " ORDER BY at_ms, id");
-    struct db_stmt *t = store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0)"
-                                       " FROM charges WHERE (CASE WHEN ?3 <> 0 THEN instrument IN"
-                                       " (SELECT id FROM instruments WHERE org_id = ?1) ELSE"
-                                       " org_id = ?1 END) AND month = ?2");
+    struct db_stmt *q = owner ? store_stmt(st, "SELECT " CHARGE_COLUMNS OWNER_LINES
+                                               " ORDER BY at_ms, id LIMIT ?3 OFFSET ?4")
+                              : store_stmt(st, "SELECT " CHARGE_COLUMNS PAYER_LINES
+                                               " ORDER BY at_ms, id LIMIT ?3 OFFSET ?4");
+    struct db_stmt *t =
+        owner ? store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0),"
+                               " count(*)" OWNER_LINES)
+              : store_stmt(st, "SELECT coalesce(sum(amount), 0), coalesce(sum(voucher), 0),"
+                               " count(*)" PAYER_LINES);
     int rc;
 
     memset(out, 0, sizeof(*out));
     out->org_id = org_id;
     out->owner = owner;
+    out->limit = limit;
+    out->offset = offset;
     snprintf(out->month, sizeof(out->month), "%s", month);
     if (!q || !t)
         return LS_ERR_DB;
     db_bind_int64(q, 1, org_id);
     store_bind_text(q, 2, month);
-    db_bind_int(q, 3, owner);
+    db_bind_int64(q, 3, limit);
+    db_bind_int64(q, 4, offset);
     rc = store_rows(st, q, "statement", sizeof(*out->lines), charge_row, &out->lines, &out->nlines);
     if (rc)
         return rc;
     db_bind_int64(t, 1, org_id);
     store_bind_text(t, 2, month);
-    db_bind_int(t, 3, owner);
-    /* totals: one row always; none is an error, not a statement of zero */
+    /* totals of every line, whatever the page: one row always; none is an error, not a
+     * statement of zero */
     if (store_step_row(st, t, "statement totals") != 1 ||
         store_month_closed(st, month, &out->closed) != LS_OK) {
         db_reset(t);
@@ -563,6 +574,7 @@ int store_statement(struct store *st, int64_t org_id, int owner, const char *mon
     }
     out->gross = db_column_int64(t, 0);
     out->voucher = db_column_int64(t, 1);
+    out->lines_total = db_column_int64(t, 2);
     db_reset(t);
     return LS_OK;
 }

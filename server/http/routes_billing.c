@@ -104,11 +104,15 @@ int route_charges_list(struct http_req *req, struct http_resp *resp)
     return http_list(req, resp, items, total, "charges");
 }
 
+/* Lines of a statement per page: the totals are always of all of them. */
+#define STATEMENT_LINES_DEFAULT 1000
+#define STATEMENT_LINES_MAX 10000
+
 int route_statement(struct http_req *req, struct http_resp *resp)
 {
     const char *o = http_query(req, "org"), *ow = http_query(req, "owner_org");
     const char *month = http_query(req, "month");
-    int64_t org;
+    int64_t org, limit = STATEMENT_LINES_DEFAULT, offset = 0, lines_total = 0;
     int owner = !o && ow;
     struct statement stmt;
     json_t *st = NULL;
@@ -123,11 +127,20 @@ int route_statement(struct http_req *req, struct http_resp *resp)
         return http_error(resp, LS_ERR_DENIED,
                           "statements are for the organisation's managers, "
                           "auditors and admins");
+    if (http_query(req, "limit") &&
+        ls_parse_i64(http_query(req, "limit"), 1, STATEMENT_LINES_MAX, &limit))
+        return http_error(resp, LS_ERR_INVAL,
+                          "limit (lines per page) must be a whole number from 1 to %d",
+                          STATEMENT_LINES_MAX);
+    if (http_query(req, "offset") &&
+        ls_parse_i64(http_query(req, "offset"), 0, INT64_MAX / 2, &offset))
+        return http_error(resp, LS_ERR_INVAL, "offset must be a whole number, 0 or more");
     if (sync(req, resp))
         return LS_OK;
-    rc = store_statement(req->st, org, owner, month, &stmt);
+    rc = store_statement(req->st, org, owner, month, limit, offset, &stmt);
     if (rc == LS_OK && !(st = statement_json(&stmt)))
         rc = LS_ERR_NOMEM;
+    lines_total = stmt.lines_total;
     statement_free(&stmt);
     if (rc)
         return http_error(resp, rc, "cannot build the statement");
@@ -136,7 +149,7 @@ int route_statement(struct http_req *req, struct http_resp *resp)
     if (http_query(req, "format") && strcmp(http_query(req, "format"), "csv") == 0) {
         json_t *lines = json_incref(json_object_get(st, "lines"));
         json_decref(st);
-        return http_list(req, resp, lines, (int64_t)json_array_size(lines), "statement");
+        return http_list(req, resp, lines, lines_total, "statement");
     }
     return http_json(resp, 200, st);
 }

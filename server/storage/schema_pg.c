@@ -133,7 +133,7 @@ const char *const schema_pg[] = {
     " amount BIGINT NOT NULL, voucher BIGINT NOT NULL, voucher_id BIGINT,"
     " description TEXT NOT NULL, created_at BIGINT NOT NULL);"
     "CREATE INDEX charges_source ON charges(source);"
-    "CREATE INDEX charges_org_month ON charges(org_id, month);",
+    "CREATE INDEX charges_org_month ON charges(org_id, month);" SCHEMA_CHARGE_LINES,
     "CREATE TABLE closed_months(month TEXT PRIMARY KEY, closed_at BIGINT NOT NULL,"
     " closed_by TEXT NOT NULL);",
     "CREATE TABLE readings_refused("
@@ -186,7 +186,9 @@ const char *const schema_pg_upgrades[] = {
     "ALTER TABLE usage ADD COLUMN external BIGINT NOT NULL DEFAULT 0;" SCHEMA_USAGE_EXTERNAL_NOW
         SCHEMA_USAGE_SUMS,
     /* 16 -> 17 (the sums are filled by the store) */
-    SCHEMA_MONTH_SUMS, NULL};
+    SCHEMA_MONTH_SUMS,
+    /* 17 -> 18 */
+    SCHEMA_CHARGE_LINES, NULL};
 
 int schema_pg_partition_sql(int year, int month, char *sql, size_t len)
 {

@@ -36,6 +36,10 @@ extern const char *const schema_pg_upgrades[];
     "month_ms));"                                                                                  \
     "CREATE TABLE charge_months(instrument TEXT NOT NULL, month_ms BIGINT NOT NULL,"               \
     " amount BIGINT NOT NULL, voucher BIGINT NOT NULL, PRIMARY KEY(instrument, month_ms));"
+/* Schema 18, the same on both engines: an owner's statement (the lines on its instruments) finds
+ * its month's lines by instrument, as a payer's does by organisation, in time order */
+#define SCHEMA_CHARGE_LINES                                                                        \
+    "CREATE INDEX charges_instrument_month ON charges(instrument, month, at_ms);"
 #define SCHEMA_USAGE_EXTERNAL_NOW                                                                  \
     "UPDATE usage SET external = 1 WHERE EXISTS(SELECT 1 FROM users usr JOIN instruments i ON"     \
     " i.id = usage.instrument WHERE usr.id = usage.user_id AND usr.org_id IS NOT NULL AND"         \

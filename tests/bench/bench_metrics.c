@@ -141,7 +141,8 @@ int main(int argc, char **argv)
             char month[16];
             struct statement stm;
             snprintf(month, sizeof(month), "2026-%02d", mth);
-            if (store_statement(st, o, 0, month, &stm) == LS_OK) /* with its JSON, as served */
+            if (store_statement(st, o, 0, month, 1000, 0, &stm) ==
+                LS_OK) /* with its JSON, as served */
                 json_decref(statement_json(&stm));
             statement_free(&stm);
         }

@@ -245,7 +245,7 @@ static int run(int ninst, struct figures *f)
     free(raw);
     f->rows_s = now_s() - t;
     t = now_s();
-    if (store_statement(st, 1, 0, "2026-06", &stm) == LS_OK)
+    if (store_statement(st, 1, 0, "2026-06", 1000, 0, &stm) == LS_OK)
         json_decref(statement_json(&stm));
     statement_free(&stm);
     f->statement_s = now_s() - t;

@@ -124,6 +124,18 @@ assert again == ch, "charges changed on a second look"            # never counte
 month = bk["month"]
 st = a.expect(200, "GET", "/api/v1/statements?org=%d&month=%s" % (jz, month))
 assert (st["gross"], st["voucher"], st["payable"]) == (30000, 10000, 20000), st
+# lines come in pages (limit, offset); the totals are always of every line
+assert st["lines_total"] == len(st["lines"]) >= 2 and st["offset"] == 0, st
+page = a.expect(200, "GET", "/api/v1/statements?org=%d&month=%s&limit=1&offset=1" % (jz, month))
+assert page["lines"] == st["lines"][1:2] and page["limit"] == 1, page
+assert (page["gross"], page["voucher"], page["lines_total"]) == (30000, 10000, len(st["lines"])), page
+past = a.expect(200, "GET", "/api/v1/statements?org=%d&month=%s&offset=%d" % (jz, month, len(st["lines"])))
+assert past["lines"] == [] and past["gross"] == 30000, past
+for bad in ("limit=0", "limit=10001", "limit=x", "offset=-1"):
+    e = a.expect(400, "GET", "/api/v1/statements?org=%d&month=%s&%s" % (jz, month, bad))
+    assert "limit" in e["message"] or "offset" in e["message"], e
+owner = a.expect(200, "GET", "/api/v1/statements?owner_org=%d&month=%s" % (ecut, month))
+assert owner["kind"] == "revenue" and owner["lines_total"] == len(owner["lines"]) > 0, owner
 m = a.expect(200, "GET", "/api/v1/metrics?from=%s&to=%s&by=instrument" % (frm, to))["items"]
 m = [x for x in m if x["instrument"] == "icp-ms-01"][0]
 assert m["revenue"] == 35000 and m["voucher_amount"] == 10000, m
