@@ -31,45 +31,82 @@ static int64_t day_start(int64_t ms)
     return (int64_t)mktime(&tm) * 1000;
 }
 
-/* The last day asked for, per thread: readings come in time order, so most questions are about
- * the same day, and localtime_r + mktime cost a microsecond or more each (perf, issue 15: 12 %
- * of ingest with usage was mktime reloading the zone). */
+/* The days asked for last, per thread: readings come in time order and calendars ask for the
+ * same weeks, so most questions are about a day asked about before, and localtime_r + mktime
+ * cost a microsecond or more each (perf, issue 15: 12 % of ingest with usage was mktime
+ * reloading the zone, a sixth of an availability request mktime for its windows). */
+#define DAYS_KEPT 16
 static _Thread_local struct {
-    int64_t day, next;
-    int valid;
-    char zone[64]; /* TZ it was found in: a zone set anew (tests do) is not answered from it */
-} last_day;
+    struct {
+        int64_t day, next;
+        int weekday; /* 0 = Monday */
+    } v[DAYS_KEPT];
+    unsigned n, last; /* kept, the one found last */
+    char zone[64];    /* TZ they were found in: a zone set anew (tests do) empties them */
+} days;
 
-static int same_zone(void)
+/* The index of the kept day holding ms, found or made (-1: a clock the zone cannot place, or
+ * a zone too long to remember). */
+static int kept_day(int64_t ms)
 {
     const char *tz = getenv("TZ");
+    int64_t day, next;
+    struct tm tm;
+    time_t t;
+    unsigned i;
 
-    return strncmp(last_day.zone, tz ? tz : "", sizeof(last_day.zone)) == 0;
+    if (strncmp(days.zone, tz ? tz : "", sizeof(days.zone)) != 0) {
+        days.n = 0;
+        if (strlen(tz ? tz : "") >= sizeof(days.zone))
+            return -1; /* a zone too long to remember: nothing kept */
+        snprintf(days.zone, sizeof(days.zone), "%s", tz ? tz : "");
+    }
+    if (days.n && ms >= days.v[days.last].day && ms < days.v[days.last].next)
+        return (int)days.last;
+    for (i = 0; i < days.n; i++)
+        if (ms >= days.v[i].day && ms < days.v[i].next)
+            return (int)(days.last = i);
+    day = day_start(ms);
+    /* 36 hours on is inside the next day whatever the daylight saving */
+    next = day_start(day + 36 * 3600000LL);
+    if (ms < day || ms >= next)
+        return -1;
+    i = days.n < DAYS_KEPT ? days.n++ : (days.last + 1) % DAYS_KEPT;
+    days.v[i].day = day;
+    days.v[i].next = next;
+    t = (time_t)floor_div(day, 1000);
+    localtime_r(&t, &tm);
+    days.v[i].weekday = (tm.tm_wday + 6) % 7;
+    return (int)(days.last = i);
 }
 
 int64_t rollup_day_start(int64_t ms)
 {
-    if (!last_day.valid || ms < last_day.day || ms >= last_day.next || !same_zone()) {
-        const char *tz = getenv("TZ");
-        int64_t day = day_start(ms);
-        /* 36 hours on is inside the next day whatever the daylight saving */
-        int64_t next = day_start(day + 36 * 3600000LL);
-        if (ms < day || ms >= next) /* a clock the zone cannot place: do not keep it */
-            return day;
-        last_day.day = day;
-        last_day.next = next;
-        last_day.valid = strlen(tz ? tz : "") < sizeof(last_day.zone);
-        snprintf(last_day.zone, sizeof(last_day.zone), "%s", tz ? tz : "");
-    }
-    return last_day.day;
+    int i = kept_day(ms);
+
+    return i >= 0 ? days.v[i].day : day_start(ms);
 }
 
 int64_t rollup_next_day(int64_t day_ms)
 {
-    if (last_day.valid && day_ms == last_day.day && same_zone())
-        return last_day.next;
+    int i = kept_day(day_ms);
+
+    if (i >= 0 && days.v[i].day == day_ms)
+        return days.v[i].next;
     /* 36 hours on is inside the next day whatever the daylight saving */
     return rollup_day_start(day_ms + 36 * 3600000LL);
+}
+
+int rollup_weekday(int64_t ms)
+{
+    int i = kept_day(ms);
+    struct tm tm;
+    time_t t = (time_t)floor_div(ms, 1000);
+
+    if (i >= 0)
+        return days.v[i].weekday;
+    localtime_r(&t, &tm);
+    return (tm.tm_wday + 6) % 7;
 }
 
 int rollup_is_day_start(int64_t ms)

@@ -31,6 +31,8 @@ struct day_sums {
 /* Local midnight at or before ms; the next local midnight after day_ms (23 to 25 hours on). */
 int64_t rollup_day_start(int64_t ms);
 int64_t rollup_next_day(int64_t day_ms);
+/* The local weekday of ms, 0 = Monday. */
+int rollup_weekday(int64_t ms);
 /* ms is a local midnight. */
 int rollup_is_day_start(int64_t ms);
 /* Local midnight of the first of ms's month; ms is one. */

@@ -487,6 +487,7 @@ void store_close(struct store *st)
     db_finalize(st->gw_enabled);
     db_finalize(st->inst_binding);
     free(st->bindings);
+    store_settings_cache_free(st);
     store_cache_clear(st);
     store_txn_close(st);
     db_close(st->db);

@@ -1,6 +1,7 @@
 /* store_instruments.c - the instrument registry (store.h). The booking rules, service hours,
  * billing terms and interlock policy are kept as JSON text columns (each the API's form of its
- * struct), parsed back on every read. */
+ * struct), parsed back when read - or, when the texts are those parsed last time on this
+ * connection, taken from what that gave. */
 #include "store.h"
 #include "store_int.h"
 
@@ -92,13 +93,106 @@ static int read_doc(struct db_stmt *q, int col, int *oom, json_t **doc)
     return *doc ? LS_OK : *oom ? LS_ERR_NOMEM : LS_ERR_DB;
 }
 
+/* The settings of the instruments read last on a connection, parsed, keyed by their four texts
+ * (perf, issue 15: parsing the four documents was a quarter of an availability request). The
+ * texts are always read from the row, so a change made by another connection, process or
+ * server is seen at once: a different text is parsed anew. */
+#define SETTINGS_CACHE 32
+struct settings_cache {
+    struct {
+        char *key; /* the four texts, each ended by \x01 (never in valid JSON text) */
+        size_t len;
+        struct interlock_policy interlock;
+        struct booking_rules booking;
+        struct billing_terms billing;
+        struct service_hours hours;
+    } e[SETTINGS_CACHE];
+    unsigned next; /* replaced next, round the ring */
+    char *scratch; /* the key being looked up */
+    size_t cap;
+};
+
+void store_settings_cache_free(struct store *st)
+{
+    if (!st->settings)
+        return;
+    for (size_t i = 0; i < SETTINGS_CACHE; i++)
+        free(st->settings->e[i].key);
+    free(st->settings->scratch);
+    free(st->settings);
+    st->settings = NULL;
+}
+
+/* The key of row q's settings in the cache's scratch (its length in *len); -1 out of memory. */
+static int settings_key(struct settings_cache *c, struct db_stmt *q, size_t *len)
+{
+    static const int cols[4] = {6, 11, 12, 13};
+    size_t n = 0;
+
+    for (int i = 0; i < 4; i++) {
+        const char *t = (const char *)db_column_text(q, cols[i]);
+        size_t l = t ? strlen(t) : 0;
+        if (LS_GROW(c->scratch, c->cap, n + l + 1))
+            return -1;
+        if (l)
+            memcpy(c->scratch + n, t, l);
+        n += l;
+        c->scratch[n++] = '\x01';
+    }
+    *len = n;
+    return 0;
+}
+
+/* The cached settings of row q into in (1), or 0 when not there (then *slot is where they go
+ * once parsed, -1 nowhere, and the key of *len bytes is in the scratch). */
+static int settings_cached(struct store *st, struct db_stmt *q, struct instrument *in, int *slot,
+                           size_t *len)
+{
+    struct settings_cache *c = st->settings;
+
+    *slot = -1;
+    if (!c && !(c = st->settings = calloc(1, sizeof(*c))))
+        return 0;
+    if (settings_key(c, q, len))
+        return 0;
+    for (int i = 0; i < SETTINGS_CACHE; i++)
+        if (c->e[i].key && c->e[i].len == *len && memcmp(c->e[i].key, c->scratch, *len) == 0) {
+            in->interlock = c->e[i].interlock;
+            in->booking = c->e[i].booking;
+            in->billing = c->e[i].billing;
+            in->hours = c->e[i].hours;
+            return 1;
+        }
+    *slot = (int)(c->next++ % SETTINGS_CACHE);
+    return 0;
+}
+
+/* Keep in's parsed settings under the key in the scratch, at slot. */
+static void settings_keep(struct store *st, int slot, const struct instrument *in, size_t len)
+{
+    struct settings_cache *c = st->settings;
+    char *key = slot >= 0 ? malloc(len) : NULL;
+
+    if (!key)
+        return;
+    memcpy(key, c->scratch, len);
+    free(c->e[slot].key);
+    c->e[slot].key = key;
+    c->e[slot].len = len;
+    c->e[slot].interlock = in->interlock;
+    c->e[slot].booking = in->booking;
+    c->e[slot].billing = in->billing;
+    c->e[slot].hours = in->hours;
+}
+
 /* The row q is on (INSTRUMENT_COLUMNS) into *in (which it then owns). LS_ERR_DB when a
  * settings column does not parse (a damaged row: logged), LS_ERR_NOMEM. */
-static int read_instrument(struct db_stmt *q, struct instrument *in)
+static int read_instrument(struct store *st, struct db_stmt *q, struct instrument *in)
 {
     json_t *il = NULL, *bk = NULL, *bl = NULL, *sh = NULL;
     char why[200];
-    int oom = 0, rc;
+    int oom = 0, rc, slot = -1;
+    size_t len = 0;
 
     memset(in, 0, sizeof(*in));
     snprintf(in->id, sizeof(in->id), "%s", (const char *)db_column_text(q, 0));
@@ -113,6 +207,8 @@ static int read_instrument(struct db_stmt *q, struct instrument *in)
         snprintf(in->gateway, sizeof(in->gateway), "%s", (const char *)db_column_text(q, 10));
     in->joined_ms = db_column_int64(q, 14);
     rc = instrument_set_description(in, (const char *)db_column_text(q, 5));
+    if (rc == LS_OK && settings_cached(st, q, in, &slot, &len))
+        return LS_OK;
     if (rc == LS_OK)
         rc = read_doc(q, 6, &oom, &il);
     if (rc == LS_OK)
@@ -135,6 +231,8 @@ static int read_instrument(struct db_stmt *q, struct instrument *in)
     json_decref(sh);
     if (rc)
         instrument_clear(in);
+    else
+        settings_keep(st, slot, in, len);
     return rc;
 }
 
@@ -149,7 +247,7 @@ int store_instrument_get(struct store *st, const char *id, struct instrument *ou
         return LS_ERR_DB;
     store_bind_text(q, 1, id);
     row = store_step_row(st, q, "instrument");
-    rc = row > 0 ? read_instrument(q, out) : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
+    rc = row > 0 ? read_instrument(st, q, out) : row == 0 ? LS_ERR_NOTFOUND : LS_ERR_DB;
     db_reset(q);
     return rc;
 }
@@ -176,7 +274,7 @@ int store_instrument_list(struct store *st, int64_t org_id, int public_only, int
     while (rc == LS_OK && (row = store_step_row(st, q, "instruments")) > 0) {
         if (ls_grow(items, &cap, *n + 1, sizeof(**items)))
             rc = LS_ERR_NOMEM;
-        else if ((rc = read_instrument(q, &(*items)[*n])) == LS_OK)
+        else if ((rc = read_instrument(st, q, &(*items)[*n])) == LS_OK)
             (*n)++;
     }
     db_reset(q);

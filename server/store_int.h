@@ -47,8 +47,9 @@ struct store {
         struct db_stmt *s;
     } cache[STORE_CACHE];
     size_t ncache;
-    struct trust_limits trust;      /* what ingest believes (SPEC 3.3) */
-    struct binding_cache *bindings; /* instruments' gateways, for ingest (store.c) */
+    struct trust_limits trust;       /* what ingest believes (SPEC 3.3) */
+    struct binding_cache *bindings;  /* instruments' gateways, for ingest (store.c) */
+    struct settings_cache *settings; /* instruments' parsed settings (store_instruments.c) */
     /* transactions (store_txn.c): the process's gate to an SQLite file, held from store_begin to
      * commit or rollback; a write group's state (store_group_begin) */
     struct write_gate *gate;
@@ -67,6 +68,9 @@ int store_usage_readings(struct store *st, const char *instrument, int64_t from,
 /* The ids (text, first column) q gives, into *ids (caller frees): store_util.c. An error is
  * not "no more rows": a check would pass having checked none. */
 int store_ids(struct store *st, struct db_stmt *q, char (**ids)[LS_ID_MAX], size_t *n);
+
+/* Free the parsed settings the connection keeps (store_close). */
+void store_settings_cache_free(struct store *st);
 
 /* Let the gate go if the connection holds it (store_close). */
 void store_txn_close(struct store *st);

@@ -2,7 +2,7 @@
  * instrument's nested booking rules, service hours (in the platform's zone), billing terms and
  * interlock policy — on arbitrary bytes, first parsed as JSON the way the server does. What is
  * accepted is used: rules checked against a booking, hours turned into windows, terms priced. */
-// LINK: server/booking.c server/billing.c server/interlock.c
+// LINK: server/booking.c server/rollup.c server/billing.c server/interlock.c
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  * parsed as JSON the way the server does (http_body_json). The first byte picks the decoder. What
  * is accepted must hold: times in order, ranges kept, and an instrument as the API shows it
  * accepted again as a change, to the same instrument. */
-// LINK: server/requests.c server/booking.c server/interlock.c server/billing.c
+// LINK: server/requests.c server/booking.c server/rollup.c server/interlock.c server/billing.c
 // LINK: server/instrument.c server/records.c server/usage.c
 #include <jansson.h>
 #include <stdlib.h>

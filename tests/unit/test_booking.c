@@ -1,6 +1,7 @@
 /* Unit tests of the booking rules (server/booking.c) at every boundary, the status machine,
  * service hours across day boundaries in the platform time zone, and interval arithmetic. */
-// LINK: server/booking.c server/records.c server/usage.c server/billing.c server/interlock.c
+// LINK: server/booking.c server/rollup.c server/records.c server/usage.c server/billing.c
+// server/interlock.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -376,6 +377,42 @@ static void qualification_edges(void **state)
     assert_false(qualification_covers(since, expires, since + 5, since + 5));
 }
 
+/* Windows follow the local clock across a daylight saving change: 08:00-12:00 and 13:00-24:00
+ * every day in New York over 2026-03-07 (EST, UTC-5), 03-08 (23 hours: EDT from 02:00) and
+ * 03-09 (EDT, UTC-4), hand-computed in UTC. */
+static void service_windows_across_daylight_saving(void **state)
+{
+    struct service_hours h;
+    struct interval *w = NULL;
+    size_t n = 0;
+    const int64_t mar7 = 1772859600000LL; /* 2026-03-07 00:00 EST = 05:00 UTC */
+    const int64_t mar8 = mar7 + 24 * H, mar9 = mar8 + 23 * H;
+
+    (void)state;
+    memset(&h, 0, sizeof(h));
+    for (int d = 0; d < 7; d++) {
+        h.count[d] = 2;
+        h.from[d][0] = 8 * 60;
+        h.to[d][0] = 12 * 60;
+        h.from[d][1] = 13 * 60;
+        h.to[d][1] = 1440;
+    }
+    setenv("TZ", "America/New_York", 1);
+    tzset();
+    assert_int_equal(service_windows(&h, mar7, mar9 + 24 * H, &w, &n), LS_OK);
+    assert_int_equal(n, 6);
+    assert_true(w[0].start_ms == mar7 + 8 * H && w[0].end_ms == mar7 + 12 * H);
+    assert_true(w[1].start_ms == mar7 + 13 * H && w[1].end_ms == mar8);
+    /* the short day: 08:00 EDT is 7 hours after midnight EST */
+    assert_true(w[2].start_ms == mar8 + 7 * H && w[2].end_ms == mar8 + 11 * H);
+    assert_true(w[3].start_ms == mar8 + 12 * H && w[3].end_ms == mar9);
+    assert_true(w[4].start_ms == mar9 + 8 * H && w[4].end_ms == mar9 + 12 * H);
+    assert_true(w[5].start_ms == mar9 + 13 * H && w[5].end_ms == mar9 + 24 * H);
+    free(w);
+    setenv("TZ", "Asia/Shanghai", 1);
+    tzset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +424,7 @@ int main(void)
         cmocka_unit_test(settlement),
         cmocka_unit_test(subtract),
         cmocka_unit_test(service_hours_round_trip),
+        cmocka_unit_test(service_windows_across_daylight_saving),
         cmocka_unit_test(booking_json_shape),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -54,6 +54,10 @@ static void day_starts_agree_with_the_zone(void **state)
         assert_true(next > ms);
         assert_true(next - day >= 23 * HOUR && next - day <= 25 * HOUR);
         assert_int_equal(rollup_is_day_start(day), 1);
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        assert_int_equal(rollup_weekday(ms), (tm.tm_wday + 6) % 7);
     }
     /* the spring-forward day is 23 hours, the fall-back day 25 */
     int64_t spring = rollup_day_start(1772971200000LL); /* 2026-03-08 12:00 UTC */

@@ -964,8 +964,19 @@ static void instruments_round_trip(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(total, 0);
     instruments_free(v, n);
-    /* damaged settings: an error, never the defaults */
+    /* settings changed by another connection (a server beside this one) are seen at once, though
+     * this one keeps what it parsed of the texts it read */
     db = side();
+    assert_int_equal(db_exec(db, "UPDATE instruments SET booking = '{\"max_minutes\": 120}' WHERE"
+                                 " id = 'inst-2'"),
+                     DB_OK);
+    assert_int_equal(store_instrument_get(st, "inst-2", &got), LS_OK);
+    assert_int_equal(got.booking.max_minutes, 120);
+    instrument_clear(&got);
+    assert_int_equal(store_instrument_get(st, "inst-1", &got), LS_OK); /* from what it kept */
+    assert_int_equal(got.booking.max_minutes, 480);
+    instrument_clear(&got);
+    /* damaged settings: an error, never the defaults */
     assert_int_equal(db_exec(db, "UPDATE instruments SET billing = '{\"basis\": \"free\"}' WHERE"
                                  " id = 'inst-2'"),
                      DB_OK);
