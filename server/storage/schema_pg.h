@@ -36,9 +36,12 @@ extern const char *const schema_pg_upgrades[];
     "month_ms));"                                                                                  \
     "CREATE TABLE charge_months(instrument TEXT NOT NULL, month_ms BIGINT NOT NULL,"               \
     " amount BIGINT NOT NULL, voucher BIGINT NOT NULL, PRIMARY KEY(instrument, month_ms));"
-/* Schema 18, the same on both engines: an owner's statement (the lines on its instruments) finds
- * its month's lines by instrument, as a payer's does by organisation, in time order */
+/* Schema 18, the same on both engines: a payer's statement finds its month's lines by
+ * organisation and an owner's (the lines on its instruments) by instrument, each in time order,
+ * so a page of lines is read, not sorted out of all of them */
 #define SCHEMA_CHARGE_LINES                                                                        \
+    "DROP INDEX charges_org_month;"                                                                \
+    "CREATE INDEX charges_org_month ON charges(org_id, month, at_ms);"                             \
     "CREATE INDEX charges_instrument_month ON charges(instrument, month, at_ms);"
 #define SCHEMA_USAGE_EXTERNAL_NOW                                                                  \
     "UPDATE usage SET external = 1 WHERE EXISTS(SELECT 1 FROM users usr JOIN instruments i ON"     \

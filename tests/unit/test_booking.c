@@ -1,7 +1,7 @@
 /* Unit tests of the booking rules (server/booking.c) at every boundary, the status machine,
  * service hours across day boundaries in the platform time zone, and interval arithmetic. */
-// LINK: server/booking.c server/rollup.c server/records.c server/usage.c server/billing.c
-// server/interlock.c
+// LINK: server/booking.c server/rollup.c server/records.c server/usage.c
+// LINK: server/billing.c server/interlock.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* Unit tests of the API's request decoders (server/requests.c): what each accepts, with its
  * defaults, and each way of refusing - unknown fields, wrong types, ranges, sizes, times - with
  * the message naming the field; and the merge of a PATCH into an instrument's nested settings. */
-// LINK: server/requests.c server/booking.c server/rollup.c server/interlock.c server/billing.c
-// server/instrument.c
+// LINK: server/requests.c server/booking.c server/rollup.c server/interlock.c
+// LINK: server/billing.c server/instrument.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
