@@ -277,6 +277,7 @@ const T = {
   st_payer: ['Payer (as user)', '支出（作为用户方）'],
   pick_org: ['Pick an organisation.', '请选择单位。'],
   statements_lead: ['The month’s lines with their totals; a closed month no longer changes.', '当月明细与合计；已结账月份不再变化。'],
+  statement_paged: ['The totals cover all {total} lines; the first {shown} are listed.', '合计包含全部 {total} 条明细；下方列出前 {shown} 条。'],
   month_closed: ['Month closed', '已结账'],
   lines: ['Lines', '明细'],
   description: ['Description', '说明'],

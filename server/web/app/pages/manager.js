@@ -357,6 +357,8 @@ export async function statements(view, params) {
   clear(view, h('h1', null, t('nav/statements')), h('p', { class: 'lead' }, t('statements_lead')), form,
     h('div', { class: 'kpis' }, kpi(t('gross'), fmtMoney(s.gross)), kpi(t('voucher'), fmtMoney(s.voucher)),
       kpi(t('payable'), fmtMoney(s.payable)), kpi(t('month_closed'), s.closed ? t('yes') : t('no'))),
+    (s.lines_total || 0) > (s.lines || []).length
+      ? msg('info', t('statement_paged', { total: s.lines_total, shown: (s.lines || []).length })) : null,
     table(t('lines'), [
       { label: t('date'), fmt: (c) => fmtTime(c.at) },
       { label: t('instrument'), key: 'instrument' },
