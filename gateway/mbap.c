@@ -137,9 +137,12 @@ int mbap_reply(const uint8_t req[MBAP_REQUEST_LEN], const uint8_t *adu, size_t n
             snprintf(why, len, "%u data bytes in a frame of %zu, %zu wanted", adu[8], n, bytes);
             return LS_ERR_INVAL;
         }
-        for (size_t i = 0; i < count; i++)
-            values[i] = is_bits(function) ? (uint16_t)(adu[9 + i / 8] >> (i % 8) & 1)
-                                          : be16(adu + 9 + 2 * i);
+        for (size_t i = 0; i < count; i++) {
+            if (is_bits(function))
+                values[i] = (uint16_t)(adu[9 + i / 8] >> (i % 8) & 1);
+            else
+                values[i] = be16(adu + 9 + 2 * i);
+        }
     }
     return LS_OK;
 }
