@@ -203,8 +203,12 @@ size_t mb_endpoint_pollfds(struct mb_endpoint *e, struct pollfd *fds, size_t max
         fds[n].events = POLLIN;
         fds[n++].revents = 0;
     }
+    /* only the slots in use, in slot order: a thousand endpoints stay within the descriptor
+     * limit poll() checks nfds against */
     for (int i = 0; i < MAX_CLIENTS && n < max; i++) {
-        fds[n].fd = e->conns[i].fd; /* poll() ignores negative descriptors */
+        if (e->conns[i].fd < 0)
+            continue;
+        fds[n].fd = e->conns[i].fd;
         fds[n].events = POLLIN;
         fds[n++].revents = 0;
     }
@@ -501,11 +505,16 @@ void mb_endpoint_process(struct mb_endpoint *e, const struct pollfd *fds, size_t
             accept_client(e);
         k = 1;
     }
-    for (int i = 0; i < MAX_CLIENTS && k < n; i++, k++) {
-        if (fds[k].fd < 0 || fds[k].fd != e->conns[i].fd)
-            continue;
+    /* fds holds the slots that were in use, in slot order (mb_endpoint_pollfds); a client
+     * accepted just now is not among them and its descriptor is none of theirs */
+    for (int i = 0; k < n; k++) {
+        while (i < MAX_CLIENTS && e->conns[i].fd != fds[k].fd)
+            i++;
+        if (i == MAX_CLIENTS)
+            break;
         if (fds[k].revents & (POLLIN | POLLHUP | POLLERR))
             read_conn(e, i, now_ms);
+        i++;
     }
     /* Delayed answers that are due, oldest first. */
     for (size_t i = 0; i < e->npending;) {

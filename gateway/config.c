@@ -368,24 +368,26 @@ static int validate(struct gw_config *cfg, char *why, size_t len)
             }
         }
     }
-    if (gw_config_connections(cfg) > GW_MAX_CONNECTIONS) {
+    if (gw_config_connections(cfg, 0) > GW_MAX_CONNECTIONS) {
         snprintf(why, len,
-                 "the devices need %zu connections (one per TCP endpoint, RTU bus and MQTT "
-                 "broker); at most %d fit below libmodbus's select() limit of 1024 descriptors: "
-                 "split them over several gateways",
-                 gw_config_connections(cfg), GW_MAX_CONNECTIONS);
+                 "the devices need %zu connections to RTU buses and MQTT brokers; at most %d fit "
+                 "below the select() limit of 1024 descriptors that libmodbus and libmosquitto "
+                 "wait with: split them over several gateways (Modbus TCP endpoints do not count)",
+                 gw_config_connections(cfg, 0), GW_MAX_CONNECTIONS);
         return LS_ERR_INVAL;
     }
     return LS_OK;
 }
 
-size_t gw_config_connections(const struct gw_config *cfg)
+size_t gw_config_connections(const struct gw_config *cfg, int tcp)
 {
     size_t n = 0;
 
     for (size_t i = 0; i < cfg->device_count; i++) {
         const struct gw_device *d = &cfg->devices[i];
         int seen = 0;
+        if (!tcp && d->kind == GW_DEV_MODBUS_TCP)
+            continue;
         for (size_t k = 0; k < i && !seen; k++)
             seen = gw_same_endpoint(&cfg->devices[k], d);
         n += !seen;

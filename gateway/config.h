@@ -17,10 +17,13 @@
 
 #define GW_STR_MAX 256
 /* Devices one gateway reads. */
-#define GW_MAX_DEVICES 4096
-/* Descriptors the gateway may need for its connections: libmodbus 3.1.6 waits with select(),
- * which cannot watch a descriptor >= 1024 (FD_SETSIZE); the rest is kept for stdio, SQLite
- * (database, WAL, shared memory), the uplink and headroom. */
+#define GW_MAX_DEVICES 20000
+/* Connections that libraries wait on with select(), which cannot watch a descriptor >= 1024
+ * (FD_SETSIZE): RTU buses (libmodbus 3.1.6) and MQTT brokers (libmosquitto); the rest of the
+ * range is kept for stdio, SQLite (database, WAL, shared memory), the uplink and headroom. The
+ * Modbus TCP endpoints are polled without select() (mbloop.h), their descriptors placed above
+ * that range when the descriptor limit allows: they are bounded by the limit (ulimit -n), not
+ * by this. */
 #define GW_MAX_CONNECTIONS 1000
 
 /* Fields a device can map; the order is that of the reading. */
@@ -98,8 +101,9 @@ void gw_config_release(struct gw_config *cfg);
 /* 1 when a and b share a connection: the same TCP endpoint, RTU bus or MQTT broker. */
 int gw_same_endpoint(const struct gw_device *a, const struct gw_device *b);
 
-/* Connections the devices of cfg need (distinct endpoints, buses and brokers). */
-size_t gw_config_connections(const struct gw_config *cfg);
+/* Connections the devices of cfg need (distinct endpoints, buses and brokers); with tcp 0,
+ * only the RTU buses and MQTT brokers. */
+size_t gw_config_connections(const struct gw_config *cfg, int tcp);
 
 /* The name of a field ("state", "power_w", ...). */
 const char *gw_field_name(enum gw_field f);

@@ -1,9 +1,10 @@
 /*
- * poller.h - Modbus polling workers. One thread per TCP endpoint (host:port) and one per RTU
- * bus, so there is never more than one request in flight on a connection or bus, and a dead
- * endpoint never delays the others. Each worker polls its devices at their poll_ms, turns the
- * registers into readings (plan.h), keeps the ones the tracker wants and appends them to the
- * outbox.
+ * poller.h - Modbus polling. The Modbus TCP meters are polled from one event loop (mbloop.h:
+ * non-blocking, one connection per endpoint host:port, thousands of them in one process). Each
+ * RTU bus has a thread of its own that polls through libmodbus, one request at a time on the
+ * bus. Either way a device is polled at its poll_ms, a dead endpoint never delays the others,
+ * and a poll (devpoll.h) turns the registers into readings, keeps the ones the tracker wants
+ * and appends them to the outbox.
  */
 #ifndef LS_GW_POLLER_H
 #define LS_GW_POLLER_H
@@ -13,21 +14,14 @@
 
 struct pollers;
 
-/* Start workers for every Modbus device of cfg (borrowed: must outlive the workers). After each
- * poll a worker puts the device's interlock relay (coil 0) in the state relays wants (borrowed,
- * may be NULL: relays are left alone), reads it back and reports it (relay.h). */
+/* Start polling every Modbus device of cfg (borrowed: must outlive the pollers). After each
+ * poll the device's interlock relay (coil 0) is put in the state relays wants (borrowed, may be
+ * NULL: relays are left alone), read back and reported (relay.h). */
 struct relays;
 int pollers_start(const struct gw_config *cfg, struct outbox *ob, struct relays *relays,
                   struct pollers **out);
 
-/* Ask every worker to stop after its current poll and join them. Frees p. */
+/* Stop every poll after its current step, commit what is pending and join. Frees p. */
 void pollers_stop(struct pollers *p);
-
-/* Decode one device's registers into r (exposed for tests). regs[i] holds the values read by
- * request i of the plan, as uint16 (bits as 0/1). Returns LS_ERR_INVAL with a reason in err
- * when a value is garbage (a state code that is not 0-3, a NaN, a negative counter). */
-struct plan;
-int poller_decode(const struct gw_device *d, const struct plan *p, uint16_t *const *regs,
-                  struct ls_reading *r, char *err, size_t errlen);
 
 #endif /* LS_GW_POLLER_H */

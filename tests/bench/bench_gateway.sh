@@ -36,27 +36,7 @@ bench_polling() {
 echo "== gateway polling $DEVICES meters at 1 s ($ENDPOINTS TCP endpoints x $UNITS units), ${WINDOW} s window"
 # ENDPOINTS consecutive ports that can be bound, below the ephemeral range (a port there may be
 # a client's at any moment: the fleet then failed to listen, 2 runs in 3 on 2026-12-03)
-BASE=$(python3 - "$ENDPOINTS" <<'PY'
-import random, socket, sys
-n = int(sys.argv[1])
-for _ in range(1000):
-    base = random.randrange(20000, 32000 - n)
-    socks = []
-    try:
-        for p in range(base, base + n):
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", p))
-            socks.append(s)
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(base)
-    break
-PY
-)
+BASE=$(free_ports "$ENDPOINTS")
 [ -n "$BASE" ] || fail "no $ENDPOINTS consecutive free ports"
 for e in $(seq 0 $((ENDPOINTS - 1))); do
     for u in $(seq 1 "$UNITS"); do

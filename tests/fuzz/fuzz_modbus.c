@@ -1,7 +1,7 @@
 /* libFuzzer harness: the gateway's decoding of Modbus replies into a reading (poller_decode) for
  * a register map itself taken from the input (field specs as the config gives them), and the
  * simulator's framing of RTU requests (mb_rtu_request_length) on the same bytes. */
-// LINK: gateway/poller.c gateway/plan.c gateway/config.c gateway/outbox.c gateway/derive.c
+// LINK: gateway/devpoll.c gateway/plan.c gateway/config.c gateway/outbox.c gateway/derive.c
 // LINK: gateway/relay.c gateway/tracker.c firmware-stubs/mb_server.c firmware-stubs/sim.c
 // LINK: firmware-stubs/meter.c firmware-stubs/scenario.c firmware-stubs/duty.c
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 #include "../../firmware-stubs/mb_server.h"
 #include "../../gateway/config.h"
 #include "../../gateway/plan.h"
-#include "../../gateway/poller.h"
+#include "../../gateway/devpoll.h"
 #include "fuzz_common.h"
 #include "labshare/rc.h"
 

@@ -54,7 +54,7 @@ username = gw-bus-edge
 password = edge-secret-2026
 CONF
 start gateway "$BIN/labshare-gateway" -c "$T/gw.ini"
-wait_for 10 grep -q "polling 1 Modbus endpoint" "$T/gateway.log" || fail "the two RTU meters do not share one bus worker"
+wait_for 10 grep -Eq "polling 0 Modbus TCP endpoints from one loop, 1 RTU bus$" "$T/gateway.log" || fail "the two RTU meters do not share one bus worker"
 
 done_run() { readings_json "$1" | json 'any(r["samples"] == 5 and r["state"] == "idle" for r in j["items"])' | grep -q True; }
 wait_for 15 done_run nmr-600 || fail "nmr-600 over RTU: $(readings_json nmr-600)"

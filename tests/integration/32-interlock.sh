@@ -170,8 +170,10 @@ disagreement_counted() { api /metrics/prometheus | grep -q '^labshare_interlock_
 wait_for 10 disagreement_counted || fail "monitor: the disagreement is not counted"
 grep -q '"instrument":"icp-il","interlock":"observe"' "$T/cmd.log" || fail "monitor: no observe entry: $(tail -3 "$T/cmd.log")"
 pass "monitor: computed and shown, nothing written; the relay read back disagrees and is counted"
-api /metrics/prometheus | grep -q '^labshare_interlock_commands_total [1-9]' || fail "no command count"
-api /metrics/prometheus | grep -q '^labshare_interlock_instruments{mode="monitor"} 1' || fail "no monitor count"
-api /metrics/prometheus | grep -q '^labshare_interlock_instruments{mode="enforce"} 1' || fail "no enforce count"
+# read whole, not piped into grep -q: grep leaving early made curl fail (SIGPIPE, pipefail)
+prom=$(api /metrics/prometheus)
+grep -q '^labshare_interlock_commands_total [1-9]' <<<"$prom" || fail "no command count"
+grep -q '^labshare_interlock_instruments{mode="monitor"} 1' <<<"$prom" || fail "no monitor count: $(grep interlock_instruments <<<"$prom")"
+grep -q '^labshare_interlock_instruments{mode="enforce"} 1' <<<"$prom" || fail "no enforce count: $(grep interlock_instruments <<<"$prom")"
 pass "prometheus counts commands and policies"
 echo "$CHECKS checks passed"

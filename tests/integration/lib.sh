@@ -52,6 +52,32 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# free_ports N: the first of N consecutive ports that can be bound now, below the ephemeral range
+# (a port there may be a client's at any moment: a fleet on such ports failed to listen, 2 runs
+# in 3 on 2026-12-03); empty when none was found.
+free_ports() {
+    python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(1000):
+    base = random.randrange(20000, 32000 - n)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", p))
+            socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    break
+PY
+}
+
 # wait_for SECONDS COMMAND...: poll every 0.1 s until the command succeeds.
 wait_for() {
     local limit=$1; shift

@@ -1,6 +1,6 @@
 /* Unit tests of what becomes a reading: the tracker (gateway/tracker.c) and register decoding
- * into readings (poller_decode in gateway/poller.c). */
-// LINK: gateway/tracker.c gateway/poller.c gateway/plan.c
+ * into readings (poller_decode in gateway/devpoll.c). */
+// LINK: gateway/tracker.c gateway/devpoll.c gateway/plan.c
 // LINK: gateway/config.c gateway/outbox.c gateway/derive.c gateway/relay.c
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "../../gateway/plan.h"
-#include "../../gateway/poller.h"
+#include "../../gateway/devpoll.h"
 #include "../../gateway/tracker.h"
 #include "labshare/rc.h"
 
