@@ -492,6 +492,12 @@ out:
     }
     for (size_t k = 0; k < sim.nlinks; k++)
         mqtt_link_free(sim.links[k]);
+    if (sim.nep) {
+        uint64_t answered = 0;
+        for (size_t k = 0; k < sim.nep; k++)
+            answered += mb_endpoint_answered(sim.eps[k]);
+        ls_info("answered %llu Modbus requests", (unsigned long long)answered);
+    }
     for (size_t k = 0; k < sim.nep; k++)
         mb_endpoint_free(sim.eps[k]);
     for (size_t i = 0; i < sim.count; i++)

@@ -49,6 +49,7 @@ struct mb_endpoint {
     unsigned short rng[3];
     struct pending *pending; /* MAX_PENDING, owned */
     size_t npending;
+    uint64_t answered; /* requests answered with data (not exceptions) */
 };
 
 uint16_t mb_crc16(const uint8_t *buf, size_t n)
@@ -292,6 +293,8 @@ static void answer(struct mb_endpoint *e, int slot, struct sim_instrument *in, c
         conn_close(e, slot);
         return;
     }
+    if (rc >= 0)
+        e->answered++;
     if (e->faults.relay_fault == MB_RELAY_STUCK && in->map->nb_bits &&
         (in->map->tab_bits[LS_COIL_INTERLOCK] != coil_before ||
          in->map->tab_registers[LS_REG_INTERLOCK] != reg_before)) {
@@ -538,4 +541,9 @@ int64_t mb_endpoint_next_ms(const struct mb_endpoint *e)
         if (e->pending[i].due_ms < next)
             next = e->pending[i].due_ms;
     return next;
+}
+
+uint64_t mb_endpoint_answered(const struct mb_endpoint *e)
+{
+    return e->answered;
 }

@@ -51,6 +51,9 @@ size_t mb_endpoint_pollfds(struct mb_endpoint *e, struct pollfd *fds, size_t max
  * delayed answers that are due. */
 void mb_endpoint_process(struct mb_endpoint *e, const struct pollfd *fds, size_t n, int64_t now_ms);
 
+/* Requests answered with data so far (benchmarks count the polls a client made). */
+uint64_t mb_endpoint_answered(const struct mb_endpoint *e);
+
 /* When the next delayed answer is due (INT64_MAX if none). */
 int64_t mb_endpoint_next_ms(const struct mb_endpoint *e);
 
