@@ -469,6 +469,16 @@ fail:
     return LS_ERR_DB;
 }
 
+int store_cache_mb(struct store *st, int mb)
+{
+    char sql[64];
+
+    if (db_engine(st->db) != DB_SQLITE)
+        return LS_OK;
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", mb * 1024);
+    return store_exec(st, sql);
+}
+
 void store_close(struct store *st)
 {
     if (!st)

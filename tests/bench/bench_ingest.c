@@ -194,7 +194,7 @@ static double ours_store(const char *path, int batches, int64_t *upto, int with_
     double t0;
     int64_t seq = 0;
 
-    if (store_open(path, &st))
+    if (store_open(path, &st) || store_cache_mb(st, 64)) /* as ingest.c's worker */
         exit(1);
     {
         /* what ingest trusts: the gateway registered, the 500 instruments bound to it */
