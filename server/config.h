@@ -55,6 +55,7 @@ struct srv_config {
     /* [evaluation] */
     double weight_operation, weight_sharing, weight_service;
     double target_utilization, target_sharing;
+    double review_value_band, review_spare_share; /* new-purchase review (review.h) */
     double grade_excellent, grade_good, grade_pass;
     int64_t reward_excellent, reward_good, reward_pass, reward_poor;
     uint64_t seen[2];

@@ -20,7 +20,12 @@ struct metric_raw {
     int is_public;
     int64_t rated_per_year; /* rated hours per year */
     char org_name[128];
-    int64_t joined_ms;       /* when the instrument joined the platform (registered) */
+    int64_t joined_ms; /* when the instrument joined the platform (registered) */
+    char name[128];    /* the instrument's, and what a new-purchase review compares */
+    char category[64];
+    char location[128];
+    int64_t value_yuan;
+    int metered;             /* bound to a gateway */
     double effective_ms;     /* metered run time */
     double external_ms;      /* of it, attributed to users of other organisations */
     double inside_ms;        /* of it, inside bookings */

@@ -143,7 +143,9 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
                       size_t *n)
 {
     struct db_stmt *qi = store_stmt(st, "SELECT i.id, i.org_id, o.type, i.public, i.rated_hours,"
-                                        " o.name, i.created_at"
+                                        " o.name, i.created_at, i.name, i.category, i.location,"
+                                        " i.value_yuan, CASE WHEN i.gateway IS NOT NULL AND"
+                                        " i.gateway <> '' THEN 1 ELSE 0 END"
                                         " FROM instruments i JOIN orgs o ON o.id = i.org_id"
                                         " ORDER BY i.id");
     /* a period of whole local months reads the month sums (usage, bookings, charges), of whole
@@ -177,6 +179,11 @@ int store_metric_raws(struct store *st, int64_t from_ms, int64_t to_ms, struct m
         m->rated_per_year = db_column_int64(qi, 4);
         snprintf(m->org_name, sizeof(m->org_name), "%s", db_column_text(qi, 5));
         m->joined_ms = db_column_int64(qi, 6);
+        snprintf(m->name, sizeof(m->name), "%s", db_column_text(qi, 7));
+        snprintf(m->category, sizeof(m->category), "%s", db_column_text(qi, 8));
+        snprintf(m->location, sizeof(m->location), "%s", db_column_text(qi, 9));
+        m->value_yuan = db_column_int64(qi, 10);
+        m->metered = db_column_int(qi, 11);
         m->instruments = 1;
         m->public_count = m->is_public;
     }

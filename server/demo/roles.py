@@ -4,26 +4,14 @@ check and its test, and a quick look for a person.
     python3 roles.py API_URL PASSWORD
 """
 import datetime
-import json
 import sys
-import urllib.request
+
+import demoapi
 
 api, password = sys.argv[1], sys.argv[2]
 
-
-def session(name):
-    req = urllib.request.Request(api + "/api/v1/login", method="POST",
-                                 data=json.dumps({"username": name, "password": password}).encode())
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return r.headers["Set-Cookie"].split(";")[0]
-
-
-def get(cookie, path):
-    req = urllib.request.Request(api + path)
-    req.add_header("Cookie", cookie)
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return json.loads(r.read())
-
+API = demoapi.Api(api, password)
+session, get = API.session, API.get
 
 year = datetime.date.today().year
 chen, liu, li = session("manager.chen"), session("auditor.liu"), session("dr.li")

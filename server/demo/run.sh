@@ -266,6 +266,8 @@ if [ "${LABSHARE_DEMO_CHECK:-}" = 1 ]; then
             echo "demo check: $nb bookings, login of dr.li answered $login"
             python3 "$ROOT/server/demo/roles.py" "http://127.0.0.1:$HTTP_PORT" "$DEMO_PASSWORD" |
                 sed 's/^/demo check: /' || exit 1
+            python3 "$ROOT/server/demo/review.py" "http://127.0.0.1:$HTTP_PORT" "$DEMO_PASSWORD" |
+                sed 's/^/demo check: /' || exit 1
             exit 0
         fi
         sleep 0.2

@@ -38,6 +38,8 @@ route_fn route_catalog;
 route_fn route_qualifications_list, route_qualification_grant, route_qualification_revoke;
 /* routes_metrics.c */
 route_fn route_metrics, route_evaluation, route_collaboration, route_figures;
+/* routes_review.c */
+route_fn route_purchase_review;
 /* routes_readings.c */
 route_fn route_readings_list;
 /* routes_audit.c */

@@ -14,6 +14,12 @@ pass "demo organisations, users and bookings are seeded; the demo logins work"
 grep -q "demo check: roles: every role has real work" <<<"$out" || fail "a role sees nothing: $out"
 grep -q "demo check: auditor.liu: grades \[.*,.*,.*\]" <<<"$out" || fail "grades not varied: $out"
 pass "a year of platform life: revenue, a queue, varied grades, a researcher's bookings and charges"
+grep 'demo check: purchase review' <<<"$out" | sed 's/^/  /'
+grep -q "demo check: purchase review: diffraction .*: existing capacity suffices (xrd-01; .* as recomputed" <<<"$out" ||
+    fail "diffraction review: $(grep 'purchase review' <<<"$out")"
+grep -q "demo check: purchase review: microscopy .*: purchase justified (confocal-01, sem-01; .* as recomputed" <<<"$out" ||
+    fail "microscopy review: $(grep 'purchase review' <<<"$out")"
+pass "purchase review of the demo year: diffraction has spare capacity, microscopy does not (recomputed from /metrics)"
 # the second start reuses the year: no rebuilding
 out2=$(bash "$ROOT/server/demo/run.sh" 2>&1) || fail "second demo failed: $out2"
 ! grep -q "Building a year" <<<"$out2" && grep -q "demo check: roles: every role has real work" <<<"$out2" ||

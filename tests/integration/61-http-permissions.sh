@@ -86,6 +86,8 @@ table = [
      {"anon": 401, "researcher": 403, "external": 403}, 200),
     ("GET", "/api/v1/evaluation?year=2026", {"anon": 401, "researcher": 403, "external": 403}, 200),
     ("GET", "/api/v1/collaboration", {"anon": 401, "admin": 200, "auditor": 200}, 403),
+    ("GET", "/api/v1/purchase-review?category=icp&value_yuan=1000000&expected_hours=100",
+     {"anon": 401, "admin": 200, "auditor": 200}, 403),
     ("GET", "/api/v1/audit-log", {"anon": 401, "admin": 200, "auditor": 200}, 403),
     ("GET", "/api/v1/audit-log/verify", {"anon": 401, "admin": 200, "auditor": 200}, 403),
     ("POST", lambda: ("/api/v1/feeds", {"kind": "user"}), {"anon": 401}, 201),

@@ -58,6 +58,14 @@ cases = [
     ("GET", "/api/v1/bookings?from=2030-13-01", None, 400),
     ("GET", "/api/v1/instruments/icp-ms-01/availability?from=2030-01-01&to=2031-01-01", None, 400),
     ("GET", "/api/v1/audit-log?format=xml", None, 400),
+    ("GET", "/api/v1/purchase-review?value_yuan=1000000&expected_hours=100", None, 400),
+    ("GET", "/api/v1/purchase-review?category=icp&value_yuan=-5&expected_hours=100", None, 400),
+    ("GET", "/api/v1/purchase-review?category=icp&value_yuan=99999999999999999999&expected_hours=100", None, 400),
+    ("GET", "/api/v1/purchase-review?category=icp&value_yuan=1000000&expected_hours=9000", None, 400),
+    ("GET", "/api/v1/purchase-review?category=icp&value_yuan=1000000", None, 400),
+    ("GET", "/api/v1/purchase-review?category=" + "x" * 100 + "&value_yuan=1000000&expected_hours=100", None, 400),
+    ("GET", "/api/v1/purchase-review?category=icp&value_yuan=1000000&expected_hours=100&month=2030-01", None, 400),
+    ("GET", "/api/v1/purchase-review?category=icp&value_yuan=1000000&expected_hours=100&colour=red", None, 400),
     ("POST", "/api/v1/instruments/icp-ms-01/outages", json.dumps({"start": "2030-01-01T00:00:00Z", "end": "2030-01-01T01:00:00Z", "kind": "holiday"}).encode(), 400),
     # the body is checked before the booking is looked up: a bad one is a 400 whether or not the
     # booking exists (which tells nothing about it)
