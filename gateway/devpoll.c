@@ -61,6 +61,26 @@ int poller_decode(const struct gw_device *d, const struct plan *p, uint16_t *con
     return LS_OK;
 }
 
+/* Reconnect backoff after a failure (devpoll_link_backoff). */
+#define LINK_BACKOFF_MIN_MS 1000
+#define LINK_BACKOFF_MAX_MS 30000
+
+void devpoll_skip(struct dev_state *ds, int64_t mono)
+{
+    /* keep the cadence: the next poll is due poll_ms after this one was due */
+    ds->next_ms += ds->dev->poll_ms;
+    if (ds->next_ms <= mono)
+        ds->next_ms = mono + ds->dev->poll_ms;
+}
+
+int64_t devpoll_link_backoff(int64_t *backoff_ms)
+{
+    *backoff_ms = *backoff_ms ? *backoff_ms * 2 : LINK_BACKOFF_MIN_MS;
+    if (*backoff_ms > LINK_BACKOFF_MAX_MS)
+        *backoff_ms = LINK_BACKOFF_MAX_MS;
+    return *backoff_ms;
+}
+
 void devpoll_init(struct dev_state *ds, const struct gw_device *d, const struct gw_config *cfg,
                   struct outbox *ob, int64_t mono)
 {
@@ -77,10 +97,7 @@ void devpoll_init(struct dev_state *ds, const struct gw_device *d, const struct 
 void devpoll_begin(struct dev_state *ds, struct relays *relays, uint16_t *regs, size_t regwords,
                    int64_t mono)
 {
-    /* Keep the cadence: the next poll is due poll_ms after this one was due. */
-    ds->next_ms += ds->dev->poll_ms;
-    if (ds->next_ms <= mono)
-        ds->next_ms = mono + ds->dev->poll_ms;
+    devpoll_skip(ds, mono);
     ds->mono = mono;
     ds->regs = regs;
     ds->regwords = regwords;
@@ -353,9 +370,7 @@ void devpoll_result(struct dev_state *ds, int rc, const char *why)
 void devpoll_unreachable(struct dev_state *ds, struct relays *relays, const char *why, int64_t mono)
 {
     relay_unreachable(ds, relays, why);
-    ds->next_ms += ds->dev->poll_ms;
-    if (ds->next_ms <= mono)
-        ds->next_ms = mono + ds->dev->poll_ms;
+    devpoll_skip(ds, mono);
     if (!ds->failing)
         ls_warn("%s: cannot connect: %s", ds->dev->id, why);
     ds->failing = 1;

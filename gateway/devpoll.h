@@ -88,6 +88,14 @@ int devpoll_next(struct dev_state *ds, struct mb_op *op, uint16_t **values);
  * answer or one that does not answer the request (the link is out of step). why: a sentence. */
 void devpoll_result(struct dev_state *ds, int rc, const char *why);
 
+/* The poll due now at mono is skipped or done: the next is due poll_ms after this one was due
+ * (or poll_ms from mono when it is late by more than that). */
+void devpoll_skip(struct dev_state *ds, int64_t mono);
+
+/* A link that failed: the delay before it is tried again, doubling in *backoff_ms from 1 s up
+ * to 30 s (0 after a success), so a dead endpoint costs an attempt twice a minute at most. */
+int64_t devpoll_link_backoff(int64_t *backoff_ms);
+
 /* The endpoint could not be reached for a poll that was due at mono (logged once while it
  * lasts, a relay under command reported as unreachable; the next poll is due as for a poll). */
 void devpoll_unreachable(struct dev_state *ds, struct relays *relays, const char *why,

@@ -22,10 +22,6 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
-/* Reconnect backoff after a failure: doubles from 1 s up to 30 s, so a dead meter costs a
- * connect attempt twice a minute at most. */
-#define BACKOFF_MIN_MS 1000
-#define BACKOFF_MAX_MS 30000
 /* Descriptors kept for the rest of the gateway (outbox, broker, logs) beside the connections. */
 #define FD_RESERVE 64
 
@@ -141,19 +137,15 @@ static void set_wake(struct mbloop *l, struct conn *c)
 
 /* --- one connection -------------------------------------------------------------------- */
 
-static void conn_close(struct mbloop *l, struct conn *c, int64_t now)
+static void conn_close(struct conn *c, int64_t now)
 {
-    (void)l;
     if (c->fd >= 0)
         close(c->fd); /* also leaves the epoll set */
     c->fd = -1;
     c->st = C_DOWN;
     c->in_flight = 0;
     c->have = 0;
-    c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_MIN_MS;
-    if (c->backoff_ms > BACKOFF_MAX_MS)
-        c->backoff_ms = BACKOFF_MAX_MS;
-    c->retry_ms = now + c->backoff_ms;
+    c->retry_ms = now + devpoll_link_backoff(&c->backoff_ms);
 }
 
 /* The endpoint could not be reached: every poll that was due fails with why. */
@@ -162,7 +154,7 @@ static void connect_failed(struct mbloop *l, struct conn *c, const char *why, in
     for (size_t i = 0; i < c->count; i++)
         if (c->devs[i]->next_ms <= now)
             devpoll_unreachable(c->devs[i], l->relays, why, now);
-    conn_close(l, c, now);
+    conn_close(c, now);
 }
 
 static void flush(struct mbloop *l)
@@ -186,7 +178,7 @@ static void end_poll(struct mbloop *l, struct conn *c, int64_t now)
     if (ds->polled)
         c->backoff_ms = 0;
     if (ds->link_lost)
-        conn_close(l, c, now);
+        conn_close(c, now);
 }
 
 /* Send the poll's next operation, or end it. */
@@ -346,7 +338,7 @@ static void conn_readable(struct mbloop *l, struct conn *c, int64_t now)
             conn_result(l, c, LS_ERR_IO, why, now);
         else {
             ls_debug("%s:%d: %s; reconnecting", c->ep->host, c->ep->port, why);
-            conn_close(l, c, now);
+            conn_close(c, now);
         }
         return;
     }

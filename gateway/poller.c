@@ -18,11 +18,6 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
-/* Reconnect backoff after a failure: doubles from 1 s up to 30 s, so a dead bus costs an open
- * attempt twice a minute at most. */
-#define BACKOFF_MIN_MS 1000
-#define BACKOFF_MAX_MS 30000
-
 /* One RTU bus: its devices, polled in turn through libmodbus by a thread of its own. */
 struct bus {
     pthread_t thread;
@@ -87,10 +82,7 @@ static void bus_fail(struct bus *b, int64_t now)
     if (b->ctx && b->connected)
         modbus_close(b->ctx);
     b->connected = 0;
-    b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN_MS;
-    if (b->backoff_ms > BACKOFF_MAX_MS)
-        b->backoff_ms = BACKOFF_MAX_MS;
-    b->retry_ms = now + b->backoff_ms;
+    b->retry_ms = now + devpoll_link_backoff(&b->backoff_ms);
 }
 
 /* Perform one operation through libmodbus: LS_OK, LS_ERR_DENIED (an exception or an answer
@@ -187,10 +179,7 @@ static void *bus_main(void *arg)
             } else if (b->connected) {
                 bus_poll(b, ds, mono);
             } else {
-                /* waiting to reopen: this poll is skipped */
-                ds->next_ms += ds->dev->poll_ms;
-                if (ds->next_ms <= mono)
-                    ds->next_ms = mono + ds->dev->poll_ms;
+                devpoll_skip(ds, mono); /* waiting to reopen */
             }
             mono = ls_mono_ms();
         }

@@ -33,6 +33,16 @@ double metrics_rated_hours(const struct metric_raw *r, int64_t period_ms)
     return (double)r->rated_per_year * (days - outage_days) / 365.0;
 }
 
+int metrics_rated_in(const struct metric_raw *r, int64_t from, int64_t to, double *hours)
+{
+    int64_t start = r->joined_ms > from ? r->joined_ms : from;
+
+    if (start >= to)
+        return 0;
+    *hours = metrics_rated_hours(r, to - start);
+    return 1;
+}
+
 /* Round to 4 decimals: figures an auditor reads, stable across platforms. */
 static double r4(double v)
 {

@@ -50,6 +50,10 @@ json_t *metrics_json(const struct metric_raw *r, int64_t period_ms, double rated
 /* Rated hours of one instrument over the period: per year x (days - outage days) / 365. */
 double metrics_rated_hours(const struct metric_raw *r, int64_t period_ms);
 
+/* An instrument counts from the day it joined: its rated hours over [from, to), pro rata from
+ * joining, into *hours; returns 0 when it had not joined by to (it does not count), else 1. */
+int metrics_rated_in(const struct metric_raw *r, int64_t from, int64_t to, double *hours);
+
 /* Evaluation scores (section 6) of figures m (as made by metrics_json): adds "operation",
  * "sharing", "service", "total", "grade" and "reward" (minor units per external hour x external
  * hours of the grade) to m. */

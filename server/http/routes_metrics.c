@@ -72,14 +72,12 @@ static json_t *compute_for(struct http_req *req, int64_t from, int64_t to, const
     for (size_t i = 0; i < n; i++) {
         char key[LS_ID_MAX];
         size_t g;
-        /* an instrument counts from the day it joined: rated hours pro rata, none before */
-        int64_t start = raw[i].joined_ms > from ? raw[i].joined_ms : from;
         double r_i;
         if (restrict_org && raw[i].org_id != req->who.org_id)
             continue;
         if (only_org && raw[i].org_id != only_org)
             continue;
-        if (start >= to)
+        if (!metrics_rated_in(&raw[i], from, to, &r_i))
             continue; /* not on the platform yet */
         group_key(&raw[i], by, key, sizeof(key));
         for (g = 0; g < ng && strcmp(keys[g], key); g++)
@@ -93,7 +91,6 @@ static json_t *compute_for(struct http_req *req, int64_t from, int64_t to, const
         }
         metrics_add(&groups[g], &raw[i]);
         /* a group's rated hours are the sum of its instruments' (each with its outages) */
-        r_i = metrics_rated_hours(&raw[i], to - start);
         rated[g] += r_i;
         idle[g] += raw[i].effective_ms / 3600000.0 < r_i * req->cfg->idle_utilization;
     }

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../metrics.h"
 #include "../review.h"
+#include "../rollup.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"
@@ -21,20 +21,13 @@
 #define CATEGORY_MAX 63
 #define REGION_MAX 127
 
-/* [from, to): the twelve whole local months before the current one. */
+/* [from, to): the twelve whole local months before the current one, as the month sums have
+ * them. */
 static void window(int64_t now_ms, int64_t *from, int64_t *to)
 {
-    time_t t = (time_t)(now_ms / 1000);
-    struct tm tm;
-
-    localtime_r(&t, &tm);
-    tm.tm_mday = 1;
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    tm.tm_isdst = -1;
-    *to = (int64_t)mktime(&tm) * 1000;
-    tm.tm_year -= 1;
-    tm.tm_isdst = -1;
-    *from = (int64_t)mktime(&tm) * 1000;
+    *to = *from = rollup_month_start(now_ms);
+    for (int i = 0; i < 12; i++)
+        *from = rollup_month_start(*from - 1);
 }
 
 static double round1(double h)
@@ -93,15 +86,14 @@ int route_purchase_review(struct http_req *req, struct http_resp *resp)
     }
     for (size_t i = 0; i < n; i++) {
         const struct metric_raw *r = &raw[i];
-        int64_t start = r->joined_ms > from ? r->joined_ms : from;
-        struct review_candidate *c;
+        struct review_candidate *c = &cand[nc];
         json_t *it;
-        if (start >= to || !review_comparable(r->category, r->location, r->value_yuan, category,
-                                              region, value_yuan, th.value_band))
+        if (!review_comparable(r->category, r->location, r->value_yuan, category, region,
+                               value_yuan, th.value_band) ||
+            !metrics_rated_in(r, from, to, &c->rated_hours))
             continue;
-        c = &cand[nc++];
+        nc++;
         c->metered = r->metered;
-        c->rated_hours = metrics_rated_hours(r, to - start);
         c->effective_hours = r->effective_ms / 3600000.0;
         c->external_hours = r->external_ms / 3600000.0;
         it = json_pack(
