@@ -163,6 +163,9 @@ mqtt_pub() { mosquitto_pub -p "$MQTT_PORT" -u "$OBS_USER" -P "$OBS_PASS" ${MQTT_
 start_broker() { # sets MQTT_PORT (and HTTP_PORT for the server to come)
     MQTT_PORT=${MQTT_PORT:-$(free_port)}
     HTTP_PORT=${HTTP_PORT:-$(free_port)}
+    # two free_port calls in a row may give the same port (each closes it before the next):
+    # the server then failed to listen where the broker was (52 on PostgreSQL, 2026-12-03)
+    while [ "$HTTP_PORT" = "$MQTT_PORT" ]; do HTTP_PORT=$(free_port); done
     server_ini
     "$BIN/labshare-server" -c "$T/server.ini" broker-config "$T/broker" >"$T/broker-config.log" 2>&1 \
         || fail "broker-config failed: $(cat "$T/broker-config.log")"
