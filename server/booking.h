@@ -47,6 +47,7 @@ struct booking {
     int rating; /* 0 = none */
     char comment[1024];
     int has_comment;
+    int64_t order_id; /* the sample-testing order whose staff work this is (order.h); 0: none */
 };
 
 /* Who a booking is for, as its readers see them. */

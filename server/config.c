@@ -105,6 +105,8 @@ static const struct ls_conf_key keys[] = {
     {"evaluation", "grade_excellent", LS_CONF_DOUBLE, M(grade_excellent), 0, 100, "90", NULL},
     {"evaluation", "grade_good", LS_CONF_DOUBLE, M(grade_good), 0, 100, "75", NULL},
     {"evaluation", "grade_pass", LS_CONF_DOUBLE, M(grade_pass), 0, 100, "60", NULL},
+    /* a sample-testing order's results file (a report, a few spectra) */
+    {"orders", "results_max_kb", LS_CONF_INT, M(results_max_kb), 1, 102400, "10240", NULL},
     {"evaluation", "reward_excellent", LS_CONF_I64, M(reward_excellent), 0, 1e12, "0", NULL},
     {"evaluation", "reward_good", LS_CONF_I64, M(reward_good), 0, 1e12, "0", NULL},
     {"evaluation", "reward_pass", LS_CONF_I64, M(reward_pass), 0, 1e12, "0", NULL},
@@ -131,7 +133,8 @@ static int handler(void *user, const char *section, const char *name, const char
     if (!k) {
         if (!known)
             snprintf(ps->err, sizeof(ps->err),
-                     "unknown section [%.64s] (server, mqtt, ingest, metrics, evaluation)",
+                     "unknown section [%.64s] (server, mqtt, ingest, interlock, auth, evidence,"
+                     " metrics, evaluation, orders)",
                      section);
         else
             snprintf(ps->err, sizeof(ps->err), "[%s] unknown key '%.64s'", section, name);

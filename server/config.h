@@ -58,6 +58,8 @@ struct srv_config {
     double review_value_band, review_spare_share; /* new-purchase review (review.h) */
     double grade_excellent, grade_good, grade_pass;
     int64_t reward_excellent, reward_good, reward_pass, reward_poor;
+    /* [orders] */
+    int results_max_kb; /* the largest results file of an order */
     uint64_t seen[2];
 };
 

@@ -31,13 +31,14 @@ json_t *booking_view_json(const struct booking_view *v)
     if (!who)
         return NULL;
     return json_pack(
-        "{s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s, s:o, s:o, s:o}", "id",
+        "{s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s, s:o, s:o, s:o, s:o}", "id",
         (json_int_t)b->id, "instrument", b->instrument, "user_id", (json_int_t)b->user_id,
         "project", b->project, "start", start, "end", end, "status", booking_status_name(b->status),
         "reason", text_or_null(b->has_reason, b->reason), "metered_seconds",
         (json_int_t)b->metered_seconds, "created_by", (json_int_t)b->created_by, "created_at",
         created, "rating", b->rating ? json_integer(b->rating) : json_null(), "comment",
-        text_or_null(b->has_comment, b->comment), "requester", who);
+        text_or_null(b->has_comment, b->comment), "requester", who, "order_id",
+        b->order_id ? json_integer(b->order_id) : json_null());
 }
 
 json_t *instrument_json(const struct instrument *in)

@@ -94,6 +94,91 @@ int req_only_keys(const json_t *obj, const char *const *keys, char *why, size_t 
     return LS_OK;
 }
 
+/* --- Sample-testing orders ---------------------------------------------------------------- */
+
+int req_order_create(const json_t *body, struct order_request *o, char *why, size_t len)
+{
+    static const char *const keys[] = {"instrument", "samples", "description",
+                                       "analysis",   "urgency", NULL};
+    const char *urgency;
+    json_t *v;
+
+    memset(o, 0, sizeof(*o));
+    if (object_of(body, keys, why, len))
+        return LS_ERR_INVAL;
+    o->instrument = json_string_value(json_object_get(body, "instrument"));
+    if (!o->instrument || !ls_id_valid(o->instrument))
+        return bad(why, len, "instrument (an instrument id) is required");
+    v = json_object_get(body, "samples");
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        json_integer_value(v) > ORDER_SAMPLES_MAX)
+        return bad(why, len, "samples (how many, 1 to %d) is required", ORDER_SAMPLES_MAX);
+    o->samples = json_integer_value(v);
+    if (opt_text(body, "description", ORDER_TEXT_MAX, &o->description, why, len) ||
+        opt_text(body, "analysis", ORDER_TEXT_MAX, &o->analysis, why, len))
+        return LS_ERR_INVAL;
+    if (!o->analysis || !o->analysis[0])
+        return bad(why, len, "analysis (what is to be measured) is required");
+    if (!o->description)
+        o->description = "";
+    if (opt_text(body, "urgency", 16, &urgency, why, len))
+        return LS_ERR_INVAL;
+    if (urgency && strcmp(urgency, "normal") != 0 && strcmp(urgency, "urgent") != 0)
+        return bad(why, len, "urgency must be normal or urgent");
+    o->urgent = urgency && strcmp(urgency, "urgent") == 0;
+    return LS_OK;
+}
+
+int req_order_step(const json_t *body, enum order_action action, struct order_step *s, char *why,
+                   size_t len)
+{
+    static const char *const reason_keys[] = {"reason", NULL};
+    static const char *const receive_keys[] = {"samples_received", NULL};
+    static const char *const schedule_keys[] = {"start", "end", NULL};
+    static const char *const no_keys[] = {NULL};
+    const char *t;
+    json_t *v;
+
+    memset(s, 0, sizeof(*s));
+    s->samples_received = -1;
+    switch (action) {
+    case ORDER_DECLINE:
+    case ORDER_CANCEL:
+        if (!body)
+            return LS_OK;
+        if (object_of(body, reason_keys, why, len))
+            return LS_ERR_INVAL;
+        return opt_text(body, "reason", 500, &s->reason, why, len);
+    case ORDER_RECEIVE:
+        if (!body)
+            return LS_OK;
+        if (object_of(body, receive_keys, why, len))
+            return LS_ERR_INVAL;
+        if ((v = json_object_get(body, "samples_received"))) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > ORDER_SAMPLES_MAX)
+                return bad(why, len, "samples_received must be 0 to %d", ORDER_SAMPLES_MAX);
+            s->samples_received = json_integer_value(v);
+        }
+        return LS_OK;
+    case ORDER_SCHEDULE:
+        if (object_of(body, schedule_keys, why, len))
+            return LS_ERR_INVAL;
+        if (!(t = json_string_value(json_object_get(body, "start"))) ||
+            ls_time_parse(t, &s->start_ms) ||
+            !(t = json_string_value(json_object_get(body, "end"))) ||
+            ls_time_parse(t, &s->end_ms) || s->end_ms <= s->start_ms)
+            return bad(why, len, "start and end are required RFC 3339 times, start first");
+        if (s->end_ms - s->start_ms > (int64_t)ORDER_SLOT_MAX_DAYS * 86400000)
+            return bad(why, len, "a slot of work is at most %d days", ORDER_SLOT_MAX_DAYS);
+        return LS_OK;
+    default:
+        if (!body)
+            return LS_OK;
+        return object_of(body, no_keys, why, len);
+    }
+}
+
 /* --- Bookings ----------------------------------------------------------------------------- */
 
 int req_booking_create(const json_t *body, struct booking *b, char *why, size_t len)

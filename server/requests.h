@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "instrument.h"
+#include "order.h"
 #include "store.h"
 
 /* LS_ERR_INVAL naming the first member of obj that is not in keys (NULL-terminated). */
@@ -32,6 +33,16 @@ int req_booking_create(const json_t *body, struct booking *b, char *why, size_t 
 int req_booking_reason(const json_t *body, const char **reason, char *why, size_t len);
 /* POST /bookings/{id}/rating {"score": 1..5, "comment"?}. */
 int req_booking_rating(const json_t *body, int *score, const char **comment, char *why, size_t len);
+
+/* POST /orders: instrument, samples (1..ORDER_SAMPLES_MAX) and analysis required; description
+ * and urgency (normal, urgent) optional. */
+int req_order_create(const json_t *body, struct order_request *o, char *why, size_t len);
+/* The body of POST /orders/{id}/<action> (NULL: none given): decline and cancel {"reason"?},
+ * receive {"samples_received"?}, schedule {"start", "end"} (required, at most
+ * ORDER_SLOT_MAX_DAYS long), the others nothing. */
+#define ORDER_SLOT_MAX_DAYS 31
+int req_order_step(const json_t *body, enum order_action action, struct order_step *s, char *why,
+                   size_t len);
 
 /* POST /orgs (create: name and type required), PATCH /orgs/{id}: *name, *type or NULL. */
 int req_org(const json_t *body, int create, const char **name, const char **type, char *why,

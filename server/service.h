@@ -82,6 +82,25 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
 int outage_record(const struct service *sv, const char *instrument, int64_t id,
                   const struct outage_request *o, struct outcome *out);
 
+/* --- Sample-testing orders (service_orders.c, order.h) -----------------------------------
+ * Researchers and enterprise users order; the instrument owner's managers (its staff) and
+ * admins take the steps; the orderer may cancel until the samples arrive. Every step is one
+ * transaction with its audit record ("order.<step>" on "order/<id>"). */
+
+/* Whether who may read order o of an instrument of owner, ordered by someone of orderer_org. */
+int order_may_read(const struct principal *who, const struct order *o, int64_t owner,
+                   int64_t orderer_org);
+int order_create(const struct service *sv, const struct order_request *req, struct outcome *out);
+/* Step action of order id; schedule books [start, end) on the instrument for the orderer,
+ * operated by staff (out->after carries "booking"; LS_ERR_CONFLICT with out->conflict when the
+ * slot is taken); complete needs the results file and no slot of the order still to come;
+ * cancel and decline free the order's slots still to come. */
+int order_take_step(const struct service *sv, int64_t id, enum order_action action,
+                    const struct order_step *step, struct outcome *out);
+/* Attach the results file of order id (received or scheduled; replaces an earlier one). */
+int order_put_results(const struct service *sv, int64_t id, const char *name, const char *type,
+                      const void *body, size_t len, struct outcome *out);
+
 /* --- Billing (service_billing.c) ------------------------------------------------------- */
 
 /* Bring the charge lines up to date with the evidence, in one transaction of its own (*added:

@@ -205,6 +205,8 @@ static const char *const migrations[] = {
     SCHEMA_MONTH_SUMS,
     /* 18: an owner's statement pages its lines by instrument and month */
     SCHEMA_CHARGE_LINES,
+    /* 19: sample-testing orders (issue 16) */
+    SCHEMA_ORDERS("INTEGER PRIMARY KEY", "BLOB"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

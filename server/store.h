@@ -16,6 +16,7 @@
 
 #include "booking.h"
 #include "instrument.h"
+#include "order.h"
 #include "usage.h"
 #include "labshare/wire.h"
 #include "trust.h"
@@ -342,6 +343,45 @@ int store_interlock_set_version(struct store *st, const char *gateway, int64_t v
 int store_interlock_get(struct store *st, const char *instrument, struct interlock_row *out);
 /* Drop the rows of instruments whose policy is none now. */
 int store_interlock_forget(struct store *st, const char *instrument);
+
+/* --- Sample-testing orders (store_orders.c) ------------------------------------------------- */
+
+/* A new order (o->status, created_at, updated_at set by the caller); sets o->id. */
+int store_order_insert(struct store *st, struct order *o);
+/* Order id into *o: LS_ERR_NOTFOUND. */
+int store_order_get(struct store *st, int64_t id, struct order *o);
+/* Write o's status, reason, samples received, step times and handler. */
+int store_order_update(struct store *st, const struct order *o);
+
+struct order_filter {
+    int64_t user_id; /* > 0: only this user's orders */
+    int64_t org_id;  /* > 0: only orders on this organisation's instruments or by its users */
+    const char *instrument;
+    int has_status;
+    enum order_status status;
+    int64_t from_ms, to_ms; /* created in [from, to) */
+    int64_t limit, offset;
+};
+/* The orders f selects, newest first: *items (caller frees), *n, *total of all that match. */
+int store_order_list(struct store *st, const struct order_filter *f, struct order **items,
+                     size_t *n, int64_t *total);
+/* The results file of order id (replacing one before), with its name, media type, SHA-256
+ * (hex) and upload time. */
+int store_order_result_put(struct store *st, int64_t id, const char *name, const char *type,
+                           const void *body, size_t len, const char *sha256, int64_t at_ms);
+/* Order id's results file: *body (caller frees), *len. LS_ERR_NOTFOUND when there is none. */
+int store_order_result_get(struct store *st, int64_t id, void **body, size_t *len);
+
+/* The staff's work on an order as the calendar and the meters have it. */
+struct order_work {
+    int64_t metered_ms; /* metered run time inside its bookings */
+    int64_t bookings;   /* its bookings that were not cancelled */
+    int64_t unfinished; /* the first of them still holding a slot after now; 0: none */
+};
+int store_order_work(struct store *st, int64_t id, int64_t now_ms, struct order_work *w);
+/* The ids of order id's bookings that still hold a slot ending after now (caller frees). */
+int store_order_open_bookings(struct store *st, int64_t id, int64_t now_ms, int64_t **ids,
+                              size_t *n);
 
 /* --- Qualifications (store_qualifications.c) ------------------------------------------------ */
 

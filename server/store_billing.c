@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "billing.h"
+#include "order.h"
 #include "labshare/num.h"
 #include "labshare/grow.h"
 #include "labshare/log.h"
@@ -279,7 +280,7 @@ static int desired_bookings(struct store *st, struct desired **v, size_t *n, siz
                               " FROM bookings b JOIN instruments i ON i.id = b.instrument JOIN "
                               "users u ON u.id ="
                               " b.user_id LEFT JOIN orgs o ON o.id = u.org_id WHERE b.status IN"
-                              " ('completed','no_show')");
+                              " ('completed','no_show') AND b.order_id IS NULL");
     int row, oom = 0;
 
     if (!q)
@@ -388,6 +389,69 @@ static int desired_unbooked(struct store *st, struct desired **v, size_t *n, siz
     return row < 0 ? LS_ERR_DB : LS_OK;
 }
 
+/* What each completed sample-testing order should cost (order.h), appended to *v: the samples
+ * received and the metered work inside its bookings, at the orderer's category, on the terms in
+ * force when it was accepted (the price the lab agreed to). */
+static int desired_orders(struct store *st, struct desired **v, size_t *n, size_t *cap)
+{
+    struct db_stmt *q = store_stmt(
+        st,
+        "SELECT r.id, r.instrument, r.user_id, coalesce(u.org_id, 0), coalesce(o.type, ''),"
+        " i.org_id, " TERMS_AT(
+            "r.instrument",
+            "coalesce(r.accepted_at, r.created_at)") ","
+                                                     " r.completed_at, "
+                                                     "coalesce(r.samples_received, 0), "
+                                                     "coalesce((SELECT sum(us.run_ms)"
+                                                     " FROM usage us JOIN bookings b ON b.id = "
+                                                     "us.booking_id WHERE b.order_id = r.id), 0),"
+                                                     " i.name FROM orders r JOIN instruments i ON "
+                                                     "i.id = r.instrument JOIN users u ON"
+                                                     " u.id = r.user_id LEFT JOIN orgs o ON o.id = "
+                                                     "u.org_id WHERE r.status = 'completed'");
+    int row, oom = 0;
+
+    if (!q)
+        return LS_ERR_DB;
+    while ((row = store_step_row(st, q, "orders to charge")) > 0) {
+        struct billing_terms t;
+        char why[200];
+        json_t *bj = ls_json_loads((const char *)db_column_text(q, 6), 0, NULL, &oom);
+        struct desired *d = oom ? NULL : next_desired(v, n, cap);
+        enum billing_category cat;
+        int64_t id = db_column_int64(q, 0);
+
+        if (!d) {
+            json_decref(bj);
+            db_reset(q);
+            return LS_ERR_NOMEM;
+        }
+        snprintf(d->source, sizeof(d->source), "order/%lld", (long long)id);
+        snprintf(d->instrument, sizeof(d->instrument), "%s", db_column_text(q, 1));
+        d->user_id = db_column_int64(q, 2);
+        d->org_id = db_column_int64(q, 3);
+        d->owner_org = db_column_int64(q, 5);
+        d->at_ms = db_column_int64(q, 7);
+        cat = billing_category(d->org_id == d->owner_org, (const char *)db_column_text(q, 4));
+        snprintf(d->category, sizeof(d->category), "%s", billing_category_name(cat));
+        if (billing_terms_parse(bj, &t, why, sizeof(why)) == LS_OK) {
+            if (order_charge(&t, cat, db_column_int64(q, 9) / 1000, db_column_int64(q, 8), &d->c)) {
+                ls_error("billing: the charge of order %lld does not fit in 64 bits: not charged",
+                         (long long)id);
+                json_decref(bj);
+                continue;
+            }
+            snprintf(d->description, sizeof(d->description),
+                     "sample testing, order %lld: %lld samples on %.40s (%.80s)", (long long)id,
+                     (long long)db_column_int64(q, 8), d->instrument, db_column_text(q, 10));
+            (*n)++;
+        }
+        json_decref(bj);
+    }
+    db_reset(q);
+    return row < 0 ? LS_ERR_DB : LS_OK;
+}
+
 /* Settle to nothing the sources charged before that cost nothing now (a no-show corrected, a
  * booking removed): every source of a charge line not among v (n, sorted by source). */
 static int correct_gone(struct store *st, struct desired **by_source, size_t n, int64_t *added)
@@ -442,6 +506,8 @@ int store_billing_sync(struct store *st, int64_t *added)
     rc = desired_bookings(st, &v, &n, &cap);
     if (rc == LS_OK)
         rc = desired_unbooked(st, &v, &n, &cap);
+    if (rc == LS_OK)
+        rc = desired_orders(st, &v, &n, &cap);
     if (rc == LS_OK && n) /* qsort's array may not be NULL, even empty */
         qsort(v, n, sizeof(*v), cmp_at);
     for (size_t i = 0; rc == LS_OK && i < n; i++)

@@ -18,7 +18,7 @@
     "b.id, b.instrument, b.user_id, b.project, b.start_ms, b.end_ms, b.status, b.reason,"          \
     " b.metered_seconds, b.created_by, b.created_at, coalesce(b.rating, 0), b.comment,"            \
     " u.username, u.display_name, coalesce(u.org_id, 0), coalesce(o.name, ''),"                    \
-    " coalesce(o.type, '')"
+    " coalesce(o.type, ''), coalesce(b.order_id, 0)"
 #define BOOKING_FROM                                                                               \
     " FROM bookings b JOIN users u ON u.id = b.user_id LEFT JOIN orgs o ON o.id = u.org_id"
 
@@ -60,6 +60,7 @@ static void read_view(struct db_stmt *q, void *record)
     v->requester.org_id = db_column_int64(q, 15);
     copy_text(v->requester.org, sizeof(v->requester.org), q, 16);
     copy_text(v->requester.org_type, sizeof(v->requester.org_type), q, 17);
+    b->order_id = db_column_int64(q, 18);
 }
 
 int store_booking_overlap(struct store *st, const char *instrument, int64_t start_ms,
@@ -87,8 +88,8 @@ int store_booking_overlap(struct store *st, const char *instrument, int64_t star
 int store_booking_insert(struct store *st, struct booking *b)
 {
     struct db_stmt *q = store_stmt(st, "INSERT INTO bookings(instrument, user_id, project,"
-                                       " start_ms, end_ms, status, reason, created_by, created_at)"
-                                       " VALUES(?,?,?,?,?,?,?,?,?)");
+                                       " start_ms, end_ms, status, reason, created_by, created_at,"
+                                       " order_id) VALUES(?,?,?,?,?,?,?,?,?,?)");
     int rc;
 
     if (!q)
@@ -102,6 +103,10 @@ int store_booking_insert(struct store *st, struct booking *b)
     store_bind_text(q, 7, b->reason[0] ? b->reason : NULL);
     db_bind_int64(q, 8, b->created_by);
     db_bind_int64(q, 9, b->created_at);
+    if (b->order_id)
+        db_bind_int64(q, 10, b->order_id);
+    else
+        db_bind_null(q, 10);
     rc = store_write_rc(st, q);
     if (rc == LS_OK)
         b->id = db_last_insert_rowid(st->db);

@@ -26,6 +26,8 @@ static const char *const tables[] = {
     "instruments",
     "instrument_terms",
     "bookings",
+    "orders",
+    "order_results",
     "outages",
     "usage",
     "usage_days",
@@ -188,7 +190,7 @@ static int sequences_after(struct store *dst)
     static const char *const serial[][2] = {
         {"orgs", "id"},     {"users", "id"},    {"tokens", "id"},  {"feeds", "rowid"},
         {"readings", "id"}, {"bookings", "id"}, {"outages", "id"}, {"usage", "id"},
-        {"vouchers", "id"}, {"charges", "id"},
+        {"vouchers", "id"}, {"charges", "id"},  {"orders", "id"},
     };
 
     for (size_t i = 0; i < sizeof(serial) / sizeof(serial[0]); i++) {

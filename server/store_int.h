@@ -35,7 +35,7 @@ static inline int64_t store_near(int64_t t)
 }
 
 /* Statements kept prepared per connection, keyed by the address of their SQL literal. */
-#define STORE_CACHE 96
+#define STORE_CACHE 192
 
 struct store {
     struct db *db;

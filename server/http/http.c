@@ -83,6 +83,17 @@ static const struct route routes[] = {
     {"POST", "/api/v1/bookings/{}/approve", route_booking_approve, ROUTE_AUTH | ROUTE_WRITE},
     {"POST", "/api/v1/bookings/{}/reject", route_booking_reject, ROUTE_AUTH | ROUTE_WRITE},
     {"POST", "/api/v1/bookings/{}/rating", route_booking_rating, ROUTE_AUTH | ROUTE_WRITE},
+    {"GET", "/api/v1/orders", route_orders_list, ROUTE_AUTH},
+    {"POST", "/api/v1/orders", route_order_create, ROUTE_AUTH | ROUTE_WRITE},
+    {"GET", "/api/v1/orders/{}", route_order_get, ROUTE_AUTH},
+    {"POST", "/api/v1/orders/{}/accept", route_order_accept, ROUTE_AUTH | ROUTE_WRITE},
+    {"POST", "/api/v1/orders/{}/decline", route_order_decline, ROUTE_AUTH | ROUTE_WRITE},
+    {"POST", "/api/v1/orders/{}/receive", route_order_receive, ROUTE_AUTH | ROUTE_WRITE},
+    {"POST", "/api/v1/orders/{}/schedule", route_order_schedule, ROUTE_AUTH | ROUTE_WRITE},
+    {"POST", "/api/v1/orders/{}/complete", route_order_complete, ROUTE_AUTH | ROUTE_WRITE},
+    {"POST", "/api/v1/orders/{}/cancel", route_order_cancel, ROUTE_AUTH | ROUTE_WRITE},
+    {"PUT", "/api/v1/orders/{}/results", route_order_results_put, ROUTE_AUTH | ROUTE_WRITE},
+    {"GET", "/api/v1/orders/{}/results", route_order_results_get, ROUTE_AUTH},
     {"GET", "/api/v1/readings", route_readings_list, ROUTE_AUTH},
     {"GET", "/api/v1/usage", route_usage_list, ROUTE_AUTH},
     {"GET", "/api/v1/metrics", route_metrics, ROUTE_AUTH},
@@ -123,6 +134,8 @@ static const struct {
     {"/api/v1/instruments/{}/outages", {NULL}},
     {"/api/v1/instruments/{}/qualifications", {NULL}},
     {"/api/v1/bookings", {"status", "instrument", "user", "user_id", "org", NULL}},
+    {"/api/v1/orders", {"status", "instrument", "user_id", NULL}},
+    {"/api/v1/orders/{}/results", {"name", NULL}},
     {"/api/v1/readings", {"instrument", "refused", NULL}},
     {"/api/v1/usage", {"instrument", "user_id", NULL}},
     {"/api/v1/metrics", {"by", "org", NULL}},
@@ -442,7 +455,7 @@ static void dispatch(struct http *h, struct http_req *req, struct http_resp *res
     int rc;
 
     if (req->body_too_big) {
-        http_error(resp, LS_ERR_TOOBIG, "request body over %d bytes", HTTP_BODY_MAX);
+        http_error(resp, LS_ERR_TOOBIG, "request body over %zu bytes", req->body_cap);
         return;
     }
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -753,7 +766,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req = calloc(1, sizeof(*req));
         if (!req)
             return MHD_NO;
-        ls_buf_init(&req->body, HTTP_BODY_MAX);
+        /* an order's results file is the one body larger than a JSON request */
+        req->body_cap = strcmp(method, "PUT") == 0 && match("/api/v1/orders/{}/results", url, req)
+                            ? (size_t)h->cfg->results_max_kb * 1024
+                            : HTTP_BODY_MAX;
+        ls_buf_init(&req->body, req->body_cap);
         *con_cls = req;
         conn_guard_headers_done(h->guard, guarded_of(conn), ls_mono_ms());
         return MHD_YES;

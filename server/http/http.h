@@ -29,6 +29,7 @@ struct http_req {
     const char *path;
     void *conn;         /* struct MHD_Connection */
     struct ls_buf body; /* the request body, NUL-terminated */
+    size_t body_cap;    /* its largest size: HTTP_BODY_MAX, or an upload route's own */
     int body_too_big;
     struct store *st; /* this thread's store connection */
     const struct srv_config *cfg;

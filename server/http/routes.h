@@ -28,6 +28,10 @@ route_fn route_instruments_list, route_instrument_create, route_instrument_get,
 /* routes_bookings.c */
 route_fn route_bookings_list, route_booking_create, route_booking_get, route_booking_cancel,
     route_booking_approve, route_booking_reject, route_booking_rating;
+/* routes_orders.c */
+route_fn route_orders_list, route_order_create, route_order_get, route_order_accept,
+    route_order_decline, route_order_receive, route_order_schedule, route_order_complete,
+    route_order_cancel, route_order_results_put, route_order_results_get;
 /* routes_usage.c */
 route_fn route_usage_list;
 /* routes_billing.c */

@@ -176,7 +176,9 @@ const char *const schema_pg[] = {
     "CREATE TRIGGER instrument_changes_count AFTER INSERT OR UPDATE OR DELETE ON instruments"
     " FOR EACH STATEMENT EXECUTE FUNCTION instrument_changes_count();",
     /* each instrument's longest booking, as SQLite's migration 15 keeps it */
-    BOOKING_SPANS, NULL};
+    BOOKING_SPANS,
+    /* sample-testing orders, as SQLite's migration 19 */
+    SCHEMA_ORDERS("BIGSERIAL PRIMARY KEY", "BYTEA"), NULL};
 
 const char *const schema_pg_upgrades[] = {
     /* 14 -> 15 */
@@ -188,7 +190,9 @@ const char *const schema_pg_upgrades[] = {
     /* 16 -> 17 (the sums are filled by the store) */
     SCHEMA_MONTH_SUMS,
     /* 17 -> 18 */
-    SCHEMA_CHARGE_LINES, NULL};
+    SCHEMA_CHARGE_LINES,
+    /* 18 -> 19 */
+    SCHEMA_ORDERS("BIGSERIAL PRIMARY KEY", "BYTEA"), NULL};
 
 int schema_pg_partition_sql(int year, int month, char *sql, size_t len)
 {

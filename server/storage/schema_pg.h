@@ -43,6 +43,25 @@ extern const char *const schema_pg_upgrades[];
     "DROP INDEX charges_org_month;"                                                                \
     "CREATE INDEX charges_org_month ON charges(org_id, month, at_ms);"                             \
     "CREATE INDEX charges_instrument_month ON charges(instrument, month, at_ms);"
+/* Schema 19, on both engines (ID: the engine's auto-numbered key, BYTES: its binary type):
+ * sample-testing orders (order.h), their results files, and the bookings that hold the staff's
+ * work on an order (bookings.order_id) */
+#define SCHEMA_ORDERS(ID, BYTES)                                                                   \
+    "CREATE TABLE orders(id " ID ", instrument TEXT NOT NULL REFERENCES instruments(id),"          \
+    " user_id BIGINT NOT NULL REFERENCES users(id), samples BIGINT NOT NULL,"                      \
+    " description TEXT NOT NULL, analysis TEXT NOT NULL, urgency TEXT NOT NULL CHECK(urgency IN"   \
+    " ('normal','urgent')), status TEXT NOT NULL CHECK(status IN ('requested','accepted',"         \
+    "'declined','received','scheduled','completed','cancelled')), reason TEXT,"                    \
+    " samples_received BIGINT, accepted_at BIGINT, received_at BIGINT, completed_at BIGINT,"       \
+    " handled_by BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"                  \
+    " result_name TEXT, result_type TEXT, result_size BIGINT, result_sha256 TEXT,"                 \
+    " result_at BIGINT);"                                                                          \
+    "CREATE INDEX orders_instrument ON orders(instrument, created_at);"                            \
+    "CREATE INDEX orders_user ON orders(user_id, created_at);"                                     \
+    "CREATE TABLE order_results(order_id BIGINT PRIMARY KEY REFERENCES orders(id),"                \
+    " body " BYTES " NOT NULL);"                                                                   \
+    "ALTER TABLE bookings ADD COLUMN order_id BIGINT;"                                             \
+    "CREATE INDEX bookings_order ON bookings(order_id) WHERE order_id IS NOT NULL;"
 #define SCHEMA_USAGE_EXTERNAL_NOW                                                                  \
     "UPDATE usage SET external = 1 WHERE EXISTS(SELECT 1 FROM users usr JOIN instruments i ON"     \
     " i.id = usage.instrument WHERE usr.id = usage.user_id AND usr.org_id IS NOT NULL AND"         \

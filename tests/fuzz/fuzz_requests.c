@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES, &je);
     if (!o)
         return 0;
-    switch (data[0] % 11) {
+    switch (data[0] % 12) {
     case 0: {
         struct booking b;
         if (req_booking_create(o, &b, why, sizeof(why)) == LS_OK)
@@ -151,6 +151,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                   g.org_id >= 0);
         if (req_gateway_update(o, &name, &enabled, why, sizeof(why)) == LS_OK)
             check((!name || (name[0] && strlen(name) <= 200)) && enabled >= -1 && enabled <= 1);
+        break;
+    }
+    case 11: {
+        struct order_request r;
+        struct order_step st;
+        enum order_action act = (enum order_action)((data[0] >> 4) % ORDER_ACTION_COUNT);
+        if (req_order_create(o, &r, why, sizeof(why)) == LS_OK)
+            check(r.samples >= 1 && r.samples <= ORDER_SAMPLES_MAX && r.analysis[0] &&
+                  strlen(r.analysis) <= ORDER_TEXT_MAX && strlen(r.description) <= ORDER_TEXT_MAX);
+        if (req_order_step(o, act, &st, why, sizeof(why)) == LS_OK)
+            check((!st.reason || strlen(st.reason) <= 500) && st.samples_received >= -1 &&
+                  st.samples_received <= ORDER_SAMPLES_MAX &&
+                  (act != ORDER_SCHEDULE ||
+                   (st.end_ms > st.start_ms &&
+                    st.end_ms - st.start_ms <= (int64_t)ORDER_SLOT_MAX_DAYS * 86400000)));
         break;
     }
     default: {

@@ -69,6 +69,19 @@ class Api:
         except ValueError:
             return status, text
 
+    def fetch(self, path):
+        """GET path as bytes: (status, body, headers) - for files, not JSON."""
+        req = urllib.request.Request(self.base + path)
+        if self.token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        if self.cookie:
+            req.add_header("Cookie", self.cookie)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read(), r.headers
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), e.headers
+
     def get(self, path):
         return self.call("GET", path)
 
