@@ -11,12 +11,12 @@ OBJ := $(BUILD)/obj
 SANITIZE ?=
 WERROR ?=
 
-PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium libical libcrypto libpq
+PKGS := libmodbus libmosquitto sqlite3 libmicrohttpd jansson inih libsodium libical libcrypto libpq libcurl
 DEB_PKGS := build-essential pkg-config libmodbus-dev libmosquitto-dev mosquitto \
 	mosquitto-clients libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libjansson-dev \
 	libinih-dev libsodium-dev libical-dev libssl-dev openssl socat mbpoll curl python3 python3-icalendar tzdata wrk \
 	clang-format chromium fonts-wqy-microhei clang libclang-rt-14-dev fiu-utils libfiu-dev \
-	libpq-dev postgresql
+	libpq-dev postgresql libcurl4-openssl-dev python3-aiosmtpd
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wundef -Wimplicit-fallthrough -Wjump-misses-init

@@ -253,7 +253,7 @@ static void booking_json_shape(void **state)
               "\"confirmed\",\"reason\":null,\"metered_seconds\":0,\"created_by\":0,"
               "\"created_at\":\"2026-11-30T15:59:59.999Z\",\"rating\":null,\"comment\":null,"
               "\"requester\":{\"username\":\"admin\",\"display_name\":\"\",\"org_id\":null,"
-              "\"org\":null,\"org_type\":null}}");
+              "\"org\":null,\"org_type\":null},\"order_id\":null}");
     free(text);
     json_decref(o);
     v.b.has_reason = 1;
@@ -266,6 +266,10 @@ static void booking_json_shape(void **state)
     assert_int_equal(json_integer_value(json_object_get(o, "rating")), 4);
     assert_string_equal(json_string_value(json_object_get(json_object_get(o, "requester"), "org")),
                         "NCU");
+    json_decref(o);
+    v.b.order_id = 12; /* the staff's work on a sample-testing order names it */
+    o = booking_view_json(&v);
+    assert_int_equal(json_integer_value(json_object_get(o, "order_id")), 12);
     json_decref(o);
 }
 

@@ -302,14 +302,16 @@ static void migrations_run_once_and_refuse_newer(void **state)
                        " bookings_user_open; ALTER TABLE usage DROP COLUMN external;"
                        " DROP TABLE usage_days; DROP TABLE usage_months; DROP TABLE booking_months;"
                        " DROP TABLE charge_months; DROP INDEX charges_instrument_month;"
-                       " UPDATE labshare_schema"
+                       " DROP TABLE order_results; DROP TABLE orders; DROP INDEX bookings_order;"
+                       " ALTER TABLE bookings DROP COLUMN order_id; UPDATE labshare_schema"
                        " SET version = 14"
                      : "DROP TRIGGER booking_spans_insert; DROP TRIGGER booking_spans_update;"
                        " DROP TABLE booking_spans; DROP INDEX bookings_user_open;"
                        " ALTER TABLE usage DROP COLUMN external; DROP TABLE usage_days;"
                        " DROP TABLE usage_months; DROP TABLE booking_months;"
                        " DROP TABLE charge_months; DROP INDEX charges_instrument_month;"
-                       " PRAGMA user_version = 14");
+                       " DROP TABLE order_results; DROP TABLE orders; DROP INDEX bookings_order;"
+                       " ALTER TABLE bookings DROP COLUMN order_id; PRAGMA user_version = 14");
     /* with usage of a user of another organisation, across midnight (UTC here): schema 16
      * marks it external and sums it per day, an hour on each */
     side_exec("INSERT INTO orgs(id, name, type) VALUES(901, 'owner 901', 'university'),"
