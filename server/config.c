@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "http/forwarded.h"
+#include "notify.h"
 #include "labshare/conf.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -107,6 +108,19 @@ static const struct ls_conf_key keys[] = {
     {"evaluation", "grade_pass", LS_CONF_DOUBLE, M(grade_pass), 0, 100, "60", NULL},
     /* a sample-testing order's results file (a report, a few spectra) */
     {"orders", "results_max_kb", LS_CONF_INT, M(results_max_kb), 1, 102400, "10240", NULL},
+    {"mail", "host", LS_CONF_STR, M(mail_host), 0, 0, "", NULL},
+    {"mail", "port", LS_CONF_INT, M(mail_port), 1, 65535, "25", NULL},
+    {"mail", "tls", LS_CONF_STR, M(mail_tls), 0, 0, "none", NULL},
+    {"mail", "username", LS_CONF_STR, M(mail_username), 0, 0, "", NULL},
+    {"mail", "password", LS_CONF_STR, M(mail_password), 0, 0, "", NULL},
+    {"mail", "from", LS_CONF_STR, M(mail_from), 0, 0, "LabShare <labshare@localhost>", NULL},
+    {"notify", "remind_minutes", LS_CONF_INT, M(remind_minutes), 0, 10080, "60", NULL},
+    {"notify", "digest_hour", LS_CONF_INT, M(digest_hour), -1, 23, "8", NULL},
+    /* an SMTP server down for a day loses nothing: retried for three days */
+    {"notify", "retry_min_s", LS_CONF_INT, M(retry_min_s), 1, 3600, "30", NULL},
+    {"notify", "retry_max_s", LS_CONF_INT, M(retry_max_s), 1, 86400, "3600", NULL},
+    {"notify", "give_up_hours", LS_CONF_INT, M(give_up_hours), 1, 8760, "72", NULL},
+    {"notify", "send_timeout_s", LS_CONF_INT, M(send_timeout_s), 1, 600, "30", NULL},
     {"evaluation", "reward_excellent", LS_CONF_I64, M(reward_excellent), 0, 1e12, "0", NULL},
     {"evaluation", "reward_good", LS_CONF_I64, M(reward_good), 0, 1e12, "0", NULL},
     {"evaluation", "reward_pass", LS_CONF_I64, M(reward_pass), 0, 1e12, "0", NULL},
@@ -134,7 +148,7 @@ static int handler(void *user, const char *section, const char *name, const char
         if (!known)
             snprintf(ps->err, sizeof(ps->err),
                      "unknown section [%.64s] (server, mqtt, ingest, interlock, auth, evidence,"
-                     " metrics, evaluation, orders)",
+                     " metrics, evaluation, orders, mail, notify)",
                      section);
         else
             snprintf(ps->err, sizeof(ps->err), "[%s] unknown key '%.64s'", section, name);
@@ -202,6 +216,20 @@ int srv_config_load(const char *path, struct srv_config *cfg, char *err, size_t 
     if (strcspn(cfg->mqtt_share_group, "/+#") != strlen(cfg->mqtt_share_group)) {
         snprintf(err, errlen, "%s: [mqtt] share_group is one topic level: no '/', '+' or '#'",
                  path);
+        return LS_ERR_INVAL;
+    }
+    if (strcmp(cfg->mail_tls, "none") != 0 && strcmp(cfg->mail_tls, "starttls") != 0 &&
+        strcmp(cfg->mail_tls, "tls") != 0) {
+        snprintf(err, errlen, "%s: [mail] tls is none, starttls or tls, not '%.32s'", path,
+                 cfg->mail_tls);
+        return LS_ERR_INVAL;
+    }
+    if (cfg->mail_host[0] && !mail_from_address(cfg->mail_from, NULL, 0)) {
+        snprintf(err, errlen, "%s: [mail] from must be an address or \"Name <address>\"", path);
+        return LS_ERR_INVAL;
+    }
+    if (cfg->retry_max_s < cfg->retry_min_s) {
+        snprintf(err, errlen, "%s: [notify] retry_max_s must not be below retry_min_s", path);
         return LS_ERR_INVAL;
     }
     if (!(cfg->grade_excellent >= cfg->grade_good && cfg->grade_good >= cfg->grade_pass)) {

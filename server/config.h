@@ -60,6 +60,19 @@ struct srv_config {
     int64_t reward_excellent, reward_good, reward_pass, reward_poor;
     /* [orders] */
     int results_max_kb; /* the largest results file of an order */
+    /* [mail]: SMTP for notifications ("" host: no e-mail is queued) */
+    char mail_host[SRV_STR_MAX];
+    int mail_port;
+    char mail_tls[16]; /* none, starttls, tls */
+    char mail_username[SRV_STR_MAX];
+    char mail_password[SRV_STR_MAX];
+    char mail_from[SRV_STR_MAX]; /* "Name <address>" or an address */
+    /* [notify] */
+    int remind_minutes;           /* a reminder this long before a confirmed booking; 0: none */
+    int digest_hour;              /* local hour of the managers' daily digest; -1: none */
+    int retry_min_s, retry_max_s; /* a failed delivery is retried after min doubling to max */
+    int give_up_hours;            /* and given up this long after it was queued */
+    int send_timeout_s;           /* one SMTP or webhook delivery at most */
     uint64_t seen[2];
 };
 

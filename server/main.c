@@ -17,6 +17,7 @@
 #include "config.h"
 #include "http/http.h"
 #include "ingest.h"
+#include "mailer.h"
 #include "store.h"
 #include "trust.h"
 #include "labshare/cli.h"
@@ -72,6 +73,7 @@ static void usage(FILE *f)
 struct services {
     struct ingest *in;
     struct commands *cmds;
+    struct mailer *mailer;
 };
 
 static void interlock_metrics(struct commands *c, struct ls_buf *b)
@@ -110,6 +112,7 @@ static void ingest_metrics(void *arg, struct ls_buf *b)
     struct ingest_stats s;
 
     interlock_metrics(sv->cmds, b);
+    mailer_metrics(sv->mailer, b);
     ingest_get_stats(sv->in, &s);
     ls_buf_printf(
         b,
@@ -395,7 +398,8 @@ int main(int argc, char **argv)
     struct ingest *in = NULL;
     struct http *http = NULL;
     struct commands *cmds = NULL;
-    struct services services = {NULL, NULL};
+    struct mailer *mailer = NULL;
+    struct services services = {NULL, NULL, NULL};
     struct store *st = NULL;
     char err[600];
     sigset_t old_set;
@@ -484,8 +488,11 @@ int main(int argc, char **argv)
         goto out;
     if (commands_start(&cfg, broker, &cmds))
         goto out;
+    if (mailer_start(&cfg, &mailer))
+        goto out;
     services.in = in;
     services.cmds = cmds;
+    services.mailer = mailer;
     if (http_start(&cfg, broker, ingest_metrics, &services, &http))
         goto out;
     ls_info("labshare-server %s ready: database %s, broker %s:%d", LS_VERSION, cfg.db,
@@ -496,6 +503,7 @@ int main(int argc, char **argv)
     status = 0;
 out:
     http_stop(http);
+    mailer_stop(mailer);
     commands_stop(cmds);
     broker_stop(broker);
     store_close(broker_st);

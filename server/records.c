@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "labshare/json_guard.h"
 #include "labshare/timefmt.h"
@@ -147,10 +148,23 @@ json_t *voucher_json(const struct voucher *v)
 
 json_t *user_json(const struct user *u)
 {
-    return json_pack("{s:I, s:s, s:s, s:o, s:s, s:o}", "id", (json_int_t)u->id, "username",
-                     u->username, "display_name", u->display_name, "org_id",
+    json_t *off = json_array();
+    char kinds[sizeof(u->mail_opt_out)], *save = NULL;
+
+    snprintf(kinds, sizeof(kinds), "%s", u->mail_opt_out);
+    for (char *k = strtok_r(kinds, ",", &save); off && k; k = strtok_r(NULL, ",", &save))
+        if (json_array_append_new(off, json_string(k))) {
+            json_decref(off);
+            off = NULL;
+        }
+    if (!off)
+        return NULL;
+    return json_pack("{s:I, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:o}", "id", (json_int_t)u->id,
+                     "username", u->username, "display_name", u->display_name, "org_id",
                      u->org_id ? json_integer(u->org_id) : json_null(), "role", u->role, "badge",
-                     u->badge ? json_integer(u->badge) : json_null());
+                     u->badge ? json_integer(u->badge) : json_null(), "email",
+                     u->email[0] ? json_string(u->email) : json_null(), "lang", u->lang,
+                     "mail_opt_out", off);
 }
 
 json_t *charge_line_json(const struct charge_line *c)

@@ -10,6 +10,7 @@
 #include "billing.h"
 #include "booking.h"
 #include "interlock.h"
+#include "notify.h"
 #include "labshare/rc.h"
 #include "labshare/timefmt.h"
 #include "labshare/wire.h"
@@ -268,10 +269,12 @@ static int reserved_name(const char *name)
 
 int req_user(const json_t *body, int create, struct user_request *out, char *why, size_t len)
 {
-    static const char *const create_keys[] = {"username", "display_name", "org_id", "role",
-                                              "badge",    "password",     NULL};
-    static const char *const update_keys[] = {"username", "display_name", "org_id",        "role",
-                                              "badge",    "password",     "revoke_tokens", NULL};
+    static const char *const create_keys[] = {
+        "username", "display_name", "org_id", "role",         "badge",
+        "password", "email",        "lang",   "mail_opt_out", NULL};
+    static const char *const update_keys[] = {
+        "username",      "display_name", "org_id", "role",         "badge", "password",
+        "revoke_tokens", "email",        "lang",   "mail_opt_out", NULL};
     struct user_fields *f = &out->f;
     json_t *v;
     int wrong = 0;
@@ -321,6 +324,25 @@ int req_user(const json_t *body, int create, struct user_request *out, char *why
         if (!json_is_boolean(v) || !out->password)
             return bad(why, len, "revoke_tokens: true or false, and only with a new password");
         out->revoke_tokens = json_is_true(v);
+    }
+    if ((v = json_object_get(body, "email"))) {
+        if (json_is_null(v))
+            f->email = "";
+        else if (!json_is_string(v) || !notify_email_ok(json_string_value(v)))
+            return bad(why, len, "email must be an address (name@domain, no spaces) or null");
+        else
+            f->email = json_string_value(v);
+    }
+    if ((v = json_object_get(body, "lang"))) {
+        const char *l = json_string_value(v);
+        if (!l || (strcmp(l, "en") != 0 && strcmp(l, "zh") != 0))
+            return bad(why, len, "lang must be en or zh (the language of the mails)");
+        f->lang = l;
+    }
+    if ((v = json_object_get(body, "mail_opt_out"))) {
+        if (notify_opt_out_join(v, out->opt_out, sizeof(out->opt_out), why, len))
+            return LS_ERR_INVAL;
+        f->mail_opt_out = out->opt_out;
     }
     if (create && (!f->username || !f->role || f->org_id < 1 || !out->password))
         return bad(why, len, "username, org_id, role and password are required");

@@ -54,6 +54,7 @@ struct user_request {
     struct user_fields f; /* password_hash left NULL */
     const char *password; /* NULL: none given */
     int revoke_tokens;
+    char opt_out[512]; /* f.mail_opt_out points here when given */
 };
 /* POST /users (create: username, org_id, role and password required), PATCH /users/{id}. */
 int req_user(const json_t *body, int create, struct user_request *out, char *why, size_t len);

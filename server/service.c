@@ -219,6 +219,11 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
                                  sv->no_show_min_run_s);
     if (rc == LS_OK)
         rc = booking_as_json(sv->st, b.id, &out->after);
+    /* who is told: the user of a booking to come, or the managers who must approve it */
+    if (rc == LS_OK && b.end_ms > q.now_ms && b.status == BOOKING_CONFIRMED)
+        rc = notify_booking(sv->st, sv->notify, sv->now_ms, b.id, NOTIFY_BOOKING_CONFIRMED, NULL);
+    if (rc == LS_OK && b.end_ms > q.now_ms && b.status == BOOKING_PENDING && !b.reason[0])
+        rc = notify_booking(sv->st, sv->notify, sv->now_ms, b.id, NOTIFY_APPROVAL_WAITING, NULL);
     if (rc) {
         service_fail(out, rc, "cannot save the booking");
         goto out;
@@ -314,6 +319,15 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
     if (rc == LS_OK && action != BOOKING_RATE)
         rc = store_usage_refresh(sv->st, b.instrument, b.start_ms, sv->merge_gap_ms,
                                  sv->no_show_min_run_s);
+    /* the booking's user hears of a decision on it, and of a cancellation not their own */
+    if (rc == LS_OK && b.end_ms > sv->now_ms &&
+        (action == BOOKING_APPROVE || action == BOOKING_REJECT ||
+         (action == BOOKING_CANCEL && !own)))
+        rc = notify_booking(sv->st, sv->notify, sv->now_ms, id,
+                            action == BOOKING_APPROVE  ? NOTIFY_BOOKING_CONFIRMED
+                            : action == BOOKING_REJECT ? NOTIFY_BOOKING_REJECTED
+                                                       : NOTIFY_BOOKING_CANCELLED,
+                            comment);
     if (rc == LS_OK)
         rc = booking_as_json(sv->st, id, &out->after);
     if (rc) {
@@ -348,6 +362,10 @@ static int cancel_covered(const struct service *sv, const char *instrument, int6
         if (rc == LS_OK)
             rc = store_audit_append(sv->st, sv->now_ms, &sv->actor, "booking.cancel_by_outage", bo,
                                     NULL, bj);
+        if (rc == LS_OK)
+            rc = notify_booking(sv->st, sv->notify, sv->now_ms, cancelled[i],
+                                NOTIFY_BOOKING_CANCELLED,
+                                "the instrument is out of service (maintenance or breakdown)");
         json_decref(bj);
         if (rc == LS_OK && json_array_append_new(out->cancelled, json_integer(cancelled[i])))
             rc = LS_ERR_NOMEM;

@@ -17,6 +17,7 @@
 
 #include "booking.h"
 #include "broker.h"
+#include "notify_queue.h"
 #include "requests.h"
 #include "store.h"
 
@@ -34,6 +35,8 @@ struct service {
      * so nothing is committed that was answered with an error. May be NULL. */
     int (*reply)(void *arg, const json_t *after, const json_t *extra);
     void *reply_arg;
+    /* what the platform tells people (notify_queue.h); NULL: nothing is queued */
+    const struct notify_settings *notify;
 };
 
 /* What became of a write. */

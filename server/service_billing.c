@@ -42,6 +42,8 @@ int month_close(const struct service *sv, const char *month, struct outcome *out
         return service_fail(out, LS_ERR_DB, "cannot bring the charges up to date");
     }
     rc = store_month_close(sv->st, month, sv->who->username);
+    if (rc == LS_OK)
+        rc = notify_month_closed(sv->st, sv->notify, sv->now_ms, month);
     if (rc == LS_OK && !(out->after = json_pack("{s:s, s:b}", "month", month, "closed", 1)))
         rc = LS_ERR_NOMEM;
     if (rc) {

@@ -11,6 +11,11 @@
 #include "labshare/rc.h"
 #include "labshare/banned.h"
 
+/* a step's notification is the step's own kind */
+_Static_assert(NOTIFY_ORDER_CANCELLED - NOTIFY_ORDER_ACCEPTED == ORDER_CANCEL - ORDER_ACCEPT &&
+                   NOTIFY_ORDER_SCHEDULED - NOTIFY_ORDER_ACCEPTED == ORDER_SCHEDULE - ORDER_ACCEPT,
+               "order steps and their notifications in one order");
+
 int order_may_read(const struct principal *who, const struct order *o, int64_t owner,
                    int64_t orderer_org)
 {
@@ -94,6 +99,8 @@ int order_create(const struct service *sv, const struct order_request *req, stru
     rc = store_order_insert(sv->st, &o);
     if (rc == LS_OK)
         rc = order_as_json(sv, o.id, &out->after);
+    if (rc == LS_OK)
+        rc = notify_order(sv->st, sv->notify, sv->now_ms, &o, NOTIFY_ORDER_PLACED, 0);
     if (rc) {
         store_rollback(sv->st);
         return service_fail(out, rc, "cannot save the order");
@@ -283,6 +290,10 @@ int order_take_step(const struct service *sv, int64_t id, enum order_action acti
     rc = store_order_update(sv->st, &o);
     if (rc == LS_OK)
         rc = order_as_json(sv, id, &out->after);
+    /* the orderer hears of every step but their own cancellation */
+    if (rc == LS_OK && !(action == ORDER_CANCEL && o.user_id == who->user_id))
+        rc = notify_order(sv->st, sv->notify, sv->now_ms, &o,
+                          (enum notify_kind)(NOTIFY_ORDER_ACCEPTED + (int)action), booking);
     if (rc == LS_OK && booking && json_object_set_new(out->after, "booking", json_integer(booking)))
         rc = LS_ERR_NOMEM;
     if (rc) {

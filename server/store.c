@@ -207,6 +207,8 @@ static const char *const migrations[] = {
     SCHEMA_CHARGE_LINES,
     /* 19: sample-testing orders (issue 16) */
     SCHEMA_ORDERS("INTEGER PRIMARY KEY", "BLOB"),
+    /* 20: notifications (issue 16) */
+    SCHEMA_NOTIFY("INTEGER PRIMARY KEY"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

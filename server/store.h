@@ -211,6 +211,9 @@ struct user_fields {
     const char *role;          /* NULL: keep */
     int64_t badge;             /* -2: keep; -1: none */
     const char *password_hash; /* NULL: keep */
+    const char *email;         /* NULL: keep; "": none */
+    const char *lang;          /* NULL: keep (en, zh) */
+    const char *mail_opt_out;  /* NULL: keep; the kinds not mailed, comma-separated */
 };
 int store_user_create(struct store *st, const struct user_fields *u, int64_t *id);
 int store_user_update(struct store *st, int64_t id, const struct user_fields *u);
@@ -219,9 +222,12 @@ struct user {
     int64_t id;
     char username[64];
     char display_name[256];
-    int64_t org_id; /* 0: none */
-    char role[16];  /* researcher, manager, auditor, admin */
-    int64_t badge;  /* 0: none */
+    int64_t org_id;  /* 0: none */
+    char role[16];   /* researcher, manager, auditor, admin */
+    int64_t badge;   /* 0: none */
+    char email[256]; /* "": none */
+    char lang[8];
+    char mail_opt_out[512];
 };
 /* User id. LS_ERR_NOTFOUND. */
 int store_user_get(struct store *st, int64_t id, struct user *u);
@@ -382,6 +388,52 @@ int store_order_work(struct store *st, int64_t id, int64_t now_ms, struct order_
 /* The ids of order id's bookings that still hold a slot ending after now (caller frees). */
 int store_order_open_bookings(struct store *st, int64_t id, int64_t now_ms, int64_t **ids,
                               size_t *n);
+
+/* --- Notifications (store_notify.c, notify.h) --------------------------------------------- */
+
+/* One message in the durable queue: an e-mail (recipient an address) or a webhook delivery
+ * (recipient a URL, body the JSON). The key names the message: queued once, whatever happens. */
+struct notify_row {
+    int64_t id;
+    char key[200];
+    char channel[8]; /* mail, webhook */
+    char kind[32];
+    int64_t user_id, org_id; /* 0: none */
+    char recipient[512];
+    char *subject, *body, *ics; /* owned (notify_rows_free); ics may be NULL */
+    int64_t created_at, next_at, attempts, sent_at, failed_at;
+    char last_error[256];
+};
+void notify_rows_free(struct notify_row *v, size_t n);
+/* Queue r (subject, body, ics borrowed) unless its key is queued already: *queued 1 or 0. */
+int store_notify_put(struct store *st, const struct notify_row *r, int *queued);
+/* Claim up to max due messages for lease_ms (another server or a restart takes them after
+ * that): *rows (caller frees with notify_rows_free), *n. In a transaction of its own. */
+int store_notify_claim(struct store *st, int64_t now_ms, int64_t lease_ms, size_t max,
+                       struct notify_row **rows, size_t *n);
+/* Message id was delivered at now. */
+int store_notify_sent(struct store *st, int64_t id, int64_t now_ms);
+/* Message id failed (error): tried again at next_ms, or given up (give_up). */
+int store_notify_failed(struct store *st, int64_t id, const char *error, int64_t next_ms,
+                        int give_up, int64_t now_ms);
+/* The queue, newest first: state "queued", "sent", "failed" or NULL (all). */
+int store_notify_list(struct store *st, const char *state, int64_t limit, int64_t offset,
+                      struct notify_row **rows, size_t *n, int64_t *total);
+/* How many are queued, sent and given up. */
+int store_notify_counts(struct store *st, int64_t *queued, int64_t *sent, int64_t *failed);
+/* Organisation org's webhook (url "" = none; secret of at most 255 bytes). */
+int store_org_webhook(struct store *st, int64_t org, char *url, size_t ulen, char *secret,
+                      size_t slen);
+int store_org_webhook_set(struct store *st, int64_t org, const char *url, const char *secret);
+/* The managers of organisation org (at most 100): *items (caller frees), *n. */
+int store_org_managers(struct store *st, int64_t org, struct user **items, size_t *n);
+/* Confirmed bookings starting in [from, to): ids into *ids (caller frees). */
+int store_bookings_starting(struct store *st, int64_t from_ms, int64_t to_ms, int64_t **ids,
+                            size_t *n);
+/* Per owner organisation, the bookings waiting for approval (ending after now) and the orders
+ * waiting to be accepted: parallel arrays (caller frees each). */
+int store_waiting_by_org(struct store *st, int64_t now_ms, int64_t **orgs, int64_t **bookings,
+                         int64_t **orders, size_t *n);
 
 /* --- Qualifications (store_qualifications.c) ------------------------------------------------ */
 

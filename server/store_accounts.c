@@ -98,17 +98,27 @@ static void bind_user(struct db_stmt *q, const struct user_fields *u, int first)
     store_bind_text(q, first + 5, u->password_hash);
 }
 
+/* The mail settings of u, at ?1 (email, "" = none), ?2 (lang), ?3 (opt-outs) after first. */
+static void bind_mail(struct db_stmt *q, const struct user_fields *u, int first)
+{
+    store_bind_text(q, first, u->email);
+    store_bind_text(q, first + 1, u->lang);
+    store_bind_text(q, first + 2, u->mail_opt_out);
+}
+
 int store_user_create(struct store *st, const struct user_fields *u, int64_t *id)
 {
     struct db_stmt *q = store_stmt(st, "INSERT INTO users(username, display_name, org_id, role,"
-                                       " badge, password_hash, created_at)"
-                                       " VALUES(?, coalesce(?, ''), ?, ?, ?, ?, ?)");
+                                       " badge, password_hash, created_at, email, lang,"
+                                       " mail_opt_out) VALUES(?, coalesce(?, ''), ?, ?, ?, ?, ?,"
+                                       " nullif(?, ''), coalesce(?, 'en'), coalesce(?, ''))");
     int rc;
 
     if (!q)
         return LS_ERR_DB;
     bind_user(q, u, 1);
     db_bind_int64(q, 7, ls_now_ms());
+    bind_mail(q, u, 8);
     rc = store_write_rc(st, q);
     if (rc == LS_OK)
         *id = db_last_insert_rowid(st->db);
@@ -122,11 +132,15 @@ int store_user_update(struct store *st, int64_t id, const struct user_fields *u)
             " display_name = coalesce(?2, display_name),"
             " org_id = CASE ?7 WHEN 1 THEN ?3 ELSE org_id END, role = coalesce(?4, role),"
             " badge = CASE ?8 WHEN 1 THEN ?5 ELSE badge END,"
-            " password_hash = coalesce(?6, password_hash), updated_at = ?9 WHERE id = ?10");
+            " password_hash = coalesce(?6, password_hash), updated_at = ?9,"
+            " email = CASE WHEN CAST(?11 AS TEXT) IS NULL THEN email ELSE nullif(?11, '') END,"
+            " lang = coalesce(?12, lang), mail_opt_out = coalesce(?13, mail_opt_out)"
+            " WHERE id = ?10");
 
     if (!q)
         return LS_ERR_DB;
     bind_user(q, u, 1);
+    bind_mail(q, u, 11);
     db_bind_int(q, 7, u->org_id != -1);
     db_bind_int(q, 8, u->badge != -2);
     db_bind_int64(q, 9, ls_now_ms());
@@ -134,7 +148,9 @@ int store_user_update(struct store *st, int64_t id, const struct user_fields *u)
     return store_write_one(st, q, LS_ERR_NOTFOUND);
 }
 
-#define USER_COLUMNS "id, username, display_name, coalesce(org_id, 0), role, coalesce(badge, 0)"
+#define USER_COLUMNS                                                                               \
+    "id, username, display_name, coalesce(org_id, 0), role, coalesce(badge, 0),"                   \
+    " coalesce(email, ''), lang, mail_opt_out"
 
 static void read_user(struct db_stmt *q, void *record)
 {
@@ -147,6 +163,9 @@ static void read_user(struct db_stmt *q, void *record)
     u->org_id = db_column_int64(q, 3);
     snprintf(u->role, sizeof(u->role), "%s", db_column_text(q, 4));
     u->badge = db_column_int64(q, 5);
+    snprintf(u->email, sizeof(u->email), "%s", db_column_text(q, 6));
+    snprintf(u->lang, sizeof(u->lang), "%s", db_column_text(q, 7));
+    snprintf(u->mail_opt_out, sizeof(u->mail_opt_out), "%s", db_column_text(q, 8));
 }
 
 int store_user_get(struct store *st, int64_t id, struct user *u)

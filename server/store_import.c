@@ -44,6 +44,7 @@ static const char *const tables[] = {
     "readings_refused",
     "audit",
     "audit_head",
+    "notifications",
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -190,7 +191,7 @@ static int sequences_after(struct store *dst)
     static const char *const serial[][2] = {
         {"orgs", "id"},     {"users", "id"},    {"tokens", "id"},  {"feeds", "rowid"},
         {"readings", "id"}, {"bookings", "id"}, {"outages", "id"}, {"usage", "id"},
-        {"vouchers", "id"}, {"charges", "id"},  {"orders", "id"},
+        {"vouchers", "id"}, {"charges", "id"},  {"orders", "id"},  {"notifications", "id"},
     };
 
     for (size_t i = 0; i < sizeof(serial) / sizeof(serial[0]); i++) {

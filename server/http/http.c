@@ -60,6 +60,10 @@ static const struct route routes[] = {
     {"POST", "/api/v1/orgs", route_org_create, ROUTE_AUTH},
     {"GET", "/api/v1/orgs/{}", route_org_get, ROUTE_AUTH},
     {"PATCH", "/api/v1/orgs/{}", route_org_update, ROUTE_AUTH},
+    {"GET", "/api/v1/orgs/{}/webhook", route_org_webhook_get, ROUTE_AUTH},
+    {"PUT", "/api/v1/orgs/{}/webhook", route_org_webhook_put, ROUTE_AUTH},
+    {"DELETE", "/api/v1/orgs/{}/webhook", route_org_webhook_delete, ROUTE_AUTH},
+    {"GET", "/api/v1/notifications", route_notifications_list, ROUTE_AUTH},
     {"GET", "/api/v1/users", route_users_list, ROUTE_AUTH},
     {"POST", "/api/v1/users", route_user_create, ROUTE_AUTH},
     {"GET", "/api/v1/users/{}", route_user_get, ROUTE_AUTH},
@@ -135,6 +139,7 @@ static const struct {
     {"/api/v1/instruments/{}/qualifications", {NULL}},
     {"/api/v1/bookings", {"status", "instrument", "user", "user_id", "org", NULL}},
     {"/api/v1/orders", {"status", "instrument", "user_id", NULL}},
+    {"/api/v1/notifications", {"state", NULL}},
     {"/api/v1/orders/{}/results", {"name", NULL}},
     {"/api/v1/readings", {"instrument", "refused", NULL}},
     {"/api/v1/usage", {"instrument", "user_id", NULL}},
@@ -1123,6 +1128,10 @@ void http_service(struct http_req *req, struct http_resp *resp, unsigned status,
 {
     service_init(sv, req->st, &req->who, (int64_t)req->cfg->merge_gap_s * 1000,
                  req->cfg->no_show_min_run_s);
+    req->notify.mail = req->cfg->mail_host[0] != '\0';
+    req->notify.platform = req->cfg->platform_name;
+    req->notify.link = req->cfg->public_url;
+    sv->notify = &req->notify;
     reply->resp = resp;
     reply->status = status;
     sv->reply = reply_json;

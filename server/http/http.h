@@ -40,6 +40,7 @@ struct http_req {
     char param_buf[512];
     char addr[64]; /* client address (behind a trusted proxy: the one it names, forwarded.h) */
     int https;     /* came over HTTPS: ours, or a trusted proxy's (cookies are Secure) */
+    struct notify_settings notify; /* for the service calls (http_service) */
 };
 
 struct http_resp {

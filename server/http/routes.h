@@ -32,6 +32,9 @@ route_fn route_bookings_list, route_booking_create, route_booking_get, route_boo
 route_fn route_orders_list, route_order_create, route_order_get, route_order_accept,
     route_order_decline, route_order_receive, route_order_schedule, route_order_complete,
     route_order_cancel, route_order_results_put, route_order_results_get;
+/* routes_notify.c */
+route_fn route_notifications_list, route_org_webhook_get, route_org_webhook_put,
+    route_org_webhook_delete;
 /* routes_usage.c */
 route_fn route_usage_list;
 /* routes_billing.c */

@@ -178,7 +178,9 @@ const char *const schema_pg[] = {
     /* each instrument's longest booking, as SQLite's migration 15 keeps it */
     BOOKING_SPANS,
     /* sample-testing orders, as SQLite's migration 19 */
-    SCHEMA_ORDERS("BIGSERIAL PRIMARY KEY", "BYTEA"), NULL};
+    SCHEMA_ORDERS("BIGSERIAL PRIMARY KEY", "BYTEA"),
+    /* notifications, as SQLite's migration 20 */
+    SCHEMA_NOTIFY("BIGSERIAL PRIMARY KEY"), NULL};
 
 const char *const schema_pg_upgrades[] = {
     /* 14 -> 15 */
@@ -192,7 +194,9 @@ const char *const schema_pg_upgrades[] = {
     /* 17 -> 18 */
     SCHEMA_CHARGE_LINES,
     /* 18 -> 19 */
-    SCHEMA_ORDERS("BIGSERIAL PRIMARY KEY", "BYTEA"), NULL};
+    SCHEMA_ORDERS("BIGSERIAL PRIMARY KEY", "BYTEA"),
+    /* 19 -> 20 */
+    SCHEMA_NOTIFY("BIGSERIAL PRIMARY KEY"), NULL};
 
 int schema_pg_partition_sql(int year, int month, char *sql, size_t len)
 {

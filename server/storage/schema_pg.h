@@ -62,6 +62,22 @@ extern const char *const schema_pg_upgrades[];
     " body " BYTES " NOT NULL);"                                                                   \
     "ALTER TABLE bookings ADD COLUMN order_id BIGINT;"                                             \
     "CREATE INDEX bookings_order ON bookings(order_id) WHERE order_id IS NOT NULL;"
+/* Schema 20, on both engines: notifications (notify.h) - each user's address, language and
+ * opt-outs, each organisation's webhook, and the durable queue of what is to be sent (a key per
+ * message, so nothing is queued twice) */
+#define SCHEMA_NOTIFY(ID)                                                                          \
+    "ALTER TABLE users ADD COLUMN email TEXT;"                                                     \
+    "ALTER TABLE users ADD COLUMN lang TEXT NOT NULL DEFAULT 'en';"                                \
+    "ALTER TABLE users ADD COLUMN mail_opt_out TEXT NOT NULL DEFAULT '';"                          \
+    "ALTER TABLE orgs ADD COLUMN webhook_url TEXT;"                                                \
+    "ALTER TABLE orgs ADD COLUMN webhook_secret TEXT;"                                             \
+    "CREATE TABLE notifications(id " ID ", key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL"        \
+    " CHECK(channel IN ('mail','webhook')), kind TEXT NOT NULL, user_id BIGINT, org_id BIGINT,"    \
+    " recipient TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, ics TEXT,"               \
+    " created_at BIGINT NOT NULL, next_at BIGINT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0,"    \
+    " claimed_until BIGINT, sent_at BIGINT, failed_at BIGINT, last_error TEXT);"                   \
+    "CREATE INDEX notifications_due ON notifications(next_at) WHERE sent_at IS NULL AND"           \
+    " failed_at IS NULL;"
 #define SCHEMA_USAGE_EXTERNAL_NOW                                                                  \
     "UPDATE usage SET external = 1 WHERE EXISTS(SELECT 1 FROM users usr JOIN instruments i ON"     \
     " i.id = usage.instrument WHERE usr.id = usage.user_id AND usr.org_id IS NOT NULL AND"         \

@@ -8,6 +8,7 @@
  * accepted again as a change, to the same instrument. */
 // LINK: server/requests.c server/booking.c server/rollup.c server/interlock.c server/billing.c
 // LINK: server/instrument.c server/records.c server/usage.c
+// LINK: server/notify.c
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* libFuzzer harness: the server's INI configuration (server/config.c) from arbitrary text. */
-// LINK: server/config.c server/http/forwarded.c
+// LINK: server/config.c server/http/forwarded.c server/notify.c
 #include "../../server/config.h"
 #include "fuzz_common.h"
 

@@ -1,6 +1,6 @@
 /* Unit tests of the metrics and evaluation formulas (server/metrics.c) with hand-computed
  * cases: outages in rated hours, rates from sums (never averaged), zero hours, grade edges. */
-// LINK: server/metrics.c server/config.c server/http/forwarded.c
+// LINK: server/metrics.c server/config.c server/http/forwarded.c server/notify.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -3,6 +3,7 @@
  * the message naming the field; and the merge of a PATCH into an instrument's nested settings. */
 // LINK: server/requests.c server/booking.c server/rollup.c server/interlock.c
 // LINK: server/billing.c server/instrument.c
+// LINK: server/notify.c
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -303,7 +303,11 @@ static void migrations_run_once_and_refuse_newer(void **state)
                        " DROP TABLE usage_days; DROP TABLE usage_months; DROP TABLE booking_months;"
                        " DROP TABLE charge_months; DROP INDEX charges_instrument_month;"
                        " DROP TABLE order_results; DROP TABLE orders; DROP INDEX bookings_order;"
-                       " ALTER TABLE bookings DROP COLUMN order_id; UPDATE labshare_schema"
+                       " ALTER TABLE bookings DROP COLUMN order_id; DROP TABLE notifications;"
+                       " ALTER TABLE users DROP COLUMN email; ALTER TABLE users DROP COLUMN lang;"
+                       " ALTER TABLE users DROP COLUMN mail_opt_out; ALTER TABLE orgs DROP COLUMN"
+                       " webhook_url; ALTER TABLE orgs DROP COLUMN webhook_secret;"
+                       " UPDATE labshare_schema"
                        " SET version = 14"
                      : "DROP TRIGGER booking_spans_insert; DROP TRIGGER booking_spans_update;"
                        " DROP TABLE booking_spans; DROP INDEX bookings_user_open;"
@@ -311,7 +315,11 @@ static void migrations_run_once_and_refuse_newer(void **state)
                        " DROP TABLE usage_months; DROP TABLE booking_months;"
                        " DROP TABLE charge_months; DROP INDEX charges_instrument_month;"
                        " DROP TABLE order_results; DROP TABLE orders; DROP INDEX bookings_order;"
-                       " ALTER TABLE bookings DROP COLUMN order_id; PRAGMA user_version = 14");
+                       " ALTER TABLE bookings DROP COLUMN order_id; DROP TABLE notifications;"
+                       " ALTER TABLE users DROP COLUMN email; ALTER TABLE users DROP COLUMN lang;"
+                       " ALTER TABLE users DROP COLUMN mail_opt_out; ALTER TABLE orgs DROP COLUMN"
+                       " webhook_url; ALTER TABLE orgs DROP COLUMN webhook_secret;"
+                       " PRAGMA user_version = 14");
     /* with usage of a user of another organisation, across midnight (UTC here): schema 16
      * marks it external and sums it per day, an hour on each */
     side_exec("INSERT INTO orgs(id, name, type) VALUES(901, 'owner 901', 'university'),"
