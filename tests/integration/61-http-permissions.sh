@@ -39,6 +39,19 @@ def gateway():
     g = "gw-own-%d" % next(uniq)
     a.expect(201, "POST", "/api/v1/gateways", {"id": g, "org_id": ids["ECUT"]})
     return g
+def order(step=None, results=False):
+    """A new order of the external user's on icp-ms-01, taken by the admin to step."""
+    o = who["external"].expect(201, "POST", "/api/v1/orders", {"instrument": "icp-ms-01", "samples": 2, "analysis": "Zn"})["id"]
+    for st in {"accepted": ["accept"], "received": ["accept", "receive"]}.get(step, []):
+        a.expect(200, "POST", "/api/v1/orders/%d/%s" % (o, st))
+    if results:
+        assert a.call("PUT", "/api/v1/orders/%d/results?name=r.txt" % o, raw=b"report",
+                      headers={"Content-Type": "text/plain"})[0] == 200
+    return o
+done_order = order("received", results=True)
+a.expect(200, "POST", "/api/v1/orders/%d/complete" % done_order)
+staff = {"anon": 401, "admin": 200, "owner_mgr": 200, "other_mgr": 404, "researcher": 404}
+hook = {"url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}
 
 # (method, path or function giving (path, body), {role: status}); absent roles: the default.
 A, R = "anon", None
@@ -124,6 +137,25 @@ table = [
      {"anon": 401, "admin": 200, "owner_mgr": 200, "auditor": 403}, 404),
     ("DELETE", lambda: ("/api/v1/gateways/%s" % gateway(), None),
      {"anon": 401, "admin": 200, "owner_mgr": 200, "auditor": 403}, 404),
+    # sample-testing orders: the orderer reads and cancels theirs; the owner's staff take the steps
+    ("GET", "/api/v1/orders", {"anon": 401}, 200),
+    ("POST", lambda: ("/api/v1/orders", {"instrument": "icp-ms-01", "samples": 1, "analysis": "x"}),
+     {"anon": 401, "auditor": 403}, 201),
+    ("GET", "/api/v1/orders/%d" % done_order, {"anon": 401, "other_mgr": 404, "researcher": 404}, 200),
+    ("GET", "/api/v1/orders/%d/results" % done_order, {"anon": 401, "other_mgr": 404, "researcher": 404}, 200),
+    ("POST", lambda: ("/api/v1/orders/%d/accept" % order(), None), staff, 403),
+    ("POST", lambda: ("/api/v1/orders/%d/decline" % order(), None), staff, 403),
+    ("POST", lambda: ("/api/v1/orders/%d/receive" % order("accepted"), None), staff, 403),
+    ("POST", lambda: ("/api/v1/orders/%d/schedule" % order("received"),
+                      {k: v for k, v in slot().items() if k != "instrument"}), staff, 403),
+    ("PUT", lambda: ("/api/v1/orders/%d/results?name=r.txt" % order("received"), {}), staff, 403),
+    ("POST", lambda: ("/api/v1/orders/%d/complete" % order("received", results=True), None), staff, 403),
+    ("POST", lambda: ("/api/v1/orders/%d/cancel" % order(), None), dict(staff, external=200), 403),
+    # notifications: the queue is the admins'; an organisation's webhook its managers'
+    ("GET", "/api/v1/notifications", {"anon": 401, "admin": 200}, 403),
+    ("GET", "/api/v1/orgs/%d/webhook" % ids["ECUT"], {"anon": 401, "admin": 200, "owner_mgr": 200}, 403),
+    ("PUT", lambda: ("/api/v1/orgs/%d/webhook" % ids["ECUT"], hook), {"anon": 401, "admin": 200, "owner_mgr": 200}, 403),
+    ("DELETE", "/api/v1/orgs/%d/webhook" % ids["ECUT"], {"anon": 401, "admin": 200, "owner_mgr": 200}, 403),
 ]
 
 def audit_count():
