@@ -151,6 +151,18 @@ static json_t *time_or_null(int64_t ms)
     return json_string(buf);
 }
 
+json_t *order_json_work(const struct order *o, int64_t metered_ms, int64_t bookings)
+{
+    json_t *j = order_json(o);
+
+    if (j && (json_object_set_new(j, "metered_seconds", json_integer(metered_ms / 1000)) ||
+              json_object_set_new(j, "bookings", json_integer(bookings)))) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
 json_t *order_json(const struct order *o)
 {
     json_t *result = json_null();

@@ -112,5 +112,8 @@ int order_charge(const struct billing_terms *t, enum billing_category cat, int64
 
 /* o as the API and the audit log show it (new reference), or NULL when out of memory. */
 json_t *order_json(const struct order *o);
+/* The same with the work so far: metered_seconds (of metered_ms inside its bookings) and the
+ * number of its bookings not cancelled. */
+json_t *order_json_work(const struct order *o, int64_t metered_ms, int64_t bookings);
 
 #endif /* LS_SRV_ORDER_H */

@@ -35,12 +35,7 @@ static int order_as_json(const struct service *sv, int64_t id, json_t **out)
         rc = store_order_work(sv->st, id, sv->now_ms, &w);
     if (rc)
         return rc;
-    *out = order_json(&o);
-    if (*out && (json_object_set_new(*out, "metered_seconds", json_integer(w.metered_ms / 1000)) ||
-                 json_object_set_new(*out, "bookings", json_integer(w.bookings)))) {
-        json_decref(*out);
-        *out = NULL;
-    }
+    *out = order_json_work(&o, w.metered_ms, w.bookings);
     return *out ? LS_OK : LS_ERR_NOMEM;
 }
 

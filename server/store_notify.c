@@ -108,6 +108,21 @@ int store_notify_claim(struct store *st, int64_t now_ms, int64_t lease_ms, size_
 
     *rows = NULL;
     *n = 0;
+    {
+        /* a look first, without the write lock: most of the time nothing is due */
+        struct db_stmt *any = store_stmt(st, "SELECT 1 FROM notifications WHERE sent_at IS NULL"
+                                             " AND failed_at IS NULL AND next_at <= ? LIMIT 1");
+        int64_t one;
+        if (!any)
+            return LS_ERR_DB;
+        db_bind_int64(any, 1, now_ms);
+        rc = store_int_one(st, any, &one);
+        db_reset(any);
+        if (rc == LS_ERR_NOTFOUND)
+            return LS_OK;
+        if (rc)
+            return rc;
+    }
     if (store_begin(st))
         return LS_ERR_DB;
     due = store_stmt(st, "SELECT id FROM notifications WHERE sent_at IS NULL AND failed_at IS NULL"
@@ -349,11 +364,12 @@ int store_bookings_starting(struct store *st, int64_t from_ms, int64_t to_ms, in
 int store_waiting_by_org(struct store *st, int64_t now_ms, int64_t **orgs, int64_t **bookings,
                          int64_t **orders, size_t *n)
 {
+    /* only what waits is read (partial indexes of pending bookings and requested orders) */
     struct db_stmt *q = store_stmt(
-        st, "SELECT o.id, (SELECT count(*) FROM bookings b JOIN instruments i ON i.id ="
-            " b.instrument WHERE i.org_id = o.id AND b.status = 'pending' AND b.end_ms > ?1),"
-            " (SELECT count(*) FROM orders r JOIN instruments i ON i.id = r.instrument WHERE"
-            " i.org_id = o.id AND r.status = 'requested') FROM orgs o ORDER BY o.id");
+        st, "SELECT org, sum(b), sum(r) FROM (SELECT i.org_id AS org, 1 AS b, 0 AS r FROM"
+            " bookings bk JOIN instruments i ON i.id = bk.instrument WHERE bk.status = 'pending'"
+            " AND bk.end_ms > ?1 UNION ALL SELECT i.org_id, 0, 1 FROM orders o JOIN instruments i"
+            " ON i.id = o.instrument WHERE o.status = 'requested') w GROUP BY org ORDER BY org");
     size_t c0 = 0, c1 = 0, c2 = 0;
     int row;
 

@@ -53,4 +53,18 @@ for category, value, hours, want in (("diffraction", 1500000, 500, "existing cap
     print("purchase review: %s at %d yuan for %d h: %s (%s; spare %.0f h, recomputed %.0f h) %s"
           % (category, value, hours, theirs, ", ".join(sorted(names)), r["totals"]["spare_hours"],
              spare, "as recomputed" if agree else "DISAGREES (recomputed: %s)" % mine))
+# the public summary (no login): per category of the public instruments, the metered ones' spare
+# hours over the same months, recomputed here from the auditor's figures
+cap = {c["category"]: c for c in API.get("", "/api/v1/catalog/capacity")["items"]}
+for category in ("diffraction", "microscopy"):
+    pub = [i for i in instruments if i["category"].strip().lower() == category and i["public"]]
+    metered = [i for i in pub if i.get("gateway") and i["id"] in figures]
+    spare = sum(max(0.0, figures[i["id"]]["rated_hours"] - figures[i["id"]]["effective_hours"]) for i in metered)
+    c = cap.get(category, {})
+    agree = c.get("instruments") == len(pub) and c.get("metered") == len(metered) and \
+        abs(c.get("spare_hours", -1e9) - spare) < 1
+    ok = ok and agree
+    print("capacity by category: %s %d instruments, %d metered, %.0f spare h %s" % (
+        category, c.get("instruments", 0), c.get("metered", 0), c.get("spare_hours", 0),
+        "as recomputed" if agree else "DISAGREES (recomputed %d, %d, %.0f)" % (len(pub), len(metered), spare)))
 sys.exit(0 if ok else 1)

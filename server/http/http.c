@@ -120,6 +120,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/feeds", route_feed_create, ROUTE_AUTH},
     {"GET", "/ical/{}", route_ical, ROUTE_PUBLIC},
     {"GET", "/api/v1/catalog", route_catalog, ROUTE_PUBLIC},
+    {"GET", "/api/v1/catalog/capacity", route_catalog_capacity, ROUTE_PUBLIC},
     {"GET", "/api/v1/platform", route_platform, ROUTE_PUBLIC},
     {"GET", "/api/v1/figures", route_figures, ROUTE_PUBLIC},
 };
@@ -153,6 +154,7 @@ static const struct {
     {"/api/v1/gateways", {NULL}},
     {"/api/v1/audit-log", {"object", "actor", "action", NULL}},
     {"/api/v1/catalog", {"q", "category", NULL}},
+    {"/api/v1/catalog/capacity", {NULL}},
     {"/api/v1/figures", {"year", NULL}},
     {"/api/v1/tokens", {NULL}},
     {"/api/v1/feeds", {NULL}},

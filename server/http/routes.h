@@ -46,7 +46,7 @@ route_fn route_qualifications_list, route_qualification_grant, route_qualificati
 /* routes_metrics.c */
 route_fn route_metrics, route_evaluation, route_collaboration, route_figures;
 /* routes_review.c */
-route_fn route_purchase_review;
+route_fn route_purchase_review, route_catalog_capacity;
 /* routes_readings.c */
 route_fn route_readings_list;
 /* routes_audit.c */

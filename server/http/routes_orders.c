@@ -37,12 +37,7 @@ static int order_for_reader(struct http_req *req, int64_t id, json_t **out)
         return LS_ERR_NOTFOUND;
     if ((rc = store_order_work(req->st, id, ls_now_ms(), &w)))
         return rc;
-    *out = order_json(&o);
-    if (*out && (json_object_set_new(*out, "metered_seconds", json_integer(w.metered_ms / 1000)) ||
-                 json_object_set_new(*out, "bookings", json_integer(w.bookings)))) {
-        json_decref(*out);
-        *out = NULL;
-    }
+    *out = order_json_work(&o, w.metered_ms, w.bookings);
     return *out ? LS_OK : LS_ERR_NOMEM;
 }
 

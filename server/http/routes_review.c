@@ -141,3 +141,86 @@ int route_purchase_review(struct http_req *req, struct http_resp *resp)
         return http_error(resp, LS_ERR_NOMEM, "out of memory");
     return http_json(resp, 200, body);
 }
+
+/* One category of the public summary. */
+struct capacity {
+    char category[64];
+    int64_t instruments, metered;
+    double rated, effective, external, spare;
+};
+
+/* GET /catalog/capacity (no login): the review's summary for society - per category of the
+ * public instruments, over the same twelve months, how many there are and are metered, their
+ * metered hours, utilization and spare rated hours. No values, no verdicts, no single
+ * instrument's use. */
+int route_catalog_capacity(struct http_req *req, struct http_resp *resp)
+{
+    struct metric_raw *raw = NULL;
+    struct capacity *cats = NULL;
+    size_t n = 0, nc = 0;
+    int64_t from, to;
+    json_t *items;
+    char a[40], b[40];
+
+    window(ls_now_ms(), &from, &to);
+    if (store_metric_raws(req->st, from, to, &raw, &n))
+        return http_error(resp, LS_ERR_DB, "cannot read the figures");
+    cats = calloc(n ? n : 1, sizeof(*cats));
+    if (!cats) {
+        free(raw);
+        return http_error(resp, LS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct metric_raw *r = &raw[i];
+        struct review_candidate c;
+        size_t k;
+        if (!r->is_public || !r->category[0])
+            continue;
+        memset(&c, 0, sizeof(c));
+        if (!metrics_rated_in(r, from, to, &c.rated_hours))
+            continue;
+        c.metered = r->metered;
+        c.effective_hours = r->effective_ms / 3600000.0;
+        c.external_hours = r->external_ms / 3600000.0;
+        for (k = 0; k < nc; k++)
+            if (review_comparable(r->category, "", 1, cats[k].category, NULL, 1, 0))
+                break;
+        if (k == nc)
+            snprintf(cats[nc++].category, sizeof(cats[0].category), "%s", r->category);
+        cats[k].instruments++;
+        if (!c.metered)
+            continue;
+        cats[k].metered++;
+        cats[k].rated += c.rated_hours;
+        cats[k].effective += c.effective_hours;
+        cats[k].external += c.external_hours;
+        cats[k].spare += review_spare_hours(&c);
+    }
+    free(raw);
+    items = json_array();
+    for (size_t k = 0; items && k < nc; k++) {
+        const struct capacity *c = &cats[k];
+        json_t *it =
+            json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f}", "category", c->category,
+                      "instruments", (json_int_t)c->instruments, "metered", (json_int_t)c->metered,
+                      "rated_hours", round1(c->rated), "effective_hours", round1(c->effective),
+                      "external_hours", round1(c->external), "utilization",
+                      c->rated > 0 ? floor(c->effective / c->rated * 1000 + 0.5) / 1000 : 0.0,
+                      "spare_hours", round1(c->spare));
+        if (!it || json_array_append_new(items, it)) {
+            json_decref(items);
+            items = NULL;
+        }
+    }
+    free(cats);
+    if (!items)
+        return http_error(resp, LS_ERR_NOMEM, "out of memory");
+    {
+        const char *format = http_query(req, "format");
+        if (format && strcmp(format, "csv") == 0)
+            return http_list(req, resp, items, (int64_t)json_array_size(items), "capacity");
+    }
+    ls_time_format(from, a, sizeof(a));
+    ls_time_format(to, b, sizeof(b));
+    return http_json(resp, 200, json_pack("{s:s, s:s, s:o}", "from", a, "to", b, "items", items));
+}

@@ -77,7 +77,10 @@ extern const char *const schema_pg_upgrades[];
     " created_at BIGINT NOT NULL, next_at BIGINT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0,"    \
     " claimed_until BIGINT, sent_at BIGINT, failed_at BIGINT, last_error TEXT);"                   \
     "CREATE INDEX notifications_due ON notifications(next_at) WHERE sent_at IS NULL AND"           \
-    " failed_at IS NULL;"
+    " failed_at IS NULL;"                                                                          \
+    "CREATE INDEX bookings_confirmed_start ON bookings(start_ms) WHERE status = 'confirmed';"      \
+    "CREATE INDEX bookings_pending ON bookings(instrument) WHERE status = 'pending';"              \
+    "CREATE INDEX orders_requested ON orders(instrument) WHERE status = 'requested';"
 #define SCHEMA_USAGE_EXTERNAL_NOW                                                                  \
     "UPDATE usage SET external = 1 WHERE EXISTS(SELECT 1 FROM users usr JOIN instruments i ON"     \
     " i.id = usage.instrument WHERE usr.id = usage.user_id AND usr.org_id IS NOT NULL AND"         \

@@ -521,12 +521,111 @@ test('an admin manages organisations, users, vouchers and gateways (credentials 
   await page.context().close();
 });
 
+test('an enterprise orders a test; the lab accepts, receives, attaches the report and completes; the orderer downloads it', async () => {
+  const org = (await admin('/orgs')).body.items.find((o) => o.type === 'enterprise');
+  const who = `ui.orders${Date.now() % 100000}`;
+  assert.equal((await admin('/users', { method: 'POST', body: JSON.stringify({ username: who, display_name: 'UI Orders',
+    org_id: org.id, role: 'researcher', password: PASSWORD }) })).status, 201);
+  const analysis = `phase analysis ${who}`;
+  // the lab charges 80 yuan a sample from now on (its rates per hour stay)
+  assert.equal((await admin('/instruments/xrd-01', { method: 'PATCH', body: JSON.stringify({ billing: { per_sample: 8000 } }) })).status, 200);
+  const orderer = await newPage();
+  await login(orderer, who);
+  await open(orderer, '/orders');
+  await orderer.selectOption('#new-order select[name=instrument]', 'xrd-01');
+  await orderer.fill('#new-order input[name=samples]', '3');
+  await orderer.fill('#new-order input[name=analysis]', analysis);
+  await orderer.fill('#new-order textarea[name=description]', 'three powders, 1 g each');
+  await submitAndWait(orderer, '#new-order button[type=submit]');
+  await orderer.waitForSelector('main[data-page="/orders"]:not([aria-busy])');
+  const mine = orderer.locator('tr', { hasText: analysis });
+  assert.match(await mine.textContent(), /Requested/);
+  await axe(orderer, 'orders');
+
+  const lab = await newPage();
+  await login(lab, 'manager.chen');
+  await open(lab, '/orders');
+  const row = () => lab.locator('tr', { hasText: analysis });
+  const id = await row().locator('button[data-order-action=accept]').getAttribute('data-order');
+  await clearToast(lab);
+  await row().locator('button[data-order-action=accept]').click();
+  await lab.waitForSelector('#toast .msg.success');
+  await lab.waitForSelector('main[data-page="/orders"]:not([aria-busy])');
+  await clearToast(lab);
+  await row().locator('button[data-order-action=receive]').click();
+  assert.equal(await lab.inputValue('dialog input[name=samples]'), '3');
+  await lab.click('dialog button[type=submit]');
+  await lab.waitForSelector('#toast .msg.success');
+  await lab.waitForSelector(`input[data-results="${id}"]`);
+  await clearToast(lab);
+  const report = Buffer.from('%PDF-1.4\n% LabShare UI test report\n');
+  await lab.setInputFiles(`input[data-results="${id}"]`, { name: 'xrd report.pdf', mimeType: 'application/pdf', buffer: report });
+  await lab.waitForSelector('#toast .msg.success');
+  await lab.waitForSelector(`button[data-order-action=complete][data-order="${id}"]`);
+  await shot(lab, 'orders-lab-en');
+  await clearToast(lab);
+  await lab.click(`button[data-order-action=complete][data-order="${id}"]`);
+  await lab.waitForSelector('#toast .msg.success');
+  await lab.waitForSelector('main[data-page="/orders"]:not([aria-busy])');
+  assert.match(await row().textContent(), /Completed/);
+  await lab.context().close();
+
+  await open(orderer, '/orders');
+  assert.match(await mine.textContent(), /Completed/);
+  const [download] = await Promise.all([orderer.waitForEvent('download'), orderer.click(`a[data-report="${id}"]`)]);
+  assert.equal(download.suggestedFilename(), 'xrd_report.pdf', 'the name as stored (the space made safe)');
+  const got = readFileSync(await download.path());
+  assert.deepEqual(got, report, 'the report comes back byte for byte');
+  await orderer.context().close();
+  const charges = (await admin(`/charges?org=${org.id}`)).body.items.filter((c) => c.source === `order/${id}`);
+  assert.equal(charges.length, 1, 'the completed order is charged once');
+  assert.equal(charges[0].samples, 3);
+  assert.equal(charges[0].sample_fee, 24000, '3 samples at 80 yuan, no metered time');
+});
+
+test('an auditor runs the purchase review; a researcher sets their mail address and opts out of reminders', async () => {
+  const page = await newPage();
+  await login(page, 'auditor.liu');
+  await open(page, '/review');
+  await page.selectOption('#review-form select[name=category]', 'diffraction');
+  await page.fill('#review-form input[name=value_yuan]', '1500000');
+  // the demo's XRD joined with its history (120 days here): 451 rated hours, barely used
+  await page.fill('#review-form input[name=expected_hours]', '300');
+  await page.click('#review-form button[type=submit]');
+  await page.waitForSelector('#verdict');
+  assert.match(await page.locator('#verdict').textContent(), /Existing capacity suffices/);
+  assert.match(await page.locator('main').textContent(), /\(xrd-01\)/, 'the comparable instrument is listed');
+  await axe(page, 'review');
+  // the public side of it: the catalog's capacity by category
+  await open(page, '/');
+  const capacity = page.locator('#capacity');
+  assert.match(await capacity.textContent(), /diffraction/);
+  assert.match(await capacity.locator('tr', { hasText: 'microscopy' }).textContent(), /microscopy\s*3\s*1/, '3 microscopes, 1 metered');
+  await capacity.screenshot({ path: `${SHOTS}/catalog-capacity-en.png` });
+  await page.context().close();
+
+  const li = await newPage();
+  await login(li, 'dr.li');
+  await open(li, '/account');
+  await li.fill('#account-form input[name=email]', 'li@ecut.example');
+  await li.selectOption('#account-form select[name=lang]', 'zh');
+  await li.uncheck('#account-form input[value="booking.reminder"]');
+  await axe(li, 'account');
+  await submitAndWait(li, '#account-form button[type=submit]');
+  const me = (await admin('/users?limit=1000')).body.items.find((u) => u.username === 'dr.li');
+  assert.equal(me.email, 'li@ecut.example');
+  assert.equal(me.lang, 'zh');
+  assert.deepEqual(me.mail_opt_out, ['booking.reminder']);
+  await li.context().close();
+});
+
 // Every main page of every role, in both languages, for a person to look at.
 const tour = {
   anonymous: ['/', '/instrument?id=icp-ms-01', '/figures', '/login'],
-  'dr.li': ['/calendar?ids=icp-ms-01,xrd-01', '/bookings', '/usage', '/charges'],
-  'manager.chen': ['/approvals', '/instruments', '/instrument-edit?id=icp-ms-01', '/dashboard', '/statements', '/gateways'],
-  'auditor.liu': ['/metrics', '/evaluation', '/collaboration', '/idle', '/evidence?instrument=icp-ms-01&from=2026-10-01&to=2026-11-01', '/audit'],
+  'dr.li': ['/calendar?ids=icp-ms-01,xrd-01', '/bookings', '/orders', '/usage', '/charges', '/account'],
+  'manager.chen': ['/approvals', '/orders', '/instruments', '/instrument-edit?id=icp-ms-01', '/dashboard', '/statements', '/gateways'],
+  'auditor.liu': ['/metrics', '/evaluation', '/collaboration', '/idle', '/review?category=microscopy&value_yuan=3000000&expected_hours=800',
+    '/evidence?instrument=icp-ms-01&from=2026-10-01&to=2026-11-01', '/audit'],
 };
 
 test('screenshots of every main page in both languages, with no label missing', async () => {

@@ -20,6 +20,10 @@ grep -q "demo check: purchase review: diffraction .*: existing capacity suffices
 grep -q "demo check: purchase review: microscopy .*: purchase justified (confocal-01, sem-01; .* as recomputed" <<<"$out" ||
     fail "microscopy review: $(grep 'purchase review' <<<"$out")"
 pass "purchase review of the demo year: diffraction has spare capacity, microscopy does not (recomputed from /metrics)"
+grep -q "demo check: capacity by category: diffraction 1 instruments, 1 metered, .* as recomputed" <<<"$out" &&
+    grep -q "demo check: capacity by category: microscopy 3 instruments, 1 metered, .* as recomputed" <<<"$out" ||
+    fail "the catalog's capacity by category: $(grep 'capacity by category' <<<"$out")"
+pass "the public capacity by category agrees with the auditor's figures"
 # the second start reuses the year: no rebuilding
 out2=$(bash "$ROOT/server/demo/run.sh" 2>&1) || fail "second demo failed: $out2"
 ! grep -q "Building a year" <<<"$out2" && grep -q "demo check: roles: every role has real work" <<<"$out2" ||

@@ -107,6 +107,7 @@ table = [
     ("POST", lambda: ("/api/v1/tokens", {}), {"anon": 401}, 201),
     ("GET", "/healthz", {}, 200),
     ("GET", "/api/v1/catalog", {}, 200),
+    ("GET", "/api/v1/catalog/capacity", {}, 200),
     ("GET", "/api/v1/charges", {"anon": 401}, 200),
     ("GET", "/api/v1/statements?org=%d&month=2026-11" % ids["ECUT"],
      {"anon": 401, "admin": 200, "auditor": 200, "owner_mgr": 200}, 403),

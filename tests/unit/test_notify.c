@@ -235,9 +235,12 @@ static void webhook_payload(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(kinds_and_opt_outs),     cmocka_unit_test(addresses),
-        cmocka_unit_test(messages_in_both_languages), cmocka_unit_test(calendar_objects),
-        cmocka_unit_test(header_words),           cmocka_unit_test(webhook_signature),
+        cmocka_unit_test(kinds_and_opt_outs),
+        cmocka_unit_test(addresses),
+        cmocka_unit_test(messages_in_both_languages),
+        cmocka_unit_test(calendar_objects),
+        cmocka_unit_test(header_words),
+        cmocka_unit_test(webhook_signature),
         cmocka_unit_test(webhook_payload),
     };
     setenv("TZ", "Asia/Shanghai", 1);

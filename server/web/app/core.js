@@ -41,6 +41,19 @@ export async function api(path, { method = 'GET', body } = {}) {
   return data;
 }
 
+// PUT a file as the body of /api/v1<path> (its own media type), with the CSRF token. Throws
+// ApiError.
+export async function upload(path, file) {
+  const headers = { Accept: 'application/json', 'Content-Type': file.type || 'application/octet-stream' };
+  const csrf = cookie('ls_csrf');
+  if (csrf) headers['X-CSRF-Token'] = csrf;
+  const r = await fetch('/api/v1' + path, { method: 'PUT', headers, credentials: 'same-origin', body: file });
+  let data = null;
+  try { data = await r.json(); } catch { data = null; }
+  if (!r.ok) throw new ApiError(r.status, data);
+  return data;
+}
+
 // Every page of a list, up to max items.
 export async function apiAll(path, max = 5000) {
   const sep = path.includes('?') ? '&' : '?';

@@ -8,6 +8,7 @@ import * as cal from './pages/calendar.js';
 import * as mgr from './pages/manager.js';
 import * as aud from './pages/auditor.js';
 import * as adm from './pages/admin.js';
+import * as ord from './pages/orders.js';
 
 // path -> [page function, roles that may open it (none = everyone)]
 const routes = {
@@ -35,17 +36,21 @@ const routes = {
   '/orgs': [adm.orgs, ['admin']],
   '/users': [adm.users, ['admin']],
   '/vouchers': [adm.vouchers, ['admin']],
+  '/orders': [ord.orders, ['researcher', 'manager', 'auditor', 'admin']],
+  '/review': [ord.review, ['auditor', 'admin']],
+  '/account': [ord.account, ['researcher', 'manager', 'auditor', 'admin']],
 };
 
 // The menu of each role, in the order a person of that role works.
 const menus = {
   anonymous: ['/', '/figures'],
-  researcher: ['/', '/calendar', '/bookings', '/usage', '/charges', '/figures'],
-  manager: ['/approvals', '/instruments', '/dashboard', '/statements', '/gateways', '/calendar',
-    '/bookings', '/', '/figures'],
-  auditor: ['/metrics', '/evaluation', '/collaboration', '/idle', '/audit', '/', '/figures'],
-  admin: ['/orgs', '/users', '/vouchers', '/gateways', '/instruments', '/approvals', '/dashboard',
-    '/metrics', '/evaluation', '/audit', '/calendar', '/'],
+  researcher: ['/', '/calendar', '/bookings', '/orders', '/usage', '/charges', '/figures', '/account'],
+  manager: ['/approvals', '/orders', '/instruments', '/dashboard', '/statements', '/gateways',
+    '/calendar', '/bookings', '/', '/figures', '/account'],
+  auditor: ['/metrics', '/evaluation', '/collaboration', '/idle', '/review', '/orders', '/audit', '/',
+    '/figures', '/account'],
+  admin: ['/orgs', '/users', '/vouchers', '/gateways', '/instruments', '/approvals', '/orders',
+    '/dashboard', '/metrics', '/evaluation', '/review', '/audit', '/calendar', '/'],
 };
 
 export function home() {

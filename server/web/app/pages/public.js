@@ -1,6 +1,6 @@
 // public.js - what everyone sees without logging in: the open catalog, an instrument's page
 // with its live state, the platform's published sharing figures; and the login form.
-import { api, state, h, clear, msg, errorText, table, fmtTime, fmtMoney, fmtHours, fmtPct,
+import { api, state, h, clear, msg, errorText, table, fmtTime, fmtDate, fmtMoney, fmtHours, fmtPct, fmtNum,
   badge, field, select, kpi, link, thisYear, qs, forgetNames } from '../core.js';
 import { t, lang } from '../i18n.js';
 import { home } from '../main.js';
@@ -38,7 +38,7 @@ function distinct(items, key) {
 }
 
 export async function catalog(view, params) {
-  const data = await api('/catalog');
+  const [data, capacity] = await Promise.all([api('/catalog'), api('/catalog/capacity').catch(() => null)]);
   const items = data.items;
   const f = {
     q: params.get('q') || '', category: params.get('category') || '', owner: params.get('owner') || '',
@@ -77,7 +77,18 @@ export async function catalog(view, params) {
   render();
   clear(view, h('h1', null, t('catalog_title')),
     h('p', { class: 'lead' }, t('catalog_lead')), form, count, results,
-    h('p', null, h('a', { href: '/api/v1/catalog?format=csv', download: '' }, t('download_csv_open_data'))));
+    h('p', null, h('a', { href: '/api/v1/catalog?format=csv', download: '' }, t('download_csv_open_data'))),
+    capacity ? h('section', { id: 'capacity', 'aria-labelledby': 'capacity-h' },
+      h('h2', { id: 'capacity-h' }, t('capacity_title')),
+      h('p', { class: 'muted' }, t('capacity_lead', { from: fmtDate(capacity.from), to: fmtDate(capacity.to) })),
+      table(t('capacity_title'), [
+        { label: t('category'), key: 'category' },
+        { label: t('instruments'), key: 'instruments', num: true },
+        { label: t('metered_instruments'), key: 'metered', num: true },
+        { label: t('effective_hours'), num: true, fmt: (c) => fmtHours(c.effective_hours) },
+        { label: t('utilization'), num: true, fmt: (c) => fmtNum(100 * c.utilization, 1) + ' %' },
+        { label: t('spare_hours'), num: true, fmt: (c) => fmtHours(c.spare_hours) },
+      ], capacity.items, { csv: '/catalog/capacity' })) : null);
 }
 
 export async function instrument(view, params) {
