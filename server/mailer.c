@@ -24,7 +24,7 @@
 #define MAILER_BATCH 20
 #define MAILER_LEASE_MS 120000
 #define MAILER_IDLE_MS 1000
-#define MAILER_PERIODIC_MS 10000
+#define MAILER_PERIODIC_MS 5000
 
 struct mailer {
     const struct srv_config *cfg;

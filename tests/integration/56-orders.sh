@@ -100,9 +100,10 @@ assert [x["id"] for x in wang.expect(200, "GET", "/api/v1/orders")["items"]] == 
 assert chen.expect(200, "GET", "/api/v1/orders")["total"] == 4
 assert liu.expect(200, "GET", "/api/v1/orders?status=cancelled")["total"] == 2
 a.expect(400, "GET", "/api/v1/orders?status=lost")
-# the staff's work on the calendar: a slot from a minute ago to 25 s from now
+# the staff's work on the calendar: a slot from a minute ago to 15 s from now (the run is 1-7 s
+# after the simulator starts)
 start = now - datetime.timedelta(seconds=60)
-end = now + datetime.timedelta(seconds=25)
+end = now + datetime.timedelta(seconds=15)
 s = chen.expect(200, "POST", "/api/v1/orders/%d/schedule" % oid, {"start": iso(start), "end": iso(end)})
 assert s["status"] == "scheduled", s
 print("ORDER=%d BOOKING=%d END=%d DECLINED=%d CANCELLED=%d" % (oid, s["booking"], int(end.timestamp()), d["id"], c2["id"]))
