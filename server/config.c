@@ -111,6 +111,7 @@ static const struct ls_conf_key keys[] = {
     {"mail", "host", LS_CONF_STR, M(mail_host), 0, 0, "", NULL},
     {"mail", "port", LS_CONF_INT, M(mail_port), 1, 65535, "25", NULL},
     {"mail", "tls", LS_CONF_STR, M(mail_tls), 0, 0, "none", NULL},
+    {"mail", "cafile", LS_CONF_STR, M(mail_cafile), 0, 0, "", NULL},
     {"mail", "username", LS_CONF_STR, M(mail_username), 0, 0, "", NULL},
     {"mail", "password", LS_CONF_STR, M(mail_password), 0, 0, "", NULL},
     {"mail", "from", LS_CONF_STR, M(mail_from), 0, 0, "LabShare <labshare@localhost>", NULL},

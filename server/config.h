@@ -63,7 +63,9 @@ struct srv_config {
     /* [mail]: SMTP for notifications ("" host: no e-mail is queued) */
     char mail_host[SRV_STR_MAX];
     int mail_port;
-    char mail_tls[16]; /* none, starttls, tls */
+    char mail_tls[16];             /* none, starttls, tls */
+    char mail_cafile[SRV_STR_MAX]; /* the CAs the SMTP server's certificate is checked against;
+                                      "": the system's */
     char mail_username[SRV_STR_MAX];
     char mail_password[SRV_STR_MAX];
     char mail_from[SRV_STR_MAX]; /* "Name <address>" or an address */

@@ -78,8 +78,12 @@ static int send_mail(struct mailer *m, const struct notify_row *r, char *err, si
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->send_timeout_s);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    /* STARTTLS is required, never optional: credentials and mail do not go in clear; the
+     * certificate is always verified (libcurl's default), against cafile when given */
     if (strcmp(cfg->mail_tls, "starttls") == 0)
         curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+    if (cfg->mail_cafile[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, cfg->mail_cafile);
     if (cfg->mail_username[0]) {
         curl_easy_setopt(c, CURLOPT_USERNAME, cfg->mail_username);
         curl_easy_setopt(c, CURLOPT_PASSWORD, cfg->mail_password);

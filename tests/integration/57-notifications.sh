@@ -231,5 +231,43 @@ sent = admin().expect(200, "GET", "/api/v1/notifications?state=sent&limit=100")
 assert sent["total"] == 16 + 16, sent["total"]      # 16 mails, 16 webhook events (4 more confirmations)
 PY
 pass "SMTP down, server killed and restarted: 4 queued mails delivered once each (16 in all, no repeat)"
+
+# STARTTLS: a mail server that refuses anything before STARTTLS, with a certificate of a test CA;
+# the server first without that CA (the certificate is not believed: nothing is sent), then with it
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=LabShare test CA" \
+    -keyout "$T/ca.key" -out "$T/ca.pem" 2>"$T/openssl.log" || fail "CA: $(cat "$T/openssl.log")"
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$T/smtp.key" \
+    -out "$T/smtp.csr" 2>>"$T/openssl.log" || fail "SMTP key"
+printf 'subjectAltName = IP:127.0.0.1, DNS:localhost\n' >"$T/san.ext"
+openssl x509 -req -in "$T/smtp.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
+    -extfile "$T/san.ext" -out "$T/smtp.pem" 2>>"$T/openssl.log" || fail "SMTP certificate"
+TLS_PORT=$(free_port)
+start smtps "$PY" -m aiosmtpd -n -c aiosmtpd.handlers.Mailbox "$T/maildir-tls" -l "127.0.0.1:$TLS_PORT" \
+    --tlscert "$T/smtp.pem" --tlskey "$T/smtp.key"
+wait_for 10 port_open "$TLS_PORT" || fail "the STARTTLS sink did not start: $(cat "$T/smtps.log")"
+SERVER_EXTRA_INI=${SERVER_EXTRA_INI/port = $SMTP_PORT/port = $TLS_PORT
+tls = starttls}
+server_ini
+stop server
+restart_server
+"$PY" - <<'PY' || fail "a booking mailed over STARTTLS"
+import datetime
+from api import user
+day = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + datetime.timedelta(days=4)
+user("dr.li").expect(201, "POST", "/api/v1/bookings", {"instrument": "icp-ms-01",
+    "start": day.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": (day + datetime.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+PY
+untrusted() { api '/api/v1/notifications?state=queued' | json 'sum(1 for n in j["items"] if n["attempts"] >= 1 and any(w in (n["last_error"] or "") for w in ("SSL", "certificate")))' | grep -qx 1; }
+wait_for 20 untrusted || fail "a certificate of an unknown CA must not be believed: $(api '/api/v1/notifications?state=queued')"
+tls_mails() { "$PY" -c 'import mailbox,os,sys; print(len(mailbox.Maildir(sys.argv[1], create=False)) if os.path.isdir(sys.argv[1] + "/cur") else 0)' "$T/maildir-tls"; }
+[ "$(tls_mails)" = 0 ] || fail "mail went to a server whose certificate was not checked"
+SERVER_EXTRA_INI=${SERVER_EXTRA_INI/tls = starttls/tls = starttls
+cafile = $T/ca.pem}
+server_ini
+stop server
+restart_server
+tls_arrived() { [ "$(tls_mails)" = 1 ]; }
+wait_for 20 tls_arrived || fail "no mail over STARTTLS: $(api '/api/v1/notifications?state=queued')"
+pass "STARTTLS: refused while the certificate's CA is unknown, delivered once it is given ([mail] cafile)"
 stop server
 echo "$CHECKS checks passed"
