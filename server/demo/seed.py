@@ -128,6 +128,37 @@ if AFTER:
         s = day + datetime.timedelta(hours=16)
         call("POST", "/api/v1/bookings", {"instrument": inst, "project": "委托测试 %d" % (k + 1),
              "start": s.isoformat(), "end": (s + datetime.timedelta(hours=1)).isoformat()}, tok, ok=(409, 422))
+    # sample-testing orders (送样检测): companies send samples to ECUT, whose staff take them through.
+    # ICP-MS charges 50 yuan a sample from now on (the year before is priced as it was).
+    call("PATCH", "/api/v1/instruments/icp-ms-01", {"billing": {"per_sample": 5000}})
+    chen = user_token("manager.chen")
+
+    def order(name, inst, n, analysis, description, steps=(), reason=None):
+        o = call("POST", "/api/v1/orders", {"instrument": inst, "samples": n, "analysis": analysis,
+                 "description": description}, user_token(name))["id"]
+        for st in steps:
+            call("POST", "/api/v1/orders/%d/%s" % (o, st), {"reason": reason} if reason else {}, chen)
+        return o
+
+    done = order("eng.xu", "icp-ms-01", 6, "痕量金属（铅、镉、砷）", "土壤消解液 6 份，各 10 ml",
+                 ("accept", "receive"))
+    req = urllib.request.Request(api + "/api/v1/orders/%d/results?name=report-%d.txt" % (done, done),
+                                 method="PUT", data=("检测报告 / Test report, order %d\n"
+                                                     "Pb 12.1 mg/kg, Cd 0.31 mg/kg, As 8.7 mg/kg\n" % done).encode())
+    req.add_header("Authorization", "Bearer " + chen)
+    req.add_header("Content-Type", "text/plain; charset=utf-8")
+    urllib.request.urlopen(req, timeout=30).read()
+    call("POST", "/api/v1/orders/%d/complete" % done, {}, chen)
+    # one with its work on the calendar on the next working day at noon
+    work = order("eng.sun", "sem-01", 3, "断口形貌与能谱分析", "金属断口 3 件", ("accept", "receive"))
+    day = now.replace(hour=12, minute=0, second=0, microsecond=0) + datetime.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += datetime.timedelta(days=1)
+    call("POST", "/api/v1/orders/%d/schedule" % work, {"start": day.isoformat(),
+         "end": (day + datetime.timedelta(hours=1)).isoformat()}, chen, ok=(409, 422))
+    order("eng.xu", "xrd-01", 2, "物相分析", "粉末样品 2 份")               # waits to be accepted
+    order("dr.huang", "icp-ms-01", 1, "汞含量", "水样 1 份", ("decline",),
+          "本实验室不测汞，请送冷原子吸收实验室")
     sys.exit(0)
 
 orgs = {}
