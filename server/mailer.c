@@ -150,7 +150,6 @@ static int send_hook(struct mailer *m, const struct notify_row *r, char *err, si
     CURLcode cc;
     int rc = store_org_webhook(m->st, r->org_id, url, sizeof(url), secret, sizeof(secret));
 
-    store_rollback(m->st); /* a read: nothing to keep */
     if (rc == LS_OK && !url[0])
         rc = LS_ERR_NOTFOUND;
     if (rc) {
@@ -229,10 +228,26 @@ static void deliver(struct mailer *m, const struct notify_row *r)
     }
 }
 
+/* Whether anything may be queued by the reminders (bookings starting soon) or the digest
+ * (something waiting): read first, so that an idle platform never takes the write lock. */
+static int worth_it(struct mailer *m, int64_t now, int digest)
+{
+    int64_t *a = NULL, *b = NULL, *c = NULL;
+    size_t n = 0;
+    int rc = digest ? store_waiting_by_org(m->st, now, &a, &b, &c, &n)
+                    : store_bookings_starting(
+                          m->st, now, now + (int64_t)m->cfg->remind_minutes * 60000, &a, &n);
+
+    free(a);
+    free(b);
+    free(c);
+    return rc != LS_OK || n > 0; /* in doubt, the transaction finds out */
+}
+
 /* The reminders and, once the hour has come, today's digest, each in its own transaction. */
 static void periodic(struct mailer *m, int64_t now)
 {
-    if (m->cfg->remind_minutes > 0) {
+    if (m->cfg->remind_minutes > 0 && worth_it(m, now, 0)) {
         int rc = store_begin(m->st);
         if (rc == LS_OK)
             rc = notify_reminders(m->st, &m->ns, now, (int64_t)m->cfg->remind_minutes * 60000);
@@ -248,7 +263,7 @@ static void periodic(struct mailer *m, int64_t now)
         struct tm tm;
         char day[16];
         if (localtime_r(&t, &tm) && tm.tm_hour >= m->cfg->digest_hour &&
-            strftime(day, sizeof(day), "%Y-%m-%d", &tm)) {
+            strftime(day, sizeof(day), "%Y-%m-%d", &tm) && worth_it(m, now, 1)) {
             int rc = store_begin(m->st);
             if (rc == LS_OK)
                 rc = notify_digest(m->st, &m->ns, now, day);

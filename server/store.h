@@ -419,8 +419,6 @@ int store_notify_failed(struct store *st, int64_t id, const char *error, int64_t
 /* The queue, newest first: state "queued", "sent", "failed" or NULL (all). */
 int store_notify_list(struct store *st, const char *state, int64_t limit, int64_t offset,
                       struct notify_row **rows, size_t *n, int64_t *total);
-/* How many are queued, sent and given up. */
-int store_notify_counts(struct store *st, int64_t *queued, int64_t *sent, int64_t *failed);
 /* Organisation org's webhook (url "" = none; secret of at most 255 bytes). */
 int store_org_webhook(struct store *st, int64_t org, char *url, size_t ulen, char *secret,
                       size_t slen);

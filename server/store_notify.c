@@ -243,28 +243,6 @@ int store_notify_list(struct store *st, const char *state, int64_t limit, int64_
 #undef NOTIFY_WHERE
 }
 
-int store_notify_counts(struct store *st, int64_t *queued, int64_t *sent, int64_t *failed)
-{
-    struct db_stmt *q = store_stmt(st, "SELECT coalesce(sum(CASE WHEN sent_at IS NULL AND"
-                                       " failed_at IS NULL THEN 1 ELSE 0 END), 0),"
-                                       " coalesce(sum(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0"
-                                       " END), 0), coalesce(sum(CASE WHEN failed_at IS NOT NULL"
-                                       " THEN 1 ELSE 0 END), 0) FROM notifications");
-    int row;
-
-    *queued = *sent = *failed = 0;
-    if (!q)
-        return LS_ERR_DB;
-    row = store_step_row(st, q, "notification counts");
-    if (row > 0) {
-        *queued = db_column_int64(q, 0);
-        *sent = db_column_int64(q, 1);
-        *failed = db_column_int64(q, 2);
-    }
-    db_reset(q);
-    return row > 0 ? LS_OK : LS_ERR_DB;
-}
-
 int store_org_webhook(struct store *st, int64_t org, char *url, size_t ulen, char *secret,
                       size_t slen)
 {
