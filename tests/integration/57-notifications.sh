@@ -232,8 +232,9 @@ assert sent["total"] == 16 + 16, sent["total"]      # 16 mails, 16 webhook event
 PY
 pass "SMTP down, server killed and restarted: 4 queued mails delivered once each (16 in all, no repeat)"
 
-# STARTTLS: a mail server that refuses anything before STARTTLS, with a certificate of a test CA;
-# the server first without that CA (the certificate is not believed: nothing is sent), then with it
+# STARTTLS and AUTH: a mail server that refuses anything before STARTTLS and takes mail only after
+# a login, with a certificate of a test CA; the server first without that CA (the certificate is
+# not believed: nothing is sent), then with it
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=LabShare test CA" \
     -keyout "$T/ca.key" -out "$T/ca.pem" 2>"$T/openssl.log" || fail "CA: $(cat "$T/openssl.log")"
 openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$T/smtp.key" \
@@ -242,11 +243,30 @@ printf 'subjectAltName = IP:127.0.0.1, DNS:localhost\n' >"$T/san.ext"
 openssl x509 -req -in "$T/smtp.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
     -extfile "$T/san.ext" -out "$T/smtp.pem" 2>>"$T/openssl.log" || fail "SMTP certificate"
 TLS_PORT=$(free_port)
-start smtps "$PY" -m aiosmtpd -n -c aiosmtpd.handlers.Mailbox "$T/maildir-tls" -l "127.0.0.1:$TLS_PORT" \
-    --tlscert "$T/smtp.pem" --tlskey "$T/smtp.key"
+cat >"$T/smtp-auth.py" <<'PY'
+import signal, ssl, sys
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult, LoginPassword
+port, maildir, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+def check(server, session, envelope, mechanism, data):
+    ok = isinstance(data, LoginPassword) and data.login == b"labshare" and data.password == b"mail-secret-42"
+    print("AUTH", mechanism, "accepted" if ok else "refused", flush=True)
+    return AuthResult(success=ok)
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(cert, key)
+c = Controller(Mailbox(maildir), hostname="127.0.0.1", port=port, tls_context=ctx, require_starttls=True,
+               authenticator=check, auth_required=True)
+c.start()
+signal.sigwait({signal.SIGTERM, signal.SIGINT})
+c.stop()
+PY
+start smtps "$PY" "$T/smtp-auth.py" "$TLS_PORT" "$T/maildir-tls" "$T/smtp.pem" "$T/smtp.key"
 wait_for 10 port_open "$TLS_PORT" || fail "the STARTTLS sink did not start: $(cat "$T/smtps.log")"
 SERVER_EXTRA_INI=${SERVER_EXTRA_INI/port = $SMTP_PORT/port = $TLS_PORT
-tls = starttls}
+tls = starttls
+username = labshare
+password = mail-secret-42}
 server_ini
 stop server
 restart_server
@@ -267,7 +287,9 @@ server_ini
 stop server
 restart_server
 tls_arrived() { [ "$(tls_mails)" = 1 ]; }
-wait_for 20 tls_arrived || fail "no mail over STARTTLS: $(api '/api/v1/notifications?state=queued')"
-pass "STARTTLS: refused while the certificate's CA is unknown, delivered once it is given ([mail] cafile)"
+wait_for 20 tls_arrived || fail "no mail over STARTTLS: $(api '/api/v1/notifications?state=queued') $(cat "$T/smtps.log")"
+grep -q "^AUTH .* accepted" "$T/smtps.log" || fail "the mail was not sent after a login: $(cat "$T/smtps.log")"
+! grep -q "refused" "$T/smtps.log" || fail "a login was refused: $(cat "$T/smtps.log")"
+pass "STARTTLS and AUTH: refused while the certificate's CA is unknown, delivered after a login once it is given ([mail] cafile, username, password)"
 stop server
 echo "$CHECKS checks passed"
