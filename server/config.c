@@ -122,6 +122,9 @@ static const struct ls_conf_key keys[] = {
     {"notify", "retry_max_s", LS_CONF_INT, M(retry_max_s), 1, 86400, "3600", NULL},
     {"notify", "give_up_hours", LS_CONF_INT, M(give_up_hours), 1, 8760, "72", NULL},
     {"notify", "send_timeout_s", LS_CONF_INT, M(send_timeout_s), 1, 600, "30", NULL},
+    /* 1: webhooks may reach loopback, private and link-local addresses (a messaging bridge
+     * inside the platform's own network); 0: public addresses only (netguard.h) */
+    {"notify", "webhook_private", LS_CONF_INT, M(webhook_private), 0, 1, "0", NULL},
     {"evaluation", "reward_excellent", LS_CONF_I64, M(reward_excellent), 0, 1e12, "0", NULL},
     {"evaluation", "reward_good", LS_CONF_I64, M(reward_good), 0, 1e12, "0", NULL},
     {"evaluation", "reward_pass", LS_CONF_I64, M(reward_pass), 0, 1e12, "0", NULL},

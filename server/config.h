@@ -75,6 +75,7 @@ struct srv_config {
     int retry_min_s, retry_max_s; /* a failed delivery is retried after min doubling to max */
     int give_up_hours;            /* and given up this long after it was queued */
     int send_timeout_s;           /* one SMTP or webhook delivery at most */
+    int webhook_private;          /* 1: webhooks may reach internal addresses (netguard.h) */
     uint64_t seen[2];
 };
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "netguard.h"
 #include "notify.h"
 #include "notify_queue.h"
 #include "store.h"
@@ -140,11 +141,31 @@ static int send_mail(struct mailer *m, const struct notify_row *r, char *err, si
     return cc == CURLE_OK ? LS_OK : LS_ERR_IO;
 }
 
+/* What the webhook's connection was refused for. */
+struct hook_guard {
+    int refused;
+    char addr[64];
+};
+
+/* CURLOPT_OPENSOCKETFUNCTION: no socket towards an internal address (netguard.h). */
+static curl_socket_t hook_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct hook_guard *g = arg;
+
+    if (purpose == CURLSOCKTYPE_IPCXN && netguard_addr_internal(&a->addr)) {
+        g->refused = 1;
+        netguard_addr_text(&a->addr, g->addr, sizeof(g->addr));
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
 /* POST r's JSON to its webhook, signed; LS_OK on a 2xx answer. */
 static int send_hook(struct mailer *m, const struct notify_row *r, char *err, size_t elen)
 {
     struct curl_slist *hdr = NULL;
     char url[512], secret[256], sig[128], line[300];
+    struct hook_guard guard = {0};
     long status = 0;
     CURL *c;
     CURLcode cc;
@@ -177,10 +198,22 @@ static int send_hook(struct mailer *m, const struct notify_row *r, char *err, si
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    /* straight to the address the URL names: no proxy from the environment, no redirect */
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    if (!m->cfg->webhook_private) {
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, hook_socket);
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &guard);
+    }
     cc = hdr ? curl_easy_perform(c) : CURLE_OUT_OF_MEMORY;
     if (cc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (cc != CURLE_OK)
+    if (cc != CURLE_OK && guard.refused)
+        snprintf(err, elen,
+                 "the webhook's address %s is internal: refused ([notify] "
+                 "webhook_private)",
+                 guard.addr);
+    else if (cc != CURLE_OK)
         snprintf(err, elen, "%s", curl_easy_strerror(cc));
     else if (status < 200 || status > 299)
         snprintf(err, elen, "the webhook answered %ld", status);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../config.h"
+#include "../netguard.h"
 #include "../notify.h"
 #include "labshare/num.h"
 #include "labshare/rc.h"
@@ -119,6 +121,14 @@ static int webhook(struct http_req *req, struct http_resp *resp, int put, int de
             return http_error(resp, LS_ERR_INVAL,
                               "url (http:// or https://, at most 500 characters) and secret (16 "
                               "to 255 characters, to sign each delivery) are required");
+        }
+        if (!req->cfg->webhook_private && netguard_url_internal(nu) != 0) {
+            json_decref(before);
+            json_decref(body);
+            return http_error(resp, LS_ERR_INVAL,
+                              "url: a webhook goes to a public address; this one is internal or "
+                              "not a URL with a host (an operator may allow internal ones: "
+                              "[notify] webhook_private)");
         }
     }
     if (store_begin(req->st)) {

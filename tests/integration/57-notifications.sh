@@ -46,7 +46,8 @@ from = LabShare <noreply@labshare.test>
 remind_minutes = 60
 digest_hour = 0
 retry_min_s = 1
-retry_max_s = 2"
+retry_max_s = 2
+webhook_private = 1"
 start_server
 export API TOKEN HOOK_PORT T
 cd "$ROOT/tests/integration"
@@ -291,5 +292,38 @@ wait_for 20 tls_arrived || fail "no mail over STARTTLS: $(api '/api/v1/notificat
 grep -q "^AUTH .* accepted" "$T/smtps.log" || fail "the mail was not sent after a login: $(cat "$T/smtps.log")"
 ! grep -q "refused" "$T/smtps.log" || fail "a login was refused: $(cat "$T/smtps.log")"
 pass "STARTTLS and AUTH: refused while the certificate's CA is unknown, delivered after a login once it is given ([mail] cafile, username, password)"
+
+# the default: webhooks go to public addresses only (netguard.h). A manager cannot point one at
+# an internal address, however it is written; the one set while the operator allowed it is
+# refused where the connection is made, and nothing reaches the receiver
+SERVER_EXTRA_INI=${SERVER_EXTRA_INI/webhook_private = 1/}
+server_ini
+stop server
+restart_server
+before=$(hooks)
+"$PY" - <<'PY' || fail "internal webhook addresses"
+import datetime, os
+from api import admin, user
+chen, orgs = user("mgr.chen"), admin().expect(200, "GET", "/api/v1/orgs")
+org = [o["id"] for o in orgs["items"] if o["name"] == "ECUT"][0]
+port = os.environ["HOOK_PORT"]
+for url in ("http://127.0.0.1:%s/hook" % port, "http://localhost:%s/" % port, "http://LOCALHOST./",
+            "http://a.b.localhost/", "http://[::1]:%s/" % port, "http://[::ffff:127.0.0.1]/",
+            "http://[fe80::1%%25eth0]/", "http://2130706433/", "http://0x7f.1/", "http://10.1.2.3/",
+            "http://172.31.0.1/", "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data",
+            "http://100.64.0.1/", "http://0.0.0.0:%s/" % port, "http://[fd00::1]/", "http://user@/x"):
+    r = chen.expect(400, "PUT", "/api/v1/orgs/%d/webhook" % org, {"url": url, "secret": "0123456789abcdef"})
+    assert "internal" in r["message"], (url, r)
+w = chen.expect(200, "GET", "/api/v1/orgs/%d/webhook" % org)
+assert w["url"].startswith("http://127.0.0.1:%s/" % port), w
+day = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + datetime.timedelta(days=5)
+user("dr.li").expect(201, "POST", "/api/v1/bookings", {"instrument": "icp-ms-01",
+    "start": day.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": (day + datetime.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+PY
+guarded() { api '/api/v1/notifications?state=queued' | json 'sum(1 for n in j["items"] if n["channel"] == "webhook" and "127.0.0.1 is internal" in (n["last_error"] or ""))' | grep -qx 1; }
+wait_for 20 guarded || fail "the delivery to an internal address must be refused: $(api '/api/v1/notifications?state=queued')"
+sleep 2
+[ "$(hooks)" = "$before" ] || fail "a webhook reached an internal address: $(hooks) deliveries, $before before"
+pass "webhooks to internal addresses refused: 17 spellings when set, and at the connection for one set earlier"
 stop server
 echo "$CHECKS checks passed"

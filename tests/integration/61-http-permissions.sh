@@ -51,7 +51,7 @@ def order(step=None, results=False):
 done_order = order("received", results=True)
 a.expect(200, "POST", "/api/v1/orders/%d/complete" % done_order)
 staff = {"anon": 401, "admin": 200, "owner_mgr": 200, "other_mgr": 404, "researcher": 404}
-hook = {"url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}
+hook = {"url": "https://hooks.example.test/labshare", "secret": "0123456789abcdef"}
 
 # (method, path or function giving (path, body), {role: status}); absent roles: the default.
 A, R = "anon", None
