@@ -418,6 +418,27 @@ int booking_needs_consent(int caller_is_admin, int64_t caller_id, int64_t caller
     return !caller_is_admin && user_id != caller_id && user_org != caller_org;
 }
 
+int64_t booking_rule_limit(const struct booking_rules *r, const char *rule)
+{
+    const struct {
+        const char *rule;
+        int value;
+    } figures[] = {
+        {"min_duration", r->min_minutes},
+        {"max_duration", r->max_minutes},
+        {"slot", r->slot_minutes},
+        {"min_notice", r->min_notice_minutes},
+        {"horizon", r->horizon_days},
+        {"max_future_bookings", r->max_future_bookings},
+        {"cancel_notice", r->cancel_notice_minutes},
+    };
+
+    for (size_t i = 0; rule && i < sizeof(figures) / sizeof(figures[0]); i++)
+        if (strcmp(rule, figures[i].rule) == 0)
+            return figures[i].value;
+    return -1;
+}
+
 int qualification_covers(int64_t since_ms, int64_t expires_ms, int64_t from_ms, int64_t to_ms)
 {
     return since_ms <= from_ms && to_ms <= expires_ms && from_ms < to_ms;

@@ -134,6 +134,12 @@ struct booking_request {
 const char *booking_check(const struct booking_rules *r, const struct service_hours *h,
                           const struct booking_request *q, char *msg, size_t len);
 
+/* The figure of r that rule (a name booking_check returns) names - minutes for min_duration,
+ * max_duration, slot and min_notice, days for horizon, a count for max_future_bookings, minutes
+ * of notice for cancel_notice - for a client to say it in its own language; -1 for the rules
+ * without one. */
+int64_t booking_rule_limit(const struct booking_rules *r, const char *rule);
+
 /* 1 when a qualification held from since_ms until expires_ms (the first instant it no longer
  * holds; INT64_MAX for none) covers all of [from_ms, to_ms): a booking must lie inside it, and a
  * walk-up at t asks for [t, t + 1). Pure. */

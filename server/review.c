@@ -80,28 +80,34 @@ void review_decide(const struct review_candidate *c, size_t n, double expected_h
     v->usable_hours = v->spare_hours * t->spare_share;
     v->suffices = v->metered > 0 && v->usable_hours >= expected_hours;
     if (n == 0) {
+        v->codes[v->nreasons] = "no_comparable";
         snprintf(v->reasons[v->nreasons++], REVIEW_REASON_MAX,
                  "no comparable instrument on the platform");
     } else if (v->metered == 0) {
+        v->codes[v->nreasons] = "none_metered";
         snprintf(v->reasons[v->nreasons++], REVIEW_REASON_MAX,
                  "%zu comparable instrument%s, none metered: no evidence of spare capacity", n,
                  n == 1 ? "" : "s");
     } else {
+        v->codes[v->nreasons] = "metered_use";
         snprintf(v->reasons[v->nreasons++], REVIEW_REASON_MAX,
                  "%zu metered comparable instrument%s ran %.0f h of %.0f rated hours in the"
                  " window (utilization %.0f %%, %.0f h external)",
                  v->metered, v->metered == 1 ? "" : "s", v->effective_hours, v->rated_hours,
                  v->rated_hours > 0 ? 100.0 * v->effective_hours / v->rated_hours : 0.0,
                  v->external_hours);
+        v->codes[v->nreasons] = v->suffices ? "spare_covers" : "spare_short";
         snprintf(v->reasons[v->nreasons++], REVIEW_REASON_MAX,
                  "%.0f spare rated hours, of which %.0f %% count as free: %.0f h %s the %.0f h"
                  " of expected use",
                  v->spare_hours, 100.0 * t->spare_share, v->usable_hours,
                  v->suffices ? "cover" : "fall short of", expected_hours);
     }
-    if (v->metered < n)
+    if (v->metered < n) {
+        v->codes[v->nreasons] = "not_metered";
         snprintf(v->reasons[v->nreasons++], REVIEW_REASON_MAX,
                  "%zu comparable instrument%s not metered: %s capacity is not counted",
                  n - v->metered, n - v->metered == 1 ? " is" : "s are",
                  n - v->metered == 1 ? "its" : "their");
+    }
 }

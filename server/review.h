@@ -51,6 +51,10 @@ struct review_verdict {
     double spare_hours, usable_hours;                    /* usable = spare x spare_share */
     size_t nreasons;
     char reasons[REVIEW_REASONS][REVIEW_REASON_MAX];
+    /* each reason's code, for a client to say it in its own language from the figures above:
+     * "no_comparable", "none_metered", "metered_use", "spare_covers", "spare_short",
+     * "not_metered" */
+    const char *codes[REVIEW_REASONS];
 };
 
 /* The verdict on n comparable instruments for expected_hours of use over the window. */

@@ -45,6 +45,7 @@ int service_fail(struct outcome *out, int rc, const char *fmt, ...)
     va_list ap;
 
     out->rc = rc;
+    out->limit = -1;
     va_start(ap, fmt);
     vsnprintf(out->why, sizeof(out->why), fmt, ap);
     va_end(ap);
@@ -55,6 +56,7 @@ static int broken_rule(struct outcome *out, const char *rule)
 {
     out->rc = LS_ERR_RULE;
     out->rule = rule;
+    out->limit = -1;
     return LS_ERR_RULE; /* out->why holds the rule's own words */
 }
 
@@ -193,6 +195,7 @@ int booking_create(const struct service *sv, const struct booking *req, struct o
     }
     if ((rule = booking_check(&rules, &hours, &q, out->why, sizeof(out->why)))) {
         broken_rule(out, rule);
+        out->limit = booking_rule_limit(&rules, rule);
         goto out;
     }
     rc = store_booking_overlap(sv->st, b.instrument, b.start_ms, b.end_ms, 0, &out->conflict);
@@ -297,7 +300,9 @@ int booking_transition(const struct service *sv, int64_t id, enum booking_action
                  "bookings can be cancelled until %d minutes before they start, or within %d "
                  "minutes of booking; ask the instrument's manager",
                  rules.cancel_notice_minutes, rules.cancel_grace_minutes);
-        return broken_rule(out, "cancel_notice");
+        broken_rule(out, "cancel_notice");
+        out->limit = rules.cancel_notice_minutes;
+        return LS_ERR_RULE;
     }
     if (store_begin(sv->st))
         return service_fail(out, LS_ERR_DB, "database busy");

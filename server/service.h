@@ -43,6 +43,7 @@ struct service {
 struct outcome {
     int rc;            /* LS_OK, else LS_ERR_NOTFOUND, _DENIED, _INVAL, _RULE, _CONFLICT, _DB ... */
     const char *rule;  /* LS_ERR_RULE: the name of the rule broken, else NULL */
+    int64_t limit;     /* ... and its figure when it has one (booking_rule_limit), else -1 */
     char why[300];     /* what people read when rc is not LS_OK */
     int64_t conflict;  /* LS_ERR_CONFLICT of a slot: the booking in the way, else 0 */
     json_t *after;     /* LS_OK: the object as it is now (the caller's reference) */

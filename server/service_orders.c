@@ -215,6 +215,7 @@ int order_take_step(const struct service *sv, int64_t id, enum order_action acti
                             order_action_name(action));
     if (order_next_status(o.status, action, &next, out->why, sizeof(out->why))) {
         out->rule = "status";
+        out->limit = -1;
         out->rc = LS_ERR_RULE;
         return out->rc;
     }

@@ -1149,6 +1149,11 @@ int http_rule_error(struct http_resp *resp, const char *rule, const char *msg)
 
 static int outcome_error(struct http_resp *resp, const struct outcome *out)
 {
+    if (out->rule && out->limit >= 0)
+        return http_json(resp, http_status_of(LS_ERR_RULE),
+                         json_pack("{s:s, s:s, s:I, s:s}", "error", ls_rc_name(LS_ERR_RULE), "rule",
+                                   out->rule, "limit", (json_int_t)out->limit, "message",
+                                   out->why));
     if (out->rule)
         return http_rule_error(resp, out->rule, out->why);
     if (out->rc == LS_ERR_CONFLICT && out->conflict)

@@ -47,7 +47,7 @@ int route_purchase_review(struct http_req *req, struct http_resp *resp)
     struct review_verdict v;
     size_t n = 0, nc = 0;
     int64_t value_yuan, want_hours, from, to, lo, hi;
-    json_t *items, *body, *reasons;
+    json_t *items, *body, *reasons, *codes;
     char a[40], b[40];
 
     if (!http_is_admin(req) && !http_is_auditor(req))
@@ -121,22 +121,26 @@ int route_purchase_review(struct http_req *req, struct http_resp *resp)
         return http_list(req, resp, items, (int64_t)json_array_size(items), "purchase-review");
     }
     reasons = json_array();
-    for (size_t i = 0; reasons && i < v.nreasons; i++)
+    codes = json_array();
+    for (size_t i = 0; reasons && codes && i < v.nreasons; i++) {
         json_array_append_new(reasons, json_string(v.reasons[i]));
+        json_array_append_new(codes, json_string(v.codes[i]));
+    }
     review_band(value_yuan, th.value_band, &lo, &hi);
     ls_time_format(from, a, sizeof(a));
     ls_time_format(to, b, sizeof(b));
-    body = json_pack("{s:s, s:s?, s:I, s:I, s:s, s:s, s:[I,I], s:o, s:I, s:{s:I, s:I, s:f, s:f, "
-                     "s:f, s:f, s:f}, s:s, s:o?}",
-                     "category", category, "region", region && *region ? region : NULL,
-                     "value_yuan", (json_int_t)value_yuan, "expected_hours", (json_int_t)want_hours,
-                     "from", a, "to", b, "value_band", (json_int_t)lo, (json_int_t)hi, "items",
-                     items, "total", (json_int_t)json_array_size(items), "totals", "comparable",
-                     (json_int_t)v.comparable, "metered", (json_int_t)v.metered, "rated_hours",
-                     round1(v.rated_hours), "effective_hours", round1(v.effective_hours),
-                     "external_hours", round1(v.external_hours), "spare_hours",
-                     round1(v.spare_hours), "usable_hours", round1(v.usable_hours), "verdict",
-                     review_verdict_name(&v), "reasons", reasons);
+    body =
+        json_pack("{s:s, s:s?, s:I, s:I, s:s, s:s, s:[I,I], s:f, s:o, s:I, s:{s:I, s:I, s:f, "
+                  "s:f, s:f, s:f, s:f}, s:s, s:o?, s:o?}",
+                  "category", category, "region", region && *region ? region : NULL, "value_yuan",
+                  (json_int_t)value_yuan, "expected_hours", (json_int_t)want_hours, "from", a, "to",
+                  b, "value_band", (json_int_t)lo, (json_int_t)hi, "spare_share", th.spare_share,
+                  "items", items, "total", (json_int_t)json_array_size(items), "totals",
+                  "comparable", (json_int_t)v.comparable, "metered", (json_int_t)v.metered,
+                  "rated_hours", round1(v.rated_hours), "effective_hours",
+                  round1(v.effective_hours), "external_hours", round1(v.external_hours),
+                  "spare_hours", round1(v.spare_hours), "usable_hours", round1(v.usable_hours),
+                  "verdict", review_verdict_name(&v), "reasons", reasons, "reason_codes", codes);
     if (!body)
         return http_error(resp, LS_ERR_NOMEM, "out of memory");
     return http_json(resp, 200, body);

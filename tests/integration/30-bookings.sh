@@ -43,11 +43,11 @@ assert c["conflict"] in (b1["id"], b2["id"]), c
 b0 = book(chen, t(-1), t(0), 201)                     # touches b1's start: fine
 assert chen.expect(200, "POST", "/api/v1/bookings/%d/cancel" % b0["id"])["status"] == "cancelled"
 r = book(li, t(3), t(3, 5), 422)
-assert r["rule"] == "min_duration", r
+assert (r["rule"], r["limit"]) == ("min_duration", 15), r      # the figure, for a client's own words
 r = book(li, t(3, 5), t(3, 35), 422)
-assert r["rule"] == "slot", r
+assert (r["rule"], r["limit"]) == ("slot", 15), r
 r = book(li, t(3), t(12), 422)
-assert r["rule"] == "max_duration", r
+assert (r["rule"], r["limit"]) == ("max_duration", 480), r
 print("overlap and rules: ok")
 
 ext = book(xu, t(4), t(5), 201)                        # an enterprise user: external
@@ -58,7 +58,7 @@ aud.expect(403, "POST", "/api/v1/bookings/%d/approve" % ext["id"])
 ok = chen.expect(200, "POST", "/api/v1/bookings/%d/approve" % ext["id"])
 assert ok["status"] == "confirmed", ok
 r = chen.expect(422, "POST", "/api/v1/bookings/%d/approve" % ext["id"])
-assert r["rule"] == "status", r
+assert r["rule"] == "status" and "limit" not in r, r
 xu.expect(404, "GET", "/api/v1/bookings/%d" % b1["id"])             # not theirs
 assert li.expect(200, "GET", "/api/v1/bookings/%d" % b1["id"])["id"] == b1["id"]
 mine = xu.expect(200, "GET", "/api/v1/bookings")
@@ -73,7 +73,7 @@ a.expect(200, "PATCH", "/api/v1/instruments/icp-ms-01", {"booking": {"cancel_gra
 late = book(li, (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)).replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"),
             (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=3)).replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"), 201)
 r = li.expect(422, "POST", "/api/v1/bookings/%d/cancel" % late["id"])
-assert r["rule"] == "cancel_notice", r
+assert (r["rule"], r["limit"]) == ("cancel_notice", 1440), r
 assert chen.expect(200, "POST", "/api/v1/bookings/%d/cancel" % late["id"])["status"] == "cancelled"
 assert li.expect(200, "POST", "/api/v1/bookings/%d/cancel" % b2["id"])["status"] == "cancelled"
 book(li, t(1), t(2), 201)                              # the cancelled slot is free again

@@ -49,6 +49,31 @@ static struct booking_request req_at(int64_t start, int64_t end)
     return q;
 }
 
+/* The figure each rule names, for a client to say the rule in its own language. */
+static void rule_limits(void **state)
+{
+    struct booking_rules r = {.min_minutes = 30,
+                              .max_minutes = 240,
+                              .slot_minutes = 10,
+                              .horizon_days = 60,
+                              .min_notice_minutes = 120,
+                              .cancel_notice_minutes = 720,
+                              .max_future_bookings = 3};
+
+    (void)state;
+    assert_int_equal(booking_rule_limit(&r, "min_duration"), 30);
+    assert_int_equal(booking_rule_limit(&r, "max_duration"), 240);
+    assert_int_equal(booking_rule_limit(&r, "slot"), 10);
+    assert_int_equal(booking_rule_limit(&r, "horizon"), 60);
+    assert_int_equal(booking_rule_limit(&r, "min_notice"), 120);
+    assert_int_equal(booking_rule_limit(&r, "cancel_notice"), 720);
+    assert_int_equal(booking_rule_limit(&r, "max_future_bookings"), 3);
+    assert_int_equal(booking_rule_limit(&r, "in_past"), -1);
+    assert_int_equal(booking_rule_limit(&r, "service_hours"), -1);
+    assert_int_equal(booking_rule_limit(&r, "qualification"), -1);
+    assert_int_equal(booking_rule_limit(&r, NULL), -1);
+}
+
 static void defaults_and_parse_errors(void **state)
 {
     struct booking_rules r;
@@ -422,6 +447,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(qualification_edges),
         cmocka_unit_test(defaults_and_parse_errors),
+        cmocka_unit_test(rule_limits),
         cmocka_unit_test(rule_boundaries),
         cmocka_unit_test(service_hours_across_midnight),
         cmocka_unit_test(status_machine),

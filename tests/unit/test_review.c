@@ -69,10 +69,14 @@ static void capacity_suffices(void **state)
     assert_non_null(strstr(v.reasons[1], "1758 spare rated hours"));
     assert_non_null(strstr(v.reasons[1], "1406 h cover the 1400 h"));
     assert_non_null(strstr(v.reasons[2], "1 comparable instrument is not metered"));
+    assert_string_equal(v.codes[0], "metered_use");
+    assert_string_equal(v.codes[1], "spare_covers");
+    assert_string_equal(v.codes[2], "not_metered");
     /* one hour more than the usable: justified */
     review_decide(c, 3, 1407, &th, &v);
     assert_false(v.suffices);
     assert_non_null(strstr(v.reasons[1], "fall short of the 1407 h"));
+    assert_string_equal(v.codes[1], "spare_short");
 }
 
 static void nothing_comparable_or_nothing_metered(void **state)
@@ -85,10 +89,14 @@ static void nothing_comparable_or_nothing_metered(void **state)
     assert_false(v.suffices);
     assert_string_equal(review_verdict_name(&v), "purchase justified");
     assert_string_equal(v.reasons[0], "no comparable instrument on the platform");
+    assert_string_equal(v.codes[0], "no_comparable");
+    assert_int_equal(v.nreasons, 1);
     /* an unmetered instrument, however idle it may be, is no evidence of spare capacity */
     review_decide(c, 1, 10, &th, &v);
     assert_false(v.suffices);
     assert_non_null(strstr(v.reasons[0], "none metered"));
+    assert_string_equal(v.codes[0], "none_metered");
+    assert_string_equal(v.codes[1], "not_metered");
 }
 
 int main(void)

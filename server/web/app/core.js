@@ -1,7 +1,7 @@
 // core.js - what every page uses: the API client, DOM building (text is always escaped: only
 // textContent and attributes, never HTML strings), formatting in the platform's time zone and
 // currency, tables with CSV links, and loading the npm packages when a page needs them.
-import { t, lang } from './i18n.js';
+import { t, lang, known } from './i18n.js';
 import { FULLCALENDAR, ECHARTS } from './vendor.js';
 
 export const state = { platform: null, me: null };
@@ -139,6 +139,9 @@ export function errorText(e) {
   if (e.status === 409 && e.data.conflict) return t('conflict_taken', { id: e.data.conflict });
   if (e.status === 401) return t('err_login');
   if (e.status === 403) return t('err_denied') + ' ' + e.message;
+  if (e.status === 422 && lang() === 'zh' && e.data.rule && known('rule/' + e.data.rule)) {
+    return t('err_rule') + ' ' + t('rule/' + e.data.rule, { limit: e.data.limit });
+  }
   if (e.status === 422) return t('err_rule') + ' ' + e.message;
   return e.message;
 }

@@ -462,6 +462,29 @@ const T = {
   'kind_order.cancelled': ['my order is cancelled', '我的委托已取消'],
   'kind_statement.ready': ['a monthly statement is ready', '月度账单已出'],
   'kind_digest': ['every morning, what waits for me', '每天早上汇总待办事项'],
+  // a broken rule, said from the server's code and figure (422 {"rule", "limit"}); in English
+  // the server's own sentence is shown, which can say more
+  'rule/in_past': ['The booking starts in the past.', '预约开始时间已过。'],
+  'rule/min_duration': ['A booking lasts at least {limit} minutes.', '每次预约至少 {limit} 分钟。'],
+  'rule/max_duration': ['A booking lasts at most {limit} minutes.', '每次预约至多 {limit} 分钟。'],
+  'rule/slot': ['Bookings start and end on a {limit}-minute grid.', '预约须按 {limit} 分钟的时间格开始和结束。'],
+  'rule/min_notice': ['Book at least {limit} minutes ahead.', '须至少提前 {limit} 分钟预约。'],
+  'rule/horizon': ['Bookings open {limit} days ahead.', '只能预约 {limit} 天以内的时段。'],
+  'rule/service_hours': ['The booking lies outside the instrument\'s service hours.', '预约时段不在仪器的开放时间内。'],
+  'rule/max_future_bookings': ['At most {limit} future bookings per user.', '每人最多保留 {limit} 个未开始的预约。'],
+  'rule/qualification': ['Only users qualified on this instrument operate it themselves: ask its manager for training, or to book assisted use for you.', '只有取得该仪器上机资格的用户才能自主操作：请联系仪器管理员参加培训，或请其为您预约代操作。'],
+  'rule/cancel_notice': ['Bookings can be cancelled until {limit} minutes before they start, or just after booking; ask the instrument\'s manager.', '预约须在开始前 {limit} 分钟以前取消（刚提交的预约也可随即取消）；现在请联系仪器管理员。'],
+  'rule/outage': ['The instrument is out of service then.', '该时段仪器停机。'],
+  'rule/status': ['Not possible in its present status.', '当前状态下不能进行此操作。'],
+  'rule/results': ['Attach the results file before completing the order.', '请先上传检测结果文件，再完成委托。'],
+  'rule/work_pending': ['A booking of this order has not ended; complete the order after the work.', '该委托的机时预约尚未结束，请在检测完成后再完成委托。'],
+  // the purchase review's reasons, said from their codes and the figures
+  'reason/no_comparable': ['No comparable instrument on the platform.', '平台上没有同类仪器。'],
+  'reason/none_metered': ['{n} comparable instruments, none metered: no evidence of spare capacity.', '{n} 台同类仪器均未接入计量：没有富余机时的证据。'],
+  'reason/metered_use': ['{n} metered comparable instruments ran {eff} h of {rated} rated hours in the window (utilization {util} %, {ext} h external).', '{n} 台已计量的同类仪器在评议期内实测运行 {eff} 小时，额定机时 {rated} 小时（利用率 {util} %，其中对外服务 {ext} 小时）。'],
+  'reason/spare_covers': ['{spare} spare rated hours, of which {share} % count as free: {usable} h cover the {want} h of expected use.', '富余额定机时 {spare} 小时，按 {share} % 计为可用：{usable} 小时足以满足预计的 {want} 小时。'],
+  'reason/spare_short': ['{spare} spare rated hours, of which {share} % count as free: {usable} h fall short of the {want} h of expected use.', '富余额定机时 {spare} 小时，按 {share} % 计为可用：{usable} 小时不足以满足预计的 {want} 小时。'],
+  'reason/not_metered': ['{n} comparable instruments are not metered: their capacity is not counted.', '{n} 台同类仪器未接入计量，其机时不计入。'],
 };
 
 function detect() {
@@ -481,6 +504,11 @@ export function lang() {
 export function setLang(l) {
   current = l === 'zh' ? 'zh' : 'en';
   localStorage.setItem('ls_lang', current);
+}
+
+// Whether key has a label (for codes from the server that may be newer than this table).
+export function known(key) {
+  return Object.prototype.hasOwnProperty.call(T, key);
 }
 
 export function t(key, vars) {

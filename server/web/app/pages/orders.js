@@ -4,7 +4,7 @@
 // and one's own notification settings.
 import { api, apiAll, state, h, clear, msg, errorText, toast, table, fmtTime, fmtHours, fmtNum,
   badge, field, select, ask, qs, upload, wallToMs, msToWall } from '../core.js';
-import { t } from '../i18n.js';
+import { t, lang, known } from '../i18n.js';
 import { route } from '../main.js';
 
 const STATUSES = ['requested', 'accepted', 'declined', 'received', 'scheduled', 'completed', 'cancelled'];
@@ -139,6 +139,25 @@ export async function orders(view, params) {
     ], items));
 }
 
+// The verdict's reasons: the server's sentences, in Chinese said again from their codes and
+// the figures (a code this page does not know keeps the server's sentence).
+function reasonTexts(r) {
+  const codes = r.reason_codes || [];
+  const tot = r.totals;
+  const figures = {
+    n: tot.metered, eff: fmtHours(tot.effective_hours), rated: fmtHours(tot.rated_hours),
+    util: fmtNum(tot.rated_hours > 0 ? (100 * tot.effective_hours) / tot.rated_hours : 0, 0),
+    ext: fmtHours(tot.external_hours), spare: fmtHours(tot.spare_hours), usable: fmtHours(tot.usable_hours),
+    share: fmtNum(100 * r.spare_share, 0), want: fmtHours(r.expected_hours),
+  };
+  return (r.reasons || []).map((text, i) => {
+    const code = codes[i];
+    if (lang() !== 'zh' || !code || !known('reason/' + code)) return text;
+    const n = code === 'none_metered' ? tot.comparable : code === 'not_metered' ? tot.comparable - tot.metered : tot.metered;
+    return t('reason/' + code, { ...figures, n });
+  });
+}
+
 export async function review(view, params) {
   const insts = await instruments();
   const cats = [...new Set(Object.values(insts).map((i) => i.category).filter(Boolean))].sort();
@@ -164,7 +183,7 @@ export async function review(view, params) {
       out.push(h('section', { class: 'card verdict', id: 'verdict' },
         h('h2', null, t('review_verdict')),
         msg(ok ? 'success' : 'warning', ok ? t('verdict_suffices') : t('verdict_justified')),
-        h('ul', null, (r.reasons || []).map((x) => h('li', null, x))),
+        h('ul', { id: 'reasons' }, reasonTexts(r).map((x) => h('li', null, x))),
         h('p', null, t('review_capacity', { usable: fmtHours(r.totals.usable_hours), want: fmtHours(r.expected_hours),
           spare: fmtHours(r.totals.spare_hours), n: r.totals.metered })),
         h('p', { class: 'muted' }, t('review_window', { from: fmtTime(r.from), to: fmtTime(r.to) }))));
